@@ -1,0 +1,214 @@
+package hostapi
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Backend is a data plane: one WireGuard-compatible interface and its peers.
+// The core computes the desired peer set from trusted membership and drives a
+// Backend only with differences; a Backend never decides who is a peer.
+//
+// Contract, method by method below; in general:
+//   - Info and Probe may be called before Configure; every other method
+//     except Close returns ErrClosed before Configure or after Close.
+//   - A method that returns an error has changed nothing: invalid input is
+//     detected before anything is touched, and a failure part-way is rolled
+//     back so the device never holds a peer the core did not ask for.
+//   - Methods are safe for concurrent use; mutations are serialised.
+type Backend interface {
+	// Info describes the plugin: name, version, capabilities and the
+	// privileges it needs.
+	Info(ctx context.Context) (BackendInfo, error)
+
+	// Probe reports whether this backend can work on this host as the
+	// plugin's process is running now (platform, privileges, kernel module,
+	// TUN device), without creating anything. It returns nil if it can, else
+	// an error (usually ErrUnsupported or ErrPermission) whose message says
+	// why, for `backend = "auto"` to record.
+	Probe(ctx context.Context) error
+
+	// Configure creates the interface (first call) or changes its
+	// interface-level settings (later calls) without disturbing existing
+	// peers. A field the backend cannot honour (e.g. Proxy without
+	// BackendCapProxy) fails with ErrUnsupported.
+	Configure(ctx context.Context, cfg InterfaceConfig) error
+
+	// ApplyPeers applies a difference: first every key in c.Remove is
+	// removed, then every peer in c.Upsert is added or, if present, updated
+	// in place so that its session and handshake survive. The resulting peer
+	// set is validated as a whole before anything changes: a bad key, a
+	// duplicate key, an empty or invalid allowed IP, allowed IPs that overlap
+	// between peers, or a bad endpoint fail with ErrInvalidArgument.
+	// Removing an absent key is not an error.
+	ApplyPeers(ctx context.Context, c PeerChanges) error
+
+	// RemovePeers removes peers at once: their sessions end and packets from
+	// or to them are dropped before RemovePeers returns. Absent keys are
+	// ignored. Implementations give it priority over queued work.
+	RemovePeers(ctx context.Context, keys []Key) error
+
+	// State reads back the interface and every peer, with live statistics.
+	// Peers are sorted by public key.
+	State(ctx context.Context) (InterfaceState, error)
+
+	// SetRoutes makes exactly these prefixes route into the interface
+	// (besides the prefixes implied by its addresses). Needs
+	// BackendCapRoutes, else ErrUnsupported.
+	SetRoutes(ctx context.Context, routes []netip.Prefix) error
+
+	// SetFilter installs a packet filter on traffic arriving from peers.
+	// Once set, the filter is default-deny: only packets matching a rule are
+	// delivered. Needs BackendCapPacketFilter, else ErrUnsupported.
+	SetFilter(ctx context.Context, f Filter) error
+
+	// Close removes the interface and releases every socket, file and
+	// goroutine the backend holds. It is idempotent.
+	Close(ctx context.Context) error
+}
+
+// BackendInfo describes a backend plugin.
+type BackendInfo struct {
+	Name         string // e.g. "netstack", "wgtun", "wgkernel"
+	Version      string
+	Capabilities BackendCapabilities
+	Privileges   Privileges
+}
+
+// Privileges says what a backend needs from its host.
+type Privileges struct {
+	Root         bool // needs root / CAP_NET_ADMIN (Administrator on Windows)
+	TUN          bool // needs a TUN device (/dev/net/tun, utun, wintun)
+	KernelModule bool // needs the kernel's WireGuard implementation
+}
+
+// BackendCapabilities are optional backend features, advertised on the wire.
+type BackendCapabilities uint64
+
+// Backend capability flags.
+const (
+	// BackendCapPeerStats: State reports endpoint, last handshake, rx and tx.
+	BackendCapPeerStats BackendCapabilities = 1 << iota
+	// BackendCapRoutes: SetRoutes is supported.
+	BackendCapRoutes
+	// BackendCapPacketFilter: SetFilter is supported.
+	BackendCapPacketFilter
+	// BackendCapProxy: InterfaceConfig.Proxy is supported (userspace stacks
+	// that reach the mesh through local proxies and forwards).
+	BackendCapProxy
+	// BackendCapUAPI: InterfaceConfig.UAPI is supported (`wg show` works).
+	BackendCapUAPI
+)
+
+// Has reports whether all flags in want are set.
+func (c BackendCapabilities) Has(want BackendCapabilities) bool { return c&want == want }
+
+// InterfaceConfig is the interface-level configuration.
+type InterfaceConfig struct {
+	// Name of the interface; empty lets the backend choose. Userspace stacks
+	// without an OS interface ignore it.
+	Name       string
+	PrivateKey PrivateKey
+	// ListenPort is the UDP port; 0 lets the backend choose one, which State
+	// then reports.
+	ListenPort uint16
+	// Addresses are this node's mesh addresses, e.g. 100.64.0.1/32.
+	Addresses []netip.Prefix
+	// MTU of the tunnel; 0 means 1420.
+	MTU int
+	// Proxy configures local proxies and forwards (BackendCapProxy).
+	Proxy *ProxyConfig
+	// UAPI exposes the standard WireGuard UAPI socket (BackendCapUAPI).
+	UAPI bool
+}
+
+// ProxyConfig is how a host without a tunnel interface reaches the mesh and
+// how the mesh reaches selected local services.
+type ProxyConfig struct {
+	SOCKS5   netip.AddrPort // SOCKS5 (CONNECT, UDP ASSOCIATE) listener; zero = off
+	HTTP     netip.AddrPort // HTTP CONNECT proxy listener; zero = off
+	Forwards []Forward      // local listener → mesh address
+	Exposes  []Expose       // mesh port → local service (the allow-list)
+	DNS      []netip.Addr   // resolvers inside the mesh for proxied names
+}
+
+// Forward listens on a local address and relays to a mesh address.
+type Forward struct {
+	Proto  Proto          // ProtoTCP or ProtoUDP
+	Listen netip.AddrPort // on the host
+	Target netip.AddrPort // in the mesh
+}
+
+// Expose accepts connections on a mesh port and relays them to a local
+// service. Only exposed ports are reachable from the mesh.
+type Expose struct {
+	Proto    Proto
+	MeshPort uint16
+	Target   netip.AddrPort // on the host
+}
+
+// PeerChanges is a difference to apply to the peer set.
+type PeerChanges struct {
+	Remove []Key
+	Upsert []PeerConfig
+}
+
+// PeerConfig is the desired configuration of one peer.
+type PeerConfig struct {
+	PublicKey Key
+	// Endpoint is the peer's UDP address; the zero value leaves it unknown
+	// (the peer may still reach us) or, on update, unchanged.
+	Endpoint            netip.AddrPort
+	AllowedIPs          []netip.Prefix
+	PersistentKeepalive time.Duration // 0 = off; whole seconds
+}
+
+// InterfaceState is what a backend reports about its interface.
+type InterfaceState struct {
+	Name       string
+	PublicKey  Key
+	ListenPort uint16
+	Addresses  []netip.Prefix
+	Peers      []PeerState // sorted by PublicKey
+}
+
+// PeerState is one peer as the backend sees it now.
+type PeerState struct {
+	PublicKey           Key
+	Endpoint            netip.AddrPort // current (possibly roamed) endpoint
+	AllowedIPs          []netip.Prefix
+	PersistentKeepalive time.Duration
+	LastHandshake       time.Time // zero if never
+	RxBytes             uint64
+	TxBytes             uint64
+}
+
+// Proto is a transport protocol in forwards and filters.
+type Proto uint8
+
+// Protocols.
+const (
+	ProtoAny Proto = iota
+	ProtoTCP
+	ProtoUDP
+	ProtoICMP
+)
+
+// Filter is a default-deny packet filter over traffic from peers.
+type Filter struct {
+	Rules []FilterRule
+}
+
+// FilterRule allows packets from any of Src to any of Dst with protocol Proto
+// (ProtoAny: all) and, for TCP/UDP, a destination port within one of Ports
+// (none: all ports).
+type FilterRule struct {
+	Src   []netip.Prefix
+	Dst   []netip.Prefix
+	Proto Proto
+	Ports []PortRange
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ First, Last uint16 }
