@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The project's test command: every check CI runs, in order, failing fast.
+# Run it from anywhere: scripts/test.sh
+#
+# Environment:
+#   FUZZTIME                     time per fuzz target (default 20s)
+#   RUSTYNET_CRASH_ITERATIONS    SIGKILL iterations per store crash test (default 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$(go env GOPATH)/bin:$PATH"
+export RUSTYNET_CRASH_ITERATIONS=${RUSTYNET_CRASH_ITERATIONS:-200}
+fuzztime=${FUZZTIME:-20s}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "prerequisites"
+scripts/install-prereqs.sh
+
+step "gofmt"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -print0 | xargs -0 gofmt -l)
+if [[ -n $unformatted ]]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+staticcheck ./...
+
+step "govulncheck"
+if out=$(timeout 120 govulncheck ./... 2>&1); then
+  echo "$out" | tail -n 3
+elif grep -q "fetching vulnerabilities" <<<"$out"; then
+  echo "govulncheck: the vulnerability database is not reachable from this machine; skipped"
+else
+  echo "$out"; exit 1
+fi
+
+step "tests (race detector on core/ and hostapi/)"
+mkdir -p artifacts
+race_pkgs=$(go list ./core/... ./hostapi/...)
+other_pkgs=$(go list ./... | grep -v -e '/core/' -e '/core$' -e '/hostapi/' -e '/hostapi$')
+go test -race -count=1 $race_pkgs
+go test -count=1 $other_pkgs
+
+step "fuzzing (${fuzztime} per target)"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "fuzz $pkg $target"
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >artifacts/fuzz.log 2>&1; then
+      cat artifacts/fuzz.log; exit 1
+    fi
+  done
+done
+
+echo
+echo "all checks passed"
