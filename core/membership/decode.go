@@ -1,0 +1,327 @@
+package membership
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"unicode/utf8"
+)
+
+// Wire forms: what encoding/json decodes into before conversion. Missing
+// fields decode as zero values and extra or misspelt fields are dropped;
+// both are then caught by the byte-identity check in ParseBody, because the
+// canonical re-encoding emits exactly the schema's fields.
+type wireNode struct {
+	Addresses []string `json:"addresses"`
+	Endpoints []string `json:"endpoints"`
+	NodeID    string   `json:"node_id"`
+	Owner     string   `json:"owner"`
+	PublicKey string   `json:"public_key"`
+	Routes    []string `json:"routes"`
+	Status    string   `json:"status"`
+	Tags      []string `json:"tags"`
+}
+
+type wireApprover struct {
+	ApproverID string `json:"approver_id"`
+	PublicKey  string `json:"public_key"`
+	Role       string `json:"role"`
+}
+
+type wireOperation struct {
+	Type       string         `json:"type"`
+	Threshold  uint64         `json:"threshold"`
+	Approvers  []wireApprover `json:"approvers"`
+	Nodes      []wireNode     `json:"nodes"`
+	Node       wireNode       `json:"node"`
+	NodeID     string         `json:"node_id"`
+	PublicKey  string         `json:"public_key"`
+	Addresses  []string       `json:"addresses"`
+	Endpoints  []string       `json:"endpoints"`
+	Tags       []string       `json:"tags"`
+	Routes     []string       `json:"routes"`
+	Approver   wireApprover   `json:"approver"`
+	ApproverID string         `json:"approver_id"`
+}
+
+type wireBody struct {
+	CreatedAt     int64         `json:"created_at"`
+	Epoch         uint64        `json:"epoch"`
+	ExpiresAt     int64         `json:"expires_at"`
+	Kind          string        `json:"kind"`
+	NetworkID     string        `json:"network_id"`
+	NewStateRoot  string        `json:"new_state_root"`
+	Operation     wireOperation `json:"operation"`
+	PrevStateRoot string        `json:"prev_state_root"`
+	SchemaVersion json.Number   `json:"schema_version"`
+	UpdateID      string        `json:"update_id"`
+}
+
+// ParseBody decodes canonical body bytes. It fails with UNKNOWN_SCHEMA for
+// another schema version, kind or operation type, with NON_CANONICAL if raw
+// is not exactly the canonical encoding of what it decodes to (this one
+// check rejects reordered keys, whitespace, duplicate or unknown keys and
+// non-canonical spellings of values), and with ILLEGAL_OPERATION or
+// LIMIT_EXCEEDED for values outside the schema.
+func ParseBody(raw []byte, l *Limits) (Body, error) {
+	if l == nil {
+		d := DefaultLimits()
+		l = &d
+	}
+	if len(raw) > l.MaxGenesisBytes {
+		return Body{}, errorf(LimitExceeded, "update body is %d bytes, more than any update may be (%d)", len(raw), l.MaxGenesisBytes)
+	}
+	if !utf8.Valid(raw) {
+		return Body{}, errorf(NonCanonical, "update body is not valid UTF-8")
+	}
+	var peek struct {
+		SchemaVersion json.Number `json:"schema_version"`
+		Kind          string      `json:"kind"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&peek); err != nil {
+		return Body{}, errorf(NonCanonical, "update body is not a JSON object: %v", err)
+	}
+	if peek.SchemaVersion != "1" {
+		return Body{}, errorf(UnknownSchema, "schema_version %q is not supported (want %d)", peek.SchemaVersion, SchemaVersion)
+	}
+	if peek.Kind != UpdateKind {
+		return Body{}, errorf(UnknownSchema, "record kind %q is not %q", peek.Kind, UpdateKind)
+	}
+	var w wireBody
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Body{}, errorf(NonCanonical, "update body does not match the schema: %v", err)
+	}
+	b, err := w.convert(l)
+	if err != nil {
+		return Body{}, err
+	}
+	if !bytes.Equal(EncodeBody(&b), raw) {
+		return Body{}, errorf(NonCanonical, "update body is not in canonical form (RFC 8785 JSON with exactly the schema's fields)")
+	}
+	return b, nil
+}
+
+func (w *wireBody) convert(l *Limits) (Body, error) {
+	var b Body
+	var err error
+	if !validID(w.NetworkID) {
+		return b, errorf(IllegalOperation, "network id %q is not 1-63 characters of [a-z0-9._-]", w.NetworkID)
+	}
+	b.NetworkID = w.NetworkID
+	b.Epoch = w.Epoch
+	if w.Epoch > maxSafeInt || w.CreatedAt < 0 || w.CreatedAt > maxSafeInt || w.ExpiresAt < 0 || w.ExpiresAt > maxSafeInt {
+		return b, errorf(NonCanonical, "epoch and times must be integers from 0 to 2^53-1")
+	}
+	b.CreatedAt, b.ExpiresAt = w.CreatedAt, w.ExpiresAt
+	if b.PrevStateRoot, err = ParseHash(w.PrevStateRoot); err != nil {
+		return b, err
+	}
+	if b.NewStateRoot, err = ParseHash(w.NewStateRoot); err != nil {
+		return b, err
+	}
+	if len(w.UpdateID) != 32 {
+		return b, errorf(NonCanonical, "update_id must be 32 lower-case hex digits (128 bits)")
+	}
+	if _, err := hex.Decode(b.UpdateID[:], []byte(w.UpdateID)); err != nil {
+		return b, errorf(NonCanonical, "update_id must be 32 lower-case hex digits (128 bits)")
+	}
+	b.Operation, err = w.Operation.convert(l)
+	return b, err
+}
+
+func (w *wireOperation) convert(l *Limits) (Operation, error) {
+	op := Operation{Type: OpType(w.Type)}
+	var err error
+	switch op.Type {
+	case OpGenesis:
+		op.Threshold = w.Threshold
+		if len(w.Approvers) > l.MaxApprovers {
+			return op, errorf(LimitExceeded, "genesis: %d approvers exceed the limit of %d", len(w.Approvers), l.MaxApprovers)
+		}
+		if len(w.Nodes) > l.MaxNodes {
+			return op, errorf(LimitExceeded, "genesis: %d nodes exceed the limit of %d", len(w.Nodes), l.MaxNodes)
+		}
+		op.Approvers = make([]Approver, len(w.Approvers))
+		for i := range w.Approvers {
+			if op.Approvers[i], err = w.Approvers[i].convert(); err != nil {
+				return op, err
+			}
+		}
+		op.Nodes = make([]Node, len(w.Nodes))
+		for i := range w.Nodes {
+			if op.Nodes[i], err = w.Nodes[i].convert(); err != nil {
+				return op, err
+			}
+		}
+	case OpAddNode:
+		op.Node, err = w.Node.convert()
+	case OpRemoveNode, OpRevokeNode, OpRestoreNode:
+		op.NodeID = w.NodeID
+	case OpRotateNodeKey:
+		op.NodeID = w.NodeID
+		op.PublicKey, err = ParseNodeKey(w.PublicKey)
+	case OpUpdateNode:
+		op.NodeID = w.NodeID
+		op.Addresses, err = parsePrefixes(w.Addresses)
+		if err == nil {
+			op.Routes, err = parsePrefixes(w.Routes)
+		}
+		if err == nil {
+			op.Endpoints, err = parseAddrPorts(w.Endpoints)
+		}
+		op.Tags = nonNil(w.Tags)
+	case OpAddApprover:
+		op.Approver, err = w.Approver.convert()
+	case OpRemoveApprover:
+		op.ApproverID = w.ApproverID
+	case OpSetThreshold:
+		op.Threshold = w.Threshold
+	default:
+		return op, errorf(UnknownSchema, "unknown operation type %q", w.Type)
+	}
+	return op, err
+}
+
+func (w *wireNode) convert() (Node, error) {
+	n := Node{ID: w.NodeID, Owner: w.Owner, Status: Status(w.Status), Tags: nonNil(w.Tags)}
+	var err error
+	if n.PublicKey, err = ParseNodeKey(w.PublicKey); err != nil {
+		return n, err
+	}
+	if n.Addresses, err = parsePrefixes(w.Addresses); err != nil {
+		return n, err
+	}
+	if n.Routes, err = parsePrefixes(w.Routes); err != nil {
+		return n, err
+	}
+	n.Endpoints, err = parseAddrPorts(w.Endpoints)
+	return n, err
+}
+
+func (w *wireApprover) convert() (Approver, error) {
+	k, err := ParseApproverKey(w.PublicKey)
+	return Approver{ID: w.ApproverID, PublicKey: k, Role: Role(w.Role)}, err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func parsePrefixes(ss []string) ([]netip.Prefix, error) {
+	ps := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, errorf(IllegalOperation, "%q is not an IP prefix", s)
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+func parseAddrPorts(ss []string) ([]netip.AddrPort, error) {
+	as := make([]netip.AddrPort, len(ss))
+	for i, s := range ss {
+		a, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return nil, errorf(IllegalOperation, "%q is not an IP:port endpoint", s)
+		}
+		as[i] = a
+	}
+	return as, nil
+}
+
+// Envelope: the file form of a signed update. The body is embedded verbatim
+// (its bytes are what is signed); the envelope around it is ordinary JSON.
+type wireEnvelope struct {
+	Body       json.RawMessage `json:"body"`
+	Signatures []wireSignature `json:"signatures"`
+}
+
+type wireSignature struct {
+	PublicKey string `json:"public_key"`
+	Signature string `json:"signature"`
+}
+
+// ParseSignedUpdate decodes an update file: {"body": …, "signatures": […]}.
+// Unknown envelope fields and trailing data are rejected (NON_CANONICAL);
+// the body must pass ParseBody. It checks form only, not signatures.
+func ParseSignedUpdate(data []byte, l *Limits) (*SignedUpdate, error) {
+	if l == nil {
+		d := DefaultLimits()
+		l = &d
+	}
+	if len(data) > l.MaxGenesisBytes+l.MaxEnvelopeExtra {
+		return nil, errorf(LimitExceeded, "update file is %d bytes, more than any update may be", len(data))
+	}
+	var w wireEnvelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, errorf(NonCanonical, "not a signed update file: %v", err)
+	}
+	if dec.More() {
+		return nil, errorf(NonCanonical, "trailing data after the signed update")
+	}
+	return fromWire(&w, l)
+}
+
+func fromWire(w *wireEnvelope, l *Limits) (*SignedUpdate, error) {
+	if len(w.Body) == 0 {
+		return nil, errorf(NonCanonical, "signed update has no body")
+	}
+	if len(w.Signatures) > l.maxSignatures() {
+		return nil, errorf(LimitExceeded, "%d signatures exceed the limit of %d", len(w.Signatures), l.maxSignatures())
+	}
+	body, err := ParseBody(w.Body, l)
+	if err != nil {
+		return nil, err
+	}
+	u := &SignedUpdate{raw: bytes.Clone(w.Body), Body: body}
+	for _, ws := range w.Signatures {
+		var s Signature
+		k, err := ParseApproverKey(ws.PublicKey)
+		if err != nil {
+			return nil, errorf(UnknownSigner, "signature entry has an invalid public key %q", ws.PublicKey)
+		}
+		s.PublicKey = k
+		sig, err := base64.StdEncoding.Strict().DecodeString(ws.Signature)
+		if err != nil || len(sig) != len(s.Sig) {
+			return nil, errorf(BadSignature, "signature of %s is not %d bytes of standard base64", k, len(s.Sig))
+		}
+		copy(s.Sig[:], sig)
+		u.Signatures = append(u.Signatures, s)
+	}
+	return u, nil
+}
+
+// Encode returns the update file form: the canonical body embedded verbatim
+// and one signature per line, for human review and diffing.
+func (u *SignedUpdate) Encode() []byte {
+	var b bytes.Buffer
+	b.WriteString("{\n  \"body\": ")
+	b.Write(u.raw)
+	b.WriteString(",\n  \"signatures\": [")
+	for i, s := range u.Signatures {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    {\"public_key\": \"")
+		b.WriteString(s.PublicKey.String())
+		b.WriteString("\", \"signature\": \"")
+		b.WriteString(base64.StdEncoding.EncodeToString(s.Sig[:]))
+		b.WriteString("\"}")
+	}
+	if len(u.Signatures) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString("]\n}\n")
+	return b.Bytes()
+}

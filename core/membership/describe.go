@@ -1,0 +1,105 @@
+package membership
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Describe returns a human-readable account of what op changes, one line per
+// change, for operators reviewing an update before they sign it. pre is the
+// state the update applies to.
+func Describe(pre *State, op *Operation) []string {
+	switch op.Type {
+	case OpGenesis:
+		lines := []string{fmt.Sprintf("create network with threshold %d of %d approvers", op.Threshold, len(op.Approvers))}
+		for _, a := range op.Approvers {
+			lines = append(lines, "+ approver "+describeApprover(a))
+		}
+		for _, n := range op.Nodes {
+			lines = append(lines, "+ node "+describeNode(&n))
+		}
+		return lines
+	case OpAddNode:
+		return []string{"+ node " + describeNode(&op.Node)}
+	case OpRemoveNode:
+		return []string{fmt.Sprintf("- node %s (removed from the network)", describeExisting(pre, op.NodeID))}
+	case OpRevokeNode:
+		return []string{fmt.Sprintf("~ node %s: status active -> revoked (peer dropped on every node)", describeExisting(pre, op.NodeID))}
+	case OpRestoreNode:
+		return []string{fmt.Sprintf("~ node %s: status revoked -> active", describeExisting(pre, op.NodeID))}
+	case OpRotateNodeKey:
+		old := "?"
+		if n, ok := pre.nodes[op.NodeID]; ok {
+			old = n.PublicKey.String()
+		}
+		return []string{fmt.Sprintf("~ node %s: public key %s -> %s", op.NodeID, old, op.PublicKey)}
+	case OpUpdateNode:
+		n, ok := pre.nodes[op.NodeID]
+		if !ok {
+			return []string{fmt.Sprintf("~ node %s (unknown)", op.NodeID)}
+		}
+		var lines []string
+		diff := func(field, from, to string) {
+			if from != to {
+				lines = append(lines, fmt.Sprintf("~ node %s: %s [%s] -> [%s]", op.NodeID, field, from, to))
+			}
+		}
+		diff("addresses", joinPrefixes(n.Addresses), joinPrefixes(op.Addresses))
+		diff("endpoints", joinAddrPorts(n.Endpoints), joinAddrPorts(op.Endpoints))
+		diff("tags", strings.Join(n.Tags, " "), strings.Join(op.Tags, " "))
+		diff("routes", joinPrefixes(n.Routes), joinPrefixes(op.Routes))
+		return lines
+	case OpAddApprover:
+		return []string{"+ approver " + describeApprover(op.Approver)}
+	case OpRemoveApprover:
+		return []string{"- approver " + op.ApproverID}
+	case OpSetThreshold:
+		return []string{fmt.Sprintf("~ threshold %d -> %d (of %d approvers)", pre.threshold, op.Threshold, len(pre.approvers))}
+	}
+	return []string{fmt.Sprintf("unknown operation %q", op.Type)}
+}
+
+func describeExisting(pre *State, id string) string {
+	if n, ok := pre.nodes[id]; ok {
+		return fmt.Sprintf("%s key=%s", id, n.PublicKey)
+	}
+	return id + " (unknown)"
+}
+
+func describeNode(n *Node) string {
+	s := fmt.Sprintf("%s key=%s addresses=[%s]", n.ID, n.PublicKey, joinPrefixes(n.Addresses))
+	if len(n.Endpoints) > 0 {
+		s += " endpoints=[" + joinAddrPorts(n.Endpoints) + "]"
+	}
+	if len(n.Tags) > 0 {
+		s += " tags=[" + strings.Join(n.Tags, " ") + "]"
+	}
+	if len(n.Routes) > 0 {
+		s += " routes=[" + joinPrefixes(n.Routes) + "]"
+	}
+	if n.Owner != "" {
+		s += fmt.Sprintf(" owner=%q", n.Owner)
+	}
+	return s
+}
+
+func describeApprover(a Approver) string {
+	return fmt.Sprintf("%s key=%s role=%s", a.ID, a.PublicKey, a.Role)
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, " ")
+}
+
+func joinAddrPorts(as []netip.AddrPort) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, " ")
+}

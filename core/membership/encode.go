@@ -1,0 +1,149 @@
+package membership
+
+import (
+	"encoding/hex"
+	"net/netip"
+)
+
+// The canonical encoders below emit object members in ascending key order;
+// TestCanonicalKeyOrder checks every record type against a generic RFC 8785
+// canonicaliser.
+
+func (w *canonWriter) prefixes(k string, ps []netip.Prefix) {
+	w.key(k)
+	w.beginArray()
+	for _, p := range ps {
+		w.value(p.String())
+	}
+	w.endArray()
+}
+
+func (w *canonWriter) addrPorts(k string, as []netip.AddrPort) {
+	w.key(k)
+	w.beginArray()
+	for _, a := range as {
+		w.value(a.String())
+	}
+	w.endArray()
+}
+
+func (w *canonWriter) node(n *Node) {
+	w.beginObject()
+	w.prefixes("addresses", n.Addresses)
+	w.addrPorts("endpoints", n.Endpoints)
+	w.field("node_id", n.ID)
+	w.field("owner", n.Owner)
+	w.field("public_key", n.PublicKey.String())
+	w.prefixes("routes", n.Routes)
+	w.field("status", string(n.Status))
+	w.fieldStrings("tags", n.Tags)
+	w.endObject()
+}
+
+func (w *canonWriter) approver(a *Approver) {
+	w.beginObject()
+	w.field("approver_id", a.ID)
+	w.field("public_key", a.PublicKey.String())
+	w.field("role", string(a.Role))
+	w.endObject()
+}
+
+func (w *canonWriter) operation(op *Operation) {
+	w.beginObject()
+	switch op.Type {
+	case OpGenesis:
+		w.key("approvers")
+		w.beginArray()
+		for i := range op.Approvers {
+			w.approver(&op.Approvers[i])
+		}
+		w.endArray()
+		w.key("nodes")
+		w.beginArray()
+		for i := range op.Nodes {
+			w.node(&op.Nodes[i])
+		}
+		w.endArray()
+		w.fieldUint("threshold", op.Threshold)
+	case OpAddNode:
+		w.key("node")
+		w.node(&op.Node)
+	case OpRemoveNode, OpRevokeNode, OpRestoreNode:
+		w.field("node_id", op.NodeID)
+	case OpRotateNodeKey:
+		w.field("node_id", op.NodeID)
+		w.field("public_key", op.PublicKey.String())
+	case OpUpdateNode:
+		w.prefixes("addresses", op.Addresses)
+		w.addrPorts("endpoints", op.Endpoints)
+		w.field("node_id", op.NodeID)
+		w.prefixes("routes", op.Routes)
+		w.fieldStrings("tags", op.Tags)
+	case OpAddApprover:
+		w.key("approver")
+		w.approver(&op.Approver)
+	case OpRemoveApprover:
+		w.field("approver_id", op.ApproverID)
+	case OpSetThreshold:
+		w.fieldUint("threshold", op.Threshold)
+	}
+	w.field("type", string(op.Type))
+	w.endObject()
+}
+
+// body writes the canonical body; withNewRoot=false omits new_state_root,
+// which gives the input of the update digest (see updateDigest).
+func (w *canonWriter) body(b *Body, withNewRoot bool) {
+	w.beginObject()
+	w.fieldUint("created_at", uint64(b.CreatedAt))
+	w.fieldUint("epoch", b.Epoch)
+	w.fieldUint("expires_at", uint64(b.ExpiresAt))
+	w.field("kind", UpdateKind)
+	w.field("network_id", b.NetworkID)
+	if withNewRoot {
+		w.field("new_state_root", b.NewStateRoot.String())
+	}
+	w.key("operation")
+	w.operation(&b.Operation)
+	w.field("prev_state_root", b.PrevStateRoot.String())
+	w.fieldUint("schema_version", SchemaVersion)
+	w.field("update_id", hex.EncodeToString(b.UpdateID[:]))
+	w.endObject()
+}
+
+// String returns h as lower-case hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// ParseHash parses 64 lower-case hex digits.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	if len(s) != 64 {
+		return h, errorf(NonCanonical, "hash %q is not 64 hex digits", s)
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil || h.String() != s {
+		return h, errorf(NonCanonical, "hash %q is not lower-case hex", s)
+	}
+	return h, nil
+}
+
+// EncodeBody returns the canonical bytes of b. It does not validate b; use
+// NewUpdate to build a valid update.
+func EncodeBody(b *Body) []byte {
+	w := canonWriter{b: make([]byte, 0, 512)}
+	w.body(b, true)
+	return w.b
+}
+
+// encodeNode returns the canonical bytes of one node record: the input of
+// its leaf hash in the state root.
+func encodeNode(n *Node, buf []byte) []byte {
+	w := canonWriter{b: buf[:0]}
+	w.node(n)
+	return w.b
+}
+
+func encodeApprover(a *Approver, buf []byte) []byte {
+	w := canonWriter{b: buf[:0]}
+	w.approver(a)
+	return w.b
+}

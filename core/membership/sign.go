@@ -1,0 +1,52 @@
+package membership
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+)
+
+// signingMessage is what approvers sign: a fixed context string, the
+// network id and the canonical body, NUL-separated. The network id cannot
+// contain NUL (validID), so the framing is unambiguous.
+func signingMessage(networkID string, body []byte) []byte {
+	m := make([]byte, 0, len(domainSignature)+len(networkID)+1+len(body))
+	m = append(m, domainSignature...)
+	m = append(m, networkID...)
+	m = append(m, 0)
+	return append(m, body...)
+}
+
+// updateDigest is the digest a state records for the update that produced
+// it: SHA-256 over the canonical body without new_state_root (the root
+// covers the digest, so the digest cannot cover the root).
+func updateDigest(b *Body) Hash {
+	w := canonWriter{b: make([]byte, 0, 512)}
+	w.b = append(w.b, domainUpdateDigest...)
+	w.body(b, false)
+	return sha256.Sum256(w.b)
+}
+
+// Sign appends priv's signature to u. It refuses (DUPLICATE_SIGNER) a key
+// that already signed u. Sign does not check that priv belongs to an
+// approver; verification does.
+func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
+	if len(priv) != ed25519.PrivateKeySize {
+		return errorf(BadSignature, "not an Ed25519 private key")
+	}
+	var pub ApproverKey
+	copy(pub[:], priv.Public().(ed25519.PublicKey))
+	for _, s := range u.Signatures {
+		if s.PublicKey == pub {
+			return errorf(DuplicateSigner, "key %s already signed this update", pub)
+		}
+	}
+	var sig Signature
+	sig.PublicKey = pub
+	copy(sig.Sig[:], ed25519.Sign(priv, signingMessage(u.Body.NetworkID, u.raw)))
+	u.Signatures = append(u.Signatures, sig)
+	return nil
+}
+
+func (u *SignedUpdate) verifySignature(s *Signature) bool {
+	return ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), signingMessage(u.Body.NetworkID, u.raw), s.Sig[:])
+}

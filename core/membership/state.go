@@ -1,0 +1,232 @@
+package membership
+
+import (
+	"crypto/sha256"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Domain-separation prefixes of every hash this package computes. They are
+// part of the frozen v1 format (docs/membership-encoding.md).
+const (
+	domainStateRoot    = "rustynet.membership.state-root.v1\x00"
+	domainNodes        = "rustynet.membership.nodes.v1\x00"
+	domainApprovers    = "rustynet.membership.approvers.v1\x00"
+	domainUpdateDigest = "rustynet.membership.update-digest.v1\x00"
+	domainSignature    = "rustynet.membership.update.v1\x00"
+)
+
+// State is the trusted membership of one network at one epoch. A State is
+// immutable: the reducer returns a new State and never changes its input,
+// so a State may be shared between goroutines freely.
+//
+// Its root (Root) is SHA-256 over a canonical header that covers the
+// network id, the epoch, the digest of the update that produced it, the
+// threshold, and digests of the approver set and of every node record. The
+// epoch and update digest make every root unique along a chain: adding and
+// then removing a node yields a state with the same members but a different
+// root, so no old update can chain from it again (no ABA replay).
+type State struct {
+	networkID  string
+	epoch      uint64
+	lastDigest Hash // digest of the update that produced this state; zero at epoch 0
+	threshold  uint64
+	approvers  []Approver // sorted by ID
+
+	nodes  map[string]*Node // immutable values
+	ids    []string         // node IDs, sorted
+	leaves []byte           // leaves[32*i:32*i+32] = SHA-256 of the canonical record of ids[i]
+
+	approversDigest Hash
+	nodesDigest     Hash
+	root            Hash
+}
+
+// Empty returns the state before genesis: epoch 0, no approvers, no nodes.
+// Its root is the prev_state_root of the network's genesis update.
+func Empty(networkID string) *State {
+	s := &State{networkID: networkID, nodes: map[string]*Node{}}
+	s.approversDigest = digestApprovers(nil)
+	s.nodesDigest = digestLeaves(nil)
+	s.root = s.computeRoot()
+	return s
+}
+
+// NetworkID returns the network this state belongs to.
+func (s *State) NetworkID() string { return s.networkID }
+
+// Epoch returns the number of updates applied since the empty state.
+func (s *State) Epoch() uint64 { return s.epoch }
+
+// Root returns the state root.
+func (s *State) Root() Hash { return s.root }
+
+// LastUpdateDigest returns the digest of the update that produced s.
+func (s *State) LastUpdateDigest() Hash { return s.lastDigest }
+
+// Threshold returns how many distinct approver signatures an update needs.
+func (s *State) Threshold() uint64 { return s.threshold }
+
+// Approvers returns a copy of the approver set, sorted by ID.
+func (s *State) Approvers() []Approver { return slices.Clone(s.approvers) }
+
+// ApproverByKey returns the approver with public key k.
+func (s *State) ApproverByKey(k ApproverKey) (Approver, bool) {
+	for _, a := range s.approvers {
+		if a.PublicKey == k {
+			return a, true
+		}
+	}
+	return Approver{}, false
+}
+
+// ApproverByID returns the approver with the given ID.
+func (s *State) ApproverByID(id string) (Approver, bool) {
+	for _, a := range s.approvers {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Approver{}, false
+}
+
+func (s *State) owners() int {
+	n := 0
+	for _, a := range s.approvers {
+		if a.Role == RoleOwner {
+			n++
+		}
+	}
+	return n
+}
+
+// NodeCount returns the number of nodes, active and revoked.
+func (s *State) NodeCount() int { return len(s.ids) }
+
+// Node returns a copy of the node with the given ID.
+func (s *State) Node(id string) (Node, bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return Node{}, false
+	}
+	return n.Clone(), true
+}
+
+// Nodes yields every node in ID order. The yielded values share their
+// slices with the state: callers must not modify them (use Node.Clone).
+func (s *State) Nodes() iter.Seq[Node] {
+	return func(yield func(Node) bool) {
+		for _, id := range s.ids {
+			if !yield(*s.nodes[id]) {
+				return
+			}
+		}
+	}
+}
+
+func (s *State) computeRoot() Hash {
+	w := canonWriter{b: make([]byte, 0, 512)}
+	w.b = append(w.b, domainStateRoot...)
+	w.beginObject()
+	w.field("approvers_digest", s.approversDigest.String())
+	w.fieldUint("epoch", s.epoch)
+	w.field("last_update_digest", s.lastDigest.String())
+	w.field("network_id", s.networkID)
+	w.fieldUint("node_count", uint64(len(s.ids)))
+	w.field("nodes_digest", s.nodesDigest.String())
+	w.fieldUint("schema_version", SchemaVersion)
+	w.fieldUint("threshold", s.threshold)
+	w.endObject()
+	return sha256.Sum256(w.b)
+}
+
+func digestLeaves(leaves []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte(domainNodes))
+	h.Write(leaves)
+	return Hash(h.Sum(nil))
+}
+
+func digestApprovers(as []Approver) Hash {
+	h := sha256.New()
+	h.Write([]byte(domainApprovers))
+	var buf []byte
+	for i := range as {
+		buf = encodeApprover(&as[i], buf)
+		leaf := sha256.Sum256(buf)
+		h.Write(leaf[:])
+	}
+	return Hash(h.Sum(nil))
+}
+
+// builder derives a new State from a base by copy-on-write.
+type builder struct {
+	s           *State
+	nodesCopied bool
+	approversCh bool
+	buf         []byte
+}
+
+func newBuilder(base *State) *builder {
+	cp := *base
+	return &builder{s: &cp}
+}
+
+func (b *builder) copyNodes() {
+	if b.nodesCopied {
+		return
+	}
+	b.s.nodes = maps.Clone(b.s.nodes)
+	b.s.ids = slices.Clone(b.s.ids)
+	b.s.leaves = slices.Clone(b.s.leaves)
+	b.nodesCopied = true
+}
+
+// putNode inserts or replaces n (which the builder now owns).
+func (b *builder) putNode(n *Node) {
+	b.copyNodes()
+	b.buf = encodeNode(n, b.buf)
+	leaf := sha256.Sum256(b.buf)
+	i, found := slices.BinarySearchFunc(b.s.ids, n.ID, strings.Compare)
+	if !found {
+		b.s.ids = slices.Insert(b.s.ids, i, n.ID)
+		b.s.leaves = slices.Insert(b.s.leaves, 32*i, leaf[:]...)
+	} else {
+		copy(b.s.leaves[32*i:], leaf[:])
+	}
+	b.s.nodes[n.ID] = n
+}
+
+func (b *builder) deleteNode(id string) {
+	b.copyNodes()
+	i, found := slices.BinarySearchFunc(b.s.ids, id, strings.Compare)
+	if !found {
+		return
+	}
+	b.s.ids = slices.Delete(b.s.ids, i, i+1)
+	b.s.leaves = slices.Delete(b.s.leaves, 32*i, 32*i+32)
+	delete(b.s.nodes, id)
+}
+
+func (b *builder) setApprovers(as []Approver) {
+	slices.SortFunc(as, func(x, y Approver) int { return strings.Compare(x.ID, y.ID) })
+	b.s.approvers = as
+	b.approversCh = true
+}
+
+// finish seals the new state at the given epoch and update digest.
+func (b *builder) finish(epoch uint64, digest Hash) *State {
+	s := b.s
+	s.epoch = epoch
+	s.lastDigest = digest
+	if b.approversCh {
+		s.approversDigest = digestApprovers(s.approvers)
+	}
+	if b.nodesCopied {
+		s.nodesDigest = digestLeaves(s.leaves)
+	}
+	s.root = s.computeRoot()
+	return s
+}

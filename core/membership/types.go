@@ -1,0 +1,188 @@
+package membership
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"net/netip"
+)
+
+// SchemaVersion is the only record schema version this package accepts.
+const SchemaVersion = 1
+
+// UpdateKind is the value of the "kind" field of every update record.
+const UpdateKind = "rustynet.membership.update"
+
+// Status is a node's membership status.
+type Status string
+
+// Node statuses.
+const (
+	StatusActive  Status = "active"
+	StatusRevoked Status = "revoked"
+)
+
+// Role is an approver's role. Owners are approvers whose signature is also
+// required for approver-set and threshold changes.
+type Role string
+
+// Approver roles.
+const (
+	RoleApprover Role = "approver"
+	RoleOwner    Role = "owner"
+)
+
+// NodeKey is a node's WireGuard (X25519) public key; its text form is
+// standard base64, as printed by `wg pubkey`.
+type NodeKey [32]byte
+
+// String returns the key in standard base64.
+func (k NodeKey) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+
+// ApproverKey is an approver's Ed25519 public key; text form standard base64.
+type ApproverKey [ed25519.PublicKeySize]byte
+
+// String returns the key in standard base64.
+func (k ApproverKey) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+
+// ParseNodeKey parses a base64 X25519 public key in canonical form.
+func ParseNodeKey(s string) (NodeKey, error) {
+	var k NodeKey
+	if err := parseKey32(s, (*[32]byte)(&k)); err != nil {
+		return k, err
+	}
+	if k == (NodeKey{}) {
+		return k, errorf(IllegalOperation, "node key is all zeroes")
+	}
+	return k, nil
+}
+
+// ParseApproverKey parses a base64 Ed25519 public key in canonical form.
+func ParseApproverKey(s string) (ApproverKey, error) {
+	var k ApproverKey
+	err := parseKey32(s, (*[32]byte)(&k))
+	return k, err
+}
+
+func parseKey32(s string, dst *[32]byte) error {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return errorf(IllegalOperation, "key %q is not 32 bytes of standard base64", s)
+	}
+	copy(dst[:], b)
+	return nil
+}
+
+// Node is one member of the mesh. Values held by a State are never modified;
+// methods that return a Node return a copy the caller may change.
+type Node struct {
+	ID        string
+	PublicKey NodeKey
+	Addresses []netip.Prefix   // mesh addresses, host prefixes (/32, /128), sorted, unique
+	Endpoints []netip.AddrPort // endpoint hints, sorted, unique
+	Tags      []string         // roles such as "exit", "router"; sorted, unique
+	Routes    []netip.Prefix   // advertised routes, masked, sorted, unique
+	Owner     string           // free-form owner label (printable ASCII)
+	Status    Status
+}
+
+// Clone returns a deep copy of n.
+func (n Node) Clone() Node {
+	n.Addresses = append([]netip.Prefix(nil), n.Addresses...)
+	n.Endpoints = append([]netip.AddrPort(nil), n.Endpoints...)
+	n.Tags = append([]string(nil), n.Tags...)
+	n.Routes = append([]netip.Prefix(nil), n.Routes...)
+	return n
+}
+
+// Approver is a key allowed to sign updates.
+type Approver struct {
+	ID        string
+	PublicKey ApproverKey
+	Role      Role
+}
+
+// OpType names an operation.
+type OpType string
+
+// The closed set of operations.
+const (
+	OpGenesis        OpType = "genesis"
+	OpAddNode        OpType = "add_node"
+	OpRemoveNode     OpType = "remove_node"
+	OpRevokeNode     OpType = "revoke_node"
+	OpRestoreNode    OpType = "restore_node"
+	OpRotateNodeKey  OpType = "rotate_node_key"
+	OpUpdateNode     OpType = "update_node"
+	OpAddApprover    OpType = "add_approver"
+	OpRemoveApprover OpType = "remove_approver"
+	OpSetThreshold   OpType = "set_threshold"
+)
+
+// governs reports whether op changes who may approve (the stricter rule set).
+func (op OpType) governs() bool {
+	return op == OpAddApprover || op == OpRemoveApprover || op == OpSetThreshold
+}
+
+// Operation is one membership change. Which fields are meaningful depends on
+// Type; the canonical encoding carries exactly those fields:
+//
+//	genesis          Threshold, Approvers, Nodes
+//	add_node         Node (Status must be active)
+//	remove_node      NodeID
+//	revoke_node      NodeID
+//	restore_node     NodeID
+//	rotate_node_key  NodeID, PublicKey
+//	update_node      NodeID, Addresses, Endpoints, Tags, Routes (full replacement)
+//	add_approver     Approver
+//	remove_approver  ApproverID
+//	set_threshold    Threshold
+type Operation struct {
+	Type       OpType
+	Threshold  uint64
+	Approvers  []Approver
+	Nodes      []Node
+	Node       Node
+	NodeID     string
+	PublicKey  NodeKey
+	Addresses  []netip.Prefix
+	Endpoints  []netip.AddrPort
+	Tags       []string
+	Routes     []netip.Prefix
+	Approver   Approver
+	ApproverID string
+}
+
+// Hash is a SHA-256 digest; its text form is lower-case hex.
+type Hash [32]byte
+
+// Body is the signed part of an update record.
+type Body struct {
+	NetworkID     string
+	UpdateID      [16]byte // random, 128 bits; text form 32 lower-case hex digits
+	Epoch         uint64   // previous epoch + 1; genesis is epoch 1
+	PrevStateRoot Hash
+	NewStateRoot  Hash
+	CreatedAt     int64 // unix seconds
+	ExpiresAt     int64 // unix seconds
+	Operation     Operation
+}
+
+// Signature is one approver's Ed25519 signature over an update's signing
+// message. Signers are identified by public key, so distinct keys are
+// distinct signers.
+type Signature struct {
+	PublicKey ApproverKey
+	Sig       [ed25519.SignatureSize]byte
+}
+
+// SignedUpdate is an update record: its canonical body bytes (exactly as
+// received or produced; the bytes are what is signed), the decoded body, and
+// the signatures beside it.
+type SignedUpdate struct {
+	raw        []byte
+	Body       Body
+	Signatures []Signature
+}
+
+// BodyBytes returns the canonical body bytes. The caller must not modify them.
+func (u *SignedUpdate) BodyBytes() []byte { return u.raw }

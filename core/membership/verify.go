@@ -1,0 +1,250 @@
+package membership
+
+import (
+	"time"
+)
+
+// Options control one verification.
+type Options struct {
+	// Now is the acceptance time: the update must not be expired at Now and
+	// its created_at must not lie beyond Now + Limits.MaxClockSkew. It is
+	// injected so callers and tests control the clock.
+	Now time.Time
+	// History verifies an entry of an already-trusted log: every rule holds
+	// except the comparisons with Now, because expiry gates acceptance only
+	// and history stays valid after its updates expire.
+	History bool
+	// Limits; the zero value means DefaultLimits().
+	Limits *Limits
+}
+
+func (o *Options) limits() *Limits {
+	if o.Limits != nil {
+		return o.Limits
+	}
+	l := DefaultLimits()
+	return &l
+}
+
+// SignerCheck is what verification found about one signature entry.
+type SignerCheck struct {
+	Key    ApproverKey
+	ID     string // approver id in the pre- or post-state; "" if unknown
+	Role   Role
+	InPre  bool // an approver of the pre-state: counts toward its threshold
+	InPost bool // an approver of the post-state: counts toward its threshold
+	Valid  bool // the signature verifies
+}
+
+// ThresholdCheck counts distinct valid approver signatures against a need.
+type ThresholdCheck struct {
+	Have, Need uint64
+}
+
+// Met reports whether Have reaches Need.
+func (t ThresholdCheck) Met() bool { return t.Have >= t.Need }
+
+// Authorization is the signature side of a verification, filled in as far
+// as verification got, so that a rejected update can still be explained.
+type Authorization struct {
+	Signers []SignerCheck
+	// Old is the threshold of the pre-state's approvers (every update but
+	// genesis needs it).
+	Old *ThresholdCheck
+	// New is the threshold of the post-state's approvers (genesis and
+	// approver-set/threshold changes need it too).
+	New *ThresholdCheck
+	// OwnerRequired: an owner of the pre-state must sign.
+	OwnerRequired bool
+	OwnerSigned   bool
+	// MustSign lists approvers that must sign their own addition (every
+	// approver at genesis; the added one for add_approver); Missing, those
+	// of them that did not.
+	MustSign []string
+	Missing  []string
+}
+
+// Result is the outcome of a verification. On success Post is the state the
+// update leads to. On failure the Result (if non-nil) still carries Pre,
+// Update and as much of Auth as was determined, and Post is nil.
+type Result struct {
+	Pre    *State
+	Post   *State
+	Update *SignedUpdate
+	Auth   Authorization
+}
+
+// Evaluate decides whether u may be applied to pre, without side effects:
+// the pure reducer `state + signed update → new state | typed error`.
+//
+// The checks, in order (the first failure decides the code): body size
+// (LIMIT_EXCEEDED); network id (WRONG_NETWORK); epoch = pre+1
+// (STALE_EPOCH); prev_state_root = pre root (WRONG_PREV_ROOT); validity
+// window and, unless History, expiry and clock skew (EXPIRED,
+// NOT_YET_VALID, LIMIT_EXCEEDED); signature count (LIMIT_EXCEEDED) and
+// duplicates (DUPLICATE_SIGNER); the operation's legality (ILLEGAL_OPERATION,
+// BAD_THRESHOLD, OWNER_REQUIRED, LIMIT_EXCEEDED); new_state_root
+// (WRONG_NEW_ROOT); every signature entry is an approver of the pre- or
+// post-state (UNKNOWN_SIGNER) and verifies (BAD_SIGNATURE); thresholds
+// (THRESHOLD_NOT_MET), owner (OWNER_REQUIRED), self-signature of added
+// approvers (NEW_APPROVER_MUST_SIGN).
+//
+// Signature policy: an update carrying any signature that is not a valid
+// signature of a known approver is rejected outright rather than having that
+// entry ignored, so a signed update is either wholly valid or refused.
+// Evaluate does not check update_id replay; Chain does.
+func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
+	l := opt.limits()
+	res := &Result{Pre: pre, Update: u}
+	b := &u.Body
+	op := &b.Operation
+
+	max := l.MaxUpdateBytes
+	if op.Type == OpGenesis {
+		max = l.MaxGenesisBytes
+	}
+	if len(u.raw) > max {
+		return res, errorf(LimitExceeded, "update body is %d bytes, the limit for %s is %d", len(u.raw), op.Type, max)
+	}
+	if b.NetworkID != pre.networkID {
+		return res, errorf(WrongNetwork, "update is for network %q, this node is in %q", b.NetworkID, pre.networkID)
+	}
+	if b.Epoch != pre.epoch+1 {
+		return res, errorf(StaleEpoch, "update is for epoch %d, the trusted state is at epoch %d (expected %d)", b.Epoch, pre.epoch, pre.epoch+1)
+	}
+	if b.PrevStateRoot != pre.root {
+		return res, errorf(WrongPrevRoot, "update chains from root %s, the trusted root is %s", b.PrevStateRoot, pre.root)
+	}
+	if err := checkTimes(b, opt, l); err != nil {
+		return res, err
+	}
+	if len(u.Signatures) > l.maxSignatures() {
+		return res, errorf(LimitExceeded, "%d signatures exceed the limit of %d", len(u.Signatures), l.maxSignatures())
+	}
+	seen := make(map[ApproverKey]bool, len(u.Signatures))
+	for _, s := range u.Signatures {
+		if seen[s.PublicKey] {
+			return res, errorf(DuplicateSigner, "key %s signed more than once", s.PublicKey)
+		}
+		seen[s.PublicKey] = true
+	}
+
+	bld, err := reduce(pre, op, l)
+	if err != nil {
+		return res, err
+	}
+	post := bld.finish(b.Epoch, updateDigest(b))
+	if post.root != b.NewStateRoot {
+		return res, errorf(WrongNewRoot, "update claims new root %s, applying it gives %s", b.NewStateRoot, post.root)
+	}
+	if err := authorize(res, pre, post, u); err != nil {
+		return res, err
+	}
+	res.Post = post
+	return res, nil
+}
+
+func checkTimes(b *Body, opt Options, l *Limits) error {
+	if b.ExpiresAt <= b.CreatedAt {
+		return errorf(Expired, "update expires (%d) no later than it was created (%d)", b.ExpiresAt, b.CreatedAt)
+	}
+	if validity := time.Duration(b.ExpiresAt-b.CreatedAt) * time.Second; validity > l.MaxValidity {
+		return errorf(LimitExceeded, "update is valid for %s, the limit is %s", validity, l.MaxValidity)
+	}
+	if opt.History {
+		return nil
+	}
+	now := opt.Now.Unix()
+	if b.ExpiresAt <= now {
+		return errorf(Expired, "update expired at %s", time.Unix(b.ExpiresAt, 0).UTC().Format(time.RFC3339))
+	}
+	if b.CreatedAt > now+int64(l.MaxClockSkew/time.Second) {
+		return errorf(NotYetValid, "update was created at %s, beyond the allowed clock skew of %s", time.Unix(b.CreatedAt, 0).UTC().Format(time.RFC3339), l.MaxClockSkew)
+	}
+	return nil
+}
+
+// authorize checks the signatures of u against the pre- and post-state
+// approver sets and fills res.Auth.
+func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
+	a := &res.Auth
+	op := &u.Body.Operation
+	for i := range u.Signatures {
+		s := &u.Signatures[i]
+		c := SignerCheck{Key: s.PublicKey}
+		if ap, ok := pre.ApproverByKey(s.PublicKey); ok {
+			c.ID, c.Role, c.InPre = ap.ID, ap.Role, true
+		}
+		if ap, ok := post.ApproverByKey(s.PublicKey); ok {
+			c.ID, c.Role, c.InPost = ap.ID, ap.Role, true
+		}
+		a.Signers = append(a.Signers, c)
+	}
+	for i := range a.Signers {
+		c := &a.Signers[i]
+		if !c.InPre && !c.InPost {
+			return errorf(UnknownSigner, "key %s is not an approver", c.Key)
+		}
+		c.Valid = u.verifySignature(&u.Signatures[i])
+		if !c.Valid {
+			return errorf(BadSignature, "signature of %s (%s) does not verify over this update", c.ID, c.Key)
+		}
+	}
+
+	count := func(inPre bool) uint64 {
+		var n uint64
+		for _, c := range a.Signers {
+			if c.Valid && (inPre && c.InPre || !inPre && c.InPost) {
+				n++
+			}
+		}
+		return n
+	}
+	signed := func(id string) bool {
+		for _, c := range a.Signers {
+			if c.Valid && c.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+
+	switch {
+	case op.Type == OpGenesis:
+		a.New = &ThresholdCheck{Have: count(false), Need: post.threshold}
+		for _, ap := range post.approvers {
+			a.MustSign = append(a.MustSign, ap.ID)
+		}
+	case op.Type.governs():
+		a.Old = &ThresholdCheck{Have: count(true), Need: pre.threshold}
+		a.New = &ThresholdCheck{Have: count(false), Need: post.threshold}
+		a.OwnerRequired = true
+		for _, c := range a.Signers {
+			a.OwnerSigned = a.OwnerSigned || c.Valid && c.InPre && c.Role == RoleOwner
+		}
+		if op.Type == OpAddApprover {
+			a.MustSign = []string{op.Approver.ID}
+		}
+	default:
+		a.Old = &ThresholdCheck{Have: count(true), Need: pre.threshold}
+	}
+	for _, id := range a.MustSign {
+		if !signed(id) {
+			a.Missing = append(a.Missing, id)
+		}
+	}
+
+	if a.Old != nil && !a.Old.Met() {
+		return errorf(ThresholdNotMet, "%d of %d approver signatures", a.Old.Have, a.Old.Need)
+	}
+	if a.New != nil && !a.New.Met() {
+		return errorf(ThresholdNotMet, "%d of %d signatures of the resulting approver set", a.New.Have, a.New.Need)
+	}
+	if a.OwnerRequired && !a.OwnerSigned {
+		return errorf(OwnerRequired, "%s needs the signature of an owner", op.Type)
+	}
+	if len(a.Missing) > 0 {
+		return errorf(NewApproverMustSign, "approver(s) %v must sign their own addition", a.Missing)
+	}
+	return nil
+}
