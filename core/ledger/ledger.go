@@ -1,0 +1,387 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Config configures a Ledger.
+type Config struct {
+	// Store is an opened store; the ledger never opens or closes it.
+	Store hostapi.Store
+	// StateDir is the store's directory; it keys the default high-water mark.
+	StateDir string
+	// HighWaterPath overrides DefaultHighWaterPath(StateDir).
+	HighWaterPath string
+	// GenesisRoot pins the network's genesis: the log must start with a
+	// genesis producing exactly this root. Zero accepts the log's own
+	// genesis (only for offline inspection of a log one already trusts).
+	GenesisRoot membership.Hash
+	// Limits; nil means membership.DefaultLimits().
+	Limits *membership.Limits
+	// Now is the clock for accepting new updates; nil means time.Now.
+	Now func() time.Time
+	// SnapshotEvery is how many entries may follow the last snapshot before
+	// Apply writes a new one; 0 means 64.
+	SnapshotEvery uint64
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// readBatch is how many entries Open reads per store call.
+const readBatch = 512
+
+// Ledger is a node's trusted membership chain, persisted in a Store. It is
+// safe for concurrent use.
+type Ledger struct {
+	cfg    Config
+	hwPath string
+	log    *slog.Logger
+
+	mu         sync.Mutex
+	chain      *membership.Chain // nil before genesis
+	updates    []*membership.SignedUpdate
+	roots      []membership.Hash // roots[i] = state root after entry i+1
+	lastHash   membership.Hash   // hash of the last entry; zero for an empty log
+	snapIndex  uint64
+	restricted error // non-nil: restricted-safe mode, and why
+}
+
+// Status summarises a ledger.
+type Status struct {
+	NetworkID  string
+	Epoch      uint64
+	Root       membership.Hash
+	Head       uint64 // verified entries
+	Restricted bool
+	Reason     string // why restricted; empty otherwise
+}
+
+// Open loads and re-verifies the ledger kept in cfg.Store. A verification
+// failure does not make Open fail: the returned Ledger is in restricted-safe
+// mode (see Restricted) holding the longest verified prefix of the log. Open
+// fails only when it cannot read the store or the high-water mark at all.
+func Open(ctx context.Context, cfg Config) (*Ledger, error) {
+	l, err := newLedger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.load(ctx); err != nil {
+		var me *membership.Error
+		if !errors.As(err, &me) {
+			return nil, err
+		}
+		l.restricted = err
+		l.log.Error("membership ledger is in restricted-safe mode", "reason", err.Error())
+	}
+	return l, nil
+}
+
+// newLedger returns an empty ledger for cfg with its defaults filled in.
+func newLedger(cfg Config) (*Ledger, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("ledger: no store")
+	}
+	if cfg.Limits == nil {
+		d := membership.DefaultLimits()
+		cfg.Limits = &d
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath}
+	if l.hwPath == "" {
+		p, err := DefaultHighWaterPath(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		l.hwPath = p
+	}
+	return l, nil
+}
+
+// load replays the store into l, returning the first integrity failure.
+func (l *Ledger) load(ctx context.Context) error {
+	st := l.cfg.Store
+	head, err := st.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: reading the log head: %w", err)
+	}
+	snap, err := st.GetSnapshot(ctx)
+	switch {
+	case errors.Is(err, hostapi.ErrNotFound):
+		snap = hostapi.Snapshot{}
+	case errors.Is(err, hostapi.ErrCorrupt):
+		return integrityf("the snapshot is unreadable: %v", err)
+	case err != nil:
+		return fmt.Errorf("ledger: reading the snapshot: %w", err)
+	}
+	if snap.Data != nil {
+		idx, err := snapshotIndex(snap.Data)
+		if err != nil {
+			return err
+		}
+		if idx != snap.Index || idx == 0 {
+			return integrityf("the snapshot claims index %d but is stored at %d", idx, snap.Index)
+		}
+		if idx > head {
+			return integrityf("the snapshot is at entry %d but the log ends at %d: the log was truncated", idx, head)
+		}
+	}
+
+	for next := uint64(1); next <= head; {
+		batch, err := st.ReadLog(ctx, next, readBatch)
+		switch {
+		case errors.Is(err, hostapi.ErrCorrupt):
+			return integrityf("log entry at or after %d is unreadable: %v", next, err)
+		case err != nil:
+			return fmt.Errorf("ledger: reading the log at %d: %w", next, err)
+		case len(batch) == 0:
+			return integrityf("the log ends at %d, before its head %d", next-1, head)
+		}
+		for _, se := range batch {
+			if se.Index != next {
+				return integrityf("the store returned entry %d where %d was expected", se.Index, next)
+			}
+			if err := l.replayEntry(se); err != nil {
+				return err
+			}
+			if snap.Data != nil && snap.Index == next {
+				want := encodeSnapshot(l.chain.State(), next, l.lastHash)
+				if !bytes.Equal(want, snap.Data) {
+					return integrityf("the snapshot at entry %d does not match the state the log replays to", next)
+				}
+				l.snapIndex = next
+			}
+			next++
+		}
+	}
+	return l.checkHighWater(true)
+}
+
+// replayEntry verifies one stored entry as history and appends it to l.
+func (l *Ledger) replayEntry(se hostapi.LogEntry) error {
+	e, err := decodeEntry(se.Data, l.cfg.Limits)
+	if err != nil {
+		return err
+	}
+	if e.Index != se.Index {
+		return integrityf("log entry stored at %d claims index %d", se.Index, e.Index)
+	}
+	if e.Prev != l.lastHash {
+		return integrityf("log entry %d does not link to entry %d (hash chain broken)", e.Index, e.Index-1)
+	}
+	if e.Update.Body.Epoch != e.Index {
+		return integrityf("log entry %d holds the update of epoch %d", e.Index, e.Update.Body.Epoch)
+	}
+	if l.chain == nil {
+		if err := l.checkGenesis(e.Update); err != nil {
+			return err
+		}
+		l.chain = membership.NewChain(e.Update.Body.NetworkID)
+	}
+	if _, err := l.chain.Apply(e.Update, membership.Options{History: true, Limits: l.cfg.Limits}); err != nil {
+		return integrityf("log entry %d does not verify: %v", e.Index, err)
+	}
+	l.updates = append(l.updates, e.Update)
+	l.roots = append(l.roots, l.chain.State().Root())
+	l.lastHash = e.Hash
+	return nil
+}
+
+func (l *Ledger) checkGenesis(u *membership.SignedUpdate) error {
+	if u.Body.Operation.Type != membership.OpGenesis {
+		return integrityf("the log starts with %s, not a genesis", u.Body.Operation.Type)
+	}
+	if l.cfg.GenesisRoot != (membership.Hash{}) && u.Body.NewStateRoot != l.cfg.GenesisRoot {
+		return integrityf("the genesis root %s is not the pinned genesis root %s", u.Body.NewStateRoot, l.cfg.GenesisRoot)
+	}
+	return nil
+}
+
+// checkHighWater compares the verified log with the high-water mark and,
+// if advance is set and the log is ahead, advances the mark.
+func (l *Ledger) checkHighWater(advance bool) error {
+	hw, err := readHighWater(l.hwPath)
+	if err != nil {
+		return err
+	}
+	head := uint64(len(l.roots))
+	if hw != nil {
+		if hw.Index > head {
+			return integrityf("rollback: the log ends at epoch %d but this node has trusted epoch %d (high-water mark %s)", head, hw.Index, l.hwPath)
+		}
+		if hw.Index > 0 && l.roots[hw.Index-1].String() != hw.StateRoot {
+			return integrityf("fork: the state root at epoch %d is %s but this node trusted %s", hw.Index, l.roots[hw.Index-1], hw.StateRoot)
+		}
+		if hw.Index == head {
+			return nil
+		}
+	}
+	if !advance || head == 0 {
+		return nil
+	}
+	return l.writeHighWater()
+}
+
+func (l *Ledger) writeHighWater() error {
+	head := uint64(len(l.roots))
+	return writeHighWater(l.hwPath, &highWater{
+		Dir:       l.cfg.StateDir,
+		Index:     head,
+		StateRoot: l.roots[head-1].String(),
+		EntryHash: l.lastHash.String(),
+	})
+}
+
+// Restricted returns why the ledger is in restricted-safe mode, or nil.
+func (l *Ledger) Restricted() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.restricted
+}
+
+// State returns the trusted state (in restricted mode, the state of the
+// longest verified prefix), or nil before genesis.
+func (l *Ledger) State() *membership.State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.chain == nil {
+		return nil
+	}
+	return l.chain.State()
+}
+
+// Status summarises the ledger.
+func (l *Ledger) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := Status{Head: uint64(len(l.roots))}
+	if l.chain != nil {
+		st := l.chain.State()
+		s.NetworkID, s.Epoch, s.Root = st.NetworkID(), st.Epoch(), st.Root()
+	}
+	if l.restricted != nil {
+		s.Restricted, s.Reason = true, l.restricted.Error()
+	}
+	return s
+}
+
+// Log returns the verified updates from genesis on.
+func (l *Ledger) Log() []*membership.SignedUpdate {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*membership.SignedUpdate(nil), l.updates...)
+}
+
+// Evaluate verifies u against the trusted state at the current time without
+// applying it (a dry run). An empty ledger accepts only a genesis, matching
+// the pinned root if one is configured.
+func (l *Ledger) Evaluate(u *membership.SignedUpdate) (*membership.Result, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, res, err := l.evaluate(u)
+	return res, err
+}
+
+func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membership.Result, error) {
+	if l.restricted != nil {
+		return nil, nil, restrictedf("the ledger is in restricted-safe mode and accepts no update until it is recovered: %v", l.restricted)
+	}
+	chain := l.chain
+	if chain == nil {
+		if err := l.checkGenesis(u); err != nil {
+			return nil, &membership.Result{Update: u}, &membership.Error{Code: membership.IllegalOperation, Msg: "an empty ledger accepts only its genesis: " + err.(*membership.Error).Msg}
+		}
+		chain = membership.NewChain(u.Body.NetworkID)
+	}
+	res, err := chain.Evaluate(u, membership.Options{Now: l.cfg.Now(), Limits: l.cfg.Limits})
+	return chain, res, err
+}
+
+// Apply verifies u and, if it is valid, appends it durably to the log,
+// advances the high-water mark, and makes it the trusted state. On any
+// error the trusted state is unchanged. Verification failures carry the
+// membership error codes; storage failures are returned as they are.
+func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	chain, res, err := l.evaluate(u)
+	if err != nil {
+		return res, err
+	}
+	index := uint64(len(l.roots)) + 1
+	data := encodeEntry(index, l.lastHash, u)
+	if err := l.append(ctx, index, data); err != nil {
+		return res, err
+	}
+	if err := chain.Commit(res); err != nil {
+		return res, err
+	}
+	l.chain = chain
+	l.updates = append(l.updates, u)
+	l.roots = append(l.roots, res.Post.Root())
+	l.lastHash = hashEntry(data)
+	if err := l.writeHighWater(); err != nil {
+		// The entry is durable in the log; a lagging mark only weakens
+		// rollback detection by one entry until the next write.
+		l.log.Error("advancing the high-water mark failed", "err", err)
+	}
+	if index-l.snapIndex >= l.cfg.SnapshotEvery {
+		l.writeSnapshot(ctx)
+	}
+	return res, nil
+}
+
+// append writes one entry. If the store reports an error but the entry is
+// in fact there (an acknowledgement lost in transit), it counts as written.
+func (l *Ledger) append(ctx context.Context, index uint64, data []byte) error {
+	err := l.cfg.Store.Append(ctx, hostapi.LogEntry{Index: index, Data: data})
+	if err == nil {
+		return nil
+	}
+	got, rerr := l.cfg.Store.ReadLog(ctx, index, 1)
+	if rerr == nil && len(got) == 1 && bytes.Equal(got[0].Data, data) {
+		l.log.Warn("append reported an error but the entry is stored", "index", index, "err", err)
+		return nil
+	}
+	return fmt.Errorf("ledger: appending entry %d: %w", index, err)
+}
+
+func (l *Ledger) writeSnapshot(ctx context.Context) {
+	head := uint64(len(l.roots))
+	if l.chain == nil || head == l.snapIndex {
+		return
+	}
+	data := encodeSnapshot(l.chain.State(), head, l.lastHash)
+	if err := l.cfg.Store.PutSnapshot(ctx, hostapi.Snapshot{Index: head, Data: data}); err != nil {
+		l.log.Error("writing the snapshot failed; the log stays authoritative", "index", head, "err", err)
+		return
+	}
+	l.snapIndex = head
+}
+
+// Close writes a final snapshot if the log moved past the last one. It
+// does not close the store.
+func (l *Ledger) Close(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.restricted == nil {
+		l.writeSnapshot(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,17 @@
+package membership
+
+// Commit makes the post-state of res current, for callers that must persist
+// an update between verifying it (Evaluate) and making it current. res must
+// come from c.Evaluate on the current state and have succeeded; anything
+// else is refused, so a stale or failed verification can never be committed.
+func (c *Chain) Commit(res *Result) error {
+	if res == nil || res.Post == nil || res.Update == nil {
+		return errorf(IllegalOperation, "commit of a verification that did not succeed")
+	}
+	if res.Pre != c.state {
+		return errorf(StaleEpoch, "commit of a verification made against another state (epoch %d, now %d)", res.Pre.Epoch(), c.state.Epoch())
+	}
+	c.state = res.Post
+	c.seen[res.Update.Body.UpdateID] = res.Update.Body.Epoch
+	return nil
+}
