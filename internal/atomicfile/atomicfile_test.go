@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,5 +63,23 @@ func TestWriteFileFailureLeavesOriginal(t *testing.T) {
 	got, _ := os.ReadFile(p)
 	if string(got) != "old" {
 		t.Errorf("unrelated file changed: %q", got)
+	}
+}
+
+func TestCreateNeverReplaces(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := Create(p, []byte("first"), 0o600); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	err := Create(p, []byte("second"), 0o600)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Create over an existing file: %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "first" {
+		t.Errorf("content = %q, want the first write kept", got)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Errorf("%d directory entries, want 1 (no temporaries left)", len(entries))
 	}
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// initCommand is "membership init".
+func initCommand() *command {
+	return &command{
+		name: "init",
+		args: "--network-id ID --threshold K --approver ID=PUBKEY[:owner]... " +
+			"[--node ID=NODEPUBKEY,ADDR[,ADDR...]...] [--expires-in DURATION] --out FILE [--force]",
+		summary: "write the unsigned genesis update of a new network",
+		help: "Every initial approver must then sign FILE with sign-update; the signed\n" +
+			"genesis is the first entry of the network's log (and a log by itself).",
+		run: runInit,
+	}
+}
+
+// runInit implements "membership init".
+func runInit(_ context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	networkID := fs.String("network-id", "", "the network's `ID`")
+	threshold := fs.Uint64("threshold", 0, "approver signatures every update needs (`K`)")
+	approvers := listVar(fs, "approver", "an initial approver, `ID=PUBKEY[:owner]`")
+	nodes := listVar(fs, "node", "an initial node, `ID=NODEPUBKEY,ADDR[,ADDR...]`")
+	expiresIn := fs.Duration("expires-in", 24*time.Hour, "how long approvers have to sign it")
+	out := fs.String("out", "", "write the genesis update to `FILE`")
+	force := fs.Bool("force", false, "replace FILE if it exists")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := e.require(fs, "network-id", "threshold", "approver", "out"); err != nil {
+		return err
+	}
+	if *expiresIn <= 0 {
+		return e.usagef("--expires-in must be positive")
+	}
+	as, ns, err := e.parseMembers(approvers.values, nodes.values)
+	if err != nil {
+		return err
+	}
+	if err := checkNotExist(*out, *force); err != nil {
+		return err
+	}
+	p := membership.Proposal{CreatedAt: e.now(), Validity: *expiresIn}
+	g, err := membership.NewGenesis(*networkID, *threshold, as, ns, p)
+	if err != nil {
+		return rejected("", err)
+	}
+	return e.writeProposal(*out, *force, membership.Empty(*networkID), g)
+}
+
+// parseMembers parses the --approver and --node values of init.
+func (e *env) parseMembers(approvers, nodes []string) ([]membership.Approver, []membership.Node, error) {
+	seen := map[string]bool{}
+	as := make([]membership.Approver, 0, len(approvers))
+	for _, s := range approvers {
+		a, err := parseApproverSpec(s)
+		if err != nil {
+			return nil, nil, e.usagef("--approver %v", err)
+		}
+		if seen["approver "+a.ID] {
+			return nil, nil, e.usagef("--approver %s is given twice", a.ID)
+		}
+		seen["approver "+a.ID] = true
+		as = append(as, a)
+	}
+	ns := make([]membership.Node, 0, len(nodes))
+	for _, s := range nodes {
+		n, err := parseNodeSpec(s)
+		if err != nil {
+			return nil, nil, e.usagef("--node %v", err)
+		}
+		if seen["node "+n.ID] {
+			return nil, nil, e.usagef("--node %s is given twice", n.ID)
+		}
+		seen["node "+n.ID] = true
+		ns = append(ns, n)
+	}
+	return as, ns, nil
+}

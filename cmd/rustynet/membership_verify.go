@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// verifyCommand is "membership verify-update".
+func verifyCommand() *command {
+	return &command{
+		name:    "verify-update",
+		args:    "--from FILE [--genesis-root HEX] UPDATE",
+		summary: "explain an update and check that applying it now would succeed",
+		help: "Exits 0 only if apply-update would accept UPDATE now. A genesis update\n" +
+			"may be checked without --from.",
+		run: runVerify,
+	}
+}
+
+// applyCommand is "membership apply-update".
+func applyCommand() *command {
+	return &command{
+		name:    "apply-update",
+		args:    "--from FILE [--genesis-root HEX] [--dry-run] UPDATE",
+		summary: "verify an update and append it to the log FILE",
+		help:    "With --dry-run it verifies and shows what would change, and writes nothing.",
+		run:     runApply,
+	}
+}
+
+// runVerify implements "membership verify-update".
+func runVerify(_ context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	lf := addLogFlags(fs)
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	u, _, err := readUpdate(pos[0])
+	if err != nil {
+		return err
+	}
+	var t *trustedLog
+	if lf.from != "" || u.Body.Operation.Type != membership.OpGenesis {
+		if t, err = lf.load(e); err != nil {
+			return err
+		}
+	}
+	res, verr := e.evaluate(t, u)
+	if err := e.printReport(buildReport(pos[0], t, res, verr)); err != nil {
+		return err
+	}
+	if verr != nil {
+		return rejected("", verr)
+	}
+	return nil
+}
+
+// evaluate verifies u against the head of t (including replay of an
+// update already in t), or, if t is nil, as the genesis of a new network.
+// The result is never nil.
+func (e *env) evaluate(t *trustedLog, u *membership.SignedUpdate) (*membership.Result, error) {
+	opt := membership.Options{Now: e.now()}
+	pre := membership.Empty(u.Body.NetworkID)
+	var res *membership.Result
+	var err error
+	if t != nil {
+		pre = t.chain.State()
+		res, err = t.chain.Evaluate(u, opt)
+	} else {
+		res, err = membership.Evaluate(pre, u, opt)
+	}
+	if res == nil {
+		res = &membership.Result{Pre: pre, Update: u}
+	}
+	return res, err
+}
+
+// printReport prints a verification report as text or JSON.
+func (e *env) printReport(r verifyReport) error {
+	if e.json {
+		return e.printJSON(r)
+	}
+	r.writeText(e.stdout)
+	return nil
+}
+
+// applyOutput is what apply-update prints.
+type applyOutput struct {
+	Log        string `json:"log"`
+	DryRun     bool   `json:"dry_run"`
+	LogEntries int    `json:"log_entries"` // after the append
+	updateInfo
+	Verification *verifyReport `json:"verification,omitempty"` // with --dry-run
+}
+
+// runApply implements "membership apply-update".
+func runApply(_ context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	lf := addLogFlags(fs)
+	dryRun := fs.Bool("dry-run", false, "verify and show what would change; write nothing")
+	pos, err := e.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if err := e.require(fs, "from"); err != nil {
+		return err
+	}
+	u, _, err := readUpdate(pos[0])
+	if err != nil {
+		return err
+	}
+	t, err := lf.load(e)
+	if err != nil {
+		return err
+	}
+	res, verr := e.evaluate(t, u)
+	if verr != nil {
+		if *dryRun {
+			if err := e.printReport(buildReport(pos[0], t, res, verr)); err != nil {
+				return err
+			}
+		}
+		return rejected("", verr)
+	}
+	o := applyOutput{Log: t.path, DryRun: *dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
+	if *dryRun {
+		r := buildReport(pos[0], t, res, nil)
+		o.Verification = &r
+	} else if err := appendToLog(t, u, res.Post); err != nil {
+		return err
+	}
+	return e.printApply(o)
+}
+
+// appendToLog appends the verified update u, which leads to post, to the
+// log file of t, atomically.
+func appendToLog(t *trustedLog, u *membership.SignedUpdate, post *membership.State) error {
+	entries := append(t.entries[:len(t.entries):len(t.entries)], u)
+	data := membership.EncodeLog(entries)
+	if err := checkReadsBack(data, t.genesisRoot(), post); err != nil {
+		return err
+	}
+	return rewriteFile(t.path, t.raw, data)
+}
+
+// checkReadsBack verifies that the log about to be written replays to
+// post, so the CLI never writes a log it could not load again.
+func checkReadsBack(data []byte, genesis membership.Hash, post *membership.State) error {
+	entries, err := membership.ParseLog(data, nil)
+	if err != nil {
+		return internalErrorf("the new log does not parse: %v", err)
+	}
+	c, _, err := membership.Replay(entries, genesis, nil)
+	if err != nil {
+		return internalErrorf("the new log does not verify: %v", err)
+	}
+	if c.State().Root() != post.Root() {
+		return internalErrorf("the new log replays to root %s, not %s", c.State().Root(), post.Root())
+	}
+	return nil
+}
+
+// printApply prints the outcome of apply-update.
+func (e *env) printApply(o applyOutput) error {
+	if e.json {
+		return e.printJSON(o)
+	}
+	if o.DryRun {
+		o.Verification.writeText(e.stdout)
+		fmt.Fprintf(e.stdout, "dry run: %s not changed; applying would make epoch %d, state root %s\n", o.Log, o.Epoch, o.NewStateRoot)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "applied %s (%s) to %s\n", o.UpdateID, o.Operation, o.Log)
+	for _, c := range o.Changes {
+		fmt.Fprintf(e.stdout, "  %s\n", c)
+	}
+	fmt.Fprintf(e.stdout, "epoch: %d\nstate root: %s\n", o.Epoch, o.NewStateRoot)
+	return nil
+}
