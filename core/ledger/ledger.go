@@ -324,16 +324,22 @@ func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*member
 	if err != nil {
 		return res, err
 	}
+	return res, l.commit(ctx, chain, res)
+}
+
+// commit persists a verified update (durable append, then the high-water
+// mark, then a snapshot when due) and makes it current; l.mu must be held.
+func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
 	index := uint64(len(l.roots)) + 1
-	data := encodeEntry(index, l.lastHash, u)
+	data := encodeEntry(index, l.lastHash, res.Update)
 	if err := l.append(ctx, index, data); err != nil {
-		return res, err
+		return err
 	}
 	if err := chain.Commit(res); err != nil {
-		return res, err
+		return err
 	}
 	l.chain = chain
-	l.updates = append(l.updates, u)
+	l.updates = append(l.updates, res.Update)
 	l.roots = append(l.roots, res.Post.Root())
 	l.lastHash = hashEntry(data)
 	if err := l.writeHighWater(); err != nil {
@@ -344,7 +350,7 @@ func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*member
 	if index-l.snapIndex >= l.cfg.SnapshotEvery {
 		l.writeSnapshot(ctx)
 	}
-	return res, nil
+	return nil
 }
 
 // append writes one entry. If the store reports an error but the entry is

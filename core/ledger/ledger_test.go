@@ -407,3 +407,25 @@ func TestPinnedGenesisMismatchIsRestricted(t *testing.T) {
 }
 
 func storeConfig(dir string) hostapi.StoreConfig { return hostapi.StoreConfig{Dir: dir} }
+
+func TestBootstrapAcceptsExpiredPinnedGenesisOnly(t *testing.T) {
+	f := newFixture(t, "file")
+	f.net.Now = f.net.Now.Add(365 * 24 * time.Hour) // the genesis expired long ago
+	l, _ := f.open(t)
+	if _, err := l.Apply(context.Background(), f.net.Log[0]); membership.CodeOf(err) != membership.Expired {
+		t.Fatalf("Apply of an expired genesis: %v, want EXPIRED", err)
+	}
+	other := membershiptest.NewWith(t, "test", 1, []membershiptest.Approver{membershiptest.NewApprover("mallory", membership.RoleOwner)}, 0)
+	if err := l.Bootstrap(context.Background(), other.Log[0]); membership.CodeOf(err) != membership.IntegrityFailure {
+		t.Fatalf("Bootstrap with an unpinned genesis: %v, want INTEGRITY_FAILURE", err)
+	}
+	if err := l.Bootstrap(context.Background(), f.net.Log[0]); err != nil {
+		t.Fatalf("Bootstrap with the pinned genesis: %v", err)
+	}
+	if err := l.Bootstrap(context.Background(), f.net.Log[0]); err != nil {
+		t.Fatalf("second Bootstrap: %v", err)
+	}
+	if st := l.Status(); st.Epoch != 1 || st.Head != 1 {
+		t.Errorf("status after bootstrap = %+v, want epoch 1, one entry", st)
+	}
+}

@@ -1,0 +1,84 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// Extend applies the new suffix of log, a whole log from genesis fetched
+// from an untrusted source (a feed, a peer). It returns how many updates it
+// applied.
+//
+//   - Every entry up to the trusted head must be byte-identical to the
+//     trusted entry (else the source serves a fork: WRONG_PREV_ROOT).
+//   - A log shorter than the trusted one is a rollback (STALE_EPOCH).
+//   - The new entries are verified in order against the trusted state: all
+//     of them with every rule, and the newest also under the acceptance
+//     rules at the current time. The newest entry chains, through its
+//     prev_state_root, over all the others, so a quorum that signs it now
+//     vouches for them: a node that was offline past an update's expiry can
+//     still catch up, while a stale, never-applied update cannot be
+//     smuggled in on its own.
+//   - Nothing is committed unless every new entry verifies; then each is
+//     committed in order.
+func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.restricted != nil {
+		return 0, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
+	}
+	if len(log) < len(l.updates) {
+		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("the source's log ends at epoch %d, behind the trusted epoch %d (rollback)", len(log), len(l.updates))}
+	}
+	for i, u := range l.updates {
+		if !bytes.Equal(log[i].BodyBytes(), u.BodyBytes()) {
+			return 0, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the source's log diverges from the trusted log at epoch %d (fork)", i+1)}
+		}
+	}
+	fresh := log[len(l.updates):]
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	chain := l.chain
+	if chain == nil {
+		if err := l.checkGenesis(fresh[0]); err != nil {
+			return 0, err
+		}
+		chain = membership.NewChain(fresh[0].Body.NetworkID)
+	}
+	pre := chain.State()
+	ids := map[[16]byte]bool{}
+	results := make([]*membership.Result, 0, len(fresh))
+	for i, u := range fresh {
+		id := u.Body.UpdateID
+		if _, seen := chain.Seen(id); seen || ids[id] {
+			return 0, &membership.Error{Code: membership.ReplayedUpdate, Msg: "update " + hex.EncodeToString(id[:]) + " appears twice"}
+		}
+		ids[id] = true
+		// Only the newest entry is checked against the clock.
+		opt := membership.Options{History: i < len(fresh)-1, Now: l.cfg.Now(), Limits: l.cfg.Limits}
+		res, err := membership.Evaluate(pre, u, opt)
+		if err != nil {
+			return 0, prefixed(err, fmt.Sprintf("epoch %d: ", u.Body.Epoch))
+		}
+		results = append(results, res)
+		pre = res.Post
+	}
+	for i, res := range results {
+		if err := l.commit(ctx, chain, res); err != nil {
+			return i, err
+		}
+	}
+	return len(results), nil
+}
+
+func prefixed(err error, prefix string) error {
+	if e, ok := err.(*membership.Error); ok {
+		return &membership.Error{Code: e.Code, Msg: prefix + e.Msg}
+	}
+	return err
+}
