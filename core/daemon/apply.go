@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/reconcile"
+)
+
+// ApplyResult is the outcome of ApplyUpdate.
+type ApplyResult struct {
+	Applied   bool
+	DryRun    bool
+	Epoch     uint64
+	StateRoot membership.Hash
+	Changes   []string      // membership.Describe of the update
+	Latency   time.Duration // received → verified → durable → data plane changed
+	// DataPlaneError is set when the update was committed but the backend
+	// refused the change; the repair loop retries it.
+	DataPlaneError string
+}
+
+// ApplyUpdate verifies a signed update file and, unless dryRun, commits it
+// durably and changes the data plane accordingly: a removal or revocation
+// is pushed to the backend as a removal before anything else. A rejected
+// update changes nothing and is remembered for status.
+func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (ApplyResult, error) {
+	start := time.Now()
+	u, err := membership.ParseSignedUpdate(data, d.opts.Limits)
+	if err != nil {
+		d.reject(err)
+		return ApplyResult{}, err
+	}
+	if dryRun {
+		res, err := d.ledger.Evaluate(u)
+		if err != nil {
+			return ApplyResult{DryRun: true}, err
+		}
+		return ApplyResult{DryRun: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root(),
+			Changes: membership.Describe(res.Pre, &u.Body.Operation), Latency: time.Since(start)}, nil
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pre := d.ledger.State()
+	res, err := d.ledger.Apply(ctx, u)
+	if err != nil {
+		d.rejectLocked(err)
+		return ApplyResult{}, err
+	}
+	out := ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root(),
+		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
+	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
+	if full {
+		err = d.fullReconcile(ctx)
+	} else {
+		err = d.push(ctx, changes)
+	}
+	if err != nil {
+		out.DataPlaneError = err.Error()
+		d.log.Error("update committed but the data plane lags; repairing", "epoch", out.Epoch, "err", err)
+		d.requestRepair()
+	}
+	out.Latency = time.Since(start)
+	d.log.Info("update applied", "epoch", out.Epoch, "op", u.Body.Operation.Type, "latency", out.Latency)
+	return out, nil
+}
+
+func (d *Daemon) reject(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rejectLocked(err)
+}
+
+func (d *Daemon) rejectLocked(err error) {
+	code := membership.CodeOf(err)
+	if code == "" {
+		return // not a verdict on the update (e.g. a storage failure)
+	}
+	d.rejected = &Rejection{Code: code, Message: err.Error(), At: d.opts.Now()}
+	d.log.Warn("update rejected", "code", code, "err", err)
+}
+
+// feedLoop polls the feed and extends the ledger with what verifies.
+func (d *Daemon) feedLoop(ctx context.Context) {
+	defer d.wg.Done()
+	t := time.NewTicker(d.opts.FeedInterval)
+	defer t.Stop()
+	for {
+		d.pollFeed(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) pollFeed(ctx context.Context) {
+	data, err := d.opts.Feed.Fetch(ctx)
+	var n int
+	if err == nil {
+		var log []*membership.SignedUpdate
+		log, err = membership.ParseLog(data, d.opts.Limits)
+		if err == nil {
+			d.mu.Lock()
+			n, err = d.ledger.Extend(ctx, log)
+			if n > 0 {
+				if rerr := d.fullReconcile(ctx); rerr != nil {
+					d.log.Error("reconcile after feed update failed; will retry", "err", rerr)
+					d.requestRepair()
+				}
+			}
+			if err != nil {
+				d.rejectLocked(err)
+			}
+			d.mu.Unlock()
+		}
+	}
+	d.feedMu.Lock()
+	defer d.feedMu.Unlock()
+	d.feed.LastFetch = d.opts.Now()
+	d.feed.LastError = ""
+	if err != nil {
+		d.feed.LastError = err.Error()
+		d.log.Warn("feed rejected", "source", d.feed.Source, "err", err)
+	}
+	d.feed.AppliedThrough = d.ledger.Status().Epoch
+	if n > 0 {
+		d.log.Info("feed applied updates", "count", n, "epoch", d.feed.AppliedThrough)
+	}
+}

@@ -1,0 +1,338 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ecdh"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/rustynet/rustynet/core/feed"
+	"github.com/rustynet/rustynet/core/ledger"
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/pluginhost"
+	"github.com/rustynet/rustynet/core/reconcile"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// BackendChoice is one backend the daemon may use.
+type BackendChoice struct {
+	Name   string
+	Launch pluginhost.LaunchFunc[hostapi.Backend]
+}
+
+// Options configure a Daemon.
+type Options struct {
+	NodeID     string
+	PrivateKey hostapi.PrivateKey
+	// Genesis is the network's signed genesis; GenesisRoot pins it.
+	Genesis     *membership.SignedUpdate
+	GenesisRoot membership.Hash
+	// StateDir is the store's directory; HighWaterPath overrides the
+	// ledger's default high-water mark location.
+	StateDir      string
+	HighWaterPath string
+	// Store launches the store plugin.
+	Store pluginhost.LaunchFunc[hostapi.Store]
+	// Backends are tried in order (one entry unless the configuration says
+	// "auto"); the first whose plugin launches, probes and configures is
+	// used, and why each earlier one was skipped is reported.
+	Backends []BackendChoice
+	// Interface is the interface configuration; PrivateKey is filled in.
+	Interface hostapi.InterfaceConfig
+	// PersistentKeepalive for every peer.
+	PersistentKeepalive time.Duration
+	// Feed, if set, is polled every FeedInterval (default 5s).
+	Feed         feed.Source
+	FeedInterval time.Duration
+	// RepairInterval is how often the data plane is fully re-read and
+	// reconciled; 0 means 30s.
+	RepairInterval time.Duration
+	// Limits; nil means membership.DefaultLimits().
+	Limits *membership.Limits
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Daemon is a running node agent.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	selfKey membership.NodeKey
+	recOpts reconcile.Options
+
+	store   *pluginhost.Supervisor[hostapi.Store]
+	ledger  *ledger.Ledger
+	backSup *pluginhost.Supervisor[hostapi.Backend]
+	backend hostapi.Backend
+	chosen  string
+	skipped []Skipped
+
+	repair chan struct{} // a full reconcile is wanted
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex // serialises data-plane changes; guards the fields below
+	applied  map[hostapi.Key]hostapi.PeerConfig
+	isolated string
+	rejected *Rejection
+
+	feedMu sync.Mutex
+	feed   FeedStatus
+}
+
+// Skipped is a backend that was not chosen, and why.
+type Skipped struct {
+	Name   string
+	Reason string
+}
+
+// Rejection is the last update the daemon refused.
+type Rejection struct {
+	Code    membership.Code
+	Message string
+	At      time.Time
+}
+
+// FeedStatus is the state of the update feed.
+type FeedStatus struct {
+	Source         string
+	LastFetch      time.Time
+	LastError      string
+	AppliedThrough uint64
+}
+
+// Start brings the node up: store plugin, ledger (re-verified; restricted
+// mode on any failure), genesis bootstrap, backend selection, a full
+// reconcile, then the repair and feed loops. On error nothing keeps running.
+func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RepairInterval == 0 {
+		opts.RepairInterval = 30 * time.Second
+	}
+	if opts.FeedInterval == 0 {
+		opts.FeedInterval = 5 * time.Second
+	}
+	priv, err := ecdh.X25519().NewPrivateKey(opts.PrivateKey[:])
+	if err != nil {
+		return nil, fmt.Errorf("daemon: node private key: %w", err)
+	}
+	d = &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{}}
+	copy(d.selfKey[:], priv.PublicKey().Bytes())
+	d.recOpts = reconcile.Options{Self: opts.NodeID, SelfKey: d.selfKey, PersistentKeepalive: opts.PersistentKeepalive}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+
+	d.store, err = pluginhost.Start(ctx, pluginhost.Config[hostapi.Store]{
+		Name:   "store",
+		Launch: opts.Store,
+		Setup: func(ctx context.Context, s hostapi.Store) error {
+			return s.Open(ctx, hostapi.StoreConfig{Dir: opts.StateDir})
+		},
+		Logger: d.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.ledger, err = ledger.Open(ctx, ledger.Config{
+		Store:         pluginhost.Store(d.store),
+		StateDir:      opts.StateDir,
+		HighWaterPath: opts.HighWaterPath,
+		GenesisRoot:   opts.GenesisRoot,
+		Limits:        opts.Limits,
+		Now:           opts.Now,
+		Logger:        d.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.ledger.Restricted() == nil && opts.Genesis != nil {
+		if err := d.ledger.Bootstrap(ctx, opts.Genesis); err != nil {
+			return nil, fmt.Errorf("daemon: genesis: %w", err)
+		}
+	}
+	if err := d.chooseBackend(ctx); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	err = d.fullReconcile(ctx)
+	d.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.wg.Add(1)
+	go d.repairLoop(loopCtx)
+	if opts.Feed != nil {
+		d.feed.Source = opts.Feed.String()
+		d.wg.Add(1)
+		go d.feedLoop(loopCtx)
+	}
+	return d, nil
+}
+
+// chooseBackend starts the first backend that launches, probes and
+// configures, recording why each earlier one was skipped.
+func (d *Daemon) chooseBackend(ctx context.Context) error {
+	for _, c := range d.opts.Backends {
+		sup, err := pluginhost.Start(ctx, pluginhost.Config[hostapi.Backend]{
+			Name:   c.Name,
+			Launch: c.Launch,
+			Setup:  d.setupBackend,
+			Logger: d.log,
+		})
+		if err != nil {
+			d.skipped = append(d.skipped, Skipped{Name: c.Name, Reason: err.Error()})
+			d.log.Info("backend skipped", "backend", c.Name, "reason", err)
+			continue
+		}
+		d.backSup, d.backend, d.chosen = sup, pluginhost.Backend(sup), c.Name
+		d.log.Info("backend chosen", "backend", c.Name)
+		return nil
+	}
+	return fmt.Errorf("daemon: no backend works here: %v", d.skipped)
+}
+
+// setupBackend prepares a freshly launched backend plugin: it must work
+// here (Probe), gets the interface configuration, and receives the whole
+// desired peer set from the ledger. It does not take d.mu (see the package
+// doc); it asks the repair loop for a full reconcile instead.
+func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
+	if err := b.Probe(ctx); err != nil {
+		return err
+	}
+	cfg := d.opts.Interface
+	cfg.PrivateKey = d.opts.PrivateKey
+	if err := b.Configure(ctx, cfg); err != nil {
+		return err
+	}
+	if plan := d.plan(); len(plan.Peers) > 0 {
+		if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: plan.Peers}); err != nil {
+			return err
+		}
+	}
+	d.requestRepair()
+	return nil
+}
+
+// plan is the desired data plane: nothing in restricted-safe mode.
+func (d *Daemon) plan() reconcile.Plan {
+	if err := d.ledger.Restricted(); err != nil {
+		return reconcile.Plan{Isolated: "restricted-safe mode: " + err.Error()}
+	}
+	return reconcile.Desired(d.ledger.State(), d.recOpts)
+}
+
+// fullReconcile reads the backend back and applies the difference to the
+// plan, removals first; d.mu must be held.
+func (d *Daemon) fullReconcile(ctx context.Context) error {
+	plan := d.plan()
+	cur, err := d.backend.State(ctx)
+	if err != nil {
+		return fmt.Errorf("daemon: reading the data plane: %w", err)
+	}
+	c := reconcile.Diff(plan.Peers, cur.Peers, d.applied)
+	if err := d.push(ctx, c); err != nil {
+		return err
+	}
+	d.applied = make(map[hostapi.Key]hostapi.PeerConfig, len(plan.Peers))
+	for _, p := range plan.Peers {
+		d.applied[p.PublicKey] = p
+	}
+	if plan.Isolated != d.isolated && plan.Isolated != "" {
+		d.log.Warn("node isolated: no peers", "reason", plan.Isolated)
+	}
+	d.isolated = plan.Isolated
+	return nil
+}
+
+// push sends changes to the backend: removals first, on their own, so a
+// revocation takes effect before anything else; d.mu must be held.
+func (d *Daemon) push(ctx context.Context, c hostapi.PeerChanges) error {
+	if len(c.Remove) > 0 {
+		if err := d.backend.RemovePeers(ctx, c.Remove); err != nil {
+			return fmt.Errorf("daemon: removing peers: %w", err)
+		}
+		for _, k := range c.Remove {
+			delete(d.applied, k)
+		}
+	}
+	if len(c.Upsert) > 0 {
+		if err := d.backend.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: c.Upsert}); err != nil {
+			return fmt.Errorf("daemon: applying peers: %w", err)
+		}
+		for _, p := range c.Upsert {
+			d.applied[p.PublicKey] = p
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) requestRepair() {
+	select {
+	case d.repair <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Daemon) repairLoop(ctx context.Context) {
+	defer d.wg.Done()
+	t := time.NewTicker(d.opts.RepairInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.repair:
+		}
+		d.mu.Lock()
+		err := d.fullReconcile(ctx)
+		d.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("reconcile failed; will retry", "err", err)
+		}
+	}
+}
+
+// Close stops the loops and the plugins. The ledger writes its snapshot
+// first. Idempotent.
+func (d *Daemon) Close() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.wg.Wait()
+	if d.backSup != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if b, err := d.backSup.Get(ctx); err == nil {
+			if err := b.Close(ctx); err != nil && !errors.Is(err, hostapi.ErrClosed) {
+				d.log.Warn("closing the backend", "err", err)
+			}
+		}
+		cancel()
+		d.backSup.Close()
+	}
+	if d.ledger != nil {
+		d.ledger.Close(context.Background())
+	}
+	if d.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if s, err := d.store.Get(ctx); err == nil {
+			s.Close(ctx)
+		}
+		cancel()
+		d.store.Close()
+	}
+}

@@ -1,0 +1,415 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/rustynet/rustynet/core/feed"
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/core/pluginhost"
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/hostapi/hostapitest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// inst is an in-process plugin instance around a test double.
+type inst[T any] struct {
+	p    T
+	done chan struct{}
+	once sync.Once
+}
+
+func newInst[T any](p T) *inst[T]             { return &inst[T]{p: p, done: make(chan struct{})} }
+func (i *inst[T]) Plugin() T                  { return i.p }
+func (i *inst[T]) Ping(context.Context) error { return nil }
+func (i *inst[T]) Done() <-chan struct{}      { return i.done }
+func (i *inst[T]) Kill()                      { i.once.Do(func() { close(i.done) }) }
+
+// node is a test node: a real X25519 key pair, as a daemon needs.
+type node struct {
+	id   string
+	priv hostapi.PrivateKey
+	pub  membership.NodeKey
+}
+
+func newNode(id string) node {
+	seed := sha256.Sum256([]byte("daemon-test-node:" + id))
+	k, err := ecdh.X25519().NewPrivateKey(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	n := node{id: id}
+	copy(n.priv[:], k.Bytes())
+	copy(n.pub[:], k.PublicKey().Bytes())
+	return n
+}
+
+func (n node) member(i int) membership.Node {
+	m := membershiptest.Node(n.id, i)
+	m.PublicKey = n.pub
+	return m
+}
+
+// harness is one daemon on test doubles, with its network.
+type harness struct {
+	t        *testing.T
+	net      *membershiptest.Network
+	self     node
+	disk     *hostapitest.Disk
+	mu       sync.Mutex
+	backends []*hostapitest.Backend
+	backInst []*inst[hostapi.Backend]
+	dir      string
+	opts     Options
+	d        *Daemon
+}
+
+// newHarness builds a 2-of-3 network of self ("a") and peers b, c, d.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, self: newNode("a"), disk: hostapitest.NewDisk(), dir: filepath.Join(t.TempDir(), "state")}
+	h.net = &membershiptest.Network{Approvers: map[string]membershiptest.Approver{}, Chain: membership.NewChain("test"), Now: membershiptest.Epoch0}
+	var as []membership.Approver
+	for _, a := range []membershiptest.Approver{
+		membershiptest.NewApprover("alice", membership.RoleOwner),
+		membershiptest.NewApprover("bob", membership.RoleApprover),
+		membershiptest.NewApprover("carol", membership.RoleApprover),
+	} {
+		h.net.Approvers[a.ID] = a
+		as = append(as, a.Approver)
+	}
+	nodes := []membership.Node{h.self.member(1), newNode("b").member(2), newNode("c").member(3), newNode("d").member(4)}
+	g, err := membership.NewGenesis("test", 2, as, nodes, h.net.Proposal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.net.MustApply(t, h.net.Sign(t, g, "alice", "bob", "carol"))
+	h.opts = Options{
+		NodeID:        "a",
+		PrivateKey:    h.self.priv,
+		Genesis:       g,
+		GenesisRoot:   g.Body.NewStateRoot,
+		StateDir:      h.dir,
+		HighWaterPath: filepath.Join(t.TempDir(), "hw.json"),
+		Store: func(context.Context) (pluginhost.Instance[hostapi.Store], error) {
+			return newInst[hostapi.Store](h.disk.NewStore()), nil
+		},
+		Backends: []BackendChoice{{Name: "fake", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {
+			b := hostapitest.NewBackend(hostapi.BackendCapPeerStats)
+			i := newInst[hostapi.Backend](b)
+			h.mu.Lock()
+			h.backends = append(h.backends, b)
+			h.backInst = append(h.backInst, i)
+			h.mu.Unlock()
+			return i, nil
+		}}},
+		RepairInterval: time.Hour,
+		Now:            func() time.Time { return h.net.Now },
+	}
+	return h
+}
+
+func (h *harness) start() *Daemon {
+	h.t.Helper()
+	d, err := Start(context.Background(), h.opts)
+	if err != nil {
+		h.t.Fatalf("Start: %v", err)
+	}
+	h.d = d
+	h.t.Cleanup(d.Close)
+	return d
+}
+
+// backend returns the live backend double.
+func (h *harness) backend() *hostapitest.Backend {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.backends[len(h.backends)-1]
+}
+
+// peers returns the ids of the nodes the live backend has as peers.
+func (h *harness) peers() map[string]bool {
+	h.t.Helper()
+	st, err := h.backend().State(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range st.Peers {
+		for _, id := range []string{"a", "b", "c", "d", "e"} {
+			if p.PublicKey == hostapi.Key(newNode(id).pub) {
+				got[id] = true
+			}
+		}
+	}
+	return got
+}
+
+func (h *harness) wantPeers(ids ...string) {
+	h.t.Helper()
+	got := h.peers()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	if len(got) != len(want) {
+		h.t.Fatalf("peers = %v, want %v", got, want)
+	}
+	for id := range want {
+		if !got[id] {
+			h.t.Fatalf("peers = %v, want %v", got, want)
+		}
+	}
+}
+
+// update proposes op, signs it and returns the file bytes.
+func (h *harness) update(op membership.Operation, signers ...string) []byte {
+	h.t.Helper()
+	u := h.net.Propose(h.t, op)
+	h.net.Sign(h.t, u, signers...)
+	return u.Encode()
+}
+
+// applyOK applies an update through the daemon and, in step, to the test
+// network's own chain.
+func (h *harness) applyOK(op membership.Operation, signers ...string) {
+	h.t.Helper()
+	u := h.net.Propose(h.t, op)
+	h.net.Sign(h.t, u, signers...)
+	if _, err := h.d.ApplyUpdate(context.Background(), u.Encode(), false); err != nil {
+		h.t.Fatalf("ApplyUpdate %s: %v", op.Type, err)
+	}
+	h.net.MustApply(h.t, u)
+}
+
+func TestStartAppliesTrustedMembership(t *testing.T) {
+	h := newHarness(t)
+	d := h.start()
+	h.wantPeers("b", "c", "d")
+	st := d.Status(context.Background())
+	if st.Epoch != 1 || st.Restricted || st.Backend != "fake" || len(st.Peers) != 3 {
+		t.Errorf("status = %+v", st)
+	}
+	cfg, ok := h.backend().Config()
+	if !ok || cfg.PrivateKey != h.self.priv {
+		t.Errorf("backend configured with %v, want the node's private key", ok)
+	}
+}
+
+func TestUpdatesChangeOnlyWhatTheyNameAndRevokeRemoves(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	e := newNode("e")
+	h.applyOK(membership.Operation{Type: membership.OpAddNode, Node: e.member(5)}, "alice", "bob")
+	h.wantPeers("b", "c", "d", "e")
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"}, "alice", "bob")
+	h.wantPeers("b", "d", "e")
+	h.applyOK(membership.Operation{Type: membership.OpRemoveNode, NodeID: "d"}, "bob", "carol")
+	h.wantPeers("b", "e")
+	h.applyOK(membership.Operation{Type: membership.OpRestoreNode, NodeID: "c"}, "alice", "carol")
+	h.wantPeers("b", "c", "e")
+	if got := h.d.Status(context.Background()).Epoch; got != 5 {
+		t.Errorf("epoch = %d, want 5", got)
+	}
+}
+
+// TestThreatsRejectedDataPlaneUnchanged covers the seed's threat matrix at
+// the daemon: each attack is rejected with its code, reported in status,
+// and leaves the data plane exactly as it was.
+func TestThreatsRejectedDataPlaneUnchanged(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(h *harness) []byte
+		want membership.Code
+	}{
+		{"forged signature", func(h *harness) []byte {
+			u := h.net.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)})
+			h.net.Sign(t, u, "alice", "bob")
+			u.Signatures[1].Sig[3] ^= 1
+			return u.Encode()
+		}, membership.BadSignature},
+		{"under threshold", func(h *harness) []byte {
+			return h.update(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)}, "alice")
+		}, membership.ThresholdNotMet},
+		{"replayed update", func(h *harness) []byte {
+			return h.net.Log[0].Encode() // the genesis, again
+		}, membership.ReplayedUpdate},
+		{"conflicting same-epoch update", func(h *harness) []byte {
+			other := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")
+			h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "carol")
+			return other
+		}, membership.StaleEpoch},
+		{"revoked node re-adds itself", func(h *harness) []byte {
+			h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "carol")
+			return h.update(membership.Operation{Type: membership.OpRestoreNode, NodeID: "d"}, "d-itself")
+		}, membership.UnknownSigner},
+		{"clock skew", func(h *harness) []byte {
+			h.net.Now = h.net.Now.Add(time.Hour) // the proposer's clock runs an hour ahead
+			b := h.update(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)}, "alice", "bob")
+			h.net.Now = h.net.Now.Add(-time.Hour)
+			return b
+		}, membership.NotYetValid},
+		{"expired update", func(h *harness) []byte {
+			b := h.update(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)}, "alice", "bob")
+			h.net.Now = h.net.Now.Add(2 * time.Hour)
+			return b
+		}, membership.Expired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.start()
+			data := tt.make(h)
+			before := h.peers()
+			_, err := h.d.ApplyUpdate(context.Background(), data, false)
+			if membership.CodeOf(err) != tt.want {
+				t.Fatalf("ApplyUpdate: %v, want %s", err, tt.want)
+			}
+			after := h.peers()
+			if len(before) != len(after) {
+				t.Errorf("data plane changed: %v -> %v", before, after)
+			}
+			for id := range before {
+				if !after[id] {
+					t.Errorf("data plane changed: %v -> %v", before, after)
+				}
+			}
+			st := h.d.Status(context.Background())
+			if st.Rejected == nil || st.Rejected.Code != tt.want {
+				t.Errorf("status rejection = %+v, want code %s", st.Rejected, tt.want)
+			}
+		})
+	}
+}
+
+func TestRevokedSelfIsIsolated(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "a"}, "alice", "bob")
+	h.wantPeers()
+	if st := h.d.Status(context.Background()); st.Isolated == "" {
+		t.Error("status does not say why the node has no peers")
+	}
+}
+
+func TestRestrictedModeAtStartHasNoPeers(t *testing.T) {
+	h := newHarness(t)
+	d := h.start()
+	h.applyOK(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)}, "alice", "bob")
+	d.Close()
+	// Roll the store back to genesis only: the high-water mark says epoch 2.
+	st := h.disk.NewStore()
+	ctx := context.Background()
+	if err := st.Open(ctx, hostapi.StoreConfig{Dir: h.dir}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.ReadLog(ctx, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close(ctx)
+	h.disk = hostapitest.NewDisk()
+	st = h.disk.NewStore()
+	if err := st.Open(ctx, hostapi.StoreConfig{Dir: h.dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Append(ctx, first[0]); err != nil {
+		t.Fatal(err)
+	}
+	st.Close(ctx)
+
+	d2 := h.start()
+	s := d2.Status(ctx)
+	if !s.Restricted || s.Reason == "" {
+		t.Fatalf("status = %+v, want restricted with a reason", s)
+	}
+	h.wantPeers()
+	_, err = d2.ApplyUpdate(ctx, h.update(membership.Operation{Type: membership.OpAddNode, Node: newNode("x").member(9)}, "alice", "bob"), false)
+	if membership.CodeOf(err) != membership.RestrictedMode {
+		t.Errorf("apply in restricted mode: %v, want RESTRICTED_MODE", err)
+	}
+	h.wantPeers()
+}
+
+func TestBackendRelaunchRestoresPeers(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.mu.Lock()
+	first := h.backInst[0]
+	h.mu.Unlock()
+	first.Kill() // the backend plugin dies
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		n := len(h.backends)
+		h.mu.Unlock()
+		if n == 2 && len(h.peers()) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the backend died: %d launches, peers %v", n, h.peers())
+		}
+		<-time.After(5 * time.Millisecond) // polling with a deadline
+	}
+	h.wantPeers("b", "c", "d")
+	// The relaunched backend takes updates.
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")
+	h.wantPeers("c", "d")
+}
+
+func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
+	h := newHarness(t)
+	feedDir := t.TempDir()
+	src, err := feed.New(feedDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
+	write := func(log []*membership.SignedUpdate) {
+		if err := os.WriteFile(filepath.Join(feedDir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(h.net.Log)
+	d := h.start()
+
+	// The network moves on; the feed serves it.
+	u := h.net.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"})
+	h.net.MustApply(t, h.net.Sign(t, u, "alice", "bob"))
+	write(h.net.Log)
+	d.pollFeed(context.Background())
+	h.wantPeers("b", "d")
+	if st := d.Status(context.Background()); st.Epoch != 2 || st.Feed.LastError != "" || st.Feed.AppliedThrough != 2 {
+		t.Fatalf("status after feed = %+v / %+v", st, st.Feed)
+	}
+
+	// A rolled-back feed (genesis only) is rejected and reported.
+	write(h.net.Log[:1])
+	d.pollFeed(context.Background())
+	if st := d.Status(context.Background()); st.Epoch != 2 || st.Feed.LastError == "" {
+		t.Errorf("rollback feed: epoch %d, feed error %q", st.Epoch, st.Feed.LastError)
+	}
+	// A forked feed (another epoch-2 update) is rejected and reported.
+	fork := &membershiptest.Network{Approvers: h.net.Approvers, Chain: membership.NewChain("test"), Now: h.net.Now}
+	fork.MustApply(t, h.net.Log[0])
+	fu := fork.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"})
+	fork.MustApply(t, fork.Sign(t, fu, "alice", "bob"))
+	write(fork.Log)
+	d.pollFeed(context.Background())
+	st := d.Status(context.Background())
+	if st.Epoch != 2 || st.Feed.LastError == "" || st.Rejected == nil || st.Rejected.Code != membership.WrongPrevRoot {
+		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Epoch, st.Feed.LastError, st.Rejected)
+	}
+	h.wantPeers("b", "d")
+}
+
