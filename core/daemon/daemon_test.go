@@ -412,4 +412,3 @@ func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	}
 	h.wantPeers("b", "d")
 }
-
