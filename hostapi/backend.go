@@ -47,6 +47,11 @@ type Backend interface {
 	// RemovePeers removes peers at once: their sessions end and packets from
 	// or to them are dropped before RemovePeers returns. Absent keys are
 	// ignored. Implementations give it priority over queued work.
+	//
+	// Removal is the one exception to "an error changed nothing": if it
+	// fails part-way, peers already removed stay removed (the data plane
+	// only ever shrinks on a removal) and the error says which remain; the
+	// caller re-reads State.
 	RemovePeers(ctx context.Context, keys []Key) error
 
 	// State reads back the interface and every peer, with live statistics.
