@@ -1,0 +1,359 @@
+package hostapi
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi/internal/pb"
+)
+
+func backendInfoToPB(i BackendInfo) *pb.BackendInfo {
+	return &pb.BackendInfo{
+		Name:         i.Name,
+		Version:      i.Version,
+		Capabilities: uint64(i.Capabilities),
+		Privileges: &pb.Privileges{
+			Root:         i.Privileges.Root,
+			Tun:          i.Privileges.TUN,
+			KernelModule: i.Privileges.KernelModule,
+		},
+	}
+}
+
+func backendInfoFromPB(m *pb.BackendInfo) BackendInfo {
+	return BackendInfo{
+		Name:         m.GetName(),
+		Version:      m.GetVersion(),
+		Capabilities: BackendCapabilities(m.GetCapabilities()),
+		Privileges: Privileges{
+			Root:         m.GetPrivileges().GetRoot(),
+			TUN:          m.GetPrivileges().GetTun(),
+			KernelModule: m.GetPrivileges().GetKernelModule(),
+		},
+	}
+}
+
+func interfaceConfigToPB(c InterfaceConfig) (*pb.InterfaceConfig, error) {
+	addrs, err := prefixesToStrings(c.Addresses, "addresses")
+	if err != nil {
+		return nil, err
+	}
+	m := &pb.InterfaceConfig{
+		Name:       c.Name,
+		PrivateKey: c.PrivateKey[:],
+		ListenPort: uint32(c.ListenPort),
+		Addresses:  addrs,
+		Mtu:        int64(c.MTU),
+		Uapi:       c.UAPI,
+	}
+	if c.Proxy != nil {
+		if m.Proxy, err = proxyConfigToPB(*c.Proxy); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func interfaceConfigFromPB(m *pb.InterfaceConfig) (InterfaceConfig, error) {
+	var c InterfaceConfig
+	var err error
+	c.Name = m.GetName()
+	if c.PrivateKey, err = privateKeyFromBytes(m.GetPrivateKey(), "private_key"); err != nil {
+		return InterfaceConfig{}, err
+	}
+	if c.ListenPort, err = portFromUint32(m.GetListenPort(), "listen_port"); err != nil {
+		return InterfaceConfig{}, err
+	}
+	if c.Addresses, err = prefixesFromStrings(m.GetAddresses(), "addresses"); err != nil {
+		return InterfaceConfig{}, err
+	}
+	if c.MTU, err = intFromInt64(m.GetMtu(), "mtu"); err != nil {
+		return InterfaceConfig{}, err
+	}
+	if m.GetProxy() != nil {
+		p, err := proxyConfigFromPB(m.GetProxy())
+		if err != nil {
+			return InterfaceConfig{}, err
+		}
+		c.Proxy = &p
+	}
+	c.UAPI = m.GetUapi()
+	return c, nil
+}
+
+func proxyConfigToPB(p ProxyConfig) (*pb.ProxyConfig, error) {
+	var m pb.ProxyConfig
+	var err error
+	if m.Socks5, err = addrPortToString(p.SOCKS5, "proxy.socks5"); err != nil {
+		return nil, err
+	}
+	if m.Http, err = addrPortToString(p.HTTP, "proxy.http"); err != nil {
+		return nil, err
+	}
+	for i, f := range p.Forwards {
+		what := fmt.Sprintf("proxy.forwards[%d]", i)
+		var fm pb.Forward
+		if fm.Proto, err = protoToPB(f.Proto, what+".proto"); err != nil {
+			return nil, err
+		}
+		if fm.Listen, err = addrPortToString(f.Listen, what+".listen"); err != nil {
+			return nil, err
+		}
+		if fm.Target, err = addrPortToString(f.Target, what+".target"); err != nil {
+			return nil, err
+		}
+		m.Forwards = append(m.Forwards, &fm)
+	}
+	for i, e := range p.Exposes {
+		what := fmt.Sprintf("proxy.exposes[%d]", i)
+		em := pb.Expose{MeshPort: uint32(e.MeshPort)}
+		if em.Proto, err = protoToPB(e.Proto, what+".proto"); err != nil {
+			return nil, err
+		}
+		if em.Target, err = addrPortToString(e.Target, what+".target"); err != nil {
+			return nil, err
+		}
+		m.Exposes = append(m.Exposes, &em)
+	}
+	if m.Dns, err = addrsToStrings(p.DNS, "proxy.dns"); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func proxyConfigFromPB(m *pb.ProxyConfig) (ProxyConfig, error) {
+	var p ProxyConfig
+	var err error
+	if p.SOCKS5, err = addrPortFromString(m.GetSocks5(), "proxy.socks5"); err != nil {
+		return ProxyConfig{}, err
+	}
+	if p.HTTP, err = addrPortFromString(m.GetHttp(), "proxy.http"); err != nil {
+		return ProxyConfig{}, err
+	}
+	for i, fm := range m.GetForwards() {
+		what := fmt.Sprintf("proxy.forwards[%d]", i)
+		var f Forward
+		if f.Proto, err = protoFromPB(fm.GetProto(), what+".proto"); err != nil {
+			return ProxyConfig{}, err
+		}
+		if f.Listen, err = addrPortFromString(fm.GetListen(), what+".listen"); err != nil {
+			return ProxyConfig{}, err
+		}
+		if f.Target, err = addrPortFromString(fm.GetTarget(), what+".target"); err != nil {
+			return ProxyConfig{}, err
+		}
+		p.Forwards = append(p.Forwards, f)
+	}
+	for i, em := range m.GetExposes() {
+		what := fmt.Sprintf("proxy.exposes[%d]", i)
+		var e Expose
+		if e.Proto, err = protoFromPB(em.GetProto(), what+".proto"); err != nil {
+			return ProxyConfig{}, err
+		}
+		if e.MeshPort, err = portFromUint32(em.GetMeshPort(), what+".mesh_port"); err != nil {
+			return ProxyConfig{}, err
+		}
+		if e.Target, err = addrPortFromString(em.GetTarget(), what+".target"); err != nil {
+			return ProxyConfig{}, err
+		}
+		p.Exposes = append(p.Exposes, e)
+	}
+	if p.DNS, err = addrsFromStrings(m.GetDns(), "proxy.dns"); err != nil {
+		return ProxyConfig{}, err
+	}
+	return p, nil
+}
+
+func peerChangesToPB(c PeerChanges) (*pb.PeerChanges, error) {
+	m := &pb.PeerChanges{Remove: keysToBytes(c.Remove)}
+	for i, p := range c.Upsert {
+		pm, err := peerConfigToPB(p, fmt.Sprintf("upsert[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		m.Upsert = append(m.Upsert, pm)
+	}
+	return m, nil
+}
+
+func peerChangesFromPB(m *pb.PeerChanges) (PeerChanges, error) {
+	var c PeerChanges
+	var err error
+	if c.Remove, err = keysFromBytes(m.GetRemove(), "remove"); err != nil {
+		return PeerChanges{}, err
+	}
+	for i, pm := range m.GetUpsert() {
+		p, err := peerConfigFromPB(pm, fmt.Sprintf("upsert[%d]", i))
+		if err != nil {
+			return PeerChanges{}, err
+		}
+		c.Upsert = append(c.Upsert, p)
+	}
+	return c, nil
+}
+
+func peerConfigToPB(p PeerConfig, what string) (*pb.PeerConfig, error) {
+	m := &pb.PeerConfig{
+		PublicKey:                p.PublicKey[:],
+		PersistentKeepaliveNanos: int64(p.PersistentKeepalive),
+	}
+	var err error
+	if m.Endpoint, err = addrPortToString(p.Endpoint, what+".endpoint"); err != nil {
+		return nil, err
+	}
+	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, what+".allowed_ips"); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func peerConfigFromPB(m *pb.PeerConfig, what string) (PeerConfig, error) {
+	p := PeerConfig{PersistentKeepalive: time.Duration(m.GetPersistentKeepaliveNanos())}
+	var err error
+	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), what+".public_key"); err != nil {
+		return PeerConfig{}, err
+	}
+	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), what+".endpoint"); err != nil {
+		return PeerConfig{}, err
+	}
+	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), what+".allowed_ips"); err != nil {
+		return PeerConfig{}, err
+	}
+	return p, nil
+}
+
+func interfaceStateToPB(s InterfaceState) (*pb.InterfaceState, error) {
+	m := &pb.InterfaceState{
+		Name:       s.Name,
+		PublicKey:  s.PublicKey[:],
+		ListenPort: uint32(s.ListenPort),
+	}
+	var err error
+	if m.Addresses, err = prefixesToStrings(s.Addresses, "addresses"); err != nil {
+		return nil, err
+	}
+	for i, p := range s.Peers {
+		pm, err := peerStateToPB(p, fmt.Sprintf("peers[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		m.Peers = append(m.Peers, pm)
+	}
+	return m, nil
+}
+
+func interfaceStateFromPB(m *pb.InterfaceState) (InterfaceState, error) {
+	s := InterfaceState{Name: m.GetName()}
+	var err error
+	if s.PublicKey, err = keyFromBytes(m.GetPublicKey(), "public_key"); err != nil {
+		return InterfaceState{}, err
+	}
+	if s.ListenPort, err = portFromUint32(m.GetListenPort(), "listen_port"); err != nil {
+		return InterfaceState{}, err
+	}
+	if s.Addresses, err = prefixesFromStrings(m.GetAddresses(), "addresses"); err != nil {
+		return InterfaceState{}, err
+	}
+	for i, pm := range m.GetPeers() {
+		p, err := peerStateFromPB(pm, fmt.Sprintf("peers[%d]", i))
+		if err != nil {
+			return InterfaceState{}, err
+		}
+		s.Peers = append(s.Peers, p)
+	}
+	return s, nil
+}
+
+func peerStateToPB(p PeerState, what string) (*pb.PeerState, error) {
+	m := &pb.PeerState{
+		PublicKey:                p.PublicKey[:],
+		PersistentKeepaliveNanos: int64(p.PersistentKeepalive),
+		RxBytes:                  p.RxBytes,
+		TxBytes:                  p.TxBytes,
+	}
+	var err error
+	if m.Endpoint, err = addrPortToString(p.Endpoint, what+".endpoint"); err != nil {
+		return nil, err
+	}
+	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, what+".allowed_ips"); err != nil {
+		return nil, err
+	}
+	if m.LastHandshakeUnixNanos, err = timeToUnixNano(p.LastHandshake, what+".last_handshake"); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func peerStateFromPB(m *pb.PeerState, what string) (PeerState, error) {
+	p := PeerState{
+		PersistentKeepalive: time.Duration(m.GetPersistentKeepaliveNanos()),
+		LastHandshake:       timeFromUnixNano(m.GetLastHandshakeUnixNanos()),
+		RxBytes:             m.GetRxBytes(),
+		TxBytes:             m.GetTxBytes(),
+	}
+	var err error
+	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), what+".public_key"); err != nil {
+		return PeerState{}, err
+	}
+	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), what+".endpoint"); err != nil {
+		return PeerState{}, err
+	}
+	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), what+".allowed_ips"); err != nil {
+		return PeerState{}, err
+	}
+	return p, nil
+}
+
+func filterToPB(f Filter) (*pb.Filter, error) {
+	m := &pb.Filter{}
+	for i, r := range f.Rules {
+		what := fmt.Sprintf("rules[%d]", i)
+		rm := &pb.FilterRule{}
+		var err error
+		if rm.Src, err = prefixesToStrings(r.Src, what+".src"); err != nil {
+			return nil, err
+		}
+		if rm.Dst, err = prefixesToStrings(r.Dst, what+".dst"); err != nil {
+			return nil, err
+		}
+		if rm.Proto, err = protoToPB(r.Proto, what+".proto"); err != nil {
+			return nil, err
+		}
+		for _, pr := range r.Ports {
+			rm.Ports = append(rm.Ports, &pb.PortRange{First: uint32(pr.First), Last: uint32(pr.Last)})
+		}
+		m.Rules = append(m.Rules, rm)
+	}
+	return m, nil
+}
+
+func filterFromPB(m *pb.Filter) (Filter, error) {
+	var f Filter
+	for i, rm := range m.GetRules() {
+		what := fmt.Sprintf("rules[%d]", i)
+		var r FilterRule
+		var err error
+		if r.Src, err = prefixesFromStrings(rm.GetSrc(), what+".src"); err != nil {
+			return Filter{}, err
+		}
+		if r.Dst, err = prefixesFromStrings(rm.GetDst(), what+".dst"); err != nil {
+			return Filter{}, err
+		}
+		if r.Proto, err = protoFromPB(rm.GetProto(), what+".proto"); err != nil {
+			return Filter{}, err
+		}
+		for j, pm := range rm.GetPorts() {
+			pwhat := fmt.Sprintf("%s.ports[%d]", what, j)
+			var pr PortRange
+			if pr.First, err = portFromUint32(pm.GetFirst(), pwhat+".first"); err != nil {
+				return Filter{}, err
+			}
+			if pr.Last, err = portFromUint32(pm.GetLast(), pwhat+".last"); err != nil {
+				return Filter{}, err
+			}
+			r.Ports = append(r.Ports, pr)
+		}
+		f.Rules = append(f.Rules, r)
+	}
+	return f, nil
+}

@@ -1,0 +1,100 @@
+package hostapi
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/rustynet/rustynet/hostapi/internal/pb"
+)
+
+// backendClient is the host side of the Backend service: a Backend whose
+// methods are gRPC calls to a plugin. Every call carries the caller's ctx.
+// A value that cannot be encoded fails with CodeInvalidArgument before
+// anything is sent; a reply that cannot be decoded fails the same way.
+type backendClient struct {
+	rpc pb.BackendClient
+}
+
+var _ Backend = (*backendClient)(nil)
+
+func (c *backendClient) Info(ctx context.Context) (BackendInfo, error) {
+	resp, err := c.rpc.Info(ctx, &pb.BackendInfoRequest{})
+	if err != nil {
+		return BackendInfo{}, fromStatus(ctx, BackendPluginName, err)
+	}
+	return backendInfoFromPB(resp.GetInfo()), nil
+}
+
+func (c *backendClient) Probe(ctx context.Context) error {
+	_, err := c.rpc.Probe(ctx, &pb.BackendProbeRequest{})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) Configure(ctx context.Context, cfg InterfaceConfig) error {
+	m, err := interfaceConfigToPB(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = c.rpc.Configure(ctx, &pb.BackendConfigureRequest{Config: m})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) ApplyPeers(ctx context.Context, changes PeerChanges) error {
+	m, err := peerChangesToPB(changes)
+	if err != nil {
+		return err
+	}
+	_, err = c.rpc.ApplyPeers(ctx, &pb.BackendApplyPeersRequest{Changes: m})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) RemovePeers(ctx context.Context, keys []Key) error {
+	_, err := c.rpc.RemovePeers(ctx, &pb.BackendRemovePeersRequest{Keys: keysToBytes(keys)})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) State(ctx context.Context) (InterfaceState, error) {
+	resp, err := c.rpc.State(ctx, &pb.BackendStateRequest{})
+	if err != nil {
+		return InterfaceState{}, fromStatus(ctx, BackendPluginName, err)
+	}
+	s, err := interfaceStateFromPB(resp.GetState())
+	if err != nil {
+		return InterfaceState{}, invalidReply(BackendPluginName, "State", err)
+	}
+	return s, nil
+}
+
+func (c *backendClient) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+	m, err := prefixesToStrings(routes, "routes")
+	if err != nil {
+		return err
+	}
+	_, err = c.rpc.SetRoutes(ctx, &pb.BackendSetRoutesRequest{Routes: m})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) SetFilter(ctx context.Context, f Filter) error {
+	m, err := filterToPB(f)
+	if err != nil {
+		return err
+	}
+	_, err = c.rpc.SetFilter(ctx, &pb.BackendSetFilterRequest{Filter: m})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+func (c *backendClient) Close(ctx context.Context) error {
+	_, err := c.rpc.Close(ctx, &pb.BackendCloseRequest{})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+// invalidReply reports a reply from a plugin that failed to decode.
+func invalidReply(kind, method string, err error) error {
+	msg := err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		msg = e.Msg
+	}
+	return Errorf(CodeInvalidArgument, "%s plugin sent an invalid %s reply: %s", kind, method, msg)
+}

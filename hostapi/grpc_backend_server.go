@@ -1,0 +1,105 @@
+package hostapi
+
+import (
+	"context"
+
+	"github.com/rustynet/rustynet/hostapi/internal/pb"
+)
+
+// backendServer is the plugin side of the Backend service: it serves a
+// plugin author's Backend, passing each call's ctx through. A request that
+// cannot be decoded fails with CodeInvalidArgument without reaching the
+// implementation.
+type backendServer struct {
+	pb.UnimplementedBackendServer
+	impl Backend
+}
+
+func (s *backendServer) Info(ctx context.Context, _ *pb.BackendInfoRequest) (*pb.BackendInfoResponse, error) {
+	info, err := s.impl.Info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendInfoResponse{Info: backendInfoToPB(info)}, nil
+}
+
+func (s *backendServer) Probe(ctx context.Context, _ *pb.BackendProbeRequest) (*pb.BackendProbeResponse, error) {
+	if err := s.impl.Probe(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendProbeResponse{}, nil
+}
+
+func (s *backendServer) Configure(ctx context.Context, req *pb.BackendConfigureRequest) (*pb.BackendConfigureResponse, error) {
+	cfg, err := interfaceConfigFromPB(req.GetConfig())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.Configure(ctx, cfg); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendConfigureResponse{}, nil
+}
+
+func (s *backendServer) ApplyPeers(ctx context.Context, req *pb.BackendApplyPeersRequest) (*pb.BackendApplyPeersResponse, error) {
+	changes, err := peerChangesFromPB(req.GetChanges())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.ApplyPeers(ctx, changes); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendApplyPeersResponse{}, nil
+}
+
+func (s *backendServer) RemovePeers(ctx context.Context, req *pb.BackendRemovePeersRequest) (*pb.BackendRemovePeersResponse, error) {
+	keys, err := keysFromBytes(req.GetKeys(), "keys")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.RemovePeers(ctx, keys); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendRemovePeersResponse{}, nil
+}
+
+func (s *backendServer) State(ctx context.Context, _ *pb.BackendStateRequest) (*pb.BackendStateResponse, error) {
+	st, err := s.impl.State(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	m, err := interfaceStateToPB(st)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendStateResponse{State: m}, nil
+}
+
+func (s *backendServer) SetRoutes(ctx context.Context, req *pb.BackendSetRoutesRequest) (*pb.BackendSetRoutesResponse, error) {
+	routes, err := prefixesFromStrings(req.GetRoutes(), "routes")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.SetRoutes(ctx, routes); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendSetRoutesResponse{}, nil
+}
+
+func (s *backendServer) SetFilter(ctx context.Context, req *pb.BackendSetFilterRequest) (*pb.BackendSetFilterResponse, error) {
+	f, err := filterFromPB(req.GetFilter())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.impl.SetFilter(ctx, f); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendSetFilterResponse{}, nil
+}
+
+func (s *backendServer) Close(ctx context.Context, _ *pb.BackendCloseRequest) (*pb.BackendCloseResponse, error) {
+	if err := s.impl.Close(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendCloseResponse{}, nil
+}

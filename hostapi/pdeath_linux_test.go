@@ -1,0 +1,5 @@
+package hostapi_test
+
+import "github.com/rustynet/rustynet/hostapi"
+
+func disableParentDeathSignal() { hostapi.DisableParentDeathSignal() }
