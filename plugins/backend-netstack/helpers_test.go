@@ -1,0 +1,335 @@
+package netstack
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// ioTimeout bounds every network operation in these tests.
+const ioTimeout = 10 * time.Second
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func newKey(tb testing.TB) (hostapi.PrivateKey, hostapi.Key) {
+	tb.Helper()
+	var k hostapi.PrivateKey
+	if _, err := rand.Read(k[:]); err != nil {
+		tb.Fatal(err)
+	}
+	k[0] &= 248
+	k[31] = (k[31] & 127) | 64
+	pub, err := curve25519.X25519(k[:], curve25519.Basepoint)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k, hostapi.Key(pub)
+}
+
+// testNode is one netstack backend with a real UDP socket.
+type testNode struct {
+	b    *Backend
+	priv hostapi.PrivateKey
+	pub  hostapi.Key
+	ip   netip.Addr
+	port uint16
+}
+
+func newTestNode(tb testing.TB, ip string, proxy *hostapi.ProxyConfig) *testNode {
+	tb.Helper()
+	priv, pub := newKey(tb)
+	n := &testNode{b: New(nil), priv: priv, pub: pub, ip: netip.MustParseAddr(ip)}
+	tb.Cleanup(func() {
+		if err := n.b.Close(context.Background()); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	if err := n.b.Configure(context.Background(), n.config(proxy)); err != nil {
+		tb.Fatalf("Configure: %v", err)
+	}
+	st, err := n.b.State(context.Background())
+	if err != nil {
+		tb.Fatalf("State: %v", err)
+	}
+	n.port = st.ListenPort
+	return n
+}
+
+func (n *testNode) config(proxy *hostapi.ProxyConfig) hostapi.InterfaceConfig {
+	return hostapi.InterfaceConfig{
+		PrivateKey: n.priv,
+		Addresses:  []netip.Prefix{netip.PrefixFrom(n.ip, 32)},
+		Proxy:      proxy,
+	}
+}
+
+// peer is how other nodes configure n.
+func (n *testNode) peer() hostapi.PeerConfig {
+	return hostapi.PeerConfig{
+		PublicKey:  n.pub,
+		Endpoint:   netip.AddrPortFrom(loopback, n.port),
+		AllowedIPs: []netip.Prefix{netip.PrefixFrom(n.ip, 32)},
+	}
+}
+
+func (n *testNode) mesh(port uint16) netip.AddrPort { return netip.AddrPortFrom(n.ip, port) }
+
+// connect makes a and b peers of each other.
+func connect(tb testing.TB, a, b *testNode) {
+	tb.Helper()
+	for _, p := range [][2]*testNode{{a, b}, {b, a}} {
+		if err := p[0].b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{p[1].peer()}}); err != nil {
+			tb.Fatalf("ApplyPeers: %v", err)
+		}
+	}
+}
+
+// peerState returns n's view of peer k.
+func peerState(tb testing.TB, n *testNode, k hostapi.Key) (hostapi.PeerState, bool) {
+	tb.Helper()
+	st, err := n.b.State(context.Background())
+	if err != nil {
+		tb.Fatalf("State: %v", err)
+	}
+	for _, p := range st.Peers {
+		if p.PublicKey == k {
+			return p, true
+		}
+	}
+	return hostapi.PeerState{}, false
+}
+
+// serviceAddr returns where n's service with key listens on the host.
+func serviceAddr(tb testing.TB, n *testNode, key string) string {
+	tb.Helper()
+	n.b.mu.Lock()
+	defer n.b.mu.Unlock()
+	addr, ok := n.b.proxies.addr(key)
+	if !ok {
+		tb.Fatalf("no service %q", key)
+	}
+	return addr
+}
+
+const helloBody = "hello from the mesh"
+
+// startWeb serves helloBody over HTTP on the host's loopback.
+func startWeb(tb testing.TB) netip.AddrPort {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, helloBody)
+	}))
+	tb.Cleanup(srv.Close)
+	return netip.MustParseAddrPort(srv.Listener.Addr().String())
+}
+
+// startUDPEcho echoes UDP datagrams on the host's loopback.
+func startUDPEcho(tb testing.TB) netip.AddrPort {
+	tb.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	tb.Cleanup(func() {
+		pc.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		buf := make([]byte, maxDatagram)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteToUDPAddrPort(buf[:n], from)
+		}
+	}()
+	return netip.MustParseAddrPort(pc.LocalAddr().String())
+}
+
+// startTCPEcho echoes TCP streams on the host's loopback.
+func startTCPEcho(tb testing.TB) netip.AddrPort {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	tb.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		var open []net.Conn
+		defer func() {
+			for _, c := range open {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			open = append(open, c)
+			go func() { _, _ = io.Copy(c, c) }()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// startDNS answers A queries for name with addr on the host's loopback, and
+// every other query with no answer.
+func startDNS(tb testing.TB, name string, addr netip.Addr) netip.AddrPort {
+	tb.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	tb.Cleanup(func() {
+		pc.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			var msg dnsmessage.Message
+			if err := msg.Unpack(buf[:n]); err != nil || len(msg.Questions) != 1 {
+				continue
+			}
+			q := msg.Questions[0]
+			msg.Header.Response, msg.Header.Authoritative = true, true
+			if q.Name.String() == name && q.Type == dnsmessage.TypeA {
+				msg.Answers = []dnsmessage.Resource{{
+					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
+					Body:   &dnsmessage.AResource{A: addr.As4()},
+				}}
+			} else if q.Name.String() != name {
+				msg.Header.RCode = dnsmessage.RCodeNameError
+			}
+			out, err := msg.Pack()
+			if err != nil {
+				continue
+			}
+			_, _ = pc.WriteToUDPAddrPort(out, from)
+		}
+	}()
+	return netip.MustParseAddrPort(pc.LocalAddr().String())
+}
+
+// socksDial does a SOCKS5 CONNECT through proxy to host:port and returns
+// the reply code and, on success, the connection.
+func socksDial(tb testing.TB, proxy, host string, port uint16) (byte, net.Conn) {
+	tb.Helper()
+	c, rep := socksRequest(tb, proxy, socksCmdConnect, host, port)
+	if rep != socksRepSucceeded {
+		c.Close()
+		return rep, nil
+	}
+	tb.Cleanup(func() { c.Close() })
+	return rep, c
+}
+
+// socksRequest sends a SOCKS5 request, written out byte by byte as RFC 1928
+// gives it, and reads the reply header and bound address.
+func socksRequest(tb testing.TB, proxy string, cmd byte, host string, port uint16) (net.Conn, byte) {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", proxy, ioTimeout)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	req := []byte{5, 1, 0}
+	req = append(req, 5, cmd, 0)
+	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+		req = append(req, 1)
+		req = append(req, a.AsSlice()...)
+	} else {
+		req = append(req, 3, byte(len(host)))
+		req = append(req, host...)
+	}
+	req = binary.BigEndian.AppendUint16(req, port)
+	if _, err := c.Write(req); err != nil {
+		tb.Fatal(err)
+	}
+	var resp [2 + 4 + 4 + 2]byte // method choice, then VER REP RSV ATYP(IPv4) ADDR PORT
+	if _, err := io.ReadFull(c, resp[:6]); err != nil {
+		tb.Fatalf("SOCKS5 reply: %v", err)
+	}
+	if resp[0] != 5 || resp[1] != 0 {
+		tb.Fatalf("got method reply % x, want 05 00", resp[:2])
+	}
+	rep := resp[3]
+	switch resp[5] {
+	case 1:
+		_, err = io.ReadFull(c, resp[6:])
+	case 4:
+		_, err = io.ReadFull(c, make([]byte, 16+2))
+	default:
+		tb.Fatalf("got reply address type %d", resp[5])
+	}
+	if err != nil {
+		tb.Fatalf("SOCKS5 reply address: %v", err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	if resp[5] == 1 {
+		bnd := netip.AddrPortFrom(netip.AddrFrom4([4]byte(resp[6:10])), binary.BigEndian.Uint16(resp[10:12]))
+		c = &boundConn{Conn: c, bound: bnd}
+	}
+	return c, rep
+}
+
+// boundConn carries the BND address of a SOCKS5 reply.
+type boundConn struct {
+	net.Conn
+	bound netip.AddrPort
+}
+
+// httpGet fetches path over an established byte stream to an HTTP server.
+func httpGet(tb testing.TB, c net.Conn, host string) string {
+	tb.Helper()
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host); err != nil {
+		tb.Fatalf("send request: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		tb.Fatalf("read response: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read body: %v", err)
+	}
+	return string(body)
+}
+
+// newByteReader reads c one byte at a time, so that reading an HTTP
+// response header leaves the rest of the stream in c.
+func newByteReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(oneByte{c}, 16) }
+
+type oneByte struct{ r io.Reader }
+
+func (o oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:1]) }

@@ -1,0 +1,268 @@
+package netstack
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.zx2c4.com/wireguard/tun"
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// nicID is the one NIC of the stack.
+const nicID tcpip.NICID = 1
+
+// outboundQueueLen is how many packets the stack may queue for wireguard-go.
+const outboundQueueLen = 1024
+
+// link is a gVisor network stack seen by wireguard-go as its tun.Device:
+// packets the stack sends are read by wireguard-go and encrypted to peers;
+// packets wireguard-go decrypts are written into the stack. It is modelled on
+// golang.zx2c4.com/wireguard/tun/netstack, which cannot change its addresses
+// or MTU after creation; this one can, so Configure never has to recreate
+// the device (and its peers' sessions).
+//
+// The link never reports EventUp: wgdev.Device.Configure brings the device
+// up. After Close, Read returns os.ErrClosed and Write drops packets.
+type link struct {
+	stack *stack.Stack
+	ep    *channel.Endpoint
+
+	readCtx    context.Context // done on Close: unblocks Read
+	cancelRead context.CancelFunc
+
+	// mu guards the fields below and sends on events; Write holds it for
+	// reading so that Close waits for packets being delivered.
+	mu     sync.RWMutex
+	events chan tun.Event
+	closed bool
+	name   string
+	addrs  []netip.Prefix
+	mtu    int
+}
+
+var _ tun.Device = (*link)(nil)
+
+// newLink creates a stack with one NIC holding addrs. name is what Name
+// reports.
+func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+		HandleLocal:        true,
+	})
+	sack := tcpip.TCPSACKEnabled(true)
+	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
+		s.Destroy()
+		return nil, fmt.Errorf("enable TCP SACK: %s", err)
+	}
+	ep := channel.New(outboundQueueLen, uint32(mtu), "")
+	if err := s.CreateNIC(nicID, ep); err != nil {
+		s.Destroy()
+		return nil, fmt.Errorf("create NIC: %s", err)
+	}
+	// Everything not local goes to wireguard-go, which routes by allowed IPs.
+	s.SetRouteTable([]tcpip.Route{
+		{Destination: header.IPv4EmptySubnet, NIC: nicID},
+		{Destination: header.IPv6EmptySubnet, NIC: nicID},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &link{
+		stack:      s,
+		ep:         ep,
+		name:       name,
+		readCtx:    ctx,
+		cancelRead: cancel,
+		events:     make(chan tun.Event, 1),
+		mtu:        mtu,
+	}
+	if err := l.setAddresses(addrs); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func protocolAddress(p netip.Prefix) tcpip.ProtocolAddress {
+	proto := ipv4.ProtocolNumber
+	if p.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	return tcpip.ProtocolAddress{
+		Protocol: proto,
+		AddressWithPrefix: tcpip.AddressWithPrefix{
+			Address:   tcpip.AddrFromSlice(p.Addr().AsSlice()),
+			PrefixLen: p.Bits(),
+		},
+	}
+}
+
+// setAddresses makes addrs the NIC's addresses: it adds the new ones first
+// and then removes the ones no longer wanted, so connections on addresses
+// that stay are not touched.
+func (l *link) setAddresses(addrs []netip.Prefix) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var added []netip.Prefix
+	for _, p := range addrs {
+		if containsAddr(l.addrs, p.Addr()) {
+			continue
+		}
+		if err := l.stack.AddProtocolAddress(nicID, protocolAddress(p), stack.AddressProperties{}); err != nil {
+			for _, a := range added {
+				l.stack.RemoveAddress(nicID, protocolAddress(a).AddressWithPrefix.Address)
+			}
+			return fmt.Errorf("add address %s: %s", p, err)
+		}
+		added = append(added, p)
+	}
+	for _, p := range l.addrs {
+		if !containsAddr(addrs, p.Addr()) {
+			// Absent addresses are not an error worth failing on: the
+			// address is gone either way.
+			l.stack.RemoveAddress(nicID, protocolAddress(p).AddressWithPrefix.Address)
+		}
+	}
+	l.addrs = append([]netip.Prefix(nil), addrs...)
+	return nil
+}
+
+func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// setMTU changes the MTU of the stack and tells wireguard-go.
+func (l *link) setMTU(mtu int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return os.ErrClosed
+	}
+	if mtu == l.mtu {
+		return nil
+	}
+	if err := l.stack.SetNICMTU(nicID, uint32(mtu)); err != nil {
+		return fmt.Errorf("set MTU %d: %s", mtu, err)
+	}
+	l.mtu = mtu
+	select {
+	case l.events <- tun.EventMTUUpdate:
+	default: // an update is already pending; wireguard-go reads the MTU anew
+	}
+	return nil
+}
+
+// File returns nil: the link has no file descriptor.
+func (l *link) File() *os.File { return nil }
+
+// Name returns the name given to newLink or setName.
+func (l *link) Name() (string, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.name, nil
+}
+
+// setName changes what Name reports; there is no OS interface to rename.
+func (l *link) setName(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.name = name
+}
+
+// MTU returns the current MTU.
+func (l *link) MTU() (int, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.mtu, nil
+}
+
+// Events returns the channel of MTU updates; it is closed by Close.
+func (l *link) Events() <-chan tun.Event { return l.events }
+
+// BatchSize is the most packets Read returns at once.
+func (l *link) BatchSize() int { return 64 }
+
+// Read blocks for the next packet the stack sends, then takes any further
+// queued packets, up to len(bufs).
+func (l *link) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	pkt := l.ep.ReadContext(l.readCtx)
+	n := 0
+	for pkt != nil {
+		size := 0
+		for _, s := range pkt.AsSlices() {
+			size += copy(bufs[n][offset+size:], s)
+		}
+		pkt.DecRef()
+		sizes[n] = size
+		n++
+		if n == len(bufs) {
+			break
+		}
+		pkt = l.ep.Read()
+	}
+	if n == 0 {
+		return 0, os.ErrClosed
+	}
+	return n, nil
+}
+
+// Write delivers decrypted packets into the stack.
+func (l *link) Write(bufs [][]byte, offset int) (int, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return 0, os.ErrClosed
+	}
+	for _, b := range bufs {
+		packet := b[offset:]
+		if len(packet) == 0 {
+			continue
+		}
+		var proto tcpip.NetworkProtocolNumber
+		switch packet[0] >> 4 {
+		case 4:
+			proto = ipv4.ProtocolNumber
+		case 6:
+			proto = ipv6.ProtocolNumber
+		default:
+			return 0, syscall.EAFNOSUPPORT
+		}
+		pkb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
+		l.ep.InjectInbound(proto, pkb)
+		pkb.DecRef()
+	}
+	return len(bufs), nil
+}
+
+// Close aborts every connection of the stack, stops its goroutines, makes
+// Read return os.ErrClosed and closes Events. It is idempotent.
+func (l *link) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.cancelRead()
+	l.ep.Close()
+	l.stack.Destroy()
+	close(l.events)
+	return nil
+}

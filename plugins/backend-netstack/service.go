@@ -1,0 +1,134 @@
+package netstack
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// service is one running listener (a proxy, a forward or an expose) and
+// everything it spawned: stop closes the listener and every connection it
+// tracks, then waits for its goroutines.
+type service struct {
+	name string
+	log  *slog.Logger
+	ctx  context.Context // done when stop begins
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	closers map[io.Closer]struct{} // guarded by mu; nil once stopping
+	addr    string                 // the listener's address, for logs and tests
+}
+
+func newService(name string, log *slog.Logger) *service {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &service{
+		name:    name,
+		log:     log.With("service", name),
+		ctx:     ctx,
+		stop:    cancel,
+		closers: make(map[io.Closer]struct{}),
+	}
+}
+
+// track registers c to be closed on shutdown. It returns false, having closed
+// c, if the service is already stopping. The caller calls untrack when it
+// closes c itself.
+func (s *service) track(c io.Closer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closers == nil {
+		c.Close()
+		return false
+	}
+	s.closers[c] = struct{}{}
+	return true
+}
+
+// untrack forgets c.
+func (s *service) untrack(c io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.closers, c)
+}
+
+// goroutine runs f in a goroutine that shutdown waits for. It is called
+// before shutdown or from one of the service's goroutines, never after they
+// have all ended.
+func (s *service) goroutine(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// shutdown stops the service: it closes everything tracked and waits for
+// every goroutine. It is idempotent.
+func (s *service) shutdown() {
+	s.stop()
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for c := range closers {
+		c.Close()
+	}
+	s.wg.Wait()
+}
+
+// serve accepts connections on ln until it is closed, tracking each and
+// handing it to handle in its own goroutine; handle closes and untracks it.
+// ln must already be tracked.
+func (s *service) serve(ln net.Listener, handle func(net.Conn)) {
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if !isTemporary(err) && !isTimeout(err) {
+				s.log.Error("netstack: listener failed", "err", err)
+				return
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			s.log.Warn("netstack: accept failed; retrying", "err", err, "in", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		if !s.track(c) {
+			return
+		}
+		s.goroutine(func() { handle(c) })
+	}
+}
+
+// isTemporary reports whether an accept error is worth retrying: the
+// process or system ran out of descriptors or buffers, or the connection
+// was aborted before it was accepted.
+func isTemporary(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+// done closes and untracks c.
+func (s *service) done(c io.Closer) {
+	c.Close()
+	s.untrack(c)
+}

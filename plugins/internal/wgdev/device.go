@@ -1,0 +1,284 @@
+// Package wgdev drives one wireguard-go device according to the
+// hostapi.Backend contract. It is what the userspace backends (netstack and
+// wgtun) share: interface settings and peer changes through wireguard-go's
+// UAPI, validation of a change against the whole resulting peer set before
+// anything is touched, removals that go before queued work, and reading the
+// device back as a hostapi.InterfaceState.
+package wgdev
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"golang.org/x/crypto/curve25519"
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// Device drives one wireguard-go device according to the hostapi.Backend
+// contract.
+//
+// Lifecycle: New → Configure (brings the device up) → ApplyPeers,
+// RemovePeers, State → Close. Before the first successful Configure and after
+// Close, every method but Close returns hostapi.ErrClosed. A method that
+// returns an error has changed nothing. Methods are safe for concurrent use;
+// mutations are serialised, and RemovePeers goes before mutations that are
+// still waiting.
+type Device struct {
+	dev *device.Device
+	tun tun.Device
+	log *slog.Logger
+
+	lock prioLock // serialises every method but the constructor
+
+	// Guarded by lock.
+	phase phase
+	cfg   hostapi.InterfaceConfig // last applied
+	pub   hostapi.Key             // public key of cfg.PrivateKey
+	port  uint16                  // the UDP port the device listens on
+	set   *peerSet                // the peers as configured through this Device
+}
+
+type phase uint8
+
+const (
+	phaseNew phase = iota
+	phaseUp
+	phaseClosed
+)
+
+// New wraps tunDev and bind in a new wireguard-go device, down and without
+// keys or peers. The Device owns both from now on: Close closes them. A nil
+// logger discards logs.
+func New(tunDev tun.Device, bind conn.Bind, logger *slog.Logger) *Device {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Device{
+		dev: device.NewDevice(tunDev, bind, deviceLogger(logger)),
+		tun: tunDev,
+		log: logger,
+		set: newPeerSet(),
+	}
+}
+
+// Configure sets the private key and listen port and, on the first call,
+// brings the device up. A zero ListenPort lets the device choose a port on
+// the first call and keeps the current port later. Peers and their sessions
+// survive a later call unless the private key changes, which (as in
+// WireGuard) expires every session. Configure records Name and Addresses for
+// State but does not apply them: that is the tun device's business; it
+// ignores MTU, Proxy and UAPI for the same reason.
+//
+// Errors: hostapi.ErrInvalidArgument for a zero private key or one whose
+// public key is a configured peer; hostapi.ErrUnavailable if the port cannot
+// be bound; hostapi.ErrClosed after Close.
+func (d *Device) Configure(cfg hostapi.InterfaceConfig) error {
+	if cfg.PrivateKey.IsZero() {
+		return hostapi.Errorf(hostapi.CodeInvalidArgument, "zero private key")
+	}
+	pub := publicKey(cfg.PrivateKey)
+	d.lock.lock(false)
+	defer d.lock.unlock()
+	if d.phase == phaseClosed {
+		return hostapi.ErrClosed
+	}
+	if _, ok := d.set.peers[pub]; ok {
+		return hostapi.Errorf(hostapi.CodeInvalidArgument, "the private key's public key %s is a configured peer", pub)
+	}
+
+	var b strings.Builder
+	if d.phase == phaseNew || cfg.PrivateKey != d.cfg.PrivateKey {
+		writeHexLine(&b, "private_key", cfg.PrivateKey)
+	}
+	portChange := cfg.ListenPort != 0 && cfg.ListenPort != d.port
+	if d.phase == phaseNew || portChange {
+		writeLine(&b, "listen_port", strconv.Itoa(int(cfg.ListenPort)))
+	}
+	if err := d.dev.IpcSet(b.String()); err != nil {
+		d.undoConfigure()
+		return hostapi.Errorf(hostapi.CodeUnavailable, "configure: %v", err)
+	}
+	if d.phase == phaseNew {
+		if err := d.dev.Up(); err != nil {
+			return hostapi.Errorf(hostapi.CodeUnavailable, "bring device up: %v", err)
+		}
+	}
+	port, err := d.listenPort()
+	if err != nil {
+		return err
+	}
+	d.cfg, d.pub, d.port, d.phase = cfg, pub, port, phaseUp
+	return nil
+}
+
+// undoConfigure puts back the key and port of the last successful
+// Configure after a failed one (a failed rebind leaves wireguard-go with no
+// socket at all).
+func (d *Device) undoConfigure() {
+	if d.phase == phaseNew {
+		return
+	}
+	var b strings.Builder
+	writeHexLine(&b, "private_key", d.cfg.PrivateKey)
+	writeLine(&b, "listen_port", strconv.Itoa(int(d.port)))
+	if err := d.dev.IpcSet(b.String()); err != nil {
+		d.log.Error("wgdev: restoring the previous key and port failed", "port", d.port, "err", err)
+	}
+}
+
+// listenPort reads the port the device listens on.
+func (d *Device) listenPort() (uint16, error) {
+	st, err := d.ipcState()
+	if err != nil {
+		return 0, err
+	}
+	return st.ListenPort, nil
+}
+
+// ApplyPeers removes every key in c.Remove, then creates or updates in place
+// every peer in c.Upsert, after validating the resulting set as a whole with
+// the rules of ValidatePeers (plus: no peer may have the device's own
+// public key). An update keeps the peer's session and handshake; a zero
+// Endpoint on update keeps the current one, and an unchanged endpoint is
+// not re-sent, so a roamed endpoint survives. Errors:
+// hostapi.ErrInvalidArgument (nothing changed), hostapi.ErrClosed, or
+// hostapi.ErrInternal if wireguard-go refused a validated change (the
+// previous peers are put back).
+func (d *Device) ApplyPeers(c hostapi.PeerChanges) error {
+	d.lock.lock(false)
+	defer d.lock.unlock()
+	if d.phase != phaseUp {
+		return hostapi.ErrClosed
+	}
+	p, err := makePlan(d.set, c)
+	if err != nil {
+		return err
+	}
+	for _, u := range p.upsert {
+		if u.cfg.PublicKey == d.pub {
+			return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer %s is this device's own public key", d.pub)
+		}
+	}
+
+	var b strings.Builder
+	for _, u := range p.upsert {
+		writeUpsert(&b, u)
+	}
+	for _, k := range p.remove {
+		d.dev.RemovePeer(device.NoisePublicKey(k))
+	}
+	if b.Len() > 0 {
+		if err := d.dev.IpcSet(b.String()); err != nil {
+			d.rollback(p)
+			return hostapi.Errorf(hostapi.CodeInternal, "wireguard-go refused the change: %v", err)
+		}
+	}
+	d.set.commit(p)
+	return nil
+}
+
+// rollback puts every peer p touched back as it was before p.
+func (d *Device) rollback(p plan) {
+	var b strings.Builder
+	touched := make([]hostapi.Key, 0, len(p.remove)+len(p.upsert))
+	touched = append(touched, p.remove...)
+	for _, u := range p.upsert {
+		touched = append(touched, u.cfg.PublicKey)
+	}
+	for _, k := range touched {
+		if _, ok := d.set.peers[k]; !ok {
+			writeRemove(&b, k)
+		}
+	}
+	for _, k := range touched {
+		if old, ok := d.set.peers[k]; ok {
+			writeRestore(&b, old)
+		}
+	}
+	if err := d.dev.IpcSet(b.String()); err != nil {
+		d.log.Error("wgdev: rolling back a failed peer change failed", "err", err)
+	}
+}
+
+// RemovePeers removes the peers with these keys at once: wireguard-go stops
+// them, drops their keys, queued packets and allowed IPs before RemovePeers
+// returns. Zero and absent keys are ignored; peers added to the device
+// behind this Device's back are removed too. Errors: hostapi.ErrClosed.
+func (d *Device) RemovePeers(keys []hostapi.Key) error {
+	d.lock.lock(true)
+	defer d.lock.unlock()
+	if d.phase != phaseUp {
+		return hostapi.ErrClosed
+	}
+	for _, k := range keys {
+		if k.IsZero() {
+			continue
+		}
+		d.dev.RemovePeer(device.NoisePublicKey(k))
+		d.set.delete(k)
+	}
+	return nil
+}
+
+// State reads the device back: Name (the tun device's), the public key, the
+// listen port, the Addresses last passed to Configure, and every peer with
+// its live endpoint, last handshake, byte counters, persistent keepalive and
+// allowed IPs (sorted), peers sorted by public key. Errors: hostapi.ErrClosed.
+func (d *Device) State() (hostapi.InterfaceState, error) {
+	d.lock.lock(false)
+	defer d.lock.unlock()
+	if d.phase != phaseUp {
+		return hostapi.InterfaceState{}, hostapi.ErrClosed
+	}
+	st, err := d.ipcState()
+	if err != nil {
+		return hostapi.InterfaceState{}, err
+	}
+	st.Name = d.cfg.Name
+	if name, err := d.tun.Name(); err == nil {
+		st.Name = name
+	}
+	st.PublicKey = d.pub
+	st.Addresses = append(st.Addresses, d.cfg.Addresses...)
+	return st, nil
+}
+
+func (d *Device) ipcState() (hostapi.InterfaceState, error) {
+	text, err := d.dev.IpcGet()
+	if err != nil {
+		return hostapi.InterfaceState{}, hostapi.Errorf(hostapi.CodeInternal, "read device: %v", err)
+	}
+	st, err := parseState(text)
+	if err != nil {
+		return hostapi.InterfaceState{}, hostapi.Errorf(hostapi.CodeInternal, "read device: %v", err)
+	}
+	return st, nil
+}
+
+// Close closes the device, its tun device and its bind, and waits for
+// wireguard-go's goroutines to end. It is idempotent.
+func (d *Device) Close() error {
+	d.lock.lock(true)
+	defer d.lock.unlock()
+	if d.phase == phaseClosed {
+		return nil
+	}
+	d.phase = phaseClosed
+	d.dev.Close()
+	d.set = newPeerSet()
+	return nil
+}
+
+// publicKey derives the Curve25519 public key of k.
+func publicKey(k hostapi.PrivateKey) hostapi.Key {
+	pub, err := curve25519.X25519(k[:], curve25519.Basepoint)
+	if err != nil {
+		// X25519 fails only for a low-order point, which the base point is not.
+		panic("wgdev: curve25519 base point multiplication failed: " + err.Error())
+	}
+	return hostapi.Key(pub)
+}
