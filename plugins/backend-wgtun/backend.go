@@ -1,0 +1,205 @@
+package wgtun
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Name is the backend's name in BackendInfo and in configuration.
+const Name = "wgtun"
+
+// Interface guards.
+var _ hostapi.Backend = (*Backend)(nil)
+
+// Backend is the wgtun hostapi.Backend. Create it with New; the zero value
+// is not usable. Its methods follow the hostapi.Backend contract.
+type Backend struct {
+	log *slog.Logger
+
+	// life guards closed and ifc. The first Configure and Close hold it for
+	// writing; every other method holds it for reading, so peer changes run
+	// concurrently with each other (wgdev serialises them, removals first)
+	// and with interface changes.
+	life   sync.RWMutex
+	closed bool
+	ifc    *iface // nil before the first successful Configure
+
+	// osMu serialises changes to the operating system's side of the
+	// interface (later Configure calls and SetRoutes) and guards the
+	// records of them in ifc.
+	osMu sync.Mutex
+}
+
+// New returns a backend that has created nothing yet. A nil logger
+// discards logs. Logs never contain key material.
+func New(logger *slog.Logger) *Backend {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{log: logger.With("backend", Name)}
+}
+
+// Info describes the backend. PacketFilter is not advertised: wgtun has no
+// packet filter, so SetFilter returns ErrUnsupported.
+func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return hostapi.BackendInfo{}, hostapi.Errorf(hostapi.CodeUnavailable, "info: %v", err)
+	}
+	return hostapi.BackendInfo{
+		Name:         Name,
+		Version:      version(),
+		Capabilities: capabilities,
+		Privileges:   hostapi.Privileges{Root: true, TUN: true},
+	}, nil
+}
+
+// version is the module version this binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Probe reports whether a TUN device can be created here, without creating
+// one: nil, or ErrPermission / ErrUnsupported saying why not.
+func (b *Backend) Probe(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return hostapi.Errorf(hostapi.CodeUnavailable, "probe: %v", err)
+	}
+	return probe()
+}
+
+// Configure creates the interface on the first call: a TUN device with
+// cfg.Name (empty: the platform's default pattern), cfg.Addresses and
+// cfg.MTU, up, with a wireguard-go device using cfg.PrivateKey and
+// cfg.ListenPort, and the UAPI socket if cfg.UAPI. Later calls change the
+// key, port, MTU, addresses and UAPI socket in place, keeping peers and
+// their sessions (a new private key ends sessions, as in WireGuard); the
+// name cannot change. cfg.Proxy fails with ErrUnsupported.
+func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) error {
+	if err := ctx.Err(); err != nil {
+		return hostapi.Errorf(hostapi.CodeUnavailable, "configure: %v", err)
+	}
+	b.life.RLock()
+	if b.closed {
+		b.life.RUnlock()
+		return hostapi.ErrClosed
+	}
+	if err := validateConfig(cfg); err != nil {
+		b.life.RUnlock()
+		return err
+	}
+	if b.ifc != nil {
+		defer b.life.RUnlock()
+		b.osMu.Lock()
+		defer b.osMu.Unlock()
+		return b.ifc.update(ctx, cfg)
+	}
+	b.life.RUnlock()
+
+	b.life.Lock()
+	defer b.life.Unlock()
+	switch {
+	case b.closed:
+		return hostapi.ErrClosed
+	case b.ifc != nil:
+		// Another first Configure won the race: this one is an update.
+		b.osMu.Lock()
+		defer b.osMu.Unlock()
+		return b.ifc.update(ctx, cfg)
+	}
+	ifc, err := createIface(ctx, cfg, b.log)
+	if err != nil {
+		return err
+	}
+	b.ifc = ifc
+	return nil
+}
+
+// withIface runs fn with the read lock held, or returns ErrClosed before
+// Configure or after Close.
+func (b *Backend) withIface(ctx context.Context, fn func(*iface) error) error {
+	if err := ctx.Err(); err != nil {
+		return hostapi.Errorf(hostapi.CodeUnavailable, "%v", err)
+	}
+	b.life.RLock()
+	defer b.life.RUnlock()
+	if b.closed || b.ifc == nil {
+		return hostapi.ErrClosed
+	}
+	return fn(b.ifc)
+}
+
+// ApplyPeers applies c by difference (see hostapi.Backend): updated peers
+// keep their sessions; the resulting set is validated before anything
+// changes.
+func (b *Backend) ApplyPeers(ctx context.Context, c hostapi.PeerChanges) error {
+	return b.withIface(ctx, func(ifc *iface) error { return ifc.dev.ApplyPeers(c) })
+}
+
+// RemovePeers removes these peers at once, before queued peer changes;
+// their packets are dropped from the moment it returns.
+func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
+	return b.withIface(ctx, func(ifc *iface) error { return ifc.dev.RemovePeers(keys) })
+}
+
+// State reads back the interface: its name, public key, listen port, the
+// configured addresses present on the interface now, and every peer with
+// live statistics, sorted by public key.
+func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
+	var st hostapi.InterfaceState
+	err := b.withIface(ctx, func(ifc *iface) (err error) {
+		st, err = ifc.state(ctx)
+		return err
+	})
+	return st, err
+}
+
+// SetRoutes makes exactly these prefixes route into the interface, besides
+// the prefixes its addresses imply. Prefixes must be valid and masked
+// (10.1.0.0/16, not 10.1.2.3/16); repeats are ignored. A default route
+// (0.0.0.0/0 or ::/0) fails with ErrUnsupported: it would also capture the
+// tunnel's own UDP packets.
+func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+	return b.withIface(ctx, func(ifc *iface) error {
+		want, err := validateRoutes(routes)
+		if err != nil {
+			return err
+		}
+		b.osMu.Lock()
+		defer b.osMu.Unlock()
+		return ifc.setRoutes(ctx, want)
+	})
+}
+
+// SetFilter returns ErrUnsupported: wgtun has no packet filter.
+// Before Configure and after Close it returns ErrClosed, like every method.
+func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
+	return b.withIface(ctx, func(*iface) error {
+		return hostapi.Errorf(hostapi.CodeUnsupported, "wgtun has no packet filter")
+	})
+}
+
+// Close removes the interface (and with it its addresses and routes),
+// stops the UAPI socket and releases every socket, file and goroutine. It is
+// idempotent; afterwards every method but Info and Probe returns ErrClosed.
+func (b *Backend) Close(ctx context.Context) error {
+	b.life.Lock()
+	defer b.life.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.ifc == nil {
+		return nil
+	}
+	err := b.ifc.close()
+	b.ifc = nil
+	return err
+}

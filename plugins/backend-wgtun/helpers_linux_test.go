@@ -1,0 +1,325 @@
+package wgtun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/netnstest"
+	"golang.org/x/crypto/curve25519"
+)
+
+// wgPort is the UDP port every node listens on (each in its own namespace).
+const wgPort = 51820
+
+// keyPair is a WireGuard key pair.
+type keyPair struct {
+	priv hostapi.PrivateKey
+	pub  hostapi.Key
+}
+
+func newKey() keyPair {
+	var kp keyPair
+	if _, err := rand.Read(kp.priv[:]); err != nil {
+		panic(err)
+	}
+	// Clamp as wg genkey does.
+	kp.priv[0] &= 248
+	kp.priv[31] = kp.priv[31]&127 | 64
+	pub, err := curve25519.X25519(kp.priv[:], curve25519.Basepoint)
+	if err != nil {
+		panic(err)
+	}
+	copy(kp.pub[:], pub)
+	return kp
+}
+
+// node is one end of a test tunnel: a namespace with a veth address, a key
+// pair, a tunnel address and an interface name.
+type node struct {
+	ns       *netnstest.Namespace
+	underlay netip.Addr   // veth address
+	tunAddr  netip.Prefix // address inside the tunnel (/32)
+	key      keyPair
+	name     string // WireGuard interface name
+}
+
+// endpoint is where the node's WireGuard listens.
+func (n *node) endpoint() netip.AddrPort { return netip.AddrPortFrom(n.underlay, wgPort) }
+
+// peerConfig is n as a peer of the other node.
+func (n *node) peerConfig() hostapi.PeerConfig {
+	return hostapi.PeerConfig{
+		PublicKey:  n.key.pub,
+		Endpoint:   n.endpoint(),
+		AllowedIPs: []netip.Prefix{n.tunAddr},
+	}
+}
+
+// ifaceConfig is the interface configuration of n.
+func (n *node) ifaceConfig() hostapi.InterfaceConfig {
+	return hostapi.InterfaceConfig{
+		Name:       n.name,
+		PrivateKey: n.key.priv,
+		ListenPort: wgPort,
+		Addresses:  []netip.Prefix{n.tunAddr},
+		UAPI:       true,
+	}
+}
+
+// topology makes two namespaces joined by a veth pair (10.99.1.1 and
+// 10.99.1.2) and two nodes with tunnel addresses 198.18.0.1 and 198.18.0.2.
+func topology(t testing.TB) (a, b *node) {
+	t.Helper()
+	nsA, nsB := netnstest.New(t), netnstest.New(t)
+	v := netnstest.Connect(t, nsA, netip.MustParsePrefix("10.99.1.1/24"), nsB, netip.MustParsePrefix("10.99.1.2/24"))
+	a = &node{ns: nsA, underlay: v.AddrA.Addr(), tunAddr: netip.MustParsePrefix("198.18.0.1/32"), key: newKey(), name: netnstest.UniqueName("wga")}
+	b = &node{ns: nsB, underlay: v.AddrB.Addr(), tunAddr: netip.MustParsePrefix("198.18.0.2/32"), key: newKey(), name: netnstest.UniqueName("wgb")}
+	return a, b
+}
+
+// launch starts this package's backend as a real plugin process inside ns,
+// through hostapi.LaunchBackend as the daemon does. The plugin is killed
+// (closing the backend) in t.Cleanup, and its log printed if t failed.
+func launch(t testing.TB, ns *netnstest.Namespace) *hostapi.BackendClient {
+	t.Helper()
+	argv, env, err := ns.ChildArgs(childPlugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("plugin log (%s):\n%s", ns.Name, logs.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := hostapi.LaunchBackend(ctx, hostapi.LaunchConfig{
+		Path: argv[0],
+		Args: argv[1:],
+		// A data race in the plugin ends it, so the test fails.
+		Env:    append(env, "GORACE=halt_on_error=1"),
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// Generous: the test binary starts slowly on a loaded machine.
+		StartTimeout: 60 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("launch wgtun plugin in %s: %v", ns.Name, err)
+	}
+	t.Cleanup(func() {
+		c.Kill()
+		<-c.Done()
+	})
+	return c
+}
+
+// configurePair configures backends on a and b as each other's only peer,
+// with a route to the peer's tunnel address.
+func configurePair(t testing.TB, a, b *node, ba, bb hostapi.Backend) {
+	t.Helper()
+	ctx := context.Background()
+	for _, x := range []struct {
+		n, peer *node
+		b       hostapi.Backend
+	}{{a, b, ba}, {b, a, bb}} {
+		if err := x.b.Configure(ctx, x.n.ifaceConfig()); err != nil {
+			t.Fatalf("Configure %s: %v", x.n.name, err)
+		}
+		if err := x.b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{x.peer.peerConfig()}}); err != nil {
+			t.Fatalf("ApplyPeers %s: %v", x.n.name, err)
+		}
+		if err := x.b.SetRoutes(ctx, []netip.Prefix{x.peer.tunAddr}); err != nil {
+			t.Fatalf("SetRoutes %s: %v", x.n.name, err)
+		}
+	}
+}
+
+// echoServer listens on addr:port inside ns and echoes every connection.
+// It returns the listening address.
+func echoServer(t testing.TB, ns *netnstest.Namespace, addr netip.Addr) netip.AddrPort {
+	t.Helper()
+	var ln net.Listener
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	var conns sync.Map
+	t.Cleanup(func() {
+		conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Store(c, nil)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// dial connects from inside ns to to.
+func dial(t testing.TB, ns *netnstest.Namespace, to netip.AddrPort) net.Conn {
+	t.Helper()
+	var c net.Conn
+	if err := ns.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp", to.String(), 20*time.Second)
+		return err
+	}); err != nil {
+		t.Fatalf("dial %v from %s: %v", to, ns.Name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// echo sends msg on c and reads it back within timeout.
+func echo(c net.Conn, msg string, timeout time.Duration) error {
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(c, msg+"\n"); err != nil {
+		return err
+	}
+	got, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if got != msg+"\n" {
+		return errors.New("echo: got " + got + ", want " + msg)
+	}
+	return nil
+}
+
+// mustEcho fails t unless msg makes the round trip.
+func mustEcho(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	if err := echo(c, msg, 20*time.Second); err != nil {
+		t.Fatalf("echo %q over the tunnel: %v", msg, err)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+}
+
+// buildWireguardGo builds the plain wireguard-go command (the root package
+// of golang.zx2c4.com/wireguard) from the module this repository pins.
+func buildWireguardGo(t testing.TB) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go tool is needed to build wireguard-go: " + err.Error())
+	}
+	out := filepath.Join(t.TempDir(), "wireguard-go")
+	cmd := exec.Command(goTool, "build", "-o", out, "golang.zx2c4.com/wireguard")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build wireguard-go: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// startWireguardGo runs plain wireguard-go for n inside n's namespace and
+// configures it with the standard tools (wg set, ip) with peer as its only
+// peer.
+func startWireguardGo(t testing.TB, bin string, n, peer *node) *netnstest.Process {
+	t.Helper()
+	requireTool(t, "wg")
+	p := n.ns.Start(t, "env", "LOG_LEVEL=verbose", bin, "-f", n.name)
+	sock := "/var/run/wireguard/" + n.name + ".sock"
+	waitFor(t, "wireguard-go's UAPI socket "+sock, 20*time.Second, func() bool {
+		select {
+		case <-p.Exited():
+			t.Fatalf("wireguard-go exited: %s", p.Output())
+		default:
+		}
+		_, err := os.Stat(sock)
+		return err == nil
+	})
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(n.key.priv.Base64()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.ns.Run(t, "wg", "set", n.name, "private-key", keyFile, "listen-port", "51820",
+		"peer", peer.key.pub.String(), "endpoint", peer.endpoint().String(), "allowed-ips", peer.tunAddr.String())
+	n.ns.Run(t, "ip", "addr", "add", n.tunAddr.String(), "dev", n.name)
+	n.ns.Run(t, "ip", "link", "set", n.name, "up")
+	n.ns.Run(t, "ip", "route", "add", peer.tunAddr.String(), "dev", n.name)
+	return p
+}
+
+// requireTool skips t if a tool the test drives is not installed.
+func requireTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s is not installed (apt-get install wireguard-tools): %v", name, err)
+	}
+}
+
+// wgShow runs `wg show` with args inside ns.
+func wgShow(t testing.TB, ns *netnstest.Namespace, args ...string) string {
+	t.Helper()
+	requireTool(t, "wg")
+	return strings.TrimSpace(ns.Run(t, "wg", append([]string{"show"}, args...)...))
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
