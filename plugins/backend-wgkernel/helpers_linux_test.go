@@ -1,0 +1,249 @@
+package wgkernel
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// netipComparers let cmp compare the netip types, which have unexported
+// fields.
+var netipComparers = cmp.Options{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
+}
+
+// testLogger sends the backend's logs to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Logf("%s", p)
+	return len(p), nil
+}
+
+// keyPair is a WireGuard key pair in hostapi's types.
+type keyPair struct {
+	priv hostapi.PrivateKey
+	pub  hostapi.Key
+}
+
+func newKeyPair(t *testing.T) keyPair {
+	t.Helper()
+	k, err := wgtypes.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyPair{priv: hostapi.PrivateKey(k), pub: hostapi.Key(k.PublicKey())}
+}
+
+// newNetNS returns a new network namespace with lo up, deleted when the
+// test ends (the kernel frees it, and every interface in it, with the
+// last reference).
+func newNetNS(t *testing.T) netns.NsHandle {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netns.Set(orig); err != nil {
+		// The thread is stuck in the new namespace: keep it from others.
+		runtime.LockOSThread()
+		t.Fatalf("returning to the original namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = ns.Close() })
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// inNetNS runs f on a thread that is in ns for as long as f runs. Sockets
+// and netlink handles f opens stay in ns.
+func inNetNS(t *testing.T, ns netns.NsHandle, f func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	if err := netns.Set(ns); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := netns.Set(orig); err != nil {
+			runtime.LockOSThread() // stuck in ns: never reuse this thread
+			t.Errorf("returning to the original namespace: %v", err)
+		}
+	}()
+	f()
+}
+
+// newBackendIn returns a backend configured with cfg in ns, closed when
+// the test ends.
+func newBackendIn(t *testing.T, ns netns.NsHandle, cfg hostapi.InterfaceConfig) *Backend {
+	t.Helper()
+	b := New(testLogger(t))
+	var err error
+	inNetNS(t, ns, func() { err = b.Configure(context.Background(), cfg) })
+	if err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return b
+}
+
+// mustState returns b's state or fails the test.
+func mustState(t *testing.T, b *Backend) hostapi.InterfaceState {
+	t.Helper()
+	st, err := b.State(context.Background())
+	if err != nil {
+		t.Fatalf("State: %v", err)
+	}
+	return st
+}
+
+// configuredPeers is the configured part of State's peers, without live
+// statistics and endpoints (which roam), for comparisons.
+func configuredPeers(st hostapi.InterfaceState) []hostapi.PeerConfig {
+	out := make([]hostapi.PeerConfig, 0, len(st.Peers))
+	for _, p := range st.Peers {
+		out = append(out, hostapi.PeerConfig{
+			PublicKey:           p.PublicKey,
+			Endpoint:            p.Endpoint,
+			AllowedIPs:          p.AllowedIPs,
+			PersistentKeepalive: p.PersistentKeepalive,
+		})
+	}
+	return out
+}
+
+// linkIn returns the interface named name in ns.
+func linkIn(t *testing.T, ns netns.NsHandle, name string) (netlink.Link, error) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	return h.LinkByName(name)
+}
+
+// wantCode fails the test unless err carries code.
+func wantCode(t *testing.T, what string, err error, code hostapi.Code) {
+	t.Helper()
+	if got := hostapi.CodeOf(err); got != code {
+		t.Errorf("%s: got error %v (code %v), want code %v", what, err, got, code)
+	}
+}
+
+// udpEcho serves UDP echo on addr inside ns until the test ends.
+func udpEcho(t *testing.T, ns netns.NsHandle, addr netip.AddrPort) {
+	t.Helper()
+	var conn *net.UDPConn
+	var err error
+	inNetNS(t, ns, func() { conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr)) })
+	if err != nil {
+		t.Fatalf("listening on %v: %v", addr, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = conn.WriteToUDPAddrPort(buf[:n], from)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-done
+	})
+}
+
+// Echo exchange limits: an attempt waits echoAttempt for the reply (the
+// first also carries the handshake, slow under emulation); the exchange
+// gives up after echoTotal.
+const (
+	echoAttempt = 3 * time.Second
+	echoTotal   = 60 * time.Second
+)
+
+// echoOnce sends a datagram from ns to the echo server at to and waits for
+// it to come back, resending until echoTotal has passed.
+func echoOnce(t *testing.T, ns netns.NsHandle, to netip.AddrPort, msg string) error {
+	t.Helper()
+	var conn *net.UDPConn
+	var err error
+	inNetNS(t, ns, func() { conn, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(to)) })
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(echoTotal)
+	buf := make([]byte, 2048)
+	for time.Now().Before(deadline) {
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			return err
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(echoAttempt)); err != nil {
+			return err
+		}
+		n, err := conn.Read(buf)
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if got := string(buf[:n]); got != msg {
+			return errors.New("echo: got " + got + ", want " + msg)
+		}
+		return nil
+	}
+	return errors.New("echo: no reply from " + to.String() + " within " + echoTotal.String())
+}
