@@ -1,0 +1,180 @@
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Config is a node's configuration with every default filled in and every
+// path absolute. The zero value is not useful; start from Default, Parse or
+// Load.
+type Config struct {
+	// File is the configuration file it was read from; empty for Default.
+	File string
+
+	Node       Node
+	Membership Membership
+	Store      Store
+	Backend    Backend
+	Proxy      Proxy
+	Control    Control
+	Log        Log
+
+	src *source // positions for Validate's errors; nil for Default
+}
+
+// Node is the [node] table: who this node is and where it keeps its state.
+type Node struct {
+	ID             string // the node's id in the membership
+	PrivateKeyFile string // WireGuard private key in `wg genkey` format
+	StateDir       string // the store's directory
+	HighWaterFile  string // the ledger's high-water mark, outside StateDir
+}
+
+// Membership is the [membership] table: the pinned network and where
+// updates come from.
+type Membership struct {
+	GenesisFile  string          // the signed genesis update
+	GenesisRoot  membership.Hash // never zero: it pins the network
+	Feed         Feed            // zero: no feed
+	FeedInterval time.Duration   // > 0
+	MaxClockSkew time.Duration   // >= 0
+}
+
+// Feed is where signed updates are fetched from: at most one of URL and Dir
+// is set. The transport is untrusted; the node verifies what it fetches.
+type Feed struct {
+	URL *url.URL // an http or https URL serving the portable log file
+	Dir string   // an absolute directory serving the portable log file
+}
+
+// IsZero reports whether no feed is configured.
+func (f Feed) IsZero() bool { return f.URL == nil && f.Dir == "" }
+
+// String returns the URL or directory, or "" for no feed.
+func (f Feed) String() string {
+	if f.URL != nil {
+		return f.URL.String()
+	}
+	return f.Dir
+}
+
+// StoreKind names a store implementation.
+type StoreKind string
+
+// Store kinds.
+const (
+	StoreFile   StoreKind = "file"
+	StoreSQLite StoreKind = "sqlite"
+)
+
+// Store is the [store] table.
+type Store struct {
+	Kind StoreKind
+	// Plugin is the plugin executable; "" means the built-in plugin, served
+	// by the daemon's own binary in plugin mode.
+	Plugin string
+	// PluginSHA256 pins Plugin: lower-case hex SHA-256, or "" for no pin.
+	PluginSHA256 string
+}
+
+// BackendKind names a backend, or "auto" for the first that works.
+type BackendKind string
+
+// Backend kinds.
+const (
+	BackendAuto     BackendKind = "auto" // probe wgkernel, then wgtun, then netstack
+	BackendNetstack BackendKind = "netstack"
+	BackendWGTun    BackendKind = "wgtun"
+	BackendWGKernel BackendKind = "wgkernel"
+)
+
+// Backend is the [backend] table.
+type Backend struct {
+	Kind         BackendKind
+	Plugin       string // as Store.Plugin
+	PluginSHA256 string // as Store.PluginSHA256
+	// Interface is the interface name; "" lets the backend choose.
+	Interface string
+	// ListenPort is the WireGuard UDP port; 0 lets the backend choose.
+	ListenPort uint16
+	// MTU of the tunnel, 1280–65535 (1420 unless configured).
+	MTU int
+	// PersistentKeepalive for every peer, whole seconds; 0 = off.
+	PersistentKeepalive time.Duration
+}
+
+// Proxy is the [proxy] table: how a host without a tunnel interface reaches
+// the mesh (netstack backend only).
+type Proxy struct {
+	SOCKS5           netip.AddrPort // zero = off
+	HTTP             netip.AddrPort // zero = off
+	DNS              []netip.Addr
+	AllowNonLoopback bool // listeners may bind non-loopback addresses
+	Forwards         []hostapi.Forward
+	Exposes          []hostapi.Expose
+}
+
+// Control is the [control] table: the local control API's endpoint.
+type Control struct {
+	// Socket is the Unix socket path, or the named pipe on Windows.
+	Socket string
+	// Group is a Unix group whose members may use the control API besides
+	// root and the daemon's own user; "" for none.
+	Group string
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level slog.Level
+}
+
+// DefaultMTU is the tunnel MTU when none is configured.
+const DefaultMTU = 1420
+
+// Default returns the configuration of an empty file: every default set, the
+// required keys ([node] id and private_key_file, [membership] genesis_file
+// and genesis_root) empty. StateDir, HighWaterFile and Control.Socket come
+// from the environment (XDG_STATE_HOME, XDG_RUNTIME_DIR, HOME); if no state
+// directory can be found there, they are empty and Parse reports
+// node.state_dir as required.
+func Default() *Config {
+	c := defaults()
+	_ = c.fillDerived()
+	return c
+}
+
+// defaults returns Default before the settings derived from others.
+func defaults() *Config {
+	c := &Config{
+		Membership: Membership{FeedInterval: 5 * time.Second, MaxClockSkew: 5 * time.Minute},
+		Store:      Store{Kind: StoreFile},
+		Backend:    Backend{Kind: BackendNetstack, MTU: DefaultMTU},
+		Proxy:      Proxy{SOCKS5: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 1080)},
+		Log:        Log{Level: slog.LevelInfo},
+	}
+	c.Node.StateDir, _ = defaultStateDir()
+	return c
+}
+
+// ProxyConfig returns the proxy settings in the backend contract's form, or
+// nil if none is set. The daemon passes it only to a backend advertising
+// hostapi.BackendCapProxy.
+func (c *Config) ProxyConfig() *hostapi.ProxyConfig {
+	p := c.Proxy
+	if !p.SOCKS5.IsValid() && !p.HTTP.IsValid() && len(p.DNS) == 0 && len(p.Forwards) == 0 && len(p.Exposes) == 0 {
+		return nil
+	}
+	return &hostapi.ProxyConfig{
+		SOCKS5:   p.SOCKS5,
+		HTTP:     p.HTTP,
+		Forwards: append([]hostapi.Forward(nil), p.Forwards...),
+		Exposes:  append([]hostapi.Expose(nil), p.Exposes...),
+		DNS:      append([]netip.Addr(nil), p.DNS...),
+	}
+}

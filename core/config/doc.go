@@ -1,0 +1,61 @@
+// Package config reads a node's TOML configuration.
+//
+// Decoding is strict: an unknown key, a value of the wrong type or out of
+// range, or a malformed duration, address, hash or enum value is an *Error
+// naming the file, the line and the key. Relative paths are resolved against
+// the directory of the configuration file. Defaults make a rootless node work
+// with only [node] id and private_key_file and [membership] genesis_file and
+// genesis_root set:
+//
+//	[node]
+//	id = "n1"                      # required; membership node id
+//	private_key_file = "n1.key"    # required; WireGuard private key (wg genkey), mode 0600
+//	state_dir = "…"                # default: $XDG_STATE_HOME/rustynet/state, else ~/.local/state/rustynet/state
+//	high_water_file = ""           # default: ledger.DefaultHighWaterPath(state_dir)
+//
+//	[membership]
+//	genesis_file = "genesis.json"  # required: the signed genesis
+//	genesis_root = "<64 hex>"      # required: the pinned genesis root
+//	feed = ""                      # optional: a directory or an http(s):// URL serving the portable log
+//	feed_interval = "5s"
+//	max_clock_skew = "5m"
+//
+//	[store]
+//	kind = "file"                  # file | sqlite
+//	plugin = ""                    # external plugin binary; "" = built in
+//	plugin_sha256 = ""             # optional hex pin of the plugin binary
+//
+//	[backend]
+//	kind = "netstack"              # auto | netstack | wgtun | wgkernel
+//	plugin = ""
+//	plugin_sha256 = ""
+//	interface = ""                 # "" = the backend's choice
+//	listen_port = 0                # 0 = random
+//	mtu = 0                        # 0 = 1420
+//	persistent_keepalive = "0s"
+//
+//	[proxy]                        # netstack (or auto) only
+//	socks5 = "127.0.0.1:1080"      # "" disables; loopback unless allow_non_loopback
+//	http = ""
+//	dns = []                       # resolvers inside the mesh
+//	allow_non_loopback = false
+//	[[proxy.forward]]              # zero or more: local listener → mesh
+//	proto = "tcp"                  # tcp | udp; default tcp
+//	listen = "127.0.0.1:8081"
+//	target = "100.64.0.2:80"
+//	[[proxy.expose]]               # zero or more: mesh port → local service
+//	proto = "tcp"
+//	port = 80
+//	target = "127.0.0.1:8000"
+//
+//	[control]
+//	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>/control.sock; \\.\pipe\rustynet on Windows
+//	group = ""                     # Unix group allowed besides root and the daemon's own uid
+//
+//	[log]
+//	level = "info"                 # debug | info | warn | error
+//
+// Parse and Load look at nothing but the configuration text; Validate checks
+// the files the configuration names (existence, the private key's mode, the
+// control group).
+package config

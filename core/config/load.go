@@ -1,0 +1,71 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads and parses the configuration file at path, resolving relative
+// paths against its directory. It reads no other file; call Validate for
+// that. A bad configuration gives an *Error; an unreadable file the
+// *fs.PathError.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path, filepath.Dir(abs))
+}
+
+// Parse parses configuration text. name is the file name used in errors;
+// relative paths are resolved against baseDir (made absolute against the
+// working directory if it is relative). Keys the text leaves out keep
+// Default's values. Any problem gives an *Error: the one that comes first in
+// the text.
+func Parse(data []byte, name, baseDir string) (*Config, error) {
+	baseDir, err := filepath.Abs(baseDir)
+	if err != nil {
+		return nil, &Error{File: name, Msg: "base directory: " + err.Error()}
+	}
+	var tree map[string]any
+	md, err := toml.Decode(string(data), &tree)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Line: syntaxErrorLine(data, pe.Position), Key: pe.LastKey, Msg: pe.Message}
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	src := &source{file: name, data: string(data), tree: tree}
+	d := newDecoder(src, md, baseDir)
+	c := defaults()
+	d.config(c)
+	d.checkUnknown()
+	if err := c.fillDerived(); err != nil {
+		d.probs = append(d.probs, problem{key: "node.high_water_file", at: loc{key: toml.Key{"node"}},
+			msg: "required: there is no default: " + err.Error()})
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	c.File, c.src = name, src
+	return c, nil
+}
+
+// syntaxErrorLine returns the line of a syntax error. The parser counts a
+// newline that ends a bad line as the start of the next one, so the line is
+// taken from the error's byte offset instead.
+func syntaxErrorLine(data []byte, pos toml.Position) int {
+	if pos.Start < 0 || pos.Start > len(data) {
+		return pos.Line
+	}
+	return 1 + bytes.Count(data[:pos.Start], []byte("\n"))
+}

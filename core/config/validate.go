@@ -1,0 +1,108 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Validate checks the files and names the configuration refers to, which
+// Parse does not touch: the private key file is a regular file that only
+// its owner may access (on Unix), the genesis file and any plugin binaries
+// are regular files, a directory feed is a directory, and the control group
+// exists. Every problem is an *Error pointing at the key; the first is
+// returned.
+func (c *Config) Validate() error {
+	if err := c.checkFile("node.private_key_file", c.Node.PrivateKeyFile); err != nil {
+		return err
+	}
+	if err := c.checkKeyMode(); err != nil {
+		return err
+	}
+	if err := c.checkFile("membership.genesis_file", c.Membership.GenesisFile); err != nil {
+		return err
+	}
+	for _, p := range []struct{ key, path string }{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
+		if p.path == "" {
+			continue
+		}
+		if err := c.checkFile(p.key, p.path); err != nil {
+			return err
+		}
+	}
+	if dir := c.Membership.Feed.Dir; dir != "" {
+		fi, err := os.Stat(dir)
+		if err == nil && !fi.IsDir() {
+			err = errors.New("is not a directory")
+		}
+		if err != nil {
+			return c.errorf("membership.feed", "%s: %v", dir, describe(err))
+		}
+	}
+	if g := c.Control.Group; g != "" {
+		if _, err := lookupGroup(g); err != nil {
+			return c.errorf("control.group", "%v", err)
+		}
+	}
+	return nil
+}
+
+// ReadPrivateKey reads the node's WireGuard private key (one base64 line,
+// as `wg genkey` writes it) after the same checks as Validate. Errors name
+// the file, never its contents.
+func (c *Config) ReadPrivateKey() (hostapi.PrivateKey, error) {
+	const key = "node.private_key_file"
+	if err := c.checkFile(key, c.Node.PrivateKeyFile); err != nil {
+		return hostapi.PrivateKey{}, err
+	}
+	if err := c.checkKeyMode(); err != nil {
+		return hostapi.PrivateKey{}, err
+	}
+	data, err := os.ReadFile(c.Node.PrivateKeyFile)
+	if err != nil {
+		return hostapi.PrivateKey{}, c.errorf(key, "%s: %v", c.Node.PrivateKeyFile, describe(err))
+	}
+	k, err := hostapi.ParsePrivateKey(strings.TrimSpace(string(data)))
+	if err != nil || k.IsZero() {
+		return hostapi.PrivateKey{}, c.errorf(key, "%s does not hold a WireGuard private key (generate one with `rustynet key generate --kind node`)", c.Node.PrivateKeyFile)
+	}
+	return k, nil
+}
+
+// checkFile checks that path is a regular file.
+func (c *Config) checkFile(key, path string) error {
+	if path == "" {
+		return c.errorf(key, "required key is missing")
+	}
+	fi, err := os.Stat(path)
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("is not a regular file")
+	}
+	if err != nil {
+		return c.errorf(key, "%s: %v", path, describe(err))
+	}
+	return nil
+}
+
+// describe shortens a file error to its cause; the path is printed already.
+func describe(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// errorf returns an *Error at key, with the key's line if c was parsed.
+func (c *Config) errorf(key, format string, args ...any) error {
+	e := &Error{File: c.File, Key: key, Msg: fmt.Sprintf(format, args...)}
+	if c.src != nil {
+		e.Line = c.src.line(loc{key: toml.Key(strings.Split(key, "."))})
+	}
+	return e
+}

@@ -1,0 +1,103 @@
+package controlapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// maxResponseBytes bounds what the client reads of a response (a status of
+// a very large network is tens of MiB).
+const maxResponseBytes = 256 << 20
+
+// Client talks to the daemon's control API. It is safe for concurrent use.
+type Client struct {
+	path string
+	hc   *http.Client
+}
+
+// Dial returns a client for the control socket (or named pipe) at path. It
+// does not connect: each call does, and reports a daemon that is not running
+// as a plain error naming path.
+func Dial(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dial(ctx, path)
+		},
+		MaxIdleConns:       1,
+		IdleConnTimeout:    30 * time.Second,
+		DisableCompression: true,
+	}
+	return &Client{path: path, hc: &http.Client{Transport: tr}}
+}
+
+// Close releases the client's idle connection. The client stays usable.
+func (c *Client) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}
+
+// Status returns the daemon's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	return st, err
+}
+
+// ApplyUpdate sends a signed update (the bytes of its JSON file) to be
+// verified and, unless dryRun, applied. A verification rejection is a
+// *membership.Error with the daemon's code and message; any other failure
+// the daemon reports is an *Error.
+func (c *Client) ApplyUpdate(ctx context.Context, update []byte, dryRun bool) (ApplyResult, error) {
+	var res ApplyResult
+	if len(update) > MaxUpdateBytes {
+		// The server would refuse it unread; say so without sending it.
+		return res, &Error{Code: CodeUsage, Message: fmt.Sprintf("the update is %d bytes; the daemon accepts at most %d", len(update), MaxUpdateBytes), Status: http.StatusRequestEntityTooLarge}
+	}
+	path := "/v1/apply-update"
+	if dryRun {
+		path += "?dry_run=true"
+	}
+	err := c.do(ctx, http.MethodPost, path, update, &res)
+	return res, err
+}
+
+// do sends one request and decodes the response into out.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://rustynet"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("control API at %s: %w", c.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("control API at %s: reading the response: %w", c.path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var w wireError
+		if err := json.Unmarshal(data, &w); err != nil || w.Code == "" {
+			return &Error{Code: CodeInternal, Message: fmt.Sprintf("HTTP %s: %.200q", resp.Status, data), Status: resp.StatusCode}
+		}
+		return fromWire(resp.StatusCode, w)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("control API at %s: decoding the response: %w", c.path, err)
+	}
+	return nil
+}
