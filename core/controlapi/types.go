@@ -97,4 +97,8 @@ type ApplyResult struct {
 	// LatencyMicros is the time from receiving the update to the data plane
 	// having changed (0 for a dry run).
 	LatencyMicros int64 `json:"latency_micros"`
+	// DataPlaneError is set when the update was committed but the backend
+	// refused the change; the daemon keeps retrying until the data plane
+	// matches the trusted state.
+	DataPlaneError string `json:"data_plane_error,omitempty"`
 }

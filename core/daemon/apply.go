@@ -4,41 +4,29 @@ import (
 	"context"
 	"time"
 
+	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
 )
-
-// ApplyResult is the outcome of ApplyUpdate.
-type ApplyResult struct {
-	Applied   bool
-	DryRun    bool
-	Epoch     uint64
-	StateRoot membership.Hash
-	Changes   []string      // membership.Describe of the update
-	Latency   time.Duration // received → verified → durable → data plane changed
-	// DataPlaneError is set when the update was committed but the backend
-	// refused the change; the repair loop retries it.
-	DataPlaneError string
-}
 
 // ApplyUpdate verifies a signed update file and, unless dryRun, commits it
 // durably and changes the data plane accordingly: a removal or revocation
 // is pushed to the backend as a removal before anything else. A rejected
 // update changes nothing and is remembered for status.
-func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (ApplyResult, error) {
+func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (controlapi.ApplyResult, error) {
 	start := time.Now()
 	u, err := membership.ParseSignedUpdate(data, d.opts.Limits)
 	if err != nil {
 		d.reject(err)
-		return ApplyResult{}, err
+		return controlapi.ApplyResult{}, err
 	}
 	if dryRun {
 		res, err := d.ledger.Evaluate(u)
 		if err != nil {
-			return ApplyResult{DryRun: true}, err
+			return controlapi.ApplyResult{DryRun: true}, err
 		}
-		return ApplyResult{DryRun: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root(),
-			Changes: membership.Describe(res.Pre, &u.Body.Operation), Latency: time.Since(start)}, nil
+		return controlapi.ApplyResult{DryRun: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
+			Changes: membership.Describe(res.Pre, &u.Body.Operation)}, nil
 	}
 
 	d.mu.Lock()
@@ -47,9 +35,9 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (App
 	res, err := d.ledger.Apply(ctx, u)
 	if err != nil {
 		d.rejectLocked(err)
-		return ApplyResult{}, err
+		return controlapi.ApplyResult{}, err
 	}
-	out := ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root(),
+	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
 	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
 	if full {
@@ -62,8 +50,9 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (App
 		d.log.Error("update committed but the data plane lags; repairing", "epoch", out.Epoch, "err", err)
 		d.requestRepair()
 	}
-	out.Latency = time.Since(start)
-	d.log.Info("update applied", "epoch", out.Epoch, "op", u.Body.Operation.Type, "latency", out.Latency)
+	latency := time.Since(start)
+	out.LatencyMicros = latency.Microseconds()
+	d.log.Info("update applied", "epoch", out.Epoch, "op", u.Body.Operation.Type, "latency", latency)
 	return out, nil
 }
 
@@ -78,7 +67,7 @@ func (d *Daemon) rejectLocked(err error) {
 	if code == "" {
 		return // not a verdict on the update (e.g. a storage failure)
 	}
-	d.rejected = &Rejection{Code: code, Message: err.Error(), At: d.opts.Now()}
+	d.rejected = &controlapi.Rejection{Code: string(code), Message: err.Error(), At: d.opts.Now()}
 	d.log.Warn("update rejected", "code", code, "err", err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
@@ -69,7 +70,7 @@ type Daemon struct {
 	backSup *pluginhost.Supervisor[hostapi.Backend]
 	backend hostapi.Backend
 	chosen  string
-	skipped []Skipped
+	skipped []controlapi.SkippedBackend
 
 	repair chan struct{} // a full reconcile is wanted
 	cancel context.CancelFunc
@@ -78,32 +79,14 @@ type Daemon struct {
 	mu       sync.Mutex // serialises data-plane changes; guards the fields below
 	applied  map[hostapi.Key]hostapi.PeerConfig
 	isolated string
-	rejected *Rejection
+	rejected *controlapi.Rejection
 
 	feedMu sync.Mutex
-	feed   FeedStatus
+	feed   controlapi.FeedStatus
 }
 
-// Skipped is a backend that was not chosen, and why.
-type Skipped struct {
-	Name   string
-	Reason string
-}
-
-// Rejection is the last update the daemon refused.
-type Rejection struct {
-	Code    membership.Code
-	Message string
-	At      time.Time
-}
-
-// FeedStatus is the state of the update feed.
-type FeedStatus struct {
-	Source         string
-	LastFetch      time.Time
-	LastError      string
-	AppliedThrough uint64
-}
+// Interface guard: the daemon is what the control API serves.
+var _ controlapi.Handler = (*Daemon)(nil)
 
 // Start brings the node up: store plugin, ledger (re-verified; restricted
 // mode on any failure), genesis bootstrap, backend selection, a full
@@ -194,7 +177,7 @@ func (d *Daemon) chooseBackend(ctx context.Context) error {
 			Logger: d.log,
 		})
 		if err != nil {
-			d.skipped = append(d.skipped, Skipped{Name: c.Name, Reason: err.Error()})
+			d.skipped = append(d.skipped, controlapi.SkippedBackend{Name: c.Name, Reason: err.Error()})
 			d.log.Info("backend skipped", "backend", c.Name, "reason", err)
 			continue
 		}
@@ -215,6 +198,14 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	}
 	cfg := d.opts.Interface
 	cfg.PrivateKey = d.opts.PrivateKey
+	if len(cfg.Addresses) == 0 {
+		// The node's mesh addresses come from trusted membership.
+		if st := d.ledger.State(); st != nil {
+			if self, ok := st.Node(d.opts.NodeID); ok {
+				cfg.Addresses = self.Addresses
+			}
+		}
+	}
 	if err := b.Configure(ctx, cfg); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
@@ -119,6 +120,15 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+func (h *harness) status() controlapi.Status {
+	h.t.Helper()
+	st, err := h.d.Status(context.Background())
+	if err != nil {
+		h.t.Fatalf("Status: %v", err)
+	}
+	return st
+}
+
 func (h *harness) start() *Daemon {
 	h.t.Helper()
 	d, err := Start(context.Background(), h.opts)
@@ -194,15 +204,18 @@ func (h *harness) applyOK(op membership.Operation, signers ...string) {
 
 func TestStartAppliesTrustedMembership(t *testing.T) {
 	h := newHarness(t)
-	d := h.start()
+	h.start()
 	h.wantPeers("b", "c", "d")
-	st := d.Status(context.Background())
-	if st.Epoch != 1 || st.Restricted || st.Backend != "fake" || len(st.Peers) != 3 {
+	st := h.status()
+	if st.Trust.Epoch != 1 || st.Trust.Restricted || st.Backend.Name != "fake" || len(st.Peers) != 3 {
 		t.Errorf("status = %+v", st)
 	}
 	cfg, ok := h.backend().Config()
 	if !ok || cfg.PrivateKey != h.self.priv {
 		t.Errorf("backend configured with %v, want the node's private key", ok)
+	}
+	if want := h.self.member(1).Addresses; len(cfg.Addresses) != 1 || cfg.Addresses[0] != want[0] {
+		t.Errorf("backend addresses = %v, want the node's mesh addresses %v", cfg.Addresses, want)
 	}
 }
 
@@ -218,7 +231,7 @@ func TestUpdatesChangeOnlyWhatTheyNameAndRevokeRemoves(t *testing.T) {
 	h.wantPeers("b", "e")
 	h.applyOK(membership.Operation{Type: membership.OpRestoreNode, NodeID: "c"}, "alice", "carol")
 	h.wantPeers("b", "c", "e")
-	if got := h.d.Status(context.Background()).Epoch; got != 5 {
+	if got := h.status().Trust.Epoch; got != 5 {
 		t.Errorf("epoch = %d, want 5", got)
 	}
 }
@@ -284,9 +297,9 @@ func TestThreatsRejectedDataPlaneUnchanged(t *testing.T) {
 					t.Errorf("data plane changed: %v -> %v", before, after)
 				}
 			}
-			st := h.d.Status(context.Background())
-			if st.Rejected == nil || st.Rejected.Code != tt.want {
-				t.Errorf("status rejection = %+v, want code %s", st.Rejected, tt.want)
+			st := h.status()
+			if r := st.Trust.LastRejected; r == nil || r.Code != string(tt.want) {
+				t.Errorf("status rejection = %+v, want code %s", r, tt.want)
 			}
 		})
 	}
@@ -297,7 +310,7 @@ func TestRevokedSelfIsIsolated(t *testing.T) {
 	h.start()
 	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "a"}, "alice", "bob")
 	h.wantPeers()
-	if st := h.d.Status(context.Background()); st.Isolated == "" {
+	if st := h.status(); st.Backend.Isolated == "" {
 		t.Error("status does not say why the node has no peers")
 	}
 }
@@ -329,8 +342,8 @@ func TestRestrictedModeAtStartHasNoPeers(t *testing.T) {
 	st.Close(ctx)
 
 	d2 := h.start()
-	s := d2.Status(ctx)
-	if !s.Restricted || s.Reason == "" {
+	s := h.status()
+	if !s.Trust.Restricted || s.Trust.Reason == "" {
 		t.Fatalf("status = %+v, want restricted with a reason", s)
 	}
 	h.wantPeers()
@@ -389,15 +402,15 @@ func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	write(h.net.Log)
 	d.pollFeed(context.Background())
 	h.wantPeers("b", "d")
-	if st := d.Status(context.Background()); st.Epoch != 2 || st.Feed.LastError != "" || st.Feed.AppliedThrough != 2 {
+	if st := h.status(); st.Trust.Epoch != 2 || st.Feed.LastError != "" || st.Feed.AppliedThrough != 2 {
 		t.Fatalf("status after feed = %+v / %+v", st, st.Feed)
 	}
 
 	// A rolled-back feed (genesis only) is rejected and reported.
 	write(h.net.Log[:1])
 	d.pollFeed(context.Background())
-	if st := d.Status(context.Background()); st.Epoch != 2 || st.Feed.LastError == "" {
-		t.Errorf("rollback feed: epoch %d, feed error %q", st.Epoch, st.Feed.LastError)
+	if st := h.status(); st.Trust.Epoch != 2 || st.Feed.LastError == "" {
+		t.Errorf("rollback feed: epoch %d, feed error %q", st.Trust.Epoch, st.Feed.LastError)
 	}
 	// A forked feed (another epoch-2 update) is rejected and reported.
 	fork := &membershiptest.Network{Approvers: h.net.Approvers, Chain: membership.NewChain("test"), Now: h.net.Now}
@@ -406,9 +419,9 @@ func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	fork.MustApply(t, fork.Sign(t, fu, "alice", "bob"))
 	write(fork.Log)
 	d.pollFeed(context.Background())
-	st := d.Status(context.Background())
-	if st.Epoch != 2 || st.Feed.LastError == "" || st.Rejected == nil || st.Rejected.Code != membership.WrongPrevRoot {
-		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Epoch, st.Feed.LastError, st.Rejected)
+	st := h.status()
+	if r := st.Trust.LastRejected; st.Trust.Epoch != 2 || st.Feed.LastError == "" || r == nil || r.Code != string(membership.WrongPrevRoot) {
+		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Trust.Epoch, st.Feed.LastError, r)
 	}
 	h.wantPeers("b", "d")
 }

@@ -2,61 +2,31 @@ package daemon
 
 import (
 	"context"
-	"time"
 
-	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// Status is everything `rustynet status` shows.
-type Status struct {
-	NodeID      string
-	PublicKey   membership.NodeKey
-	NetworkID   string
-	Epoch       uint64
-	StateRoot   membership.Hash
-	GenesisRoot membership.Hash
-	Restricted  bool
-	Reason      string
-	Isolated    string // why the node has no peers, if it has none by design
-	Rejected    *Rejection
-	Backend     string
-	Skipped     []Skipped
-	BackendPlug pluginhost.Status
-	StorePlug   pluginhost.Status
-	Feed        *FeedStatus
-	Peers       []PeerStatus
-}
-
-// PeerStatus is one peer as the backend reports it, with its node id.
-type PeerStatus struct {
-	NodeID        string
-	PublicKey     hostapi.Key
-	Endpoint      string
-	AllowedIPs    []string
-	LastHandshake time.Time
-	RxBytes       uint64
-	TxBytes       uint64
-}
-
-// Status gathers the node's status. Peers come from the backend's
-// read-back; if it cannot be read, Peers is empty and the backend plugin's
-// status says why.
-func (d *Daemon) Status(ctx context.Context) Status {
+// Status gathers what `rustynet status` shows. Peers come from the
+// backend's read-back; if it cannot be read, Peers is empty and the
+// backend plugin's status says why.
+func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	ls := d.ledger.Status()
-	s := Status{
-		NodeID: d.opts.NodeID, PublicKey: d.selfKey, NetworkID: ls.NetworkID,
-		Epoch: ls.Epoch, StateRoot: ls.Root, GenesisRoot: d.opts.GenesisRoot,
-		Restricted: ls.Restricted, Reason: ls.Reason,
-		Backend: d.chosen, Skipped: append([]Skipped(nil), d.skipped...),
-		BackendPlug: d.backSup.Status(), StorePlug: d.store.Status(),
+	s := controlapi.Status{
+		Node: controlapi.NodeStatus{ID: d.opts.NodeID, NetworkID: ls.NetworkID, PublicKey: d.selfKey.String()},
+		Trust: controlapi.TrustStatus{Epoch: ls.Epoch, StateRoot: ls.Root.String(), GenesisRoot: d.opts.GenesisRoot.String(),
+			Restricted: ls.Restricted, Reason: ls.Reason},
+		Backend: controlapi.BackendStatus{Name: d.chosen, Plugin: pluginStatus(d.backSup.Status()),
+			Skipped: append([]controlapi.SkippedBackend(nil), d.skipped...)},
+		Store: pluginStatus(d.store.Status()),
+		Peers: []controlapi.PeerStatus{},
 	}
 	d.mu.Lock()
-	s.Isolated = d.isolated
+	s.Backend.Isolated = d.isolated
 	if d.rejected != nil {
 		r := *d.rejected
-		s.Rejected = &r
+		s.Trust.LastRejected = &r
 	}
 	d.mu.Unlock()
 	if d.opts.Feed != nil {
@@ -71,17 +41,24 @@ func (d *Daemon) Status(ctx context.Context) Status {
 			ids[hostapi.Key(n.PublicKey)] = n.ID
 		}
 	}
-	if cur, err := d.backend.State(ctx); err == nil {
-		for _, p := range cur.Peers {
-			ps := PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey, LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
-			if p.Endpoint.IsValid() {
-				ps.Endpoint = p.Endpoint.String()
-			}
-			for _, a := range p.AllowedIPs {
-				ps.AllowedIPs = append(ps.AllowedIPs, a.String())
-			}
-			s.Peers = append(s.Peers, ps)
-		}
+	cur, err := d.backend.State(ctx)
+	if err != nil {
+		return s, nil // the plugin status explains; the rest of the status stands
 	}
-	return s
+	for _, p := range cur.Peers {
+		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: []string{},
+			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
+		if p.Endpoint.IsValid() {
+			ps.Endpoint = p.Endpoint.String()
+		}
+		for _, a := range p.AllowedIPs {
+			ps.AllowedIPs = append(ps.AllowedIPs, a.String())
+		}
+		s.Peers = append(s.Peers, ps)
+	}
+	return s, nil
+}
+
+func pluginStatus(s pluginhost.Status) controlapi.PluginStatus {
+	return controlapi.PluginStatus{Name: s.Name, State: string(s.State), Restarts: s.Restarts, LastError: s.LastError}
 }
