@@ -1,0 +1,50 @@
+// Package storefile is the file-backed hostapi.Store: one snapshot file and
+// one file per log entry, every write made atomic and durable with the
+// classic temp file + fsync + rename + directory fsync sequence.
+//
+// # On-disk layout
+//
+//	DIR/                        mode 0700
+//	  LOCK                      inter-process lock (see package statedir)
+//	  snapshot                  the current snapshot, one frame
+//	  .tmp-snapshot             a snapshot being written; removed by Open
+//	  log/                      mode 0700
+//	    00000000000000000001    entry 1, one frame
+//	    00000000000000000002    entry 2, ...
+//	    .tmp-entry              an entry being written; removed by Open
+//
+// Entry files are named by their index, zero-padded to 20 digits (the width
+// of the largest uint64) so names sort in index order. Every file is 0600.
+//
+// # Frame
+//
+// Each entry file and the snapshot file hold exactly one frame; all integers
+// are big-endian:
+//
+//	offset size
+//	0      4    magic: "RNE1" (log entry) or "RNS1" (snapshot)
+//	4      8    index: the entry's index, or the snapshot's Index
+//	12     8    n, the length of data
+//	20     4    CRC-32C (Castagnoli) of bytes [0,20) followed by data
+//	24     n    data
+//
+// A file whose size is not exactly 24+n, whose magic or CRC is wrong, or
+// whose index differs from the index its name says, reads back as
+// hostapi.ErrCorrupt; so does a missing entry below the head. Keeping the
+// index inside the frame means a renamed or reordered entry file is
+// detected rather than returned in the wrong place.
+//
+// # Durability
+//
+// An append writes log/.tmp-entry, fsyncs it, renames it to its final name
+// and fsyncs log/. The rename is the single atomic step: before it the entry
+// does not exist, after it the whole, already-synced entry does. Append
+// returns only after the directory fsync, so an acknowledged entry survives
+// a crash or power loss; an entry whose append did not return may or may not
+// exist afterwards, but never partially. Appends are serialised, so entry
+// n+1 is never renamed before entry n is durable and the log stays
+// contiguous. PutSnapshot does the same with .tmp-snapshot and snapshot.
+//
+// Open finds the head by listing log/ once and keeps it in memory; later
+// appends never list or read the log.
+package storefile

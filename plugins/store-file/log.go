@@ -1,0 +1,115 @@
+package storefile
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/statedir"
+)
+
+// Append writes e at e.Index, which must be Head()+1, as hostapi.Store
+// specifies. ctx is checked before the write starts; a write in progress
+// runs to completion so that an error always means nothing changed.
+func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if err := checkData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
+		return err
+	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if want := s.head.Load() + 1; e.Index != want {
+		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
+	}
+	final := filepath.Join(s.logDir, entryName(e.Index))
+	if err := writeFrame(filepath.Join(s.logDir, entryTmpName), final, magicEntry, e.Index, e.Data); err != nil {
+		return err
+	}
+	if err := s.logSync.Sync(); err != nil {
+		return s.undoAppend(final, statedir.PathError("sync directory", s.logDir, err))
+	}
+	s.head.Store(e.Index)
+	return nil
+}
+
+// undoAppend removes an entry whose rename could not be made durable, so the
+// failed Append stays unobservable. If that fails too, the store cannot tell
+// what a reopen will see and refuses further writes.
+func (s *Store) undoAppend(final string, cause error) error {
+	if err := os.Remove(final); err != nil {
+		return s.fail(errors.Join(cause, statedir.PathError("remove", final, err)))
+	}
+	if err := s.logSync.Sync(); err != nil {
+		return s.fail(errors.Join(cause, statedir.PathError("sync directory", s.logDir, err)))
+	}
+	return cause
+}
+
+// Head returns the index of the last entry, or 0 for an empty log.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	return s.head.Load(), nil
+}
+
+// ReadLog returns up to limit consecutive entries from index from, as
+// hostapi.Store specifies. A missing or damaged entry file fails with
+// hostapi.ErrCorrupt. ctx is checked between entries.
+func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.LogEntry, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if limit <= 0 {
+		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "limit %d, want > 0", limit)
+	}
+	if from == 0 {
+		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "from 0, want >= 1")
+	}
+	head := s.head.Load()
+	if from > head+1 {
+		return nil, hostapi.Errorf(hostapi.CodeNotFound, "from %d is beyond head %d + 1", from, head)
+	}
+	n := min(uint64(limit), head+1-from)
+	out := make([]hostapi.LogEntry, 0, n)
+	for i := from; i < from+n; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, ctxError(err)
+		}
+		data, err := s.readEntry(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hostapi.LogEntry{Index: i, Data: data})
+	}
+	return out, nil
+}
+
+// readEntry reads entry i, which must exist since i <= head.
+func (s *Store) readEntry(i uint64) ([]byte, error) {
+	path := filepath.Join(s.logDir, entryName(i))
+	index, data, err := readFrame(path, magicEntry, hostapi.MaxEntryBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, s.head.Load())
+	case err != nil:
+		return nil, err
+	case index != i:
+		return nil, hostapi.Errorf(hostapi.CodeCorrupt, "%s holds entry %d", path, index)
+	}
+	return data, nil
+}

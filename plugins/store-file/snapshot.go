@@ -1,0 +1,61 @@
+package storefile
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/statedir"
+)
+
+// PutSnapshot atomically and durably replaces the snapshot, as hostapi.Store
+// specifies. ctx is checked before the write starts.
+func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if err := checkData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
+		return err
+	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.root, snapshotTmpName)
+	if err := writeFrame(tmp, filepath.Join(s.root, snapshotName), magicSnapshot, snap.Index, snap.Data); err != nil {
+		return err
+	}
+	if err := s.rootSync.Sync(); err != nil {
+		// The previous snapshot is gone from the namespace and the new one
+		// may not be durable; nothing can restore the old state.
+		return s.fail(statedir.PathError("sync directory", s.root, err))
+	}
+	return nil
+}
+
+// GetSnapshot returns the current snapshot, or hostapi.ErrNotFound if none
+// was ever put. A damaged snapshot file fails with hostapi.ErrCorrupt.
+func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
+	if err := s.enter(); err != nil {
+		return hostapi.Snapshot{}, err
+	}
+	defer s.mu.RUnlock()
+	if err := ctx.Err(); err != nil {
+		return hostapi.Snapshot{}, ctxError(err)
+	}
+	index, data, err := readFrame(filepath.Join(s.root, snapshotName), magicSnapshot, hostapi.MaxSnapshotBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return hostapi.Snapshot{}, hostapi.Errorf(hostapi.CodeNotFound, "no snapshot in %s", s.root)
+	}
+	if err != nil {
+		return hostapi.Snapshot{}, err
+	}
+	return hostapi.Snapshot{Index: index, Data: data}, nil
+}

@@ -1,0 +1,328 @@
+package storesqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/statedir"
+)
+
+// Version is this plugin's version, reported by Info.
+const Version = "0.1.0"
+
+// dbName is the database file inside the state directory.
+const dbName = "store.db"
+
+// busyTimeoutMillis bounds how long SQLite waits for a lock held by another
+// connection (an offline tool reading the database) before failing with
+// SQLITE_BUSY, which maps to hostapi.ErrUnavailable.
+const busyTimeoutMillis = "5000"
+
+type state int
+
+const (
+	stateNew state = iota
+	stateOpen
+	stateClosed
+)
+
+// Interface guards.
+var _ hostapi.Store = (*Store)(nil)
+
+// Store is the SQLite-backed hostapi.Store. Create it with New; the zero
+// value is not usable.
+type Store struct {
+	logger *slog.Logger
+
+	// mu guards the lifecycle. Open and Close hold it exclusively; every
+	// other method holds it shared for its whole run, so Close waits for
+	// calls in flight.
+	mu    sync.RWMutex
+	state state // guarded by mu
+
+	// Set by Open, read-only until Close; guarded by mu.
+	dir   *statedir.Dir
+	db    *sql.DB
+	stmts statements
+
+	// appendMu serialises Append so that head, written only under it,
+	// follows the database; head is read anywhere.
+	appendMu sync.Mutex
+	head     atomic.Uint64
+}
+
+type statements struct {
+	append, readLog, putSnapshot, getSnapshot *sql.Stmt
+}
+
+// New returns an unopened SQLite store that logs to logger (nil discards).
+func New(logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{logger: logger}
+}
+
+// Info describes the plugin. It may be called before Open; after Close it
+// returns hostapi.ErrClosed.
+func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.state == stateClosed {
+		return hostapi.StoreInfo{}, errClosed()
+	}
+	return hostapi.StoreInfo{Name: "sqlite", Version: Version, Capabilities: statedir.Capabilities}, nil
+}
+
+// Open opens (creating if needed) the store at cfg.Dir, as hostapi.Store
+// specifies. A database that is not SQLite fails with hostapi.ErrCorrupt. A
+// failed Open leaves the Store unopened, so Open may be retried; Open after
+// Close returns hostapi.ErrClosed.
+func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateOpen:
+		return hostapi.Errorf(hostapi.CodeConflict, "store already open at %s", s.dir.Path())
+	case stateClosed:
+		return errClosed()
+	}
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	d, err := statedir.Open(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	db, err := s.openDB(ctx, d.Path())
+	if err != nil {
+		d.Close()
+		return err
+	}
+	s.dir, s.db = d, db
+	s.state = stateOpen
+	s.logger.Info("sqlite store opened", "dir", d.Path(), "head", s.head.Load())
+	return nil
+}
+
+// openDB opens and checks the database in the locked directory root,
+// creating it first if there is none, prepares the statements and loads the
+// head.
+func (s *Store) openDB(ctx context.Context, root string) (*sql.DB, error) {
+	path := filepath.Join(root, dbName)
+	if err := createDB(ctx, path); err != nil {
+		return nil, err
+	}
+	db, err := openSQL(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initDB(ctx, db); err != nil {
+		s.stmts.close()
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// initDB checks and prepares the opened database.
+func (s *Store) initDB(ctx context.Context, db *sql.DB) error {
+	if err := checkSchema(ctx, db); err != nil {
+		return err
+	}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		return err
+	}
+	var head int64
+	if err := db.QueryRowContext(ctx, headSQL).Scan(&head); err != nil {
+		return dbError("read head", err)
+	}
+	s.head.Store(uint64(head))
+	return nil
+}
+
+// openSQL opens the database at path with one connection, so that the
+// per-connection pragmas always apply and calls are serialised without
+// SQLITE_BUSY between our own connections, and checks the pragmas.
+func openSQL(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, dbError("open "+path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := checkPragmas(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// createDB creates the database at path with its schema if there is none.
+// It builds the database under a temporary name and renames it into place,
+// so a database file exists only with its schema: an empty or schema-less
+// store.db is damage, never a creation cut short. The temporary file is
+// created with mode 0600 before SQLite opens it, and SQLite gives its -wal
+// and -shm files the mode of the database, so nothing is ever created with
+// the process umask.
+func createDB(ctx context.Context, path string) error {
+	switch _, err := os.Lstat(path); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return statedir.PathError("stat", path, err)
+	}
+	tmp := path + ".new"
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return statedir.PathError("remove", p, err)
+		}
+	}
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return statedir.PathError("create", tmp, err)
+	}
+	f.Close()
+	db, err := openSQL(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	err = createSchema(ctx, db)
+	// Closing the last connection checkpoints the WAL into tmp (synced, as
+	// synchronous=FULL) and removes it.
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = dbError("close "+tmp, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := statedir.Rename(tmp, path); err != nil {
+		return statedir.PathError("rename", tmp, err)
+	}
+	return statedir.SyncDir(filepath.Dir(path))
+}
+
+// syncFile flushes the file at path to stable storage.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return statedir.PathError("open", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return statedir.PathError("sync", path, err)
+	}
+	return nil
+}
+
+// dsn returns the modernc.org/sqlite data source name for the database at
+// path: a file: URI, so that no character of the path can be taken for the
+// query, with the pragmas every connection needs.
+func dsn(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") { // a Windows volume: file:///C:/...
+		p = "/" + p
+	}
+	q := url.Values{
+		"_busy_timeout": {busyTimeoutMillis},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// checkPragmas verifies that the connection really runs in WAL mode with
+// synchronous=FULL; SQLite silently keeps another journal mode in some
+// situations, and durability depends on both.
+func checkPragmas(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return dbError("read journal_mode", err)
+	}
+	var sync int
+	if err := db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		return dbError("read synchronous", err)
+	}
+	if !strings.EqualFold(mode, "wal") || sync != 2 {
+		return hostapi.Errorf(hostapi.CodeInternal, "database runs with journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
+	}
+	return nil
+}
+
+func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&st.append, appendSQL},
+		{&st.readLog, readLogSQL},
+		{&st.putSnapshot, putSnapshotSQL},
+		{&st.getSnapshot, getSnapshotSQL},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			// A database with our user_version but another schema.
+			return hostapi.Errorf(hostapi.CodeCorrupt, "prepare %q: %v", p.sql, err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (st *statements) close() {
+	for _, stmt := range []*sql.Stmt{st.append, st.readLog, st.putSnapshot, st.getSnapshot} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+	*st = statements{}
+}
+
+// Close checkpoints and closes the database and releases the lock. It is
+// idempotent; after it every method returns hostapi.ErrClosed.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		s.state = stateClosed
+		return nil
+	}
+	s.state = stateClosed
+	s.stmts.close()
+	var errs []error
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, dbError("close database", err))
+	}
+	if err := s.dir.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	s.logger.Info("sqlite store closed", "dir", s.dir.Path())
+	s.db, s.dir = nil, nil
+	return errors.Join(errs...)
+}
+
+// enter admits a call on an open store; the caller must call s.mu.RUnlock
+// when it returns nil.
+func (s *Store) enter() error {
+	s.mu.RLock()
+	if s.state != stateOpen {
+		s.mu.RUnlock()
+		return errClosed()
+	}
+	return nil
+}
