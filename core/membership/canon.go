@@ -41,11 +41,16 @@ func (w *canonWriter) sep() {
 	}
 }
 
-func (w *canonWriter) beginObject()   { w.sep(); w.open('{') }
-func (w *canonWriter) endObject()     { w.close('}') }
-func (w *canonWriter) beginArray()    { w.sep(); w.open('[') }
-func (w *canonWriter) endArray()      { w.close(']') }
-func (w *canonWriter) key(k string)   { w.sep(); w.str(k); w.b = append(w.b, ':'); w.first[len(w.first)-1] = true }
+func (w *canonWriter) beginObject() { w.sep(); w.open('{') }
+func (w *canonWriter) endObject()   { w.close('}') }
+func (w *canonWriter) beginArray()  { w.sep(); w.open('[') }
+func (w *canonWriter) endArray()    { w.close(']') }
+func (w *canonWriter) key(k string) {
+	w.sep()
+	w.str(k)
+	w.b = append(w.b, ':')
+	w.first[len(w.first)-1] = true
+}
 func (w *canonWriter) value(s string) { w.sep(); w.str(s) }
 func (w *canonWriter) uint(v uint64)  { w.sep(); w.b = strconv.AppendUint(w.b, v, 10) }
 

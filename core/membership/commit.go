@@ -11,6 +11,15 @@ func (c *Chain) Commit(res *Result) error {
 	if res.Pre != c.state {
 		return errorf(StaleEpoch, "commit of a verification made against another state (epoch %d, now %d)", res.Pre.Epoch(), c.state.Epoch())
 	}
+	// The package-level Evaluate does not check update ids, and a Result
+	// is a plain struct: re-check what binds it to this chain.
+	b := &res.Update.Body
+	if e, dup := c.seen[b.UpdateID]; dup {
+		return errorf(ReplayedUpdate, "update %x was already applied at epoch %d", b.UpdateID, e)
+	}
+	if b.PrevStateRoot != c.state.root || b.NewStateRoot != res.Post.root || res.Post.epoch != c.state.epoch+1 {
+		return errorf(IllegalOperation, "commit of a result whose update does not lead from the current state to its post-state")
+	}
 	c.state = res.Post
 	c.seen[res.Update.Body.UpdateID] = res.Update.Body.Epoch
 	return nil

@@ -113,8 +113,8 @@ func (w *wireBody) convert(l *Limits) (Body, error) {
 	}
 	b.NetworkID = w.NetworkID
 	b.Epoch = w.Epoch
-	if w.Epoch > maxSafeInt || w.CreatedAt < 0 || w.CreatedAt > maxSafeInt || w.ExpiresAt < 0 || w.ExpiresAt > maxSafeInt {
-		return b, errorf(NonCanonical, "epoch and times must be integers from 0 to 2^53-1")
+	if w.Epoch > maxSafeInt || w.CreatedAt < 0 || w.CreatedAt > maxSafeInt || w.ExpiresAt < 0 || w.ExpiresAt > maxSafeInt || w.Operation.Threshold > maxSafeInt {
+		return b, errorf(NonCanonical, "epoch, times and threshold must be integers from 0 to 2^53-1")
 	}
 	b.CreatedAt, b.ExpiresAt = w.CreatedAt, w.ExpiresAt
 	if b.PrevStateRoot, err = ParseHash(w.PrevStateRoot); err != nil {
@@ -260,6 +260,9 @@ func ParseSignedUpdate(data []byte, l *Limits) (*SignedUpdate, error) {
 	}
 	if len(data) > l.MaxGenesisBytes+l.MaxEnvelopeExtra {
 		return nil, errorf(LimitExceeded, "update file is %d bytes, more than any update may be", len(data))
+	}
+	if err := checkEnvelopeKeys(data); err != nil {
+		return nil, errorf(NonCanonical, "not a signed update file: %v", err)
 	}
 	var w wireEnvelope
 	dec := json.NewDecoder(bytes.NewReader(data))

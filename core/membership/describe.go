@@ -30,12 +30,12 @@ func Describe(pre *State, op *Operation) []string {
 		return []string{fmt.Sprintf("~ node %s: status revoked -> active", describeExisting(pre, op.NodeID))}
 	case OpRotateNodeKey:
 		old := "?"
-		if n, ok := pre.nodes[op.NodeID]; ok {
+		if n, ok := pre.node(op.NodeID); ok {
 			old = n.PublicKey.String()
 		}
 		return []string{fmt.Sprintf("~ node %s: public key %s -> %s", op.NodeID, old, op.PublicKey)}
 	case OpUpdateNode:
-		n, ok := pre.nodes[op.NodeID]
+		n, ok := pre.node(op.NodeID)
 		if !ok {
 			return []string{fmt.Sprintf("~ node %s (unknown)", op.NodeID)}
 		}
@@ -61,7 +61,7 @@ func Describe(pre *State, op *Operation) []string {
 }
 
 func describeExisting(pre *State, id string) string {
-	if n, ok := pre.nodes[id]; ok {
+	if n, ok := pre.node(id); ok {
 		return fmt.Sprintf("%s key=%s", id, n.PublicKey)
 	}
 	return id + " (unknown)"

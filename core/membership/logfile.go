@@ -37,6 +37,9 @@ func ParseLog(data []byte, l *Limits) ([]*SignedUpdate, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
 		}
+		if err := checkEnvelopeKeys(raw); err != nil {
+			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
+		}
 		ed := json.NewDecoder(bytes.NewReader(raw))
 		ed.DisallowUnknownFields()
 		if err := ed.Decode(&w); err != nil {

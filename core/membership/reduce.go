@@ -24,10 +24,10 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		if n.Status != StatusActive {
 			return nil, errorf(IllegalOperation, "add_node: node %s must be added active", n.ID)
 		}
-		if _, ok := pre.nodes[n.ID]; ok {
+		if _, ok := pre.node(n.ID); ok {
 			return nil, errorf(IllegalOperation, "add_node: node %s already exists (a revoked node is restored, not re-added)", n.ID)
 		}
-		if len(pre.ids)+1 > l.MaxNodes {
+		if len(pre.nodes)+1 > l.MaxNodes {
 			return nil, errorf(LimitExceeded, "add_node: the network already has the maximum of %d nodes", l.MaxNodes)
 		}
 		if err := checkUnique(pre, &n); err != nil {
@@ -205,7 +205,7 @@ func cmpString(a, b string) int {
 }
 
 func existing(pre *State, op *Operation) (*Node, error) {
-	n, ok := pre.nodes[op.NodeID]
+	n, ok := pre.node(op.NodeID)
 	if !ok {
 		return nil, errorf(IllegalOperation, "%s: no node %q", op.Type, op.NodeID)
 	}
@@ -216,16 +216,15 @@ func existing(pre *State, op *Operation) (*Node, error) {
 // its mesh addresses. Mesh addresses are host prefixes, so overlap is
 // equality of addresses.
 func checkUnique(pre *State, n *Node) error {
-	for _, id := range pre.ids {
-		if id == n.ID {
+	for _, o := range pre.nodes {
+		if o.ID == n.ID {
 			continue
 		}
-		o := pre.nodes[id]
 		if o.PublicKey == n.PublicKey {
-			return errorf(IllegalOperation, "node %s would share its public key with node %s", n.ID, id)
+			return errorf(IllegalOperation, "node %s would share its public key with node %s", n.ID, o.ID)
 		}
 		if p, ok := overlapsAny(n.Addresses, o.Addresses); ok {
-			return errorf(IllegalOperation, "node %s would share address %s with node %s", n.ID, p.Addr(), id)
+			return errorf(IllegalOperation, "node %s would share address %s with node %s", n.ID, p.Addr(), o.ID)
 		}
 	}
 	return nil

@@ -27,11 +27,16 @@ func updateDigest(b *Body) Hash {
 }
 
 // Sign appends priv's signature to u. It refuses (DUPLICATE_SIGNER) a key
-// that already signed u. Sign does not check that priv belongs to an
-// approver; verification does.
+// that already signed u, and (NON_CANONICAL) an update whose Body is not
+// what its bytes decode to: build updates with NewUpdate or
+// ParseSignedUpdate and do not change Body afterwards. Sign does not check
+// that priv belongs to an approver; verification does.
 func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return errorf(BadSignature, "not an Ed25519 private key")
+	}
+	if err := u.bound(); err != nil {
+		return err
 	}
 	var pub ApproverKey
 	copy(pub[:], priv.Public().(ed25519.PublicKey))

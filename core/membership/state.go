@@ -3,7 +3,6 @@ package membership
 import (
 	"crypto/sha256"
 	"iter"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -35,9 +34,11 @@ type State struct {
 	threshold  uint64
 	approvers  []Approver // sorted by ID
 
-	nodes  map[string]*Node // immutable values
-	ids    []string         // node IDs, sorted
-	leaves []byte           // leaves[32*i:32*i+32] = SHA-256 of the canonical record of ids[i]
+	// nodes is sorted by ID; the values are immutable. A sorted slice, not
+	// a map: copy-on-write then copies N pointers (a memmove) instead of
+	// rehashing N entries, and scans need no lookups.
+	nodes  []*Node
+	leaves []byte // leaves[32*i:32*i+32] = SHA-256 of the canonical record of nodes[i]
 
 	approversDigest Hash
 	nodesDigest     Hash
@@ -47,7 +48,7 @@ type State struct {
 // Empty returns the state before genesis: epoch 0, no approvers, no nodes.
 // Its root is the prev_state_root of the network's genesis update.
 func Empty(networkID string) *State {
-	s := &State{networkID: networkID, nodes: map[string]*Node{}}
+	s := &State{networkID: networkID}
 	s.approversDigest = digestApprovers(nil)
 	s.nodesDigest = digestLeaves(nil)
 	s.root = s.computeRoot()
@@ -103,11 +104,24 @@ func (s *State) owners() int {
 }
 
 // NodeCount returns the number of nodes, active and revoked.
-func (s *State) NodeCount() int { return len(s.ids) }
+func (s *State) NodeCount() int { return len(s.nodes) }
+
+// index returns the position of node id in s.nodes, or where it would go.
+func (s *State) index(id string) (int, bool) {
+	return slices.BinarySearchFunc(s.nodes, id, func(n *Node, id string) int { return strings.Compare(n.ID, id) })
+}
+
+// node returns the (shared, immutable) node with the given ID.
+func (s *State) node(id string) (*Node, bool) {
+	if i, ok := s.index(id); ok {
+		return s.nodes[i], true
+	}
+	return nil, false
+}
 
 // Node returns a copy of the node with the given ID.
 func (s *State) Node(id string) (Node, bool) {
-	n, ok := s.nodes[id]
+	n, ok := s.node(id)
 	if !ok {
 		return Node{}, false
 	}
@@ -118,8 +132,8 @@ func (s *State) Node(id string) (Node, bool) {
 // slices with the state: callers must not modify them (use Node.Clone).
 func (s *State) Nodes() iter.Seq[Node] {
 	return func(yield func(Node) bool) {
-		for _, id := range s.ids {
-			if !yield(*s.nodes[id]) {
+		for _, n := range s.nodes {
+			if !yield(*n) {
 				return
 			}
 		}
@@ -134,7 +148,7 @@ func (s *State) computeRoot() Hash {
 	w.fieldUint("epoch", s.epoch)
 	w.field("last_update_digest", s.lastDigest.String())
 	w.field("network_id", s.networkID)
-	w.fieldUint("node_count", uint64(len(s.ids)))
+	w.fieldUint("node_count", uint64(len(s.nodes)))
 	w.field("nodes_digest", s.nodesDigest.String())
 	w.fieldUint("schema_version", SchemaVersion)
 	w.fieldUint("threshold", s.threshold)
@@ -178,8 +192,7 @@ func (b *builder) copyNodes() {
 	if b.nodesCopied {
 		return
 	}
-	b.s.nodes = maps.Clone(b.s.nodes)
-	b.s.ids = slices.Clone(b.s.ids)
+	b.s.nodes = slices.Clone(b.s.nodes)
 	b.s.leaves = slices.Clone(b.s.leaves)
 	b.nodesCopied = true
 }
@@ -189,25 +202,24 @@ func (b *builder) putNode(n *Node) {
 	b.copyNodes()
 	b.buf = encodeNode(n, b.buf)
 	leaf := sha256.Sum256(b.buf)
-	i, found := slices.BinarySearchFunc(b.s.ids, n.ID, strings.Compare)
+	i, found := b.s.index(n.ID)
 	if !found {
-		b.s.ids = slices.Insert(b.s.ids, i, n.ID)
+		b.s.nodes = slices.Insert(b.s.nodes, i, n)
 		b.s.leaves = slices.Insert(b.s.leaves, 32*i, leaf[:]...)
 	} else {
+		b.s.nodes[i] = n
 		copy(b.s.leaves[32*i:], leaf[:])
 	}
-	b.s.nodes[n.ID] = n
 }
 
 func (b *builder) deleteNode(id string) {
 	b.copyNodes()
-	i, found := slices.BinarySearchFunc(b.s.ids, id, strings.Compare)
+	i, found := b.s.index(id)
 	if !found {
 		return
 	}
-	b.s.ids = slices.Delete(b.s.ids, i, i+1)
+	b.s.nodes = slices.Delete(b.s.nodes, i, i+1)
 	b.s.leaves = slices.Delete(b.s.leaves, 32*i, 32*i+32)
-	delete(b.s.nodes, id)
 }
 
 func (b *builder) setApprovers(as []Approver) {

@@ -66,10 +66,25 @@ func ParseApproverKey(s string) (ApproverKey, error) {
 func parseKey32(s string, dst *[32]byte) error {
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != 32 {
+		if lenientKey32(s) {
+			return errorf(NonCanonical, "key %q is a non-canonical base64 spelling (unused bits set or padding missing)", s)
+		}
 		return errorf(IllegalOperation, "key %q is not 32 bytes of standard base64", s)
 	}
 	copy(dst[:], b)
 	return nil
+}
+
+// lenientKey32 reports whether a lenient decoder reads s as 32 bytes: s is
+// then another spelling of a key, which is NON_CANONICAL like any other
+// non-canonical spelling of a value, not a different key.
+func lenientKey32(s string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return true
+		}
+	}
+	return false
 }
 
 // Node is one member of the mesh. Values held by a State are never modified;

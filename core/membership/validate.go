@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -57,7 +58,18 @@ func sortedUnique[T any](xs []T, cmp func(a, b T) int) bool {
 	return true
 }
 
-func comparePrefix(a, b netip.Prefix) int { return a.Compare(b) }
+// comparePrefix is the frozen v1 order of prefixes: IPv4 before IPv6, then
+// address bytes, then prefix length. It is spelled out rather than taken
+// from netip.Prefix.Compare, whose order has changed between Go releases:
+// the canonical form must not depend on the compiler version. For the
+// prefixes the schema admits (masked routes, host addresses) it agrees
+// with Go 1.26's Prefix.Compare.
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Bits(), b.Bits())
+}
 func compareAddrPort(a, b netip.AddrPort) int {
 	return a.Compare(b)
 }
@@ -138,8 +150,11 @@ func validateNode(n *Node, l *Limits) error {
 	if n.Status != StatusActive && n.Status != StatusRevoked {
 		return errorf(IllegalOperation, "node %s: status %q is not active or revoked", n.ID, n.Status)
 	}
-	if len(n.Owner) > l.MaxOwnerLen || !printableASCII(n.Owner) {
-		return errorf(IllegalOperation, "node %s: owner must be at most %d printable ASCII characters", n.ID, l.MaxOwnerLen)
+	if !printableASCII(n.Owner) {
+		return errorf(IllegalOperation, "node %s: owner must be printable ASCII", n.ID)
+	}
+	if len(n.Owner) > l.MaxOwnerLen {
+		return errorf(LimitExceeded, "node %s: owner is %d bytes, the limit is %d", n.ID, len(n.Owner), l.MaxOwnerLen)
 	}
 	for _, check := range []func() error{
 		func() error { return validAddresses(n.Addresses, l.MaxAddresses) },
@@ -162,7 +177,38 @@ func validateApprover(a *Approver) error {
 	if a.Role != RoleApprover && a.Role != RoleOwner {
 		return errorf(IllegalOperation, "approver %s: role %q is not approver or owner", a.ID, a.Role)
 	}
+	if smallOrderKey(a.PublicKey) {
+		return errorf(IllegalOperation, "approver %s: key %s is a small-order point, whose signatures anyone can make", a.ID, a.PublicKey)
+	}
 	return nil
+}
+
+// smallOrder holds the y-coordinates (little-endian, sign bit clear) of the
+// Ed25519 points of small order: 0, 1, the two of order 8, p-1, and the
+// non-canonical encodings p and p+1 of 0 and 1 — the blocklist of
+// libsodium's ge25519_has_small_order. Under such a key, signatures that
+// need no secret verify (under the identity, R = identity and S = 0
+// verifies every message), so it would prove no possession and would let
+// anyone sign as that approver.
+var smallOrder = [...][32]byte{
+	{},
+	{0x01},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+}
+
+// smallOrderKey reports whether k encodes a point of small order.
+func smallOrderKey(k ApproverKey) bool {
+	k[31] &= 0x7f // the sign of x does not change the order
+	for _, s := range smallOrder {
+		if k == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Normalize sorts and de-duplicates n's lists into canonical order, so a

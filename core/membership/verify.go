@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"bytes"
 	"time"
 )
 
@@ -78,7 +79,8 @@ type Result struct {
 // the pure reducer `state + signed update → new state | typed error`.
 //
 // The checks, in order (the first failure decides the code): body size
-// (LIMIT_EXCEEDED); network id (WRONG_NETWORK); epoch = pre+1
+// (LIMIT_EXCEEDED); Body is exactly what the signed bytes decode to
+// (NON_CANONICAL); network id (WRONG_NETWORK); epoch = pre+1
 // (STALE_EPOCH); prev_state_root = pre root (WRONG_PREV_ROOT); validity
 // window and, unless History, expiry and clock skew (EXPIRED,
 // NOT_YET_VALID, LIMIT_EXCEEDED); signature count (LIMIT_EXCEEDED) and
@@ -105,6 +107,9 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	}
 	if len(u.raw) > max {
 		return res, errorf(LimitExceeded, "update body is %d bytes, the limit for %s is %d", len(u.raw), op.Type, max)
+	}
+	if err := u.bound(); err != nil {
+		return res, err
 	}
 	if b.NetworkID != pre.networkID {
 		return res, errorf(WrongNetwork, "update is for network %q, this node is in %q", b.NetworkID, pre.networkID)
@@ -144,12 +149,24 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// bound checks that u.Body is exactly what u's body bytes decode to. The
+// reducer acts on Body and signatures cover the bytes, so a Body changed in
+// memory after parsing (or a SignedUpdate built as a literal, whose bytes
+// are empty) must not be verified against signatures of other bytes.
+func (u *SignedUpdate) bound() error {
+	if !bytes.Equal(EncodeBody(&u.Body), u.raw) {
+		return errorf(NonCanonical, "the update's decoded body is not the encoding of its signed bytes (changed after parsing, or not built by ParseSignedUpdate/NewUpdate)")
+	}
+	return nil
+}
+
 func checkTimes(b *Body, opt Options, l *Limits) error {
 	if b.ExpiresAt <= b.CreatedAt {
 		return errorf(Expired, "update expires (%d) no later than it was created (%d)", b.ExpiresAt, b.CreatedAt)
 	}
-	if validity := time.Duration(b.ExpiresAt-b.CreatedAt) * time.Second; validity > l.MaxValidity {
-		return errorf(LimitExceeded, "update is valid for %s, the limit is %s", validity, l.MaxValidity)
+	// Compare in seconds: times reach 2^53 s, which overflows a Duration.
+	if validity := b.ExpiresAt - b.CreatedAt; validity > int64(l.MaxValidity/time.Second) {
+		return errorf(LimitExceeded, "update is valid for %d s, the limit is %s", validity, l.MaxValidity)
 	}
 	if opt.History {
 		return nil

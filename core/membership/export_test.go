@@ -1,0 +1,29 @@
+package membership
+
+import "crypto/sha256"
+
+// Test-only access to internals, for the external test package.
+
+// ResetChain puts c back at state s and forgets update id, so a benchmark
+// can apply the same update again and again.
+func ResetChain(c *Chain, s *State, id [16]byte) {
+	c.state = s
+	delete(c.seen, id)
+}
+
+// RecomputeRoot recomputes the root of s from its records alone — every
+// node leaf, both set digests and the header — ignoring the values the
+// state caches. It must always equal s.Root().
+func RecomputeRoot(s *State) Hash {
+	var buf []byte
+	leaves := make([]byte, 0, 32*len(s.nodes))
+	for _, n := range s.nodes {
+		buf = encodeNode(n, buf)
+		leaf := sha256.Sum256(buf)
+		leaves = append(leaves, leaf[:]...)
+	}
+	cp := *s
+	cp.approversDigest = digestApprovers(s.approvers)
+	cp.nodesDigest = digestLeaves(leaves)
+	return cp.computeRoot()
+}
