@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
@@ -67,7 +68,11 @@ func (d *Daemon) rejectLocked(err error) {
 	if code == "" {
 		return // not a verdict on the update (e.g. a storage failure)
 	}
-	d.rejected = &controlapi.Rejection{Code: string(code), Message: err.Error(), At: d.opts.Now()}
+	msg := err.Error()
+	if me := (*membership.Error)(nil); errors.As(err, &me) {
+		msg = me.Msg // the code is its own field
+	}
+	d.rejected = &controlapi.Rejection{Code: string(code), Message: msg, At: d.opts.Now()}
 	d.log.Warn("update rejected", "code", code, "err", err)
 }
 

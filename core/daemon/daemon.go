@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,8 +37,9 @@ type Options struct {
 	// ledger's default high-water mark location.
 	StateDir      string
 	HighWaterPath string
-	// Store launches the store plugin.
-	Store pluginhost.LaunchFunc[hostapi.Store]
+	// Store launches the store plugin; StoreName names it in status.
+	Store     pluginhost.LaunchFunc[hostapi.Store]
+	StoreName string
 	// Backends are tried in order (one entry unless the configuration says
 	// "auto"); the first whose plugin launches, probes and configures is
 	// used, and why each earlier one was skipped is reported.
@@ -117,8 +120,11 @@ func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
 		}
 	}()
 
+	if opts.StoreName == "" {
+		opts.StoreName = "store"
+	}
 	d.store, err = pluginhost.Start(ctx, pluginhost.Config[hostapi.Store]{
-		Name:   "store",
+		Name:   opts.StoreName,
 		Launch: opts.Store,
 		Setup: func(ctx context.Context, s hostapi.Store) error {
 			return s.Open(ctx, hostapi.StoreConfig{Dir: opts.StateDir})
@@ -196,17 +202,7 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	if err := b.Probe(ctx); err != nil {
 		return err
 	}
-	cfg := d.opts.Interface
-	cfg.PrivateKey = d.opts.PrivateKey
-	if len(cfg.Addresses) == 0 {
-		// The node's mesh addresses come from trusted membership.
-		if st := d.ledger.State(); st != nil {
-			if self, ok := st.Node(d.opts.NodeID); ok {
-				cfg.Addresses = self.Addresses
-			}
-		}
-	}
-	if err := b.Configure(ctx, cfg); err != nil {
+	if err := b.Configure(ctx, d.interfaceConfig()); err != nil {
 		return err
 	}
 	if plan := d.plan(); len(plan.Peers) > 0 {
@@ -216,6 +212,23 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	}
 	d.requestRepair()
 	return nil
+}
+
+// interfaceConfig is the interface configuration: the configured one
+// with the node's key and, unless configured explicitly, the node's mesh
+// addresses from trusted membership (none while it is not an active
+// member).
+func (d *Daemon) interfaceConfig() hostapi.InterfaceConfig {
+	cfg := d.opts.Interface
+	cfg.PrivateKey = d.opts.PrivateKey
+	if len(cfg.Addresses) == 0 && d.ledger.Restricted() == nil {
+		if st := d.ledger.State(); st != nil {
+			if self, ok := st.Node(d.opts.NodeID); ok && self.Status == membership.StatusActive {
+				cfg.Addresses = self.Addresses
+			}
+		}
+	}
+	return cfg
 }
 
 // plan is the desired data plane: nothing in restricted-safe mode.
@@ -233,6 +246,13 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	cur, err := d.backend.State(ctx)
 	if err != nil {
 		return fmt.Errorf("daemon: reading the data plane: %w", err)
+	}
+	// The node's own addresses follow membership too: a node that joined,
+	// or whose addresses an update changed, gets them here.
+	if cfg := d.interfaceConfig(); !samePrefixes(cfg.Addresses, cur.Addresses) {
+		if err := d.backend.Configure(ctx, cfg); err != nil {
+			return fmt.Errorf("daemon: setting the interface addresses: %w", err)
+		}
 	}
 	c := reconcile.Diff(plan.Peers, cur.Peers, d.applied)
 	if err := d.push(ctx, c); err != nil {
@@ -326,4 +346,17 @@ func (d *Daemon) Close() {
 		cancel()
 		d.store.Close()
 	}
+}
+
+// samePrefixes compares address sets regardless of order.
+func samePrefixes(a, b []netip.Prefix) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, p := range a {
+		if !slices.Contains(b, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/sha256"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -424,4 +425,21 @@ func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Trust.Epoch, st.Feed.LastError, r)
 	}
 	h.wantPeers("b", "d")
+}
+
+func TestOwnAddressesFollowMembership(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	moved := netip.MustParsePrefix("100.64.7.7/32")
+	h.applyOK(membership.Operation{Type: membership.OpUpdateNode, NodeID: "a", Addresses: []netip.Prefix{moved},
+		Endpoints: []netip.AddrPort{}, Tags: []string{}, Routes: []netip.Prefix{}}, "alice", "bob")
+	cfg, _ := h.backend().Config()
+	if len(cfg.Addresses) != 1 || cfg.Addresses[0] != moved {
+		t.Errorf("interface addresses after the update = %v, want [%v]", cfg.Addresses, moved)
+	}
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "a"}, "alice", "bob")
+	if cfg, _ := h.backend().Config(); len(cfg.Addresses) != 0 {
+		t.Errorf("a revoked node keeps addresses %v", cfg.Addresses)
+	}
+	h.wantPeers()
 }
