@@ -25,6 +25,13 @@ fi
 step "go vet"
 go vet ./...
 
+step "cross-builds: linux/amd64 linux/arm64 darwin/arm64 windows/amd64"
+for target in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do
+  echo "$target"
+  GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+  GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
+
 step "staticcheck"
 staticcheck ./...
 
@@ -48,7 +55,7 @@ step "fuzzing (${fuzztime} per target)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target"
-    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >artifacts/fuzz.log 2>&1; then
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >artifacts/fuzz.log 2>&1; then
       cat artifacts/fuzz.log; exit 1
     fi
   done
