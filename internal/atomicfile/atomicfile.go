@@ -41,7 +41,7 @@ func write(path string, data []byte, perm fs.FileMode, createOnly bool) error {
 	if createOnly {
 		err = os.Link(tmp, path)
 		os.Remove(tmp) // the link, if made, now holds the data
-	} else if err = renameReplace(tmp, path); err != nil {
+	} else if err = Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 	}
 	if err != nil {

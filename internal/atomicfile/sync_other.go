@@ -7,5 +7,5 @@ import "os"
 // SyncDir does nothing: this platform offers no way to sync a directory.
 func SyncDir(string) error { return nil }
 
-// renameReplace replaces newpath with oldpath.
-func renameReplace(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+// Rename replaces newpath with oldpath.
+func Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

@@ -24,6 +24,6 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// renameReplace atomically replaces newpath with oldpath; SyncDir makes it
-// durable.
-func renameReplace(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+// Rename atomically replaces newpath with oldpath; SyncDir on the parent
+// directory makes it durable.
+func Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

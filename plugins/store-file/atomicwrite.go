@@ -3,6 +3,7 @@ package storefile
 import (
 	"os"
 
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 )
 
@@ -19,7 +20,7 @@ func writeFrame(tmp, final string, magic [4]byte, index uint64, data []byte) err
 		os.Remove(tmp)
 		return statedir.PathError("write", tmp, err)
 	}
-	if err := statedir.Rename(tmp, final); err != nil {
+	if err := atomicfile.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
 		return statedir.PathError("rename", tmp, err)
 	}

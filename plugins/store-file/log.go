@@ -9,6 +9,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // Append writes e at e.Index, which must be Head()+1, as hostapi.Store
@@ -19,13 +20,13 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	if err := checkData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
+	if err := storerules.CheckData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
 		return err
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	if err := s.checkWritable(); err != nil {
 		return err
@@ -74,21 +75,14 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	if limit <= 0 {
-		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "limit %d, want > 0", limit)
+	n, err := storerules.ReadRange(from, limit, s.head.Load())
+	if err != nil {
+		return nil, err
 	}
-	if from == 0 {
-		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "from 0, want >= 1")
-	}
-	head := s.head.Load()
-	if from > head+1 {
-		return nil, hostapi.Errorf(hostapi.CodeNotFound, "from %d is beyond head %d + 1", from, head)
-	}
-	n := min(uint64(limit), head+1-from)
 	out := make([]hostapi.LogEntry, 0, n)
 	for i := from; i < from+n; i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, ctxError(err)
+			return nil, storerules.CtxError(err)
 		}
 		data, err := s.readEntry(i)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // PutSnapshot atomically and durably replaces the snapshot, as hostapi.Store
@@ -17,13 +18,13 @@ func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	if err := checkData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
+	if err := storerules.CheckData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
 		return err
 	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	if err := s.checkWritable(); err != nil {
 		return err
@@ -48,7 +49,7 @@ func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
 	}
 	defer s.mu.RUnlock()
 	if err := ctx.Err(); err != nil {
-		return hostapi.Snapshot{}, ctxError(err)
+		return hostapi.Snapshot{}, storerules.CtxError(err)
 	}
 	index, data, err := readFrame(filepath.Join(s.root, snapshotName), magicSnapshot, hostapi.MaxSnapshotBytes)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -13,7 +13,9 @@ import (
 	"sync/atomic"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // Version is this plugin's version, reported by Info.
@@ -104,7 +106,7 @@ func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 		return errClosed()
 	}
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	d, err := statedir.Open(cfg.Dir)
 	if err != nil {
@@ -127,7 +129,7 @@ func (s *Store) openLocked(d *statedir.Dir) error {
 	s.logDir = filepath.Join(s.root, logDirName)
 	switch err := os.Mkdir(s.logDir, 0o700); {
 	case err == nil:
-		if err := statedir.SyncDir(s.root); err != nil {
+		if err := atomicfile.SyncDir(s.root); err != nil {
 			return err
 		}
 	case !errors.Is(err, fs.ErrExist):
@@ -248,18 +250,4 @@ func (s *Store) fail(err error) error {
 
 func errClosed() error {
 	return hostapi.Errorf(hostapi.CodeClosed, "file store is not open")
-}
-
-// ctxError reports a done context. hostapi has no code for cancellation;
-// UNAVAILABLE says the call changed nothing and may be retried.
-func ctxError(err error) error {
-	return hostapi.Errorf(hostapi.CodeUnavailable, "%v", err)
-}
-
-// checkData enforces the non-empty and size rules for entries and snapshots.
-func checkData(what string, data []byte, limit int) error {
-	if len(data) == 0 || len(data) > limit {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "%s data is %d bytes, want 1 to %d", what, len(data), limit)
-	}
-	return nil
 }

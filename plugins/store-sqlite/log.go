@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // Append writes e at e.Index, which must be Head()+1, as hostapi.Store
@@ -15,13 +16,13 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	if err := checkData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
+	if err := storerules.CheckData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
 		return err
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	if want := s.head.Load() + 1; e.Index != want {
 		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
@@ -60,17 +61,11 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	if limit <= 0 {
-		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "limit %d, want > 0", limit)
-	}
-	if from == 0 {
-		return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "from 0, want >= 1")
-	}
 	head := s.head.Load()
-	if from > head+1 {
-		return nil, hostapi.Errorf(hostapi.CodeNotFound, "from %d is beyond head %d + 1", from, head)
+	n, err := storerules.ReadRange(from, limit, head)
+	if err != nil {
+		return nil, err
 	}
-	n := min(uint64(limit), head+1-from)
 	out := make([]hostapi.LogEntry, 0, n)
 	if n == 0 {
 		return out, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // PutSnapshot atomically and durably replaces the snapshot in one
@@ -16,11 +17,11 @@ func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	if err := checkData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
+	if err := storerules.CheckData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	_, err := s.stmts.putSnapshot.ExecContext(context.WithoutCancel(ctx), int64(snap.Index), snap.Data, checksum(snap.Index, snap.Data))
 	if err != nil {

@@ -16,7 +16,9 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
+	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // Version is this plugin's version, reported by Info.
@@ -100,7 +102,7 @@ func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 		return errClosed()
 	}
 	if err := ctx.Err(); err != nil {
-		return ctxError(err)
+		return storerules.CtxError(err)
 	}
 	d, err := statedir.Open(cfg.Dir)
 	if err != nil {
@@ -210,10 +212,10 @@ func createDB(ctx context.Context, path string) error {
 	if err := syncFile(tmp); err != nil {
 		return err
 	}
-	if err := statedir.Rename(tmp, path); err != nil {
+	if err := atomicfile.Rename(tmp, path); err != nil {
 		return statedir.PathError("rename", tmp, err)
 	}
-	return statedir.SyncDir(filepath.Dir(path))
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // syncFile flushes the file at path to stable storage.

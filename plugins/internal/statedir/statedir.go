@@ -9,6 +9,7 @@ package statedir
 
 import (
 	"errors"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func create(dir string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return PathError("chmod", dir, err)
 	}
-	return SyncDir(filepath.Dir(dir))
+	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
 // CheckTree walks every entry below root (not root itself) and fails with

@@ -6,7 +6,8 @@ import "os"
 
 // DirSyncer makes changes to a directory's entries durable. On this platform
 // a directory cannot be opened for syncing; durability of renames comes from
-// Rename (write-through where the platform has it), so Sync does nothing.
+// atomicfile.Rename (write-through where the platform has it), so Sync
+// does nothing.
 type DirSyncer struct{}
 
 // NewDirSyncer returns a syncer for the directory at path after checking
@@ -23,6 +24,3 @@ func (d *DirSyncer) Sync() error { return nil }
 
 // Close does nothing on this platform.
 func (d *DirSyncer) Close() error { return nil }
-
-// SyncDir does nothing on this platform; see DirSyncer.
-func SyncDir(string) error { return nil }

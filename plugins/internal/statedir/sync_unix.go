@@ -22,20 +22,3 @@ func (d *DirSyncer) Sync() error { return d.f.Sync() }
 
 // Close releases the directory handle.
 func (d *DirSyncer) Close() error { return d.f.Close() }
-
-// SyncDir flushes the entries of the directory at path to stable storage.
-func SyncDir(path string) error {
-	d, err := NewDirSyncer(path)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return PathError("sync directory", path, err)
-	}
-	return nil
-}
-
-// Rename atomically replaces newpath with oldpath. The caller makes it
-// durable with a DirSyncer on the parent directory.
-func Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

@@ -1,0 +1,37 @@
+// Package storerules holds the argument rules of the hostapi.Store contract
+// that every store checks the same way, so the built-in stores state them
+// once: data sizes, ReadLog ranges, and how a done context is reported.
+package storerules
+
+import "github.com/rustynet/rustynet/hostapi"
+
+// CheckData enforces the non-empty and size rules for entries
+// (hostapi.MaxEntryBytes) and snapshots (hostapi.MaxSnapshotBytes).
+func CheckData(what string, data []byte, limit int) error {
+	if len(data) == 0 || len(data) > limit {
+		return hostapi.Errorf(hostapi.CodeInvalidArgument, "%s data is %d bytes, want 1 to %d", what, len(data), limit)
+	}
+	return nil
+}
+
+// ReadRange validates a ReadLog request against the log's head and returns
+// how many entries it yields: from ≥ 1 and limit > 0 (INVALID_ARGUMENT),
+// from ≤ head+1 (NOT_FOUND); from == head+1 yields none.
+func ReadRange(from uint64, limit int, head uint64) (uint64, error) {
+	if limit <= 0 {
+		return 0, hostapi.Errorf(hostapi.CodeInvalidArgument, "limit %d, want > 0", limit)
+	}
+	if from == 0 {
+		return 0, hostapi.Errorf(hostapi.CodeInvalidArgument, "from 0, want >= 1")
+	}
+	if from > head+1 {
+		return 0, hostapi.Errorf(hostapi.CodeNotFound, "from %d is beyond head %d + 1", from, head)
+	}
+	return min(uint64(limit), head+1-from), nil
+}
+
+// CtxError reports a done context. The contract has no code for it; it is
+// UNAVAILABLE (retryable), and the write it interrupted changed nothing.
+func CtxError(err error) error {
+	return hostapi.Errorf(hostapi.CodeUnavailable, "%v", err)
+}

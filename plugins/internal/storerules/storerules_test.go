@@ -1,0 +1,48 @@
+package storerules
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+func TestReadRange(t *testing.T) {
+	tests := []struct {
+		name        string
+		from        uint64
+		limit       int
+		head        uint64
+		want        uint64
+		wantErrCode hostapi.Code
+	}{
+		{"whole log", 1, 10, 3, 3, hostapi.CodeOK},
+		{"limited", 2, 1, 3, 1, hostapi.CodeOK},
+		{"just past the head", 4, 10, 3, 0, hostapi.CodeOK},
+		{"empty log", 1, 10, 0, 0, hostapi.CodeOK},
+		{"beyond head+1", 5, 10, 3, 0, hostapi.CodeNotFound},
+		{"from zero", 0, 10, 3, 0, hostapi.CodeInvalidArgument},
+		{"zero limit", 1, 0, 3, 0, hostapi.CodeInvalidArgument},
+		{"negative limit", 1, -1, 3, 0, hostapi.CodeInvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadRange(tt.from, tt.limit, tt.head)
+			if hostapi.CodeOf(err) != tt.wantErrCode || got != tt.want {
+				t.Errorf("ReadRange(%d, %d, %d) = %d, %v; want %d, code %v", tt.from, tt.limit, tt.head, got, err, tt.want, tt.wantErrCode)
+			}
+		})
+	}
+}
+
+func TestCheckData(t *testing.T) {
+	if err := CheckData("entry", nil, 10); !errors.Is(err, hostapi.ErrInvalidArgument) {
+		t.Errorf("empty: %v", err)
+	}
+	if err := CheckData("entry", make([]byte, 11), 10); !errors.Is(err, hostapi.ErrInvalidArgument) {
+		t.Errorf("oversize: %v", err)
+	}
+	if err := CheckData("entry", make([]byte, 10), 10); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+}
