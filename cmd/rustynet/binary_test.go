@@ -63,16 +63,7 @@ var pubKeyLine = regexp.MustCompile(`^[A-Za-z0-9+/]{43}=\n$`)
 // TestBinary builds the real binary and runs the documented flow through
 // it, checking what a user sees: exit statuses, stdout and stderr.
 func TestBinary(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go tool is not installed: cannot build the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "rustynet")
-	build := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	u := &userShell{t: t, bin: bin, dir: t.TempDir()}
+	u := &userShell{t: t, bin: builtBinary(t), dir: t.TempDir()}
 
 	pub := map[string]string{}
 	for _, k := range []struct{ kind, name string }{{"approver", "alice"}, {"approver", "bob"}, {"approver", "carol"}, {"node", "n1"}, {"node", "n2"}} {

@@ -17,6 +17,7 @@ type command struct {
 	args    string // synopsis of a leaf's flags and arguments, for usage
 	summary string // one line, shown in the group's listing
 	help    string // optional paragraph shown by -h
+	hidden  bool   // left out of the group's listing (internal commands)
 	subs    []*command
 	run     func(ctx context.Context, e *env, args []string) error
 }
@@ -92,7 +93,9 @@ func (c *command) printGroupHelp(w io.Writer, path string) {
 	fmt.Fprintln(w, "commands:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range c.subs {
-		fmt.Fprintf(tw, "  %s\t%s\n", s.name, s.summary)
+		if !s.hidden {
+			fmt.Fprintf(tw, "  %s\t%s\n", s.name, s.summary)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nRun '%s COMMAND -h' for a command's flags.\n", path)

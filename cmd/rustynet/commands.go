@@ -1,5 +1,14 @@
 package main
 
+import (
+	"github.com/rustynet/rustynet/hostapi"
+	netstack "github.com/rustynet/rustynet/plugins/backend-netstack"
+	wgkernel "github.com/rustynet/rustynet/plugins/backend-wgkernel"
+	wgtun "github.com/rustynet/rustynet/plugins/backend-wgtun"
+	storefile "github.com/rustynet/rustynet/plugins/store-file"
+	storesqlite "github.com/rustynet/rustynet/plugins/store-sqlite"
+)
+
 // rootCommand returns the command tree. Add a new command or group by
 // adding its constructor here; see the package documentation.
 func rootCommand() *command {
@@ -11,6 +20,28 @@ func rootCommand() *command {
 		subs: []*command{
 			keyCommand(),
 			membershipCommand(),
+			daemonCommand(),
+			nodeStatusCommand(),
+			demoCommand(),
+			pluginCommand(builtinPlugins),
 		},
 	}
+}
+
+// builtinPlugins are the plugins this binary serves in plugin mode,
+// `rustynet plugin NAME`: the daemon and the CLI launch the binary itself
+// that way, as a separate process, whenever a built-in plugin is chosen.
+// Adding a built-in plugin is adding its line here; serve never returns
+// until the plugin's host lets it go.
+var builtinPlugins = []builtinPlugin{
+	{name: "store-file", summary: "the file store (plugins/store-file)",
+		serve: func() { hostapi.ServeStore(storefile.New(hostapi.PluginLogger())) }},
+	{name: "store-sqlite", summary: "the SQLite store (plugins/store-sqlite)",
+		serve: func() { hostapi.ServeStore(storesqlite.New(hostapi.PluginLogger())) }},
+	{name: "backend-netstack", summary: "the rootless netstack backend (plugins/backend-netstack)",
+		serve: func() { hostapi.ServeBackend(netstack.New(hostapi.PluginLogger())) }},
+	{name: "backend-wgtun", summary: "the TUN backend (plugins/backend-wgtun)",
+		serve: func() { hostapi.ServeBackend(wgtun.New(hostapi.PluginLogger())) }},
+	{name: "backend-wgkernel", summary: "the kernel WireGuard backend (plugins/backend-wgkernel)",
+		serve: func() { hostapi.ServeBackend(wgkernel.New(hostapi.PluginLogger())) }},
 }

@@ -1,23 +1,43 @@
 // Command rustynet is the Rustynet operator CLI (SPEC §8). This build holds
-// the offline commands: key generation and quorum-signed membership
-// governance over portable log files.
+// the offline commands: key generation, quorum-signed membership governance
+// over portable log files and node state directories, and the plugin mode
+// that serves the built-in plugins.
 //
 //	rustynet [--json] key generate --kind approver|node --out FILE [--force]
 //	rustynet [--json] key public FILE
 //	rustynet [--json] membership init | propose-* | sign-update |
-//	                  verify-update | apply-update | status | export ...
+//	                  verify-update | apply-update | status | export |
+//	                  verify-log | backup | restore ...
 //
 // Run `rustynet help` or `rustynet COMMAND -h` for every command's flags.
 // Flags may come before or after positional arguments; `--` ends flags.
 // Repeatable flags (--approver, --node, --address, --endpoint, --tag,
 // --route) are given once per value.
 //
+// # Logs and state directories
+//
+// --from names a portable log file (a JSON array of signed updates) or a
+// node state directory. A state directory is only ever reached through its
+// store plugin, launched as a separate process exactly as the daemon
+// launches it: the built-in store chosen by --store file|sqlite (default
+// file), served by this binary in plugin mode, or an external plugin binary
+// given by --store-plugin PATH and pinned by --store-plugin-sha256 HEX. The
+// CLI process never opens a store's files or holds its lock. The trusted
+// chain in the directory is verified by core/ledger on every open; its
+// high-water mark lives outside the directory (--high-water FILE, default
+// under $XDG_STATE_HOME/rustynet or ~/.local/state/rustynet) and detects a
+// rollback of the whole directory. A directory that fails verification is in
+// restricted-safe mode (docs/restricted-mode.md): verify-log and status
+// report INTEGRITY_FAILURE, every other command refuses with
+// RESTRICTED_MODE, and `membership restore` is the way out.
+//
 // # Output
 //
 // Results go to stdout: text for people, or one JSON object with --json
 // (accepted before the command or as a flag of any command). Notes (for
-// example that the genesis root was not pinned) go to stderr, after any
-// error line.
+// example that the genesis root was not pinned), then what plugins and the
+// ledger logged at warning level or above, go to stderr, after any error
+// line.
 //
 // # Exit status and error codes
 //
@@ -30,11 +50,19 @@
 // that decides the code: whatever the trust engine judged carries the
 // engine's stable code (membership.CodeOf) and exits 1 — including record
 // files that are malformed or not canonical (NON_CANONICAL, UNKNOWN_SCHEMA,
-// LIMIT_EXCEEDED), and operations the engine refuses to propose
-// (ILLEGAL_OPERATION, BAD_THRESHOLD, ...). Everything the engine never got to
-// judge carries a CLI code: USAGE (exit 2: unknown flag or command, missing
-// or malformed flag value or argument, an input file that does not exist or
-// cannot be read, an output file that already exists without --force, a
+// LIMIT_EXCEEDED), operations the engine refuses to propose
+// (ILLEGAL_OPERATION, BAD_THRESHOLD, ...), a state directory that fails
+// verification (INTEGRITY_FAILURE, also when its store finds its own files
+// unreadable) and commands refused because of that (RESTRICTED_MODE).
+// Errors of a store plugin carry the plugin contract's stable code
+// (hostapi.Code): INVALID_ARGUMENT, NOT_FOUND, PERMISSION and UNSUPPORTED
+// exit 2 (the plugin or state directory is unusable as named: e.g. a
+// missing plugin binary, a SHA-256 pin mismatch, a directory open to other
+// users), the others exit 3 (e.g. LOCKED: a running node holds the
+// directory; UNAVAILABLE: the plugin died). Everything else carries a CLI
+// code: USAGE (exit 2: unknown flag or command, missing or malformed flag
+// value or argument, an input file or state directory that does not exist
+// or cannot be read, an output file that already exists without --force, a
 // private key file that group or others may access), IO (exit 3: writing
 // failed, or a file changed under us) or INTERNAL (exit 3).
 //
@@ -44,14 +72,28 @@
 // rename or link, fsync of the directory) and only after all verification
 // passed, so a failed or interrupted command leaves every file as it was.
 // Files rewritten in place (sign-update, apply-update) are re-read just
-// before the rename and left alone if they changed meanwhile. Private key
-// material is never printed or logged.
+// before the rename and left alone if they changed meanwhile. A state
+// directory changes only through the ledger, which appends an update
+// durably only once it verified; a directory that apply-update created for
+// an update it then refused is removed again; restore moves the old
+// directory aside (never deletes it) only after the new one is complete.
+// Private key material is never printed or logged.
+//
+// # Plugin mode
+//
+// `rustynet plugin NAME` (hidden from the listings) serves the built-in
+// plugin NAME (store-file, store-sqlite, ...) over the plugin handshake.
+// The daemon and the CLI launch this binary that way whenever a built-in
+// plugin is chosen, so built-in plugins always run as separate processes;
+// run by hand, it exits 2 with an explanation. Its lifetime belongs to its
+// host (see hostapi.ServeStore). Built-in plugins are listed in
+// builtinPlugins in commands.go.
 //
 // # Adding commands
 //
 // The command tree is rootCommand in commands.go; a group lists its
 // subcommands, a leaf has a run function that builds its own flag.FlagSet
 // with env.flagSet and parses it with env.parse. Long-running modes (the
-// daemon, plugin serving) must return when their ctx is cancelled: main
-// cancels it on SIGINT and SIGTERM.
+// daemon) must return when their ctx is cancelled: main cancels it on
+// SIGINT and SIGTERM.
 package main

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // Exit statuses (SPEC §8).
@@ -66,4 +69,37 @@ func asCLIError(err error) *cliError {
 	}
 	ce, _ = rejected("", err).(*cliError)
 	return ce
+}
+
+// storeError reports an error met while using a store plugin, or the
+// ledger kept in it, after prefix. A trust-engine error keeps its code and
+// exits 1. An error from the plugin contract carries its stable code
+// (LOCKED, UNAVAILABLE, PERMISSION, ...): a plugin or state directory
+// unusable as the user named it (INVALID_ARGUMENT, NOT_FOUND, PERMISSION,
+// UNSUPPORTED) exits 2, anything else 3. Other errors are I/O errors; an
+// error already classified for the CLI is returned as it is.
+func storeError(prefix string, err error) error {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return err // already reported as the CLI reports it
+	}
+	var me *membership.Error
+	if errors.As(err, &me) {
+		return rejected(prefix, err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return ioErrorf("%sinterrupted: %v", prefix, err)
+	}
+	var he *hostapi.Error
+	if !errors.As(err, &he) {
+		return ioErrorf("%s%v", prefix, err)
+	}
+	exit := exitIO
+	switch he.Code {
+	case hostapi.CodeInvalidArgument, hostapi.CodeNotFound, hostapi.CodePermission, hostapi.CodeUnsupported:
+		exit = exitUsage
+	}
+	// The code leads the line; drop its repetition inside the message.
+	msg := strings.Replace(err.Error(), he.Code.String()+": ", "", 1)
+	return &cliError{code: he.Code.String(), exit: exit, msg: prefix + msg}
 }

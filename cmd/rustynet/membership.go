@@ -1,24 +1,32 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
 )
 
 // membershipCommand is the "membership" group: offline governance of a
-// network's membership through quorum-signed updates and portable logs.
+// network's membership through quorum-signed updates, portable logs and
+// node state directories.
 func membershipCommand() *command {
 	subs := []*command{initCommand()}
 	subs = append(subs, proposeCommands()...)
-	subs = append(subs, signCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand())
+	subs = append(subs, signCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand(),
+		verifyLogCommand(), backupCommand(), restoreCommand())
 	return &command{
 		name:    "membership",
 		summary: "create, propose, sign, verify and apply membership updates",
-		help: "--from FILE names a portable log: a JSON array of signed updates from\n" +
-			"genesis on (a signed genesis file is a log of one). It is verified\n" +
-			"entry by entry; pin its genesis with --genesis-root HEX.",
+		help: "--from STATE names a portable log FILE (a JSON array of signed updates\n" +
+			"from genesis on; a signed genesis file is a log of one) or a node state\n" +
+			"DIR (kept by a store plugin: --store file|sqlite, or --store-plugin PATH).\n" +
+			"Either is verified entry by entry; pin its genesis with --genesis-root HEX.\n" +
+			"A state directory is only ever opened through its store plugin, and its\n" +
+			"high-water mark (--high-water) detects a rollback of the whole directory.",
 		subs: subs,
 	}
 }
@@ -27,41 +35,137 @@ func membershipCommand() *command {
 type logFlags struct {
 	from        string
 	genesisRoot string
+	state       *stateFlags
 }
 
-// addLogFlags defines --from and --genesis-root on fs.
+// addLogFlags defines --from, --genesis-root and the state directory flags
+// on fs.
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	lf := &logFlags{}
-	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` to verify against")
-	fs.StringVar(&lf.genesisRoot, "genesis-root", "", "pin the genesis state root (`HEX`); without it the log's own genesis is trusted")
+	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` or node state directory to verify against")
+	lf.addPin(fs)
+	lf.state = addStateFlags(fs)
 	return lf
 }
 
-// trustedLog is a portable log that passed verification from its genesis.
-type trustedLog struct {
-	path    string
-	raw     []byte // the file as read, to detect concurrent change on rewrite
-	entries []*membership.SignedUpdate
-	chain   *membership.Chain
-	pinned  bool // the genesis root matched --genesis-root
+// addPin defines --genesis-root on fs.
+func (lf *logFlags) addPin(fs *flag.FlagSet) {
+	fs.StringVar(&lf.genesisRoot, "genesis-root", "", "pin the genesis state root (`HEX`); without it the log's own genesis is trusted")
 }
 
-// genesisRoot returns the state root the log's genesis produced.
-func (t *trustedLog) genesisRoot() membership.Hash { return t.entries[0].Body.NewStateRoot }
+// pin returns the pinned genesis root, zero if none was given.
+func (lf *logFlags) pin(e *env) (membership.Hash, error) {
+	if lf.genesisRoot == "" {
+		return membership.Hash{}, nil
+	}
+	h, err := membership.ParseHash(lf.genesisRoot)
+	if err != nil {
+		return h, e.usagef("--genesis-root: want 64 lower-case hex digits")
+	}
+	return h, nil
+}
 
-// load reads and verifies the log named by --from: every entry, from the
-// genesis (pinned to --genesis-root if given) on.
-func (lf *logFlags) load(e *env) (*trustedLog, error) {
+// trustedLog is a log that passed verification from its genesis: a
+// portable log file, or the ledger of a node state directory (which may be
+// in restricted-safe mode: then it holds the longest verified prefix).
+type trustedLog struct {
+	path    string
+	raw     []byte // a file as read, to detect concurrent change on rewrite
+	entries []*membership.SignedUpdate
+	chain   *membership.Chain // a file's replayed chain; nil for a state directory
+	sd      *stateDir         // the state directory; nil for a file
+	pinned  bool              // the genesis root matched --genesis-root
+}
+
+// empty reports whether the log holds no genesis yet (a new state
+// directory).
+func (t *trustedLog) empty() bool { return len(t.entries) == 0 }
+
+// genesisRoot returns the state root the log's genesis produced; zero for
+// an empty log.
+func (t *trustedLog) genesisRoot() membership.Hash {
+	if t.empty() {
+		return membership.Hash{}
+	}
+	return t.entries[0].Body.NewStateRoot
+}
+
+// state returns the trusted state at the head of the log, nil if empty.
+func (t *trustedLog) state() *membership.State {
+	if t.sd != nil {
+		return t.sd.ledger.State()
+	}
+	return t.chain.State()
+}
+
+// evaluate verifies u against the head of the log, replay of an update
+// already in the log included, at now.
+func (t *trustedLog) evaluate(u *membership.SignedUpdate, now time.Time) (*membership.Result, error) {
+	if t.sd != nil {
+		return t.sd.ledger.Evaluate(u)
+	}
+	return t.chain.Evaluate(u, membership.Options{Now: now})
+}
+
+// close releases a state directory's store plugin; keep as for
+// stateDir.close.
+func (t *trustedLog) close(ctx context.Context, keep bool) error {
+	if t.sd == nil {
+		return nil
+	}
+	return t.sd.close(ctx, keep)
+}
+
+// requireTrusted refuses, for a command doing what, a state directory in
+// restricted-safe mode (RESTRICTED_MODE) or one that holds no genesis yet
+// (a usage error).
+func (t *trustedLog) requireTrusted(what string) error {
+	if t.sd == nil {
+		return nil
+	}
+	if err := t.sd.restricted(what); err != nil {
+		return err
+	}
+	if t.empty() {
+		return usageErrorf("%s: state directory %s holds no membership yet: apply a signed genesis first (rustynet membership apply-update --state-dir %s GENESIS)", what, t.path, t.path)
+	}
+	return nil
+}
+
+// load reads and verifies the log named by --from: a log file, every entry
+// from the genesis (pinned to --genesis-root if given) on; or a state
+// directory, through its store plugin. The caller must close it.
+func (lf *logFlags) load(ctx context.Context, e *env) (*trustedLog, error) {
 	if lf.from == "" {
 		return nil, e.usagef("--from is required")
 	}
-	var pin membership.Hash
-	if lf.genesisRoot != "" {
-		h, err := membership.ParseHash(lf.genesisRoot)
-		if err != nil {
-			return nil, e.usagef("--genesis-root: want 64 lower-case hex digits")
-		}
-		pin = h
+	if info, err := os.Stat(lf.from); err == nil && info.IsDir() {
+		return lf.loadDir(ctx, e, lf.from, false)
+	}
+	return lf.loadFile(e)
+}
+
+// loadDir opens the state directory dir and takes its ledger as the log;
+// create as for openStateDir.
+func (lf *logFlags) loadDir(ctx context.Context, e *env, dir string, create bool) (*trustedLog, error) {
+	pin, err := lf.pin(e)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := e.openStateDir(ctx, lf.state, dir, create, pin)
+	if err != nil {
+		return nil, err
+	}
+	t := &trustedLog{path: dir, entries: sd.ledger.Log(), sd: sd, pinned: lf.genesisRoot != ""}
+	lf.notePin(e, t)
+	return t, nil
+}
+
+// loadFile reads and verifies the log file named by --from.
+func (lf *logFlags) loadFile(e *env) (*trustedLog, error) {
+	pin, err := lf.pin(e)
+	if err != nil {
+		return nil, err
 	}
 	raw, err := readInput(lf.from)
 	if err != nil {
@@ -76,10 +180,15 @@ func (lf *logFlags) load(e *env) (*trustedLog, error) {
 		return nil, rejected(fmt.Sprintf("%s: entry %d: ", lf.from, applied+1), err)
 	}
 	t := &trustedLog{path: lf.from, raw: raw, entries: entries, chain: chain, pinned: lf.genesisRoot != ""}
-	if !t.pinned {
-		e.notef("genesis root not pinned (--genesis-root); trusted %s's own genesis %s", lf.from, t.genesisRoot())
-	}
+	lf.notePin(e, t)
 	return t, nil
+}
+
+// notePin notes that the genesis the log was verified from is its own.
+func (lf *logFlags) notePin(e *env, t *trustedLog) {
+	if !t.pinned && !t.empty() {
+		e.notef("genesis root not pinned (--genesis-root); trusted %s's own genesis %s", t.path, t.genesisRoot())
+	}
 }
 
 // readUpdate reads and decodes a signed update file. It checks form only.

@@ -48,7 +48,7 @@ func proposeCommands() []*command {
 func (p proposer) command() *command {
 	return &command{
 		name:    p.name,
-		args:    "--from FILE [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
+		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
 		summary: "propose: " + p.summary,
 		help: "Writes the unsigned update to FILE. Approvers review it with verify-update\n" +
 			"and sign it with sign-update; apply-update then appends it to the log.",
@@ -57,7 +57,7 @@ func (p proposer) command() *command {
 }
 
 // run implements every propose-* command.
-func (p proposer) run(_ context.Context, e *env, args []string) error {
+func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
 	expiresIn := fs.Duration("expires-in", time.Hour, "how long approvers have to sign and apply it")
@@ -79,11 +79,15 @@ func (p proposer) run(_ context.Context, e *env, args []string) error {
 	if sameFile(*out, lf.from) {
 		return e.usagef("--out names the --from log; write the proposal to a file of its own")
 	}
-	t, err := lf.load(e)
+	t, err := lf.load(ctx, e)
 	if err != nil {
 		return err
 	}
-	pre := t.chain.State()
+	defer t.close(ctx, true)
+	if err := t.requireTrusted("proposing an update"); err != nil {
+		return err
+	}
+	pre := t.state()
 	op, err := build(e, pre)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 
 	"github.com/rustynet/rustynet/core/membership"
 )
@@ -11,9 +12,11 @@ import (
 func statusCommand() *command {
 	return &command{
 		name:    "status",
-		args:    "--from FILE [--genesis-root HEX] [--json]",
-		summary: "verify a log and show the membership it leads to",
-		run:     runStatus,
+		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--json]",
+		summary: "verify a log or state directory and show the membership it leads to",
+		help: "A state directory in restricted-safe mode shows the longest verified\n" +
+			"prefix of its log and exits 1 with INTEGRITY_FAILURE and the reason.",
+		run: runStatus,
 	}
 }
 
@@ -21,15 +24,18 @@ func statusCommand() *command {
 func exportCommand() *command {
 	return &command{
 		name:    "export",
-		args:    "--from FILE [--genesis-root HEX] --out FILE [--force]",
-		summary: "verify a log and write a copy of it",
+		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
+		summary: "verify a log or state directory and write its portable log",
 		run:     runExport,
 	}
 }
 
 // statusOutput is what status prints.
 type statusOutput struct {
-	Log           string           `json:"log"`
+	Log           string           `json:"log"`             // the log file or state directory
+	Store         string           `json:"store,omitempty"` // the store plugin of a state directory
+	Restricted    bool             `json:"restricted"`      // the state directory is in restricted-safe mode
+	Reason        string           `json:"restricted_reason,omitempty"`
 	NetworkID     string           `json:"network_id"`
 	GenesisRoot   string           `json:"genesis_root"`
 	GenesisPinned bool             `json:"genesis_pinned"`
@@ -61,33 +67,53 @@ type nodeOutput struct {
 }
 
 // runStatus implements "membership status".
-func runStatus(_ context.Context, e *env, args []string) error {
+func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	t, err := lf.load(e)
+	t, err := lf.load(ctx, e)
 	if err != nil {
 		return err
 	}
+	defer t.close(ctx, true)
 	o := newStatus(t)
 	if e.json {
-		return e.printJSON(o)
+		err = e.printJSON(o)
+	} else {
+		o.writeText(e)
 	}
-	o.writeText(e)
+	if err != nil {
+		return err
+	}
+	if t.sd != nil {
+		if r := t.sd.ledger.Restricted(); r != nil {
+			return integrityFailure(r)
+		}
+	}
 	return nil
 }
 
-// newStatus describes the head of a trusted log.
+// newStatus describes the head of a trusted log (for a state directory in
+// restricted-safe mode, of its longest verified prefix).
 func newStatus(t *trustedLog) statusOutput {
-	s := t.chain.State()
 	o := statusOutput{
-		Log: t.path, NetworkID: s.NetworkID(),
-		GenesisRoot: t.genesisRoot().String(), GenesisPinned: t.pinned,
-		Epoch: s.Epoch(), StateRoot: s.Root().String(), LogEntries: len(t.entries),
-		Threshold: s.Threshold(), Approvers: []approverOutput{}, Nodes: []nodeOutput{},
+		Log: t.path, GenesisPinned: t.pinned, LogEntries: len(t.entries),
+		Approvers: []approverOutput{}, Nodes: []nodeOutput{},
 	}
+	if t.sd != nil {
+		o.Store = t.sd.store.name()
+		if r := t.sd.ledger.Restricted(); r != nil {
+			o.Restricted, o.Reason = true, r.Error()
+		}
+	}
+	s := t.state()
+	if s == nil {
+		return o
+	}
+	o.NetworkID, o.GenesisRoot = s.NetworkID(), t.genesisRoot().String()
+	o.Epoch, o.StateRoot, o.Threshold = s.Epoch(), s.Root().String(), s.Threshold()
 	for _, a := range s.Approvers() {
 		o.Approvers = append(o.Approvers, approverOutput{ID: a.ID, Role: string(a.Role), PublicKey: a.PublicKey.String()})
 	}
@@ -103,6 +129,13 @@ func newStatus(t *trustedLog) statusOutput {
 
 // writeText prints the status as a header and two tables.
 func (o *statusOutput) writeText(e *env) {
+	if o.Restricted {
+		fmt.Fprintf(e.stdout, "trust: RESTRICTED: %s\nshowing the longest verified prefix of the log:\n\n", o.Reason)
+	}
+	if o.LogEntries == 0 {
+		fmt.Fprintf(e.stdout, "%s holds no verified membership: no genesis applied or verified\n", o.Log)
+		return
+	}
 	tw := newTable(e.stdout)
 	fmt.Fprintf(tw, "network:\t%s\n", o.NetworkID)
 	fmt.Fprintf(tw, "genesis root:\t%s (%s)\n", o.GenesisRoot, pinnedWord(o.GenesisPinned))
@@ -144,7 +177,7 @@ type exportOutput struct {
 }
 
 // runExport implements "membership export".
-func runExport(_ context.Context, e *env, args []string) error {
+func runExport(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
 	out := fs.String("out", "", "write the verified log to `FILE`")
@@ -158,18 +191,35 @@ func runExport(_ context.Context, e *env, args []string) error {
 	if err := checkNotExist(*out, *force); err != nil {
 		return err
 	}
-	t, err := lf.load(e)
+	t, err := lf.load(ctx, e)
 	if err != nil {
 		return err
 	}
-	if err := writeNewFile(*out, membership.EncodeLog(t.entries), 0o644, *force); err != nil {
+	defer t.close(ctx, true)
+	if err := t.requireTrusted("exporting"); err != nil {
 		return err
 	}
-	s := t.chain.State()
-	o := exportOutput{File: *out, LogEntries: len(t.entries), Epoch: s.Epoch(), StateRoot: s.Root().String()}
+	o, err := writeLog(t, *out, 0o644, *force)
+	if err != nil {
+		return err
+	}
 	if e.json {
 		return e.printJSON(o)
 	}
 	fmt.Fprintf(e.stdout, "exported %d update(s) to %s: epoch %d, state root %s\n", o.LogEntries, o.File, o.Epoch, o.StateRoot)
 	return nil
+}
+
+// writeLog writes the portable log of t to out with mode perm, after
+// checking that the bytes about to be written verify back to t's head.
+func writeLog(t *trustedLog, out string, perm fs.FileMode, force bool) (exportOutput, error) {
+	s := t.state()
+	data := membership.EncodeLog(t.entries)
+	if err := checkReadsBack(data, t.genesisRoot(), s); err != nil {
+		return exportOutput{}, err
+	}
+	if err := writeNewFile(out, data, perm, force); err != nil {
+		return exportOutput{}, err
+	}
+	return exportOutput{File: out, LogEntries: len(t.entries), Epoch: s.Epoch(), StateRoot: s.Root().String()}, nil
 }

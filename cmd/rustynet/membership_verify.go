@@ -11,7 +11,7 @@ import (
 func verifyCommand() *command {
 	return &command{
 		name:    "verify-update",
-		args:    "--from FILE [--genesis-root HEX] UPDATE",
+		args:    "[--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE]] [--genesis-root HEX] UPDATE",
 		summary: "explain an update and check that applying it now would succeed",
 		help: "Exits 0 only if apply-update would accept UPDATE now. A genesis update\n" +
 			"may be checked without --from.",
@@ -22,16 +22,21 @@ func verifyCommand() *command {
 // applyCommand is "membership apply-update".
 func applyCommand() *command {
 	return &command{
-		name:    "apply-update",
-		args:    "--from FILE [--genesis-root HEX] [--dry-run] UPDATE",
-		summary: "verify an update and append it to the log FILE",
-		help:    "With --dry-run it verifies and shows what would change, and writes nothing.",
-		run:     runApply,
+		name: "apply-update",
+		args: "(--from FILE|DIR | --state-dir DIR) [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] " +
+			"[--high-water FILE] [--genesis-root HEX] [--dry-run] UPDATE",
+		summary: "verify an update and append it to a log file or a node state directory",
+		help: "With --dry-run it verifies and shows what would change, and writes nothing.\n" +
+			"--state-dir DIR is created if missing; an empty one accepts only a genesis\n" +
+			"signed by every initial approver (and matching --genesis-root if given),\n" +
+			"later updates chain from its head. A state directory in restricted-safe\n" +
+			"mode refuses every update (RESTRICTED_MODE) until it is restored.",
+		run: runApply,
 	}
 }
 
 // runVerify implements "membership verify-update".
-func runVerify(_ context.Context, e *env, args []string) error {
+func runVerify(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
 	pos, err := e.parse(fs, args, 1)
@@ -44,9 +49,10 @@ func runVerify(_ context.Context, e *env, args []string) error {
 	}
 	var t *trustedLog
 	if lf.from != "" || u.Body.Operation.Type != membership.OpGenesis {
-		if t, err = lf.load(e); err != nil {
+		if t, err = lf.load(ctx, e); err != nil {
 			return err
 		}
+		defer t.close(ctx, true)
 	}
 	res, verr := e.evaluate(t, u)
 	if err := e.printReport(buildReport(pos[0], t, res, verr)); err != nil {
@@ -62,20 +68,31 @@ func runVerify(_ context.Context, e *env, args []string) error {
 // update already in t), or, if t is nil, as the genesis of a new network.
 // The result is never nil.
 func (e *env) evaluate(t *trustedLog, u *membership.SignedUpdate) (*membership.Result, error) {
-	opt := membership.Options{Now: e.now()}
-	pre := membership.Empty(u.Body.NetworkID)
-	var res *membership.Result
-	var err error
-	if t != nil {
-		pre = t.chain.State()
-		res, err = t.chain.Evaluate(u, opt)
-	} else {
-		res, err = membership.Evaluate(pre, u, opt)
+	if t == nil {
+		res, err := membership.Evaluate(membership.Empty(u.Body.NetworkID), u, membership.Options{Now: e.now()})
+		return completeResult(res, nil, u), err
+	}
+	res, err := t.evaluate(u, e.now())
+	return completeResult(res, t.state(), u), err
+}
+
+// completeResult fills in what a verdict that stopped early left out, so
+// that it can be reported: the update, and the state it was checked
+// against (pre, or the empty state of u's network).
+func completeResult(res *membership.Result, pre *membership.State, u *membership.SignedUpdate) *membership.Result {
+	if pre == nil {
+		pre = membership.Empty(u.Body.NetworkID)
 	}
 	if res == nil {
-		res = &membership.Result{Pre: pre, Update: u}
+		res = &membership.Result{Update: u}
 	}
-	return res, err
+	if res.Pre == nil {
+		res.Pre = pre
+	}
+	if res.Update == nil {
+		res.Update = u
+	}
+	return res
 }
 
 // printReport prints a verification report as text or JSON.
@@ -97,24 +114,36 @@ type applyOutput struct {
 }
 
 // runApply implements "membership apply-update".
-func runApply(_ context.Context, e *env, args []string) error {
+func runApply(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
+	stateDir := fs.String("state-dir", "", "the node state `DIR` to apply to; created if missing")
 	dryRun := fs.Bool("dry-run", false, "verify and show what would change; write nothing")
 	pos, err := e.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	if err := e.require(fs, "from"); err != nil {
-		return err
+	switch {
+	case lf.from != "" && *stateDir != "":
+		return e.usagef("give either --from or --state-dir, not both")
+	case lf.from == "" && *stateDir == "":
+		return e.usagef("--from or --state-dir is required")
 	}
 	u, _, err := readUpdate(pos[0])
 	if err != nil {
 		return err
 	}
-	t, err := lf.load(e)
+	var t *trustedLog
+	if *stateDir != "" {
+		t, err = lf.loadDir(ctx, e, *stateDir, true)
+	} else {
+		t, err = lf.load(ctx, e)
+	}
 	if err != nil {
 		return err
+	}
+	if t.sd != nil {
+		return e.applyToDir(ctx, t, pos[0], u, *dryRun)
 	}
 	res, verr := e.evaluate(t, u)
 	if verr != nil {
@@ -131,6 +160,47 @@ func runApply(_ context.Context, e *env, args []string) error {
 		o.Verification = &r
 	} else if err := appendToLog(t, u, res.Post); err != nil {
 		return err
+	}
+	return e.printApply(o)
+}
+
+// applyToDir applies u (read from file) to the ledger of the state
+// directory t, or with dryRun only verifies it, and closes t. The ledger
+// appends durably and advances the high-water mark before it reports
+// success; on any error nothing is written.
+func (e *env) applyToDir(ctx context.Context, t *trustedLog, file string, u *membership.SignedUpdate, dryRun bool) (err error) {
+	applied := false
+	defer func() {
+		if cerr := t.close(ctx, applied); cerr != nil && err == nil {
+			e.notef("closing the store of %s: %v", t.path, cerr)
+		}
+	}()
+	l, pre := t.sd.ledger, t.state()
+	var res *membership.Result
+	var verr error
+	if dryRun {
+		res, verr = l.Evaluate(u)
+	} else {
+		res, verr = l.Apply(ctx, u)
+	}
+	res = completeResult(res, pre, u)
+	if verr != nil {
+		if dryRun {
+			if err := e.printReport(buildReport(file, t, res, verr)); err != nil {
+				return err
+			}
+		}
+		return storeError("", verr)
+	}
+	o := applyOutput{Log: t.path, DryRun: dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
+	if dryRun {
+		r := buildReport(file, t, res, nil)
+		o.Verification = &r
+	} else {
+		applied = true
+		if err := l.Close(ctx); err != nil {
+			e.notef("writing the snapshot of %s: %v", t.path, err)
+		}
 	}
 	return e.printApply(o)
 }

@@ -69,7 +69,7 @@ func buildReport(file string, t *trustedLog, res *membership.Result, verr error)
 		Signatures: signerReports(res, verr),
 		Result:     "ok",
 	}
-	if t != nil {
+	if t != nil && !t.empty() {
 		r.GenesisRoot, r.GenesisPinned = t.genesisRoot().String(), t.pinned
 	}
 	a := &res.Auth

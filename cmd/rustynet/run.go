@@ -17,6 +17,7 @@ type env struct {
 	json   bool             // machine-readable output (--json)
 	now    func() time.Time // the only source of time
 	notes  []string         // printed on stderr after any error line
+	logs   logNotes         // plugin and ledger logs, printed after the notes
 
 	cmd  *command // the leaf being run
 	path string   // its full name, e.g. "rustynet membership init"
@@ -45,7 +46,7 @@ func (e *env) finish(err error) int {
 		}
 		status = ce.exit
 	}
-	for _, n := range e.notes {
+	for _, n := range append(e.notes, e.logs.lines()...) {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
 	return status

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+)
+
+func nodeStatusCommand() *command {
+	return &command{
+		name:    "status",
+		args:    "[--socket PATH | --config FILE]",
+		summary: "show the running node: membership, backend (and why), peers",
+		run:     runNodeStatus,
+	}
+}
+
+func runNodeStatus(ctx context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	socket := fs.String("socket", "", "the daemon's control socket")
+	cfgPath := fs.String("config", "", "the daemon's configuration (to find its socket)")
+	if _, err := e.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := controlClient(*socket, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return daemonError("asking the daemon for its status", err)
+	}
+	if e.json {
+		return e.printJSON(st)
+	}
+	printStatus(e, st)
+	return nil
+}
+
+func printStatus(e *env, st controlapi.Status) {
+	w := e.stdout
+	fmt.Fprintf(w, "node       %s (%s) in network %s\n", st.Node.ID, st.Node.PublicKey, st.Node.NetworkID)
+	trust := "trusted"
+	if st.Trust.Restricted {
+		trust = "RESTRICTED-SAFE MODE: " + st.Trust.Reason
+	}
+	fmt.Fprintf(w, "membership epoch %d, root %s (%s)\n", st.Trust.Epoch, st.Trust.StateRoot, trust)
+	if r := st.Trust.LastRejected; r != nil {
+		fmt.Fprintf(w, "rejected   %s: %s (%s)\n", r.Code, r.Message, r.At.Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "backend    %s (plugin %s, %d restarts)\n", st.Backend.Name, st.Backend.Plugin.State, st.Backend.Plugin.Restarts)
+	for _, s := range st.Backend.Skipped {
+		fmt.Fprintf(w, "  skipped  %s: %s\n", s.Name, s.Reason)
+	}
+	if st.Backend.Isolated != "" {
+		fmt.Fprintf(w, "isolated   %s\n", st.Backend.Isolated)
+	}
+	fmt.Fprintf(w, "store      %s (%s, %d restarts)\n", st.Store.Name, st.Store.State, st.Store.Restarts)
+	if f := st.Feed; f != nil {
+		state := "ok"
+		if f.LastError != "" {
+			state = "REJECTED: " + f.LastError
+		}
+		fmt.Fprintf(w, "feed       %s, applied through epoch %d (%s)\n", f.Source, f.AppliedThrough, state)
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "\nPEER\tENDPOINT\tALLOWED IPS\tLAST HANDSHAKE\tRX\tTX")
+	for _, p := range st.Peers {
+		hs := "never"
+		if !p.LastHandshake.IsZero() {
+			hs = e.now().Sub(p.LastHandshake).Round(time.Second).String() + " ago"
+		}
+		id := p.NodeID
+		if id == "" {
+			id = p.PublicKey
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, p.RxBytes, p.TxBytes)
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
