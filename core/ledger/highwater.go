@@ -27,11 +27,17 @@ type highWater struct {
 // DefaultHighWaterPath returns where the high-water mark of the store at
 // stateDir lives by default: under the invoking user's state directory
 // ($XDG_STATE_HOME/rustynet, else ~/.local/state/rustynet), in
-// highwater/<first 32 hex digits of SHA-256(absolute stateDir)>.json.
+// highwater/<first 32 hex digits of SHA-256(absolute stateDir, symbolic
+// links resolved)>.json.
 func DefaultHighWaterPath(stateDir string) (string, error) {
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		return "", err
+	}
+	// One directory has one mark, however it is reached: resolve symbolic
+	// links when the directory exists (a new one is keyed by its path).
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
 	}
 	base := os.Getenv("XDG_STATE_HOME")
 	if base == "" {

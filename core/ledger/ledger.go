@@ -52,7 +52,10 @@ type Ledger struct {
 	roots      []membership.Hash // roots[i] = state root after entry i+1
 	lastHash   membership.Hash   // hash of the last entry; zero for an empty log
 	snapIndex  uint64
+	snapBusy   bool // a background snapshot write is in flight
 	restricted error // non-nil: restricted-safe mode, and why
+
+	snapshots sync.WaitGroup // background snapshot writes; Close waits
 }
 
 // Status summarises a ledger.
@@ -145,6 +148,11 @@ func (l *Ledger) load(ctx context.Context) error {
 
 	for next := uint64(1); next <= head; {
 		batch, err := st.ReadLog(ctx, next, readBatch)
+		if errors.Is(err, hostapi.ErrCorrupt) {
+			// Find the damaged entry itself, so the verified prefix keeps
+			// every good entry before it.
+			batch, err = st.ReadLog(ctx, next, 1)
+		}
 		switch {
 		case errors.Is(err, hostapi.ErrCorrupt):
 			return integrityf("log entry at or after %d is unreadable: %v", next, err)
@@ -347,10 +355,33 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 		// rollback detection by one entry until the next write.
 		l.log.Error("advancing the high-water mark failed", "err", err)
 	}
-	if index-l.snapIndex >= l.cfg.SnapshotEvery {
-		l.writeSnapshot(ctx)
+	if index-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
+		l.snapshotInBackground()
 	}
 	return nil
+}
+
+// snapshotInBackground writes the snapshot of the current head without
+// holding up Apply: States are immutable, so encoding and writing can run
+// while further updates are applied. l.mu must be held.
+func (l *Ledger) snapshotInBackground() {
+	st, head, hash := l.chain.State(), uint64(len(l.roots)), l.lastHash
+	l.snapBusy = true
+	l.snapshots.Add(1)
+	go func() {
+		defer l.snapshots.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err := l.cfg.Store.PutSnapshot(ctx, hostapi.Snapshot{Index: head, Data: encodeSnapshot(st, head, hash)})
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.snapBusy = false
+		if err != nil {
+			l.log.Error("writing the snapshot failed; the log stays authoritative", "index", head, "err", err)
+			return
+		}
+		l.snapIndex = max(l.snapIndex, head)
+	}()
 }
 
 // append writes one entry. If the store reports an error but the entry is
@@ -381,9 +412,10 @@ func (l *Ledger) writeSnapshot(ctx context.Context) {
 	l.snapIndex = head
 }
 
-// Close writes a final snapshot if the log moved past the last one. It
-// does not close the store.
+// Close waits for a background snapshot write and writes a final snapshot
+// if the log moved past the last one. It does not close the store.
 func (l *Ledger) Close(ctx context.Context) error {
+	l.snapshots.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.restricted == nil {

@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -211,13 +213,16 @@ func populated(t *testing.T, kind string) (*fixture, []hostapi.LogEntry, *hostap
 		t.Fatal(err)
 	}
 	f.addNodes(t, l, 7)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	entries, err := s.ReadLog(ctx, 1, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	snap, err := s.GetSnapshot(ctx)
 	if err != nil {
-		t.Fatalf("snapshot after 8 entries with SnapshotEvery 4: %v", err)
+		t.Fatalf("snapshot after 8 entries and Close: %v", err)
 	}
 	s.Close(ctx)
 	return f, entries, &snap
@@ -427,5 +432,76 @@ func TestBootstrapAcceptsExpiredPinnedGenesisOnly(t *testing.T) {
 	}
 	if st := l.Status(); st.Epoch != 1 || st.Head != 1 {
 		t.Errorf("status after bootstrap = %+v, want epoch 1, one entry", st)
+	}
+}
+
+func TestRestrictedPrefixKeepsEntriesBeforeTheDamage(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			f, es, _ := populated(t, kind)
+			// Damage entry 6 so the store itself reads it as corrupt
+			// (its framing or row checksum), not only the ledger.
+			f.rewrite(t, es, nil)
+			s := openStore(t, kind, f.dir)
+			s.Close(context.Background())
+			corruptOnDisk(t, kind, f.dir, es[5].Data)
+			l, _ := f.open(t)
+			if l.Restricted() == nil {
+				t.Fatal("damaged log opened unrestricted")
+			}
+			if got := l.Status().Head; got != 5 {
+				t.Errorf("verified prefix = %d entries, want the 5 before the damage", got)
+			}
+		})
+	}
+}
+
+// corruptOnDisk flips a byte of the entry data wherever the store keeps it
+// on disk, found by the entry's random update id.
+func corruptOnDisk(t *testing.T, kind, dir string, data []byte) {
+	t.Helper()
+	e, err := decodeEntry(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte(hex.EncodeToString(e.Update.Body.UpdateID[:]))
+	found := false
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if i := bytes.Index(b, marker); i >= 0 {
+			b[i] ^= 0x20
+			found = true
+			return os.WriteFile(p, b, 0o600)
+		}
+		return nil
+	})
+	if !found {
+		t.Fatalf("%s store: entry bytes not found on disk", kind)
+	}
+}
+
+func TestHighWaterPathResolvesSymlinks(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	a, err := DefaultHighWaterPath(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DefaultHighWaterPath(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("a directory and a link to it have different marks: %s, %s", a, b)
 	}
 }
