@@ -52,7 +52,7 @@ type Ledger struct {
 	roots      []membership.Hash // roots[i] = state root after entry i+1
 	lastHash   membership.Hash   // hash of the last entry; zero for an empty log
 	snapIndex  uint64
-	snapBusy   bool // a background snapshot write is in flight
+	snapBusy   bool  // a background snapshot write is in flight
 	restricted error // non-nil: restricted-safe mode, and why
 
 	snapshots sync.WaitGroup // background snapshot writes; Close waits
