@@ -23,10 +23,12 @@ func verifyCommand() *command {
 func applyCommand() *command {
 	return &command{
 		name: "apply-update",
-		args: "(--from FILE|DIR | --state-dir DIR) [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] " +
+		args: "[--from FILE|DIR | --state-dir DIR | --socket PATH | --config FILE] [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] " +
 			"[--high-water FILE] [--genesis-root HEX] [--dry-run] UPDATE",
-		summary: "verify an update and append it to a log file or a node state directory",
-		help: "With --dry-run it verifies and shows what would change, and writes nothing.\n" +
+		summary: "verify an update and apply it: to the running daemon, a log file or a node state directory",
+		help: "Without --from or --state-dir the update goes to the running daemon over its\n" +
+			"control API; the daemon verifies it itself and changes its data plane.\n" +
+			"With --dry-run it verifies and shows what would change, and writes nothing.\n" +
 			"--state-dir DIR is created if missing; an empty one accepts only a genesis\n" +
 			"signed by every initial approver (and matching --genesis-root if given),\n" +
 			"later updates chain from its head. A state directory in restricted-safe\n" +
@@ -119,6 +121,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	lf := addLogFlags(fs)
 	stateDir := fs.String("state-dir", "", "the node state `DIR` to apply to; created if missing")
 	dryRun := fs.Bool("dry-run", false, "verify and show what would change; write nothing")
+	socket := fs.String("socket", "", "the running daemon's control `SOCKET` (default: with neither --from nor --state-dir, the local daemon)")
+	cfgPath := fs.String("config", "", "the running daemon's configuration `FILE`, to find its socket")
 	pos, err := e.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -127,7 +131,9 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	case lf.from != "" && *stateDir != "":
 		return e.usagef("give either --from or --state-dir, not both")
 	case lf.from == "" && *stateDir == "":
-		return e.usagef("--from or --state-dir is required")
+		return e.applyToDaemon(ctx, *socket, *cfgPath, pos[0], *dryRun)
+	case *socket != "" || *cfgPath != "":
+		return e.usagef("--socket and --config name a running daemon; they do not go with --from or --state-dir")
 	}
 	u, _, err := readUpdate(pos[0])
 	if err != nil {

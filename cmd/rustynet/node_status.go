@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -88,4 +89,40 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// applyToDaemon submits an update file to the running daemon, which
+// verifies it itself; its verdict is printed like any other.
+func (e *env) applyToDaemon(ctx context.Context, socket, cfgPath, file string, dryRun bool) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return usageErrorf("reading %s: %v", file, err)
+	}
+	c, err := controlClient(socket, cfgPath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.ApplyUpdate(ctx, data, dryRun)
+	if err != nil {
+		return daemonError("applying through the daemon", err)
+	}
+	if e.json {
+		return e.printJSON(res)
+	}
+	verb := "applied"
+	if res.DryRun {
+		verb = "would apply (dry run)"
+	}
+	fmt.Fprintf(e.stdout, "%s: epoch %d, root %s\n", verb, res.Epoch, res.StateRoot)
+	for _, c := range res.Changes {
+		fmt.Fprintf(e.stdout, "  %s\n", c)
+	}
+	if !res.DryRun {
+		fmt.Fprintf(e.stdout, "verified, durable and in the data plane in %s\n", time.Duration(res.LatencyMicros)*time.Microsecond)
+	}
+	if res.DataPlaneError != "" {
+		e.notef("the update is committed but the backend refused the change (the daemon keeps retrying): %s", res.DataPlaneError)
+	}
+	return nil
 }

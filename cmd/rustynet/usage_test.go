@@ -55,7 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{"approver key of the wrong length", nil, []string{"membership", "propose-add-approver", "--from", "log.json", "--approver-id", "x", "--approver-key", "AAAA", "--out", "u.json"}},
 		{"malformed genesis root", nil, []string{"membership", "status", "--from", "log.json", "--genesis-root", "zz"}},
 		{"status without --from", nil, []string{"membership", "status"}},
-		{"apply without --from", nil, []string{"membership", "apply-update", "genesis.json"}},
+		{"apply with both --from and --socket", nil, []string{"membership", "apply-update", "--from", "log.json", "--socket", "x.sock", "genesis.json"}},
 		{"log file missing", nil, []string{"membership", "status", "--from", "missing.json"}},
 		{"log file is not a regular file", nil, []string{"membership", "status", "--from", os.DevNull}},
 		{"export over an existing file", nil, []string{"membership", "export", "--from", "log.json", "--out", "genesis.json"}},
