@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -161,11 +162,12 @@ func (l *Ledger) load(ctx context.Context) error {
 		case len(batch) == 0:
 			return integrityf("the log ends at %d, before its head %d", next-1, head)
 		}
-		for _, se := range batch {
+		decoded := decodeBatch(batch, l.cfg.Limits)
+		for i, se := range batch {
 			if se.Index != next {
 				return integrityf("the store returned entry %d where %d was expected", se.Index, next)
 			}
-			if err := l.replayEntry(se); err != nil {
+			if err := l.replayDecoded(se, decoded[i]); err != nil {
 				return err
 			}
 			if snap.Data != nil && snap.Index == next {
@@ -181,9 +183,49 @@ func (l *Ledger) load(ctx context.Context) error {
 	return l.checkHighWater(true)
 }
 
-// replayEntry verifies one stored entry as history and appends it to l.
+// replayEntry decodes one stored entry and replays it.
 func (l *Ledger) replayEntry(se hostapi.LogEntry) error {
 	e, err := decodeEntry(se.Data, l.cfg.Limits)
+	return l.replayDecoded(se, decodedEntry{e, err})
+}
+
+// decodedEntry is one stored entry decoded ahead of its replay.
+type decodedEntry struct {
+	e   *entry
+	err error
+}
+
+// decodeBatch decodes stored entries and prechecks their signatures on
+// every core: the parallel half of re-verification. Replay then runs the
+// reducer over them in order, which is inherently sequential.
+func decodeBatch(batch []hostapi.LogEntry, limits *membership.Limits) []decodedEntry {
+	out := make([]decodedEntry, len(batch))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				e, err := decodeEntry(batch[i].Data, limits)
+				if err == nil {
+					e.Update.PrecheckSignatures()
+				}
+				out[i] = decodedEntry{e, err}
+			}
+		}()
+	}
+	for i := range batch {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return out
+}
+
+// replayDecoded verifies one decoded entry as history and appends it to l.
+func (l *Ledger) replayDecoded(se hostapi.LogEntry, d decodedEntry) error {
+	e, err := d.e, d.err
 	if err != nil {
 		return err
 	}

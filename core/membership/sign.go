@@ -53,5 +53,28 @@ func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
 }
 
 func (u *SignedUpdate) verifySignature(s *Signature) bool {
+	if ok, done := u.prechecked[*s]; done {
+		return ok
+	}
 	return ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), signingMessage(u.Body.NetworkID, u.raw), s.Sig[:])
+}
+
+// PrecheckSignatures verifies every signature of u now and remembers the
+// verdicts, so that verifying many updates (replaying a log) can check
+// their signatures in parallel before the reducer runs them in order.
+// A signature's validity depends only on its key, its bytes and the
+// update's signed bytes, so the remembered verdict is the one Evaluate
+// would reach; an entry changed afterwards is verified afresh. It must not
+// run concurrently with other methods on u; different updates may be
+// prechecked concurrently.
+func (u *SignedUpdate) PrecheckSignatures() {
+	if u.bound() != nil {
+		return // Evaluate refuses such an update before any signature
+	}
+	m := make(map[Signature]bool, len(u.Signatures))
+	msg := signingMessage(u.Body.NetworkID, u.raw)
+	for _, s := range u.Signatures {
+		m[s] = ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), msg, s.Sig[:])
+	}
+	u.prechecked = m
 }

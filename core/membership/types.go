@@ -197,6 +197,11 @@ type SignedUpdate struct {
 	raw        []byte
 	Body       Body
 	Signatures []Signature
+
+	// prechecked holds the verdicts of PrecheckSignatures, keyed by the
+	// whole signature entry, so a signature changed afterwards is verified
+	// afresh.
+	prechecked map[Signature]bool
 }
 
 // BodyBytes returns the canonical body bytes. The caller must not modify them.
