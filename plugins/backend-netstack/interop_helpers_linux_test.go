@@ -1,0 +1,152 @@
+package netstack
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/internal/netnstest"
+)
+
+// requireTools skips t unless every named tool is installed.
+func requireTools(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			t.Skipf("%s is not installed (apt-get install wireguard-tools iproute2): %v", name, err)
+		}
+	}
+}
+
+// buildWireguardGo builds the plain wireguard-go command (the root package
+// of golang.zx2c4.com/wireguard, at the version go.mod pins).
+func buildWireguardGo(t testing.TB) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go tool is needed to build wireguard-go: " + err.Error())
+	}
+	out := filepath.Join(t.TempDir(), "wireguard-go")
+	cmd := exec.Command(goTool, "build", "-o", out, "golang.zx2c4.com/wireguard")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build wireguard-go: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// hostVeth joins the test process's own (host) namespace to ns with a veth
+// pair: hostAddr on the host end, nsAddr on the end inside ns. The pair is
+// deleted in t.Cleanup (deleting one end deletes both).
+func hostVeth(t testing.TB, ns *netnstest.Namespace, hostAddr, nsAddr netip.Prefix) {
+	t.Helper()
+	hostName, nsName := netnstest.UniqueName("vh"), netnstest.UniqueName("vn")
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	run("link", "add", hostName, "type", "veth", "peer", "name", nsName, "netns", ns.Name)
+	t.Cleanup(func() {
+		// Gone already if the namespace was deleted first.
+		_ = exec.Command("ip", "link", "del", hostName).Run()
+	})
+	run("addr", "add", hostAddr.String(), "dev", hostName)
+	run("link", "set", hostName, "up")
+	ns.Run(t, "ip", "addr", "add", nsAddr.String(), "dev", nsName)
+	ns.Run(t, "ip", "link", "set", nsName, "up")
+}
+
+// nsEchoServer listens on addr inside ns and echoes every TCP connection
+// until t ends.
+func nsEchoServer(t testing.TB, ns *netnstest.Namespace, addr netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	var ln net.Listener
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", addr.String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var conns sync.Map
+	t.Cleanup(func() {
+		ln.Close()
+		conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Store(c, nil)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// echoRoundTrip writes msg on c and fails t unless the same bytes come
+// back within ioTimeout.
+func echoRoundTrip(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	if err := c.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("send %q: %v", msg, err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read echo of %q: %v", msg, err)
+	}
+	if string(got) != msg {
+		t.Fatalf("echo: got %q, want %q", got, msg)
+	}
+}
+
+// waitUntil polls cond every 20 ms until it holds, or fails t after timeout.
+func waitUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+}
+
+// nsOutput runs a command inside ns and returns its trimmed output.
+func nsOutput(t testing.TB, ns *netnstest.Namespace, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	out, err := ns.Output(ctx, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
