@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
@@ -75,9 +76,10 @@ type Daemon struct {
 	chosen  string
 	skipped []controlapi.SkippedBackend
 
-	repair chan struct{} // a full reconcile is wanted
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	repair   chan struct{} // a full reconcile is wanted
+	backCaps atomic.Uint64 // capabilities of the running backend plugin
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	mu       sync.Mutex // serialises data-plane changes; guards the fields below
 	applied  map[hostapi.Key]hostapi.PeerConfig
@@ -94,7 +96,7 @@ var _ controlapi.Handler = (*Daemon)(nil)
 // Start brings the node up: store plugin, ledger (re-verified; restricted
 // mode on any failure), genesis bootstrap, backend selection, a full
 // reconcile, then the repair and feed loops. On error nothing keeps running.
-func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
+func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -111,14 +113,20 @@ func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: node private key: %w", err)
 	}
-	d = &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{}}
+	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{}}
 	copy(d.selfKey[:], priv.PublicKey().Bytes())
 	d.recOpts = reconcile.Options{Self: opts.NodeID, SelfKey: d.selfKey, PersistentKeepalive: opts.PersistentKeepalive}
-	defer func() {
-		if err != nil {
-			d.Close()
-		}
-	}()
+	if err := d.start(ctx); err != nil {
+		d.Close() // stops whatever start got running
+		return nil, err
+	}
+	return d, nil
+}
+
+// start does Start's work on d; on error, d.Close cleans up what it began.
+func (d *Daemon) start(ctx context.Context) error {
+	opts := d.opts
+	var err error
 
 	if opts.StoreName == "" {
 		opts.StoreName = "store"
@@ -132,7 +140,7 @@ func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
 		Logger: d.log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d.ledger, err = ledger.Open(ctx, ledger.Config{
 		Store:         pluginhost.Store(d.store),
@@ -144,21 +152,21 @@ func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
 		Logger:        d.log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if d.ledger.Restricted() == nil && opts.Genesis != nil {
 		if err := d.ledger.Bootstrap(ctx, opts.Genesis); err != nil {
-			return nil, fmt.Errorf("daemon: genesis: %w", err)
+			return fmt.Errorf("daemon: genesis: %w", err)
 		}
 	}
 	if err := d.chooseBackend(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	d.mu.Lock()
 	err = d.fullReconcile(ctx)
 	d.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -169,7 +177,7 @@ func Start(ctx context.Context, opts Options) (d *Daemon, err error) {
 		d.wg.Add(1)
 		go d.feedLoop(loopCtx)
 	}
-	return d, nil
+	return nil
 }
 
 // chooseBackend starts the first backend that launches, probes and
@@ -202,6 +210,14 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	if err := b.Probe(ctx); err != nil {
 		return err
 	}
+	info, err := b.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if d.opts.Interface.Proxy != nil && !info.Capabilities.Has(hostapi.BackendCapProxy) {
+		d.log.Info("proxy settings unused: the backend has an OS interface instead", "backend", info.Name)
+	}
+	d.backCaps.Store(uint64(info.Capabilities))
 	if err := b.Configure(ctx, d.interfaceConfig()); err != nil {
 		return err
 	}
@@ -215,12 +231,15 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 }
 
 // interfaceConfig is the interface configuration: the configured one
-// with the node's key and, unless configured explicitly, the node's mesh
-// addresses from trusted membership (none while it is not an active
-// member).
+// with the node's key, proxies only if the backend has them, and, unless
+// configured explicitly, the node's mesh addresses from trusted membership
+// (none while it is not an active member).
 func (d *Daemon) interfaceConfig() hostapi.InterfaceConfig {
 	cfg := d.opts.Interface
 	cfg.PrivateKey = d.opts.PrivateKey
+	if !hostapi.BackendCapabilities(d.backCaps.Load()).Has(hostapi.BackendCapProxy) {
+		cfg.Proxy = nil // proxies and forwards are for userspace stacks only
+	}
 	if len(cfg.Addresses) == 0 && d.ledger.Restricted() == nil {
 		if st := d.ledger.State(); st != nil {
 			if self, ok := st.Node(d.opts.NodeID); ok && self.Status == membership.StatusActive {

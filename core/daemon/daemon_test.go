@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/sha256"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -442,4 +443,52 @@ func TestOwnAddressesFollowMembership(t *testing.T) {
 		t.Errorf("a revoked node keeps addresses %v", cfg.Addresses)
 	}
 	h.wantPeers()
+}
+
+func TestStartFailureCleansUpAndDoesNotPanic(t *testing.T) {
+	h := newHarness(t)
+	var stores []*inst[hostapi.Store]
+	h.opts.Store = func(context.Context) (pluginhost.Instance[hostapi.Store], error) {
+		i := newInst[hostapi.Store](h.disk.NewStore())
+		stores = append(stores, i)
+		return i, nil
+	}
+	h.opts.Backends = []BackendChoice{{Name: "broken", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {
+		return nil, errors.New("no such backend here")
+	}}}
+	d, err := Start(context.Background(), h.opts)
+	if err == nil || d != nil {
+		t.Fatalf("Start with no working backend = %v, %v; want an error", d, err)
+	}
+	select {
+	case <-stores[0].Done():
+	default:
+		t.Error("the store plugin still runs after a failed start")
+	}
+	h.opts.Store = func(context.Context) (pluginhost.Instance[hostapi.Store], error) {
+		return nil, errors.New("no store")
+	}
+	if _, err := Start(context.Background(), h.opts); err == nil {
+		t.Fatal("Start without a store succeeded")
+	}
+}
+
+func TestProxyOnlyForBackendsThatHaveIt(t *testing.T) {
+	for _, caps := range []hostapi.BackendCapabilities{hostapi.BackendCapPeerStats, hostapi.BackendCapPeerStats | hostapi.BackendCapProxy} {
+		h := newHarness(t)
+		h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
+		h.opts.Backends = []BackendChoice{{Name: "fake", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {
+			b := hostapitest.NewBackend(caps)
+			h.mu.Lock()
+			h.backends = append(h.backends, b)
+			h.mu.Unlock()
+			return newInst[hostapi.Backend](b), nil
+		}}}
+		h.start()
+		cfg, _ := h.backend().Config()
+		if want := caps.Has(hostapi.BackendCapProxy); (cfg.Proxy != nil) != want {
+			t.Errorf("capabilities %b: backend got proxy %v, want proxy: %v", caps, cfg.Proxy, want)
+		}
+		h.wantPeers("b", "c", "d")
+	}
 }
