@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
+)
+
+// Options describe a Cluster.
+type Options struct {
+	// Bin is the rustynet binary (see Build). Required.
+	Bin string
+	// NetworkID is the network's id; "" means "e2e".
+	NetworkID string
+	// Approvers is how many approvers the network has: a1 (the owner) to
+	// aN. 0 means 3.
+	Approvers int
+	// Threshold is the genesis threshold; 0 means 2.
+	Threshold uint64
+	// Members are the ids of the nodes in the genesis. Each gets a node
+	// key, a mesh address, ports and a web service, and may be started.
+	Members []string
+	// ExtraMembers is how many further members the genesis holds that
+	// never run (membershiptest.Node records), to make a large network.
+	ExtraMembers int
+}
+
+// Cluster is one test network: its approvers' keys, the chain as the
+// approvers know it, and its nodes. A Cluster is not safe for concurrent
+// use; the Nodes it returns are (see Node).
+type Cluster struct {
+	tb   testing.TB
+	opts Options
+	// Dir is the cluster's directory: the genesis file and one directory
+	// per node. It is removed at cleanup.
+	Dir string
+	// Genesis is the signed genesis; GenesisRoot the root it pins.
+	Genesis     *membership.SignedUpdate
+	GenesisRoot membership.Hash
+
+	approvers map[string]ed25519.PrivateKey
+	chain     *membership.Chain
+	log       []*membership.SignedUpdate
+	nodes     map[string]*Node
+	order     []*Node
+}
+
+// extraBase is the index of the first extra member's address
+// (membershiptest.Node(id, i) → 100.64.x.y from i); cluster nodes use
+// indexes 1 to 255.
+const extraBase = 256
+
+// New makes a cluster: approvers a1 (owner) to aN, the member nodes, a
+// genesis signed by every approver, applied to the cluster's chain and
+// written to Dir/genesis.json. Everything it and its nodes create is
+// removed, and every daemon stopped, at tb's cleanup.
+func New(tb testing.TB, opts Options) *Cluster {
+	tb.Helper()
+	if opts.Bin == "" {
+		tb.Fatal("e2e.New: Options.Bin is required")
+	}
+	if opts.NetworkID == "" {
+		opts.NetworkID = "e2e"
+	}
+	if opts.Approvers == 0 {
+		opts.Approvers = 3
+	}
+	if opts.Threshold == 0 {
+		opts.Threshold = 2
+	}
+	// Not tb.TempDir: its parents are 0700, and a daemon may run as another
+	// user (see NodeConfig.RunAs).
+	dir, err := os.MkdirTemp("", "rustynet-e2e-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &Cluster{tb: tb, opts: opts, Dir: dir, approvers: map[string]ed25519.PrivateKey{}, nodes: map[string]*Node{}}
+	tb.Cleanup(func() {
+		c.stopAll()
+		if tb.Failed() && os.Getenv("E2E_KEEP") != "" {
+			tb.Logf("kept %s (E2E_KEEP is set)", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+
+	var as []membership.Approver
+	for i := 1; i <= opts.Approvers; i++ {
+		role := membership.RoleApprover
+		if i == 1 {
+			role = membership.RoleOwner
+		}
+		a := membershiptest.NewApprover(fmt.Sprintf("a%d", i), role)
+		c.approvers[a.ID] = a.Private
+		as = append(as, a.Approver)
+	}
+	nodes := make([]membership.Node, 0, len(opts.Members)+opts.ExtraMembers)
+	for _, id := range opts.Members {
+		nodes = append(nodes, c.AddNode(id).Member())
+	}
+	for i := range opts.ExtraMembers {
+		nodes = append(nodes, membershiptest.Node(ExtraMemberID(i), extraBase+i))
+	}
+	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
+	if err != nil {
+		tb.Fatalf("genesis: %v", err)
+	}
+	c.Sign(g, c.ApproverIDs()...)
+	c.chain = membership.NewChain(opts.NetworkID)
+	c.Commit(g)
+	c.Genesis, c.GenesisRoot = g, g.Body.NewStateRoot
+	if err := os.WriteFile(c.genesisFile(), g.Encode(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// ExtraMemberID is the id of the i-th extra member (Options.ExtraMembers).
+func ExtraMemberID(i int) string { return fmt.Sprintf("m%05d", i) }
+
+// ApproverIDs returns the approvers' ids, a1 first.
+func (c *Cluster) ApproverIDs() []string {
+	ids := make([]string, 0, len(c.approvers))
+	for i := 1; i <= c.opts.Approvers; i++ {
+		ids = append(ids, fmt.Sprintf("a%d", i))
+	}
+	return ids
+}
+
+// Node returns the node id; it fails the test if there is none.
+func (c *Cluster) Node(id string) *Node {
+	n, ok := c.nodes[id]
+	if !ok {
+		c.tb.Fatalf("e2e: no node %q in the cluster", id)
+	}
+	return n
+}
+
+// AddNode makes node id: an X25519 key, the next mesh address
+// (100.64.0.k/32), a WireGuard port, a SOCKS5 port and a web service on
+// 127.0.0.1 that answers "hello from ID". It does not add it to the
+// membership or start it.
+func (c *Cluster) AddNode(id string) *Node {
+	c.tb.Helper()
+	if _, dup := c.nodes[id]; dup {
+		c.tb.Fatalf("e2e: node %q exists", id)
+	}
+	k := len(c.order) + 1
+	if k >= extraBase {
+		c.tb.Fatalf("e2e: at most %d cluster nodes", extraBase-1)
+	}
+	n := newNode(c, id, netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64, 0, byte(k)}), 32))
+	c.nodes[id] = n
+	c.order = append(c.order, n)
+	return n
+}
+
+// State returns the trusted state as the approvers know it: the genesis
+// and every update passed to Commit.
+func (c *Cluster) State() *membership.State { return c.chain.State() }
+
+// Log returns the committed log, genesis first.
+func (c *Cluster) Log() []*membership.SignedUpdate { return slices.Clone(c.log) }
+
+func (c *Cluster) genesisFile() string { return filepath.Join(c.Dir, "genesis.json") }
+
+// stopAll stops every running node, last started first.
+func (c *Cluster) stopAll() {
+	for _, n := range slices.Backward(c.order) {
+		n.stop(false)
+	}
+}

@@ -1,0 +1,46 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// bin is the rustynet binary TestMain built for this run.
+var bin string
+
+// TestMain builds the rustynet binary once, runs the tests, and checks
+// that no daemon or plugin process they started is still alive.
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "rustynet-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if bin, err = Build(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, "building rustynet:", err)
+		return 1
+	}
+	code := m.Run()
+	if pids := Leaked(); len(pids) > 0 {
+		fmt.Fprintf(os.Stderr, "processes outlived their tests: %v\n", pids)
+		return 1
+	}
+	return code
+}
+
+// newCluster is New with the binary of this run.
+func newCluster(t *testing.T, opts Options) *Cluster {
+	t.Helper()
+	opts.Bin = bin
+	return New(t, opts)
+}
