@@ -3,10 +3,12 @@ package benchmarks
 import (
 	"os"
 	"testing"
+
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	RemoveBuilt()
+	testbin.Cleanup()
 	os.Exit(code)
 }

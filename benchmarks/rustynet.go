@@ -2,53 +2,12 @@ package benchmarks
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
-
-// built is the rustynet binary, built once per process.
-var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-	out  []byte
-}
-
-// Rustynet returns the path of the rustynet binary built from this module,
-// building it on first use. It skips tb if the go tool is missing. Call
-// RemoveBuilt from TestMain once the benchmarks are done.
-func Rustynet(tb testing.TB) string {
-	tb.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		tb.Skip("the go tool is not installed: cannot build the rustynet binary")
-	}
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "rustynet-bench-"); built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "rustynet")
-		built.out, built.err = exec.Command(goTool, "build", "-o", built.path, "github.com/rustynet/rustynet/cmd/rustynet").CombinedOutput()
-	})
-	if built.err != nil {
-		tb.Fatalf("building rustynet: %v\n%s", built.err, built.out)
-	}
-	return built.path
-}
-
-// RemoveBuilt removes the binary Rustynet built, if any.
-func RemoveBuilt() {
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
-}
 
 // StoreKinds are the built-in stores.
 var StoreKinds = []string{"file", "sqlite"}
@@ -73,7 +32,7 @@ func LaunchStore(ctx context.Context, bin, kind, dir string) (pluginhost.Instanc
 // plugin process is killed at cleanup.
 func OpenStore(tb testing.TB, kind, dir string) hostapi.Store {
 	tb.Helper()
-	inst, err := LaunchStore(context.Background(), Rustynet(tb), kind, dir)
+	inst, err := LaunchStore(context.Background(), testbin.Rustynet(tb), kind, dir)
 	if err != nil {
 		tb.Fatalf("launching the %s store plugin: %v", kind, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 const (
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 	if cache.dir != "" {
 		os.RemoveAll(cache.dir)
 	}
-	benchmarks.RemoveBuilt()
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
@@ -52,7 +53,7 @@ func BenchmarkColdStart(b *testing.B) {
 	for _, kind := range benchmarks.StoreKinds {
 		b.Run(fmt.Sprintf("store=%s/updates=%d", kind, logUpdates), func(b *testing.B) {
 			ctx := context.Background()
-			bin := benchmarks.Rustynet(b)
+			bin := testbin.Rustynet(b)
 			dir, hw, pin := stateDir(b, kind)
 			var launch, verify time.Duration
 			b.ResetTimer()
@@ -137,7 +138,7 @@ func stateDir(b *testing.B, kind string) (dir, hw string, pin membership.Hash) {
 		return dir, hw, pin
 	}
 	ctx := context.Background()
-	inst, err := benchmarks.LaunchStore(ctx, benchmarks.Rustynet(b), kind, dir)
+	inst, err := benchmarks.LaunchStore(ctx, testbin.Rustynet(b), kind, dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/e2e"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // bin is the rustynet binary TestMain built for this run.
@@ -27,7 +28,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if bin, err = e2e.Build(ctx, dir); err != nil {
+	if bin, err = testbin.Build(ctx, dir); err != nil {
 		fmt.Fprintln(os.Stderr, "building rustynet:", err)
 		return 1
 	}

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // envTestPlugin names the built-in plugin this test binary serves when a
@@ -27,39 +25,12 @@ func TestMain(m *testing.M) {
 		os.Exit(run(context.Background(), []string{"plugin", name}, os.Stdin, os.Stdout, os.Stderr))
 	}
 	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// built is the rustynet binary built once for every test that runs it.
-var built struct {
-	once sync.Once
-	dir  string // removed by TestMain
-	path string
-	err  error
-	out  []byte
-}
-
-// builtBinary returns the path of the real rustynet binary, built from
-// this package once per test run. It skips the test if the go tool is
-// missing.
+// builtBinary returns the real rustynet binary, built once per test run.
 func builtBinary(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go tool is not installed: cannot build the binary")
-	}
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "rustynet-bin-"); built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "rustynet")
-		built.out, built.err = exec.Command(goTool, "build", "-o", built.path, ".").CombinedOutput()
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
-	}
-	return built.path
+	return testbin.Rustynet(t)
 }
