@@ -4,7 +4,8 @@
 // The store holds bytes; the ledger verifies everything it reads back. Its
 // log holds one entry per applied update, entry n being the update of epoch
 // n, each entry carrying the hash of the previous one. A snapshot of the full
-// state is written every SnapshotEvery entries and on Close. Outside the
+// state is written every SnapshotEvery entries (in the background) and on
+// Close. Outside the
 // store's directory the ledger keeps a high-water mark (the highest epoch,
 // root and entry hash this node has ever trusted for that directory), so
 // restoring an old copy of the whole directory is detected.

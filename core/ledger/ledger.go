@@ -31,7 +31,10 @@ type Config struct {
 	// Now is the clock for accepting new updates; nil means time.Now.
 	Now func() time.Time
 	// SnapshotEvery is how many entries may follow the last snapshot before
-	// Apply writes a new one; 0 means 64.
+	// Apply writes a new one (in the background); 0 means 1024. The log is
+	// authoritative and re-verified at every start, so the snapshot is a
+	// cross-check, not a recovery point: writing a multi-megabyte state
+	// rarely keeps it off the apply path's tail latency.
 	SnapshotEvery uint64
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -102,7 +105,7 @@ func newLedger(cfg Config) (*Ledger, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.SnapshotEvery == 0 {
-		cfg.SnapshotEvery = 64
+		cfg.SnapshotEvery = 1024
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
