@@ -51,6 +51,9 @@ other_pkgs=$(go list ./... | grep -v -e '/core/' -e '/core$' -e '/hostapi/' -e '
 go test -race -count=1 $race_pkgs
 go test -count=1 $other_pkgs
 
+step "conformance suite against every built-in plugin (reports in artifacts/conformance/)"
+scripts/conformance.sh
+
 step "fuzzing (${fuzztime} per target)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do

@@ -23,6 +23,7 @@ func rootCommand() *command {
 			daemonCommand(),
 			nodeStatusCommand(),
 			demoCommand(),
+			conformanceCommand(),
 			pluginCommand(builtinPlugins),
 		},
 	}

@@ -61,6 +61,12 @@ func rejected(prefix string, err error) error {
 	return internalErrorf("%s%v", prefix, err)
 }
 
+// exitStatus ends the command with a status and no error line, for a
+// command that has already reported its own verdict (conformance).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
 // asCLIError classifies any error a command returned.
 func asCLIError(err error) *cliError {
 	var ce *cliError

@@ -38,6 +38,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // and returns the exit status.
 func (e *env) finish(err error) int {
 	status := exitOK
+	var quiet exitStatus
+	if errors.As(err, &quiet) {
+		status, err = int(quiet), nil
+	}
 	if err != nil {
 		ce := asCLIError(err)
 		fmt.Fprintf(e.stderr, "error: %s: %s\n", ce.code, ce.msg)

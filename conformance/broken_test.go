@@ -1,0 +1,92 @@
+package conformance_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rustynet/rustynet/conformance"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// TestBrokenPluginsFail proves that the suite bites: each deliberately
+// broken plugin under testdata/broken wraps a correct implementation with
+// one defect, and must fail exactly the cases that observe that defect,
+// and pass every other case, the handshake included.
+func TestBrokenPluginsFail(t *testing.T) {
+	var invalid []string
+	for _, c := range conformance.BackendCases() {
+		if strings.HasPrefix(c.ID, "backend.invalid.") {
+			invalid = append(invalid, c.ID)
+		}
+	}
+	tests := []struct {
+		plugin string
+		kind   conformance.Kind
+		want   []string // the failed cases, in suite order
+	}{
+		{"lose-appends", conformance.KindStore, []string{
+			"store.durable.kill",
+			"store.durable.kill-during-appends",
+		}},
+		// Every case that reads a range across entries 9 and 10 at once.
+		{"reorder", conformance.KindStore, []string{
+			"store.log.round-trip",
+			"store.log.order",
+			"store.reopen",
+			"store.concurrent.append",
+			"store.concurrent.read-while-append",
+			"store.durable.kill",
+			"store.durable.kill-during-appends",
+		}},
+		{"stdout-writer", conformance.KindStore, []string{"process.stdout.clean"}},
+		{"torn-snapshot", conformance.KindStore, []string{"store.snapshot.atomic-kill"}},
+		{"ignore-removals", conformance.KindBackend, []string{
+			"backend.remove.immediate",
+			"backend.traffic.remove-cuts",
+		}},
+		{"accept-invalid-peers", conformance.KindBackend, invalid},
+		{"leak-on-close", conformance.KindBackend, []string{"backend.close.releases"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.plugin, func(t *testing.T) {
+			launch := hostapi.LaunchConfig{Path: pluginPath(t, tt.plugin)}
+			opts := conformance.Options{TempDir: t.TempDir()}
+			var rep *conformance.Report
+			var err error
+			if tt.kind == conformance.KindStore {
+				rep, err = conformance.RunStoreSuite(t.Context(), conformance.StoreTarget{Binary: launch}, opts)
+			} else {
+				rep, err = conformance.RunBackendSuite(t.Context(), conformance.BackendTarget{Binary: launch}, opts)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, rep.Failed()); diff != "" {
+				t.Errorf("failed cases (-want +got):\n%s", diff)
+				for _, r := range rep.Results {
+					if r.Status == conformance.StatusFail {
+						t.Logf("%s: %s", r.ID, r.Message)
+					}
+				}
+			}
+			if rep.Conforms() {
+				t.Error("Conforms: got true for a broken plugin")
+			}
+			if got := status(rep, "process.handshake"); got != conformance.StatusPass {
+				t.Errorf("process.handshake: got %s, want pass (the defect is elsewhere)", got)
+			}
+		})
+	}
+}
+
+// status returns the status of case id in rep, or "" if it did not run.
+func status(rep *conformance.Report, id string) conformance.Status {
+	for _, r := range rep.Results {
+		if r.ID == id {
+			return r.Status
+		}
+	}
+	return ""
+}

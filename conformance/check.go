@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// pollInterval is how often waitFor checks its condition.
+const pollInterval = 10 * time.Millisecond
+
+// wantCode returns an error unless err carries code want.
+func wantCode(what string, err error, want hostapi.Code) error {
+	if got := hostapi.CodeOf(err); got != want {
+		return fmt.Errorf("%s: got %v (error %v), want %v", what, got, err, want)
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds, failing with what once d has passed
+// or ctx is done.
+func waitFor(ctx context.Context, d time.Duration, what string, cond func() bool) error {
+	if cond() {
+		return nil
+	}
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if cond() {
+				return nil
+			}
+		case <-deadline.C:
+			return fmt.Errorf("%s: still not the case after %s", what, d)
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+	}
+}
+
+// waitExit waits until pid and every process it had started have exited.
+func waitExit(ctx context.Context, d time.Duration, pid int, children []int) error {
+	return waitFor(ctx, d, fmt.Sprintf("plugin process %d (and its children %v) exits", pid, children), func() bool {
+		if processAlive(pid) {
+			return false
+		}
+		for _, c := range children {
+			if processAlive(c) {
+				return false
+			}
+		}
+		return true
+	})
+}

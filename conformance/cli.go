@@ -1,0 +1,277 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Exit statuses of Main.
+const (
+	ExitConforms     = 0 // every MUST case that ran passed
+	ExitMustFailed   = 1 // a MUST case failed
+	ExitCannotLaunch = 2 // the plugin cannot be launched, or the command line is wrong
+)
+
+const usageText = `usage: rustynet conformance --plugin PATH [flags]
+
+Runs the conformance suite against a plugin binary, launched exactly as the
+daemon launches it, and reports every case.
+
+Exit status: 0 when every MUST case passes, 1 when a MUST case fails, 2 when
+the plugin cannot be launched or the command line is wrong.
+
+Flags:
+`
+
+// cliConfig is a parsed command line.
+type cliConfig struct {
+	plugin, args, kind, run, level, format, out string
+	reference, referenceArgs, sha256            string
+	netns, list, verbose                        bool
+	timeout                                     time.Duration
+}
+
+// Main is the conformance command line:
+//
+//	rustynet conformance --plugin PATH [--args "ARGS"] [--kind store|backend]
+//	    [--run REGEX] [--level must|should] [--format text|json|junit] [--out FILE]
+//	    [--netns] [--reference PATH [--reference-args "ARGS"]] [--sha256 HEX]
+//	    [--timeout DURATION] [--list] [-v]
+//
+// args are the arguments after the command's name. The report goes to out
+// (or --out), progress and errors to errOut. It returns ExitConforms,
+// ExitMustFailed or ExitCannotLaunch. ctx ends the run early (the cases not
+// yet run are left out of the report).
+func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
+	cfg, err := parseArgs(args, errOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitConforms
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitCannotLaunch
+	}
+	if cfg.list {
+		return listCases(cfg, out)
+	}
+	opts := Options{CaseTimeout: cfg.timeout, MustOnly: cfg.level == "must"}
+	if cfg.run != "" {
+		re, err := regexp.Compile(cfg.run)
+		if err != nil {
+			fmt.Fprintf(errOut, "error: --run: %v\n", err)
+			return ExitCannotLaunch
+		}
+		opts.Match = re.MatchString
+	}
+	progress := cfg.format != "text" || cfg.out != ""
+	if progress {
+		opts.Progress = func(r Result) {
+			fmt.Fprintf(errOut, "%-4s %-6s %s (%s)\n", strings.ToUpper(string(r.Status)), r.Level, r.ID, r.Duration.Round(time.Millisecond))
+		}
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(errOut, nil))
+
+	launch := hostapi.LaunchConfig{Path: cfg.plugin, Args: splitArgs(cfg.args), SHA256: cfg.sha256}
+	kind := Kind(cfg.kind)
+	if kind == "" {
+		if kind, err = detectKind(ctx, launch); err != nil {
+			fmt.Fprintf(errOut, "error: %v\n", err)
+			return ExitCannotLaunch
+		}
+	}
+	var rep *Report
+	switch kind {
+	case KindStore:
+		rep, err = RunStoreSuite(ctx, StoreTarget{Binary: launch}, opts)
+	case KindBackend:
+		target := BackendTarget{Binary: launch}
+		if cfg.netns {
+			target.Topology = Namespaces()
+		}
+		if cfg.reference != "" {
+			target.Reference = &BackendTarget{Binary: hostapi.LaunchConfig{Path: cfg.reference, Args: splitArgs(cfg.referenceArgs)}}
+		}
+		rep, err = RunBackendSuite(ctx, target, opts)
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitCannotLaunch
+	}
+	if err := writeReport(rep, cfg, out); err != nil {
+		fmt.Fprintf(errOut, "error: writing the report: %v\n", err)
+		return ExitCannotLaunch
+	}
+	if cfg.out != "" || cfg.format != "text" {
+		s := rep.Summary()
+		fmt.Fprintf(errOut, "%s: %d passed, %d failed (%d MUST), %d skipped\n", rep.Plugin, s.Pass, s.Fail, s.MustFail, s.Skip)
+	}
+	if !rep.Conforms() {
+		return ExitMustFailed
+	}
+	return ExitConforms
+}
+
+func parseArgs(args []string, errOut io.Writer) (cliConfig, error) {
+	var cfg cliConfig
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprint(errOut, usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.plugin, "plugin", "", "the plugin `executable` (required, except with --list)")
+	fs.StringVar(&cfg.args, "args", "", "the plugin's `arguments`, split at spaces (quotes group), e.g. \"plugin store-file\"")
+	fs.StringVar(&cfg.kind, "kind", "", "the plugin kind, store or backend; empty: ask the plugin")
+	fs.StringVar(&cfg.run, "run", "", "run only cases whose ID matches this `regexp`")
+	fs.StringVar(&cfg.level, "level", "should", "run MUST cases only (must) or every case (should)")
+	fs.StringVar(&cfg.format, "format", "text", "report format: text, json or junit")
+	fs.StringVar(&cfg.out, "out", "", "write the report to this `file` instead of standard output")
+	fs.BoolVar(&cfg.netns, "netns", false, "run backend instances in network namespaces of their own (Linux, root)")
+	fs.StringVar(&cfg.reference, "reference", "", "a reference backend `executable` for the interop cases")
+	fs.StringVar(&cfg.referenceArgs, "reference-args", "", "the reference backend's `arguments`")
+	fs.StringVar(&cfg.sha256, "sha256", "", "refuse to launch the plugin unless its SHA-256 is this `hex` digest")
+	fs.DurationVar(&cfg.timeout, "timeout", DefaultCaseTimeout, "bound on each case")
+	fs.BoolVar(&cfg.list, "list", false, "list the cases (of --kind, or all) and exit")
+	fs.BoolVar(&cfg.verbose, "v", false, "text format: show the plugin's log under failed cases")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case cfg.plugin == "" && !cfg.list:
+		return cfg, errors.New("--plugin is required")
+	case cfg.kind != "" && cfg.kind != string(KindStore) && cfg.kind != string(KindBackend):
+		return cfg, fmt.Errorf("--kind %q: want store or backend", cfg.kind)
+	case cfg.level != "must" && cfg.level != "should":
+		return cfg, fmt.Errorf("--level %q: want must or should", cfg.level)
+	case cfg.format != "text" && cfg.format != "json" && cfg.format != "junit":
+		return cfg, fmt.Errorf("--format %q: want text, json or junit", cfg.format)
+	case cfg.reference != "" && cfg.kind == string(KindStore):
+		return cfg, errors.New("--reference applies to backends only")
+	case cfg.timeout <= 0:
+		return cfg, fmt.Errorf("--timeout %s: want a positive duration", cfg.timeout)
+	}
+	return cfg, nil
+}
+
+// detectKind launches the plugin and asks it for its Info, as a store and
+// then as a backend.
+func detectKind(ctx context.Context, launch hostapi.LaunchConfig) (Kind, error) {
+	s, err := hostapi.LaunchStore(ctx, launch)
+	if err != nil {
+		return "", &LaunchError{Err: err}
+	}
+	_, err = s.Info(ctx)
+	s.Kill()
+	if err == nil {
+		return KindStore, nil
+	}
+	if hostapi.CodeOf(err) != hostapi.CodeUnsupported {
+		return "", &LaunchError{Err: fmt.Errorf("Info: %w", err)}
+	}
+	b, err := hostapi.LaunchBackend(ctx, launch)
+	if err != nil {
+		return "", &LaunchError{Err: err}
+	}
+	_, err = b.Info(ctx)
+	b.Kill()
+	if err != nil {
+		return "", &LaunchError{Err: fmt.Errorf("the plugin answers neither as a store nor as a backend: %w", err)}
+	}
+	return KindBackend, nil
+}
+
+func writeReport(rep *Report, cfg cliConfig, stdout io.Writer) (err error) {
+	w := stdout
+	if cfg.out != "" {
+		f, err := os.Create(cfg.out)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = f
+	}
+	switch cfg.format {
+	case "json":
+		return rep.WriteJSON(w)
+	case "junit":
+		return rep.WriteJUnit(w)
+	}
+	return rep.WriteText(w, cfg.verbose)
+}
+
+// listCases prints the cases of --kind (or of both kinds): ID, level,
+// needs and rule.
+func listCases(cfg cliConfig, out io.Writer) int {
+	kinds := []Kind{KindStore, KindBackend}
+	if cfg.kind != "" {
+		kinds = []Kind{Kind(cfg.kind)}
+	}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		for _, c := range casesFor(k) {
+			if seen[c.ID] {
+				continue
+			}
+			seen[c.ID] = true
+			fmt.Fprintf(out, "%-48s %-6s %s\n", c.ID, c.Level, c.Rule)
+		}
+	}
+	return ExitConforms
+}
+
+// splitArgs splits s at unquoted spaces; single or double quotes group
+// words, and a backslash outside single quotes escapes the next byte.
+func splitArgs(s string) []string {
+	var (
+		out     []string
+		cur     strings.Builder
+		inWord  bool
+		quote   byte
+		escaped bool
+	)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			cur.WriteByte(c)
+			escaped = false
+		case c == '\\' && quote != '\'':
+			escaped, inWord = true, true
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,45 @@
+// Package conformance is the suite every Rustynet plugin must pass (SPEC
+// §9): the rules of the hostapi contract as cases a machine can check
+// against a running plugin, across the real gRPC boundary.
+//
+// # Cases
+//
+// A Case is a plain value: a stable ID ("store.durable.kill"), a level (Must
+// or Should), what it needs (capability flags the plugin advertises, or
+// needs of the harness such as a process of its own to SIGKILL), a one-line
+// rule, and a function of a context and an Env. StoreCases and BackendCases
+// return the suites; each begins with the process cases (handshake, stdout
+// hygiene, version negotiation, unknown calls, shutdown, host death, host
+// leaks). A plugin conforms when every MUST case that runs passes.
+//
+// # One engine, three ways to reach a plugin
+//
+// The engine (RunStoreSuite, RunBackendSuite) runs each case with a fresh
+// Env, which starts plugin instances on demand and removes everything the
+// case made when it ends. It reaches a plugin
+//
+//   - in process: Target.New, served through hostapi.ServeStoreTest or
+//     ServeBackendTest, a real gRPC connection inside this process;
+//   - as a binary: Target.Binary, launched with hostapi.LaunchStore or
+//     LaunchBackend exactly as the daemon launches it; the process cases
+//     and the SIGKILL cases need this;
+//   - reattaching to a running plugin is not offered: hostapi exports no
+//     way to wrap a go-plugin reattach connection as a client.
+//
+// Backends run in the nodes of a Topology: Loopback (this host's network)
+// or Namespaces (a network namespace each, for backends with an OS
+// interface), so that two instances carry real WireGuard traffic between
+// them; BackendTarget.Reference adds interop with another backend.
+//
+// # Front ends
+//
+// RunStore and RunBackend run the suite from a plugin author's Go tests,
+// one subtest per case. Main is the command line (`rustynet conformance`,
+// and the standalone command in cmd/rustynet-conformance), which writes a
+// text, JSON or JUnit Report and exits 0, 1 or 2. The package itself never
+// imports package testing.
+//
+// docs/plugin-authors.md is the guide; testdata/broken holds deliberately
+// broken plugins that the package's tests use to prove the suite fails
+// them.
+package conformance
