@@ -228,7 +228,7 @@ func (n *Node) stop(kill bool) {
 	for _, pid := range plugins {
 		if err := poll(10*time.Second, 20*time.Millisecond, func() bool { return !alive(pid) }); err != nil {
 			n.c.tb.Errorf("%s: plugin process %d outlived its daemon by 10 s; killing it", n.ID, pid)
-			syscall.Kill(pid, syscall.SIGKILL)
+			killPID(pid)
 		}
 	}
 }

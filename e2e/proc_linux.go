@@ -78,3 +78,6 @@ func alive(pid int) bool {
 	state := data[i+2]
 	return state != 'Z' && state != 'X'
 }
+
+// killPID sends SIGKILL to pid.
+func killPID(pid int) { syscall.Kill(pid, syscall.SIGKILL) }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
 
@@ -21,3 +22,10 @@ func sysProcAttr(cfg NodeConfig) (*syscall.SysProcAttr, error) {
 func children(int) ([]int, error)   { return nil, errNoProc }
 func cmdline(int) ([]string, error) { return nil, errNoProc }
 func alive(int) bool                { return false }
+
+// killPID ends process pid.
+func killPID(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}
