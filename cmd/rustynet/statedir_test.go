@@ -281,7 +281,7 @@ func TestExternalStorePlugin(t *testing.T) {
 // TestPluginMode checks that the plugin mode is hidden from the listing
 // and, run by hand rather than by a host, explains itself and exits 2.
 func TestPluginMode(t *testing.T) {
-	if r := runCLI(t, "-h"); strings.Contains(r.stdout, "plugin") {
+	if r := runCLI(t, "-h"); strings.Contains(r.stdout, "\n  plugin ") {
 		t.Errorf("rustynet -h lists the internal plugin mode:\n%s", r.stdout)
 	}
 	r := runCLI(t, "plugin", "-h")

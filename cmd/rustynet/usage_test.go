@@ -109,7 +109,7 @@ func TestHelp(t *testing.T) {
 		args []string
 		want string // a line the help must contain
 	}{
-		{"root", []string{"-h"}, "  membership  create, propose, sign, verify and apply membership updates"},
+		{"root", []string{"-h"}, "  membership   create, propose, sign, verify and apply membership updates"},
 		{"group", []string{"membership", "--help"}, "  propose-add-node         propose: add a node"},
 		{"leaf", []string{"key", "generate", "-h"}, "usage: rustynet key generate --kind approver|node --out FILE [--force]"},
 		{"help command", []string{"help", "membership", "sign-update"}, "usage: rustynet membership sign-update --key FILE UPDATE"},
