@@ -52,6 +52,12 @@ func runHelper(role string) int {
 		fmt.Fprintf(os.Stderr, "conformance helper: %s: %v\n", helperConfigEnv, err)
 		return 2
 	}
+	// The plugin inherits this environment. When the plugin is this same
+	// binary (`rustynet conformance` certifying `rustynet plugin NAME`),
+	// these variables would make it a helper host too, launching itself
+	// without end.
+	_ = os.Unsetenv(helperEnv)
+	_ = os.Unsetenv(helperConfigEnv)
 	if err := hostWithoutParentDeath(cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "conformance helper: %v\n", err)
 		return 1
