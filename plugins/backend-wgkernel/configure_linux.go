@@ -15,6 +15,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/netlinkdump"
 )
 
 // Configure creates the interface (first call), or adopts an existing
@@ -266,7 +267,7 @@ func (d *device) setAddresses(want []netip.Prefix) error {
 // addresses returns the interface's addresses, sorted, without IPv6
 // link-local ones (the kernel's, not the core's).
 func (d *device) addresses() ([]netip.Prefix, error) {
-	list, err := d.nl.AddrList(d.link, netlink.FAMILY_ALL)
+	list, err := netlinkdump.Retry(func() ([]netlink.Addr, error) { return d.nl.AddrList(d.link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, sysErr("listing addresses of "+d.iface.name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/netlinkdump"
 )
 
 // routeProtocol marks the routes this backend owns (rtm_protocol), so that
@@ -74,8 +75,10 @@ func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
 // interface.
 func (d *device) routes() ([]netip.Prefix, error) {
 	filter := &netlink.Route{LinkIndex: d.link.Attrs().Index, Protocol: routeProtocol, Table: unix.RT_TABLE_MAIN}
-	list, err := d.nl.RouteListFiltered(netlink.FAMILY_ALL, filter,
-		netlink.RT_FILTER_OIF|netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	list, err := netlinkdump.Retry(func() ([]netlink.Route, error) {
+		return d.nl.RouteListFiltered(netlink.FAMILY_ALL, filter,
+			netlink.RT_FILTER_OIF|netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, sysErr("listing routes of "+d.iface.name, err)
 	}

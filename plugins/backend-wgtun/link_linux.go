@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/rustynet/rustynet/plugins/internal/netlinkdump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
@@ -89,7 +90,7 @@ func (l *osLink) delRoute(_ context.Context, p netip.Prefix) error {
 
 // addresses lists the interface's addresses.
 func (l *osLink) addresses(context.Context) ([]netip.Prefix, error) {
-	addrs, err := l.nl.AddrList(l.link(), netlink.FAMILY_ALL)
+	addrs, err := netlinkdump.Retry(func() ([]netlink.Addr, error) { return l.nl.AddrList(l.link(), netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, err
 	}
