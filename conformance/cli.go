@@ -23,9 +23,12 @@ const (
 )
 
 const usageText = `usage: rustynet conformance --plugin PATH [flags]
+       rustynet conformance --reattach CONFIG [flags]
 
 Runs the conformance suite against a plugin binary, launched exactly as the
-daemon launches it, and reports every case.
+daemon launches it, or against a plugin already running in reattach mode
+(started with RUSTYNET_PLUGIN_REATTACH=1, e.g. under a debugger; CONFIG is
+the line it printed), and reports every case.
 
 Exit status: 0 when every MUST case passes, 1 when a MUST case fails, 2 when
 the plugin cannot be launched or the command line is wrong.
@@ -36,6 +39,7 @@ Flags:
 // cliConfig is a parsed command line.
 type cliConfig struct {
 	plugin, args, kind, run, level, format, out string
+	reattach                                    string
 	reference, referenceArgs, sha256            string
 	netns, list, verbose                        bool
 	timeout                                     time.Duration
@@ -43,7 +47,7 @@ type cliConfig struct {
 
 // Main is the conformance command line:
 //
-//	rustynet conformance --plugin PATH [--args "ARGS"] [--kind store|backend]
+//	rustynet conformance (--plugin PATH [--args "ARGS"] | --reattach CONFIG) [--kind store|backend]
 //	    [--run REGEX] [--level must|should] [--format text|json|junit] [--out FILE]
 //	    [--netns] [--reference PATH [--reference-args "ARGS"]] [--sha256 HEX]
 //	    [--timeout DURATION] [--list] [-v]
@@ -82,7 +86,20 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 	opts.Logger = slog.New(slog.NewTextHandler(errOut, nil))
 
 	launch := hostapi.LaunchConfig{Path: cfg.plugin, Args: splitArgs(cfg.args), SHA256: cfg.sha256}
+	var reattach *hostapi.ReattachConfig
 	kind := Kind(cfg.kind)
+	if cfg.reattach != "" {
+		rc, err := hostapi.ParseReattachConfig(cfg.reattach)
+		if err != nil {
+			fmt.Fprintf(errOut, "error: --reattach: %v\n", err)
+			return ExitCannotLaunch
+		}
+		if kind != "" && string(kind) != rc.Kind {
+			fmt.Fprintf(errOut, "error: --kind %s, but the reattached plugin serves a %s\n", kind, rc.Kind)
+			return ExitCannotLaunch
+		}
+		reattach, kind = &rc, Kind(rc.Kind)
+	}
 	if kind == "" {
 		if kind, err = detectKind(ctx, launch); err != nil {
 			fmt.Fprintf(errOut, "error: %v\n", err)
@@ -92,9 +109,16 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var rep *Report
 	switch kind {
 	case KindStore:
-		rep, err = RunStoreSuite(ctx, StoreTarget{Binary: launch}, opts)
+		target := StoreTarget{Binary: launch}
+		if reattach != nil {
+			target = StoreTarget{Reattach: reattach}
+		}
+		rep, err = RunStoreSuite(ctx, target, opts)
 	case KindBackend:
 		target := BackendTarget{Binary: launch}
+		if reattach != nil {
+			target = BackendTarget{Reattach: reattach}
+		}
 		if cfg.netns {
 			target.Topology = Namespaces()
 		}
@@ -129,7 +153,8 @@ func parseArgs(args []string, errOut io.Writer) (cliConfig, error) {
 		fmt.Fprint(errOut, usageText)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.plugin, "plugin", "", "the plugin `executable` (required, except with --list)")
+	fs.StringVar(&cfg.plugin, "plugin", "", "the plugin `executable` (required, except with --reattach or --list)")
+	fs.StringVar(&cfg.reattach, "reattach", "", "reach a plugin running in reattach mode: the `line` (or JSON) it printed")
 	fs.StringVar(&cfg.args, "args", "", "the plugin's `arguments`, split at spaces (quotes group), e.g. \"plugin store-file\"")
 	fs.StringVar(&cfg.kind, "kind", "", "the plugin kind, store or backend; empty: ask the plugin")
 	fs.StringVar(&cfg.run, "run", "", "run only cases whose ID matches this `regexp`")
@@ -149,8 +174,12 @@ func parseArgs(args []string, errOut io.Writer) (cliConfig, error) {
 	switch {
 	case fs.NArg() > 0:
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case cfg.plugin == "" && !cfg.list:
+	case cfg.plugin == "" && cfg.reattach == "" && !cfg.list:
 		return cfg, errors.New("--plugin is required")
+	case cfg.plugin != "" && cfg.reattach != "":
+		return cfg, errors.New("--plugin and --reattach exclude each other")
+	case cfg.reattach != "" && (cfg.args != "" || cfg.sha256 != "" || cfg.netns):
+		return cfg, errors.New("--args, --sha256 and --netns apply to a launched plugin, not to --reattach")
 	case cfg.kind != "" && cfg.kind != string(KindStore) && cfg.kind != string(KindBackend):
 		return cfg, fmt.Errorf("--kind %q: want store or backend", cfg.kind)
 	case cfg.level != "must" && cfg.level != "should":

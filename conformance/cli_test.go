@@ -38,6 +38,11 @@ func TestMainUsageErrors(t *testing.T) {
 		{"reference for a store", []string{"--plugin", "x", "--kind", "store", "--reference", "y"}, "backends only"},
 		{"bad regexp", []string{"--plugin", "x", "--kind", "store", "--run", "("}, "--run"},
 		{"unknown flag", []string{"--plugin", "x", "--colour"}, "colour"},
+		{"plugin and reattach", []string{"--plugin", "x", "--reattach", "{}"}, "exclude each other"},
+		{"reattach with args", []string{"--reattach", "{}", "--args", "plugin store-file"}, "not to --reattach"},
+		{"reattach with netns", []string{"--reattach", "{}", "--netns"}, "not to --reattach"},
+		{"reattach not JSON", []string{"--reattach", "pid 7"}, "--reattach"},
+		{"reattach kind mismatch", []string{"--kind", "backend", "--reattach", `{"kind":"store","protocol_version":1,"network":"unix","address":"/x","pid":1}`}, "serves a store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,7 +111,7 @@ func (e *Env) StartStore(ctx context.Context) (*StoreInstance, error) {
 		return nil, fmt.Errorf("starting a store instance: %w", err)
 	}
 	e.Cleanup(c.Kill)
-	return &StoreInstance{StoreClient: c, inProcess: e.s.target.inProcess()}, nil
+	return &StoreInstance{StoreClient: c, inProcess: !e.s.target.launched()}, nil
 }
 
 // OpenStore starts a fresh instance and opens it on dir. It is closed and
@@ -172,7 +172,7 @@ func (e *Env) startBackend(ctx context.Context, l *launcher, node *Node) (*Backe
 	if err != nil {
 		return nil, fmt.Errorf("Info of %s: %w", l.name, err)
 	}
-	return &BackendInstance{BackendClient: c, Node: node, info: info, inProcess: l.inProcess()}, nil
+	return &BackendInstance{BackendClient: c, Node: node, info: info, inProcess: !l.launched()}, nil
 }
 
 // binary returns the target's launch configuration, for cases that launch
@@ -182,6 +182,8 @@ func (e *Env) binary() hostapi.LaunchConfig { return e.s.target.binary }
 // StoreInstance is one running instance of the store under test.
 type StoreInstance struct {
 	*hostapi.StoreClient
+	// inProcess: the suite did not launch the plugin's process (it is
+	// this one, or reattached), so it may neither kill nor inspect it.
 	inProcess bool
 }
 
@@ -197,7 +199,7 @@ type BackendInstance struct {
 	// Node is where the instance runs.
 	Node      *Node
 	info      hostapi.BackendInfo // what Info returned at start
-	inProcess bool
+	inProcess bool                // as in StoreInstance
 }
 
 // crash SIGKILLs pid and waits until done is closed, then calls release.

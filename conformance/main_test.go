@@ -35,14 +35,15 @@ func TestMain(m *testing.M) {
 
 // plugins are the main packages the tests build, by binary name.
 var plugins = map[string]string{
-	"lose-appends":         "./testdata/broken/lose-appends",
-	"reorder":              "./testdata/broken/reorder",
-	"stdout-writer":        "./testdata/broken/stdout-writer",
-	"torn-snapshot":        "./testdata/broken/torn-snapshot",
-	"ignore-removals":      "./testdata/broken/ignore-removals",
-	"accept-invalid-peers": "./testdata/broken/accept-invalid-peers",
-	"leak-on-close":        "./testdata/broken/leak-on-close",
-	"rustynet-store-files": "../examples/store-files/cmd/rustynet-store-files",
+	"lose-appends":              "./testdata/broken/lose-appends",
+	"reorder":                   "./testdata/broken/reorder",
+	"stdout-writer":             "./testdata/broken/stdout-writer",
+	"torn-snapshot":             "./testdata/broken/torn-snapshot",
+	"ignore-removals":           "./testdata/broken/ignore-removals",
+	"accept-invalid-peers":      "./testdata/broken/accept-invalid-peers",
+	"leak-on-close":             "./testdata/broken/leak-on-close",
+	"rustynet-store-files":      "../examples/store-files/cmd/rustynet-store-files",
+	"rustynet-backend-netstack": "../plugins/backend-netstack/cmd/rustynet-backend-netstack",
 }
 
 var built = sync.OnceValue(func() error {

@@ -56,3 +56,13 @@ func openFDs() (int, error) {
 	}
 	return len(fds), nil
 }
+
+// processSHA256 returns the hex SHA-256 of pid's executable, or "" if it
+// cannot be read.
+func processSHA256(pid int) string {
+	sum, err := FileSHA256(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return ""
+	}
+	return sum
+}

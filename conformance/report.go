@@ -9,7 +9,9 @@ import (
 // Report is the outcome of one run of the suite against one plugin.
 type Report struct {
 	// Plugin is the plugin's path (or the target's name for an in-process
-	// target); SHA256 the hex SHA-256 of the binary, empty in process.
+	// or reattached target); SHA256 the hex SHA-256 of the binary, empty in
+	// process and, where the system does not show a process's executable,
+	// for a reattached plugin.
 	Plugin string
 	SHA256 string
 	Args   []string
@@ -53,9 +55,12 @@ func (s *session) newReport() *Report {
 		ProtocolVersion: s.protocolVersion,
 		Started:         time.Now(),
 	}
-	if !s.target.inProcess() {
+	switch {
+	case s.target.launched():
 		r.Plugin = s.target.binary.Path
 		r.SHA256 = binarySHA256(s.target.binary.Path)
+	case s.target.reattach != nil:
+		r.SHA256 = processSHA256(s.target.reattach.Pid)
 	}
 	switch s.kind {
 	case KindStore:

@@ -44,7 +44,8 @@ func (c *pluginConn) exited() bool {
 }
 
 // StoreClient is the host's Store served by a plugin: a child process
-// (LaunchStore) or an in-process gRPC server (ServeStoreTest). Its Store
+// (LaunchStore), an in-process gRPC server (ServeStoreTest) or a plugin in
+// reattach mode (ReattachStore). Its Store
 // methods are gRPC calls that carry the caller's ctx; a plugin's *Error
 // arrives with its Code and message, a dead or unreachable plugin gives
 // CodeUnavailable, and a done ctx gives ctx's error. It is safe for

@@ -18,6 +18,13 @@
 //  4. The host calls Close. After Close every other method returns ErrClosed.
 //     A plugin whose host dies exits on its own.
 //
+// Hosts reach plugins three ways, all across the same gRPC services:
+// LaunchStore/LaunchBackend start the binary as the daemon does;
+// ServeStoreTest/ServeBackendTest serve an implementation inside the
+// calling process (tests, the conformance suite's in-process targets); and
+// ReattachStore/ReattachBackend connect to a plugin a person started in
+// reattach mode (EnvReattach), for example under a debugger.
+//
 // hostapi imports nothing that speaks WireGuard, gVisor or netlink, so a
 // plugin author (and the core) can depend on it without pulling a transport.
 package hostapi

@@ -45,6 +45,12 @@ func runHelper(mode string) {
 		hostapi.ServeStore(helperStore())
 	case "backend":
 		hostapi.ServeBackend(hostapitest.NewBackend(allBackendCaps))
+	case "store-reattach":
+		hostapi.ServeStoreFunc(helperStore)
+	case "store-reattach-shared":
+		hostapi.ServeStore(helperStore())
+	case "backend-reattach":
+		hostapi.ServeBackendFunc(func() hostapi.Backend { return hostapitest.NewBackend(allBackendCaps) })
 	case "store-v2":
 		hostapi.ServeStore(helperStore(), hostapi.WithVersions(2))
 	case "store-v1v2":

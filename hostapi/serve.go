@@ -71,16 +71,31 @@ func buildServeOptions(opts []ServeOption) serveOptions {
 // means the host died. If the host dies (or the plugin receives SIGTERM),
 // ServeStore closes impl (bounded by WithCloseTimeout) and exits the process
 // with status 0; on Linux a host's death may also kill the plugin outright.
-// Run outside a Rustynet host, ServeStore prints an explanation and exits
-// with status 1.
+// Run outside a Rustynet host and not in reattach mode, ServeStore prints
+// an explanation and exits with status 1.
+//
+// In reattach mode (EnvReattach) every host that reattaches shares impl,
+// which is closed when serving ends; ServeStoreFunc gives each its own.
 func ServeStore(impl Store, opts ...ServeOption) {
-	serve(storePluginSets(impl), impl.Close, buildServeOptions(opts))
+	o := buildServeOptions(opts)
+	if ReattachMode() {
+		ss := sharedSessions(impl, Store.Close, o)
+		serveReattach(StorePluginName, storePluginSets(storeRouter{ss}), ss, o)
+		return
+	}
+	serve(storePluginSets(impl), impl.Close, o)
 }
 
 // ServeBackend serves impl as a Rustynet backend plugin, exactly as
 // ServeStore serves a store.
 func ServeBackend(impl Backend, opts ...ServeOption) {
-	serve(backendPluginSets(impl), impl.Close, buildServeOptions(opts))
+	o := buildServeOptions(opts)
+	if ReattachMode() {
+		ss := sharedSessions(impl, Backend.Close, o)
+		serveReattach(BackendPluginName, backendPluginSets(backendRouter{ss}), ss, o)
+		return
+	}
+	serve(backendPluginSets(impl), impl.Close, o)
 }
 
 func serve(sets pluginSets, closeImpl func(context.Context) error, o serveOptions) {

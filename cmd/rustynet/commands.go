@@ -36,13 +36,19 @@ func rootCommand() *command {
 // until the plugin's host lets it go.
 var builtinPlugins = []builtinPlugin{
 	{name: "store-file", summary: "the file store (plugins/store-file)",
-		serve: func() { hostapi.ServeStore(storefile.New(hostapi.PluginLogger())) }},
+		serve: func() { hostapi.ServeStoreFunc(func() hostapi.Store { return storefile.New(hostapi.PluginLogger()) }) }},
 	{name: "store-sqlite", summary: "the SQLite store (plugins/store-sqlite)",
-		serve: func() { hostapi.ServeStore(storesqlite.New(hostapi.PluginLogger())) }},
+		serve: func() {
+			hostapi.ServeStoreFunc(func() hostapi.Store { return storesqlite.New(hostapi.PluginLogger()) })
+		}},
 	{name: "backend-netstack", summary: "the rootless netstack backend (plugins/backend-netstack)",
-		serve: func() { hostapi.ServeBackend(netstack.New(hostapi.PluginLogger())) }},
+		serve: func() {
+			hostapi.ServeBackendFunc(func() hostapi.Backend { return netstack.New(hostapi.PluginLogger()) })
+		}},
 	{name: "backend-wgtun", summary: "the TUN backend (plugins/backend-wgtun)",
-		serve: func() { hostapi.ServeBackend(wgtun.New(hostapi.PluginLogger())) }},
+		serve: func() { hostapi.ServeBackendFunc(func() hostapi.Backend { return wgtun.New(hostapi.PluginLogger()) }) }},
 	{name: "backend-wgkernel", summary: "the kernel WireGuard backend (plugins/backend-wgkernel)",
-		serve: func() { hostapi.ServeBackend(wgkernel.New(hostapi.PluginLogger())) }},
+		serve: func() {
+			hostapi.ServeBackendFunc(func() hostapi.Backend { return wgkernel.New(hostapi.PluginLogger()) })
+		}},
 }

@@ -9,7 +9,7 @@ import (
 func conformanceCommand() *command {
 	return &command{
 		name:    "conformance",
-		args:    "--plugin PATH [--args ARGS] [--kind store|backend] [--run REGEX] [--level must|should] [--format text|json|junit] [--out FILE]",
+		args:    "(--plugin PATH [--args ARGS] | --reattach LINE) [--kind store|backend] [--run REGEX] [--level must|should] [--format text|json|junit] [--out FILE]",
 		summary: "certify a plugin binary against the shared conformance suite",
 		help: "Launches the plugin exactly as the daemon does and runs every case that\n" +
 			"applies to it (see --list). Exit 0 when every MUST case passes, 1 on a\n" +

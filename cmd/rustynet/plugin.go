@@ -33,7 +33,8 @@ func pluginCommand(plugins []builtinPlugin) *command {
 		summary: "serve a built-in plugin (internal: launched by the daemon and the CLI)",
 		help: "Built-in plugins run as separate processes of this same binary. The\n" +
 			"daemon and the CLI start them over the plugin handshake; run by hand,\n" +
-			"these commands only explain that.",
+			"these commands only explain that, unless RUSTYNET_PLUGIN_REATTACH=1\n" +
+			"asks them to serve in reattach mode (see docs/plugin-authors.md).",
 		hidden: true,
 		subs:   subs,
 	}
@@ -48,7 +49,7 @@ func (p builtinPlugin) run(_ context.Context, e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if os.Getenv(hostapi.Handshake.MagicCookieKey) != hostapi.Handshake.MagicCookieValue {
+	if os.Getenv(hostapi.Handshake.MagicCookieKey) != hostapi.Handshake.MagicCookieValue && !hostapi.ReattachMode() {
 		return e.usagef("this command serves %s to a Rustynet host over the plugin "+
 			"handshake; the daemon and the CLI launch it, it is not run by hand", p.summary)
 	}

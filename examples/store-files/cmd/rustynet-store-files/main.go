@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeStore(&storefiles.Store{})
+	hostapi.ServeStoreFunc(func() hostapi.Store { return &storefiles.Store{} })
 }

@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeBackend(netstack.New(hostapi.PluginLogger()))
+	hostapi.ServeBackendFunc(func() hostapi.Backend { return netstack.New(hostapi.PluginLogger()) })
 }

@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeBackend(wgkernel.New(hostapi.PluginLogger()))
+	hostapi.ServeBackendFunc(func() hostapi.Backend { return wgkernel.New(hostapi.PluginLogger()) })
 }

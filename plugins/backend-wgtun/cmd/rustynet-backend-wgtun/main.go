@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeBackend(wgtun.New(hostapi.PluginLogger()))
+	hostapi.ServeBackendFunc(func() hostapi.Backend { return wgtun.New(hostapi.PluginLogger()) })
 }

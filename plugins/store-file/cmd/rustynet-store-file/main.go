@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeStore(storefile.New(hostapi.PluginLogger()))
+	hostapi.ServeStoreFunc(func() hostapi.Store { return storefile.New(hostapi.PluginLogger()) })
 }

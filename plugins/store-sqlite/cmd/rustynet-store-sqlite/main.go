@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	hostapi.ServeStore(storesqlite.New(hostapi.PluginLogger()))
+	hostapi.ServeStoreFunc(func() hostapi.Store { return storesqlite.New(hostapi.PluginLogger()) })
 }
