@@ -11,7 +11,10 @@
 //     processes share one download.
 //  2. Run builds a fresh initramfs (newc cpio, gzip) holding a static
 //     busybox with its applet links, the requested modules and everything
-//     they depend on, the program, and an /init script.
+//     they depend on, the program, extra files, host programs (such as wg
+//     or iproute2's ip) with the ELF interpreter and shared libraries they
+//     need, found by reading their dynamic sections (debug/elf) and
+//     searching as the host's loader does, and an /init script.
 //  3. QEMU boots it (TCG; KVM is not assumed). /init mounts proc, sys and
 //     dev, loads the modules, brings lo up, runs the program with its
 //     output on the second serial port, prints begin and end markers with

@@ -53,12 +53,21 @@ func (fsys *initramfs) write(w io.Writer) error {
 	a.cpio.charDev("/dev/console", 0o600, 5, 1)
 	a.file("/etc/hosts", 0o644, []byte("127.0.0.1\tlocalhost\n::1\tlocalhost\n"))
 
+	// Each guest path holds one thing; a file given for /bin/NAME takes
+	// the place of busybox's applet NAME.
+	taken := map[string]bool{guestBusybox: true, guestProgram: true, "/init": true, "/etc/hosts": true}
+	for _, f := range fsys.files {
+		if taken[f.Path] {
+			return fmt.Errorf("vmtest: guest path %s is given twice or is reserved", f.Path)
+		}
+		taken[f.Path] = true
+	}
 	if err := a.hostFile(guestBusybox, fsys.busybox, 0o755); err != nil {
 		return err
 	}
 	for _, applet := range fsys.applets {
-		if applet != "busybox" {
-			a.symlink(path.Join("/bin", applet), "busybox")
+		if p := path.Join("/bin", applet); applet != "busybox" && !taken[p] {
+			a.symlink(p, "busybox")
 		}
 	}
 	var modulePaths []string

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,15 @@ type Config struct {
 	Env []string
 	// Files are copied into the guest beside the program.
 	Files []File
+	// HostPrograms are host executables copied into the guest with what
+	// they need to run there: for a dynamically linked one, its ELF
+	// interpreter (at the path the program names, PT_INTERP) and every
+	// shared library it needs, directly or not (DT_NEEDED, found as the
+	// host's loader would: run paths, /etc/ld.so.conf, the default
+	// directories), each at its host path. The guest's LD_LIBRARY_PATH
+	// lists the libraries' directories. A program at /bin/NAME replaces
+	// busybox's applet NAME; see HostTool.
+	HostPrograms []File
 	// Modules are kernel modules to load, by name; their dependencies are
 	// loaded too. Nil means {"wireguard"}.
 	Modules []string
@@ -92,6 +102,21 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("vmtest: environment entry %q is not KEY=VALUE", kv)
 		}
 	}
+	files, env := cfg.Files, cfg.Env
+	if len(cfg.HostPrograms) > 0 {
+		search, err := hostLibSearch()
+		if err != nil {
+			return Result{}, err
+		}
+		extra, libDirs, err := hostProgramFiles(cfg.HostPrograms, search)
+		if err != nil {
+			return Result{}, err
+		}
+		files = append(slices.Clip(files), extra...)
+		if len(libDirs) > 0 {
+			env = append(slices.Clip(env), libraryPathEnv+"="+strings.Join(libDirs, ":"))
+		}
+	}
 	cacheDir := cfg.CacheDir
 	if cacheDir == "" {
 		var err error
@@ -132,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	fsys := &initramfs{
 		busybox: busybox, applets: applets, modules: modules,
-		program: cfg.Program, args: cfg.Args, env: cfg.Env, files: cfg.Files,
+		program: cfg.Program, args: cfg.Args, env: env, files: files,
 	}
 	if err := errors.Join(fsys.write(f), f.Close()); err != nil {
 		return Result{}, fmt.Errorf("vmtest: writing the initramfs: %w", err)

@@ -29,6 +29,11 @@ type Options struct {
 	Files []vmtest.File
 	// Env is added to the guest test's environment, KEY=VALUE.
 	Env []string
+	// Tools are host commands (found in PATH) put at /bin/NAME in the
+	// guest with their interpreter and libraries (vmtest.HostTool), for
+	// tests that drive standard tools such as wg or iproute2's ip. A
+	// missing tool skips the test, like a missing QEMU.
+	Tools []string
 }
 
 // Require skips t, with the reason, if this host cannot run VMs; under CI
@@ -58,6 +63,17 @@ func RunTest(t *testing.T, opts Options) bool {
 		t.Fatalf("vmtesting.RunTest called from subtest %s; call it from the top-level test", t.Name())
 	}
 	Require(t)
+	var tools []vmtest.File
+	for _, name := range opts.Tools {
+		f, err := vmtest.HostTool(name)
+		if err != nil {
+			if vmtest.Required() {
+				t.Fatalf("VM tests cannot run: %v", err)
+			}
+			t.Skip(err)
+		}
+		tools = append(tools, f)
+	}
 	ctx := testContext(t)
 
 	bin, err := testBinary(ctx, t)
@@ -75,11 +91,12 @@ func RunTest(t *testing.T, opts Options) bool {
 		args = append(args, "-test.short")
 	}
 	res, err := vmtest.Run(ctx, vmtest.Config{
-		Program: bin,
-		Args:    args,
-		Env:     append([]string{guestEnv + "=1"}, opts.Env...),
-		Files:   opts.Files,
-		Modules: opts.Modules,
+		Program:      bin,
+		Args:         args,
+		Env:          append([]string{guestEnv + "=1"}, opts.Env...),
+		Files:        opts.Files,
+		HostPrograms: tools,
+		Modules:      opts.Modules,
 	})
 	if err != nil {
 		t.Fatal(err)
