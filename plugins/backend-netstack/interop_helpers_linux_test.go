@@ -123,6 +123,50 @@ func echoRoundTrip(t testing.TB, c net.Conn, msg string) {
 	}
 }
 
+// cutTimeout is how long an echo over a cut tunnel is given to come back;
+// over a live one it returns in milliseconds, even in an emulated VM.
+const cutTimeout = 3 * time.Second
+
+// noEcho writes msg on c and fails t if it comes back within cutTimeout. A
+// connection that fails instead (the proxy gave up on it) is cut too.
+func noEcho(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	if err := c.SetDeadline(time.Now().Add(cutTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Logf("send %q on a cut tunnel: %v", msg, err)
+		return
+	}
+	got := make([]byte, len(msg))
+	n, err := io.ReadFull(c, got)
+	if err == nil {
+		t.Errorf("got echo %q over a cut tunnel, want none", got)
+		return
+	}
+	if n > 0 {
+		t.Errorf("got %d bytes of echo %q over a cut tunnel, want none", n, got[:n])
+	}
+	t.Logf("read on a cut tunnel: %v", err)
+}
+
+// eventually polls cond every 20 ms until it holds, and reports whether it
+// did within timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // waitUntil polls cond every 20 ms until it holds, or fails t after timeout.
 func waitUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()

@@ -16,7 +16,11 @@ const guestWireGuardGo = "/bin/wireguard-go"
 // host it boots a VM (internal/vmtest) and runs itself there; in the guest
 // every subtest uses network namespaces of its own.
 func TestKernel(t *testing.T) {
-	opts := vmtesting.Options{Modules: []string{"wireguard", "veth", "tun"}}
+	opts := vmtesting.Options{
+		Modules: []string{"wireguard", "veth", "tun"},
+		// The interop peer is configured by the standard tools.
+		Tools: []string{"ip", "wg"},
+	}
 	if !vmtesting.InGuest() {
 		vmtesting.Require(t)
 		// The interop peer: the plain wireguard-go command, built from the

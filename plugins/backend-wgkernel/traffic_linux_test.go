@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +17,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-	"golang.zx2c4.com/wireguard/wgctrl"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -178,8 +179,9 @@ func testTraffic(t *testing.T) {
 }
 
 // testInteropWireGuardGo runs a tunnel between this backend and the plain
-// wireguard-go command (on a TUN device, configured over its UAPI socket
-// through wgctrl).
+// wireguard-go command (on a TUN device), configured and read entirely by
+// the standard tools, not by our code: wg over wireguard-go's UAPI socket,
+// iproute2's ip for the address and link.
 func testInteropWireGuardGo(t *testing.T) {
 	ctx := context.Background()
 	nsA, nsB := twoHosts(t)
@@ -188,43 +190,21 @@ func testInteropWireGuardGo(t *testing.T) {
 
 	const goName = "wggo0"
 	startWireGuardGo(t, nsB, goName)
-	wg, err := wgctrl.New()
-	if err != nil {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(kb.priv.Base64()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer wg.Close()
-	port := portB
-	keepalive := time.Duration(0)
-	err = wg.ConfigureDevice(goName, wgtypes.Config{
-		PrivateKey: (*wgtypes.Key)(&kb.priv),
-		ListenPort: &port,
-		Peers: []wgtypes.PeerConfig{{
-			PublicKey:                   wgtypes.Key(ka.pub),
-			Endpoint:                    net.UDPAddrFromAddrPort(netip.AddrPortFrom(underlayA.Addr(), portA)),
-			AllowedIPs:                  ipNets([]netip.Prefix{netip.PrefixFrom(tunnelA.Addr(), 32)}),
-			PersistentKeepaliveInterval: &keepalive,
-		}},
-	})
-	if err != nil {
-		t.Fatalf("configuring wireguard-go: %v", err)
-	}
-	hb, err := netlink.NewHandleAt(nsB, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hb.Close()
-	link, err := hb.LinkByName(goName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hb.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(tunnelB)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := hb.LinkSetUp(link); err != nil {
-		t.Fatal(err)
+	runIn(t, nsB, "wg", "set", goName, "private-key", keyFile, "listen-port", strconv.Itoa(portB),
+		"peer", ka.pub.String(),
+		"endpoint", netip.AddrPortFrom(underlayA.Addr(), portA).String(),
+		"allowed-ips", netip.PrefixFrom(tunnelA.Addr(), 32).String())
+	runIn(t, nsB, "ip", "addr", "add", tunnelB.String(), "dev", goName)
+	runIn(t, nsB, "ip", "link", "set", goName, "up")
+	if got := runIn(t, nsB, "wg", "show", goName, "public-key"); got != kb.pub.String() {
+		t.Fatalf("wg show %s public-key: got %q, want %q", goName, got, kb.pub)
 	}
 
-	err = a.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{
+	err := a.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{
 		PublicKey:  kb.pub,
 		Endpoint:   netip.AddrPortFrom(underlayB.Addr(), portB),
 		AllowedIPs: []netip.Prefix{netip.PrefixFrom(tunnelB.Addr(), 32)},
@@ -244,13 +224,30 @@ func testInteropWireGuardGo(t *testing.T) {
 	if len(st.Peers) != 1 || st.Peers[0].LastHandshake.IsZero() || st.Peers[0].RxBytes == 0 || st.Peers[0].TxBytes == 0 {
 		t.Fatalf("kernel side after traffic: got %+v, want the wireguard-go peer with a handshake and bytes both ways", st.Peers)
 	}
-	d, err := wg.Device(goName)
+	// wireguard-go's view, through wg show: one line per peer of
+	// key, preshared key, endpoint, allowed IPs, handshake, rx, tx, keepalive.
+	dump := strings.Split(runIn(t, nsB, "wg", "show", goName, "dump"), "\n")
+	if len(dump) != 2 {
+		t.Fatalf("wg show %s dump: got %q, want the interface and one peer", goName, dump)
+	}
+	f := strings.Split(dump[1], "\t")
+	if len(f) != 8 || f[0] != ka.pub.String() || f[2] != netip.AddrPortFrom(underlayA.Addr(), portA).String() || f[4] == "0" || f[5] == "0" || f[6] == "0" {
+		t.Fatalf("wg show %s dump, peer line: got %q, want the kernel peer %v at %v with a handshake and bytes both ways", goName, f, ka.pub, netip.AddrPortFrom(underlayA.Addr(), portA))
+	}
+}
+
+// runIn runs a command inside ns (it starts in the namespace of the
+// thread that forks it), fails the test if it fails, and returns its
+// output, trimmed.
+func runIn(t *testing.T, ns netns.NsHandle, name string, args ...string) string {
+	t.Helper()
+	var out []byte
+	var err error
+	inNetNS(t, ns, func() { out, err = exec.Command(name, args...).CombinedOutput() })
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	if len(d.Peers) != 1 || d.Peers[0].LastHandshakeTime.IsZero() || d.Peers[0].ReceiveBytes == 0 {
-		t.Fatalf("wireguard-go side after traffic: got %+v, want the kernel peer with a handshake and received bytes", d.Peers)
-	}
+	return strings.TrimSpace(string(out))
 }
 
 // startWireGuardGo runs wireguard-go in the foreground in ns with a TUN

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -245,6 +246,23 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
+// eventually polls cond every 20 ms until it holds, and reports whether it
+// did within timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // buildWireguardGo builds the plain wireguard-go command (the root package
 // of golang.zx2c4.com/wireguard) from the module this repository pins.
 func buildWireguardGo(t testing.TB) string {
@@ -279,16 +297,26 @@ func startWireguardGo(t testing.TB, bin string, n, peer *node) *netnstest.Proces
 		_, err := os.Stat(sock)
 		return err == nil
 	})
+	configureWithTools(t, n, peer)
+	return p
+}
+
+// configureWithTools configures the existing WireGuard interface n.name
+// (kernel or userspace) inside n's namespace with the standard tools only:
+// wg set for n's private key, listen port and peer as its only peer (its
+// endpoint and tunnel address), then ip for n's tunnel address, the link
+// state and a route to peer.
+func configureWithTools(t testing.TB, n, peer *node) {
+	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte(n.key.priv.Base64()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n.ns.Run(t, "wg", "set", n.name, "private-key", keyFile, "listen-port", "51820",
+	n.ns.Run(t, "wg", "set", n.name, "private-key", keyFile, "listen-port", strconv.Itoa(wgPort),
 		"peer", peer.key.pub.String(), "endpoint", peer.endpoint().String(), "allowed-ips", peer.tunAddr.String())
 	n.ns.Run(t, "ip", "addr", "add", n.tunAddr.String(), "dev", n.name)
 	n.ns.Run(t, "ip", "link", "set", n.name, "up")
 	n.ns.Run(t, "ip", "route", "add", peer.tunAddr.String(), "dev", n.name)
-	return p
 }
 
 // requireTool skips t if a tool the test drives is not installed.
