@@ -333,3 +333,20 @@ func newByteReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(oneByt
 type oneByte struct{ r io.Reader }
 
 func (o oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:1]) }
+
+// eventually polls cond every 20 ms until it holds, and reports whether it
+// did within timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
+}

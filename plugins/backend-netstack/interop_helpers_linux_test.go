@@ -150,23 +150,6 @@ func noEcho(t testing.TB, c net.Conn, msg string) {
 	t.Logf("read on a cut tunnel: %v", err)
 }
 
-// eventually polls cond every 20 ms until it holds, and reports whether it
-// did within timeout.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
-}
-
 // waitUntil polls cond every 20 ms until it holds, or fails t after timeout.
 func waitUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
