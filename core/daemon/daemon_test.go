@@ -152,9 +152,20 @@ func (h *harness) backend() *hostapitest.Backend {
 // peers returns the ids of the nodes the live backend has as peers.
 func (h *harness) peers() map[string]bool {
 	h.t.Helper()
-	st, err := h.backend().State(context.Background())
+	got, err := h.peersNow()
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	return got
+}
+
+// peersNow returns the nodes the latest backend holds as peers, or the
+// backend's error (a relaunched backend answers CLOSED until the daemon
+// has configured it).
+func (h *harness) peersNow() (map[string]bool, error) {
+	st, err := h.backend().State(context.Background())
+	if err != nil {
+		return nil, err
 	}
 	got := map[string]bool{}
 	for _, p := range st.Peers {
@@ -164,7 +175,7 @@ func (h *harness) peers() map[string]bool {
 			}
 		}
 	}
-	return got
+	return got, nil
 }
 
 func (h *harness) wantPeers(ids ...string) {
@@ -368,11 +379,16 @@ func TestBackendRelaunchRestoresPeers(t *testing.T) {
 		h.mu.Lock()
 		n := len(h.backends)
 		h.mu.Unlock()
-		if n == 2 && len(h.peers()) == 3 {
-			break
+		var peers map[string]bool
+		var err error
+		if n == 2 {
+			peers, err = h.peersNow()
+			if len(peers) == 3 {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after the backend died: %d launches, peers %v", n, h.peers())
+			t.Fatalf("after the backend died: %d launches, peers %v (%v)", n, peers, err)
 		}
 		<-time.After(5 * time.Millisecond) // polling with a deadline
 	}
