@@ -125,8 +125,10 @@ func readAddr(r io.Reader) (socksAddr, error) {
 		if _, err := io.ReadFull(r, name); err != nil {
 			return a, err
 		}
-		// Clients often send an address as a name.
-		if ip, err := netip.ParseAddr(string(name)); err == nil {
+		// Clients often send an address as a name. A zoned IPv6 literal
+		// ("fe80::1%eth0") names no interface of the mesh: it stays a
+		// name, which resolves to nothing.
+		if ip, err := netip.ParseAddr(string(name)); err == nil && ip.Zone() == "" {
 			a.ip = ip.Unmap()
 		} else {
 			a.name = string(name)
