@@ -53,7 +53,9 @@ func (c *Chain) Apply(u *SignedUpdate, opt Options) (*Result, error) {
 // entry with the rules of history (Options.History). If pinnedGenesis is
 // non-zero, the genesis must produce exactly that root. It returns the chain
 // and the number of entries applied; on error the entry at index applied
-// (0-based) is the one that failed.
+// (0-based) is the one that failed. Signatures are checked on every core
+// ahead of the reducer, which applies the entries in order; Replay must not
+// run concurrently with other uses of log's updates.
 func Replay(log []*SignedUpdate, pinnedGenesis Hash, l *Limits) (c *Chain, applied int, err error) {
 	if len(log) == 0 {
 		return nil, 0, errorf(IntegrityFailure, "the log is empty: it must start with a genesis")
@@ -66,7 +68,10 @@ func Replay(log []*SignedUpdate, pinnedGenesis Hash, l *Limits) (c *Chain, appli
 		return nil, 0, errorf(IntegrityFailure, "genesis root %s is not the pinned root %s", g.Body.NewStateRoot, pinnedGenesis)
 	}
 	c = NewChain(g.Body.NetworkID)
+	wait, stop := precheckAhead(log)
+	defer stop()
 	for i, u := range log {
+		wait(i)
 		if _, err := c.Apply(u, Options{History: true, Limits: l}); err != nil {
 			return c, i, err
 		}
