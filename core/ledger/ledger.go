@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
@@ -40,8 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// readBatch is how many entries Open reads per store call.
-const readBatch = 512
+// readBatch is how many entries Open reads per store call. A variable only
+// so that tests can cross batch boundaries with short logs.
+var readBatch = 512
 
 // Ledger is a node's trusted membership chain, persisted in a Store. It is
 // safe for concurrent use.
@@ -150,27 +150,24 @@ func (l *Ledger) load(ctx context.Context) error {
 		}
 	}
 
-	for next := uint64(1); next <= head; {
-		batch, err := st.ReadLog(ctx, next, readBatch)
-		if errors.Is(err, hostapi.ErrCorrupt) {
-			// Find the damaged entry itself, so the verified prefix keeps
-			// every good entry before it.
-			batch, err = st.ReadLog(ctx, next, 1)
-		}
-		switch {
+	batches, stop := readAhead(ctx, st, head, l.cfg.Limits)
+	defer stop()
+	next := uint64(1)
+	for b := range batches {
+		switch err := b.err; {
 		case errors.Is(err, hostapi.ErrCorrupt):
 			return integrityf("log entry at or after %d is unreadable: %v", next, err)
 		case err != nil:
 			return fmt.Errorf("ledger: reading the log at %d: %w", next, err)
-		case len(batch) == 0:
+		case len(b.entries) == 0:
 			return integrityf("the log ends at %d, before its head %d", next-1, head)
 		}
-		decoded := decodeBatch(batch, l.cfg.Limits)
-		for i, se := range batch {
+		<-b.ready
+		for i, se := range b.entries {
 			if se.Index != next {
 				return integrityf("the store returned entry %d where %d was expected", se.Index, next)
 			}
-			if err := l.replayDecoded(se, decoded[i]); err != nil {
+			if err := l.replayDecoded(se, b.decoded[i]); err != nil {
 				return err
 			}
 			if snap.Data != nil && snap.Index == next {
@@ -183,6 +180,10 @@ func (l *Ledger) load(ctx context.Context) error {
 			next++
 		}
 	}
+	if next <= head {
+		// The read-ahead stopped early only if ctx ended.
+		return fmt.Errorf("ledger: reading the log at %d: %w", next, context.Cause(ctx))
+	}
 	return l.checkHighWater(true)
 }
 
@@ -190,40 +191,6 @@ func (l *Ledger) load(ctx context.Context) error {
 func (l *Ledger) replayEntry(se hostapi.LogEntry) error {
 	e, err := decodeEntry(se.Data, l.cfg.Limits)
 	return l.replayDecoded(se, decodedEntry{e, err})
-}
-
-// decodedEntry is one stored entry decoded ahead of its replay.
-type decodedEntry struct {
-	e   *entry
-	err error
-}
-
-// decodeBatch decodes stored entries and prechecks their signatures on
-// every core: the parallel half of re-verification. Replay then runs the
-// reducer over them in order, which is inherently sequential.
-func decodeBatch(batch []hostapi.LogEntry, limits *membership.Limits) []decodedEntry {
-	out := make([]decodedEntry, len(batch))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(batch)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				e, err := decodeEntry(batch[i].Data, limits)
-				if err == nil {
-					e.Update.PrecheckSignatures()
-				}
-				out[i] = decodedEntry{e, err}
-			}
-		}()
-	}
-	for i := range batch {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	return out
 }
 
 // replayDecoded verifies one decoded entry as history and appends it to l.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,16 +116,20 @@ func TestApplyReopenRoundTrip(t *testing.T) {
 			}
 			s.Close(context.Background())
 
-			l2, _ := f.open(t)
-			if err := l2.Restricted(); err != nil {
-				t.Fatalf("reopen is restricted: %v", err)
-			}
-			st := l2.Status()
-			if st.Root != want || st.Epoch != 10 || st.Head != 10 {
-				t.Errorf("reopened status = %+v, want epoch 10 root %s", st, want)
-			}
-			if got := len(l2.Log()); got != 10 {
-				t.Errorf("reopened log has %d updates, want 10", got)
+			for _, size := range readBatchSizes {
+				withReadBatch(t, size)
+				l2, s2 := f.open(t)
+				if err := l2.Restricted(); err != nil {
+					t.Fatalf("reopen (read batches of %d) is restricted: %v", size, err)
+				}
+				st := l2.Status()
+				if st.Root != want || st.Epoch != 10 || st.Head != 10 {
+					t.Errorf("reopened (read batches of %d) status = %+v, want epoch 10 root %s", size, st, want)
+				}
+				if got := len(l2.Log()); got != 10 {
+					t.Errorf("reopened (read batches of %d) log has %d updates, want 10", size, got)
+				}
+				s2.Close(context.Background())
 			}
 		})
 	}
@@ -328,6 +333,7 @@ func TestTamperDetected(t *testing.T) {
 			t.Run(kind+"/"+a.name, func(t *testing.T) {
 				f, es, snap := populated(t, kind)
 				a.do(t, f, es, snap)
+				withReadBatch(t, 3) // the damage is in the second or a later batch
 				l, _ := f.open(t)
 				err := l.Restricted()
 				if membership.CodeOf(err) != membership.IntegrityFailure {
@@ -437,22 +443,25 @@ func TestBootstrapAcceptsExpiredPinnedGenesisOnly(t *testing.T) {
 
 func TestRestrictedPrefixKeepsEntriesBeforeTheDamage(t *testing.T) {
 	for _, kind := range storeKinds {
-		t.Run(kind, func(t *testing.T) {
-			f, es, _ := populated(t, kind)
-			// Damage entry 6 so the store itself reads it as corrupt
-			// (its framing or row checksum), not only the ledger.
-			f.rewrite(t, es, nil)
-			s := openStore(t, kind, f.dir)
-			s.Close(context.Background())
-			corruptOnDisk(t, kind, f.dir, es[5].Data)
-			l, _ := f.open(t)
-			if l.Restricted() == nil {
-				t.Fatal("damaged log opened unrestricted")
-			}
-			if got := l.Status().Head; got != 5 {
-				t.Errorf("verified prefix = %d entries, want the 5 before the damage", got)
-			}
-		})
+		for _, size := range readBatchSizes {
+			t.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(t *testing.T) {
+				f, es, _ := populated(t, kind)
+				// Damage entry 6 so the store itself reads it as corrupt
+				// (its framing or row checksum), not only the ledger.
+				f.rewrite(t, es, nil)
+				s := openStore(t, kind, f.dir)
+				s.Close(context.Background())
+				corruptOnDisk(t, kind, f.dir, es[5].Data)
+				withReadBatch(t, size)
+				l, _ := f.open(t)
+				if l.Restricted() == nil {
+					t.Fatal("damaged log opened unrestricted")
+				}
+				if got := l.Status().Head; got != 5 {
+					t.Errorf("verified prefix = %d entries, want the 5 before the damage", got)
+				}
+			})
+		}
 	}
 }
 
