@@ -514,3 +514,44 @@ func TestHighWaterPathResolvesSymlinks(t *testing.T) {
 		t.Errorf("a directory and a link to it have different marks: %s, %s", a, b)
 	}
 }
+
+// TestApplyThenActsOnlyOnADurableUpdate: ApplyThen runs its action only for
+// an update it commits, only once the entry is durable in the store, and
+// returns only once the high-water mark covers the update as well.
+func TestApplyThenActsOnlyOnADurableUpdate(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, kind)
+			l, s := f.open(t)
+			if _, err := l.Apply(ctx, f.net.Log[0]); err != nil {
+				t.Fatal(err)
+			}
+
+			rejected := f.net.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node("x", 77)})
+			f.net.Sign(t, rejected, "alice") // 1 of 2
+			ran := false
+			if _, err := l.ApplyThen(ctx, rejected, func(*membership.Result) { ran = true }); membership.CodeOf(err) != membership.ThresholdNotMet || ran {
+				t.Fatalf("under threshold: error %v, action ran %v; want THRESHOLD_NOT_MET and no action", err, ran)
+			}
+
+			u := f.net.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node("x", 77)})
+			f.net.Sign(t, u, "alice", "bob")
+			var headDuring uint64
+			res, err := l.ApplyThen(ctx, u, func(res *membership.Result) {
+				ran = true
+				headDuring, _ = s.Head(ctx)
+			})
+			if err != nil || !ran {
+				t.Fatalf("valid update: error %v, action ran %v", err, ran)
+			}
+			if headDuring != 2 {
+				t.Errorf("the action ran with the store's head at %d, want the update's entry 2 durable", headDuring)
+			}
+			hw, err := readHighWater(f.hw)
+			if err != nil || hw == nil || hw.Index != 2 || hw.StateRoot != res.Post.Root().String() {
+				t.Errorf("high-water mark after ApplyThen: %+v (%v), want entry 2 at root %s", hw, err, res.Post.Root())
+			}
+		})
+	}
+}
