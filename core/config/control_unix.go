@@ -10,7 +10,9 @@ import (
 )
 
 // defaultSocket returns $XDG_RUNTIME_DIR/rustynet/control.sock, else
-// <stateDir>/control.sock, else "" when stateDir is unknown.
+// <stateDir>.sock beside the state directory, else "" when stateDir is
+// unknown. Never a path inside stateDir: the store's directory holds only
+// the store's own files, and a store refuses one with a socket in it.
 func defaultSocket(stateDir string) string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
 		return filepath.Join(d, "rustynet", "control.sock")
@@ -18,7 +20,7 @@ func defaultSocket(stateDir string) string {
 	if stateDir == "" {
 		return ""
 	}
-	return filepath.Join(stateDir, "control.sock")
+	return filepath.Clean(stateDir) + ".sock"
 }
 
 // controlSocket checks a configured socket path and makes it absolute.

@@ -49,7 +49,7 @@ func TestDefaultsFillAMinimalFile(t *testing.T) {
 		Store:   Store{Kind: StoreFile},
 		Backend: Backend{Kind: BackendNetstack, MTU: 1420},
 		Proxy:   Proxy{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")},
-		Control: Control{Socket: "/xdg/state/rustynet/state/control.sock"},
+		Control: Control{Socket: "/xdg/state/rustynet/state.sock"},
 		Log:     Log{Level: slog.LevelInfo},
 	}
 	got := mustParse(t)
@@ -82,17 +82,17 @@ func TestDerivedDefaults(t *testing.T) {
 			socket:   "/run/user/1000/rustynet/control.sock",
 		},
 		{
-			name:     "socket and high-water mark follow a configured state_dir",
+			name:     "socket (beside it) and high-water mark follow a configured state_dir",
 			env:      map[string]string{"XDG_STATE_HOME": "/s", "XDG_RUNTIME_DIR": ""},
 			lines:    []string{`node.state_dir = "/var/lib/rustynet"`},
 			stateDir: "/var/lib/rustynet",
-			socket:   "/var/lib/rustynet/control.sock",
+			socket:   "/var/lib/rustynet.sock",
 		},
 		{
 			name:     "relative XDG variables are ignored",
 			env:      map[string]string{"XDG_STATE_HOME": "rel", "XDG_RUNTIME_DIR": "rel", "HOME": "/home/u"},
 			stateDir: "/home/u/.local/state/rustynet/state",
-			socket:   "/home/u/.local/state/rustynet/state/control.sock",
+			socket:   "/home/u/.local/state/rustynet/state.sock",
 		},
 		{
 			name:       "no home and no XDG: state_dir is required",
@@ -110,7 +110,7 @@ func TestDerivedDefaults(t *testing.T) {
 			env:       map[string]string{"XDG_STATE_HOME": "", "XDG_RUNTIME_DIR": "", "HOME": ""},
 			lines:     []string{`node.state_dir = "st"`, `node.high_water_file = "hw"`},
 			stateDir:  "/etc/rn/st",
-			socket:    "/etc/rn/st/control.sock",
+			socket:    "/etc/rn/st.sock",
 			highWater: "/etc/rn/hw",
 		},
 	}

@@ -49,7 +49,7 @@
 //	target = "127.0.0.1:8000"
 //
 //	[control]
-//	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>/control.sock; \\.\pipe\rustynet on Windows
+//	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>.sock (never inside state_dir); \\.\pipe\rustynet on Windows
 //	group = ""                     # Unix group allowed besides root and the daemon's own uid
 //
 //	[log]

@@ -3,8 +3,10 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -53,6 +55,10 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 		d.probs = append(d.probs, problem{key: "node.high_water_file", at: loc{key: toml.Key{"node"}},
 			msg: "required: there is no default: " + err.Error()})
 	}
+	if within(c.Control.Socket, c.Node.StateDir) {
+		d.probs = append(d.probs, problem{key: "control.socket", at: loc{key: toml.Key{"control", "socket"}},
+			msg: fmt.Sprintf("%s is inside node.state_dir %s, which holds only the store's files: put the socket elsewhere", c.Control.Socket, c.Node.StateDir)})
+	}
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -68,4 +74,14 @@ func syntaxErrorLine(data []byte, pos toml.Position) int {
 		return pos.Line
 	}
 	return 1 + bytes.Count(data[:pos.Start], []byte("\n"))
+}
+
+// within reports whether path lies inside dir (both absolute and clean, or
+// empty: an empty one is inside nothing).
+func within(path, dir string) bool {
+	if path == "" || dir == "" {
+		return false
+	}
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

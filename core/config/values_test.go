@@ -196,6 +196,8 @@ func TestInvalidValues(t *testing.T) {
 		{"proxy with kernel backend", []string{`backend.kind = "wgkernel"`, `[proxy]`, `http = "127.0.0.1:3128"`}, "proxy", 2, `need backend.kind "netstack" or "auto", not "wgkernel"`},
 		{"proxy forward with tun backend", []string{`backend.kind = "wgtun"`, `[[proxy.forward]]`, `listen = "127.0.0.1:1"`, `target = "100.64.0.2:1"`}, "proxy", 2, `not "wgtun"`},
 		{"control.socket type", []string{`control.socket = 5`}, "control.socket", 1, "must be a string"},
+		{"control.socket inside state_dir", []string{`node.state_dir = "/var/lib/rn"`, `control.socket = "/var/lib/rn/c.sock"`}, "control.socket", 2, "is inside node.state_dir /var/lib/rn"},
+		{"control.socket deep inside a relative state_dir", []string{`node.state_dir = "st"`, `control.socket = "st/run/c.sock"`}, "control.socket", 2, "holds only the store's files"},
 		{"control.group space", []string{`control.group = "a b"`}, "control.group", 1, "is not a valid group name"},
 		{"control.group type", []string{`control.group = 0`}, "control.group", 1, "must be a string"},
 		{"log.level unknown", []string{`log.level = "verbose"`}, "log.level", 1, "is not one of debug, info, warn, error"},
