@@ -8,7 +8,6 @@ import (
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
-	"github.com/rustynet/rustynet/hostapi"
 )
 
 // ApplyUpdate verifies a signed update file and, unless dryRun, commits it
@@ -34,26 +33,18 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pre := d.ledger.State()
-	// A one-member change reaches the data plane while the ledger writes
-	// its high-water mark, after the update is durable; a change that
-	// needs a full reconcile (which reads the ledger) follows the commit.
-	var full bool
-	var pushErr error
-	res, err := d.ledger.ApplyThen(ctx, u, func(res *membership.Result) {
-		var changes hostapi.PeerChanges
-		if changes, full = reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts); !full {
-			pushErr = d.push(ctx, changes)
-		}
-	})
+	res, err := d.ledger.Apply(ctx, u)
 	if err != nil {
 		d.rejectLocked(err)
 		return controlapi.ApplyResult{}, err
 	}
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
-	err = pushErr
+	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
 	if full {
 		err = d.fullReconcile(ctx)
+	} else {
+		err = d.push(ctx, changes)
 	}
 	if err != nil {
 		out.DataPlaneError = err.Error()

@@ -35,5 +35,5 @@ func (l *Ledger) Bootstrap(ctx context.Context, genesis *membership.SignedUpdate
 	if err != nil {
 		return err
 	}
-	return l.commit(ctx, chain, res, nil)
+	return l.commit(ctx, chain, res)
 }

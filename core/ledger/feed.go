@@ -69,7 +69,7 @@ func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (in
 		pre = res.Post
 	}
 	for i, res := range results {
-		if err := l.commit(ctx, chain, res, nil); err != nil {
+		if err := l.commit(ctx, chain, res); err != nil {
 			return i, err
 		}
 	}

@@ -259,19 +259,13 @@ func (l *Ledger) checkHighWater(advance bool) error {
 }
 
 func (l *Ledger) writeHighWater() error {
-	return writeHighWater(l.hwPath, l.highWaterMark())
-}
-
-// highWaterMark returns the mark of the current head; l.roots must not be
-// empty.
-func (l *Ledger) highWaterMark() *highWater {
 	head := uint64(len(l.roots))
-	return &highWater{
+	return writeHighWater(l.hwPath, &highWater{
 		Dir:       l.cfg.StateDir,
 		Index:     head,
 		StateRoot: l.roots[head-1].String(),
 		EntryHash: l.lastHash.String(),
-	}
+	})
 }
 
 // Restricted returns why the ledger is in restricted-safe mode, or nil.
@@ -344,30 +338,18 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 // error the trusted state is unchanged. Verification failures carry the
 // membership error codes; storage failures are returned as they are.
 func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
-	return l.ApplyThen(ctx, u, nil)
-}
-
-// ApplyThen is Apply that also runs then, if u is committed: once the
-// update is durable in the log and the trusted state, and while the
-// high-water mark is written. It returns when both are done, so a caller
-// that changes its data plane in then gains the mark's write time without
-// ever acting on an update before it is stored. then runs with the
-// ledger locked: it must not call the Ledger. A crash before the mark is
-// durable loses nothing: the next Open advances the mark to the log.
-func (l *Ledger) ApplyThen(ctx context.Context, u *membership.SignedUpdate, then func(*membership.Result)) (*membership.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	chain, res, err := l.evaluate(u)
 	if err != nil {
 		return res, err
 	}
-	return res, l.commit(ctx, chain, res, then)
+	return res, l.commit(ctx, chain, res)
 }
 
 // commit persists a verified update (durable append, then the high-water
-// mark, then a snapshot when due) and makes it current, running then (if
-// not nil) beside the mark's write; l.mu must be held.
-func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result, then func(*membership.Result)) error {
+// mark, then a snapshot when due) and makes it current; l.mu must be held.
+func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
 	index := uint64(len(l.roots)) + 1
 	data := encodeEntry(index, l.lastHash, res.Update)
 	if err := l.append(ctx, index, data); err != nil {
@@ -380,13 +362,7 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 	l.updates = append(l.updates, res.Update)
 	l.roots = append(l.roots, res.Post.Root())
 	l.lastHash = hashEntry(data)
-	mark := l.highWaterMark()
-	written := make(chan error, 1)
-	go func() { written <- writeHighWater(l.hwPath, mark) }()
-	if then != nil {
-		then(res)
-	}
-	if err := <-written; err != nil {
+	if err := l.writeHighWater(); err != nil {
 		// The entry is durable in the log; a lagging mark only weakens
 		// rollback detection by one entry until the next write.
 		l.log.Error("advancing the high-water mark failed", "err", err)
