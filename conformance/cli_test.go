@@ -108,14 +108,10 @@ type jsonReport struct {
 	} `json:"cases"`
 }
 
-func TestMainJSONReport(t *testing.T) {
-	bin := pluginPath(t, "rustynet-store-files")
-	out := filepath.Join(t.TempDir(), "report.json")
-	code, _, stderr := runMain(t, "--plugin", bin, "--run", `^(process\.handshake|store\.(info|log\.order|permissions\.created))$`, "--format", "json", "--out", out)
-	if code != conformance.ExitConforms {
-		t.Fatalf("exit status: got %d, want %d; stderr:\n%s", code, conformance.ExitConforms, stderr)
-	}
-	b, err := os.ReadFile(out)
+// readJSONReport reads the JSON report the CLI wrote at path.
+func readJSONReport(t *testing.T, path string) jsonReport {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +119,17 @@ func TestMainJSONReport(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, b)
 	}
+	return rep
+}
+
+func TestMainJSONReport(t *testing.T) {
+	bin := pluginPath(t, "rustynet-store-files")
+	out := filepath.Join(t.TempDir(), "report.json")
+	code, _, stderr := runMain(t, "--plugin", bin, "--run", `^(process\.handshake|store\.(info|log\.order|permissions\.created))$`, "--format", "json", "--out", out)
+	if code != conformance.ExitConforms {
+		t.Fatalf("exit status: got %d, want %d; stderr:\n%s", code, conformance.ExitConforms, stderr)
+	}
+	rep := readJSONReport(t, out)
 	sum, err := conformance.FileSHA256(bin)
 	if err != nil {
 		t.Fatal(err)

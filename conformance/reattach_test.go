@@ -2,7 +2,6 @@ package conformance_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,14 +64,7 @@ func TestMainReattachedStore(t *testing.T) {
 	if code != conformance.ExitConforms {
 		t.Fatalf("exit status: got %d, want %d; stderr:\n%s", code, conformance.ExitConforms, stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep jsonReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, b)
-	}
+	rep := readJSONReport(t, out)
 	sum, err := conformance.FileSHA256(pluginPath(t, "rustynet-store-files"))
 	if err != nil {
 		t.Fatal(err)

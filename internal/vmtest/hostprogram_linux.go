@@ -86,13 +86,23 @@ func hostProgramFiles(progs []File, s *libSearch) (files []File, libDirs []strin
 // checkMachine returns an error unless the ELF file at p is for the
 // guest's machine.
 func checkMachine(p string) error {
+	f, err := openGuestELF(p)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// openGuestELF opens the ELF file at p and returns it if it is for the
+// guest's machine.
+func openGuestELF(p string) (*elf.File, error) {
 	f, err := elf.Open(p)
 	if err != nil {
-		return fmt.Errorf("vmtest: %s: %w", p, err)
+		return nil, fmt.Errorf("vmtest: %s: %w", p, err)
 	}
-	defer f.Close()
 	if f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("vmtest: %s is for %v, the guest is x86-64", p, f.Machine)
+		f.Close()
+		return nil, fmt.Errorf("vmtest: %s is for %v, the guest is x86-64", p, f.Machine)
 	}
-	return nil
+	return f, nil
 }

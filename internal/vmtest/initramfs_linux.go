@@ -168,14 +168,11 @@ func guestModules(ctx context.Context, k Kernel, names []string) ([]guestModule,
 // x86-64 ELF executable, the only kind the guest can run (it has no
 // dynamic loader or libc).
 func checkStatic(p string) error {
-	f, err := elf.Open(p)
+	f, err := openGuestELF(p)
 	if err != nil {
-		return fmt.Errorf("vmtest: %s: %w", p, err)
+		return err
 	}
 	defer f.Close()
-	if f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("vmtest: %s is for %v, the guest is x86-64", p, f.Machine)
-	}
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
 			return fmt.Errorf("vmtest: %s is dynamically linked; the guest needs a static binary (for Go: CGO_ENABLED=0)", p)

@@ -133,21 +133,33 @@ func launch(t testing.TB, ns *netnstest.Namespace) *hostapi.BackendClient {
 // with a route to the peer's tunnel address.
 func configurePair(t testing.TB, a, b *node, ba, bb hostapi.Backend) {
 	t.Helper()
+	configureTowards(t, a, b, ba)
+	configureTowards(t, b, a, bb)
+}
+
+// configureTowards configures backend bn of node n with peer as its only
+// peer and a route to the peer's tunnel address.
+func configureTowards(t testing.TB, n, peer *node, bn hostapi.Backend) {
+	t.Helper()
 	ctx := context.Background()
-	for _, x := range []struct {
-		n, peer *node
-		b       hostapi.Backend
-	}{{a, b, ba}, {b, a, bb}} {
-		if err := x.b.Configure(ctx, x.n.ifaceConfig()); err != nil {
-			t.Fatalf("Configure %s: %v", x.n.name, err)
-		}
-		if err := x.b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{x.peer.peerConfig()}}); err != nil {
-			t.Fatalf("ApplyPeers %s: %v", x.n.name, err)
-		}
-		if err := x.b.SetRoutes(ctx, []netip.Prefix{x.peer.tunAddr}); err != nil {
-			t.Fatalf("SetRoutes %s: %v", x.n.name, err)
-		}
+	if err := bn.Configure(ctx, n.ifaceConfig()); err != nil {
+		t.Fatalf("Configure %s: %v", n.name, err)
 	}
+	if err := bn.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer.peerConfig()}}); err != nil {
+		t.Fatalf("ApplyPeers %s: %v", n.name, err)
+	}
+	if err := bn.SetRoutes(ctx, []netip.Prefix{peer.tunAddr}); err != nil {
+		t.Fatalf("SetRoutes %s: %v", n.name, err)
+	}
+}
+
+// launchTowards launches the wgtun plugin in a's namespace and configures
+// it with peer as its only peer.
+func launchTowards(t testing.TB, a, peer *node) *hostapi.BackendClient {
+	t.Helper()
+	c := launch(t, a.ns)
+	configureTowards(t, a, peer, c)
+	return c
 }
 
 // echoServer listens on addr:port inside ns and echoes every connection.
@@ -230,19 +242,11 @@ func mustEcho(t testing.TB, c net.Conn, msg string) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond every 20 ms until it holds, or fails t after timeout.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
+	if !eventually(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
 	}
 }
 

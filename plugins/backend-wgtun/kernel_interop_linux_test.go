@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,16 +35,7 @@ func TestKernelInterop(t *testing.T) {
 	netnstest.Require(t)
 	ctx := context.Background()
 	a, b := topology(t) // a: wgtun, b: the kernel
-	ba := launch(t, a.ns)
-	if err := ba.Configure(ctx, a.ifaceConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if err := ba.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{b.peerConfig()}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ba.SetRoutes(ctx, []netip.Prefix{b.tunAddr}); err != nil {
-		t.Fatal(err)
-	}
+	ba := launchTowards(t, a, b)
 	startKernelWireGuard(t, b, a)
 
 	toKernel := dial(t, a.ns, echoServer(t, b.ns, b.tunAddr.Addr()))

@@ -280,17 +280,7 @@ func TestInteropWithWireguardGo(t *testing.T) {
 	requireTool(t, "wg")
 	bin := buildWireguardGo(t)
 	a, b := topology(t)
-	ba := launch(t, a.ns)
-	ctx := context.Background()
-	if err := ba.Configure(ctx, a.ifaceConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if err := ba.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{b.peerConfig()}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ba.SetRoutes(ctx, []netip.Prefix{b.tunAddr}); err != nil {
-		t.Fatal(err)
-	}
+	ba := launchTowards(t, a, b)
 	startWireguardGo(t, bin, b, a)
 
 	// Both directions: wgtun dials wireguard-go, and wireguard-go's side
