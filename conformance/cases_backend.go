@@ -90,7 +90,7 @@ func backendBasicCases() []Case {
 		},
 		{
 			ID: "backend.routes", Level: Must,
-			Rule: "SetRoutes works with BackendCapRoutes and fails with UNSUPPORTED without it",
+			Rule: "ApplyRoutes works with BackendCapRoutes and fails with UNSUPPORTED without it",
 			Run:  backendRoutes,
 		},
 		{
@@ -142,8 +142,8 @@ var backendOps = []struct {
 		return b.RemovePeers(ctx, []hostapi.Key{newIdentity(meshAddr(9)).pub})
 	}},
 	{"State", func(ctx context.Context, b hostapi.Backend) error { _, err := b.State(ctx); return err }},
-	{"SetRoutes", func(ctx context.Context, b hostapi.Backend) error {
-		return b.SetRoutes(ctx, []netip.Prefix{netip.MustParsePrefix("100.64.9.0/24")})
+	{"ApplyRoutes", func(ctx context.Context, b hostapi.Backend) error {
+		return b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{netip.MustParsePrefix("100.64.9.0/24")}})
 	}},
 	{"SetFilter", func(ctx context.Context, b hostapi.Backend) error { return b.SetFilter(ctx, hostapi.Filter{}) }},
 }
@@ -426,16 +426,16 @@ func backendRoutes(ctx context.Context, env *Env) error {
 	}
 	routes := []netip.Prefix{netip.MustParsePrefix("10.205.0.0/16")}
 	if !b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
-		return wantCode("SetRoutes without BackendCapRoutes", b.SetRoutes(ctx, routes), hostapi.CodeUnsupported)
+		return wantCode("ApplyRoutes without BackendCapRoutes", b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: routes}), hostapi.CodeUnsupported)
 	}
 	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: testPeers()}); err != nil {
 		return fmt.Errorf("ApplyPeers: %w", err)
 	}
-	if err := b.SetRoutes(ctx, routes); err != nil {
-		return fmt.Errorf("SetRoutes: %w", err)
+	if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: routes}); err != nil {
+		return fmt.Errorf("ApplyRoutes: %w", err)
 	}
-	if err := b.SetRoutes(ctx, nil); err != nil {
-		return fmt.Errorf("SetRoutes(nil): %w", err)
+	if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Remove: routes}); err != nil {
+		return fmt.Errorf("ApplyRoutes removing: %w", err)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func newPair(ctx context.Context, env *Env, withReference bool) (*pair, error) {
 	}
 	for _, n := range []*tnode{p.a, p.b} {
 		if osRouted(n.b) && !n.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
-			// Without SetRoutes, the interface's own prefix must cover
+			// Without ApplyRoutes, the interface's own prefix must cover
 			// the peer's address.
 			n.id.bits = 24
 		}
@@ -169,8 +169,8 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 	}
 	n.port = st.ListenPort
 	if osRouted(n.b) && n.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
-		if err := n.b.SetRoutes(ctx, []netip.Prefix{n.peer.id.prefix()}); err != nil {
-			return fmt.Errorf("SetRoutes to the peer: %w", err)
+		if err := n.b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{n.peer.id.prefix()}}); err != nil {
+			return fmt.Errorf("ApplyRoutes to the peer: %w", err)
 		}
 	}
 	if !proxied {

@@ -38,10 +38,13 @@ type Backend interface {
 	// ApplyPeers applies a difference: first every key in c.Remove is
 	// removed, then every peer in c.Upsert is added or, if present, updated
 	// in place so that its session and handshake survive. The resulting peer
-	// set is validated as a whole before anything changes: a bad key, a
-	// duplicate key, an empty or invalid allowed IP, allowed IPs that overlap
-	// between peers, or a bad endpoint fail with ErrInvalidArgument.
-	// Removing an absent key is not an error.
+	// set is validated as a whole before anything changes, by the rules of
+	// PeerSet.Plan: a zero, duplicate or own key, an allowed IP that is
+	// invalid, not masked or IPv4-mapped, a peer without allowed IPs, the
+	// same allowed IP on two peers (prefixes may overlap: the longest match
+	// wins, as in WireGuard), a bad endpoint or keepalive, or more peers than
+	// the backend holds fail with ErrInvalidArgument. Removing an absent
+	// key is not an error.
 	ApplyPeers(ctx context.Context, c PeerChanges) error
 
 	// RemovePeers removes peers at once: their sessions end and packets from
@@ -58,10 +61,28 @@ type Backend interface {
 	// Peers are sorted by public key.
 	State(ctx context.Context) (InterfaceState, error)
 
-	// SetRoutes makes exactly these prefixes route into the interface
-	// (besides the prefixes implied by its addresses). Needs
-	// BackendCapRoutes, else ErrUnsupported.
-	SetRoutes(ctx context.Context, routes []netip.Prefix) error
+	// ApplyRoutes changes, by difference, which prefixes the host routes
+	// into the interface: first every prefix in c.Remove stops, then every
+	// prefix in c.Add starts. Prefixes must pass CheckRoute, else
+	// ErrInvalidArgument and nothing changes. Removing a route that is not
+	// there, or adding one that is, is not an error; a prefix the
+	// interface's addresses already route (ImpliedRoutes) needs no route
+	// and is neither installed nor reported. A backend touches only routes
+	// it installed itself, never another route with the same prefix, and
+	// on error leaves the routes as they were.
+	//
+	// A default route (0.0.0.0/0 or ::/0, an exit node's) sends every packet
+	// that no other route of the host claims into the interface, except
+	// the tunnel's own encrypted packets, which keep their path outside it
+	// (no routing loop); the host's more specific routes, such as its LAN,
+	// keep precedence. A backend that cannot keep its own packets out of a
+	// default route fails it with ErrUnsupported.
+	//
+	// A backend without an OS interface routes inside its own stack: its
+	// proxies and forwards reach the routed prefixes and fail at once,
+	// as unreachable, for any other destination. Needs BackendCapRoutes,
+	// else ErrUnsupported.
+	ApplyRoutes(ctx context.Context, c RouteChanges) error
 
 	// SetFilter installs a packet filter on traffic arriving from peers.
 	// Once set, the filter is default-deny: only packets matching a rule are
@@ -95,7 +116,7 @@ type BackendCapabilities uint64
 const (
 	// BackendCapPeerStats: State reports endpoint, last handshake, rx and tx.
 	BackendCapPeerStats BackendCapabilities = 1 << iota
-	// BackendCapRoutes: SetRoutes is supported.
+	// BackendCapRoutes: ApplyRoutes is supported and State reports Routes.
 	BackendCapRoutes
 	// BackendCapPacketFilter: SetFilter is supported.
 	BackendCapPacketFilter
@@ -104,6 +125,9 @@ const (
 	BackendCapProxy
 	// BackendCapUAPI: InterfaceConfig.UAPI is supported (`wg show` works).
 	BackendCapUAPI
+	// BackendCapGateway: InterfaceConfig.Gateway is supported (the node can
+	// be a subnet router or an exit node).
+	BackendCapGateway
 )
 
 // Has reports whether all flags in want are set.
@@ -126,6 +150,32 @@ type InterfaceConfig struct {
 	Proxy *ProxyConfig
 	// UAPI exposes the standard WireGuard UAPI socket (BackendCapUAPI).
 	UAPI bool
+	// Gateway, if set, makes the node forward traffic from peers beyond
+	// itself (BackendCapGateway); nil forwards nothing.
+	Gateway *GatewayConfig
+}
+
+// GatewayConfig is what a node forwards for its peers: a subnet router
+// forwards to the prefixes it serves, an exit node to everything. Packets
+// from peers to any other destination that is not the node itself are
+// dropped, whatever the host's own forwarding settings say.
+type GatewayConfig struct {
+	// Prefixes are the destinations forwarded to, each passing CheckRoute;
+	// 0.0.0.0/0 and ::/0 make an exit node. An exit never forwards to
+	// loopback, link-local, multicast or unspecified addresses.
+	Prefixes []netip.Prefix
+	// Masquerade rewrites the source address of forwarded traffic to the
+	// host's own address on the way out, so the destination network needs
+	// no route back to the mesh. A backend without an OS interface opens
+	// forwarded connections from the host itself, which has the same
+	// effect whatever Masquerade says.
+	Masquerade bool
+}
+
+// RouteChanges is a difference to apply to the routes into the interface.
+type RouteChanges struct {
+	Remove []netip.Prefix
+	Add    []netip.Prefix
 }
 
 // ProxyConfig is how a host without a tunnel interface reaches the mesh and
@@ -175,7 +225,10 @@ type InterfaceState struct {
 	PublicKey  Key
 	ListenPort uint16
 	Addresses  []netip.Prefix
-	Peers      []PeerState // sorted by PublicKey
+	// Routes are the prefixes routed into the interface through
+	// ApplyRoutes, sorted (BackendCapRoutes).
+	Routes []netip.Prefix
+	Peers  []PeerState // sorted by PublicKey
 }
 
 // PeerState is one peer as the backend sees it now.

@@ -2,7 +2,6 @@ package hostapi
 
 import (
 	"context"
-	"net/netip"
 	"os"
 	"sync"
 
@@ -156,9 +155,9 @@ func (c *BackendClient) State(ctx context.Context) (InterfaceState, error) {
 	return c.backend.State(ctx)
 }
 
-// SetRoutes calls the plugin's Backend.SetRoutes.
-func (c *BackendClient) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
-	return c.backend.SetRoutes(ctx, routes)
+// ApplyRoutes calls the plugin's Backend.ApplyRoutes.
+func (c *BackendClient) ApplyRoutes(ctx context.Context, rc RouteChanges) error {
+	return c.backend.ApplyRoutes(ctx, rc)
 }
 
 // SetFilter calls the plugin's Backend.SetFilter.

@@ -51,6 +51,12 @@ func interfaceConfigToPB(c InterfaceConfig) (*pb.InterfaceConfig, error) {
 			return nil, err
 		}
 	}
+	if g := c.Gateway; g != nil {
+		m.Gateway = &pb.GatewayConfig{Masquerade: g.Masquerade}
+		if m.Gateway.Prefixes, err = prefixesToStrings(g.Prefixes, "gateway.prefixes"); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -78,6 +84,37 @@ func interfaceConfigFromPB(m *pb.InterfaceConfig) (InterfaceConfig, error) {
 		c.Proxy = &p
 	}
 	c.UAPI = m.GetUapi()
+	if g := m.GetGateway(); g != nil {
+		gw := GatewayConfig{Masquerade: g.GetMasquerade()}
+		if gw.Prefixes, err = prefixesFromStrings(g.GetPrefixes(), "gateway.prefixes"); err != nil {
+			return InterfaceConfig{}, err
+		}
+		c.Gateway = &gw
+	}
+	return c, nil
+}
+
+func routeChangesToPB(c RouteChanges) (*pb.RouteChanges, error) {
+	var m pb.RouteChanges
+	var err error
+	if m.Remove, err = prefixesToStrings(c.Remove, "remove"); err != nil {
+		return nil, err
+	}
+	if m.Add, err = prefixesToStrings(c.Add, "add"); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func routeChangesFromPB(m *pb.RouteChanges) (RouteChanges, error) {
+	var c RouteChanges
+	var err error
+	if c.Remove, err = prefixesFromStrings(m.GetRemove(), "remove"); err != nil {
+		return RouteChanges{}, err
+	}
+	if c.Add, err = prefixesFromStrings(m.GetAdd(), "add"); err != nil {
+		return RouteChanges{}, err
+	}
 	return c, nil
 }
 
@@ -232,6 +269,9 @@ func interfaceStateToPB(s InterfaceState) (*pb.InterfaceState, error) {
 	if m.Addresses, err = prefixesToStrings(s.Addresses, "addresses"); err != nil {
 		return nil, err
 	}
+	if m.Routes, err = prefixesToStrings(s.Routes, "routes"); err != nil {
+		return nil, err
+	}
 	for i, p := range s.Peers {
 		pm, err := peerStateToPB(p, fmt.Sprintf("peers[%d]", i))
 		if err != nil {
@@ -252,6 +292,9 @@ func interfaceStateFromPB(m *pb.InterfaceState) (InterfaceState, error) {
 		return InterfaceState{}, err
 	}
 	if s.Addresses, err = prefixesFromStrings(m.GetAddresses(), "addresses"); err != nil {
+		return InterfaceState{}, err
+	}
+	if s.Routes, err = prefixesFromStrings(m.GetRoutes(), "routes"); err != nil {
 		return InterfaceState{}, err
 	}
 	for i, pm := range m.GetPeers() {

@@ -97,7 +97,7 @@ func TestBackendErrorsCrossTheBoundary(t *testing.T) {
 		"ApplyPeers":  func(ctx context.Context) error { return c.ApplyPeers(ctx, hostapi.PeerChanges{}) },
 		"RemovePeers": func(ctx context.Context) error { return c.RemovePeers(ctx, []hostapi.Key{{1}}) },
 		"State":       func(ctx context.Context) error { _, err := c.State(ctx); return err },
-		"SetRoutes":   func(ctx context.Context) error { return c.SetRoutes(ctx, nil) },
+		"ApplyRoutes": func(ctx context.Context) error { return c.ApplyRoutes(ctx, hostapi.RouteChanges{}) },
 		"SetFilter":   func(ctx context.Context) error { return c.SetFilter(ctx, hostapi.Filter{}) },
 		"Close":       c.Close,
 	}
@@ -186,8 +186,8 @@ func TestBackendContextCrossesTheBoundary(t *testing.T) {
 		"ApplyPeers":  func(ctx context.Context) error { return c.ApplyPeers(ctx, hostapi.PeerChanges{}) },
 		"RemovePeers": func(ctx context.Context) error { return c.RemovePeers(ctx, nil) },
 		"State":       func(ctx context.Context) error { _, err := c.State(ctx); return err },
-		"SetRoutes": func(ctx context.Context) error {
-			return c.SetRoutes(ctx, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+		"ApplyRoutes": func(ctx context.Context) error {
+			return c.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 		},
 		"SetFilter": func(ctx context.Context) error { return c.SetFilter(ctx, hostapi.Filter{}) },
 		"Close":     c.Close,

@@ -3,7 +3,6 @@ package hostapi
 import (
 	"context"
 	"errors"
-	"net/netip"
 
 	"github.com/rustynet/rustynet/hostapi/internal/pb"
 )
@@ -66,12 +65,12 @@ func (c *backendClient) State(ctx context.Context) (InterfaceState, error) {
 	return s, nil
 }
 
-func (c *backendClient) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
-	m, err := prefixesToStrings(routes, "routes")
+func (c *backendClient) ApplyRoutes(ctx context.Context, rc RouteChanges) error {
+	m, err := routeChangesToPB(rc)
 	if err != nil {
 		return err
 	}
-	_, err = c.rpc.SetRoutes(ctx, &pb.BackendSetRoutesRequest{Routes: m})
+	_, err = c.rpc.ApplyRoutes(ctx, &pb.BackendApplyRoutesRequest{Changes: m})
 	return fromStatus(ctx, BackendPluginName, err)
 }
 

@@ -75,15 +75,15 @@ func (s *backendServer) State(ctx context.Context, _ *pb.BackendStateRequest) (*
 	return &pb.BackendStateResponse{State: m}, nil
 }
 
-func (s *backendServer) SetRoutes(ctx context.Context, req *pb.BackendSetRoutesRequest) (*pb.BackendSetRoutesResponse, error) {
-	routes, err := prefixesFromStrings(req.GetRoutes(), "routes")
+func (s *backendServer) ApplyRoutes(ctx context.Context, req *pb.BackendApplyRoutesRequest) (*pb.BackendApplyRoutesResponse, error) {
+	c, err := routeChangesFromPB(req.GetChanges())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.impl.SetRoutes(ctx, routes); err != nil {
+	if err := s.impl.ApplyRoutes(ctx, c); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.BackendSetRoutesResponse{}, nil
+	return &pb.BackendApplyRoutesResponse{}, nil
 }
 
 func (s *backendServer) SetFilter(ctx context.Context, req *pb.BackendSetFilterRequest) (*pb.BackendSetFilterResponse, error) {

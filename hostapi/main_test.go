@@ -149,4 +149,4 @@ func runHostHelper() {
 }
 
 var allBackendCaps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes |
-	hostapi.BackendCapPacketFilter | hostapi.BackendCapProxy | hostapi.BackendCapUAPI
+	hostapi.BackendCapPacketFilter | hostapi.BackendCapProxy | hostapi.BackendCapUAPI | hostapi.BackendCapGateway

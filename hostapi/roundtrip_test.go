@@ -120,7 +120,8 @@ func fullInterfaceConfig() hostapi.InterfaceConfig {
 			Exposes: []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: 22, Target: netip.MustParseAddrPort("127.0.0.1:2222")}},
 			DNS:     []netip.Addr{netip.MustParseAddr("100.100.100.100"), netip.MustParseAddr("fe80::1%eth0")},
 		},
-		UAPI: true,
+		UAPI:    true,
+		Gateway: &hostapi.GatewayConfig{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/24"), netip.MustParsePrefix("::/0")}, Masquerade: true},
 	}
 }
 
@@ -134,6 +135,7 @@ func TestBackendRoundTrip(t *testing.T) {
 		state: hostapi.InterfaceState{
 			Name: "rn0", PublicKey: k1, ListenPort: 51820,
 			Addresses: []netip.Prefix{netip.MustParsePrefix("100.64.0.1/32")},
+			Routes:    []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("10.20.0.0/24")},
 			Peers: []hostapi.PeerState{
 				{PublicKey: k1, Endpoint: netip.MustParseAddrPort("[2001:db8::1]:51820"), AllowedIPs: []netip.Prefix{netip.MustParsePrefix("100.64.0.2/32")},
 					PersistentKeepalive: 25 * time.Second, LastHandshake: time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC), RxBytes: 1 << 40, TxBytes: 7},
@@ -143,7 +145,7 @@ func TestBackendRoundTrip(t *testing.T) {
 	}
 	c := serveBackend(t, impl)
 	withoutProxy := fullInterfaceConfig()
-	withoutProxy.Proxy, withoutProxy.UAPI = nil, false
+	withoutProxy.Proxy, withoutProxy.UAPI, withoutProxy.Gateway = nil, false, nil
 	changes := hostapi.PeerChanges{
 		Remove: []hostapi.Key{k2},
 		Upsert: []hostapi.PeerConfig{
@@ -151,7 +153,10 @@ func TestBackendRoundTrip(t *testing.T) {
 			{PublicKey: k2},
 		},
 	}
-	routes := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	routes := hostapi.RouteChanges{
+		Remove: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/24")},
+		Add:    []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")},
+	}
 	filter := hostapi.Filter{Rules: []hostapi.FilterRule{
 		{Src: []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10")}, Dst: []netip.Prefix{netip.MustParsePrefix("100.64.0.1/32")}, Proto: hostapi.ProtoTCP, Ports: []hostapi.PortRange{{First: 22, Last: 22}, {First: 8000, Last: 8999}}},
 		{Src: []netip.Prefix{netip.MustParsePrefix("::/0")}, Dst: []netip.Prefix{netip.MustParsePrefix("fd7a::/48")}, Proto: hostapi.ProtoICMP},
@@ -175,8 +180,8 @@ func TestBackendRoundTrip(t *testing.T) {
 		{"RemovePeers", func(ctx context.Context) (any, error) { return nil, c.RemovePeers(ctx, []hostapi.Key{k1, k2}) },
 			call{"RemovePeers", []any{[]hostapi.Key{k1, k2}}}, nil},
 		{"State", func(ctx context.Context) (any, error) { return c.State(ctx) }, call{Method: "State"}, impl.state},
-		{"SetRoutes", func(ctx context.Context) (any, error) { return nil, c.SetRoutes(ctx, routes) },
-			call{"SetRoutes", []any{routes}}, nil},
+		{"ApplyRoutes", func(ctx context.Context) (any, error) { return nil, c.ApplyRoutes(ctx, routes) },
+			call{"ApplyRoutes", []any{routes}}, nil},
 		{"SetFilter", func(ctx context.Context) (any, error) { return nil, c.SetFilter(ctx, filter) },
 			call{"SetFilter", []any{filter}}, nil},
 		{"SetFilter empty", func(ctx context.Context) (any, error) { return nil, c.SetFilter(ctx, hostapi.Filter{}) },
@@ -219,7 +224,9 @@ func TestBackendRejectsUnencodableValuesBeforeSending(t *testing.T) {
 		{"invalid allowed IP", func(ctx context.Context) error {
 			return c.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{AllowedIPs: []netip.Prefix{{}}}}})
 		}},
-		{"invalid route", func(ctx context.Context) error { return c.SetRoutes(ctx, []netip.Prefix{{}}) }},
+		{"invalid route", func(ctx context.Context) error {
+			return c.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{{}}})
+		}},
 		{"unknown filter protocol", func(ctx context.Context) error {
 			return c.SetFilter(ctx, hostapi.Filter{Rules: []hostapi.FilterRule{{Proto: 200}}})
 		}},

@@ -2,7 +2,6 @@ package hostapi_test
 
 import (
 	"context"
-	"net/netip"
 	"sync"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -108,8 +107,8 @@ func (b *scriptedBackend) State(context.Context) (hostapi.InterfaceState, error)
 	return b.state, b.record("State")
 }
 
-func (b *scriptedBackend) SetRoutes(_ context.Context, routes []netip.Prefix) error {
-	return b.record("SetRoutes", routes)
+func (b *scriptedBackend) ApplyRoutes(_ context.Context, c hostapi.RouteChanges) error {
+	return b.record("ApplyRoutes", c)
 }
 
 func (b *scriptedBackend) SetFilter(_ context.Context, f hostapi.Filter) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -251,12 +250,12 @@ func (r backendRouter) State(ctx context.Context) (InterfaceState, error) {
 	return impl.State(ctx)
 }
 
-func (r backendRouter) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+func (r backendRouter) ApplyRoutes(ctx context.Context, c RouteChanges) error {
 	impl, err := r.s.get(ctx)
 	if err != nil {
 		return err
 	}
-	return impl.SetRoutes(ctx, routes)
+	return impl.ApplyRoutes(ctx, c)
 }
 
 func (r backendRouter) SetFilter(ctx context.Context, f Filter) error {

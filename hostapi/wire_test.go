@@ -3,7 +3,6 @@ package hostapi
 import (
 	"context"
 	"net"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,7 +48,7 @@ func (b *countingBackend) RemovePeers(context.Context, []Key) error      { retur
 func (b *countingBackend) State(context.Context) (InterfaceState, error) {
 	return InterfaceState{}, b.hit()
 }
-func (b *countingBackend) SetRoutes(context.Context, []netip.Prefix) error { return b.hit() }
+func (b *countingBackend) ApplyRoutes(context.Context, RouteChanges) error { return b.hit() }
 func (b *countingBackend) SetFilter(context.Context, Filter) error         { return b.hit() }
 func (b *countingBackend) Close(context.Context) error                     { return b.hit() }
 
@@ -104,7 +103,7 @@ func TestServerRejectsMalformedRequests(t *testing.T) {
 			return err
 		}},
 		{"route text", func(ctx context.Context) error {
-			_, err := raw.SetRoutes(ctx, &pb.BackendSetRoutesRequest{Routes: []string{"1.2.3.4"}})
+			_, err := raw.ApplyRoutes(ctx, &pb.BackendApplyRoutesRequest{Changes: &pb.RouteChanges{Add: []string{"1.2.3.4"}}})
 			return err
 		}},
 		{"filter port", func(ctx context.Context) error {

@@ -2,7 +2,6 @@ package pluginhost
 
 import (
 	"context"
-	"net/netip"
 
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -79,8 +78,8 @@ func (p backendProxy) RemovePeers(ctx context.Context, keys []hostapi.Key) error
 func (p backendProxy) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return call(ctx, p.s, func(b hostapi.Backend) (hostapi.InterfaceState, error) { return b.State(ctx) })
 }
-func (p backendProxy) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
-	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.SetRoutes(ctx, routes) })
+func (p backendProxy) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
+	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.ApplyRoutes(ctx, c) })
 }
 func (p backendProxy) SetFilter(ctx context.Context, f hostapi.Filter) error {
 	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.SetFilter(ctx, f) })

@@ -29,10 +29,11 @@ const (
 // a missing one fails with ErrUnsupported. Once closed it stays closed. Safe
 // for concurrent use; mutations are serialised.
 //
-// Where the contract leaves details open it behaves like WireGuard: allowed
-// IPs and routes are stored masked (10.0.0.1/8 reads back as 10.0.0.0/8), a
-// zero key in Remove or RemovePeers is an absent key, and a filter rule with
-// no Src (or no Dst) matches no packet.
+// Peer changes are validated with hostapi.PeerSet, the one implementation of
+// the contract's peer rules. Where the contract leaves details open it
+// behaves like WireGuard: a zero key in RemovePeers is an absent key, and a
+// filter rule with no Src (or no Dst) matches no packet; filter prefixes are
+// stored masked.
 type Backend struct {
 	info hostapi.BackendInfo
 
@@ -41,7 +42,8 @@ type Backend struct {
 	cfg    hostapi.InterfaceConfig
 	public hostapi.Key
 	peers  map[hostapi.Key]*hostapi.PeerState
-	routes []netip.Prefix
+	set    *hostapi.PeerSet // the configured peers, for planning changes
+	routes []netip.Prefix   // sorted
 	filter *hostapi.Filter
 	fault  func(ctx context.Context, op string) error
 }
@@ -54,6 +56,7 @@ func NewBackend(caps hostapi.BackendCapabilities) *Backend {
 	return &Backend{
 		info:  hostapi.BackendInfo{Name: "fake", Version: "test", Capabilities: caps},
 		peers: make(map[hostapi.Key]*hostapi.PeerState),
+		set:   hostapi.NewPeerSet(),
 	}
 }
 
@@ -126,6 +129,14 @@ func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) er
 	if cfg.UAPI && !caps.Has(hostapi.BackendCapUAPI) {
 		return hostapi.Errorf(hostapi.CodeUnsupported, "UAPI needs the UAPI capability")
 	}
+	if cfg.Gateway != nil {
+		if !caps.Has(hostapi.BackendCapGateway) {
+			return hostapi.Errorf(hostapi.CodeUnsupported, "a gateway needs the gateway capability")
+		}
+		if err := hostapi.CheckGateway(*cfg.Gateway); err != nil {
+			return err
+		}
+	}
 	if err := validPrefixes(cfg.Addresses, "address"); err != nil {
 		return err
 	}
@@ -175,41 +186,26 @@ func (b *Backend) ApplyPeers(ctx context.Context, c hostapi.PeerChanges) error {
 		return err
 	}
 	defer b.mu.Unlock()
-	seen := make(map[hostapi.Key]bool, len(c.Upsert))
-	for _, p := range c.Upsert {
-		if err := validPeer(p); err != nil {
-			return err
-		}
-		if seen[p.PublicKey] {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer %s appears twice", p.PublicKey)
-		}
-		seen[p.PublicKey] = true
+	plan, err := b.set.Plan(c, hostapi.PeerLimits{Self: b.public})
+	if err != nil {
+		return err
 	}
-
-	next := make(map[hostapi.Key]*hostapi.PeerState, len(b.peers)+len(c.Upsert))
-	for k, p := range b.peers {
-		next[k] = p
+	b.set.Commit(plan)
+	for _, k := range plan.Remove {
+		delete(b.peers, k)
 	}
-	for _, k := range c.Remove {
-		delete(next, k)
-	}
-	for _, p := range c.Upsert {
+	for _, u := range plan.Upsert {
+		p := u.Peer
 		st := &hostapi.PeerState{PublicKey: p.PublicKey}
-		if old, ok := next[p.PublicKey]; ok {
+		if old, ok := b.peers[p.PublicKey]; ok && u.Old != nil {
 			cp := *old
 			st = &cp
 		}
-		if p.Endpoint.IsValid() {
-			st.Endpoint = p.Endpoint
-		}
-		st.AllowedIPs = maskAll(p.AllowedIPs)
+		st.Endpoint = p.Endpoint
+		st.AllowedIPs = slices.Clone(p.AllowedIPs)
 		st.PersistentKeepalive = p.PersistentKeepalive
-		next[p.PublicKey] = st
+		b.peers[p.PublicKey] = st
 	}
-	if err := checkOverlaps(next); err != nil {
-		return err
-	}
-	b.peers = next
 	return nil
 }
 
@@ -219,6 +215,7 @@ func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 		return err
 	}
 	defer b.mu.Unlock()
+	b.set.Commit(hostapi.PeerPlan{Remove: keys})
 	for _, k := range keys {
 		delete(b.peers, k)
 	}
@@ -236,6 +233,7 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 		PublicKey:  b.public,
 		ListenPort: b.cfg.ListenPort,
 		Addresses:  slices.Clone(b.cfg.Addresses),
+		Routes:     slices.Clone(b.routes),
 	}
 	for _, p := range b.peers {
 		cp := *p
@@ -248,19 +246,21 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return st, nil
 }
 
-// SetRoutes replaces the routes (BackendCapRoutes).
-func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
-	if err := b.begin(ctx, "SetRoutes", true); err != nil {
+// ApplyRoutes changes the routes by difference (BackendCapRoutes); prefixes
+// the interface's addresses imply are not recorded.
+func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
+	if err := b.begin(ctx, "ApplyRoutes", true); err != nil {
 		return err
 	}
 	defer b.mu.Unlock()
 	if !b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
 		return hostapi.Errorf(hostapi.CodeUnsupported, "routes need the routes capability")
 	}
-	if err := validPrefixes(routes, "route"); err != nil {
+	if err := hostapi.CheckRouteChanges(c); err != nil {
 		return err
 	}
-	b.routes = maskAll(routes)
+	implied := hostapi.ImpliedRoutes(b.cfg.Addresses)
+	b.routes = slices.DeleteFunc(hostapi.ApplyRouteChanges(b.routes, c), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
 	return nil
 }
 
@@ -297,6 +297,7 @@ func (b *Backend) Close(ctx context.Context) error {
 	defer b.mu.Unlock()
 	b.state = stateClosed
 	b.peers = make(map[hostapi.Key]*hostapi.PeerState)
+	b.set = hostapi.NewPeerSet()
 	b.routes, b.filter = nil, nil
 	return nil
 }
@@ -309,7 +310,7 @@ func (b *Backend) Config() (hostapi.InterfaceConfig, bool) {
 	return cloneConfig(b.cfg), b.state == stateOpen
 }
 
-// Routes returns the routes last set.
+// Routes returns the routes in effect, sorted.
 func (b *Backend) Routes() []netip.Prefix {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -399,6 +400,11 @@ func cloneConfig(c hostapi.InterfaceConfig) hostapi.InterfaceConfig {
 		p.Exposes = slices.Clone(p.Exposes)
 		p.DNS = slices.Clone(p.DNS)
 		c.Proxy = &p
+	}
+	if c.Gateway != nil {
+		g := *c.Gateway
+		g.Prefixes = slices.Clone(g.Prefixes)
+		c.Gateway = &g
 	}
 	return c
 }

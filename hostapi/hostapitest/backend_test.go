@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,6 +47,13 @@ func prefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
+// ownKey is the public key of the private key configure gives.
+var ownKey = func() hostapi.Key {
+	priv := hostapi.PrivateKey{7}
+	pub, _ := curve25519.X25519(priv[:], curve25519.Basepoint)
+	return hostapi.Key(pub)
+}()
+
 func configure(t *testing.T, b hostapi.Backend) {
 	t.Helper()
 	if err := b.Configure(t.Context(), hostapi.InterfaceConfig{PrivateKey: hostapi.PrivateKey{7}, Addresses: prefixes("100.64.0.1/32")}); err != nil {
@@ -74,7 +82,7 @@ func TestBackendLifecycle(t *testing.T) {
 		before := map[string]error{
 			"ApplyPeers":  b.ApplyPeers(ctx, hostapi.PeerChanges{}),
 			"RemovePeers": b.RemovePeers(ctx, nil),
-			"SetRoutes":   b.SetRoutes(ctx, nil),
+			"ApplyRoutes": b.ApplyRoutes(ctx, hostapi.RouteChanges{}),
 			"SetFilter":   b.SetFilter(ctx, hostapi.Filter{}),
 		}
 		_, before["State"] = b.State(ctx)
@@ -196,7 +204,7 @@ func TestBackendApplyPeers(t *testing.T) {
 				{PublicKey: k1, AllowedIPs: prefixes("100.64.0.1/32")},
 				{PublicKey: k2, AllowedIPs: prefixes("100.64.0.2/32")},
 			}},
-		{"add, remove absent, mask", hostapi.PeerChanges{Remove: []hostapi.Key{{9}, {}}, Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.3.1.1/16")}}},
+		{"add, remove absent", hostapi.PeerChanges{Remove: []hostapi.Key{{9}, {}}, Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.3.0.0/16")}}},
 			[]hostapi.PeerState{
 				{PublicKey: k1, AllowedIPs: prefixes("100.64.0.1/32")},
 				{PublicKey: k2, Endpoint: ep, AllowedIPs: prefixes("100.64.0.2/32", "10.2.0.0/16"), PersistentKeepalive: 25 * time.Second, LastHandshake: handshake, RxBytes: 5, TxBytes: 6},
@@ -209,16 +217,24 @@ func TestBackendApplyPeers(t *testing.T) {
 			{PublicKey: k1, AllowedIPs: prefixes("100.64.0.1/32", "10.2.0.0/16")},
 			{PublicKey: k2, Endpoint: ep, AllowedIPs: prefixes("100.64.0.2/32"), LastHandshake: handshake, RxBytes: 5, TxBytes: 6},
 		}},
+		{"overlap with another peer: the longest match wins", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.2.3.0/24", "0.0.0.0/0")}}},
+			[]hostapi.PeerState{
+				{PublicKey: k1, AllowedIPs: prefixes("100.64.0.1/32")},
+				{PublicKey: k2, Endpoint: ep, AllowedIPs: prefixes("100.64.0.2/32", "10.2.0.0/16"), PersistentKeepalive: 25 * time.Second, LastHandshake: handshake, RxBytes: 5, TxBytes: 6},
+				{PublicKey: k3, AllowedIPs: prefixes("10.2.3.0/24", "0.0.0.0/0")},
+			}},
 		{"zero key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{AllowedIPs: prefixes("10.9.0.0/16")}}}, nil},
-		{"duplicate key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3}, {PublicKey: k3}}}, nil},
+		{"own key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: ownKey, AllowedIPs: prefixes("10.9.0.0/16")}}}, nil},
+		{"duplicate key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.9.0.0/16")}, {PublicKey: k3, AllowedIPs: prefixes("10.8.0.0/16")}}}, nil},
+		{"no allowed IPs", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3}}}, nil},
 		{"invalid allowed IP", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: []netip.Prefix{{}}}}}, nil},
-		{"overlap with another peer", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.2.3.0/24")}}}, nil},
-		{"overlap, wider prefix", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("100.64.0.0/10")}}}, nil},
-		{"overlap between new peers", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
-			{PublicKey: k3, AllowedIPs: prefixes("fd00::/64")}, {PublicKey: hostapi.Key{4}, AllowedIPs: prefixes("fd00::1/128")}}}, nil},
-		{"endpoint port 0", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, Endpoint: netip.MustParseAddrPort("192.0.2.9:0")}}}, nil},
-		{"unspecified endpoint", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, Endpoint: netip.MustParseAddrPort("0.0.0.0:51820")}}}, nil},
-		{"fractional keepalive", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, PersistentKeepalive: 1500 * time.Millisecond}}}, nil},
+		{"allowed IP with host bits", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.3.1.1/16")}}}, nil},
+		{"allowed IP of another peer", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.2.0.0/16")}}}, nil},
+		{"same allowed IP on two new peers", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
+			{PublicKey: k3, AllowedIPs: prefixes("fd00::/64")}, {PublicKey: hostapi.Key{4}, AllowedIPs: prefixes("fd00::/64")}}}, nil},
+		{"endpoint port 0", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.9.0.0/16"), Endpoint: netip.MustParseAddrPort("192.0.2.9:0")}}}, nil},
+		{"unspecified endpoint", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.9.0.0/16"), Endpoint: netip.MustParseAddrPort("0.0.0.0:51820")}}}, nil},
+		{"fractional keepalive", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k3, AllowedIPs: prefixes("10.9.0.0/16"), PersistentKeepalive: 1500 * time.Millisecond}}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,17 +290,24 @@ func TestBackendRoutesAndFilter(t *testing.T) {
 	t.Run("capabilities missing", func(t *testing.T) {
 		runBackendTargets(t, hostapi.BackendCapPeerStats, func(t *testing.T, b hostapi.Backend, _ *hostapitest.Backend) {
 			configure(t, b)
-			wantIs(t, "SetRoutes", b.SetRoutes(t.Context(), nil), hostapi.ErrUnsupported)
+			wantIs(t, "ApplyRoutes", b.ApplyRoutes(t.Context(), hostapi.RouteChanges{}), hostapi.ErrUnsupported)
 			wantIs(t, "SetFilter", b.SetFilter(t.Context(), hostapi.Filter{}), hostapi.ErrUnsupported)
 		})
 	})
 	runBackendTargets(t, allCaps, func(t *testing.T, b hostapi.Backend, fake *hostapitest.Backend) {
 		configure(t, b)
-		if err := b.SetRoutes(t.Context(), prefixes("10.1.2.3/16", "::/0")); err != nil {
+		if err := b.ApplyRoutes(t.Context(), hostapi.RouteChanges{Add: prefixes("10.1.0.0/16", "::/0", "10.2.0.0/16")}); err != nil {
 			t.Fatal(err)
 		}
+		if err := b.ApplyRoutes(t.Context(), hostapi.RouteChanges{Remove: prefixes("10.2.0.0/16", "10.9.0.0/16"), Add: prefixes("::/0")}); err != nil {
+			t.Fatal(err)
+		}
+		wantIs(t, "ApplyRoutes with host bits", b.ApplyRoutes(t.Context(), hostapi.RouteChanges{Add: prefixes("10.1.2.3/16")}), hostapi.ErrInvalidArgument)
 		if diff := cmp.Diff(prefixes("10.1.0.0/16", "::/0"), fake.Routes(), cmpNetip); diff != "" {
 			t.Errorf("routes (-want +got):\n%s", diff)
+		}
+		if st, err := b.State(t.Context()); err != nil || !slices.Equal(st.Routes, fake.Routes()) {
+			t.Errorf("State routes = %v, %v; want %v", st.Routes, err, fake.Routes())
 		}
 		wantIs(t, "SetFilter with an empty port range", b.SetFilter(t.Context(), hostapi.Filter{Rules: []hostapi.FilterRule{{Ports: []hostapi.PortRange{{First: 9, Last: 8}}}}}), hostapi.ErrInvalidArgument)
 		if !fake.Admits(netip.MustParseAddr("100.64.0.9"), netip.MustParseAddr("100.64.0.1"), hostapi.ProtoUDP, 53) {

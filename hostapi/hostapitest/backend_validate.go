@@ -1,16 +1,10 @@
 package hostapitest
 
 import (
-	"cmp"
 	"net/netip"
-	"slices"
-	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
 )
-
-// maxKeepalive is WireGuard's largest persistent keepalive interval.
-const maxKeepalive = 65535 * time.Second
 
 func validPrefixes(ps []netip.Prefix, what string) error {
 	for _, p := range ps {
@@ -35,23 +29,6 @@ func validEndpoint(ap netip.AddrPort) bool {
 // listen on (an unspecified address listens on all).
 func validListener(ap netip.AddrPort) bool {
 	return ap == (netip.AddrPort{}) || (ap.IsValid() && ap.Port() != 0)
-}
-
-func validPeer(p hostapi.PeerConfig) error {
-	if p.PublicKey.IsZero() {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer with a zero public key")
-	}
-	if !validEndpoint(p.Endpoint) {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer %s: invalid endpoint %s", p.PublicKey, p.Endpoint)
-	}
-	if err := validPrefixes(p.AllowedIPs, "allowed IP of peer "+p.PublicKey.String()+":"); err != nil {
-		return err
-	}
-	ka := p.PersistentKeepalive
-	if ka < 0 || ka > maxKeepalive || ka%time.Second != 0 {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer %s: keepalive %s is not 0 to 65535 whole seconds", p.PublicKey, ka)
-	}
-	return nil
 }
 
 func validProxy(p hostapi.ProxyConfig) error {
@@ -98,46 +75,4 @@ func validRule(r hostapi.FilterRule) error {
 		}
 	}
 	return nil
-}
-
-// ownedPrefix is an allowed IP and the peer it routes to.
-type ownedPrefix struct {
-	p     netip.Prefix // masked
-	owner hostapi.Key
-}
-
-// checkOverlaps fails if allowed IPs of two different peers overlap. It
-// sorts every prefix by address, then by length, and sweeps them keeping the
-// chain of prefixes that contain the current one, in O(n log n).
-func checkOverlaps(peers map[hostapi.Key]*hostapi.PeerState) error {
-	var all []ownedPrefix
-	for k, p := range peers {
-		for _, pr := range p.AllowedIPs {
-			all = append(all, ownedPrefix{p: pr.Masked(), owner: k})
-		}
-	}
-	slices.SortFunc(all, func(x, y ownedPrefix) int {
-		if c := x.p.Addr().Compare(y.p.Addr()); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.p.Bits(), y.p.Bits())
-	})
-	var chain []ownedPrefix
-	for _, cur := range all {
-		for len(chain) > 0 && !contains(chain[len(chain)-1].p, cur.p) {
-			chain = chain[:len(chain)-1]
-		}
-		for _, outer := range chain {
-			if outer.owner != cur.owner {
-				return hostapi.Errorf(hostapi.CodeInvalidArgument, "allowed IP %s of peer %s overlaps %s of peer %s", cur.p, cur.owner, outer.p, outer.owner)
-			}
-		}
-		chain = append(chain, cur)
-	}
-	return nil
-}
-
-// contains reports whether masked prefix outer contains masked prefix inner.
-func contains(outer, inner netip.Prefix) bool {
-	return outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr())
 }

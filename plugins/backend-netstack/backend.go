@@ -236,9 +236,9 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return dev.State()
 }
 
-// SetRoutes is unsupported: without an OS interface there is nothing to
+// ApplyRoutes is unsupported: without an OS interface there is nothing to
 // route; the proxies reach every allowed IP of every peer.
-func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
 	if _, err := b.device(); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ package wgkernel
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -44,8 +43,8 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return hostapi.InterfaceState{}, hostapi.ErrClosed
 }
 
-// SetRoutes fails with ErrClosed: the backend cannot be configured here.
-func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+// ApplyRoutes fails with ErrClosed: the backend cannot be configured here.
+func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
 	return hostapi.ErrClosed
 }
 

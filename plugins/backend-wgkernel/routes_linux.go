@@ -23,17 +23,10 @@ const routeProtocol netlink.RouteProtocol = 77
 // interface's addresses) lead into the interface, in the main table.
 // Prefixes must be valid; host bits are ignored. On error the routes are
 // as before.
-func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
-	want := make([]netip.Prefix, 0, len(routes))
-	for _, r := range routes {
-		if !r.IsValid() || r.Addr().Is4In6() {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "wgkernel: invalid route %q", r)
-		}
-		want = append(want, r.Masked())
+func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
+	if err := hostapi.CheckRouteChanges(c); err != nil {
+		return err
 	}
-	slices.SortFunc(want, comparePrefix)
-	want = slices.Compact(want)
-
 	dev, err := b.lock(ctx, false)
 	if err != nil {
 		return err
@@ -43,6 +36,7 @@ func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
 	if err != nil {
 		return err
 	}
+	want := hostapi.ApplyRouteChanges(have, c)
 	var undo undoStack
 	fail := func(err error) error {
 		if uerr := undo.run(); uerr != nil {

@@ -3,7 +3,6 @@ package wgtun
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"runtime/debug"
 	"sync"
 
@@ -161,13 +160,17 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return st, err
 }
 
-// SetRoutes makes exactly these prefixes route into the interface, besides
-// the prefixes its addresses imply. Prefixes must be valid and masked
-// (10.1.0.0/16, not 10.1.2.3/16); repeats are ignored. A default route
-// (0.0.0.0/0 or ::/0) fails with ErrUnsupported: it would also capture the
-// tunnel's own UDP packets.
-func (b *Backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+// ApplyRoutes changes the routes into the interface by difference (see
+// hostapi.Backend). A default route (0.0.0.0/0 or ::/0) fails with
+// ErrUnsupported: it would also capture the tunnel's own UDP packets.
+func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
 	return b.withIface(ctx, func(ifc *iface) error {
+		if err := hostapi.CheckRouteChanges(c); err != nil {
+			return err
+		}
+		b.osMu.Lock()
+		routes := hostapi.ApplyRouteChanges(ifc.wantRoutes, c)
+		b.osMu.Unlock()
 		want, err := validateRoutes(routes)
 		if err != nil {
 			return err

@@ -214,8 +214,10 @@ type InterfaceConfig struct {
 	Addresses  []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
 	Mtu        int64                  `protobuf:"varint,5,opt,name=mtu,proto3" json:"mtu,omitempty"`
 	// proxy is absent when hostapi.InterfaceConfig.Proxy is nil.
-	Proxy         *ProxyConfig `protobuf:"bytes,6,opt,name=proxy,proto3" json:"proxy,omitempty"`
-	Uapi          bool         `protobuf:"varint,7,opt,name=uapi,proto3" json:"uapi,omitempty"`
+	Proxy *ProxyConfig `protobuf:"bytes,6,opt,name=proxy,proto3" json:"proxy,omitempty"`
+	Uapi  bool         `protobuf:"varint,7,opt,name=uapi,proto3" json:"uapi,omitempty"`
+	// gateway is absent when hostapi.InterfaceConfig.Gateway is nil.
+	Gateway       *GatewayConfig `protobuf:"bytes,8,opt,name=gateway,proto3" json:"gateway,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -299,6 +301,66 @@ func (x *InterfaceConfig) GetUapi() bool {
 	return false
 }
 
+func (x *InterfaceConfig) GetGateway() *GatewayConfig {
+	if x != nil {
+		return x.Gateway
+	}
+	return nil
+}
+
+// GatewayConfig mirrors hostapi.GatewayConfig.
+type GatewayConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefixes      []string               `protobuf:"bytes,1,rep,name=prefixes,proto3" json:"prefixes,omitempty"`
+	Masquerade    bool                   `protobuf:"varint,2,opt,name=masquerade,proto3" json:"masquerade,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayConfig) Reset() {
+	*x = GatewayConfig{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayConfig) ProtoMessage() {}
+
+func (x *GatewayConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayConfig.ProtoReflect.Descriptor instead.
+func (*GatewayConfig) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GatewayConfig) GetPrefixes() []string {
+	if x != nil {
+		return x.Prefixes
+	}
+	return nil
+}
+
+func (x *GatewayConfig) GetMasquerade() bool {
+	if x != nil {
+		return x.Masquerade
+	}
+	return false
+}
+
 // ProxyConfig mirrors hostapi.ProxyConfig.
 type ProxyConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -313,7 +375,7 @@ type ProxyConfig struct {
 
 func (x *ProxyConfig) Reset() {
 	*x = ProxyConfig{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[3]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +387,7 @@ func (x *ProxyConfig) String() string {
 func (*ProxyConfig) ProtoMessage() {}
 
 func (x *ProxyConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[3]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +400,7 @@ func (x *ProxyConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProxyConfig.ProtoReflect.Descriptor instead.
 func (*ProxyConfig) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{3}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ProxyConfig) GetSocks5() string {
@@ -388,7 +450,7 @@ type Forward struct {
 
 func (x *Forward) Reset() {
 	*x = Forward{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[4]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +462,7 @@ func (x *Forward) String() string {
 func (*Forward) ProtoMessage() {}
 
 func (x *Forward) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[4]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +475,7 @@ func (x *Forward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Forward.ProtoReflect.Descriptor instead.
 func (*Forward) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{4}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Forward) GetProto() Proto {
@@ -449,7 +511,7 @@ type Expose struct {
 
 func (x *Expose) Reset() {
 	*x = Expose{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +523,7 @@ func (x *Expose) String() string {
 func (*Expose) ProtoMessage() {}
 
 func (x *Expose) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +536,7 @@ func (x *Expose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expose.ProtoReflect.Descriptor instead.
 func (*Expose) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Expose) GetProto() Proto {
@@ -511,7 +573,7 @@ type PeerConfig struct {
 
 func (x *PeerConfig) Reset() {
 	*x = PeerConfig{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +585,7 @@ func (x *PeerConfig) String() string {
 func (*PeerConfig) ProtoMessage() {}
 
 func (x *PeerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +598,7 @@ func (x *PeerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerConfig.ProtoReflect.Descriptor instead.
 func (*PeerConfig) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PeerConfig) GetPublicKey() []byte {
@@ -578,7 +640,7 @@ type PeerChanges struct {
 
 func (x *PeerChanges) Reset() {
 	*x = PeerChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +652,7 @@ func (x *PeerChanges) String() string {
 func (*PeerChanges) ProtoMessage() {}
 
 func (x *PeerChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +665,7 @@ func (x *PeerChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerChanges.ProtoReflect.Descriptor instead.
 func (*PeerChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PeerChanges) GetRemove() [][]byte {
@@ -628,13 +690,14 @@ type InterfaceState struct {
 	ListenPort    uint32                 `protobuf:"varint,3,opt,name=listen_port,json=listenPort,proto3" json:"listen_port,omitempty"`
 	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
 	Peers         []*PeerState           `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty"`
+	Routes        []string               `protobuf:"bytes,6,rep,name=routes,proto3" json:"routes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InterfaceState) Reset() {
 	*x = InterfaceState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +709,7 @@ func (x *InterfaceState) String() string {
 func (*InterfaceState) ProtoMessage() {}
 
 func (x *InterfaceState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +722,7 @@ func (x *InterfaceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceState.ProtoReflect.Descriptor instead.
 func (*InterfaceState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InterfaceState) GetName() string {
@@ -697,6 +760,13 @@ func (x *InterfaceState) GetPeers() []*PeerState {
 	return nil
 }
 
+func (x *InterfaceState) GetRoutes() []string {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
 // PeerState mirrors hostapi.PeerState.
 type PeerState struct {
 	state                    protoimpl.MessageState `protogen:"open.v1"`
@@ -713,7 +783,7 @@ type PeerState struct {
 
 func (x *PeerState) Reset() {
 	*x = PeerState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +795,7 @@ func (x *PeerState) String() string {
 func (*PeerState) ProtoMessage() {}
 
 func (x *PeerState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +808,7 @@ func (x *PeerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerState.ProtoReflect.Descriptor instead.
 func (*PeerState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PeerState) GetPublicKey() []byte {
@@ -800,7 +870,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +882,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +895,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Filter) GetRules() []*FilterRule {
@@ -848,7 +918,7 @@ type FilterRule struct {
 
 func (x *FilterRule) Reset() {
 	*x = FilterRule{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +930,7 @@ func (x *FilterRule) String() string {
 func (*FilterRule) ProtoMessage() {}
 
 func (x *FilterRule) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +943,7 @@ func (x *FilterRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterRule.ProtoReflect.Descriptor instead.
 func (*FilterRule) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FilterRule) GetSrc() []string {
@@ -915,7 +985,7 @@ type PortRange struct {
 
 func (x *PortRange) Reset() {
 	*x = PortRange{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +997,7 @@ func (x *PortRange) String() string {
 func (*PortRange) ProtoMessage() {}
 
 func (x *PortRange) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1010,7 @@ func (x *PortRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortRange.ProtoReflect.Descriptor instead.
 func (*PortRange) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PortRange) GetFirst() uint32 {
@@ -965,7 +1035,7 @@ type BackendInfoRequest struct {
 
 func (x *BackendInfoRequest) Reset() {
 	*x = BackendInfoRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1047,7 @@ func (x *BackendInfoRequest) String() string {
 func (*BackendInfoRequest) ProtoMessage() {}
 
 func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1060,7 @@ func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoRequest.ProtoReflect.Descriptor instead.
 func (*BackendInfoRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
 }
 
 type BackendInfoResponse struct {
@@ -1002,7 +1072,7 @@ type BackendInfoResponse struct {
 
 func (x *BackendInfoResponse) Reset() {
 	*x = BackendInfoResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1084,7 @@ func (x *BackendInfoResponse) String() string {
 func (*BackendInfoResponse) ProtoMessage() {}
 
 func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1097,7 @@ func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoResponse.ProtoReflect.Descriptor instead.
 func (*BackendInfoResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BackendInfoResponse) GetInfo() *BackendInfo {
@@ -1045,7 +1115,7 @@ type BackendProbeRequest struct {
 
 func (x *BackendProbeRequest) Reset() {
 	*x = BackendProbeRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1127,7 @@ func (x *BackendProbeRequest) String() string {
 func (*BackendProbeRequest) ProtoMessage() {}
 
 func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1140,7 @@ func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeRequest.ProtoReflect.Descriptor instead.
 func (*BackendProbeRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
 }
 
 type BackendProbeResponse struct {
@@ -1081,7 +1151,7 @@ type BackendProbeResponse struct {
 
 func (x *BackendProbeResponse) Reset() {
 	*x = BackendProbeResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1163,7 @@ func (x *BackendProbeResponse) String() string {
 func (*BackendProbeResponse) ProtoMessage() {}
 
 func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1176,7 @@ func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeResponse.ProtoReflect.Descriptor instead.
 func (*BackendProbeResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
 }
 
 type BackendConfigureRequest struct {
@@ -1118,7 +1188,7 @@ type BackendConfigureRequest struct {
 
 func (x *BackendConfigureRequest) Reset() {
 	*x = BackendConfigureRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1200,7 @@ func (x *BackendConfigureRequest) String() string {
 func (*BackendConfigureRequest) ProtoMessage() {}
 
 func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1213,7 @@ func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureRequest.ProtoReflect.Descriptor instead.
 func (*BackendConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BackendConfigureRequest) GetConfig() *InterfaceConfig {
@@ -1161,7 +1231,7 @@ type BackendConfigureResponse struct {
 
 func (x *BackendConfigureResponse) Reset() {
 	*x = BackendConfigureResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1243,7 @@ func (x *BackendConfigureResponse) String() string {
 func (*BackendConfigureResponse) ProtoMessage() {}
 
 func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1256,7 @@ func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureResponse.ProtoReflect.Descriptor instead.
 func (*BackendConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
 }
 
 type BackendApplyPeersRequest struct {
@@ -1198,7 +1268,7 @@ type BackendApplyPeersRequest struct {
 
 func (x *BackendApplyPeersRequest) Reset() {
 	*x = BackendApplyPeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1280,7 @@ func (x *BackendApplyPeersRequest) String() string {
 func (*BackendApplyPeersRequest) ProtoMessage() {}
 
 func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1293,7 @@ func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BackendApplyPeersRequest) GetChanges() *PeerChanges {
@@ -1241,7 +1311,7 @@ type BackendApplyPeersResponse struct {
 
 func (x *BackendApplyPeersResponse) Reset() {
 	*x = BackendApplyPeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1323,7 @@ func (x *BackendApplyPeersResponse) String() string {
 func (*BackendApplyPeersResponse) ProtoMessage() {}
 
 func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1336,7 @@ func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
 }
 
 type BackendRemovePeersRequest struct {
@@ -1278,7 +1348,7 @@ type BackendRemovePeersRequest struct {
 
 func (x *BackendRemovePeersRequest) Reset() {
 	*x = BackendRemovePeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1360,7 @@ func (x *BackendRemovePeersRequest) String() string {
 func (*BackendRemovePeersRequest) ProtoMessage() {}
 
 func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1373,7 @@ func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BackendRemovePeersRequest) GetKeys() [][]byte {
@@ -1321,7 +1391,7 @@ type BackendRemovePeersResponse struct {
 
 func (x *BackendRemovePeersResponse) Reset() {
 	*x = BackendRemovePeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1403,7 @@ func (x *BackendRemovePeersResponse) String() string {
 func (*BackendRemovePeersResponse) ProtoMessage() {}
 
 func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1416,7 @@ func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 type BackendStateRequest struct {
@@ -1357,7 +1427,7 @@ type BackendStateRequest struct {
 
 func (x *BackendStateRequest) Reset() {
 	*x = BackendStateRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1439,7 @@ func (x *BackendStateRequest) String() string {
 func (*BackendStateRequest) ProtoMessage() {}
 
 func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1452,7 @@ func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateRequest.ProtoReflect.Descriptor instead.
 func (*BackendStateRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 type BackendStateResponse struct {
@@ -1394,7 +1464,7 @@ type BackendStateResponse struct {
 
 func (x *BackendStateResponse) Reset() {
 	*x = BackendStateResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1476,7 @@ func (x *BackendStateResponse) String() string {
 func (*BackendStateResponse) ProtoMessage() {}
 
 func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1489,7 @@ func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateResponse.ProtoReflect.Descriptor instead.
 func (*BackendStateResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BackendStateResponse) GetState() *InterfaceState {
@@ -1429,28 +1499,30 @@ func (x *BackendStateResponse) GetState() *InterfaceState {
 	return nil
 }
 
-type BackendSetRoutesRequest struct {
+// RouteChanges mirrors hostapi.RouteChanges.
+type RouteChanges struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Routes        []string               `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	Remove        []string               `protobuf:"bytes,1,rep,name=remove,proto3" json:"remove,omitempty"`
+	Add           []string               `protobuf:"bytes,2,rep,name=add,proto3" json:"add,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BackendSetRoutesRequest) Reset() {
-	*x = BackendSetRoutesRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+func (x *RouteChanges) Reset() {
+	*x = RouteChanges{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BackendSetRoutesRequest) String() string {
+func (x *RouteChanges) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BackendSetRoutesRequest) ProtoMessage() {}
+func (*RouteChanges) ProtoMessage() {}
 
-func (x *BackendSetRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+func (x *RouteChanges) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,39 +1533,47 @@ func (x *BackendSetRoutesRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BackendSetRoutesRequest.ProtoReflect.Descriptor instead.
-func (*BackendSetRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+// Deprecated: Use RouteChanges.ProtoReflect.Descriptor instead.
+func (*RouteChanges) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
-func (x *BackendSetRoutesRequest) GetRoutes() []string {
+func (x *RouteChanges) GetRemove() []string {
 	if x != nil {
-		return x.Routes
+		return x.Remove
 	}
 	return nil
 }
 
-type BackendSetRoutesResponse struct {
+func (x *RouteChanges) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+type BackendApplyRoutesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Changes       *RouteChanges          `protobuf:"bytes,1,opt,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BackendSetRoutesResponse) Reset() {
-	*x = BackendSetRoutesResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+func (x *BackendApplyRoutesRequest) Reset() {
+	*x = BackendApplyRoutesRequest{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BackendSetRoutesResponse) String() string {
+func (x *BackendApplyRoutesRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BackendSetRoutesResponse) ProtoMessage() {}
+func (*BackendApplyRoutesRequest) ProtoMessage() {}
 
-func (x *BackendSetRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,9 +1584,52 @@ func (x *BackendSetRoutesResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BackendSetRoutesResponse.ProtoReflect.Descriptor instead.
-func (*BackendSetRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+// Deprecated: Use BackendApplyRoutesRequest.ProtoReflect.Descriptor instead.
+func (*BackendApplyRoutesRequest) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BackendApplyRoutesRequest) GetChanges() *RouteChanges {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+type BackendApplyRoutesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendApplyRoutesResponse) Reset() {
+	*x = BackendApplyRoutesResponse{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendApplyRoutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendApplyRoutesResponse) ProtoMessage() {}
+
+func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendApplyRoutesResponse.ProtoReflect.Descriptor instead.
+func (*BackendApplyRoutesResponse) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
 }
 
 type BackendSetFilterRequest struct {
@@ -1518,7 +1641,7 @@ type BackendSetFilterRequest struct {
 
 func (x *BackendSetFilterRequest) Reset() {
 	*x = BackendSetFilterRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1653,7 @@ func (x *BackendSetFilterRequest) String() string {
 func (*BackendSetFilterRequest) ProtoMessage() {}
 
 func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1666,7 @@ func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterRequest.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BackendSetFilterRequest) GetFilter() *Filter {
@@ -1561,7 +1684,7 @@ type BackendSetFilterResponse struct {
 
 func (x *BackendSetFilterResponse) Reset() {
 	*x = BackendSetFilterResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1696,7 @@ func (x *BackendSetFilterResponse) String() string {
 func (*BackendSetFilterResponse) ProtoMessage() {}
 
 func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1709,7 @@ func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterResponse.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 type BackendCloseRequest struct {
@@ -1597,7 +1720,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1732,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1745,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 type BackendCloseResponse struct {
@@ -1633,7 +1756,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1768,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1781,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -1677,7 +1800,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"Privileges\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\bR\x04root\x12\x10\n" +
 	"\x03tun\x18\x02 \x01(\bR\x03tun\x12#\n" +
-	"\rkernel_module\x18\x03 \x01(\bR\fkernelModule\"\xe2\x01\n" +
+	"\rkernel_module\x18\x03 \x01(\bR\fkernelModule\"\x9f\x02\n" +
 	"\x0fInterfaceConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vprivate_key\x18\x02 \x01(\fR\n" +
@@ -1687,7 +1810,13 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\x12\x10\n" +
 	"\x03mtu\x18\x05 \x01(\x03R\x03mtu\x125\n" +
 	"\x05proxy\x18\x06 \x01(\v2\x1f.rustynet.plugin.v1.ProxyConfigR\x05proxy\x12\x12\n" +
-	"\x04uapi\x18\a \x01(\bR\x04uapi\"\xba\x01\n" +
+	"\x04uapi\x18\a \x01(\bR\x04uapi\x12;\n" +
+	"\agateway\x18\b \x01(\v2!.rustynet.plugin.v1.GatewayConfigR\agateway\"K\n" +
+	"\rGatewayConfig\x12\x1a\n" +
+	"\bprefixes\x18\x01 \x03(\tR\bprefixes\x12\x1e\n" +
+	"\n" +
+	"masquerade\x18\x02 \x01(\bR\n" +
+	"masquerade\"\xba\x01\n" +
 	"\vProxyConfig\x12\x16\n" +
 	"\x06socks5\x18\x01 \x01(\tR\x06socks5\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x127\n" +
@@ -1712,7 +1841,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x1apersistent_keepalive_nanos\x18\x04 \x01(\x03R\x18persistentKeepaliveNanos\"]\n" +
 	"\vPeerChanges\x12\x16\n" +
 	"\x06remove\x18\x01 \x03(\fR\x06remove\x126\n" +
-	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\xb7\x01\n" +
+	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\xcf\x01\n" +
 	"\x0eInterfaceState\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -1720,7 +1849,8 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\vlisten_port\x18\x03 \x01(\rR\n" +
 	"listenPort\x12\x1c\n" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\x123\n" +
-	"\x05peers\x18\x05 \x03(\v2\x1d.rustynet.plugin.v1.PeerStateR\x05peers\"\x96\x02\n" +
+	"\x05peers\x18\x05 \x03(\v2\x1d.rustynet.plugin.v1.PeerStateR\x05peers\x12\x16\n" +
+	"\x06routes\x18\x06 \x03(\tR\x06routes\"\x96\x02\n" +
 	"\tPeerState\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x1a\n" +
@@ -1758,10 +1888,13 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x1aBackendRemovePeersResponse\"\x15\n" +
 	"\x13BackendStateRequest\"P\n" +
 	"\x14BackendStateResponse\x128\n" +
-	"\x05state\x18\x01 \x01(\v2\".rustynet.plugin.v1.InterfaceStateR\x05state\"1\n" +
-	"\x17BackendSetRoutesRequest\x12\x16\n" +
-	"\x06routes\x18\x01 \x03(\tR\x06routes\"\x1a\n" +
-	"\x18BackendSetRoutesResponse\"M\n" +
+	"\x05state\x18\x01 \x01(\v2\".rustynet.plugin.v1.InterfaceStateR\x05state\"8\n" +
+	"\fRouteChanges\x12\x16\n" +
+	"\x06remove\x18\x01 \x03(\tR\x06remove\x12\x10\n" +
+	"\x03add\x18\x02 \x03(\tR\x03add\"W\n" +
+	"\x19BackendApplyRoutesRequest\x12:\n" +
+	"\achanges\x18\x01 \x01(\v2 .rustynet.plugin.v1.RouteChangesR\achanges\"\x1c\n" +
+	"\x1aBackendApplyRoutesResponse\"M\n" +
 	"\x17BackendSetFilterRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.rustynet.plugin.v1.FilterR\x06filter\"\x1a\n" +
 	"\x18BackendSetFilterResponse\"\x15\n" +
@@ -1772,7 +1905,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\tPROTO_TCP\x10\x01\x12\r\n" +
 	"\tPROTO_UDP\x10\x02\x12\x0e\n" +
 	"\n" +
-	"PROTO_ICMP\x10\x032\x87\a\n" +
+	"PROTO_ICMP\x10\x032\x8d\a\n" +
 	"\aBackend\x12W\n" +
 	"\x04Info\x12&.rustynet.plugin.v1.BackendInfoRequest\x1a'.rustynet.plugin.v1.BackendInfoResponse\x12Z\n" +
 	"\x05Probe\x12'.rustynet.plugin.v1.BackendProbeRequest\x1a(.rustynet.plugin.v1.BackendProbeResponse\x12f\n" +
@@ -1780,8 +1913,8 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\n" +
 	"ApplyPeers\x12,.rustynet.plugin.v1.BackendApplyPeersRequest\x1a-.rustynet.plugin.v1.BackendApplyPeersResponse\x12l\n" +
 	"\vRemovePeers\x12-.rustynet.plugin.v1.BackendRemovePeersRequest\x1a..rustynet.plugin.v1.BackendRemovePeersResponse\x12Z\n" +
-	"\x05State\x12'.rustynet.plugin.v1.BackendStateRequest\x1a(.rustynet.plugin.v1.BackendStateResponse\x12f\n" +
-	"\tSetRoutes\x12+.rustynet.plugin.v1.BackendSetRoutesRequest\x1a,.rustynet.plugin.v1.BackendSetRoutesResponse\x12f\n" +
+	"\x05State\x12'.rustynet.plugin.v1.BackendStateRequest\x1a(.rustynet.plugin.v1.BackendStateResponse\x12l\n" +
+	"\vApplyRoutes\x12-.rustynet.plugin.v1.BackendApplyRoutesRequest\x1a..rustynet.plugin.v1.BackendApplyRoutesResponse\x12f\n" +
 	"\tSetFilter\x12+.rustynet.plugin.v1.BackendSetFilterRequest\x1a,.rustynet.plugin.v1.BackendSetFilterResponse\x12Z\n" +
 	"\x05Close\x12'.rustynet.plugin.v1.BackendCloseRequest\x1a(.rustynet.plugin.v1.BackendCloseResponseB2Z0github.com/rustynet/rustynet/hostapi/internal/pbb\x06proto3"
 
@@ -1798,81 +1931,85 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(Proto)(0),                         // 0: rustynet.plugin.v1.Proto
 	(*BackendInfo)(nil),                // 1: rustynet.plugin.v1.BackendInfo
 	(*Privileges)(nil),                 // 2: rustynet.plugin.v1.Privileges
 	(*InterfaceConfig)(nil),            // 3: rustynet.plugin.v1.InterfaceConfig
-	(*ProxyConfig)(nil),                // 4: rustynet.plugin.v1.ProxyConfig
-	(*Forward)(nil),                    // 5: rustynet.plugin.v1.Forward
-	(*Expose)(nil),                     // 6: rustynet.plugin.v1.Expose
-	(*PeerConfig)(nil),                 // 7: rustynet.plugin.v1.PeerConfig
-	(*PeerChanges)(nil),                // 8: rustynet.plugin.v1.PeerChanges
-	(*InterfaceState)(nil),             // 9: rustynet.plugin.v1.InterfaceState
-	(*PeerState)(nil),                  // 10: rustynet.plugin.v1.PeerState
-	(*Filter)(nil),                     // 11: rustynet.plugin.v1.Filter
-	(*FilterRule)(nil),                 // 12: rustynet.plugin.v1.FilterRule
-	(*PortRange)(nil),                  // 13: rustynet.plugin.v1.PortRange
-	(*BackendInfoRequest)(nil),         // 14: rustynet.plugin.v1.BackendInfoRequest
-	(*BackendInfoResponse)(nil),        // 15: rustynet.plugin.v1.BackendInfoResponse
-	(*BackendProbeRequest)(nil),        // 16: rustynet.plugin.v1.BackendProbeRequest
-	(*BackendProbeResponse)(nil),       // 17: rustynet.plugin.v1.BackendProbeResponse
-	(*BackendConfigureRequest)(nil),    // 18: rustynet.plugin.v1.BackendConfigureRequest
-	(*BackendConfigureResponse)(nil),   // 19: rustynet.plugin.v1.BackendConfigureResponse
-	(*BackendApplyPeersRequest)(nil),   // 20: rustynet.plugin.v1.BackendApplyPeersRequest
-	(*BackendApplyPeersResponse)(nil),  // 21: rustynet.plugin.v1.BackendApplyPeersResponse
-	(*BackendRemovePeersRequest)(nil),  // 22: rustynet.plugin.v1.BackendRemovePeersRequest
-	(*BackendRemovePeersResponse)(nil), // 23: rustynet.plugin.v1.BackendRemovePeersResponse
-	(*BackendStateRequest)(nil),        // 24: rustynet.plugin.v1.BackendStateRequest
-	(*BackendStateResponse)(nil),       // 25: rustynet.plugin.v1.BackendStateResponse
-	(*BackendSetRoutesRequest)(nil),    // 26: rustynet.plugin.v1.BackendSetRoutesRequest
-	(*BackendSetRoutesResponse)(nil),   // 27: rustynet.plugin.v1.BackendSetRoutesResponse
-	(*BackendSetFilterRequest)(nil),    // 28: rustynet.plugin.v1.BackendSetFilterRequest
-	(*BackendSetFilterResponse)(nil),   // 29: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendCloseRequest)(nil),        // 30: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),       // 31: rustynet.plugin.v1.BackendCloseResponse
+	(*GatewayConfig)(nil),              // 4: rustynet.plugin.v1.GatewayConfig
+	(*ProxyConfig)(nil),                // 5: rustynet.plugin.v1.ProxyConfig
+	(*Forward)(nil),                    // 6: rustynet.plugin.v1.Forward
+	(*Expose)(nil),                     // 7: rustynet.plugin.v1.Expose
+	(*PeerConfig)(nil),                 // 8: rustynet.plugin.v1.PeerConfig
+	(*PeerChanges)(nil),                // 9: rustynet.plugin.v1.PeerChanges
+	(*InterfaceState)(nil),             // 10: rustynet.plugin.v1.InterfaceState
+	(*PeerState)(nil),                  // 11: rustynet.plugin.v1.PeerState
+	(*Filter)(nil),                     // 12: rustynet.plugin.v1.Filter
+	(*FilterRule)(nil),                 // 13: rustynet.plugin.v1.FilterRule
+	(*PortRange)(nil),                  // 14: rustynet.plugin.v1.PortRange
+	(*BackendInfoRequest)(nil),         // 15: rustynet.plugin.v1.BackendInfoRequest
+	(*BackendInfoResponse)(nil),        // 16: rustynet.plugin.v1.BackendInfoResponse
+	(*BackendProbeRequest)(nil),        // 17: rustynet.plugin.v1.BackendProbeRequest
+	(*BackendProbeResponse)(nil),       // 18: rustynet.plugin.v1.BackendProbeResponse
+	(*BackendConfigureRequest)(nil),    // 19: rustynet.plugin.v1.BackendConfigureRequest
+	(*BackendConfigureResponse)(nil),   // 20: rustynet.plugin.v1.BackendConfigureResponse
+	(*BackendApplyPeersRequest)(nil),   // 21: rustynet.plugin.v1.BackendApplyPeersRequest
+	(*BackendApplyPeersResponse)(nil),  // 22: rustynet.plugin.v1.BackendApplyPeersResponse
+	(*BackendRemovePeersRequest)(nil),  // 23: rustynet.plugin.v1.BackendRemovePeersRequest
+	(*BackendRemovePeersResponse)(nil), // 24: rustynet.plugin.v1.BackendRemovePeersResponse
+	(*BackendStateRequest)(nil),        // 25: rustynet.plugin.v1.BackendStateRequest
+	(*BackendStateResponse)(nil),       // 26: rustynet.plugin.v1.BackendStateResponse
+	(*RouteChanges)(nil),               // 27: rustynet.plugin.v1.RouteChanges
+	(*BackendApplyRoutesRequest)(nil),  // 28: rustynet.plugin.v1.BackendApplyRoutesRequest
+	(*BackendApplyRoutesResponse)(nil), // 29: rustynet.plugin.v1.BackendApplyRoutesResponse
+	(*BackendSetFilterRequest)(nil),    // 30: rustynet.plugin.v1.BackendSetFilterRequest
+	(*BackendSetFilterResponse)(nil),   // 31: rustynet.plugin.v1.BackendSetFilterResponse
+	(*BackendCloseRequest)(nil),        // 32: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),       // 33: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
-	4,  // 1: rustynet.plugin.v1.InterfaceConfig.proxy:type_name -> rustynet.plugin.v1.ProxyConfig
-	5,  // 2: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
-	6,  // 3: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
-	0,  // 4: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
-	0,  // 5: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
-	7,  // 6: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
-	10, // 7: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
-	12, // 8: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
-	0,  // 9: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
-	13, // 10: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
-	1,  // 11: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
-	3,  // 12: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
-	8,  // 13: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
-	9,  // 14: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
-	11, // 15: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	14, // 16: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	16, // 17: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	18, // 18: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	20, // 19: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	22, // 20: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	24, // 21: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	26, // 22: rustynet.plugin.v1.Backend.SetRoutes:input_type -> rustynet.plugin.v1.BackendSetRoutesRequest
-	28, // 23: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	30, // 24: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	15, // 25: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	17, // 26: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	19, // 27: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	21, // 28: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	23, // 29: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	25, // 30: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	27, // 31: rustynet.plugin.v1.Backend.SetRoutes:output_type -> rustynet.plugin.v1.BackendSetRoutesResponse
-	29, // 32: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	31, // 33: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	25, // [25:34] is the sub-list for method output_type
-	16, // [16:25] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	5,  // 1: rustynet.plugin.v1.InterfaceConfig.proxy:type_name -> rustynet.plugin.v1.ProxyConfig
+	4,  // 2: rustynet.plugin.v1.InterfaceConfig.gateway:type_name -> rustynet.plugin.v1.GatewayConfig
+	6,  // 3: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
+	7,  // 4: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
+	0,  // 5: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
+	0,  // 6: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
+	8,  // 7: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
+	11, // 8: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
+	13, // 9: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
+	0,  // 10: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
+	14, // 11: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
+	1,  // 12: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
+	3,  // 13: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
+	9,  // 14: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
+	10, // 15: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
+	27, // 16: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
+	12, // 17: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	15, // 18: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	17, // 19: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	19, // 20: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	21, // 21: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	23, // 22: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	25, // 23: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	28, // 24: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	30, // 25: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	32, // 26: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	16, // 27: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	18, // 28: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	20, // 29: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	22, // 30: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	24, // 31: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	26, // 32: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	29, // 33: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	31, // 34: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	33, // 35: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	27, // [27:36] is the sub-list for method output_type
+	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -1886,7 +2023,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,7 +25,7 @@ const (
 	Backend_ApplyPeers_FullMethodName  = "/rustynet.plugin.v1.Backend/ApplyPeers"
 	Backend_RemovePeers_FullMethodName = "/rustynet.plugin.v1.Backend/RemovePeers"
 	Backend_State_FullMethodName       = "/rustynet.plugin.v1.Backend/State"
-	Backend_SetRoutes_FullMethodName   = "/rustynet.plugin.v1.Backend/SetRoutes"
+	Backend_ApplyRoutes_FullMethodName = "/rustynet.plugin.v1.Backend/ApplyRoutes"
 	Backend_SetFilter_FullMethodName   = "/rustynet.plugin.v1.Backend/SetFilter"
 	Backend_Close_FullMethodName       = "/rustynet.plugin.v1.Backend/Close"
 )
@@ -52,7 +52,7 @@ type BackendClient interface {
 	ApplyPeers(ctx context.Context, in *BackendApplyPeersRequest, opts ...grpc.CallOption) (*BackendApplyPeersResponse, error)
 	RemovePeers(ctx context.Context, in *BackendRemovePeersRequest, opts ...grpc.CallOption) (*BackendRemovePeersResponse, error)
 	State(ctx context.Context, in *BackendStateRequest, opts ...grpc.CallOption) (*BackendStateResponse, error)
-	SetRoutes(ctx context.Context, in *BackendSetRoutesRequest, opts ...grpc.CallOption) (*BackendSetRoutesResponse, error)
+	ApplyRoutes(ctx context.Context, in *BackendApplyRoutesRequest, opts ...grpc.CallOption) (*BackendApplyRoutesResponse, error)
 	SetFilter(ctx context.Context, in *BackendSetFilterRequest, opts ...grpc.CallOption) (*BackendSetFilterResponse, error)
 	Close(ctx context.Context, in *BackendCloseRequest, opts ...grpc.CallOption) (*BackendCloseResponse, error)
 }
@@ -125,10 +125,10 @@ func (c *backendClient) State(ctx context.Context, in *BackendStateRequest, opts
 	return out, nil
 }
 
-func (c *backendClient) SetRoutes(ctx context.Context, in *BackendSetRoutesRequest, opts ...grpc.CallOption) (*BackendSetRoutesResponse, error) {
+func (c *backendClient) ApplyRoutes(ctx context.Context, in *BackendApplyRoutesRequest, opts ...grpc.CallOption) (*BackendApplyRoutesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(BackendSetRoutesResponse)
-	err := c.cc.Invoke(ctx, Backend_SetRoutes_FullMethodName, in, out, cOpts...)
+	out := new(BackendApplyRoutesResponse)
+	err := c.cc.Invoke(ctx, Backend_ApplyRoutes_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ type BackendServer interface {
 	ApplyPeers(context.Context, *BackendApplyPeersRequest) (*BackendApplyPeersResponse, error)
 	RemovePeers(context.Context, *BackendRemovePeersRequest) (*BackendRemovePeersResponse, error)
 	State(context.Context, *BackendStateRequest) (*BackendStateResponse, error)
-	SetRoutes(context.Context, *BackendSetRoutesRequest) (*BackendSetRoutesResponse, error)
+	ApplyRoutes(context.Context, *BackendApplyRoutesRequest) (*BackendApplyRoutesResponse, error)
 	SetFilter(context.Context, *BackendSetFilterRequest) (*BackendSetFilterResponse, error)
 	Close(context.Context, *BackendCloseRequest) (*BackendCloseResponse, error)
 	mustEmbedUnimplementedBackendServer()
@@ -208,8 +208,8 @@ func (UnimplementedBackendServer) RemovePeers(context.Context, *BackendRemovePee
 func (UnimplementedBackendServer) State(context.Context, *BackendStateRequest) (*BackendStateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method State not implemented")
 }
-func (UnimplementedBackendServer) SetRoutes(context.Context, *BackendSetRoutesRequest) (*BackendSetRoutesResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method SetRoutes not implemented")
+func (UnimplementedBackendServer) ApplyRoutes(context.Context, *BackendApplyRoutesRequest) (*BackendApplyRoutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyRoutes not implemented")
 }
 func (UnimplementedBackendServer) SetFilter(context.Context, *BackendSetFilterRequest) (*BackendSetFilterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetFilter not implemented")
@@ -346,20 +346,20 @@ func _Backend_State_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Backend_SetRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(BackendSetRoutesRequest)
+func _Backend_ApplyRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BackendApplyRoutesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(BackendServer).SetRoutes(ctx, in)
+		return srv.(BackendServer).ApplyRoutes(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Backend_SetRoutes_FullMethodName,
+		FullMethod: Backend_ApplyRoutes_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(BackendServer).SetRoutes(ctx, req.(*BackendSetRoutesRequest))
+		return srv.(BackendServer).ApplyRoutes(ctx, req.(*BackendApplyRoutesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -432,8 +432,8 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Backend_State_Handler,
 		},
 		{
-			MethodName: "SetRoutes",
-			Handler:    _Backend_SetRoutes_Handler,
+			MethodName: "ApplyRoutes",
+			Handler:    _Backend_ApplyRoutes_Handler,
 		},
 		{
 			MethodName: "SetFilter",

@@ -101,20 +101,3 @@ func BenchmarkApplyPeersFullSet(b *testing.B) {
 		b.StartTimer()
 	}
 }
-
-// BenchmarkValidatePeers validates adding one peer to a set of 10,000 held
-// by another backend (the ValidatePeers path: the index is rebuilt).
-func BenchmarkValidatePeers(b *testing.B) {
-	peers := benchPeers(b, 10000, 0)
-	current := make([]hostapi.PeerState, len(peers))
-	for i, p := range peers {
-		current[i] = hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs}
-	}
-	add := hostapi.PeerChanges{Upsert: benchPeers(b, 1, len(peers))}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := ValidatePeers(current, add); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -39,7 +39,7 @@ type Device struct {
 	cfg   hostapi.InterfaceConfig // last applied
 	pub   hostapi.Key             // public key of cfg.PrivateKey
 	port  uint16                  // the UDP port the device listens on
-	set   *peerSet                // the peers as configured through this Device
+	set   *hostapi.PeerSet        // the peers as configured through this Device
 }
 
 type phase uint8
@@ -61,7 +61,7 @@ func New(tunDev tun.Device, bind conn.Bind, logger *slog.Logger) *Device {
 		dev: device.NewDevice(tunDev, bind, deviceLogger(logger)),
 		tun: tunDev,
 		log: logger,
-		set: newPeerSet(),
+		set: hostapi.NewPeerSet(),
 	}
 }
 
@@ -86,7 +86,7 @@ func (d *Device) Configure(cfg hostapi.InterfaceConfig) error {
 	if d.phase == phaseClosed {
 		return hostapi.ErrClosed
 	}
-	if _, ok := d.set.peers[pub]; ok {
+	if _, ok := d.set.Peer(pub); ok {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "the private key's public key %s is a configured peer", pub)
 	}
 
@@ -141,8 +141,9 @@ func (d *Device) listenPort() (uint16, error) {
 
 // ApplyPeers removes every key in c.Remove, then creates or updates in place
 // every peer in c.Upsert, after validating the resulting set as a whole with
-// the rules of ValidatePeers (plus: no peer may have the device's own
-// public key). An update keeps the peer's session and handshake; a zero
+// hostapi.PeerSet (the device's own public key is not a peer; at most
+// wireguard-go's device.MaxPeers peers). An update keeps the peer's session
+// and handshake; a zero
 // Endpoint on update keeps the current one, and an unchanged endpoint is
 // not re-sent, so a roamed endpoint survives. Errors:
 // hostapi.ErrInvalidArgument (nothing changed), hostapi.ErrClosed, or
@@ -154,21 +155,16 @@ func (d *Device) ApplyPeers(c hostapi.PeerChanges) error {
 	if d.phase != phaseUp {
 		return hostapi.ErrClosed
 	}
-	p, err := makePlan(d.set, c)
+	p, err := d.set.Plan(c, hostapi.PeerLimits{Self: d.pub, MaxPeers: device.MaxPeers})
 	if err != nil {
 		return err
 	}
-	for _, u := range p.upsert {
-		if u.cfg.PublicKey == d.pub {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "peer %s is this device's own public key", d.pub)
-		}
-	}
 
 	var b strings.Builder
-	for _, u := range p.upsert {
+	for _, u := range p.Upsert {
 		writeUpsert(&b, u)
 	}
-	for _, k := range p.remove {
+	for _, k := range p.Remove {
 		d.dev.RemovePeer(device.NoisePublicKey(k))
 	}
 	if b.Len() > 0 {
@@ -177,25 +173,25 @@ func (d *Device) ApplyPeers(c hostapi.PeerChanges) error {
 			return hostapi.Errorf(hostapi.CodeInternal, "wireguard-go refused the change: %v", err)
 		}
 	}
-	d.set.commit(p)
+	d.set.Commit(p)
 	return nil
 }
 
 // rollback puts every peer p touched back as it was before p.
-func (d *Device) rollback(p plan) {
+func (d *Device) rollback(p hostapi.PeerPlan) {
 	var b strings.Builder
-	touched := make([]hostapi.Key, 0, len(p.remove)+len(p.upsert))
-	touched = append(touched, p.remove...)
-	for _, u := range p.upsert {
-		touched = append(touched, u.cfg.PublicKey)
+	touched := make([]hostapi.Key, 0, len(p.Remove)+len(p.Upsert))
+	touched = append(touched, p.Remove...)
+	for _, u := range p.Upsert {
+		touched = append(touched, u.Peer.PublicKey)
 	}
 	for _, k := range touched {
-		if _, ok := d.set.peers[k]; !ok {
+		if _, ok := d.set.Peer(k); !ok {
 			writeRemove(&b, k)
 		}
 	}
 	for _, k := range touched {
-		if old, ok := d.set.peers[k]; ok {
+		if old, ok := d.set.Peer(k); ok {
 			writeRestore(&b, old)
 		}
 	}
@@ -215,12 +211,11 @@ func (d *Device) RemovePeers(keys []hostapi.Key) error {
 		return hostapi.ErrClosed
 	}
 	for _, k := range keys {
-		if k.IsZero() {
-			continue
+		if !k.IsZero() {
+			d.dev.RemovePeer(device.NoisePublicKey(k))
 		}
-		d.dev.RemovePeer(device.NoisePublicKey(k))
-		d.set.delete(k)
 	}
+	d.set.Commit(hostapi.PeerPlan{Remove: keys})
 	return nil
 }
 
@@ -269,7 +264,7 @@ func (d *Device) Close() error {
 	}
 	d.phase = phaseClosed
 	d.dev.Close()
-	d.set = newPeerSet()
+	d.set = hostapi.NewPeerSet()
 	return nil
 }
 

@@ -44,12 +44,12 @@ func keepaliveSeconds(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Second), 10)
 }
 
-// writeUpsert writes the lines that create u.cfg's peer or bring it in place
-// to u.cfg, touching only what changed so its session and roamed endpoint
-// survive. It writes nothing for an update that changes nothing.
-func writeUpsert(b *strings.Builder, u upsert) {
-	cfg := u.cfg
-	if u.old == nil {
+// writeUpsert writes the lines that create u.Peer or bring it in place,
+// touching only what changed so its session and roamed endpoint survive. It
+// writes nothing for an update that changes nothing.
+func writeUpsert(b *strings.Builder, u hostapi.PeerUpsert) {
+	cfg := u.Peer
+	if u.Old == nil {
 		writeHexLine(b, "public_key", cfg.PublicKey)
 		if cfg.Endpoint.IsValid() {
 			writeLine(b, "endpoint", cfg.Endpoint.String())
@@ -60,7 +60,7 @@ func writeUpsert(b *strings.Builder, u upsert) {
 		}
 		return
 	}
-	old := u.old
+	old := u.Old
 	newEndpoint := cfg.Endpoint.IsValid() && cfg.Endpoint != old.Endpoint
 	newIPs := !samePrefixes(cfg.AllowedIPs, old.AllowedIPs)
 	newKeepalive := cfg.PersistentKeepalive != old.PersistentKeepalive
@@ -98,7 +98,7 @@ func writeRemove(b *strings.Builder, k hostapi.Key) {
 }
 
 // samePrefixes reports whether a and b hold the same prefixes, in any order.
-// Both are free of repeats (checkPeer guarantees it).
+// Both are free of repeats (hostapi.CheckPeer guarantees it).
 func samePrefixes(a, b []netip.Prefix) bool {
 	if len(a) != len(b) {
 		return false

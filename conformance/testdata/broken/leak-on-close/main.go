@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"net/netip"
 	"sync/atomic"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -53,11 +52,11 @@ func (b *backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return b.Backend.State(ctx)
 }
 
-func (b *backend) SetRoutes(ctx context.Context, routes []netip.Prefix) error {
+func (b *backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	return b.Backend.SetRoutes(ctx, routes)
+	return b.Backend.ApplyRoutes(ctx, c)
 }
 
 func (b *backend) SetFilter(ctx context.Context, f hostapi.Filter) error {

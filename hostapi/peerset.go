@@ -1,0 +1,226 @@
+package hostapi
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// MaxPersistentKeepalive is the longest persistent keepalive WireGuard can
+// carry: a 16-bit count of seconds.
+const MaxPersistentKeepalive = 65535 * time.Second
+
+// PeerLimits are what a backend adds to the contract's rules for a peer
+// set.
+type PeerLimits struct {
+	// Self is the interface's own public key, which no peer may have; the
+	// zero key checks nothing.
+	Self Key
+	// MaxPeers is the most peers the resulting set may hold; 0 is no limit.
+	MaxPeers int
+}
+
+// CheckPeer reports whether p is a valid peer on its own, as ApplyPeers
+// requires: a non-zero key; at least one allowed IP, each valid, masked
+// (no host bits set), not IPv4-mapped and listed once; an endpoint that is
+// the zero value or a unicast address without a zone and with a non-zero
+// port; a persistent keepalive of whole seconds from 0 to
+// MaxPersistentKeepalive. Its errors are ErrInvalidArgument.
+func CheckPeer(p PeerConfig) error {
+	if p.PublicKey.IsZero() {
+		return Errorf(CodeInvalidArgument, "peer with a zero public key")
+	}
+	if len(p.AllowedIPs) == 0 {
+		return Errorf(CodeInvalidArgument, "peer %s has no allowed IPs", p.PublicKey)
+	}
+	for i, a := range p.AllowedIPs {
+		if err := checkPrefix(a, "allowed IP"); err != nil {
+			return Errorf(CodeInvalidArgument, "peer %s: %v", p.PublicKey, err)
+		}
+		for _, b := range p.AllowedIPs[:i] {
+			if a == b {
+				return Errorf(CodeInvalidArgument, "peer %s lists allowed IP %s twice", p.PublicKey, a)
+			}
+		}
+	}
+	if ep := p.Endpoint; ep != (netip.AddrPort{}) {
+		a := ep.Addr()
+		switch {
+		case !a.IsValid() || ep.Port() == 0:
+			return Errorf(CodeInvalidArgument, "peer %s: endpoint %s needs an address and a non-zero port", p.PublicKey, ep)
+		case a.Unmap().IsUnspecified() || a.Unmap().IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+			return Errorf(CodeInvalidArgument, "peer %s: endpoint %s is not a unicast address", p.PublicKey, ep)
+		case a.Zone() != "":
+			return Errorf(CodeInvalidArgument, "peer %s: endpoint %s has a zone", p.PublicKey, ep)
+		}
+	}
+	if k := p.PersistentKeepalive; k < 0 || k%time.Second != 0 || k > MaxPersistentKeepalive {
+		return Errorf(CodeInvalidArgument, "peer %s: persistent keepalive %v is not whole seconds from 0s to %v", p.PublicKey, k, MaxPersistentKeepalive)
+	}
+	return nil
+}
+
+// PeerSet is a backend's configured peer set, indexed so that a change is
+// validated against the whole resulting set in time proportional to the
+// change, not to the set. It is the one implementation of the peer rules of
+// Backend.ApplyPeers; backends and test doubles plan every change with it.
+// A PeerSet is not safe for concurrent use.
+type PeerSet struct {
+	peers  map[Key]PeerConfig
+	owners map[netip.Prefix]Key // allowed IP → the one peer that has it
+}
+
+// NewPeerSet returns a set holding peers, which must be valid together
+// (for example a backend's read-back state); later peers replace earlier
+// ones with the same key.
+func NewPeerSet(peers ...PeerConfig) *PeerSet {
+	s := &PeerSet{peers: make(map[Key]PeerConfig, len(peers)), owners: make(map[netip.Prefix]Key)}
+	for _, p := range peers {
+		s.put(p)
+	}
+	return s
+}
+
+// Len returns the number of peers.
+func (s *PeerSet) Len() int { return len(s.peers) }
+
+// Peer returns the peer with key k.
+func (s *PeerSet) Peer(k Key) (PeerConfig, bool) {
+	p, ok := s.peers[k]
+	return p, ok
+}
+
+// PeerPlan is a validated change: what to remove, then what to create or
+// update.
+type PeerPlan struct {
+	// Remove lists every non-zero key the change asked to remove, once,
+	// in the order given; keys absent from the set are included, so a
+	// backend may also remove a peer it holds but the set does not know.
+	Remove []Key
+	// Upsert lists the peers to create or update, in the order given.
+	Upsert []PeerUpsert
+}
+
+// PeerUpsert is one peer to create or update in place.
+type PeerUpsert struct {
+	// Peer is the desired configuration; on an update, a zero Endpoint is
+	// already replaced by the peer's current one (the contract's
+	// "unchanged").
+	Peer PeerConfig
+	// Old is the peer's current configuration on an update, nil for a new
+	// peer.
+	Old *PeerConfig
+}
+
+// Plan validates c against s and returns what to do, changing nothing. The
+// rules are Backend.ApplyPeers': every upsert passes CheckPeer and is not
+// lim.Self; no key is upserted twice; no allowed IP belongs to two peers of
+// the resulting set (overlapping prefixes are legal: WireGuard routes by the
+// longest match); the result holds at most lim.MaxPeers peers. Zero,
+// repeated and absent keys in c.Remove are not errors: removal is never
+// refused. Its errors are ErrInvalidArgument.
+func (s *PeerSet) Plan(c PeerChanges, lim PeerLimits) (PeerPlan, error) {
+	var p PeerPlan
+	removed := make(map[Key]bool, len(c.Remove))
+	size := len(s.peers)
+	for _, k := range c.Remove {
+		if k.IsZero() || removed[k] {
+			continue
+		}
+		removed[k] = true
+		p.Remove = append(p.Remove, k)
+		if _, ok := s.peers[k]; ok {
+			size--
+		}
+	}
+	upserted := make(map[Key]bool, len(c.Upsert))
+	fresh := make(map[netip.Prefix]Key)
+	for i, cfg := range c.Upsert {
+		if err := CheckPeer(cfg); err != nil {
+			return PeerPlan{}, Errorf(CodeInvalidArgument, "upsert[%d]: %s", i, err.(*Error).Msg)
+		}
+		k := cfg.PublicKey
+		switch {
+		case !lim.Self.IsZero() && k == lim.Self:
+			return PeerPlan{}, Errorf(CodeInvalidArgument, "upsert[%d]: peer %s is the interface's own key", i, k)
+		case upserted[k]:
+			return PeerPlan{}, Errorf(CodeInvalidArgument, "upsert[%d]: peer %s is listed twice", i, k)
+		}
+		upserted[k] = true
+		u := PeerUpsert{Peer: cfg}
+		if old, ok := s.peers[k]; ok && !removed[k] {
+			u.Old = &old
+			if cfg.Endpoint == (netip.AddrPort{}) {
+				u.Peer.Endpoint = old.Endpoint
+			}
+		} else {
+			size++
+		}
+		for _, a := range cfg.AllowedIPs {
+			if other, ok := fresh[a]; ok {
+				return PeerPlan{}, duplicateIP(a, k, other)
+			}
+			fresh[a] = k
+		}
+		p.Upsert = append(p.Upsert, u)
+	}
+	if lim.MaxPeers > 0 && size > lim.MaxPeers {
+		return PeerPlan{}, Errorf(CodeInvalidArgument, "the result would hold %d peers, more than the %d this backend allows", size, lim.MaxPeers)
+	}
+	// A new allowed IP may also be held by a peer the change leaves alone.
+	for a, k := range fresh {
+		if owner, ok := s.owners[a]; ok && owner != k && !removed[owner] && !upserted[owner] {
+			return PeerPlan{}, duplicateIP(a, k, owner)
+		}
+	}
+	return p, nil
+}
+
+func duplicateIP(a netip.Prefix, k, other Key) error {
+	return Errorf(CodeInvalidArgument, "allowed IP %s is given to both peer %s and peer %s", a, k, other)
+}
+
+// Commit records a plan of s that the backend has carried out.
+func (s *PeerSet) Commit(p PeerPlan) {
+	for _, k := range p.Remove {
+		s.delete(k)
+	}
+	for _, u := range p.Upsert {
+		s.put(u.Peer)
+	}
+}
+
+func (s *PeerSet) put(p PeerConfig) {
+	s.delete(p.PublicKey)
+	s.peers[p.PublicKey] = p
+	for _, a := range p.AllowedIPs {
+		s.owners[a] = p.PublicKey
+	}
+}
+
+func (s *PeerSet) delete(k Key) {
+	old, ok := s.peers[k]
+	if !ok {
+		return
+	}
+	for _, a := range old.AllowedIPs {
+		if s.owners[a] == k {
+			delete(s.owners, a)
+		}
+	}
+	delete(s.peers, k)
+}
+
+// checkPrefix reports whether p is valid, masked and not IPv4-mapped; what
+// names it in the error, which carries no code.
+func checkPrefix(p netip.Prefix, what string) error {
+	switch {
+	case !p.IsValid():
+		return fmt.Errorf("invalid %s %q", what, p)
+	case p.Addr().Is4In6():
+		return fmt.Errorf("%s %s is IPv4-mapped IPv6; use the IPv4 form", what, p)
+	case p.Masked() != p:
+		return fmt.Errorf("%s %s has host bits set; want %s", what, p, p.Masked())
+	}
+	return nil
+}
