@@ -14,6 +14,7 @@ import (
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/pluginhost"
+	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
@@ -144,11 +145,18 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 			ListenPort: cfg.Backend.ListenPort,
 			MTU:        cfg.Backend.MTU,
 			Proxy:      cfg.ProxyConfig(),
+			UAPI:       cfg.Backend.UAPI,
 		},
 		PersistentKeepalive: cfg.Backend.PersistentKeepalive,
-		FeedInterval:        cfg.Membership.FeedInterval,
-		Limits:              &limits,
-		Logger:              logger,
+		Routing: reconcile.Options{
+			AcceptRoutes: cfg.Routing.AcceptRoutes,
+			ExitNode:     cfg.Routing.ExitNode,
+			Serve:        cfg.Routing.Serve,
+			Masquerade:   cfg.Routing.Masquerade,
+		},
+		FeedInterval: cfg.Membership.FeedInterval,
+		Limits:       &limits,
+		Logger:       logger,
 	}
 	if !cfg.Membership.Feed.IsZero() {
 		src, err := feed.New(cfg.Membership.Feed.String(), nil)

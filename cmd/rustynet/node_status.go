@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -68,6 +69,7 @@ func printStatus(e *env, st controlapi.Status) {
 		}
 		fmt.Fprintf(w, "feed       %s, applied through epoch %d (%s)\n", f.Source, f.AppliedThrough, state)
 	}
+	printInterface(w, st.Interface)
 	tw := newTable(w)
 	fmt.Fprintln(tw, "\nPEER\tENDPOINT\tALLOWED IPS\tLAST HANDSHAKE\tRX\tTX")
 	for _, p := range st.Peers {
@@ -82,6 +84,50 @@ func printStatus(e *env, st controlapi.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, p.RxBytes, p.TxBytes)
 	}
 	tw.Flush()
+}
+
+// printInterface prints the interface lines of status: name, port and
+// addresses; the exit node and what the node serves; the proxies; the
+// routes, grouped by where they lead.
+func printInterface(w io.Writer, is *controlapi.InterfaceStatus) {
+	if is == nil {
+		return
+	}
+	fmt.Fprintf(w, "interface  %s, UDP port %d, addresses %s\n", is.Name, is.ListenPort, orDash(strings.Join(is.Addresses, " ")))
+	if x := is.Exit; x != nil {
+		state := "in use"
+		if !x.Active {
+			state = "NOT IN USE: " + x.Reason
+		}
+		fmt.Fprintf(w, "exit node  %s (%s)\n", x.Node, state)
+	}
+	if g := is.Gateway; g != nil {
+		nat := ""
+		if g.Masquerade {
+			nat = ", masquerading"
+		}
+		if g.Reason != "" {
+			nat += " — NOT SERVING: " + g.Reason
+		}
+		fmt.Fprintf(w, "serving    %s%s\n", strings.Join(g.Prefixes, " "), nat)
+	}
+	for _, p := range is.Proxies {
+		target := ""
+		if p.Target != "" {
+			target = " → " + p.Target
+		}
+		fmt.Fprintf(w, "proxy      %s %s%s\n", p.Kind, p.Listen, target)
+	}
+	kinds := map[string][]string{}
+	for _, r := range is.Routes {
+		kinds[r.Kind] = append(kinds[r.Kind], r.Prefix+" via "+orDash(r.Via))
+	}
+	fmt.Fprintf(w, "routes     %d to mesh addresses\n", len(kinds[controlapi.RouteMesh]))
+	for _, k := range []string{controlapi.RouteSubnet, controlapi.RouteExit} {
+		for _, r := range kinds[k] {
+			fmt.Fprintf(w, "  %-8s %s\n", k, r)
+		}
+	}
 }
 
 func orDash(s string) string {

@@ -22,6 +22,7 @@ type Config struct {
 	Store      Store
 	Backend    Backend
 	Proxy      Proxy
+	Routing    Routing
 	Control    Control
 	Log        Log
 
@@ -107,6 +108,9 @@ type Backend struct {
 	MTU int
 	// PersistentKeepalive for every peer, whole seconds; 0 = off.
 	PersistentKeepalive time.Duration
+	// UAPI exposes the standard WireGuard UAPI socket, so that `wg show`
+	// works, on backends that have one (wgtun).
+	UAPI bool
 }
 
 // Proxy is the [proxy] table: how a host without a tunnel interface reaches
@@ -118,6 +122,24 @@ type Proxy struct {
 	AllowNonLoopback bool // listeners may bind non-loopback addresses
 	Forwards         []hostapi.Forward
 	Exposes          []hostapi.Expose
+}
+
+// Routing is the [routing] table: which signed routes this node uses and
+// serves. Local settings can only opt out of what the signed membership
+// allows, never add to it.
+type Routing struct {
+	// AcceptRoutes routes the prefixes subnet routers (nodes tagged
+	// "router") serve, through them.
+	AcceptRoutes bool
+	// ExitNode is the id of the node (tagged "exit") to send internet
+	// traffic through; "" for none.
+	ExitNode string
+	// Serve forwards for peers what this node's signed record allows: its
+	// routes if it is tagged "router", everything if it is tagged "exit".
+	Serve bool
+	// Masquerade rewrites the source of forwarded traffic to this host's
+	// address, so the networks behind it need no route back to the mesh.
+	Masquerade bool
 }
 
 // Control is the [control] table: the local control API's endpoint.
@@ -154,7 +176,8 @@ func defaults() *Config {
 	c := &Config{
 		Membership: Membership{FeedInterval: 5 * time.Second, MaxClockSkew: 5 * time.Minute},
 		Store:      Store{Kind: StoreFile},
-		Backend:    Backend{Kind: BackendNetstack, MTU: DefaultMTU},
+		Backend:    Backend{Kind: BackendNetstack, MTU: DefaultMTU, UAPI: true},
+		Routing:    Routing{AcceptRoutes: true, Serve: true, Masquerade: true},
 		Proxy:      Proxy{SOCKS5: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 1080)},
 		Log:        Log{Level: slog.LevelInfo},
 	}

@@ -47,8 +47,9 @@ func TestDefaultsFillAMinimalFile(t *testing.T) {
 			MaxClockSkew: 5 * time.Minute,
 		},
 		Store:   Store{Kind: StoreFile},
-		Backend: Backend{Kind: BackendNetstack, MTU: 1420},
+		Backend: Backend{Kind: BackendNetstack, MTU: 1420, UAPI: true},
 		Proxy:   Proxy{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")},
+		Routing: Routing{AcceptRoutes: true, Serve: true, Masquerade: true},
 		Control: Control{Socket: "/xdg/state/rustynet/state.sock"},
 		Log:     Log{Level: slog.LevelInfo},
 	}

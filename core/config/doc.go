@@ -33,6 +33,7 @@
 //	listen_port = 0                # 0 = random
 //	mtu = 0                        # 0 = 1420
 //	persistent_keepalive = "0s"
+//	uapi = true                    # wgtun: expose the UAPI socket so `wg show` works
 //
 //	[proxy]                        # netstack (or auto) only
 //	socks5 = "127.0.0.1:1080"      # "" disables; loopback unless allow_non_loopback
@@ -47,6 +48,12 @@
 //	proto = "tcp"
 //	port = 80
 //	target = "127.0.0.1:8000"
+//
+//	[routing]                      # local choices; the signed membership decides what is possible
+//	accept_routes = true           # route the prefixes subnet routers (tag "router") serve through them
+//	exit_node = ""                 # id of a node tagged "exit" to send internet traffic through
+//	serve = true                   # forward for peers what this node's signed record allows (tags "router", "exit")
+//	masquerade = true              # source-NAT forwarded traffic to this host's address (wgtun, wgkernel)
 //
 //	[control]
 //	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>.sock (never inside state_dir); \\.\pipe\rustynet on Windows

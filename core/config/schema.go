@@ -29,6 +29,7 @@ func (d *decoder) config(c *Config) {
 		d.probs = append(d.probs, problem{key: "proxy", at: d.firstKeyUnder(proxy.key),
 			msg: fmt.Sprintf("proxy settings need backend.kind %q or %q, not %q", BackendNetstack, BackendAuto, c.Backend.Kind)})
 	}
+	d.routing(d.sub(root, "routing"), &c.Routing)
 	d.control(d.sub(root, "control"), &c.Control)
 	d.log(d.sub(root, "log"), &c.Log)
 }
@@ -163,6 +164,27 @@ func (d *decoder) backend(t *table, b *Backend) {
 			d.fail(t, "persistent_keepalive", "%s is not a whole number of seconds", v)
 		} else {
 			b.PersistentKeepalive = v
+		}
+	}
+	if v, ok := d.boolean(t, "uapi"); ok {
+		b.UAPI = v
+	}
+}
+
+func (d *decoder) routing(t *table, r *Routing) {
+	for _, k := range []struct {
+		name string
+		dst  *bool
+	}{{"accept_routes", &r.AcceptRoutes}, {"serve", &r.Serve}, {"masquerade", &r.Masquerade}} {
+		if v, ok := d.boolean(t, k.name); ok {
+			*k.dst = v
+		}
+	}
+	if id, ok := d.str(t, "exit_node"); ok {
+		if id == "" || membership.ValidID(id) {
+			r.ExitNode = id
+		} else {
+			d.fail(t, "exit_node", "%q is not a node id: 1–63 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit", id)
 		}
 	}
 }

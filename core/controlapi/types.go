@@ -10,7 +10,65 @@ type Status struct {
 	Backend BackendStatus `json:"backend"`
 	Store   PluginStatus  `json:"store"`
 	Feed    *FeedStatus   `json:"feed,omitempty"` // nil without a configured feed
-	Peers   []PeerStatus  `json:"peers"`
+	// Interface is the data-plane interface as the backend reports it; nil
+	// if the backend could not be read (the plugin status says why).
+	Interface *InterfaceStatus `json:"interface,omitempty"`
+	Peers     []PeerStatus     `json:"peers"`
+}
+
+// InterfaceStatus is the node's interface: what the backend reports, with
+// the routes explained from trusted membership.
+type InterfaceStatus struct {
+	Name       string        `json:"name"`
+	ListenPort uint16        `json:"listen_port"`
+	Addresses  []string      `json:"addresses"`
+	Routes     []RouteStatus `json:"routes"` // the routes into the interface, by prefix
+	// Exit is the exit node chosen in the configuration; nil if none.
+	Exit *ExitStatus `json:"exit,omitempty"`
+	// Gateway is what this node forwards for its peers; nil if nothing.
+	Gateway *GatewayStatus `json:"gateway,omitempty"`
+	// Proxies are the local proxy, forward and expose listeners of a
+	// userspace backend, as configured.
+	Proxies []ProxyStatus `json:"proxies,omitempty"`
+}
+
+// Route kinds in RouteStatus.
+const (
+	RouteMesh   = "mesh"   // a node's mesh address
+	RouteSubnet = "subnet" // a prefix a subnet router serves
+	RouteExit   = "exit"   // the default route to the chosen exit node
+)
+
+// RouteStatus is one route into the interface.
+type RouteStatus struct {
+	Prefix string `json:"prefix"`
+	Via    string `json:"via"`  // node id of the peer it leads to; "" if no peer has it (yet)
+	Kind   string `json:"kind"` // RouteMesh, RouteSubnet or RouteExit
+}
+
+// ExitStatus is the configured exit node.
+type ExitStatus struct {
+	Node string `json:"node"`
+	// Active is true when internet traffic goes through Node; otherwise
+	// Reason says why not.
+	Active bool   `json:"active"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// GatewayStatus is what the node forwards for its peers.
+type GatewayStatus struct {
+	Prefixes   []string `json:"prefixes"`
+	Masquerade bool     `json:"masquerade"`
+	// Reason is set when the membership lets the node serve but it does
+	// not, and says why (e.g. the backend cannot forward).
+	Reason string `json:"reason,omitempty"`
+}
+
+// ProxyStatus is one local listener of a userspace backend.
+type ProxyStatus struct {
+	Kind   string `json:"kind"`   // "socks5", "http", "forward/tcp", "forward/udp", "expose/tcp", "expose/udp"
+	Listen string `json:"listen"` // host address; for an expose, the mesh port
+	Target string `json:"target,omitempty"`
 }
 
 // NodeStatus identifies the node.

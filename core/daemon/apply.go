@@ -44,6 +44,7 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	if full {
 		err = d.fullReconcile(ctx)
 	} else {
+		changes.Routes = d.withoutImplied(changes.Routes)
 		err = d.push(ctx, changes)
 	}
 	if err != nil {

@@ -49,6 +49,9 @@ type Options struct {
 	Interface hostapi.InterfaceConfig
 	// PersistentKeepalive for every peer.
 	PersistentKeepalive time.Duration
+	// Routing is the local routing choices: AcceptRoutes, ExitNode, Serve
+	// and Masquerade of reconcile.Options (the other fields are filled in).
+	Routing reconcile.Options
 	// Feed, if set, is polled every FeedInterval (default 5s).
 	Feed         feed.Source
 	FeedInterval time.Duration
@@ -78,11 +81,15 @@ type Daemon struct {
 
 	repair   chan struct{} // a full reconcile is wanted
 	backCaps atomic.Uint64 // capabilities of the running backend plugin
+	// noGatewayLogged is set once the node has said that its backend
+	// cannot forward what the membership lets it serve.
+	noGatewayLogged atomic.Bool
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
 	mu       sync.Mutex // serialises data-plane changes; guards the fields below
 	applied  map[hostapi.Key]hostapi.PeerConfig
+	gateway  *hostapi.GatewayConfig // as last configured successfully
 	isolated string
 	rejected *controlapi.Rejection
 
@@ -115,7 +122,8 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{}}
 	copy(d.selfKey[:], priv.PublicKey().Bytes())
-	d.recOpts = reconcile.Options{Self: opts.NodeID, SelfKey: d.selfKey, PersistentKeepalive: opts.PersistentKeepalive}
+	d.recOpts = opts.Routing
+	d.recOpts.Self, d.recOpts.SelfKey, d.recOpts.PersistentKeepalive = opts.NodeID, d.selfKey, opts.PersistentKeepalive
 	if err := d.start(ctx); err != nil {
 		d.Close() // stops whatever start got running
 		return nil, err
@@ -204,8 +212,8 @@ func (d *Daemon) chooseBackend(ctx context.Context) error {
 
 // setupBackend prepares a freshly launched backend plugin: it must work
 // here (Probe), gets the interface configuration, and receives the whole
-// desired peer set from the ledger. It does not take d.mu (see the package
-// doc); it asks the repair loop for a full reconcile instead.
+// desired peer set and routes from the ledger. It does not take d.mu (see
+// the package doc); it asks the repair loop for a full reconcile instead.
 func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	if err := b.Probe(ctx); err != nil {
 		return err
@@ -218,11 +226,17 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 		d.log.Info("proxy settings unused: the backend has an OS interface instead", "backend", info.Name)
 	}
 	d.backCaps.Store(uint64(info.Capabilities))
-	if err := b.Configure(ctx, d.interfaceConfig()); err != nil {
+	plan := d.plan()
+	if err := b.Configure(ctx, d.interfaceConfig(plan)); err != nil {
 		return err
 	}
-	if plan := d.plan(); len(plan.Peers) > 0 {
+	if len(plan.Peers) > 0 {
 		if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: plan.Peers}); err != nil {
+			return err
+		}
+	}
+	if routes := d.routesOf(plan); len(routes) > 0 {
+		if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: routes}); err != nil {
 			return err
 		}
 	}
@@ -230,15 +244,31 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	return nil
 }
 
+// caps returns the capabilities of the running backend plugin.
+func (d *Daemon) caps() hostapi.BackendCapabilities {
+	return hostapi.BackendCapabilities(d.backCaps.Load())
+}
+
 // interfaceConfig is the interface configuration: the configured one
-// with the node's key, proxies only if the backend has them, and, unless
-// configured explicitly, the node's mesh addresses from trusted membership
-// (none while it is not an active member).
-func (d *Daemon) interfaceConfig() hostapi.InterfaceConfig {
+// with the node's key; proxies and the UAPI socket only if the backend has
+// them; plan's gateway if the backend can forward (else a log line says
+// why the node does not serve); and, unless configured explicitly, the
+// node's mesh addresses from trusted membership (none while it is not an
+// active member).
+func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 	cfg := d.opts.Interface
 	cfg.PrivateKey = d.opts.PrivateKey
-	if !hostapi.BackendCapabilities(d.backCaps.Load()).Has(hostapi.BackendCapProxy) {
+	caps := d.caps()
+	if !caps.Has(hostapi.BackendCapProxy) {
 		cfg.Proxy = nil // proxies and forwards are for userspace stacks only
+	}
+	cfg.UAPI = cfg.UAPI && caps.Has(hostapi.BackendCapUAPI)
+	if plan.Gateway != nil {
+		if caps.Has(hostapi.BackendCapGateway) {
+			cfg.Gateway = plan.Gateway
+		} else if !d.noGatewayLogged.Swap(true) {
+			d.log.Warn("this node may serve routes or be an exit, but its backend cannot forward", "backend", d.chosen)
+		}
 	}
 	if len(cfg.Addresses) == 0 && d.ledger.Restricted() == nil {
 		if st := d.ledger.State(); st != nil {
@@ -248,6 +278,32 @@ func (d *Daemon) interfaceConfig() hostapi.InterfaceConfig {
 		}
 	}
 	return cfg
+}
+
+// routesOf returns the routes of plan the backend is to install: none if
+// it has no routes, and never a prefix the interface's addresses already
+// route (the backend neither installs nor reports those). Addresses from
+// membership are host prefixes, which imply nothing; only addresses
+// configured locally can.
+func (d *Daemon) routesOf(plan reconcile.Plan) []netip.Prefix {
+	if !d.caps().Has(hostapi.BackendCapRoutes) {
+		return nil
+	}
+	return d.withoutImplied(hostapi.RouteChanges{Add: plan.Routes}).Add
+}
+
+// withoutImplied drops from c the prefixes the configured interface
+// addresses route by themselves.
+func (d *Daemon) withoutImplied(c hostapi.RouteChanges) hostapi.RouteChanges {
+	implied := hostapi.ImpliedRoutes(d.opts.Interface.Addresses)
+	if len(implied) == 0 {
+		return c
+	}
+	drop := func(p netip.Prefix) bool { return slices.Contains(implied, p) }
+	return hostapi.RouteChanges{
+		Remove: slices.DeleteFunc(slices.Clone(c.Remove), drop),
+		Add:    slices.DeleteFunc(slices.Clone(c.Add), drop),
+	}
 }
 
 // plan is the desired data plane: nothing in restricted-safe mode.
@@ -266,14 +322,19 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("daemon: reading the data plane: %w", err)
 	}
-	// The node's own addresses follow membership too: a node that joined,
-	// or whose addresses an update changed, gets them here.
-	if cfg := d.interfaceConfig(); !samePrefixes(cfg.Addresses, cur.Addresses) {
+	// The node's own addresses and what it serves follow membership too: a
+	// node that joined, or whose record an update changed, gets them here.
+	cfg := d.interfaceConfig(plan)
+	if !samePrefixes(cfg.Addresses, cur.Addresses) || !sameGateway(cfg.Gateway, d.gateway) {
 		if err := d.backend.Configure(ctx, cfg); err != nil {
-			return fmt.Errorf("daemon: setting the interface addresses: %w", err)
+			return fmt.Errorf("daemon: configuring the interface: %w", err)
 		}
+		d.gateway = cfg.Gateway
 	}
-	c := reconcile.Diff(plan.Peers, cur.Peers, d.applied)
+	c := reconcile.Delta{Peers: reconcile.Diff(plan.Peers, cur.Peers, d.applied)}
+	if d.caps().Has(hostapi.BackendCapRoutes) {
+		c.Routes = reconcile.DiffRoutes(d.routesOf(plan), cur.Routes)
+	}
 	if err := d.push(ctx, c); err != nil {
 		return err
 	}
@@ -288,23 +349,38 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	return nil
 }
 
-// push sends changes to the backend: removals first, on their own, so a
-// revocation takes effect before anything else; d.mu must be held.
-func (d *Daemon) push(ctx context.Context, c hostapi.PeerChanges) error {
-	if len(c.Remove) > 0 {
-		if err := d.backend.RemovePeers(ctx, c.Remove); err != nil {
+// push sends changes to the backend, what shrinks the data plane first:
+// peers removed (on their own, so a revocation takes effect before
+// anything else), then routes removed, then peers added or changed, then
+// routes added — so a route never leads into the interface before its
+// peer has the prefix, nor outlives it by more than one call. d.mu must be
+// held.
+func (d *Daemon) push(ctx context.Context, c reconcile.Delta) error {
+	if len(c.Peers.Remove) > 0 {
+		if err := d.backend.RemovePeers(ctx, c.Peers.Remove); err != nil {
 			return fmt.Errorf("daemon: removing peers: %w", err)
 		}
-		for _, k := range c.Remove {
+		for _, k := range c.Peers.Remove {
 			delete(d.applied, k)
 		}
 	}
-	if len(c.Upsert) > 0 {
-		if err := d.backend.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: c.Upsert}); err != nil {
+	routes := d.caps().Has(hostapi.BackendCapRoutes)
+	if routes && len(c.Routes.Remove) > 0 {
+		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Remove: c.Routes.Remove}); err != nil {
+			return fmt.Errorf("daemon: removing routes: %w", err)
+		}
+	}
+	if len(c.Peers.Upsert) > 0 {
+		if err := d.backend.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: c.Peers.Upsert}); err != nil {
 			return fmt.Errorf("daemon: applying peers: %w", err)
 		}
-		for _, p := range c.Upsert {
+		for _, p := range c.Peers.Upsert {
 			d.applied[p.PublicKey] = p
+		}
+	}
+	if routes && len(c.Routes.Add) > 0 {
+		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Add: c.Routes.Add}); err != nil {
+			return fmt.Errorf("daemon: adding routes: %w", err)
 		}
 	}
 	return nil
@@ -365,6 +441,14 @@ func (d *Daemon) Close() {
 		cancel()
 		d.store.Close()
 	}
+}
+
+// sameGateway reports whether a and b forward the same (nil: nothing).
+func sameGateway(a, b *hostapi.GatewayConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Masquerade == b.Masquerade && samePrefixes(a.Prefixes, b.Prefixes)
 }
 
 // samePrefixes compares address sets regardless of order.

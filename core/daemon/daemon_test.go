@@ -74,13 +74,15 @@ type harness struct {
 	backInst []*inst[hostapi.Backend]
 	dir      string
 	opts     Options
+	caps     hostapi.BackendCapabilities // of every backend launched
 	d        *Daemon
 }
 
 // newHarness builds a 2-of-3 network of self ("a") and peers b, c, d.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, self: newNode("a"), disk: hostapitest.NewDisk(), dir: filepath.Join(t.TempDir(), "state")}
+	h := &harness{t: t, self: newNode("a"), disk: hostapitest.NewDisk(), dir: filepath.Join(t.TempDir(), "state"),
+		caps: hostapi.BackendCapPeerStats}
 	h.net = &membershiptest.Network{Approvers: map[string]membershiptest.Approver{}, Chain: membership.NewChain("test"), Now: membershiptest.Epoch0}
 	var as []membership.Approver
 	for _, a := range []membershiptest.Approver{
@@ -108,7 +110,7 @@ func newHarness(t *testing.T) *harness {
 			return newInst[hostapi.Store](h.disk.NewStore()), nil
 		},
 		Backends: []BackendChoice{{Name: "fake", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {
-			b := hostapitest.NewBackend(hostapi.BackendCapPeerStats)
+			b := hostapitest.NewBackend(h.caps)
 			i := newInst[hostapi.Backend](b)
 			h.mu.Lock()
 			h.backends = append(h.backends, b)

@@ -2,9 +2,15 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/pluginhost"
+	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
@@ -36,8 +42,9 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 		s.Feed = &f
 	}
 	ids := map[hostapi.Key]string{}
-	if st := d.ledger.State(); st != nil {
-		for n := range st.Nodes() {
+	state := d.ledger.State()
+	if state != nil {
+		for n := range state.Nodes() {
 			ids[hostapi.Key(n.PublicKey)] = n.ID
 		}
 	}
@@ -45,6 +52,7 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	if err != nil {
 		return s, nil // the plugin status explains; the rest of the status stands
 	}
+	s.Interface = d.interfaceStatus(cur, state, ids)
 	for _, p := range cur.Peers {
 		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: []string{},
 			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
@@ -61,4 +69,93 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 
 func pluginStatus(s pluginhost.Status) controlapi.PluginStatus {
 	return controlapi.PluginStatus{Name: s.Name, State: string(s.State), Restarts: s.Restarts, LastError: s.LastError}
+}
+
+// interfaceStatus explains the interface the backend reports: each route
+// with the peer it leads to and why (a node's address, a router's subnet,
+// the exit), the exit node chosen and what this node serves.
+func (d *Daemon) interfaceStatus(cur hostapi.InterfaceState, state *membership.State, ids map[hostapi.Key]string) *controlapi.InterfaceStatus {
+	is := &controlapi.InterfaceStatus{Name: cur.Name, ListenPort: cur.ListenPort, Addresses: prefixStrings(cur.Addresses),
+		Routes: []controlapi.RouteStatus{}}
+	via := map[netip.Prefix]string{}
+	for _, p := range cur.Peers {
+		for _, a := range p.AllowedIPs {
+			via[a] = ids[p.PublicKey]
+		}
+	}
+	for _, r := range cur.Routes {
+		rs := controlapi.RouteStatus{Prefix: r.String(), Via: via[r], Kind: controlapi.RouteSubnet}
+		if n, ok := nodeOf(state, rs.Via); ok && slices.Contains(n.Addresses, r) {
+			rs.Kind = controlapi.RouteMesh
+		} else if hostapi.IsDefaultRoute(r) {
+			rs.Kind = controlapi.RouteExit
+		}
+		is.Routes = append(is.Routes, rs)
+	}
+	if exit := d.recOpts.ExitNode; exit != "" {
+		is.Exit = &controlapi.ExitStatus{Node: exit, Reason: reconcile.ExitProblem(state, d.recOpts)}
+		if d.ledger.Restricted() != nil {
+			is.Exit.Reason = "restricted-safe mode"
+		}
+		is.Exit.Active = is.Exit.Reason == ""
+	}
+	if plan := d.gatewayPlan(state); plan != nil {
+		is.Gateway = &controlapi.GatewayStatus{Prefixes: prefixStrings(plan.Prefixes), Masquerade: plan.Masquerade}
+		if !d.caps().Has(hostapi.BackendCapGateway) {
+			is.Gateway.Reason = fmt.Sprintf("backend %s cannot forward", d.chosen)
+		}
+	}
+	if p := d.opts.Interface.Proxy; p != nil && d.caps().Has(hostapi.BackendCapProxy) {
+		is.Proxies = proxyStatus(*p)
+	}
+	return is
+}
+
+// gatewayPlan is what this node is to forward under state, nil for
+// nothing (or in restricted-safe mode).
+func (d *Daemon) gatewayPlan(state *membership.State) *hostapi.GatewayConfig {
+	if d.ledger.Restricted() != nil {
+		return nil
+	}
+	return reconcile.Gateway(state, d.recOpts)
+}
+
+func proxyStatus(p hostapi.ProxyConfig) []controlapi.ProxyStatus {
+	var out []controlapi.ProxyStatus
+	if p.SOCKS5.IsValid() {
+		out = append(out, controlapi.ProxyStatus{Kind: "socks5", Listen: p.SOCKS5.String()})
+	}
+	if p.HTTP.IsValid() {
+		out = append(out, controlapi.ProxyStatus{Kind: "http", Listen: p.HTTP.String()})
+	}
+	for _, f := range p.Forwards {
+		out = append(out, controlapi.ProxyStatus{Kind: "forward/" + protoName(f.Proto), Listen: f.Listen.String(), Target: f.Target.String()})
+	}
+	for _, e := range p.Exposes {
+		out = append(out, controlapi.ProxyStatus{Kind: "expose/" + protoName(e.Proto), Listen: strconv.Itoa(int(e.MeshPort)), Target: e.Target.String()})
+	}
+	return out
+}
+
+func protoName(p hostapi.Proto) string {
+	if p == hostapi.ProtoUDP {
+		return "udp"
+	}
+	return "tcp"
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+// nodeOf returns node id of state, which may be nil.
+func nodeOf(state *membership.State, id string) (membership.Node, bool) {
+	if state == nil {
+		return membership.Node{}, false
+	}
+	return state.Node(id)
 }

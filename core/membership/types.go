@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"net/netip"
+	"slices"
 )
 
 // SchemaVersion is the only record schema version this package accepts.
@@ -86,6 +87,19 @@ func lenientKey32(s string) bool {
 	}
 	return false
 }
+
+// Node tags that the data plane gives a meaning to; other tags are labels.
+const (
+	// TagRouter makes a node a subnet router: it serves its signed Routes,
+	// and other nodes send those prefixes to it.
+	TagRouter = "router"
+	// TagExit makes a node an exit node: a node that chooses it in its
+	// local configuration sends its internet traffic through it.
+	TagExit = "exit"
+)
+
+// HasTag reports whether n carries tag.
+func (n Node) HasTag(tag string) bool { return slices.Contains(n.Tags, tag) }
 
 // Node is one member of the mesh. Values held by a State are never modified;
 // methods that return a Node return a copy the caller may change.

@@ -1,41 +1,34 @@
 package reconcile
 
 import (
+	"net/netip"
 	"slices"
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// peer returns node id's peer entry in the plan of s, if it has one: it is
-// an active node other than opts.Self. It does not check opts.Self's own
-// standing; Changes does.
-func peer(s *membership.State, id string, opts Options) (hostapi.PeerConfig, bool) {
-	if id == opts.Self {
-		return hostapi.PeerConfig{}, false
-	}
-	n, ok := s.Node(id)
-	if !ok || n.Status != membership.StatusActive {
-		return hostapi.PeerConfig{}, false
-	}
-	p := hostapi.PeerConfig{
-		PublicKey:           hostapi.Key(n.PublicKey),
-		AllowedIPs:          slices.Clone(n.Addresses),
-		PersistentKeepalive: opts.PersistentKeepalive,
-	}
-	if len(n.Endpoints) > 0 {
-		p.Endpoint = n.Endpoints[0]
-	}
-	return p, true
+// Delta is a difference to the data plane: peers and routes.
+type Delta struct {
+	Peers  hostapi.PeerChanges
+	Routes hostapi.RouteChanges
 }
 
-// Changes returns the peer changes that take a data plane from the plan of
-// pre to the plan of post, where post is pre with op applied, looking only
-// at the node op touches: O(1) in the size of the network instead of a full
-// Desired + Diff. It reports full = true when op can change more than one
-// peer (a genesis, or any operation on this node itself); the caller then
-// reconciles fully. Approver and threshold changes change no peer.
-func Changes(pre, post *membership.State, op *membership.Operation, opts Options) (c hostapi.PeerChanges, full bool) {
+// IsZero reports whether c changes nothing.
+func (c Delta) IsZero() bool {
+	return len(c.Peers.Remove)+len(c.Peers.Upsert)+len(c.Routes.Remove)+len(c.Routes.Add) == 0
+}
+
+// Changes returns the changes that take a data plane from the plan of pre
+// to the plan of post, where post is pre with op applied. For the common
+// case — an operation on one node that is neither a router nor an exit —
+// it looks only at that node: O(1) in the size of the network instead of a
+// full Desired + Diff. An operation on a router or an exit, or on a node
+// whose address a router serves, compares the two plans in memory (O(n),
+// no read-back). It reports full = true when op can change this node's own
+// interface (a genesis, or any operation on this node itself); the caller
+// then reconciles fully. Approver and threshold changes change nothing.
+func Changes(pre, post *membership.State, op *membership.Operation, opts Options) (c Delta, full bool) {
 	var id string
 	switch op.Type {
 	case membership.OpAddNode:
@@ -51,27 +44,85 @@ func Changes(pre, post *membership.State, op *membership.Operation, opts Options
 	if id == opts.Self || pre == nil {
 		return c, true
 	}
-	if isolatedSelf(pre, opts) {
+	if isolation(pre, opts) != "" {
 		return c, false // an isolated node has no peers, whatever happens to others
 	}
-	before, had := peer(pre, id, opts)
-	after, has := peer(post, id, opts)
+	before, _ := pre.Node(id)
+	after, _ := post.Node(id)
+	if routing(before) || routing(after) || servedByRouter(pre, before, after) || servedByRouter(post, before, after) {
+		return DiffPlans(Desired(pre, opts), Desired(post, opts)), false
+	}
+	bp, had := peerOf(before, opts, nil)
+	ap, has := peerOf(after, opts, nil)
 	switch {
 	case had && !has:
-		c.Remove = []hostapi.Key{before.PublicKey}
+		c.Peers.Remove = []hostapi.Key{bp.PublicKey}
 	case !had && has:
-		c.Upsert = []hostapi.PeerConfig{after}
-	case had && has && before.PublicKey != after.PublicKey:
-		c.Remove = []hostapi.Key{before.PublicKey}
-		c.Upsert = []hostapi.PeerConfig{after}
+		c.Peers.Upsert = []hostapi.PeerConfig{ap}
+	case had && has && bp.PublicKey != ap.PublicKey:
+		c.Peers.Remove = []hostapi.Key{bp.PublicKey}
+		c.Peers.Upsert = []hostapi.PeerConfig{ap}
 	case had && has:
-		c.Upsert = []hostapi.PeerConfig{after}
+		c.Peers.Upsert = []hostapi.PeerConfig{ap}
 	}
+	c.Routes = DiffRoutes(ap.AllowedIPs, bp.AllowedIPs)
 	return c, false
 }
 
-// isolatedSelf reports whether opts.Self has no peers in s.
-func isolatedSelf(s *membership.State, opts Options) bool {
-	self, ok := s.Node(opts.Self)
-	return !ok || self.Status != membership.StatusActive || self.PublicKey != opts.SelfKey
+// routing reports whether n's allowed IPs can depend on other nodes, or
+// other nodes' on n's: it is tagged router or exit.
+func routing(n membership.Node) bool {
+	return n.HasTag(membership.TagRouter) || n.HasTag(membership.TagExit)
+}
+
+// servedByRouter reports whether a router in s serves one of the mesh
+// addresses of a or b as a route (then that route's owner depends on them).
+func servedByRouter(s *membership.State, a, b membership.Node) bool {
+	for n := range s.Nodes() {
+		if !n.HasTag(membership.TagRouter) {
+			continue
+		}
+		for _, r := range n.Routes {
+			if r.IsSingleIP() && (slices.Contains(a.Addresses, r) || slices.Contains(b.Addresses, r)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DiffPlans returns the changes that turn a data plane holding plan a into
+// plan b: peers removed, added or changed (allowed IPs, endpoint,
+// keepalive), and routes. Both plans' lists must be sorted as Desired
+// sorts them.
+func DiffPlans(a, b Plan) Delta {
+	var c Delta
+	old := make(map[hostapi.Key]hostapi.PeerConfig, len(a.Peers))
+	for _, p := range a.Peers {
+		old[p.PublicKey] = p
+	}
+	for _, p := range b.Peers {
+		q, ok := old[p.PublicKey]
+		delete(old, p.PublicKey)
+		if !ok || q.Endpoint != p.Endpoint || q.PersistentKeepalive != p.PersistentKeepalive || !equalPrefixes(q.AllowedIPs, p.AllowedIPs) {
+			c.Peers.Upsert = append(c.Peers.Upsert, p)
+		}
+	}
+	for k := range old {
+		c.Peers.Remove = append(c.Peers.Remove, k)
+	}
+	slices.SortFunc(c.Peers.Remove, compareKeys)
+	c.Routes = DiffRoutes(b.Routes, a.Routes)
+	return c
+}
+
+// routesOf returns the allowed IPs of peers, sorted: the routes into the
+// interface.
+func routesOf(peers []hostapi.PeerConfig) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range peers {
+		out = append(out, p.AllowedIPs...)
+	}
+	slices.SortFunc(out, netip.Prefix.Compare)
+	return slices.Compact(out)
 }

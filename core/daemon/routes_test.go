@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/reconcile"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+var cmpNetip = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}, netip.AddrPort{})
+
+func pfx(ss ...string) []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	slices.SortFunc(out, netip.Prefix.Compare)
+	return out
+}
+
+// retag is the update_node operation that gives node id of h's network
+// these tags and routes, keeping its addresses.
+func (h *harness) retag(id string, tags []string, routes ...string) membership.Operation {
+	h.t.Helper()
+	n, ok := h.net.Chain.State().Node(id)
+	if !ok {
+		h.t.Fatalf("no node %s", id)
+	}
+	slices.Sort(tags)
+	return membership.Operation{Type: membership.OpUpdateNode, NodeID: id, Addresses: n.Addresses, Endpoints: n.Endpoints,
+		Tags: append([]string{}, tags...), Routes: pfx(routes...)}
+}
+
+// wantRoutes fails unless the live backend routes exactly want into the
+// interface (and reports them so in State).
+func (h *harness) wantRoutes(what string, want ...string) {
+	h.t.Helper()
+	if diff := cmp.Diff(pfx(want...), h.backend().Routes(), cmpNetip, cmpopts.EquateEmpty()); diff != "" {
+		h.t.Fatalf("%s: routes (-want +got):\n%s", what, diff)
+	}
+}
+
+// wantGateway fails unless the live backend forwards exactly want (nil:
+// nothing).
+func (h *harness) wantGateway(what string, want *hostapi.GatewayConfig) {
+	h.t.Helper()
+	cfg, _ := h.backend().Config()
+	if diff := cmp.Diff(want, cfg.Gateway, cmpNetip); diff != "" {
+		h.t.Fatalf("%s: gateway (-want +got):\n%s", what, diff)
+	}
+}
+
+// TestRoutesRoutersAndExitsFollowMembership drives one daemon through the
+// life of a mesh with a subnet router and an exit, on a backend double
+// that keeps what it is told: every route comes from a signed record, each
+// change is applied by difference and a revocation takes the routes away
+// in the same apply.
+func TestRoutesRoutersAndExitsFollowMembership(t *testing.T) {
+	h := newHarness(t)
+	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
+	h.opts.Routing = reconcile.Options{AcceptRoutes: true, ExitNode: "c", Serve: true, Masquerade: true}
+	h.start()
+	mesh := []string{"100.64.0.2/32", "100.64.0.3/32", "100.64.0.4/32"} // b, c, d
+	h.wantRoutes("at start", mesh...)
+	if st := h.status(); st.Interface == nil || st.Interface.Exit == nil || st.Interface.Exit.Active ||
+		st.Interface.Exit.Reason != `c is not tagged "exit" in the signed membership` {
+		t.Fatalf("status before c is an exit: %+v", st.Interface)
+	}
+
+	h.applyOK(h.retag("b", []string{membership.TagRouter}, "10.20.0.0/24", "0.0.0.0/0"), "alice", "bob")
+	h.wantRoutes("b serves 10.20.0.0/24 (never a router's default route)", append(mesh, "10.20.0.0/24")...)
+
+	h.applyOK(h.retag("c", []string{membership.TagExit}), "alice", "bob")
+	h.wantRoutes("c became an exit", append(mesh, "10.20.0.0/24", "0.0.0.0/0", "::/0")...)
+	st := h.status()
+	wantKinds := map[string]string{"100.64.0.2/32": controlapi.RouteMesh + " b", "10.20.0.0/24": controlapi.RouteSubnet + " b",
+		"0.0.0.0/0": controlapi.RouteExit + " c", "::/0": controlapi.RouteExit + " c", "100.64.0.3/32": controlapi.RouteMesh + " c",
+		"100.64.0.4/32": controlapi.RouteMesh + " d"}
+	gotKinds := map[string]string{}
+	for _, r := range st.Interface.Routes {
+		gotKinds[r.Prefix] = r.Kind + " " + r.Via
+	}
+	if diff := cmp.Diff(wantKinds, gotKinds); diff != "" {
+		t.Errorf("status routes (-want +got):\n%s", diff)
+	}
+	if x := st.Interface.Exit; x == nil || !x.Active {
+		t.Errorf("status exit = %+v, want c in use", x)
+	}
+
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")
+	h.wantRoutes("the router is revoked", "100.64.0.3/32", "100.64.0.4/32", "0.0.0.0/0", "::/0")
+	h.wantPeers("c", "d")
+
+	h.applyOK(h.retag("c", nil), "alice", "bob")
+	h.wantRoutes("c is no exit any more", "100.64.0.3/32", "100.64.0.4/32")
+
+	// This node itself becomes a router and an exit: it serves, and routes
+	// nothing it serves into its own tunnel.
+	h.wantGateway("before", nil)
+	h.applyOK(h.retag("a", []string{membership.TagRouter, membership.TagExit}, "192.168.7.0/24"), "alice", "bob")
+	want := &hostapi.GatewayConfig{Prefixes: pfx("192.168.7.0/24", "0.0.0.0/0", "::/0"), Masquerade: true}
+	slices.SortFunc(want.Prefixes, netip.Prefix.Compare)
+	cfg, _ := h.backend().Config()
+	if cfg.Gateway != nil {
+		slices.SortFunc(cfg.Gateway.Prefixes, netip.Prefix.Compare)
+	}
+	if diff := cmp.Diff(want, cfg.Gateway, cmpNetip); diff != "" {
+		t.Fatalf("gateway (-want +got):\n%s", diff)
+	}
+
+	// A relaunched backend gets every route and the gateway back.
+	h.mu.Lock()
+	first := h.backInst[len(h.backInst)-1]
+	h.mu.Unlock()
+	first.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		n := len(h.backends)
+		h.mu.Unlock()
+		if n == 2 && slices.Equal(h.backend().Routes(), pfx("100.64.0.3/32", "100.64.0.4/32")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the backend died: %d launches, routes %v", n, h.backend().Routes())
+		}
+		<-time.After(5 * time.Millisecond) // polling with a deadline
+	}
+	if cfg, _ := h.backend().Config(); cfg.Gateway == nil || len(cfg.Gateway.Prefixes) != 3 {
+		t.Errorf("relaunched backend's gateway = %+v, want what the node serves", cfg.Gateway)
+	}
+}
+
+// TestNoRoutesOrGatewayWithoutTheCapability checks that a backend without
+// routes or forwarding is never asked for them, and status says why the
+// node does not serve.
+func TestNoRoutesOrGatewayWithoutTheCapability(t *testing.T) {
+	h := newHarness(t)
+	h.opts.Routing = reconcile.Options{AcceptRoutes: true, Serve: true}
+	h.start()
+	h.applyOK(h.retag("a", []string{membership.TagRouter}, "192.168.7.0/24"), "alice", "bob")
+	h.applyOK(h.retag("b", []string{membership.TagRouter}, "10.20.0.0/24"), "alice", "bob")
+	h.wantPeers("b", "c", "d")
+	h.wantGateway("backend without the gateway capability", nil)
+	st := h.status()
+	if g := st.Interface.Gateway; g == nil || g.Reason == "" {
+		t.Errorf("status gateway = %+v, want the prefixes and why they are not served", g)
+	}
+	if _, err := h.d.ApplyUpdate(context.Background(), h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob"), false); err != nil {
+		t.Fatal(err)
+	}
+	h.wantPeers("c", "d")
+}
