@@ -84,10 +84,13 @@ type Daemon struct {
 	// noGatewayLogged is set once the node has said that its backend
 	// cannot forward what the membership lets it serve.
 	noGatewayLogged atomic.Bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	cancel          context.CancelFunc
+	wg              sync.WaitGroup
 
-	mu       sync.Mutex // serialises data-plane changes; guards the fields below
+	// mu serialises data-plane changes and guards the fields below. It
+	// comes before the ledger's lock (see the package doc): hold it across
+	// backend calls, never take it from a supervisor's Setup.
+	mu       sync.Mutex
 	applied  map[hostapi.Key]hostapi.PeerConfig
 	gateway  *hostapi.GatewayConfig // as last configured successfully
 	isolated string

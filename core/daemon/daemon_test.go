@@ -72,6 +72,7 @@ type harness struct {
 	mu       sync.Mutex
 	backends []*hostapitest.Backend
 	backInst []*inst[hostapi.Backend]
+	stores   []*hostapitest.Store
 	dir      string
 	opts     Options
 	caps     hostapi.BackendCapabilities // of every backend launched
@@ -107,7 +108,11 @@ func newHarness(t *testing.T) *harness {
 		StateDir:      h.dir,
 		HighWaterPath: filepath.Join(t.TempDir(), "hw.json"),
 		Store: func(context.Context) (pluginhost.Instance[hostapi.Store], error) {
-			return newInst[hostapi.Store](h.disk.NewStore()), nil
+			st := h.disk.NewStore()
+			h.mu.Lock()
+			h.stores = append(h.stores, st)
+			h.mu.Unlock()
+			return newInst[hostapi.Store](st), nil
 		},
 		Backends: []BackendChoice{{Name: "fake", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {
 			b := hostapitest.NewBackend(h.caps)

@@ -9,9 +9,23 @@
 // remove is pushed to the backend as a removal before anything else the
 // update implies.
 //
-// Locking: d.mu serialises every data-plane change (apply path, full
-// reconcile). The backend supervisor's Setup — which runs when a backend
-// plugin is relaunched — never takes d.mu, because an apply holding d.mu may
-// be waiting for that very relaunch; it reconfigures the fresh plugin from
-// the ledger on its own and asks for a full reconcile.
+// Locking, in order — a goroutine holding one lock may take only locks
+// below it:
+//
+//  1. d.mu serialises every data-plane change (apply path, full
+//     reconcile, feed extension) and is held across backend calls,
+//     including while a call waits for a relaunched backend plugin.
+//  2. The ledger's lock (ledger.Ledger.mu) is held across store-plugin
+//     I/O, including waiting for a relaunched store plugin. Nothing
+//     holding it calls the backend: Apply and Extend return before the
+//     daemon pushes the change.
+//  3. d.feedMu guards the feed's status only; nothing is called under it.
+//
+// The backend supervisor's Setup — which runs when a backend plugin is
+// relaunched — never takes d.mu, because an apply holding d.mu may be
+// waiting for that very relaunch; it takes the ledger's lock only briefly
+// (to read the trusted state), reconfigures the fresh plugin from it on its
+// own and asks the repair loop for a full reconcile. The store
+// supervisor's Setup takes neither. TestBackendDiesDuringAnApplysPush holds
+// the daemon to this order.
 package daemon

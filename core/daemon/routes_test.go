@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 var cmpNetip = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}, netip.AddrPort{})
@@ -159,4 +161,134 @@ func TestNoRoutesOrGatewayWithoutTheCapability(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.wantPeers("c", "d")
+}
+
+// TestBackendDiesDuringAnApplysPush kills the backend plugin while an
+// apply is pushing its change (holding d.mu) and while a status read waits
+// for the backend: the relaunch must not wait for the apply, nor the apply
+// for the relaunch beyond its own failed call. The update ends committed
+// and, through the relaunched backend's setup and the repair loop, in the
+// data plane with its route. Run under -race (scripts/test.sh does).
+func TestBackendDiesDuringAnApplysPush(t *testing.T) {
+	h := newHarness(t)
+	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes
+	h.start()
+	h.mu.Lock()
+	first, firstInst := h.backends[0], h.backInst[0]
+	h.mu.Unlock()
+	pushing := make(chan struct{})
+	var once sync.Once
+	first.SetFault(func(ctx context.Context, op string) error {
+		switch op {
+		case "ApplyPeers":
+			once.Do(func() { close(pushing) })
+			select { // the plugin hangs in the call until it is killed
+			case <-firstInst.done:
+				return hostapi.Errorf(hostapi.CodeUnavailable, "the backend plugin died")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case "State":
+			select {
+			case <-pushing: // from now on, a status read waits on the dying plugin too
+				<-firstInst.done
+				return hostapi.Errorf(hostapi.CodeUnavailable, "the backend plugin died")
+			default:
+			}
+		}
+		return nil
+	})
+
+	e := newNode("e")
+	applied := make(chan error, 1)
+	go func() {
+		_, err := h.d.ApplyUpdate(context.Background(), h.update(membership.Operation{Type: membership.OpAddNode, Node: e.member(5)}, "alice", "bob"), false)
+		applied <- err
+	}()
+	<-pushing
+	status := make(chan error, 1)
+	go func() { _, err := h.d.Status(context.Background()); status <- err }()
+	firstInst.Kill()
+
+	for what, ch := range map[string]chan error{"the apply": applied, "the status read": status} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s did not return within 30 s of the backend's death: a deadlock", what)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.mu.Lock()
+		n := len(h.backends)
+		h.mu.Unlock()
+		peers, err := h.peersNow()
+		if n == 2 && err == nil && peers["e"] && slices.Contains(h.backend().Routes(), netip.MustParsePrefix("100.64.0.5/32")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the added node never reached the relaunched backend: %d launches, peers %v (%v), routes %v", n, peers, err, h.backend().Routes())
+		}
+		<-time.After(5 * time.Millisecond) // polling with a deadline
+	}
+	if st := h.status(); st.Trust.Epoch != 2 {
+		t.Errorf("epoch after the apply = %d, want 2 (the update committed)", st.Trust.Epoch)
+	}
+}
+
+// TestBackendDiesBeforeAnApplysPush kills the backend plugin while an apply
+// holds d.mu but has not reached the backend yet (its store append is
+// held up): the apply's push then waits for the relaunched plugin, whose
+// setup must not need d.mu — else the two wait for each other for ever.
+func TestBackendDiesBeforeAnApplysPush(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.mu.Lock()
+	store, firstInst := h.stores[0], h.backInst[0]
+	h.mu.Unlock()
+	appending, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetFault(func(ctx context.Context, op string) error {
+		if op == "Append" {
+			once.Do(func() { close(appending) })
+			<-release
+		}
+		return nil
+	})
+	applied := make(chan error, 1)
+	go func() {
+		_, err := h.d.ApplyUpdate(context.Background(), h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob"), false)
+		applied <- err
+	}()
+	<-appending // the apply holds d.mu and the ledger's lock
+	firstInst.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for { // the relaunch begins while the apply is held up
+		h.mu.Lock()
+		n := len(h.backInst)
+		h.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the backend was not relaunched")
+		}
+		<-time.After(5 * time.Millisecond) // polling with a deadline
+	}
+	close(release)
+	select {
+	case err := <-applied:
+		if err != nil {
+			t.Fatalf("the apply: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the apply did not return within 30 s of the backend's relaunch: a deadlock")
+	}
+	if err := poll.Until(30*time.Second, 5*time.Millisecond, func() bool { p, err := h.peersNow(); return err == nil && !p["b"] && len(p) == 2 }); err != nil {
+		p, perr := h.peersNow()
+		t.Fatalf("the revoked node is still in the relaunched backend: peers %v (%v)", p, perr)
+	}
 }

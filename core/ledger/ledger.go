@@ -50,6 +50,10 @@ type Ledger struct {
 	hwPath string
 	log    *slog.Logger
 
+	// mu guards the fields below and is held across store I/O (also while
+	// a call waits for a relaunched store plugin). Callers may hold their
+	// own locks when calling the ledger (the daemon's d.mu comes first);
+	// nothing holding mu calls out of the ledger except to the store.
 	mu         sync.Mutex
 	chain      *membership.Chain // nil before genesis
 	updates    []*membership.SignedUpdate

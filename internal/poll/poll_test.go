@@ -1,0 +1,33 @@
+package poll
+
+import (
+	"testing"
+	"time"
+)
+
+func TestUntil(t *testing.T) {
+	tests := []struct {
+		name      string
+		trueAfter int // calls; -1 never
+		wantErr   bool
+	}{
+		{"true at once", 0, false},
+		{"true on the third call", 2, false},
+		{"never true", -1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			err := Until(50*time.Millisecond, time.Millisecond, func() bool {
+				calls++
+				return tt.trueAfter >= 0 && calls > tt.trueAfter
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Until = %v after %d calls, want error %v", err, calls, tt.wantErr)
+			}
+			if tt.wantErr && calls < 2 {
+				t.Errorf("a failing condition was checked %d times; want it checked again at the deadline", calls)
+			}
+		})
+	}
+}
