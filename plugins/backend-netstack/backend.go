@@ -1,9 +1,3 @@
-// Package netstack is the rootless Rustynet backend: wireguard-go on an
-// embedded gVisor network stack, with no TUN device and no privileges. The
-// host reaches the mesh through local proxies and forwards (SOCKS5 with
-// CONNECT and UDP ASSOCIATE, HTTP CONNECT, TCP and UDP forwards); the mesh
-// reaches the host only through the ports it exposes. Names are resolved by
-// DNS servers inside the mesh, or not at all.
 package netstack
 
 import (
@@ -12,7 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/wgdev"
@@ -39,15 +35,20 @@ const defaultName = "netstack"
 
 // Backend is the netstack hostapi.Backend. Create it with New.
 //
-// Lifecycle: New (nothing runs) → Configure (creates the stack, the device
-// and the proxies) → ApplyPeers, RemovePeers, State, further Configure →
-// Close. Peer calls do not wait for a Configure in progress, and RemovePeers
-// goes before waiting peer changes (see wgdev.Device).
+// Lifecycle: New (nothing runs) → Configure (creates the stack, the device,
+// the proxies and the gateway) → ApplyPeers, RemovePeers, ApplyRoutes,
+// State, further Configure → Close. Peer calls do not wait for a Configure
+// in progress, and RemovePeers goes before waiting peer changes (see
+// wgdev.Device); ApplyRoutes waits for it.
 type Backend struct {
 	log     *slog.Logger
 	newBind func() conn.Bind // conn.NewDefaultBind; tests may replace it
+	// dialTimeout bounds a dial into the mesh through the proxies and
+	// forwards; tests may shorten it before the first Configure.
+	dialTimeout time.Duration
 
-	// mu serialises Configure and Close and guards the fields below.
+	// mu serialises Configure, ApplyRoutes and Close and guards the fields
+	// below. It is taken before the link's lock, never after.
 	mu      sync.Mutex
 	closed  bool
 	cfg     hostapi.InterfaceConfig // last applied
@@ -55,6 +56,7 @@ type Backend struct {
 	dev     *wgdev.Device
 	mesh    *mesh
 	proxies *proxySet
+	gw      *gateway // nil while cfg.Gateway is nil
 }
 
 var _ hostapi.Backend = (*Backend)(nil)
@@ -64,15 +66,21 @@ func New(logger *slog.Logger) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{log: logger, newBind: conn.NewDefaultBind}
+	return &Backend{log: logger, newBind: conn.NewDefaultBind, dialTimeout: dialTimeout}
 }
 
-// Info describes the backend: peer statistics and proxies, no privileges.
+// capabilities are what Info advertises: peer statistics, proxies, routes
+// inside the stack (ApplyRoutes) and the gateway (InterfaceConfig.Gateway).
+// There is no packet filter and no UAPI socket.
+const capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
+
+// Info describes the backend: peer statistics, proxies, routes inside the
+// stack and the gateway; no packet filter, no UAPI socket, no privileges.
 func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
 	return hostapi.BackendInfo{
 		Name:         "netstack",
 		Version:      Version,
-		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapProxy,
+		Capabilities: capabilities,
 	}, nil
 }
 
@@ -85,12 +93,16 @@ func (b *Backend) Probe(ctx context.Context) error {
 	return pc.Close()
 }
 
-// Configure creates the stack, device and proxies on the first call. Later
-// calls change the private key, listen port, addresses, MTU and proxies in
-// place: peers and their sessions survive (a new private key expires
-// sessions, as in WireGuard), and proxy services whose settings did not
-// change keep their connections. There is no OS interface: Name is only
+// Configure creates the stack, device, proxies and gateway on the first
+// call. Later calls change the private key, listen port, addresses, MTU,
+// proxies and gateway in place: peers and their sessions survive (a new
+// private key expires sessions, as in WireGuard), proxy services whose
+// settings did not change keep their connections, and so do forwarded
+// connections the new gateway prefixes still allow; a gateway removed
+// closes every forwarded connection. There is no OS interface: Name is only
 // what State reports (default "netstack"). UAPI is not supported.
+// Gateway.Masquerade has no further effect: forwarded connections are
+// opened by the host, from its own address, either way.
 func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) error {
 	if err := validateConfig(cfg); err != nil {
 		return err
@@ -121,18 +133,32 @@ func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) er
 	if err != nil {
 		return err
 	}
-	if err := b.link.setAddresses(cfg.Addresses); err != nil {
+	var fresh *gateway // a gateway to start, if cfg adds one
+	if cfg.Gateway != nil && b.gw == nil {
+		if fresh, err = newGateway(b.log, b.link.outbound(), cfg.MTU, newGatewayPolicy(*cfg.Gateway, cfg.Addresses)); err != nil {
+			change.abort()
+			return hostapi.Errorf(hostapi.CodeInternal, "%v", err)
+		}
+	}
+	abort := func() {
 		change.abort()
+		if fresh != nil {
+			fresh.close()
+		}
+	}
+	if err := b.link.setAddresses(cfg.Addresses); err != nil {
+		abort()
 		return hostapi.Errorf(hostapi.CodeInternal, "set addresses: %v", err)
 	}
 	if err := b.dev.Configure(cfg); err != nil {
 		if rerr := b.link.setAddresses(b.cfg.Addresses); rerr != nil {
 			b.log.Error("netstack: cannot restore the addresses after a failed Configure", "err", rerr)
 		}
-		change.abort()
+		abort()
 		return err
 	}
 	change.commit()
+	b.commitGateway(cfg, fresh)
 	if err := b.link.setMTU(cfg.MTU); err != nil {
 		return hostapi.Errorf(hostapi.CodeInternal, "set MTU: %v", err)
 	}
@@ -153,16 +179,47 @@ func (b *Backend) create(cfg hostapi.InterfaceConfig, proxy hostapi.ProxyConfig)
 		dev.Close()
 		return err
 	}
-	m := newMesh(l, nil)
+	var gw *gateway
+	if cfg.Gateway != nil {
+		if gw, err = newGateway(b.log, l.outbound(), cfg.MTU, newGatewayPolicy(*cfg.Gateway, cfg.Addresses)); err != nil {
+			dev.Close()
+			return hostapi.Errorf(hostapi.CodeInternal, "%v", err)
+		}
+	}
+	m := newMesh(l, nil, b.dialTimeout)
 	proxies := newProxySet(b.log, m)
 	change, err := proxies.prepare(proxy)
 	if err != nil {
+		if gw != nil {
+			gw.close()
+		}
 		dev.Close()
 		return err
 	}
 	change.commit()
-	b.cfg, b.link, b.dev, b.mesh, b.proxies = cfg, l, dev, m, proxies
+	l.setGateway(gw)
+	b.cfg, b.link, b.dev, b.mesh, b.proxies, b.gw = cfg, l, dev, m, proxies, gw
 	return nil
+}
+
+// commitGateway makes cfg's gateway current once the rest of a Configure
+// has worked: it starts fresh (the gateway cfg adds), stops the gateway cfg
+// removes, or gives the running one its new policy (prefixes and own
+// addresses), which closes the flows it no longer allows.
+func (b *Backend) commitGateway(cfg hostapi.InterfaceConfig, fresh *gateway) {
+	switch {
+	case cfg.Gateway == nil:
+		if b.gw != nil {
+			b.link.setGateway(nil)
+			b.gw.close()
+			b.gw = nil
+		}
+	case fresh != nil:
+		b.gw = fresh
+		b.link.setGateway(fresh)
+	default:
+		b.gw.setPolicy(newGatewayPolicy(*cfg.Gateway, cfg.Addresses))
+	}
 }
 
 // validateConfig checks everything Configure can check before touching
@@ -190,6 +247,11 @@ func validateConfig(cfg hostapi.InterfaceConfig) error {
 	}
 	if cfg.MTU != 0 && (cfg.MTU < minMTU || cfg.MTU > device.MaxContentSize) {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "MTU %d: want %d..%d", cfg.MTU, minMTU, device.MaxContentSize)
+	}
+	if cfg.Gateway != nil {
+		if err := hostapi.CheckGateway(*cfg.Gateway); err != nil {
+			return err
+		}
 	}
 	if cfg.Proxy != nil {
 		return validateProxy(*cfg.Proxy)
@@ -227,22 +289,55 @@ func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 	return dev.RemovePeers(keys)
 }
 
-// State reads back the interface and its peers with live statistics.
+// State reads back the interface and its peers with live statistics, and
+// the routes set by ApplyRoutes (sorted; none that the addresses imply).
 func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
-	dev, err := b.device()
+	b.mu.Lock()
+	if b.closed || b.dev == nil {
+		b.mu.Unlock()
+		return hostapi.InterfaceState{}, hostapi.ErrClosed
+	}
+	dev, l := b.dev, b.link
+	b.mu.Unlock()
+	st, err := dev.State()
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
-	return dev.State()
+	implied := hostapi.ImpliedRoutes(st.Addresses)
+	st.Routes = slices.DeleteFunc(l.routesSet(), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
+	return st, nil
 }
 
-// ApplyRoutes is unsupported: without an OS interface there is nothing to
-// route; the proxies reach every allowed IP of every peer.
+// ApplyRoutes changes by difference the routes of the stack, which are all
+// the routing there is: the proxies and forwards reach a destination only
+// if it is one of the interface's addresses, inside the subnet of one
+// (hostapi.ImpliedRoutes), or inside a route, and fail at once for any
+// other (SOCKS5 reply 3 "network unreachable", HTTP 502). So it is with
+// replies: the stack answers a peer only through a route to it. A default
+// route (0.0.0.0/0, ::/0, into an exit node) covers every destination but
+// host-scoped ones (loopback, link-local, multicast: see hostScoped),
+// which only a route naming them covers; the tunnel's own packets never
+// pass through the stack, so they cannot loop.
+//
+// Before the first ApplyRoutes the stack routes only what its addresses
+// imply: as with an OS interface, a peer is reached through a route to it
+// (the daemon routes every peer's allowed IPs). Routes the addresses imply
+// are not recorded; those recorded stay while Configure changes the
+// addresses. Errors: hostapi.ErrInvalidArgument from
+// hostapi.CheckRouteChanges (nothing changed), hostapi.ErrClosed.
 func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
-	if _, err := b.device(); err != nil {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.dev == nil {
+		return hostapi.ErrClosed
+	}
+	if err := hostapi.CheckRouteChanges(c); err != nil {
 		return err
 	}
-	return hostapi.Errorf(hostapi.CodeUnsupported, "netstack has no routes: the proxies reach every peer's allowed IPs")
+	implied := hostapi.ImpliedRoutes(b.cfg.Addresses)
+	next := slices.DeleteFunc(hostapi.ApplyRouteChanges(b.link.routesSet(), c), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
+	b.link.setRoutes(next)
+	return nil
 }
 
 // SetFilter is unsupported in this version (no BackendCapPacketFilter): the
@@ -255,9 +350,9 @@ func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
 	return hostapi.Errorf(hostapi.CodeUnsupported, "netstack has no packet filter")
 }
 
-// Close stops the proxies and their connections, closes the device, its
-// UDP socket and the stack, and waits for every goroutine. It is
-// idempotent.
+// Close stops the proxies, the gateway and every connection of either,
+// closes the device, its UDP socket and the stack, and waits for every
+// goroutine. It is idempotent.
 func (b *Backend) Close(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -269,6 +364,10 @@ func (b *Backend) Close(ctx context.Context) error {
 		return nil
 	}
 	b.proxies.close()
+	if b.gw != nil {
+		b.link.setGateway(nil)
+		b.gw.close()
+	}
 	if err := b.dev.Close(); err != nil {
 		return fmt.Errorf("close device: %w", err)
 	}

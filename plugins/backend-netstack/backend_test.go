@@ -309,6 +309,16 @@ func TestInvalidInputChangesNothing(t *testing.T) {
 		{"invalid address", func() hostapi.InterfaceConfig { c := p.a.config(nil); c.Addresses = []netip.Prefix{{}}; return c }(), hostapi.ErrInvalidArgument},
 		{"zero private key", hostapi.InterfaceConfig{}, hostapi.ErrInvalidArgument},
 		{"UAPI", func() hostapi.InterfaceConfig { c := p.a.config(nil); c.UAPI = true; return c }(), hostapi.ErrUnsupported},
+		{"gateway prefix with host bits", func() hostapi.InterfaceConfig {
+			c := p.a.config(nil)
+			c.Gateway = &hostapi.GatewayConfig{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/16")}}
+			return c
+		}(), hostapi.ErrInvalidArgument},
+		{"gateway prefix listed twice", func() hostapi.InterfaceConfig {
+			c := p.a.config(nil)
+			c.Gateway = &hostapi.GatewayConfig{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.1.0.0/16")}}
+			return c
+		}(), hostapi.ErrInvalidArgument},
 		{"a forward on a port already taken", p.a.config(&hostapi.ProxyConfig{Forwards: []hostapi.Forward{{Proto: hostapi.ProtoTCP, Listen: netip.MustParseAddrPort(taken.Addr().String()), Target: p.b.mesh(webPort)}}}), hostapi.ErrUnavailable},
 	}
 	for _, tt := range configs {
@@ -318,15 +328,17 @@ func TestInvalidInputChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	t.Run("peer with overlapping allowed IPs", func(t *testing.T) {
-		bad := hostapi.PeerConfig{PublicKey: other, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("100.64.0.0/24")}}
+	t.Run("peer with another peer's allowed IP", func(t *testing.T) {
+		bad := hostapi.PeerConfig{PublicKey: other, AllowedIPs: []netip.Prefix{netip.PrefixFrom(p.b.ip, 32)}}
 		if err := p.a.b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{bad}}); !errors.Is(err, hostapi.ErrInvalidArgument) {
 			t.Errorf("ApplyPeers: got %v, want %v", err, hostapi.ErrInvalidArgument)
 		}
 	})
 	t.Run("routes and filters", func(t *testing.T) {
-		if err := p.a.b.SetRoutes(context.Background(), nil); !errors.Is(err, hostapi.ErrUnsupported) {
-			t.Errorf("SetRoutes: got %v, want %v", err, hostapi.ErrUnsupported)
+		// A valid removal beside an invalid addition: nothing changes.
+		bad := hostapi.RouteChanges{Remove: []netip.Prefix{netip.PrefixFrom(p.b.ip, 32)}, Add: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/16")}}
+		if err := p.a.b.ApplyRoutes(context.Background(), bad); !errors.Is(err, hostapi.ErrInvalidArgument) {
+			t.Errorf("ApplyRoutes with host bits: got %v, want %v", err, hostapi.ErrInvalidArgument)
 		}
 		if err := p.a.b.SetFilter(context.Background(), hostapi.Filter{}); !errors.Is(err, hostapi.ErrUnsupported) {
 			t.Errorf("SetFilter: got %v, want %v", err, hostapi.ErrUnsupported)
@@ -371,7 +383,8 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := hostapi.BackendInfo{Name: "netstack", Version: Version, Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapProxy}
+	want := hostapi.BackendInfo{Name: "netstack", Version: Version,
+		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("Info (-want +got):\n%s", diff)
 	}
@@ -379,7 +392,7 @@ func TestLifecycle(t *testing.T) {
 		"ApplyPeers":  func() error { return b.ApplyPeers(ctx, hostapi.PeerChanges{}) },
 		"RemovePeers": func() error { return b.RemovePeers(ctx, nil) },
 		"State":       func() error { _, err := b.State(ctx); return err },
-		"SetRoutes":   func() error { return b.SetRoutes(ctx, nil) },
+		"ApplyRoutes": func() error { return b.ApplyRoutes(ctx, hostapi.RouteChanges{}) },
 		"SetFilter":   func() error { return b.SetFilter(ctx, hostapi.Filter{}) },
 	}
 	for name, call := range calls {

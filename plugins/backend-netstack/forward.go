@@ -33,13 +33,18 @@ func startForward(log *slog.Logger, m *mesh, f hostapi.Forward) (*service, error
 	return nil, fmt.Errorf("forward protocol %d", f.Proto)
 }
 
-// relayTCP connects c to what dial returns and splices them.
+// relayTCP connects c to what dial returns and splices them. If dial
+// fails, c is closed at once, with a reset if it is a host connection, so
+// that its client sees the connection refused rather than an orderly end.
 func relayTCP(s *service, c net.Conn, dial func(context.Context) (net.Conn, error)) {
 	ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
 	up, err := dial(ctx)
 	cancel()
 	if err != nil {
 		s.log.Debug("netstack: relay cannot reach its target", "client", c.RemoteAddr(), "err", err)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
 		s.done(c)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,17 +42,52 @@ func newKey(tb testing.TB) (hostapi.PrivateKey, hostapi.Key) {
 
 // testNode is one netstack backend with a real UDP socket.
 type testNode struct {
-	b    *Backend
-	priv hostapi.PrivateKey
-	pub  hostapi.Key
-	ip   netip.Addr
-	port uint16
+	b       *Backend
+	priv    hostapi.PrivateKey
+	pub     hostapi.Key
+	ip      netip.Addr
+	ip6     netip.Addr // a second, IPv6 address, if set by withIPv6
+	port    uint16
+	gateway *hostapi.GatewayConfig // what config sets
 }
 
-func newTestNode(tb testing.TB, ip string, proxy *hostapi.ProxyConfig) *testNode {
+// nodeOption adjusts a test node before its first Configure.
+type nodeOption func(*testNode)
+
+// withGateway makes the node a gateway for prefixes.
+func withGateway(prefixes ...string) nodeOption {
+	return func(n *testNode) {
+		n.gateway = &hostapi.GatewayConfig{Prefixes: mustPrefixes(prefixes...)}
+	}
+}
+
+// withDialTimeout bounds the node's dials into the mesh by d, so that a
+// test can see a destination that does not answer without waiting for the
+// default timeout.
+func withDialTimeout(d time.Duration) nodeOption {
+	return func(n *testNode) { n.b.dialTimeout = d }
+}
+
+// withIPv6 gives the node a second, IPv6, address.
+func withIPv6(ip string) nodeOption {
+	return func(n *testNode) { n.ip6 = netip.MustParseAddr(ip) }
+}
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+func newTestNode(tb testing.TB, ip string, proxy *hostapi.ProxyConfig, opts ...nodeOption) *testNode {
 	tb.Helper()
 	priv, pub := newKey(tb)
 	n := &testNode{b: New(nil), priv: priv, pub: pub, ip: netip.MustParseAddr(ip)}
+	for _, o := range opts {
+		o(n)
+	}
 	tb.Cleanup(func() {
 		if err := n.b.Close(context.Background()); err != nil {
 			tb.Errorf("Close: %v", err)
@@ -71,29 +107,50 @@ func newTestNode(tb testing.TB, ip string, proxy *hostapi.ProxyConfig) *testNode
 func (n *testNode) config(proxy *hostapi.ProxyConfig) hostapi.InterfaceConfig {
 	return hostapi.InterfaceConfig{
 		PrivateKey: n.priv,
-		Addresses:  []netip.Prefix{netip.PrefixFrom(n.ip, 32)},
+		Addresses:  n.addresses(),
 		Proxy:      proxy,
+		Gateway:    n.gateway,
 	}
 }
 
-// peer is how other nodes configure n.
-func (n *testNode) peer() hostapi.PeerConfig {
+// addresses are n's host prefixes.
+func (n *testNode) addresses() []netip.Prefix {
+	out := []netip.Prefix{netip.PrefixFrom(n.ip, 32)}
+	if n.ip6.IsValid() {
+		out = append(out, netip.PrefixFrom(n.ip6, 128))
+	}
+	return out
+}
+
+// peer is how other nodes configure n: its addresses and extra allowed
+// IPs.
+func (n *testNode) peer(extra ...string) hostapi.PeerConfig {
 	return hostapi.PeerConfig{
 		PublicKey:  n.pub,
 		Endpoint:   netip.AddrPortFrom(loopback, n.port),
-		AllowedIPs: []netip.Prefix{netip.PrefixFrom(n.ip, 32)},
+		AllowedIPs: append(n.addresses(), mustPrefixes(extra...)...),
 	}
 }
 
 func (n *testNode) mesh(port uint16) netip.AddrPort { return netip.AddrPortFrom(n.ip, port) }
 
-// connect makes a and b peers of each other.
+// connect makes a and b peers of each other and routes each one's address
+// into the other's stack, as the daemon does.
 func connect(tb testing.TB, a, b *testNode) {
 	tb.Helper()
 	for _, p := range [][2]*testNode{{a, b}, {b, a}} {
-		if err := p[0].b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{p[1].peer()}}); err != nil {
-			tb.Fatalf("ApplyPeers: %v", err)
-		}
+		addPeer(tb, p[0], p[1].peer())
+	}
+}
+
+// addPeer makes p a peer of n and routes its allowed IPs into n's stack.
+func addPeer(tb testing.TB, n *testNode, p hostapi.PeerConfig) {
+	tb.Helper()
+	if err := n.b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{p}}); err != nil {
+		tb.Fatalf("ApplyPeers: %v", err)
+	}
+	if err := n.b.ApplyRoutes(context.Background(), hostapi.RouteChanges{Add: p.AllowedIPs}); err != nil {
+		tb.Fatalf("ApplyRoutes: %v", err)
 	}
 }
 
@@ -139,7 +196,13 @@ func startWeb(tb testing.TB) netip.AddrPort {
 // startUDPEcho echoes UDP datagrams on the host's loopback.
 func startUDPEcho(tb testing.TB) netip.AddrPort {
 	tb.Helper()
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	return startUDPEchoOn(tb, "127.0.0.1:0")
+}
+
+// startUDPEchoOn echoes UDP datagrams on addr.
+func startUDPEchoOn(tb testing.TB, addr string) netip.AddrPort {
+	tb.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -165,10 +228,24 @@ func startUDPEcho(tb testing.TB) netip.AddrPort {
 // startTCPEcho echoes TCP streams on the host's loopback.
 func startTCPEcho(tb testing.TB) netip.AddrPort {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startTCPEchoOn(tb, "127.0.0.1:0").addr
+}
+
+// tcpEcho is a TCP echo server on the host. At the end of a client's stream
+// it ends its own, so a half-close travels both ways.
+type tcpEcho struct {
+	addr     netip.AddrPort
+	accepted atomic.Int32 // connections accepted so far
+}
+
+// startTCPEchoOn starts a TCP echo server on addr.
+func startTCPEchoOn(tb testing.TB, addr string) *tcpEcho {
+	tb.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	e := &tcpEcho{addr: netip.MustParseAddrPort(ln.Addr().String())}
 	done := make(chan struct{})
 	tb.Cleanup(func() {
 		ln.Close()
@@ -187,11 +264,28 @@ func startTCPEcho(tb testing.TB) netip.AddrPort {
 			if err != nil {
 				return
 			}
+			e.accepted.Add(1)
 			open = append(open, c)
-			go func() { _, _ = io.Copy(c, c) }()
+			go func() {
+				if _, err := io.Copy(c, c); err == nil {
+					_ = c.(*net.TCPConn).CloseWrite()
+				}
+			}()
 		}
 	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+	return e
+}
+
+// unusedPort returns a TCP port on addr where nothing listens (one that was
+// just free).
+func unusedPort(tb testing.TB, addr netip.Addr) uint16 {
+	tb.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return netip.MustParseAddrPort(ln.Addr().String()).Port()
 }
 
 // startDNS answers A queries for name with addr on the host's loopback, and
@@ -252,6 +346,32 @@ func socksDial(tb testing.TB, proxy, host string, port uint16) (byte, net.Conn) 
 	return rep, c
 }
 
+// httpConnect sends an HTTP CONNECT to target through proxy and returns
+// the response and, on 200, the connection; the body of any other response
+// is read into the returned string.
+func httpConnect(tb testing.TB, proxy string, target netip.AddrPort) (int, string, net.Conn) {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", proxy, ioTimeout)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	resp, err := http.ReadResponse(newByteReader(c), &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		c.Close()
+		tb.Fatalf("read CONNECT response: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		c.Close()
+		return resp.StatusCode, string(body), nil
+	}
+	_ = c.SetDeadline(time.Time{})
+	tb.Cleanup(func() { c.Close() })
+	return resp.StatusCode, "", c
+}
+
 // socksRequest sends a SOCKS5 request, written out byte by byte as RFC 1928
 // gives it, and reads the reply header and bound address.
 func socksRequest(tb testing.TB, proxy string, cmd byte, host string, port uint16) (net.Conn, byte) {
@@ -265,6 +385,9 @@ func socksRequest(tb testing.TB, proxy string, cmd byte, host string, port uint1
 	req = append(req, 5, cmd, 0)
 	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
 		req = append(req, 1)
+		req = append(req, a.AsSlice()...)
+	} else if err == nil {
+		req = append(req, 4)
 		req = append(req, a.AsSlice()...)
 	} else {
 		req = append(req, 3, byte(len(host)))

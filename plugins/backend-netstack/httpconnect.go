@@ -2,7 +2,6 @@ package netstack
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,9 +12,11 @@ import (
 )
 
 // startHTTPConnect serves an HTTP proxy on addr that supports only CONNECT
-// (RFC 9110 §9.3.6), tunnelling to destinations inside the mesh. Any other
+// (RFC 9110 §9.3.6), tunnelling to destinations the mesh routes. Any other
 // method gets 405: plain-HTTP proxying would need a full HTTP client, and
-// clients use CONNECT for every scheme when told to.
+// clients use CONNECT for every scheme when told to. A CONNECT that fails
+// gets 502 with the reason (no route into the mesh, refused, unreachable),
+// or 504 if the destination did not answer in time.
 func startHTTPConnect(log *slog.Logger, m *mesh, addr netip.AddrPort) (*service, error) {
 	return startTCPService("http "+addr.String(), log, addr, func(s *service, c net.Conn) {
 		serveHTTPConnect(s, m, c)
@@ -41,9 +42,9 @@ func serveHTTPConnect(s *service, m *mesh, c net.Conn) {
 		writeHTTPStatus(c, http.StatusBadRequest, "CONNECT needs host:port")
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
-	up, err := m.dialHost(ctx, host, uint16(port))
-	cancel()
+	// As for SOCKS5: the reply must still be written after a slow dial.
+	_ = c.SetDeadline(time.Time{})
+	up, err := m.dialHost(s.ctx, host, uint16(port))
 	if err != nil {
 		s.log.Debug("netstack: HTTP CONNECT failed", "dst", req.Host, "err", err)
 		code := http.StatusBadGateway

@@ -85,13 +85,11 @@ func (n *interopNet) check(t *testing.T, wgName string, peerPub hostapi.Key) {
 	t.Helper()
 	ns, ours := n.ns, n.ours
 	nsEchoServer(t, ns, netip.AddrPortFrom(interopPeerIP, interopServerPort)) // on the interface's address
-	if err := ours.b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{
+	addPeer(t, ours, hostapi.PeerConfig{
 		PublicKey:  peerPub,
 		Endpoint:   netip.AddrPortFrom(interopNsVeth.Addr(), interopWGPort),
 		AllowedIPs: []netip.Prefix{netip.PrefixFrom(interopPeerIP, 32)},
-	}}}); err != nil {
-		t.Fatalf("ApplyPeers: %v", err)
-	}
+	})
 
 	t.Run("namespace to exposed host service", func(t *testing.T) {
 		c := n.dialExposed(t)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -34,6 +35,14 @@ const outboundQueueLen = 1024
 // or MTU after creation; this one can, so Configure never has to recreate
 // the device (and its peers' sessions).
 //
+// The stack routes like an OS interface: into the tunnel go the subnets its
+// addresses imply and the routes set by setRoutes (see stackRoutes), and
+// nothing else; a dial elsewhere fails at once (see reaches). Packets from
+// peers to the link's own addresses go to the stack; with a gateway set,
+// TCP and UDP packets to the destinations it claims go to the gateway's
+// stack instead (see Write), and every other packet is dropped by the
+// stack, which does not forward.
+//
 // The link never reports EventUp: wgdev.Device.Configure brings the device
 // up. After Close, Read returns os.ErrClosed and Write drops packets.
 type link struct {
@@ -44,13 +53,17 @@ type link struct {
 	cancelRead context.CancelFunc
 
 	// mu guards the fields below and sends on events; Write holds it for
-	// reading so that Close waits for packets being delivered.
+	// reading so that Close, and a change of gateway, wait for packets
+	// being delivered.
 	mu     sync.RWMutex
 	events chan tun.Event
 	closed bool
 	name   string
 	addrs  []netip.Prefix
+	routes []netip.Prefix // set by setRoutes, sorted
+	table  []netip.Prefix // what the stack routes: stackRoutes(addrs, routes)
 	mtu    int
+	gw     *gateway // nil: nothing is forwarded
 }
 
 var _ tun.Device = (*link)(nil)
@@ -59,7 +72,14 @@ var _ tun.Device = (*link)(nil)
 // reports.
 func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		// A loopback source is not a martian here: wireguard-go admits a
+		// packet only from the peer whose allowed IPs contain its source,
+		// so a loopback source is one the membership routes (a router
+		// serving a loopback prefix), not a spoof.
+		NetworkProtocols: []stack.NetworkProtocolFactory{
+			ipv4.NewProtocolWithOptions(ipv4.Options{AllowExternalLoopbackTraffic: true}),
+			ipv6.NewProtocolWithOptions(ipv6.Options{AllowExternalLoopbackTraffic: true}),
+		},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
 	})
@@ -73,11 +93,6 @@ func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
 		s.Destroy()
 		return nil, fmt.Errorf("create NIC: %s", err)
 	}
-	// Everything not local goes to wireguard-go, which routes by allowed IPs.
-	s.SetRouteTable([]tcpip.Route{
-		{Destination: header.IPv4EmptySubnet, NIC: nicID},
-		{Destination: header.IPv6EmptySubnet, NIC: nicID},
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{
 		stack:      s,
@@ -136,7 +151,55 @@ func (l *link) setAddresses(addrs []netip.Prefix) error {
 		}
 	}
 	l.addrs = append([]netip.Prefix(nil), addrs...)
+	l.programRoutesLocked()
 	return nil
+}
+
+// setRoutes makes routes (valid, masked, sorted, without repeats) the
+// routes into the tunnel besides those the addresses imply.
+func (l *link) setRoutes(routes []netip.Prefix) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.routes = nil
+	if len(routes) > 0 {
+		l.routes = slices.Clone(routes)
+	}
+	l.programRoutesLocked()
+}
+
+// programRoutesLocked gives gVisor the route table of the current addresses
+// and routes: every prefix leaves through the one NIC, to wireguard-go,
+// which picks the peer by allowed IPs. Without a route the stack refuses to
+// send (gVisor's "no route to host"), which is what makes a dial elsewhere
+// fail at once rather than time out. l.mu must be held.
+func (l *link) programRoutesLocked() {
+	l.table = stackRoutes(l.addrs, l.routes)
+	var table []tcpip.Route
+	for _, p := range l.table {
+		table = append(table, tcpip.Route{Destination: subnet(p), NIC: nicID})
+	}
+	l.stack.SetRouteTable(table)
+}
+
+// routesSet returns the routes set by setRoutes, sorted.
+func (l *link) routesSet() []netip.Prefix {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Clone(l.routes)
+}
+
+// reaches returns nil if the stack can send to a: a is one of the link's
+// addresses, or a route covers it (see covers: a default route does not
+// carry a host-scoped address, which gVisor's table alone would send into
+// the tunnel). Otherwise it returns an error wrapping errNoRoute.
+func (l *link) reaches(a netip.Addr) error {
+	a = a.Unmap()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if containsAddr(l.addrs, a) || covers(l.table, a) {
+		return nil
+	}
+	return fmt.Errorf("%w for %s", errNoRoute, a)
 }
 
 func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
@@ -160,6 +223,11 @@ func (l *link) setMTU(mtu int) error {
 	}
 	if err := l.stack.SetNICMTU(nicID, uint32(mtu)); err != nil {
 		return fmt.Errorf("set MTU %d: %s", mtu, err)
+	}
+	if l.gw != nil {
+		if err := l.gw.setMTU(mtu); err != nil {
+			return err
+		}
 	}
 	l.mtu = mtu
 	select {
@@ -223,7 +291,24 @@ func (l *link) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	return n, nil
 }
 
-// Write delivers decrypted packets into the stack.
+// setGateway makes g (nil: none) the gateway that Write hands forwarded
+// packets to, and returns the previous one. Once it returns, no packet is
+// being handed to the previous gateway, which the caller may close.
+func (l *link) setGateway(g *gateway) *gateway {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.gw
+	l.gw = g
+	return old
+}
+
+// outbound is the queue of packets the stack sends to wireguard-go; a
+// gateway's stack sends into it too.
+func (l *link) outbound() *channel.Endpoint { return l.ep }
+
+// Write delivers decrypted packets into the stack, or into the gateway's
+// stack for a destination it claims that is not one of the link's
+// addresses.
 func (l *link) Write(bufs [][]byte, offset int) (int, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -244,11 +329,31 @@ func (l *link) Write(bufs [][]byte, offset int) (int, error) {
 		default:
 			return 0, syscall.EAFNOSUPPORT
 		}
+		if l.gw != nil {
+			if dst, transport, ok := packetDestination(packet); ok && !containsAddr(l.addrs, dst) && l.gw.claims(dst, transport) {
+				l.gw.inject(proto, packet)
+				continue
+			}
+		}
 		pkb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
 		l.ep.InjectInbound(proto, pkb)
 		pkb.DecRef()
 	}
 	return len(bufs), nil
+}
+
+// packetDestination returns the destination address and transport protocol
+// (IPv4 protocol, or the IPv6 next header: an extension header is not
+// looked through) of an IP packet, and false if packet is too short for its
+// header.
+func packetDestination(packet []byte) (dst netip.Addr, transport uint8, ok bool) {
+	switch {
+	case len(packet) >= header.IPv4MinimumSize && packet[0]>>4 == 4:
+		return netip.AddrFrom4([4]byte(packet[16:20])), packet[9], true
+	case len(packet) >= header.IPv6MinimumSize && packet[0]>>4 == 6:
+		return netip.AddrFrom16([16]byte(packet[24:40])), packet[6], true
+	}
+	return netip.Addr{}, 0, false
 }
 
 // Close aborts every connection of the stack, stops its goroutines, makes

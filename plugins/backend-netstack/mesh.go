@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -23,15 +24,18 @@ import (
 var errNoResolver = errors.New("no DNS server inside the mesh is configured; use an address")
 
 // mesh dials and listens inside the mesh, on the link's stack, and resolves
-// names through the configured DNS servers inside the mesh.
+// names through the configured DNS servers inside the mesh. A dial to a
+// destination the link does not route fails at once with errNoRoute; one
+// that is routed but does not answer fails after timeout.
 type mesh struct {
-	link *link
-	dns  atomic.Pointer[[]netip.Addr] // replaced whole by Configure
-	next atomic.Uint32                // round-robin over dns
+	link    *link
+	timeout time.Duration                // bounds a dial, name lookup included
+	dns     atomic.Pointer[[]netip.Addr] // replaced whole by Configure
+	next    atomic.Uint32                // round-robin over dns
 }
 
-func newMesh(l *link, dns []netip.Addr) *mesh {
-	m := &mesh{link: l}
+func newMesh(l *link, dns []netip.Addr, timeout time.Duration) *mesh {
+	m := &mesh{link: l, timeout: timeout}
 	m.setDNS(dns)
 	return m
 }
@@ -51,8 +55,13 @@ func fullAddress(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNum
 	return tcpip.FullAddress{Addr: tcpip.AddrFromSlice(a.AsSlice()), Port: ap.Port()}, proto
 }
 
-// dialTCP connects to ap inside the mesh.
+// dialTCP connects to ap inside the mesh, within m.timeout.
 func (m *mesh) dialTCP(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+	if err := m.link.reaches(ap.Addr()); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
 	fa, proto := fullAddress(ap)
 	c, err := gonet.DialContextTCP(ctx, m.link.stack, fa, proto)
 	if err != nil {
@@ -63,6 +72,9 @@ func (m *mesh) dialTCP(ctx context.Context, ap netip.AddrPort) (net.Conn, error)
 
 // dialUDP returns a UDP socket inside the mesh connected to ap.
 func (m *mesh) dialUDP(ap netip.AddrPort) (net.Conn, error) {
+	if err := m.link.reaches(ap.Addr()); err != nil {
+		return nil, err
+	}
 	fa, proto := fullAddress(ap)
 	c, err := gonet.DialUDP(m.link.stack, nil, &fa, proto)
 	if err != nil {
@@ -156,8 +168,10 @@ func (m *mesh) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 }
 
 // dialHost connects to host:port inside the mesh over TCP, trying each
-// address host resolves to in turn.
+// address host resolves to in turn, all within m.timeout.
 func (m *mesh) dialHost(ctx context.Context, host string, port uint16) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
 	addrs, err := m.lookup(ctx, host)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,24 @@ func (s *service) goroutine(f func()) {
 	}()
 }
 
+// enter registers a goroutine that s did not start (one of gVisor's
+// forwarder goroutines, or one started by such a goroutine) so that
+// shutdown waits for it, and returns true; once shutdown has begun it
+// returns false and registers nothing. After a true, the goroutine calls
+// leave when it ends.
+func (s *service) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closers == nil {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// leave ends what enter began.
+func (s *service) leave() { s.wg.Done() }
+
 // shutdown stops the service: it closes everything tracked and waits for
 // every goroutine. It is idempotent.
 func (s *service) shutdown() {

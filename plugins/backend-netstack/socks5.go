@@ -20,7 +20,8 @@ import (
 const (
 	// handshakeTimeout bounds a proxy client's request.
 	handshakeTimeout = 30 * time.Second
-	// dialTimeout bounds connecting to a mesh destination.
+	// dialTimeout bounds connecting to a destination: the mesh's (name
+	// lookup included) and an expose's on the host.
 	dialTimeout = 30 * time.Second
 	// maxAssociationPeers bounds how many mesh destinations one UDP
 	// association may receive replies from.
@@ -28,7 +29,8 @@ const (
 )
 
 // startSOCKS5 serves SOCKS5 (RFC 1928) on addr: no authentication, CONNECT
-// and UDP ASSOCIATE, every destination inside the mesh.
+// and UDP ASSOCIATE, to every destination the mesh routes. A CONNECT
+// always gets a reply: see socksReply for the failures.
 func startSOCKS5(log *slog.Logger, m *mesh, addr netip.AddrPort) (*service, error) {
 	return startTCPService("socks5 "+addr.String(), log, addr, func(s *service, c net.Conn) {
 		serveSOCKS5(s, m, c)
@@ -84,9 +86,11 @@ func serveSOCKS5(s *service, m *mesh, c net.Conn) {
 }
 
 func socksConnect(s *service, m *mesh, c net.Conn, dst socksAddr) {
-	ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
-	up, err := m.dialHost(ctx, dst.host(), dst.port)
-	cancel()
+	// The dial is bounded by the mesh; the handshake's deadline must not
+	// also cover the reply written after it, or a dial that fails slowly
+	// would end in a silent close instead of an error reply.
+	_ = c.SetDeadline(time.Time{})
+	up, err := m.dialHost(s.ctx, dst.host(), dst.port)
 	if err != nil {
 		s.log.Debug("netstack: SOCKS5 CONNECT failed", "dst", dst, "err", err)
 		_ = writeReply(c, socksReply(err), netip.AddrPort{})
@@ -103,12 +107,18 @@ func socksConnect(s *service, m *mesh, c net.Conn, dst socksAddr) {
 	s.splice(c, up)
 }
 
-// socksReply maps a dial error to a SOCKS5 reply code. gVisor reports its
-// errors as text (gonet wraps tcpip.Error's String), hence the matching.
+// socksReply maps a dial error to a SOCKS5 reply code: no route into the
+// mesh is "network unreachable"; a name that does not resolve, or a
+// routed destination reported unreachable, "host unreachable"; a reset,
+// "connection refused"; no answer within the dial timeout, "TTL expired"
+// (the reply RFC 1928 has for a timeout). gVisor reports its errors as
+// text (gonet wraps tcpip.Error's String), hence the matching.
 func socksReply(err error) byte {
 	var dnsErr *net.DNSError
 	msg := err.Error()
 	switch {
+	case errors.Is(err, errNoRoute):
+		return socksRepNetworkUnreachable
 	case errors.Is(err, errNoResolver), errors.As(err, &dnsErr):
 		return socksRepHostUnreachable
 	case strings.Contains(msg, "refused"):
@@ -217,6 +227,9 @@ func (a *association) fromClient() {
 			continue
 		}
 		to, err := a.resolve(dst)
+		if err == nil {
+			err = a.m.link.reaches(to.Addr())
+		}
 		if err != nil {
 			a.s.log.Debug("netstack: SOCKS5 datagram dropped", "dst", dst, "err", err)
 			continue
@@ -254,7 +267,7 @@ func (a *association) resolve(dst socksAddr) (netip.AddrPort, error) {
 		if ok {
 			ip = cached
 		} else {
-			ctx, cancel := context.WithTimeout(a.s.ctx, dialTimeout)
+			ctx, cancel := context.WithTimeout(a.s.ctx, a.m.timeout)
 			addrs, err := a.m.lookup(ctx, dst.name)
 			cancel()
 			if err != nil {

@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// udpIdle is how long a UDP session lives without a datagram either way.
+// udpIdle is how long a UDP session lives without a datagram either way:
+// RFC 4787's shortest mapping lifetime for a NAT (REQ-5), which is what a
+// relay or a gateway flow is to its client.
 const udpIdle = 2 * time.Minute
 
 // maxDatagram is the largest UDP payload.
@@ -34,6 +36,40 @@ type udpSession struct {
 }
 
 func (s *udpSession) touch() { s.last.Store(time.Now().UnixNano()) }
+
+// errIdle ends a UDP session that carried no datagram for udpIdle.
+var errIdle = errors.New("UDP session idle")
+
+// readDatagram reads one datagram from c into buf for a session whose last
+// datagram either way was at *last (unix nanoseconds), and records the new
+// one there. It returns errIdle once the session has been idle for udpIdle.
+// It skips up to maxUDPFailures read errors in a row (a connected UDP
+// socket reports an ICMP unreachable as an error on the next read, and the
+// session may recover) and returns the next one; once ctx is done, or c is
+// closed, it returns the first error.
+func readDatagram(ctx context.Context, c net.Conn, buf []byte, last *atomic.Int64) (int, error) {
+	failures := 0
+	for {
+		_ = c.SetReadDeadline(time.Unix(0, last.Load()).Add(udpIdle))
+		n, err := c.Read(buf)
+		switch {
+		case err == nil:
+			last.Store(time.Now().UnixNano())
+			return n, nil
+		case isTimeout(err):
+			if time.Since(time.Unix(0, last.Load())) >= udpIdle {
+				return 0, errIdle
+			}
+			// The other direction carried a datagram meanwhile.
+		case ctx.Err() != nil, errors.Is(err, net.ErrClosed):
+			return 0, err
+		default:
+			if failures++; failures > maxUDPFailures {
+				return 0, err
+			}
+		}
+	}
+}
 
 // run reads front until it is closed.
 func (r *udpRelay) run() {
@@ -94,34 +130,48 @@ func (r *udpRelay) replies(key string, client net.Addr, s *udpSession) {
 		r.svc.untrack(s.up)
 	}()
 	buf := make([]byte, maxDatagram)
-	failures := 0
 	for {
-		_ = s.up.SetReadDeadline(time.Unix(0, s.last.Load()).Add(udpIdle))
-		n, err := s.up.Read(buf)
-		switch {
-		case err == nil:
-			failures = 0
-		case isTimeout(err):
-			if time.Since(time.Unix(0, s.last.Load())) < udpIdle {
-				continue // the client sent something meanwhile
-			}
+		n, err := readDatagram(r.svc.ctx, s.up, buf, &s.last)
+		if err != nil {
 			return
-		case r.svc.ctx.Err() != nil:
-			return
-		default:
-			// A connected UDP socket reports an ICMP unreachable as an
-			// error on the next read; the session may recover, but a
-			// socket that only fails is given up.
-			if failures++; failures > maxUDPFailures {
-				return
-			}
-			continue
 		}
-		s.touch()
 		if _, err := r.front.WriteTo(buf[:n], client); err != nil {
 			return
 		}
 	}
+}
+
+// spliceDatagrams relays datagrams between two connected UDP sockets, each
+// to the other, until the session has been idle for udpIdle, either socket
+// fails for good or the service stops; then it closes both. Like splice,
+// a and b must be tracked by s.
+func (s *service) spliceDatagrams(a, b net.Conn) {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	pump := func(dst, src net.Conn) {
+		buf := make([]byte, maxDatagram)
+		for {
+			n, err := readDatagram(s.ctx, src, buf, &last)
+			if err != nil {
+				return
+			}
+			// A send error (an earlier ICMP unreachable, a full buffer)
+			// loses this datagram only, as UDP may.
+			_, _ = dst.Write(buf[:n])
+		}
+	}
+	done := make(chan struct{})
+	s.goroutine(func() {
+		defer close(done)
+		pump(a, b)
+		a.Close()
+	})
+	pump(b, a)
+	b.Close()
+	<-done
+	a.Close()
+	s.untrack(a)
+	s.untrack(b)
 }
 
 // maxUDPFailures is how many read errors in a row end a UDP session.
