@@ -31,6 +31,9 @@ type Options struct {
 	// ExtraMembers is how many further members the genesis holds that
 	// never run (membershiptest.Node records), to make a large network.
 	ExtraMembers int
+	// Edit, if set, adjusts each of Members' genesis records (endpoints,
+	// tags, routes) before the genesis is signed.
+	Edit func(*membership.Node)
 }
 
 // Cluster is one test network: its approvers' keys, the chain as the
@@ -107,7 +110,11 @@ func New(tb testing.TB, opts Options) *Cluster {
 	}
 	nodes := make([]membership.Node, 0, len(opts.Members)+opts.ExtraMembers)
 	for _, id := range opts.Members {
-		nodes = append(nodes, c.AddNode(id).Member())
+		m := c.AddNode(id).Member()
+		if opts.Edit != nil {
+			opts.Edit(&m)
+		}
+		nodes = append(nodes, m)
 	}
 	for i := range opts.ExtraMembers {
 		nodes = append(nodes, membershiptest.Node(ExtraMemberID(i), extraBase+i))

@@ -34,6 +34,9 @@ type NodeConfig struct {
 	// PrivateNetwork runs the daemon in a network namespace of its own
 	// (Linux, root), which disappears with its processes.
 	PrivateNetwork bool
+	// Netns runs the daemon inside this named network namespace (as `ip
+	// netns` knows it; Linux, root), e.g. one of internal/netnstest.
+	Netns string
 }
 
 // Identity is a Unix user and group.

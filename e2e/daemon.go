@@ -93,6 +93,10 @@ func (n *Node) spawn(cfg NodeConfig, stderr io.Writer) (*process, error) {
 		return nil, err
 	}
 	cmd := exec.Command(n.c.opts.Bin, "daemon", "--config", n.Config)
+	if cfg.Netns != "" {
+		// ip netns exec execs the daemon, so the process is the daemon.
+		cmd = exec.Command("ip", "netns", "exec", cfg.Netns, n.c.opts.Bin, "daemon", "--config", n.Config)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if stderr != nil {
 		cmd.Stderr = io.MultiWriter(logf, stderr)

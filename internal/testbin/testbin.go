@@ -18,14 +18,23 @@ import (
 // binary's path. dir is made readable and executable by everyone, so a
 // daemon may run as another user.
 func Build(ctx context.Context, dir string) (string, error) {
+	return BuildPackage(ctx, dir, "github.com/rustynet/rustynet/cmd/rustynet", "rustynet")
+}
+
+// BuildPackage compiles the command pkg (of this module or one it
+// requires, at the version go.mod pins, e.g. golang.zx2c4.com/wireguard
+// for plain wireguard-go) as a static binary dir/name and returns its
+// path. dir is made readable and executable by everyone.
+func BuildPackage(ctx context.Context, dir, pkg, name string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("the go tool is not installed: %w", err)
 	}
-	bin := filepath.Join(dir, "rustynet")
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/rustynet/rustynet/cmd/rustynet").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	bin := filepath.Join(dir, name)
+	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", err
