@@ -10,6 +10,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
 // Backend is the kernel WireGuard backend. Create it with New; the zero
@@ -34,9 +35,10 @@ type device struct {
 	nl    *netlink.Handle
 	wg    wgClient
 	link  netlink.Link
-	iface ifaceConfig // as last configured
-	self  hostapi.Key // the interface's public key
-	peers peerSet     // as last configured
+	host  *hostroute.Link  // routes into the interface, and its gateway
+	iface ifaceConfig      // as last configured
+	self  hostapi.Key      // the interface's public key
+	peers *hostapi.PeerSet // as last configured
 }
 
 // wgClient is the part of *wgctrl.Client the backend uses. Tests wrap it
@@ -105,6 +107,9 @@ func (b *Backend) Close(ctx context.Context) error {
 	if dev == nil {
 		return nil
 	}
+	// What the interface does not take with it goes first: policy rules,
+	// the nftables table, forwarding settings.
+	hostErr := dev.host.Close()
 	err := dev.nl.LinkDel(dev.link)
 	var notFound netlink.LinkNotFoundError
 	if errors.As(err, &notFound) || errors.Is(err, unix.ENODEV) {
@@ -115,10 +120,11 @@ func (b *Backend) Close(ctx context.Context) error {
 	}
 	b.logger.Info("wgkernel: interface removed", "name", dev.iface.name)
 	dev.close()
-	return err
+	return errors.Join(hostErr, err)
 }
 
-// close releases the device's handles.
+// close releases the device's handles. The hostroute.Link is closed
+// before, by whoever removes what it added.
 func (d *device) close() {
 	if d.wg != nil {
 		_ = d.wg.Close()

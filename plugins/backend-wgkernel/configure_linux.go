@@ -15,19 +15,24 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"github.com/rustynet/rustynet/plugins/internal/netlinkdump"
 )
 
 // Configure creates the interface (first call), or adopts an existing
-// WireGuard interface of that name with its peers, and sets its private
-// key, listen port, addresses and MTU and brings it up. A zero private key
-// leaves the interface without an identity (the kernel then neither sends
-// nor answers handshakes). Later calls change those settings in place; an
-// empty name means the current one, another name fails with
-// ErrUnsupported, and a zero listen port keeps the port. Peers are not
-// touched, though a new private key ends their current sessions (WireGuard
-// re-handshakes). On error nothing is changed: a created interface is
-// deleted again, changed settings are restored.
+// WireGuard interface of that name with its peers and the routes this
+// backend installed on it, and sets its private key, listen port,
+// addresses, MTU and gateway and brings it up. A gateway needs nftables
+// and the forwarding sysctls (else ErrUnsupported or ErrPermission);
+// without one, the interface still gets nftables' guard that drops what
+// the host would forward from it, where nftables is available. A zero
+// private key leaves the interface without an identity (the kernel then
+// neither sends nor answers handshakes). Later calls change those
+// settings in place; an empty name means the current one, another name
+// fails with ErrUnsupported, and a zero listen port keeps the port. Peers
+// are not touched, though a new private key ends their current sessions
+// (WireGuard re-handshakes). On error nothing is changed: a created
+// interface is deleted again, changed settings are restored.
 func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) error {
 	want, err := checkInterface(cfg)
 	if err != nil {
@@ -78,6 +83,7 @@ func (b *Backend) open(want ifaceConfig) (*device, error) {
 
 	link, err := nl.LinkByName(want.name)
 	var notFound netlink.LinkNotFoundError
+	created := false
 	switch {
 	case err == nil && link.Type() != "wireguard":
 		return fail(hostapi.Errorf(hostapi.CodeConflict, "wgkernel: interface %s exists and is a %s device, not WireGuard", want.name, link.Type()))
@@ -94,6 +100,7 @@ func (b *Backend) open(want ifaceConfig) (*device, error) {
 			return fail(sysErr("reading interface "+want.name, err))
 		}
 		undo.push(func() error { return nl.LinkDel(link) })
+		created = true
 		b.logger.Info("wgkernel: interface created", "name", want.name)
 	default:
 		return fail(sysErr("looking up interface "+want.name, err))
@@ -110,17 +117,54 @@ func (b *Backend) open(want ifaceConfig) (*device, error) {
 	if err := dev.configureWith(want, &undo); err != nil {
 		return fail(err)
 	}
+
+	host, err := hostroute.Open(hostroute.Config{Index: link.Attrs().Index, Name: want.name, SetMark: dev.setMark, Logger: b.logger})
+	if err != nil {
+		return fail(err)
+	}
+	dev.host = host
+	if created {
+		undo.push(host.Close)
+	} else {
+		// An adopted interface keeps the routes and rules it came with.
+		undo.push(func() error { host.Release(); return nil })
+	}
+	if err := host.SetAddresses(want.addresses); err != nil {
+		return fail(err)
+	}
+	if err := host.SetGateway(want.gateway); err != nil {
+		return fail(err)
+	}
 	return dev, nil
 }
 
-// configure changes the settings of a configured interface to want.
+// configure changes the settings of a configured interface to want: those
+// of the interface, then the routes its addresses imply, then the
+// gateway. On error everything is as before.
 func (d *device) configure(want ifaceConfig, logger *slog.Logger) error {
+	old, oldSelf := d.iface, d.self
 	var undo undoStack
-	if err := d.configureWith(want, &undo); err != nil {
+	fail := func(err error) error {
 		if uerr := undo.run(); uerr != nil {
 			logger.Error("wgkernel: undoing a failed Configure", "name", want.name, "err", uerr)
 		}
+		d.iface, d.self = old, oldSelf
 		return err
+	}
+	if err := d.configureWith(want, &undo); err != nil {
+		return fail(err)
+	}
+	if !slices.Equal(want.addresses, old.addresses) {
+		if err := d.host.SetAddresses(want.addresses); err != nil {
+			return fail(err)
+		}
+		undo.push(func() error { return d.host.SetAddresses(old.addresses) })
+	}
+	if !hostroute.SameGateway(want.gateway, old.gateway) {
+		if err := d.host.SetGateway(want.gateway); err != nil {
+			return fail(err)
+		}
+		undo.push(func() error { return d.host.SetGateway(old.gateway) })
 	}
 	return nil
 }
@@ -132,7 +176,7 @@ type ifaceState struct {
 	addresses  []netip.Prefix
 	mtu        int
 	up         bool
-	peers      peerSet
+	peers      []hostapi.PeerConfig
 }
 
 // configureWith reads the interface, validates want against it, and
@@ -147,7 +191,7 @@ func (d *device) configureWith(want ifaceConfig, undo *undoStack) error {
 	if !want.privateKey.IsZero() {
 		self = hostapi.Key(wgtypes.Key(want.privateKey).PublicKey())
 	}
-	if _, ok := cur.peers[self]; ok && !self.IsZero() {
+	if !self.IsZero() && slices.ContainsFunc(cur.peers, func(p hostapi.PeerConfig) bool { return p.PublicKey == self }) {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "wgkernel: the new private key's public key %s is a peer's", self)
 	}
 
@@ -197,7 +241,7 @@ func (d *device) configureWith(want ifaceConfig, undo *undoStack) error {
 
 	d.iface = want
 	d.self = self
-	d.peers = cur.peers
+	d.peers = hostapi.NewPeerSet(cur.peers...)
 	return nil
 }
 
@@ -221,14 +265,15 @@ func (d *device) read() (ifaceState, error) {
 		addresses:  addrs,
 		mtu:        link.Attrs().MTU,
 		up:         link.Attrs().Flags&net.FlagUp != 0,
-		peers:      make(peerSet, len(wd.Peers)),
+		peers:      make([]hostapi.PeerConfig, 0, len(wd.Peers)),
 	}
 	for _, p := range wd.Peers {
-		st.peers[hostapi.Key(p.PublicKey)] = peerModel{
-			endpoint:   udpAddrPort(p.Endpoint),
-			allowedIPs: prefixes(p.AllowedIPs),
-			keepalive:  p.PersistentKeepaliveInterval,
-		}
+		st.peers = append(st.peers, hostapi.PeerConfig{
+			PublicKey:           hostapi.Key(p.PublicKey),
+			Endpoint:            udpAddrPort(p.Endpoint),
+			AllowedIPs:          prefixes(p.AllowedIPs),
+			PersistentKeepalive: p.PersistentKeepaliveInterval,
+		})
 	}
 	return st, nil
 }

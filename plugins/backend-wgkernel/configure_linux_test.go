@@ -55,7 +55,7 @@ func testInfo(t *testing.T) {
 	}
 	want := hostapi.BackendInfo{
 		Name: "wgkernel", Version: Version,
-		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes,
+		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway,
 		Privileges:   hostapi.Privileges{Root: true, KernelModule: true},
 	}
 	if diff := cmp.Diff(want, info); diff != "" {
@@ -76,7 +76,7 @@ func testClosed(t *testing.T) {
 		wantCode(t, when+": RemovePeers", b.RemovePeers(ctx, nil), hostapi.CodeClosed)
 		_, err := b.State(ctx)
 		wantCode(t, when+": State", err, hostapi.CodeClosed)
-		wantCode(t, when+": SetRoutes", b.SetRoutes(ctx, nil), hostapi.CodeClosed)
+		wantCode(t, when+": ApplyRoutes", b.ApplyRoutes(ctx, hostapi.RouteChanges{}), hostapi.CodeClosed)
 		wantCode(t, when+": SetFilter", b.SetFilter(ctx, hostapi.Filter{}), hostapi.CodeClosed)
 	}
 	calls("before Configure")
@@ -227,6 +227,9 @@ func testConfigureInvalid(t *testing.T) {
 		{"invalid address", with(func(c *hostapi.InterfaceConfig) { c.Addresses = []netip.Prefix{{}} }), hostapi.CodeInvalidArgument},
 		{"proxy", with(func(c *hostapi.InterfaceConfig) { c.Proxy = &hostapi.ProxyConfig{} }), hostapi.CodeUnsupported},
 		{"UAPI", with(func(c *hostapi.InterfaceConfig) { c.UAPI = true }), hostapi.CodeUnsupported},
+		{"gateway prefix with host bits", with(func(c *hostapi.InterfaceConfig) {
+			c.Gateway = &hostapi.GatewayConfig{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.20.0.1/24")}}
+		}), hostapi.CodeInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,10 +297,10 @@ func testAdopt(t *testing.T) {
 	if diff := cmp.Diff([]hostapi.PeerConfig{peer}, configuredPeers(mustState(t, second)), netipComparers); diff != "" {
 		t.Errorf("adopted peers (-want +got):\n%s", diff)
 	}
-	// It knows them: moving the peer's allowed IP to a new peer without
-	// removing it from the old one overlaps.
+	// It knows them: giving the peer's allowed IP to a new peer without
+	// taking it from the old one puts the same prefix on two peers.
 	other := hostapi.PeerConfig{PublicKey: newKeyPair(t).pub, AllowedIPs: peer.AllowedIPs}
-	wantCode(t, "overlapping an adopted peer", second.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{other}}), hostapi.CodeInvalidArgument)
+	wantCode(t, "the allowed IP of an adopted peer", second.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{other}}), hostapi.CodeInvalidArgument)
 
 	t.Run("not WireGuard", func(t *testing.T) {
 		h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)

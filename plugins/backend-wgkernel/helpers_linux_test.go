@@ -6,17 +6,23 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
 // netipComparers let cmp compare the netip types, which have unexported
@@ -216,21 +222,39 @@ const (
 // it to come back, resending until echoTotal has passed.
 func echoOnce(t *testing.T, ns netns.NsHandle, to netip.AddrPort, msg string) error {
 	t.Helper()
+	got, err := exchange(t, ns, to, msg, echoTotal)
+	if err != nil {
+		return err
+	}
+	if got != msg {
+		return errors.New("echo: got " + got + ", want " + msg)
+	}
+	return nil
+}
+
+// exchange sends msg from ns to the UDP server at to and returns its
+// answer, resending every echoAttempt until total has passed.
+func exchange(t *testing.T, ns netns.NsHandle, to netip.AddrPort, msg string, total time.Duration) (string, error) {
+	t.Helper()
 	var conn *net.UDPConn
 	var err error
 	inNetNS(t, ns, func() { conn, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(to)) })
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(echoTotal)
+	deadline := time.Now().Add(total)
 	buf := make([]byte, 2048)
 	for time.Now().Before(deadline) {
 		if _, err := conn.Write([]byte(msg)); err != nil {
-			return err
+			return "", err
 		}
-		if err := conn.SetReadDeadline(time.Now().Add(echoAttempt)); err != nil {
-			return err
+		wait := time.Now().Add(echoAttempt)
+		if wait.After(deadline) {
+			wait = deadline
+		}
+		if err := conn.SetReadDeadline(wait); err != nil {
+			return "", err
 		}
 		n, err := conn.Read(buf)
 		var netErr net.Error
@@ -238,12 +262,105 @@ func echoOnce(t *testing.T, ns netns.NsHandle, to netip.AddrPort, msg string) er
 			continue
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
-		if got := string(buf[:n]); got != msg {
-			return errors.New("echo: got " + got + ", want " + msg)
-		}
-		return nil
+		return string(buf[:n]), nil
 	}
-	return errors.New("echo: no reply from " + to.String() + " within " + echoTotal.String())
+	return "", errors.New("no reply from " + to.String() + " within " + total.String())
+}
+
+// udpWhoami serves, on addr inside ns until the test ends, the address
+// every datagram comes from.
+func udpWhoami(t *testing.T, ns netns.NsHandle, addr netip.AddrPort) {
+	t.Helper()
+	var conn *net.UDPConn
+	var err error
+	inNetNS(t, ns, func() { conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr)) })
+	if err != nil {
+		t.Fatalf("listening on %v: %v", addr, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			_, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = conn.WriteToUDPAddrPort([]byte(from.Addr().Unmap().String()), from)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-done
+	})
+}
+
+// sysctlIn reads the sysctl at path (under /proc/sys, e.g.
+// net/ipv4/ip_forward) inside ns.
+func sysctlIn(t *testing.T, ns netns.NsHandle, path string) string {
+	t.Helper()
+	var b []byte
+	var err error
+	inNetNS(t, ns, func() { b, err = os.ReadFile("/proc/sys/" + path) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// setSysctlIn writes v to the sysctl at path inside ns.
+func setSysctlIn(t *testing.T, ns netns.NsHandle, path, v string) {
+	t.Helper()
+	var err error
+	inNetNS(t, ns, func() { err = os.WriteFile("/proc/sys/"+path, []byte(v+"\n"), 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nftChains lists the chains of the nftables table of interface name in
+// ns: "CHAIN RULES" for each, sorted; nil without a table.
+func nftChains(t *testing.T, ns netns.NsHandle, name string) []string {
+	t.Helper()
+	var out []string
+	var err error
+	inNetNS(t, ns, func() {
+		var c *nftables.Conn
+		if c, err = nftables.New(); err != nil {
+			return
+		}
+		table := &nftables.Table{Name: hostroute.TableName(name), Family: nftables.TableFamilyINet}
+		var chains []*nftables.Chain
+		if chains, err = c.ListChainsOfTableFamily(nftables.TableFamilyINet); err != nil {
+			return
+		}
+		for _, ch := range chains {
+			if ch.Table.Name != table.Name {
+				continue
+			}
+			var rules []*nftables.Rule
+			if rules, err = c.GetRules(table, ch); err != nil {
+				return
+			}
+			out = append(out, ch.Name+" "+strconv.Itoa(len(rules)))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// firewallMark reads the firewall mark of b's WireGuard device from the
+// kernel.
+func firewallMark(t *testing.T, b *Backend) int {
+	t.Helper()
+	d, err := b.dev.wg.Device(b.dev.iface.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.FirewallMark
 }

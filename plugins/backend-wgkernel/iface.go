@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
 // Interface defaults and limits.
@@ -31,6 +32,7 @@ type ifaceConfig struct {
 	listenPort uint16             // 0: the kernel chooses (first call) or unchanged
 	addresses  []netip.Prefix
 	mtu        int
+	gateway    *hostapi.GatewayConfig // nil: forward nothing; a copy of the caller's
 }
 
 // checkInterface validates cfg and applies defaults. It fails with
@@ -43,11 +45,17 @@ func checkInterface(cfg hostapi.InterfaceConfig) (ifaceConfig, error) {
 	if cfg.UAPI {
 		return ifaceConfig{}, hostapi.Errorf(hostapi.CodeUnsupported, "wgkernel: kernel WireGuard has no UAPI socket; `wg show` reads the kernel directly, leave UAPI off")
 	}
+	if cfg.Gateway != nil {
+		if err := hostapi.CheckGateway(*cfg.Gateway); err != nil {
+			return ifaceConfig{}, err
+		}
+	}
 	c := ifaceConfig{
 		name:       cfg.Name,
 		privateKey: cfg.PrivateKey,
 		listenPort: cfg.ListenPort,
 		mtu:        cfg.MTU,
+		gateway:    hostroute.CloneGateway(cfg.Gateway),
 	}
 	if c.name == "" {
 		c.name = DefaultName

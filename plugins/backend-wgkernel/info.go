@@ -13,7 +13,7 @@ const Name = "wgkernel"
 const Version = "0.1.0"
 
 // Capabilities are the optional features this backend supports.
-const Capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes
+const Capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
 
 // Info describes the backend. It may be called at any time, also before
 // Configure and after Close.

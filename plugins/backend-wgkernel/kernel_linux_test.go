@@ -17,7 +17,12 @@ const guestWireGuardGo = "/bin/wireguard-go"
 // every subtest uses network namespaces of its own.
 func TestKernel(t *testing.T) {
 	opts := vmtesting.Options{
-		Modules: []string{"wireguard", "veth", "tun"},
+		// nftables for the gateway and the default route's mark: the
+		// modules of every expression hostroute's table uses (conntrack,
+		// NAT and masquerade come in as their dependencies). crc32c_generic
+		// first: nf_tables needs libcrc32c, which needs a crc32c algorithm
+		// (a soft dependency modules.dep does not list).
+		Modules: []string{"wireguard", "veth", "tun", "crc32c_generic", "nf_tables", "nft_ct", "nft_chain_nat", "nft_masq"},
 		// The interop peer is configured by the standard tools.
 		Tools: []string{"ip", "wg"},
 	}
@@ -44,6 +49,9 @@ func TestKernel(t *testing.T) {
 	t.Run("peers-invalid", testPeersInvalid)
 	t.Run("peers-rollback", testPeersRollback)
 	t.Run("routes", testRoutes)
+	t.Run("default-route", testDefaultRoute)
+	t.Run("router", testRouter)
+	t.Run("exit", testExit)
 	t.Run("traffic", testTraffic)
 	t.Run("interop-wireguard-go", testInteropWireGuardGo)
 }

@@ -14,17 +14,18 @@ import (
 func BenchmarkPlanPeers(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			current := make(peerSet, n)
+			members := make([]hostapi.PeerConfig, n)
 			for i := range n {
-				current[benchKey(i)] = peerModel{allowedIPs: []netip.Prefix{benchPrefix(i)}}
+				members[i] = hostapi.PeerConfig{PublicKey: benchKey(i), AllowedIPs: []netip.Prefix{benchPrefix(i)}}
 			}
+			current := hostapi.NewPeerSet(members...)
 			change := hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{
 				PublicKey:  benchKey(n),
 				AllowedIPs: []netip.Prefix{benchPrefix(n)},
 			}}}
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := planPeers(current, hostapi.Key{}, change); err != nil {
+				if _, _, err := planPeers(current, hostapi.Key{}, change); err != nil {
 					b.Fatal(err)
 				}
 			}

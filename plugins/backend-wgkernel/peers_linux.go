@@ -18,31 +18,32 @@ const peersPerMessage = 32
 
 // ApplyPeers removes c.Remove, then adds or updates c.Upsert in place
 // (updated peers keep their sessions). The resulting peer set is validated
-// before anything changes (ErrInvalidArgument). If the kernel refuses a
-// message part-way, the peers touched are restored to their state before
-// the call and the error is returned.
+// by hostapi.PeerSet's rules before anything changes (ErrInvalidArgument):
+// allowed IPs of different peers may overlap, the same prefix on two peers
+// may not. If the kernel refuses a message part-way, the peers touched are
+// restored to their state before the call and the error is returned.
 func (b *Backend) ApplyPeers(ctx context.Context, c hostapi.PeerChanges) error {
 	dev, err := b.lock(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer b.serial.release()
-	ops, err := planPeers(dev.peers, dev.self, c)
+	plan, ops, err := planPeers(dev.peers, dev.self, c)
 	if err != nil {
 		return err
 	}
 	if err := dev.applyOps(ops); err != nil {
 		return dev.rollback(ops, err, b)
 	}
-	dev.peers.commit(ops)
+	dev.peers.Commit(plan)
 	return nil
 }
 
 // RemovePeers removes the peers keys at once, ahead of queued work: when
 // it returns, their sessions are gone and the kernel drops their packets.
-// Absent keys are ignored. If the kernel fails part-way, the peers already
-// removed stay removed (a removal only ever shrinks what is reachable) and
-// the error is returned.
+// Zero and absent keys are ignored. If the kernel fails part-way, the
+// peers already removed stay removed (a removal only ever shrinks what is
+// reachable) and the error is returned.
 func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 	dev, err := b.lock(ctx, true)
 	if err != nil {
@@ -51,20 +52,17 @@ func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 	defer b.serial.release()
 	ops := make([]peerOp, 0, len(keys))
 	for _, k := range keys {
-		if k.IsZero() {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "wgkernel: remove: zero public key")
+		if !k.IsZero() {
+			// Sent for every key, known or not: the kernel ignores
+			// absent ones, and a peer set behind our back goes too.
+			ops = append(ops, peerOp{key: k, remove: true})
 		}
-		// Sent for every key, known or not: the kernel ignores absent
-		// ones, and a peer set behind our back goes too.
-		ops = append(ops, peerOp{key: k, remove: true})
 	}
 	if err := dev.applyOps(ops); err != nil {
 		b.resync(dev)
 		return err
 	}
-	for _, k := range keys {
-		delete(dev.peers, k)
-	}
+	dev.peers.Commit(hostapi.PeerPlan{Remove: keys})
 	return nil
 }
 
@@ -119,7 +117,7 @@ func (b *Backend) resync(d *device) {
 		b.logger.Error("wgkernel: re-reading peers after a failure", "name", d.iface.name, "err", err)
 		return
 	}
-	d.peers = cur.peers
+	d.peers = hostapi.NewPeerSet(cur.peers...)
 }
 
 // wgPeer is the wgctrl form of op.
@@ -131,11 +129,11 @@ func wgPeer(op peerOp) wgtypes.PeerConfig {
 	}
 	pc.UpdateOnly = op.update
 	if op.setEndpoint {
-		pc.Endpoint = net.UDPAddrFromAddrPort(op.peer.endpoint)
+		pc.Endpoint = net.UDPAddrFromAddrPort(unmapped(op.peer.Endpoint))
 	}
-	keepalive := op.peer.keepalive
+	keepalive := op.peer.PersistentKeepalive
 	pc.PersistentKeepaliveInterval = &keepalive
 	pc.ReplaceAllowedIPs = true
-	pc.AllowedIPs = ipNets(op.peer.allowedIPs)
+	pc.AllowedIPs = ipNets(op.peer.AllowedIPs)
 	return pc
 }

@@ -1,7 +1,6 @@
 package wgkernel
 
 import (
-	"maps"
 	"net/netip"
 	"testing"
 	"time"
@@ -27,84 +26,116 @@ func pfx(ss ...string) []netip.Prefix {
 }
 
 var cmpModel = cmp.Options{
-	cmp.AllowUnexported(peerModel{}, peerOp{}),
+	cmp.AllowUnexported(peerOp{}),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 	cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
+}
+
+// peersOf lists the peers of s with the given keys, in that order; an
+// absent key is left out.
+func peersOf(s *hostapi.PeerSet, keys ...hostapi.Key) []hostapi.PeerConfig {
+	var out []hostapi.PeerConfig
+	for _, k := range keys {
+		if p, ok := s.Peer(k); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func TestPlanPeers(t *testing.T) {
 	self := testKey(100)
 	ep := netip.MustParseAddrPort("192.0.2.1:51820")
-	current := peerSet{
-		testKey(1): {endpoint: ep, allowedIPs: pfx("100.64.0.1/32"), keepalive: 25 * time.Second},
-		testKey(2): {allowedIPs: pfx("100.64.0.2/32")},
-	}
+	p1 := hostapi.PeerConfig{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.0.1/32"), PersistentKeepalive: 25 * time.Second}
+	p2 := hostapi.PeerConfig{PublicKey: testKey(2), AllowedIPs: pfx("100.64.0.2/32")}
+	keys := []hostapi.Key{testKey(1), testKey(2), testKey(3)}
 	tests := []struct {
 		name     string
 		change   hostapi.PeerChanges
 		wantOps  []peerOp
-		wantNext peerSet
+		wantNext []hostapi.PeerConfig // peers 1, 2, 3 after the change
 	}{
 		{
 			name:     "empty change",
-			wantNext: current,
+			wantOps:  []peerOp{},
+			wantNext: []hostapi.PeerConfig{p1, p2},
 		},
 		{
-			name: "update keeps an unset endpoint, masks and sorts allowed IPs",
+			name: "update keeps an unset endpoint, which is not re-sent",
 			change: hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
-				{PublicKey: testKey(1), AllowedIPs: pfx("100.64.1.9/24", "100.64.0.1/32", "100.64.0.1/32")},
+				{PublicKey: testKey(1), AllowedIPs: pfx("100.64.1.0/24", "100.64.0.1/32")},
 			}},
-			wantOps: []peerOp{{key: testKey(1), update: true, peer: peerModel{allowedIPs: pfx("100.64.0.1/32", "100.64.1.0/24")}}},
-			wantNext: peerSet{
-				testKey(1): {endpoint: ep, allowedIPs: pfx("100.64.0.1/32", "100.64.1.0/24")},
-				testKey(2): current[testKey(2)],
+			wantOps: []peerOp{{key: testKey(1), update: true, peer: hostapi.PeerConfig{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.1.0/24", "100.64.0.1/32")}}},
+			wantNext: []hostapi.PeerConfig{
+				{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.1.0/24", "100.64.0.1/32")},
+				p2,
 			},
 		},
 		{
-			name: "remove then re-add is an add, absent removals vanish",
+			name: "an unchanged endpoint is not re-sent, a new one is",
+			change: hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
+				{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.0.1/32")},
+				{PublicKey: testKey(2), Endpoint: ep, AllowedIPs: pfx("100.64.0.2/32")},
+			}},
+			wantOps: []peerOp{
+				{key: testKey(1), update: true, peer: hostapi.PeerConfig{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.0.1/32")}},
+				{key: testKey(2), update: true, setEndpoint: true, peer: hostapi.PeerConfig{PublicKey: testKey(2), Endpoint: ep, AllowedIPs: pfx("100.64.0.2/32")}},
+			},
+			wantNext: []hostapi.PeerConfig{
+				{PublicKey: testKey(1), Endpoint: ep, AllowedIPs: pfx("100.64.0.1/32")},
+				{PublicKey: testKey(2), Endpoint: ep, AllowedIPs: pfx("100.64.0.2/32")},
+			},
+		},
+		{
+			name: "remove then re-add is an add; zero, repeated and absent removals are harmless",
 			change: hostapi.PeerChanges{
-				Remove: []hostapi.Key{testKey(2), testKey(9), testKey(2)},
-				Upsert: []hostapi.PeerConfig{{PublicKey: testKey(2), Endpoint: netip.MustParseAddrPort("[::ffff:192.0.2.2]:1"), AllowedIPs: pfx("100.64.0.2/32")}},
+				Remove: []hostapi.Key{testKey(2), {}, testKey(9), testKey(2)},
+				Upsert: []hostapi.PeerConfig{{PublicKey: testKey(2), Endpoint: netip.MustParseAddrPort("192.0.2.2:1"), AllowedIPs: pfx("100.64.0.2/32")}},
 			},
 			wantOps: []peerOp{
 				{key: testKey(2), remove: true},
-				{key: testKey(2), setEndpoint: true, peer: peerModel{endpoint: netip.MustParseAddrPort("192.0.2.2:1"), allowedIPs: pfx("100.64.0.2/32")}},
+				{key: testKey(9), remove: true},
+				{key: testKey(2), setEndpoint: true, peer: hostapi.PeerConfig{PublicKey: testKey(2), Endpoint: netip.MustParseAddrPort("192.0.2.2:1"), AllowedIPs: pfx("100.64.0.2/32")}},
 			},
-			wantNext: peerSet{
-				testKey(1): current[testKey(1)],
-				testKey(2): {endpoint: netip.MustParseAddrPort("192.0.2.2:1"), allowedIPs: pfx("100.64.0.2/32")},
-			},
+			wantNext: []hostapi.PeerConfig{p1, {PublicKey: testKey(2), Endpoint: netip.MustParseAddrPort("192.0.2.2:1"), AllowedIPs: pfx("100.64.0.2/32")}},
 		},
 		{
 			name: "an allowed IP moves between peers in one change",
 			change: hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
 				{PublicKey: testKey(3), AllowedIPs: pfx("100.64.0.2/32")},
-				{PublicKey: testKey(2)},
+				{PublicKey: testKey(2), AllowedIPs: pfx("100.64.0.22/32")},
 			}},
 			wantOps: []peerOp{
-				{key: testKey(3), peer: peerModel{allowedIPs: pfx("100.64.0.2/32")}},
-				{key: testKey(2), update: true},
+				{key: testKey(3), peer: hostapi.PeerConfig{PublicKey: testKey(3), AllowedIPs: pfx("100.64.0.2/32")}},
+				{key: testKey(2), update: true, peer: hostapi.PeerConfig{PublicKey: testKey(2), AllowedIPs: pfx("100.64.0.22/32")}},
 			},
-			wantNext: peerSet{
-				testKey(1): current[testKey(1)],
-				testKey(2): {},
-				testKey(3): {allowedIPs: pfx("100.64.0.2/32")},
-			},
+			wantNext: []hostapi.PeerConfig{p1, {PublicKey: testKey(2), AllowedIPs: pfx("100.64.0.22/32")}, {PublicKey: testKey(3), AllowedIPs: pfx("100.64.0.2/32")}},
+		},
+		{
+			name: "overlapping allowed IPs are legal: an exit beside a router and a member",
+			change: hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
+				{PublicKey: testKey(3), AllowedIPs: pfx("0.0.0.0/0", "100.64.0.0/10")},
+			}},
+			wantOps:  []peerOp{{key: testKey(3), peer: hostapi.PeerConfig{PublicKey: testKey(3), AllowedIPs: pfx("0.0.0.0/0", "100.64.0.0/10")}}},
+			wantNext: []hostapi.PeerConfig{p1, p2, {PublicKey: testKey(3), AllowedIPs: pfx("0.0.0.0/0", "100.64.0.0/10")}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ops, err := planPeers(current, self, tt.change)
+			current := hostapi.NewPeerSet(p1, p2)
+			plan, ops, err := planPeers(current, self, tt.change)
 			if err != nil {
 				t.Fatalf("planPeers: %v", err)
 			}
-			next := maps.Clone(current)
-			next.commit(ops)
 			if diff := cmp.Diff(tt.wantOps, ops, cmpModel); diff != "" {
 				t.Errorf("ops (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantNext, next, cmpModel); diff != "" {
-				t.Errorf("next (-want +got):\n%s", diff)
+			if diff := cmp.Diff([]hostapi.PeerConfig{p1, p2}, peersOf(current, keys...), cmpModel); diff != "" {
+				t.Errorf("planPeers modified the current set (-want +got):\n%s", diff)
+			}
+			current.Commit(plan)
+			if diff := cmp.Diff(tt.wantNext, peersOf(current, keys...), cmpModel); diff != "" {
+				t.Errorf("peers after Commit (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -112,8 +143,7 @@ func TestPlanPeers(t *testing.T) {
 
 func TestPlanPeersInvalid(t *testing.T) {
 	self := testKey(100)
-	current := peerSet{testKey(1): {allowedIPs: pfx("100.64.0.0/24")}}
-	snapshot := peerSet{testKey(1): {allowedIPs: pfx("100.64.0.0/24")}}
+	existing := hostapi.PeerConfig{PublicKey: testKey(1), AllowedIPs: pfx("100.64.0.0/24")}
 	peer := func(f func(*hostapi.PeerConfig)) hostapi.PeerConfig {
 		p := hostapi.PeerConfig{PublicKey: testKey(2), AllowedIPs: pfx("10.0.0.0/24")}
 		f(&p)
@@ -124,14 +154,14 @@ func TestPlanPeersInvalid(t *testing.T) {
 		change hostapi.PeerChanges
 	}{
 		{"zero key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.PublicKey = hostapi.Key{} })}}},
-		{"zero key in remove", hostapi.PeerChanges{Remove: []hostapi.Key{{}}}},
 		{"own key", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.PublicKey = self })}}},
-		{"duplicate", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(*hostapi.PeerConfig) {}), peer(func(*hostapi.PeerConfig) {})}}},
+		{"key twice", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(*hostapi.PeerConfig) {}), peer(func(*hostapi.PeerConfig) {})}}},
+		{"no allowed IPs", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = nil })}}},
 		{"zero prefix", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = []netip.Prefix{{}} })}}},
+		{"host bits are refused, not masked", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = pfx("10.0.0.7/24") })}}},
 		{"4in6 prefix", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = pfx("::ffff:10.0.0.0/120") })}}},
-		{"contained in an existing peer's", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = pfx("100.64.0.7/32") })}}},
-		{"containing an existing peer's", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = pfx("100.0.0.0/8") })}}},
-		{"equal between new peers", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
+		{"the same allowed IP as an existing peer", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer(func(p *hostapi.PeerConfig) { p.AllowedIPs = pfx("100.64.0.0/24") })}}},
+		{"the same allowed IP on two new peers", hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
 			peer(func(*hostapi.PeerConfig) {}),
 			peer(func(p *hostapi.PeerConfig) { p.PublicKey = testKey(3) }),
 		}}},
@@ -144,96 +174,30 @@ func TestPlanPeersInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := planPeers(current, self, tt.change)
+			current := hostapi.NewPeerSet(existing)
+			_, ops, err := planPeers(current, self, tt.change)
 			if got := hostapi.CodeOf(err); got != hostapi.CodeInvalidArgument {
 				t.Errorf("planPeers: got %v (code %v), want code %v", err, got, hostapi.CodeInvalidArgument)
 			}
-			if diff := cmp.Diff(snapshot, current, cmpModel); diff != "" {
+			if ops != nil {
+				t.Errorf("planPeers returned operations with its error: %+v", ops)
+			}
+			if diff := cmp.Diff([]hostapi.PeerConfig{existing}, peersOf(current, testKey(1), testKey(2), testKey(3)), cmpModel); diff != "" {
 				t.Errorf("planPeers modified the current set (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestCheckOverlap(t *testing.T) {
-	// Peer 1 is on the device; peer 2 comes in the change.
-	tests := []struct {
-		name     string
-		existing []netip.Prefix
-		incoming []netip.Prefix
-		wantErr  bool
-	}{
-		{"disjoint", pfx("10.0.0.0/24"), pfx("10.0.1.0/24", "fd00::/64"), false},
-		{"IPv4 and IPv6 never overlap", pfx("0.0.0.0/0"), pfx("::/0"), false},
-		{"nested between peers", pfx("10.0.0.0/8"), pfx("10.200.3.4/32"), true},
-		{"containing", pfx("10.200.3.4/32"), pfx("10.0.0.0/8"), true},
-		{"nested below a same-owner chain", pfx("10.0.0.0/8", "10.1.0.0/16"), pfx("10.1.2.0/24"), true},
-		{"after a sibling", pfx("10.0.0.0/16", "10.0.0.0/24"), pfx("10.0.1.0/24"), true},
-		{"equal", pfx("fd00::/64"), pfx("fd00::/64"), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			current := peerSet{testKey(1): {allowedIPs: tt.existing}}
-			up := []peerOp{{key: testKey(2), peer: peerModel{allowedIPs: tt.incoming}}}
-			err := checkOverlap(current, map[hostapi.Key]bool{testKey(2): true}, up)
-			if gotErr := err != nil; gotErr != tt.wantErr {
-				t.Errorf("checkOverlap: got %v, want error %v", err, tt.wantErr)
-			}
-
-			// The same sets through the sorting sweep.
-			var all []ownedPrefix
-			for _, p := range tt.existing {
-				all = append(all, ownedPrefix{p, testKey(1)})
-			}
-			for _, p := range tt.incoming {
-				all = append(all, ownedPrefix{p, testKey(2)})
-			}
-			err = sweepOverlap(all)
-			if gotErr := err != nil; gotErr != tt.wantErr {
-				t.Errorf("sweepOverlap: got %v, want error %v", err, tt.wantErr)
-			}
-
-			// Replacing peer 1 in the same change drops its old prefixes.
-			replaced := map[hostapi.Key]bool{testKey(1): true, testKey(2): true}
-			if err := checkOverlap(current, replaced, up); err != nil {
-				t.Errorf("checkOverlap with peer 1 replaced: %v", err)
-			}
-		})
-	}
-}
-
-// TestCheckOverlapLargeChange goes through the sorting path: more new
-// prefixes than linearOverlapLimit.
-func TestCheckOverlapLargeChange(t *testing.T) {
-	current := peerSet{testKey(1): {allowedIPs: pfx("10.0.5.0/24")}}
-	var up []peerOp
-	for i := range linearOverlapLimit + 1 {
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24)
-		up = append(up, peerOp{key: testKey(byte(10 + i)), peer: peerModel{allowedIPs: []netip.Prefix{p}}})
-	}
-	replaced := make(map[hostapi.Key]bool)
-	for _, op := range up {
-		replaced[op.key] = true
-	}
-	if err := checkOverlap(current, replaced, up); err != nil {
-		t.Fatalf("disjoint large change: %v", err)
-	}
-	up[3].peer.allowedIPs = pfx("10.0.0.0/16")
-	if err := checkOverlap(current, replaced, up); err == nil {
-		t.Error("large change overlapping an existing peer: got nil error")
-	}
-}
-
 func TestRestoreOps(t *testing.T) {
-	before := peerSet{
-		testKey(1): {endpoint: netip.MustParseAddrPort("192.0.2.1:1"), allowedIPs: pfx("10.0.0.1/32")},
-		testKey(2): {allowedIPs: pfx("10.0.0.2/32")},
-	}
+	p1 := hostapi.PeerConfig{PublicKey: testKey(1), Endpoint: netip.MustParseAddrPort("192.0.2.1:1"), AllowedIPs: pfx("10.0.0.1/32")}
+	p2 := hostapi.PeerConfig{PublicKey: testKey(2), AllowedIPs: pfx("10.0.0.2/32")}
+	before := hostapi.NewPeerSet(p1, p2)
 	got := restoreOps(before, []hostapi.Key{testKey(1), testKey(3), testKey(2)})
 	want := []peerOp{
 		{key: testKey(3), remove: true},
-		{key: testKey(1), setEndpoint: true, peer: before[testKey(1)]},
-		{key: testKey(2), peer: before[testKey(2)]},
+		{key: testKey(1), setEndpoint: true, peer: p1},
+		{key: testKey(2), peer: p2},
 	}
 	if diff := cmp.Diff(want, got, cmpModel); diff != "" {
 		t.Errorf("restoreOps (-want +got):\n%s", diff)
@@ -241,5 +205,18 @@ func TestRestoreOps(t *testing.T) {
 	keys := touchedKeys([]peerOp{{key: testKey(2), remove: true}, {key: testKey(2)}, {key: testKey(1)}})
 	if diff := cmp.Diff([]hostapi.Key{testKey(2), testKey(1)}, keys); diff != "" {
 		t.Errorf("touchedKeys (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnmapped(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"[::ffff:192.0.2.2]:1", "192.0.2.2:1"},
+		{"192.0.2.2:1", "192.0.2.2:1"},
+		{"[2001:db8::1]:51820", "[2001:db8::1]:51820"},
+	}
+	for _, tt := range tests {
+		if got := unmapped(netip.MustParseAddrPort(tt.in)); got != netip.MustParseAddrPort(tt.want) {
+			t.Errorf("unmapped(%s): got %v, want %s", tt.in, got, tt.want)
+		}
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// State reads the interface and its peers from the kernel, with each
-// peer's current endpoint, last handshake and byte counters. Peers are
-// sorted by public key.
+// State reads the interface, its routes and its peers from the kernel,
+// with each peer's current endpoint, last handshake and byte counters.
+// Routes and peers are sorted (peers by public key).
 func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	dev, err := b.lock(ctx, false)
 	if err != nil {
@@ -25,11 +25,16 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
+	routes, err := dev.host.Routes()
+	if err != nil {
+		return hostapi.InterfaceState{}, err
+	}
 	st := hostapi.InterfaceState{
 		Name:       dev.iface.name,
 		PublicKey:  hostapi.Key(wd.PublicKey),
 		ListenPort: uint16(wd.ListenPort),
 		Addresses:  addrs,
+		Routes:     routes,
 		Peers:      make([]hostapi.PeerState, 0, len(wd.Peers)),
 	}
 	for _, p := range wd.Peers {

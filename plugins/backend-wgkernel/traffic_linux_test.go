@@ -41,11 +41,19 @@ const (
 	echoPort = 7
 )
 
-// twoHosts returns two namespaces joined by a veth pair, with underlayA in
-// the first and underlayB in the second.
+// twoHosts returns two namespaces joined by a veth pair, ul0 with
+// underlayA in the first and ul1 with underlayB in the second.
 func twoHosts(t *testing.T) (a, b netns.NsHandle) {
 	t.Helper()
 	a, b = newNetNS(t), newNetNS(t)
+	joinHosts(t, a, "ul0", underlayA, b, "ul1", underlayB)
+	return a, b
+}
+
+// joinHosts joins namespaces a and b with a veth pair, nameA in a with
+// addrA and nameB in b with addrB, both up.
+func joinHosts(t *testing.T, a netns.NsHandle, nameA string, addrA netip.Prefix, b netns.NsHandle, nameB string, addrB netip.Prefix) {
+	t.Helper()
 	ha, err := netlink.NewHandleAt(a, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
@@ -56,10 +64,10 @@ func twoHosts(t *testing.T) (a, b netns.NsHandle) {
 		t.Fatal(err)
 	}
 	defer hb.Close()
-	if err := ha.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ul0"}, PeerName: "ul1"}); err != nil {
+	if err := ha.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: nameA}, PeerName: nameB}); err != nil {
 		t.Fatal(err)
 	}
-	peer, err := ha.LinkByName("ul1")
+	peer, err := ha.LinkByName(nameB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +78,7 @@ func twoHosts(t *testing.T) (a, b netns.NsHandle) {
 		h    *netlink.Handle
 		name string
 		addr netip.Prefix
-	}{{ha, "ul0", underlayA}, {hb, "ul1", underlayB}} {
+	}{{ha, nameA, addrA}, {hb, nameB, addrB}} {
 		link, err := side.h.LinkByName(side.name)
 		if err != nil {
 			t.Fatal(err)
@@ -82,7 +90,6 @@ func twoHosts(t *testing.T) (a, b netns.NsHandle) {
 			t.Fatal(err)
 		}
 	}
-	return a, b
 }
 
 func testTraffic(t *testing.T) {

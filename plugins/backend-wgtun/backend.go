@@ -29,8 +29,8 @@ type Backend struct {
 	ifc    *iface // nil before the first successful Configure
 
 	// osMu serialises changes to the operating system's side of the
-	// interface (later Configure calls and SetRoutes) and guards the
-	// records of them in ifc.
+	// interface (later Configure calls and ApplyRoutes) and reads of it
+	// (State), and guards the records of them in ifc.
 	osMu sync.Mutex
 }
 
@@ -44,7 +44,8 @@ func New(logger *slog.Logger) *Backend {
 }
 
 // Info describes the backend. PacketFilter is not advertised: wgtun has no
-// packet filter, so SetFilter returns ErrUnsupported.
+// packet filter, so SetFilter returns ErrUnsupported. Gateway is
+// advertised on Linux only.
 func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return hostapi.BackendInfo{}, hostapi.Errorf(hostapi.CodeUnavailable, "info: %v", err)
@@ -77,10 +78,15 @@ func (b *Backend) Probe(ctx context.Context) error {
 // Configure creates the interface on the first call: a TUN device with
 // cfg.Name (empty: the platform's default pattern), cfg.Addresses and
 // cfg.MTU, up, with a wireguard-go device using cfg.PrivateKey and
-// cfg.ListenPort, and the UAPI socket if cfg.UAPI. Later calls change the
-// key, port, MTU, addresses and UAPI socket in place, keeping peers and
-// their sessions (a new private key ends sessions, as in WireGuard); the
-// name cannot change. cfg.Proxy fails with ErrUnsupported.
+// cfg.ListenPort, the UAPI socket if cfg.UAPI, and on Linux the forwarding
+// rules of cfg.Gateway (see plugins/internal/hostroute; without a gateway,
+// a guard that drops whatever the host would forward from the interface).
+// Later calls change the key, port, MTU, addresses, UAPI socket and
+// gateway in place, keeping peers and their sessions (a new private key
+// ends sessions, as in WireGuard); the name cannot change. cfg.Proxy fails
+// with ErrUnsupported, and so does cfg.Gateway except on Linux; a gateway
+// on a host without nftables or forwarding fails with ErrUnsupported or
+// ErrPermission. On error nothing has changed.
 func (b *Backend) Configure(ctx context.Context, cfg hostapi.InterfaceConfig) error {
 	if err := ctx.Err(); err != nil {
 		return hostapi.Errorf(hostapi.CodeUnavailable, "configure: %v", err)
@@ -149,11 +155,13 @@ func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 }
 
 // State reads back the interface: its name, public key, listen port, the
-// configured addresses present on the interface now, and every peer with
-// live statistics, sorted by public key.
+// configured addresses present on the interface now, the routes in effect
+// (sorted), and every peer with live statistics, sorted by public key.
 func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	var st hostapi.InterfaceState
 	err := b.withIface(ctx, func(ifc *iface) (err error) {
+		b.osMu.Lock()
+		defer b.osMu.Unlock()
 		st, err = ifc.state(ctx)
 		return err
 	})
@@ -161,23 +169,16 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 }
 
 // ApplyRoutes changes the routes into the interface by difference (see
-// hostapi.Backend). A default route (0.0.0.0/0 or ::/0) fails with
-// ErrUnsupported: it would also capture the tunnel's own UDP packets.
+// hostapi.Backend); it touches only routes this backend installed. On
+// Linux a default route (0.0.0.0/0 or ::/0) is routed the way wg-quick
+// does it, keeping the tunnel's own UDP packets out of it with a socket
+// mark (see plugins/internal/hostroute); elsewhere it fails with
+// ErrUnsupported.
 func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
 	return b.withIface(ctx, func(ifc *iface) error {
-		if err := hostapi.CheckRouteChanges(c); err != nil {
-			return err
-		}
-		b.osMu.Lock()
-		routes := hostapi.ApplyRouteChanges(ifc.wantRoutes, c)
-		b.osMu.Unlock()
-		want, err := validateRoutes(routes)
-		if err != nil {
-			return err
-		}
 		b.osMu.Lock()
 		defer b.osMu.Unlock()
-		return ifc.setRoutes(ctx, want)
+		return ifc.routing.apply(ctx, c)
 	})
 }
 
@@ -189,9 +190,12 @@ func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
 	})
 }
 
-// Close removes the interface (and with it its addresses and routes),
-// stops the UAPI socket and releases every socket, file and goroutine. It is
-// idempotent; afterwards every method but Info and Probe returns ErrClosed.
+// Close removes what the backend added to the host beside the interface
+// (policy rules, the nftables table, forwarding settings it changed, which
+// go back to what they were), then the interface (and with it its
+// addresses and routes), stops the UAPI socket and releases every socket,
+// file and goroutine. It is idempotent; afterwards every method but Info
+// and Probe returns ErrClosed.
 func (b *Backend) Close(ctx context.Context) error {
 	b.life.Lock()
 	defer b.life.Unlock()

@@ -23,6 +23,9 @@ func TestInfo(t *testing.T) {
 	if info.Capabilities.Has(hostapi.BackendCapPacketFilter) || info.Capabilities.Has(hostapi.BackendCapProxy) {
 		t.Errorf("Info capabilities %b: must not advertise a packet filter or proxies", info.Capabilities)
 	}
+	if got, want := info.Capabilities.Has(hostapi.BackendCapGateway), gatewayCode == hostapi.CodeOK; got != want {
+		t.Errorf("Info capabilities %b: gateway advertised %v, want %v", info.Capabilities, got, want)
+	}
 }
 
 // TestBeforeConfigure checks that everything but Info, Probe, Configure and
@@ -38,7 +41,7 @@ func TestBeforeConfigure(t *testing.T) {
 		{"ApplyPeers", func() error { return b.ApplyPeers(ctx, hostapi.PeerChanges{}) }},
 		{"RemovePeers", func() error { return b.RemovePeers(ctx, nil) }},
 		{"State", func() error { _, err := b.State(ctx); return err }},
-		{"SetRoutes", func() error { return b.SetRoutes(ctx, nil) }},
+		{"ApplyRoutes", func() error { return b.ApplyRoutes(ctx, hostapi.RouteChanges{}) }},
 		{"SetFilter", func() error { return b.SetFilter(ctx, hostapi.Filter{}) }},
 	}
 	for _, c := range calls {
@@ -50,8 +53,8 @@ func TestBeforeConfigure(t *testing.T) {
 	if !errors.Is(err, hostapi.ErrUnsupported) {
 		t.Errorf("Configure with a proxy: got %v, want ErrUnsupported", err)
 	}
-	if err := b.SetRoutes(ctx, []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}); !errors.Is(err, hostapi.ErrClosed) {
-		t.Errorf("SetRoutes with bad input before Configure: got %v, want ErrClosed", err)
+	if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}}); !errors.Is(err, hostapi.ErrClosed) {
+		t.Errorf("ApplyRoutes with bad input before Configure: got %v, want ErrClosed", err)
 	}
 	if err := b.Close(ctx); err != nil {
 		t.Fatalf("Close before Configure: %v", err)

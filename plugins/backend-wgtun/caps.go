@@ -1,8 +1,11 @@
-//go:build linux || darwin || windows
+//go:build darwin || windows
 
 package wgtun
 
 import "github.com/rustynet/rustynet/hostapi"
 
-// capabilities are what this backend supports on this platform.
+// capabilities are what this backend supports on this platform: no
+// gateway, and no default route (ApplyRoutes refuses one), because only
+// the Linux side keeps the tunnel's own packets out of it and guards
+// forwarding.
 const capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapUAPI

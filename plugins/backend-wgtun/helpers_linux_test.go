@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"golang.org/x/crypto/curve25519"
 )
 
@@ -148,8 +150,8 @@ func configureTowards(t testing.TB, n, peer *node, bn hostapi.Backend) {
 	if err := bn.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer.peerConfig()}}); err != nil {
 		t.Fatalf("ApplyPeers %s: %v", n.name, err)
 	}
-	if err := bn.SetRoutes(ctx, []netip.Prefix{peer.tunAddr}); err != nil {
-		t.Fatalf("SetRoutes %s: %v", n.name, err)
+	if err := bn.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{peer.tunAddr}}); err != nil {
+		t.Fatalf("ApplyRoutes %s: %v", n.name, err)
 	}
 }
 
@@ -354,4 +356,40 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// ownRoutes lists, with `ip route`, the routes through dev in ns that carry
+// the backends' routing protocol, in every table, sorted.
+func ownRoutes(t testing.TB, ns *netnstest.Namespace, dev string) []netip.Prefix {
+	t.Helper()
+	var out []netip.Prefix
+	for _, family := range []string{"-4", "-6"} {
+		text := ns.Run(t, "ip", family, "route", "show", "table", "all", "dev", dev, "proto", strconv.Itoa(hostroute.Protocol))
+		for line := range strings.Lines(text) {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			dst := f[0]
+			switch {
+			case dst == "default" && family == "-4":
+				dst = "0.0.0.0/0"
+			case dst == "default":
+				dst = "::/0"
+			case !strings.Contains(dst, "/"):
+				a, err := netip.ParseAddr(dst)
+				if err != nil {
+					t.Fatalf("ip route: %q: %v", line, err)
+				}
+				dst = netip.PrefixFrom(a, a.BitLen()).String()
+			}
+			p, err := netip.ParsePrefix(dst)
+			if err != nil {
+				t.Fatalf("ip route: %q: %v", line, err)
+			}
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, netip.Prefix.Compare)
+	return out
 }

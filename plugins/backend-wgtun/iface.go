@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"github.com/rustynet/rustynet/plugins/internal/wgdev"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/tun"
@@ -27,10 +28,9 @@ type iface struct {
 	key atomic.Pointer[hostapi.PrivateKey] // current private key, for the UAPI socket
 
 	// Guarded by Backend.osMu.
-	cfg        hostapi.InterfaceConfig // last applied
-	uapi       *uapiServer             // nil unless cfg.UAPI
-	wantRoutes []netip.Prefix          // as last given to SetRoutes
-	installed  map[netip.Prefix]bool   // routes this backend installed
+	cfg     hostapi.InterfaceConfig // last applied
+	uapi    *uapiServer             // nil unless cfg.UAPI
+	routing *routing                // routes into the interface, and its gateway
 }
 
 // createIface creates the interface for cfg (already validated). On error
@@ -67,8 +67,8 @@ func createIface(ctx context.Context, cfg hostapi.InterfaceConfig, log *slog.Log
 	}
 	undo.push(func() { link.close() })
 
-	// Addresses, MTU and routes need no undo: closing the TUN device removes
-	// the interface and everything on it.
+	// Addresses and MTU need no undo: closing the TUN device removes the
+	// interface and everything on it.
 	if err := link.setMTU(ctx, mtuOf(cfg)); err != nil {
 		return nil, osError("set MTU", err)
 	}
@@ -88,6 +88,12 @@ func createIface(ctx context.Context, cfg hostapi.InterfaceConfig, log *slog.Log
 		return nil, err
 	}
 
+	r, err := openRouting(ctx, link, real, dev, cfg.Addresses, cfg.Gateway, log)
+	if err != nil {
+		return nil, err
+	}
+	undo.push(func() { r.close() })
+
 	ifc := &iface{
 		log:       log,
 		dev:       dev,
@@ -95,15 +101,16 @@ func createIface(ctx context.Context, cfg hostapi.InterfaceConfig, log *slog.Log
 		name:      real,
 		requested: cfg.Name,
 		cfg:       cfg,
-		installed: map[netip.Prefix]bool{},
+		routing:   r,
 	}
+	ifc.cfg.Gateway = hostroute.CloneGateway(cfg.Gateway) // the caller's may change
 	ifc.key.Store(&cfg.PrivateKey)
 	if cfg.UAPI {
 		if ifc.uapi, err = startUAPI(real, ifc.uapiState, log); err != nil {
 			return nil, err
 		}
 	}
-	log.Info("interface created", "name", real, "addresses", cfg.Addresses, "mtu", mtuOf(cfg), "uapi", cfg.UAPI)
+	log.Info("interface created", "name", real, "addresses", cfg.Addresses, "mtu", mtuOf(cfg), "uapi", cfg.UAPI, "gateway", cfg.Gateway != nil)
 	return ifc, nil
 }
 
@@ -157,9 +164,17 @@ func (ifc *iface) update(ctx context.Context, cfg hostapi.InterfaceConfig) (err 
 		undo.push(func() { ifc.logUndo("address", ifc.link.addAddress(context.WithoutCancel(ctx), a)) })
 	}
 	if len(added)+len(removed) > 0 {
-		if err := ifc.reconcileRoutes(ctx, ifc.wantRoutes, cfg.Addresses, &undo); err != nil {
+		if err := ifc.routing.setAddresses(ctx, cfg.Addresses); err != nil {
 			return err
 		}
+		undo.push(func() { ifc.logUndo("routes", ifc.routing.setAddresses(context.WithoutCancel(ctx), old.Addresses)) })
+	}
+
+	if !hostroute.SameGateway(cfg.Gateway, old.Gateway) {
+		if err := ifc.routing.setGateway(ctx, cfg.Gateway); err != nil {
+			return err
+		}
+		undo.push(func() { ifc.logUndo("gateway", ifc.routing.setGateway(context.WithoutCancel(ctx), old.Gateway)) })
 	}
 
 	switch {
@@ -172,6 +187,7 @@ func (ifc *iface) update(ctx context.Context, cfg hostapi.InterfaceConfig) (err 
 		ifc.uapi = nil
 	}
 
+	cfg.Gateway = hostroute.CloneGateway(cfg.Gateway)
 	ifc.cfg = cfg
 	ifc.key.Store(&cfg.PrivateKey)
 	return nil
@@ -185,54 +201,8 @@ func (ifc *iface) logUndo(what string, err error) {
 	}
 }
 
-// setRoutes makes exactly want route into the interface.
-func (ifc *iface) setRoutes(ctx context.Context, want []netip.Prefix) error {
-	var undo undoStack
-	if err := ifc.reconcileRoutes(ctx, want, ifc.cfg.Addresses, &undo); err != nil {
-		undo.run()
-		return err
-	}
-	ifc.wantRoutes = want
-	return nil
-}
-
-// reconcileRoutes installs the routes of want that addrs do not already
-// imply and removes the other routes this backend installed, recording how
-// to reverse each step in undo.
-func (ifc *iface) reconcileRoutes(ctx context.Context, want, addrs []netip.Prefix, undo *undoStack) error {
-	implied := impliedRoutes(addrs)
-	next := make(map[netip.Prefix]bool, len(want))
-	for _, p := range want {
-		if !implied[p] {
-			next[p] = true
-		}
-	}
-	prev := ifc.installed
-	for p := range next {
-		if prev[p] {
-			continue
-		}
-		if err := ifc.link.addRoute(ctx, p); err != nil {
-			return osError("add route "+p.String(), err)
-		}
-		undo.push(func() { ifc.logUndo("route", ifc.link.delRoute(context.WithoutCancel(ctx), p)) })
-	}
-	for p := range prev {
-		if next[p] {
-			continue
-		}
-		if err := ifc.link.delRoute(ctx, p); err != nil {
-			return osError("remove route "+p.String(), err)
-		}
-		undo.push(func() { ifc.logUndo("route", ifc.link.addRoute(context.WithoutCancel(ctx), p)) })
-	}
-	ifc.installed = next
-	undo.push(func() { ifc.installed = prev })
-	return nil
-}
-
 // state reads the device back and reports, of the configured addresses,
-// those present on the interface now.
+// those present on the interface now, and the routes in effect.
 func (ifc *iface) state(ctx context.Context) (hostapi.InterfaceState, error) {
 	st, err := ifc.dev.State()
 	if err != nil {
@@ -244,6 +214,9 @@ func (ifc *iface) state(ctx context.Context) (hostapi.InterfaceState, error) {
 	}
 	st.Name = ifc.name
 	st.Addresses = slices.DeleteFunc(st.Addresses, func(p netip.Prefix) bool { return !slices.Contains(present, p) })
+	if st.Routes, err = ifc.routing.routes(ctx); err != nil {
+		return hostapi.InterfaceState{}, err
+	}
 	return st, nil
 }
 
@@ -253,12 +226,14 @@ func (ifc *iface) uapiState() (hostapi.PrivateKey, hostapi.InterfaceState, error
 	return *ifc.key.Load(), st, err
 }
 
-// close removes the interface and releases everything.
+// close removes what the interface's routing added outside it, then the
+// interface, and releases everything.
 func (ifc *iface) close() error {
 	if ifc.uapi != nil {
 		ifc.uapi.close()
 	}
-	err := ifc.dev.Close()
+	rerr := ifc.routing.close()
+	err := errors.Join(ifc.dev.Close(), rerr)
 	ifc.link.close()
 	ifc.log.Info("interface removed", "name", ifc.name)
 	return err

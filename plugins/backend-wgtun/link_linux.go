@@ -15,10 +15,6 @@ import (
 // defaultName lets the kernel pick the first free rustynetN.
 const defaultName = "rustynet%d"
 
-// routeProtocol marks the routes this backend installs, so that deleting one
-// never removes a route someone else installed for the same prefix.
-const routeProtocol = netlink.RouteProtocol(unix.RTPROT_STATIC)
-
 // validateName accepts what the kernel accepts as an interface name (or a
 // pattern with one %d).
 func validateName(name string) error {
@@ -35,7 +31,8 @@ func validateName(name string) error {
 
 // osLink is the kernel's side of the TUN interface, changed over netlink.
 // The netlink socket is opened when the interface is created, so changes
-// land in the network namespace the interface was created in.
+// land in the network namespace the interface was created in. Routes are
+// not its business: hostroute.Link installs them (routes_linux.go).
 type osLink struct {
 	nl    *netlink.Handle
 	index int
@@ -74,18 +71,6 @@ func (l *osLink) addAddress(_ context.Context, p netip.Prefix) error {
 
 func (l *osLink) delAddress(_ context.Context, p netip.Prefix) error {
 	return ignore(l.nl.AddrDel(l.link(), &netlink.Addr{IPNet: ipNet(p)}), unix.EADDRNOTAVAIL)
-}
-
-func (l *osLink) route(p netip.Prefix) *netlink.Route {
-	return &netlink.Route{LinkIndex: l.index, Dst: ipNet(p), Scope: netlink.SCOPE_LINK, Protocol: routeProtocol}
-}
-
-func (l *osLink) addRoute(_ context.Context, p netip.Prefix) error {
-	return l.nl.RouteReplace(l.route(p))
-}
-
-func (l *osLink) delRoute(_ context.Context, p netip.Prefix) error {
-	return ignore(l.nl.RouteDel(l.route(p)), unix.ESRCH)
 }
 
 // addresses lists the interface's addresses.

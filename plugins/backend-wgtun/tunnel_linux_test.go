@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -78,37 +79,37 @@ func TestTunnel(t *testing.T) {
 	})
 
 	t.Run("routes", func(t *testing.T) {
-		nl := a.ns.Netlink(t)
-		link, err := nl.LinkByName(a.name)
-		if err != nil {
-			t.Fatal(err)
+		// A route of the operator's with a prefix the backend is asked for
+		// too: it must survive the backend adding and removing its own.
+		a.ns.Run(t, "ip", "route", "add", "198.19.0.0/16", "dev", a.name)
+		steps := []struct {
+			name   string
+			change hostapi.RouteChanges
+			want   []netip.Prefix
+		}{
+			{"add", hostapi.RouteChanges{Add: pfx("198.19.0.0/16", "fd00:99::/64", "198.20.0.0/16")},
+				pfx("198.18.0.2/32", "198.19.0.0/16", "198.20.0.0/16", "fd00:99::/64")},
+			{"by difference", hostapi.RouteChanges{Remove: pfx("198.19.0.0/16", "198.21.0.0/16"), Add: pfx("198.19.128.0/17", "198.20.0.0/16")},
+				pfx("198.18.0.2/32", "198.19.128.0/17", "198.20.0.0/16", "fd00:99::/64")},
+			{"remove", hostapi.RouteChanges{Remove: pfx("198.19.128.0/17", "198.20.0.0/16", "fd00:99::/64")},
+				pfx("198.18.0.2/32")},
 		}
-		ours := func() []string {
-			routes, err := nl.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{LinkIndex: link.Attrs().Index, Protocol: routeProtocol}, netlink.RT_FILTER_OIF|netlink.RT_FILTER_PROTOCOL)
+		for _, s := range steps {
+			if err := ba.ApplyRoutes(ctx, s.change); err != nil {
+				t.Fatalf("%s: ApplyRoutes: %v", s.name, err)
+			}
+			st, err := ba.State(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var dsts []string
-			for _, r := range routes {
-				dsts = append(dsts, r.Dst.String())
+			if diff := cmp.Diff(s.want, st.Routes, prefixCmp); diff != "" {
+				t.Errorf("%s: State routes (-want +got):\n%s", s.name, diff)
 			}
-			return dsts
-		}
-		steps := []struct {
-			name   string
-			routes []netip.Prefix
-			want   []string
-		}{
-			{"install", []netip.Prefix{netip.MustParsePrefix("198.18.0.2/32"), netip.MustParsePrefix("198.19.0.0/16"), netip.MustParsePrefix("fd00:99::/64")}, []string{"198.18.0.2/32", "198.19.0.0/16", "fd00:99::/64"}},
-			{"replace", []netip.Prefix{netip.MustParsePrefix("198.18.0.2/32"), netip.MustParsePrefix("198.19.128.0/17")}, []string{"198.18.0.2/32", "198.19.128.0/17"}},
-			{"keep", []netip.Prefix{netip.MustParsePrefix("198.18.0.2/32")}, []string{"198.18.0.2/32"}},
-		}
-		for _, s := range steps {
-			if err := ba.SetRoutes(ctx, s.routes); err != nil {
-				t.Fatalf("%s: SetRoutes: %v", s.name, err)
+			if diff := cmp.Diff(s.want, ownRoutes(t, a.ns, a.name), prefixCmp); diff != "" {
+				t.Errorf("%s: ip route's routes with protocol %d via %s (-want +got):\n%s", s.name, hostroute.Protocol, a.name, diff)
 			}
-			if diff := cmp.Diff(s.want, ours()); diff != "" {
-				t.Errorf("%s: routes into %s (-want +got):\n%s", s.name, a.name, diff)
+			if got := a.ns.Run(t, "ip", "route", "show", "198.19.0.0/16", "dev", a.name, "proto", "boot"); !strings.Contains(got, "198.19.0.0/16") {
+				t.Errorf("%s: the operator's route 198.19.0.0/16 is gone", s.name)
 			}
 		}
 		// The tunnel still works over the route the backend installed.

@@ -26,6 +26,14 @@ func validateConfig(cfg hostapi.InterfaceConfig) error {
 	if err := validateName(cfg.Name); err != nil {
 		return err
 	}
+	if cfg.Gateway != nil {
+		if !capabilities.Has(hostapi.BackendCapGateway) {
+			return errNoGateway()
+		}
+		if err := hostapi.CheckGateway(*cfg.Gateway); err != nil {
+			return err
+		}
+	}
 	hasIPv6 := false
 	for i, p := range cfg.Addresses {
 		a := p.Addr()
@@ -57,32 +65,7 @@ func mtuOf(cfg hostapi.InterfaceConfig) int {
 	return cfg.MTU
 }
 
-// validateRoutes checks routes for SetRoutes and returns them without
-// repeats, sorted.
-func validateRoutes(routes []netip.Prefix) ([]netip.Prefix, error) {
-	for _, p := range routes {
-		switch {
-		case !p.IsValid():
-			return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "invalid route %v", p)
-		case p != p.Masked():
-			return nil, hostapi.Errorf(hostapi.CodeInvalidArgument, "route %v has host bits set; want %v", p, p.Masked())
-		case p.Bits() == 0:
-			return nil, hostapi.Errorf(hostapi.CodeUnsupported, "default route %v would capture the tunnel's own packets", p)
-		}
-	}
-	want := slices.Clone(routes)
-	slices.SortFunc(want, netip.Prefix.Compare)
-	return slices.Compact(want), nil
-}
-
-// impliedRoutes are the prefixes that addrs route into the interface by
-// themselves: the subnet of every address that is not a host address.
-func impliedRoutes(addrs []netip.Prefix) map[netip.Prefix]bool {
-	implied := make(map[netip.Prefix]bool, len(addrs))
-	for _, a := range addrs {
-		if a.Bits() < a.Addr().BitLen() {
-			implied[a.Masked()] = true
-		}
-	}
-	return implied
+// errNoGateway is the error for a gateway where wgtun cannot serve one.
+func errNoGateway() error {
+	return hostapi.Errorf(hostapi.CodeUnsupported, "wgtun serves as a gateway on Linux only")
 }

@@ -36,6 +36,9 @@ func TestValidateConfig(t *testing.T) {
 		{"unspecified address", hostapi.InterfaceConfig{PrivateKey: key, Addresses: pfx("0.0.0.0/32")}, hostapi.CodeInvalidArgument},
 		{"multicast address", hostapi.InterfaceConfig{PrivateKey: key, Addresses: pfx("224.0.0.1/32")}, hostapi.CodeInvalidArgument},
 		{"address twice", hostapi.InterfaceConfig{PrivateKey: key, Addresses: pfx("100.64.0.1/32", "100.64.0.1/10")}, hostapi.CodeInvalidArgument},
+		{"gateway prefix with host bits", hostapi.InterfaceConfig{PrivateKey: key, Gateway: &hostapi.GatewayConfig{Prefixes: pfx("10.20.0.1/24")}}, hostapi.CodeInvalidArgument},
+		{"gateway prefix twice", hostapi.InterfaceConfig{PrivateKey: key, Gateway: &hostapi.GatewayConfig{Prefixes: pfx("10.20.0.0/24", "10.20.0.0/24")}}, hostapi.CodeInvalidArgument},
+		{"gateway", hostapi.InterfaceConfig{PrivateKey: key, Gateway: &hostapi.GatewayConfig{Prefixes: pfx("10.20.0.0/24", "0.0.0.0/0"), Masquerade: true}}, gatewayCode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,44 +46,6 @@ func TestValidateConfig(t *testing.T) {
 				t.Errorf("validateConfig: got %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestValidateRoutes(t *testing.T) {
-	tests := []struct {
-		name     string
-		in       []netip.Prefix
-		want     []netip.Prefix
-		wantCode hostapi.Code
-	}{
-		{"none", nil, nil, hostapi.CodeOK},
-		{"sorted and deduplicated", pfx("10.2.0.0/16", "10.1.0.0/16", "10.2.0.0/16"), pfx("10.1.0.0/16", "10.2.0.0/16"), hostapi.CodeOK},
-		{"both families", pfx("fd00::/8", "10.0.0.0/8"), pfx("10.0.0.0/8", "fd00::/8"), hostapi.CodeOK},
-		{"host bits", pfx("10.1.2.3/16"), nil, hostapi.CodeInvalidArgument},
-		{"invalid", []netip.Prefix{{}}, nil, hostapi.CodeInvalidArgument},
-		{"default v4", pfx("0.0.0.0/0"), nil, hostapi.CodeUnsupported},
-		{"default v6", pfx("::/0"), nil, hostapi.CodeUnsupported},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := validateRoutes(tt.in)
-			if code := hostapi.CodeOf(err); code != tt.wantCode {
-				t.Fatalf("validateRoutes: got %v, want %v", err, tt.wantCode)
-			}
-			if err == nil {
-				if diff := cmp.Diff(tt.want, got, prefixCmp); diff != "" {
-					t.Errorf("validateRoutes (-want +got):\n%s", diff)
-				}
-			}
-		})
-	}
-}
-
-func TestImpliedRoutes(t *testing.T) {
-	got := impliedRoutes(pfx("100.64.0.1/32", "10.5.0.7/24", "fd7a::1/64", "fd7b::1/128"))
-	want := map[netip.Prefix]bool{netip.MustParsePrefix("10.5.0.0/24"): true, netip.MustParsePrefix("fd7a::/64"): true}
-	if diff := cmp.Diff(want, got, prefixCmp); diff != "" {
-		t.Errorf("impliedRoutes (-want +got):\n%s", diff)
 	}
 }
 

@@ -7,6 +7,8 @@
 package wgdev
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -22,11 +24,11 @@ import (
 // contract.
 //
 // Lifecycle: New → Configure (brings the device up) → ApplyPeers,
-// RemovePeers, State → Close. Before the first successful Configure and after
-// Close, every method but Close returns hostapi.ErrClosed. A method that
-// returns an error has changed nothing. Methods are safe for concurrent use;
-// mutations are serialised, and RemovePeers goes before mutations that are
-// still waiting.
+// RemovePeers, State, SetFirewallMark → Close. Before the first successful
+// Configure and after Close, every method but Close returns
+// hostapi.ErrClosed. A method that returns an error has changed nothing.
+// Methods are safe for concurrent use; mutations are serialised, and
+// RemovePeers goes before mutations that are still waiting.
 type Device struct {
 	dev *device.Device
 	tun tun.Device
@@ -40,6 +42,7 @@ type Device struct {
 	pub   hostapi.Key             // public key of cfg.PrivateKey
 	port  uint16                  // the UDP port the device listens on
 	set   *hostapi.PeerSet        // the peers as configured through this Device
+	mark  uint32                  // firewall mark of the device's sockets; 0: none
 }
 
 type phase uint8
@@ -216,6 +219,42 @@ func (d *Device) RemovePeers(keys []hostapi.Key) error {
 		}
 	}
 	d.set.Commit(hostapi.PeerPlan{Remove: keys})
+	return nil
+}
+
+// SetFirewallMark sets the firewall mark (SO_MARK on Linux) that the
+// device's own UDP packets carry from now on, also after a change of listen
+// port; 0 clears it. Policy routing keys on it to keep the tunnel's
+// encrypted packets out of a default route into the tunnel. Setting a mark
+// needs CAP_NET_ADMIN; on systems without socket marks the bind ignores it.
+// Errors: hostapi.ErrClosed; hostapi.ErrPermission or
+// hostapi.ErrUnavailable if the sockets refused the mark, after which the
+// previous mark is put back.
+func (d *Device) SetFirewallMark(mark uint32) error {
+	d.lock.lock(false)
+	defer d.lock.unlock()
+	if d.phase != phaseUp {
+		return hostapi.ErrClosed
+	}
+	if mark == d.mark {
+		return nil
+	}
+	var b strings.Builder
+	writeLine(&b, "fwmark", strconv.FormatUint(uint64(mark), 10))
+	if err := d.dev.IpcSet(b.String()); err != nil {
+		// wireguard-go records the mark before the sockets refuse it.
+		var back strings.Builder
+		writeLine(&back, "fwmark", strconv.FormatUint(uint64(d.mark), 10))
+		if uerr := d.dev.IpcSet(back.String()); uerr != nil {
+			d.log.Error("wgdev: restoring the previous firewall mark failed", "mark", d.mark, "err", uerr)
+		}
+		code := hostapi.CodeUnavailable
+		if errors.Is(err, fs.ErrPermission) {
+			code = hostapi.CodePermission
+		}
+		return hostapi.Errorf(code, "set firewall mark %d: %v", mark, err)
+	}
+	d.mark = mark
 	return nil
 }
 

@@ -193,6 +193,8 @@ func TestClosedDevice(t *testing.T) {
 		{"ApplyPeers after Close", n.dev, func(d *Device) error { return d.ApplyPeers(hostapi.PeerChanges{}) }},
 		{"RemovePeers after Close", n.dev, func(d *Device) error { return d.RemovePeers(nil) }},
 		{"State after Close", n.dev, func(d *Device) error { _, err := d.State(); return err }},
+		{"SetFirewallMark before Configure", fresh, func(d *Device) error { return d.SetFirewallMark(1) }},
+		{"SetFirewallMark after Close", n.dev, func(d *Device) error { return d.SetFirewallMark(1) }},
 	}
 	for _, c := range calls {
 		if err := c.call(c.d); !errors.Is(err, hostapi.ErrClosed) {

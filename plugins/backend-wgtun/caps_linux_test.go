@@ -1,0 +1,6 @@
+package wgtun
+
+import "github.com/rustynet/rustynet/hostapi"
+
+// gatewayCode is what validateConfig says to a valid gateway here.
+const gatewayCode = hostapi.CodeOK
