@@ -37,6 +37,11 @@ type NodeConfig struct {
 	// Netns runs the daemon inside this named network namespace (as `ip
 	// netns` knows it; Linux, root), e.g. one of internal/netnstest.
 	Netns string
+	// Interface is backend.interface ("" lets the backend choose). Daemons
+	// with OS interfaces in different namespaces of one host need distinct
+	// names: wgtun's UAPI socket (/var/run/wireguard/NAME.sock) is not per
+	// namespace.
+	Interface string
 }
 
 // Identity is a Unix user and group.
@@ -75,7 +80,11 @@ func (n *Node) writeFiles(cfg NodeConfig) (string, error) {
 		}
 		fmt.Fprintf(&b, "feed = %q\nfeed_interval = %q\n", cfg.Feed, cfg.FeedInterval.String())
 	}
-	fmt.Fprintf(&b, "\n[store]\nkind = %q\n\n[backend]\nkind = %q\nlisten_port = %d\n\n", cfg.Store, cfg.Backend, n.Port)
+	fmt.Fprintf(&b, "\n[store]\nkind = %q\n\n[backend]\nkind = %q\nlisten_port = %d\n", cfg.Store, cfg.Backend, n.Port)
+	if cfg.Interface != "" {
+		fmt.Fprintf(&b, "interface = %q\n", cfg.Interface)
+	}
+	b.WriteString("\n")
 	switch {
 	case cfg.NoProxy && (cfg.Backend == "wgtun" || cfg.Backend == "wgkernel"):
 		// These kinds must not have a [proxy] table at all.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/internal/testbin"
+	"github.com/rustynet/rustynet/internal/vmtest/vmtesting"
 )
 
 // bin is the rustynet binary TestMain built for this run.
@@ -20,6 +21,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if vmtesting.InGuest() {
+		// Inside a VM (see TestWgkernelRoutedMesh) there is no go tool: the
+		// host built the binary and shipped it.
+		bin = os.Getenv(guestBinEnv)
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "rustynet-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -34,6 +34,9 @@ type Options struct {
 	// tests that drive standard tools such as wg or iproute2's ip. A
 	// missing tool skips the test, like a missing QEMU.
 	Tools []string
+	// Memory is the guest's RAM in QEMU's syntax; empty means
+	// vmtest.Config's default.
+	Memory string
 }
 
 // Require skips t, with the reason, if this host cannot run VMs; under CI
@@ -97,6 +100,7 @@ func RunTest(t *testing.T, opts Options) bool {
 		Files:        opts.Files,
 		HostPrograms: tools,
 		Modules:      opts.Modules,
+		Memory:       opts.Memory,
 	})
 	if err != nil {
 		t.Fatal(err)
