@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -303,8 +302,7 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
-	implied := hostapi.ImpliedRoutes(st.Addresses)
-	st.Routes = slices.DeleteFunc(l.routesSet(), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
+	st.Routes = l.routeList()
 	return st, nil
 }
 
@@ -334,9 +332,7 @@ func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error
 	if err := hostapi.CheckRouteChanges(c); err != nil {
 		return err
 	}
-	implied := hostapi.ImpliedRoutes(b.cfg.Addresses)
-	next := slices.DeleteFunc(hostapi.ApplyRouteChanges(b.link.routesSet(), c), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
-	b.link.setRoutes(next)
+	b.link.applyRoutes(c)
 	return nil
 }
 

@@ -9,17 +9,18 @@
 // # Routes
 //
 // There is no OS interface, so the routes of hostapi.Backend.ApplyRoutes
-// are the gVisor stack's own route table (link.go), and that table is all
-// the routing there is: the stack sends into the tunnel only to the subnets
-// its addresses imply and to the routes given, and wireguard-go then picks
-// the peer by the longest allowed IP. A proxy or forward to any other
-// destination fails at once, before a packet is sent (errNoRoute: SOCKS5
-// reply 3, HTTP 502); one that is routed but does not answer fails after
-// the dial timeout (SOCKS5 reply 6, HTTP 504), or as the peer says
-// (refused: reply 5). Replies need routes too, as on any host: a peer is
-// reached, and answered, through a route to it. Before the first
-// ApplyRoutes only the addresses' own subnets are routed; the daemon routes
-// every peer's allowed IPs, and tests do the same (connect in
+// decide what the proxies and forwards may reach: the subnets the
+// addresses imply and the routes given (link.reaches, over a routeSet that
+// answers in time proportional to the prefix lengths in use, not to the
+// routes: a route per peer is the common case). A proxy or forward to any
+// other destination fails at once, before a packet is sent (errNoRoute:
+// SOCKS5 reply 3, HTTP 502); one that is routed but does not answer fails
+// after the dial timeout (SOCKS5 reply 6, HTTP 504), or as the peer says
+// (refused: reply 5). Everything the stack sends goes to wireguard-go,
+// which picks the peer by the longest allowed IP and drops what no peer
+// claims, replies to inbound connections included. Before the first
+// ApplyRoutes only the addresses' own subnets are reachable; the daemon
+// routes every peer's allowed IPs, and tests do the same (connect in
 // helpers_test.go).
 //
 // A default route (an exit client's 0.0.0.0/0 and ::/0) covers every

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/rustynet/rustynet/hostapi"
 	"golang.zx2c4.com/wireguard/tun"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -35,9 +36,11 @@ const outboundQueueLen = 1024
 // or MTU after creation; this one can, so Configure never has to recreate
 // the device (and its peers' sessions).
 //
-// The stack routes like an OS interface: into the tunnel go the subnets its
-// addresses imply and the routes set by setRoutes (see stackRoutes), and
-// nothing else; a dial elsewhere fails at once (see reaches). Packets from
+// The stack sends every packet into the tunnel, where wireguard-go routes it
+// by allowed IPs and drops what no peer claims; what the proxies and
+// forwards may reach is decided before they dial: the subnets the addresses
+// imply and the routes set by applyRoutes (see reaches), and nothing else,
+// so a dial elsewhere fails at once. Packets from
 // peers to the link's own addresses go to the stack; with a gateway set,
 // TCP and UDP packets to the destinations it claims go to the gateway's
 // stack instead (see Write), and every other packet is dropped by the
@@ -60,8 +63,7 @@ type link struct {
 	closed bool
 	name   string
 	addrs  []netip.Prefix
-	routes []netip.Prefix // set by setRoutes, sorted
-	table  []netip.Prefix // what the stack routes: stackRoutes(addrs, routes)
+	routes routeSet // set by applyRoutes
 	mtu    int
 	gw     *gateway // nil: nothing is forwarded
 }
@@ -93,6 +95,14 @@ func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
 		s.Destroy()
 		return nil, fmt.Errorf("create NIC: %s", err)
 	}
+	// Everything leaves through the one NIC, to wireguard-go, which routes
+	// by allowed IPs. gVisor's own table is a list scanned on every
+	// insertion and lookup, unfit for a route per peer; the routes that
+	// decide what the proxies may reach are the link's (see reaches).
+	s.SetRouteTable([]tcpip.Route{
+		{Destination: header.IPv4EmptySubnet, NIC: nicID},
+		{Destination: header.IPv6EmptySubnet, NIC: nicID},
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{
 		stack:      s,
@@ -151,52 +161,45 @@ func (l *link) setAddresses(addrs []netip.Prefix) error {
 		}
 	}
 	l.addrs = append([]netip.Prefix(nil), addrs...)
-	l.programRoutesLocked()
 	return nil
 }
 
-// setRoutes makes routes (valid, masked, sorted, without repeats) the
-// routes into the tunnel besides those the addresses imply.
-func (l *link) setRoutes(routes []netip.Prefix) {
+// applyRoutes changes the routes by difference (valid, masked prefixes):
+// c.Remove first, then c.Add, except prefixes the addresses imply, which
+// need no route (hostapi.Backend.ApplyRoutes). It takes time in proportion
+// to the change.
+func (l *link) applyRoutes(c hostapi.RouteChanges) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.routes = nil
-	if len(routes) > 0 {
-		l.routes = slices.Clone(routes)
+	implied := hostapi.ImpliedRoutes(l.addrs)
+	for _, p := range c.Remove {
+		l.routes.remove(p)
 	}
-	l.programRoutesLocked()
+	for _, p := range c.Add {
+		if !slices.Contains(implied, p) {
+			l.routes.add(p)
+		}
+	}
 }
 
-// programRoutesLocked gives gVisor the route table of the current addresses
-// and routes: every prefix leaves through the one NIC, to wireguard-go,
-// which picks the peer by allowed IPs. Without a route the stack refuses to
-// send (gVisor's "no route to host"), which is what makes a dial elsewhere
-// fail at once rather than time out. l.mu must be held.
-func (l *link) programRoutesLocked() {
-	l.table = stackRoutes(l.addrs, l.routes)
-	var table []tcpip.Route
-	for _, p := range l.table {
-		table = append(table, tcpip.Route{Destination: subnet(p), NIC: nicID})
-	}
-	l.stack.SetRouteTable(table)
-}
-
-// routesSet returns the routes set by setRoutes, sorted.
-func (l *link) routesSet() []netip.Prefix {
+// routeList returns the routes set by applyRoutes that the addresses do not
+// imply now, sorted.
+func (l *link) routeList() []netip.Prefix {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return slices.Clone(l.routes)
+	implied := hostapi.ImpliedRoutes(l.addrs)
+	return slices.DeleteFunc(l.routes.list(), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
 }
 
-// reaches returns nil if the stack can send to a: a is one of the link's
-// addresses, or a route covers it (see covers: a default route does not
-// carry a host-scoped address, which gVisor's table alone would send into
-// the tunnel). Otherwise it returns an error wrapping errNoRoute.
+// reaches returns nil if the proxies and forwards may send to a: a is one
+// of the link's addresses, in a subnet they imply, or covered by a route
+// (see covers: a default route does not carry a host-scoped address).
+// Otherwise it returns an error wrapping errNoRoute.
 func (l *link) reaches(a netip.Addr) error {
 	a = a.Unmap()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if containsAddr(l.addrs, a) || covers(l.table, a) {
+	if containsAddr(l.addrs, a) || covers(hostapi.ImpliedRoutes(l.addrs), a) || l.routes.covers(a) {
 		return nil
 	}
 	return fmt.Errorf("%w for %s", errNoRoute, a)

@@ -45,18 +45,69 @@ func covers(prefixes []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-// stackRoutes returns what the stack routes into the tunnel: the subnets
-// the addresses imply (an address 100.64.0.1/10 routes 100.64.0.0/10 as on
-// any OS interface) and the routes, each once, sorted.
-func stackRoutes(addrs, routes []netip.Prefix) []netip.Prefix {
-	out := append(hostapi.ImpliedRoutes(addrs), routes...)
-	slices.SortFunc(out, netip.Prefix.Compare)
-	return slices.Compact(out)
+// routeSet is a set of routes that answers covers in time proportional
+// to the number of distinct prefix lengths it holds, not to the number of
+// routes: a mesh of 10,000 peers routes 10,000 host prefixes, and every
+// dial asks. The zero value is empty and ready.
+type routeSet struct {
+	set     map[netip.Prefix]struct{}
+	lengths [2][129]int // per family (0: IPv4, 1: IPv6), routes per prefix length
 }
 
-// subnet converts p to gVisor's form.
-func subnet(p netip.Prefix) tcpip.Subnet {
-	return tcpip.AddressWithPrefix{Address: tcpip.AddrFromSlice(p.Addr().AsSlice()), PrefixLen: p.Bits()}.Subnet()
+func family(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return 0
+	}
+	return 1
+}
+
+// add adds p (valid, masked).
+func (s *routeSet) add(p netip.Prefix) {
+	if s.set == nil {
+		s.set = make(map[netip.Prefix]struct{})
+	}
+	if _, ok := s.set[p]; !ok {
+		s.set[p] = struct{}{}
+		s.lengths[family(p)][p.Bits()]++
+	}
+}
+
+// remove removes p; an absent p is not an error.
+func (s *routeSet) remove(p netip.Prefix) {
+	if _, ok := s.set[p]; ok {
+		delete(s.set, p)
+		s.lengths[family(p)][p.Bits()]--
+	}
+}
+
+// covers reports whether a route of s covers a, by the rule of covers.
+func (s *routeSet) covers(a netip.Addr) bool {
+	if !a.IsValid() || len(s.set) == 0 {
+		return false
+	}
+	f := 1
+	if a.Is4() {
+		f = 0
+	}
+	for bits, n := range s.lengths[f] {
+		if n == 0 || bits > a.BitLen() {
+			continue
+		}
+		if _, ok := s.set[netip.PrefixFrom(a, bits).Masked()]; ok && (bits > 0 || !hostScoped(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// list returns the routes, sorted.
+func (s *routeSet) list() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(s.set))
+	for p := range s.set {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, netip.Prefix.Compare)
+	return out
 }
 
 // netipAddr converts a gVisor address (4 or 16 bytes) to a netip.Addr.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
@@ -87,11 +88,31 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-func TestStackRoutes(t *testing.T) {
-	got := stackRoutes(mustPrefixes("100.64.0.1/10", "100.64.0.9/32", "fd7a::1/64"), mustPrefixes("10.0.0.0/8", "100.64.0.0/10"))
-	want := mustPrefixes("10.0.0.0/8", "100.64.0.0/10", "fd7a::/64")
-	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
-		t.Errorf("stackRoutes (-want +got):\n%s", diff)
+// TestRouteSet checks routeSet against covers, the rule it implements
+// faster, on every case of TestCovers and after removals.
+func TestRouteSet(t *testing.T) {
+	routes := mustPrefixes("0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "100.64.0.2/32", "127.77.0.0/16", "::/0", "fd7a::/64", "fd7a::5/128")
+	addrs := []string{"10.1.2.3", "10.2.0.1", "11.0.0.1", "100.64.0.2", "100.64.0.3", "127.0.0.1", "127.77.0.5", "169.254.169.254",
+		"224.0.0.251", "8.8.8.8", "::1", "2001:db8::1", "fd7a::5", "fd7a::6", "fd7b::1", "::ffff:8.8.8.8"}
+	var s routeSet
+	for _, p := range routes {
+		s.add(p)
+	}
+	s.add(routes[1]) // twice: still one route
+	for n := len(routes); n >= 0; n-- {
+		held := routes[:n]
+		if diff := cmp.Diff(held, s.list(), cmpPrefix, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("list (-want +got):\n%s", diff)
+		}
+		for _, a := range addrs {
+			if got, want := s.covers(netip.MustParseAddr(a)), covers(held, netip.MustParseAddr(a)); got != want {
+				t.Errorf("routes %v, address %s: covers = %v, want %v", held, a, got, want)
+			}
+		}
+		if n > 0 {
+			s.remove(routes[n-1])
+			s.remove(routes[n-1]) // absent: not an error
+		}
 	}
 }
 
