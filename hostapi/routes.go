@@ -64,7 +64,11 @@ func ImpliedRoutes(addrs []netip.Prefix) []netip.Prefix {
 // routes (removals first, then additions), sorted and without repeats.
 // routes is not modified.
 func ApplyRouteChanges(routes []netip.Prefix, c RouteChanges) []netip.Prefix {
-	out := slices.DeleteFunc(slices.Clone(routes), func(p netip.Prefix) bool { return slices.Contains(c.Remove, p) })
+	removed := make(map[netip.Prefix]bool, len(c.Remove))
+	for _, p := range c.Remove {
+		removed[p] = true
+	}
+	out := slices.DeleteFunc(slices.Clone(routes), func(p netip.Prefix) bool { return removed[p] })
 	out = append(out, c.Add...)
 	slices.SortFunc(out, netip.Prefix.Compare)
 	return slices.Compact(out)

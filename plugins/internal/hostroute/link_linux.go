@@ -49,7 +49,7 @@ type Link struct {
 	nl      *netlink.Handle
 
 	// Guarded by the caller's serialisation.
-	want     []netip.Prefix         // routes asked for, sorted
+	want     map[netip.Prefix]bool  // routes asked for (implied ones too)
 	addrs    []netip.Prefix         // the interface's addresses
 	defaults map[int]bool           // address families with a default route installed
 	gateway  *hostapi.GatewayConfig // as last set; nil: forward nothing
@@ -92,6 +92,7 @@ func Open(cfg Config) (_ *Link, err error) {
 		setMark:   cfg.SetMark,
 		ns:        ns,
 		nl:        nl,
+		want:      map[netip.Prefix]bool{},
 		defaults:  map[int]bool{},
 		forward4:  openSysctl(ipv4Forward),
 		forward6:  openSysctl(ipv6Forward),
@@ -107,12 +108,11 @@ func Open(cfg Config) (_ *Link, err error) {
 		return nil, err
 	}
 	for p := range routes {
-		l.want = append(l.want, p)
+		l.want[p] = true
 		if hostapi.IsDefaultRoute(p) {
 			l.defaults[family(p)] = true
 		}
 	}
-	slices.SortFunc(l.want, netip.Prefix.Compare)
 	if err := l.adoptPolicy(); err != nil {
 		return nil, err
 	}
@@ -151,7 +151,11 @@ func (l *Link) adoptPolicy() error {
 // route the addresses imply (hostapi.ImpliedRoutes) is not installed, and
 // one they stop implying is. Routes are changed at once to match.
 func (l *Link) SetAddresses(addrs []netip.Prefix) error {
-	if err := l.change(l.want, addrs); err != nil {
+	want := make([]netip.Prefix, 0, len(l.want))
+	for p := range l.want {
+		want = append(want, p)
+	}
+	if err := l.change(want, addrs); err != nil {
 		return err
 	}
 	l.addrs = slices.Clone(addrs)
@@ -166,15 +170,57 @@ func (l *Link) SetAddresses(addrs []netip.Prefix) error {
 // routes are as before. Errors: ErrInvalidArgument, ErrPermission,
 // ErrUnsupported (e.g. IPv6 disabled), ErrConflict (another route with the
 // same prefix and metric Metric), ErrUnavailable.
+//
+// It takes time in proportion to c, not to the routes installed: a mesh
+// routes a prefix per peer, and a change is usually one peer's. It reads
+// nothing back; a prefix asked for again is re-added if someone deleted
+// it (an existing route is not an error then), so that a caller repairing
+// from State can.
 func (l *Link) ApplyRoutes(c hostapi.RouteChanges) error {
 	if err := hostapi.CheckRouteChanges(c); err != nil {
 		return err
 	}
-	want := hostapi.ApplyRouteChanges(l.want, c)
-	if err := l.change(want, l.addrs); err != nil {
+	if l.closed {
+		return hostapi.ErrClosed
+	}
+	implied := hostapi.ImpliedRoutes(l.addrs)
+	adding := make(map[netip.Prefix]bool, len(c.Add))
+	for _, p := range c.Add {
+		if !slices.Contains(implied, p) {
+			adding[p] = true
+		}
+	}
+	removing := make(map[netip.Prefix]bool, len(c.Remove))
+	var remove, add, again []netip.Prefix
+	for _, p := range c.Remove {
+		if l.want[p] && !removing[p] && !adding[p] && !slices.Contains(implied, p) {
+			remove = append(remove, p)
+		}
+		removing[p] = true
+	}
+	for p := range adding {
+		switch {
+		case !l.want[p]:
+			add = append(add, p)
+		case !removing[p]:
+			again = append(again, p) // asked for again: repair it if it is gone
+		}
+	}
+	slices.SortFunc(add, netip.Prefix.Compare)
+	for _, p := range again {
+		if err := (changer{l, nil}).AddRoute(p); err != nil && !errors.Is(err, hostapi.ErrConflict) {
+			return err
+		}
+	}
+	if err := Apply(changer{l, nil}, remove, add, l.log); err != nil {
 		return err
 	}
-	l.want = want
+	for _, p := range c.Remove {
+		delete(l.want, p)
+	}
+	for _, p := range c.Add {
+		l.want[p] = true
+	}
 	return nil
 }
 
@@ -251,7 +297,8 @@ func (l *Link) route(p netip.Prefix) *netlink.Route {
 }
 
 // changer changes single routes for Apply; routes is what was installed
-// when the change began, so that a removal deletes the very route found.
+// when the change began, so that a removal deletes the very route found
+// (nil: the route Link would have installed).
 type changer struct {
 	l      *Link
 	routes map[netip.Prefix]netlink.Route

@@ -264,6 +264,17 @@ func TestLinkRoutes(t *testing.T) {
 		}
 	}
 
+	t.Run("a route deleted by hand comes back when asked for again", func(t *testing.T) {
+		ti.ns.Run(t, "ip", "route", "del", "100.64.1.9/32", "dev", ti.name, "proto", strconv.Itoa(int(Protocol)), "metric", strconv.Itoa(Metric))
+		if err := l.ApplyRoutes(hostapi.RouteChanges{Add: pfx("100.64.1.9/32", "10.10.0.0/16")}); err != nil {
+			t.Fatalf("ApplyRoutes of routes asked for before: %v", err)
+		}
+		want := []string{"10.10.0.0/16 table main metric 1077", "100.64.1.9/32 table main metric 1077"}
+		if diff := cmp.Diff(want, ti.ownRoutes(t)); diff != "" {
+			t.Errorf("the kernel's routes with protocol %d (-want +got):\n%s", Protocol, diff)
+		}
+	})
+
 	t.Run("invalid changes nothing", func(t *testing.T) {
 		before := ti.ownRoutes(t)
 		err := l.ApplyRoutes(hostapi.RouteChanges{Remove: pfx("10.10.0.0/16"), Add: pfx("10.40.1.2/16")})

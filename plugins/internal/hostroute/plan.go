@@ -15,14 +15,21 @@ import (
 // hold repeats.
 func Plan(installed, want, addrs []netip.Prefix) (remove, add []netip.Prefix) {
 	implied := hostapi.ImpliedRoutes(addrs)
-	next := slices.DeleteFunc(slices.Clone(want), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
-	for _, p := range installed {
-		if !slices.Contains(next, p) && !slices.Contains(remove, p) {
-			remove = append(remove, p)
+	next := make(map[netip.Prefix]bool, len(want))
+	for _, p := range want {
+		if !slices.Contains(implied, p) {
+			next[p] = true
 		}
 	}
-	for _, p := range next {
-		if !slices.Contains(installed, p) && !slices.Contains(add, p) {
+	have := make(map[netip.Prefix]bool, len(installed))
+	for _, p := range installed {
+		if !next[p] && !have[p] {
+			remove = append(remove, p)
+		}
+		have[p] = true
+	}
+	for p := range next {
+		if !have[p] {
 			add = append(add, p)
 		}
 	}
