@@ -50,19 +50,27 @@ func privilegeNames(p hostapi.Privileges) string {
 // fresh node) and configures it as a fresh identity with mesh address
 // meshAddr(n). It skips when the backend cannot run there.
 func configured(ctx context.Context, env *Env, node *Node, n int) (*BackendInstance, *identity, error) {
+	id := newIdentity(meshAddr(n))
+	b, err := configuredWith(ctx, env, node, id.config())
+	return b, id, err
+}
+
+// configuredWith starts an instance of the backend under test in node
+// (nil: a fresh node) and configures it with cfg. It skips when the
+// backend cannot run there.
+func configuredWith(ctx context.Context, env *Env, node *Node, cfg hostapi.InterfaceConfig) (*BackendInstance, error) {
 	b, err := env.StartBackend(ctx, node)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if why := runnable(ctx, b); why != "" {
-		return nil, nil, Skip(why)
+		return nil, Skip(why)
 	}
-	id := newIdentity(meshAddr(n))
-	if err := b.Configure(ctx, id.config()); err != nil {
-		return nil, nil, fmt.Errorf("Configure: %w", err)
+	if err := b.Configure(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("Configure: %w", err)
 	}
 	env.Cleanup(func() { _ = b.Close(context.Background()) })
-	return b, id, nil
+	return b, nil
 }
 
 // peerConfig is the configured part of a PeerState, normalised: allowed IPs

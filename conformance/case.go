@@ -135,6 +135,7 @@ var backendCapList = []struct {
 	{hostapi.BackendCapPacketFilter, "packet-filter"},
 	{hostapi.BackendCapProxy, "proxy"},
 	{hostapi.BackendCapUAPI, "uapi"},
+	{hostapi.BackendCapGateway, "gateway"},
 }
 
 // StoreCapNames returns the names of the flags in c ("lock", "permissions"),
@@ -154,8 +155,8 @@ func StoreCapNames(c hostapi.StoreCapabilities) []string {
 }
 
 // BackendCapNames returns the names of the flags in c ("peer-stats",
-// "routes", "packet-filter", "proxy", "uapi"), and "unknown-0x…" for bits
-// the contract does not define.
+// "routes", "packet-filter", "proxy", "uapi", "gateway"), and "unknown-0x…"
+// for bits the contract does not define.
 func BackendCapNames(c hostapi.BackendCapabilities) []string {
 	var out []string
 	for _, f := range backendCapList {

@@ -17,7 +17,7 @@ import (
 // backend cases, in the order the engine runs them. Each call returns a
 // fresh slice.
 func BackendCases() []Case {
-	return slices.Concat(processCases(KindBackend), backendBasicCases(), backendInvalidCases(), backendTrafficCases())
+	return slices.Concat(processCases(KindBackend), backendBasicCases(), backendInvalidCases(), backendRouteCases(), backendGatewayCases(), backendTrafficCases())
 }
 
 func backendBasicCases() []Case {
@@ -31,7 +31,10 @@ func backendBasicCases() []Case {
 			ID: "backend.info.known-capabilities", Level: Should,
 			Rule: "Info advertises only capability flags the contract defines",
 			Run: func(ctx context.Context, env *Env) error {
-				all := hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapPacketFilter | hostapi.BackendCapProxy | hostapi.BackendCapUAPI
+				var all hostapi.BackendCapabilities
+				for _, f := range backendCapList {
+					all |= f.c
+				}
 				if unknown := env.BackendInfo.Capabilities &^ all; unknown != 0 {
 					return fmt.Errorf("capabilities %#x include bits the contract does not define: %#x", uint64(env.BackendInfo.Capabilities), uint64(unknown))
 				}
@@ -64,13 +67,18 @@ func backendBasicCases() []Case {
 			Run:  backendPeersReadBack,
 		},
 		{
+			ID: "backend.peers.overlap", Level: Must,
+			Rule: "allowed IPs of different peers may overlap (a prefix inside another, 0.0.0.0/0 and ::/0 beside host prefixes), in one change and across changes: ApplyPeers accepts them and State reads them back",
+			Run:  backendPeersOverlap,
+		},
+		{
 			ID: "backend.apply.update-in-place", Level: Must,
 			Rule: "an upsert of a present peer replaces its allowed IPs and keepalive, keeps its endpoint when none is given, and leaves other peers alone",
 			Run:  backendUpdateInPlace,
 		},
 		{
 			ID: "backend.apply.diff", Level: Must,
-			Rule: "ApplyPeers changes only the peers named in the change; removing an absent key is not an error",
+			Rule: "ApplyPeers changes only the peers named in the change; removing an absent or a zero key is not an error",
 			Run:  backendApplyDiff,
 		},
 		{
@@ -80,18 +88,13 @@ func backendBasicCases() []Case {
 		},
 		{
 			ID: "backend.remove.immediate", Level: Must,
-			Rule: "RemovePeers removes the peers before it returns, ignores absent keys and leaves the others",
+			Rule: "RemovePeers removes the peers before it returns, ignores absent and zero keys and leaves the others",
 			Run:  backendRemoveImmediate,
 		},
 		{
 			ID: "backend.configure.keeps-peers", Level: Must,
 			Rule: "a later Configure (new address) keeps every peer as it was",
 			Run:  backendConfigureKeepsPeers,
-		},
-		{
-			ID: "backend.routes", Level: Must,
-			Rule: "ApplyRoutes works with BackendCapRoutes and fails with UNSUPPORTED without it",
-			Run:  backendRoutes,
 		},
 		{
 			ID: "backend.filter", Level: Must,
@@ -234,6 +237,7 @@ type interfaceState struct {
 	PublicKey  hostapi.Key
 	ListenPort uint16
 	Addresses  []netip.Prefix
+	Routes     []netip.Prefix
 	Peers      []peerConfig
 }
 
@@ -243,7 +247,7 @@ func snapshotState(ctx context.Context, b hostapi.Backend) (interfaceState, erro
 	if err != nil {
 		return interfaceState{}, fmt.Errorf("State: %w", err)
 	}
-	out := interfaceState{PublicKey: st.PublicKey, ListenPort: st.ListenPort, Addresses: normalise(st.Addresses)}
+	out := interfaceState{PublicKey: st.PublicKey, ListenPort: st.ListenPort, Addresses: normalise(st.Addresses), Routes: st.Routes}
 	for _, p := range st.Peers {
 		out.Peers = append(out.Peers, configOfState(p))
 	}
@@ -320,6 +324,34 @@ func backendPeersReadBack(ctx context.Context, env *Env) error {
 	return wantPeers(ctx, b, peers...)
 }
 
+func backendPeersOverlap(ctx context.Context, env *Env) error {
+	b, _, err := configured(ctx, env, nil, 1)
+	if err != nil {
+		return err
+	}
+	present := testPeers()
+	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: present}); err != nil {
+		return fmt.Errorf("ApplyPeers: %w", err)
+	}
+	// A subnet router inside present[0]'s 10.201.0.0/16 and an exit, in
+	// one change.
+	router := newIdentity(meshAddr(14)).peer(loopbackEndpoint(51008))
+	router.AllowedIPs = append(router.AllowedIPs, netip.MustParsePrefix("10.201.5.0/24"), netip.MustParsePrefix("fd00:201::/96"))
+	exit := newIdentity(meshAddr(15)).peer(loopbackEndpoint(51009))
+	exit.AllowedIPs = append(exit.AllowedIPs, netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0"))
+	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{router, exit}}); err != nil {
+		return fmt.Errorf("ApplyPeers of peers whose allowed IPs overlap present ones: %w", err)
+	}
+	// Then an update that overlaps all three: a host prefix inside the
+	// /16, the /24 and the default prefix.
+	upd := present[1]
+	upd.AllowedIPs = append(slices.Clone(upd.AllowedIPs), netip.MustParsePrefix("10.201.5.7/32"))
+	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{upd}}); err != nil {
+		return fmt.Errorf("ApplyPeers of an update whose allowed IPs overlap other peers': %w", err)
+	}
+	return wantPeers(ctx, b, present[0], upd, present[2], router, exit)
+}
+
 func backendUpdateInPlace(ctx context.Context, env *Env) error {
 	b, _, err := configured(ctx, env, nil, 1)
 	if err != nil {
@@ -351,8 +383,8 @@ func backendApplyDiff(ctx context.Context, env *Env) error {
 		return fmt.Errorf("ApplyPeers: %w", err)
 	}
 	absent := newIdentity(meshAddr(99)).pub
-	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Remove: []hostapi.Key{peers[0].PublicKey, absent}, Upsert: peers[2:]}); err != nil {
-		return fmt.Errorf("ApplyPeers (remove one, an absent key, add one): %w", err)
+	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Remove: []hostapi.Key{peers[0].PublicKey, absent, {}}, Upsert: peers[2:]}); err != nil {
+		return fmt.Errorf("ApplyPeers (remove one, an absent key and the zero key, add one): %w", err)
 	}
 	return wantPeers(ctx, b, peers[1], peers[2])
 }
@@ -390,7 +422,7 @@ func backendRemoveImmediate(ctx context.Context, env *Env) error {
 		return fmt.Errorf("ApplyPeers: %w", err)
 	}
 	absent := newIdentity(meshAddr(99)).pub
-	if err := b.RemovePeers(ctx, []hostapi.Key{peers[0].PublicKey, absent, peers[2].PublicKey}); err != nil {
+	if err := b.RemovePeers(ctx, []hostapi.Key{peers[0].PublicKey, absent, {}, peers[2].PublicKey}); err != nil {
 		return fmt.Errorf("RemovePeers: %w", err)
 	}
 	if err := wantPeers(ctx, b, peers[1]); err != nil {
@@ -417,27 +449,6 @@ func backendConfigureKeepsPeers(ctx context.Context, env *Env) error {
 		return fmt.Errorf("second Configure: %w", err)
 	}
 	return wantPeers(ctx, b, peers...)
-}
-
-func backendRoutes(ctx context.Context, env *Env) error {
-	b, _, err := configured(ctx, env, nil, 1)
-	if err != nil {
-		return err
-	}
-	routes := []netip.Prefix{netip.MustParsePrefix("10.205.0.0/16")}
-	if !b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
-		return wantCode("ApplyRoutes without BackendCapRoutes", b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: routes}), hostapi.CodeUnsupported)
-	}
-	if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: testPeers()}); err != nil {
-		return fmt.Errorf("ApplyPeers: %w", err)
-	}
-	if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: routes}); err != nil {
-		return fmt.Errorf("ApplyRoutes: %w", err)
-	}
-	if err := b.ApplyRoutes(ctx, hostapi.RouteChanges{Remove: routes}); err != nil {
-		return fmt.Errorf("ApplyRoutes removing: %w", err)
-	}
-	return nil
 }
 
 func backendFilter(ctx context.Context, env *Env) error {

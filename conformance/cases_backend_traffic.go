@@ -45,6 +45,11 @@ func backendTrafficCases() []Case {
 			Run:  backendRemoveCuts,
 		},
 		{
+			ID: "backend.traffic.longest-match", Level: Must,
+			Rule: "with two peers whose allowed IPs overlap (a /16 and a /24 inside it), traffic to an address in the /24 reaches the peer with the /24 and traffic elsewhere in the /16 the other: the longest match wins",
+			Run:  backendLongestMatch,
+		},
+		{
 			ID: "backend.interop", Level: Must, Needs: Capability{Harness: HarnessReference},
 			Rule: "the backend completes a handshake and carries traffic both ways with an instance of the reference backend",
 			Run:  backendInterop,
@@ -176,10 +181,8 @@ func backendConfigureKeepsSession(ctx context.Context, env *Env) error {
 		return err
 	}
 	return keepsSession(ctx, env, p, "a second Configure", func() error {
-		cfg := p.a.id.config()
-		cfg.ListenPort = p.a.port
+		cfg := p.a.config()
 		cfg.Addresses = append(cfg.Addresses, netip.PrefixFrom(meshAddr(203), 32))
-		cfg.Proxy = p.a.proxy
 		return p.a.b.Configure(ctx, cfg)
 	})
 }
@@ -201,6 +204,45 @@ func backendRemoveCuts(ctx context.Context, env *Env) error {
 	}
 	if err := silent(c, sized("after", 1<<10)); err != nil {
 		return fmt.Errorf("the connection through the removed peer: %w", err)
+	}
+	return nil
+}
+
+func backendLongestMatch(ctx context.Context, env *Env) error {
+	var (
+		wide     = netip.MustParsePrefix("10.214.0.0/16")
+		narrow   = netip.MustParsePrefix("10.214.5.0/24")
+		wideDst  = netip.AddrPortFrom(netip.MustParseAddr("10.214.7.1"), echoPort)
+		narrowTo = netip.AddrPortFrom(netip.MustParseAddr("10.214.5.1"), echoPort)
+	)
+	ns, err := startNodes(ctx, env, 3, false)
+	if err != nil {
+		return err
+	}
+	hub, wider, narrower := ns[0], ns[1], ns[2]
+	hub.peers = []*tnode{wider, narrower}
+	wider.peers, narrower.peers = []*tnode{hub}, []*tnode{hub}
+	// Each spoke holds only its own address: traffic that reaches the
+	// wrong one finds no echo service.
+	wider.extra, wider.allowed = []netip.Prefix{netip.PrefixFrom(wideDst.Addr(), 32)}, []netip.Prefix{wide}
+	narrower.extra, narrower.allowed = []netip.Prefix{netip.PrefixFrom(narrowTo.Addr(), 32)}, []netip.Prefix{narrow}
+	hub.dests = []netip.AddrPort{narrowTo, wideDst}
+	if hub.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
+		hub.routes = []netip.Prefix{wide}
+	}
+	if err := connect(ctx, env, ns...); err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		dst netip.AddrPort
+		to  *tnode
+	}{{narrowTo, narrower}, {wideDst, wider}} {
+		if _, err := hub.exchangeWith(ctx, env, t.dst, "longest-match"); err != nil {
+			return fmt.Errorf("to %s, which only the peer with %v holds: %w", t.dst, t.to.allowed, err)
+		}
+		if err := cameFrom(t.to.seen, t.dst, hub.id.addr); err != nil {
+			return err
+		}
 	}
 	return nil
 }

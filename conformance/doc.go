@@ -28,8 +28,37 @@
 //
 // Backends run in the nodes of a Topology: Loopback (this host's network)
 // or Namespaces (a network namespace each, for backends with an OS
-// interface), so that two instances carry real WireGuard traffic between
-// them; BackendTarget.Reference adds interop with another backend.
+// interface), so that two instances (three, for the longest-match case)
+// carry real WireGuard traffic between them; BackendTarget.Reference adds
+// interop with another backend.
+//
+// # What the backend cases pin
+//
+// Peer changes follow hostapi.PeerSet.Plan, checked through the plugin
+// boundary: overlapping allowed IPs of different peers are accepted and
+// traffic takes the longest match (backend.peers.overlap,
+// backend.traffic.longest-match); every input Plan refuses fails with
+// INVALID_ARGUMENT and leaves State as it was (backend.invalid.*).
+//
+// Routes (backend.routes.*, BackendCapRoutes; without it ApplyRoutes must
+// answer UNSUPPORTED) change by difference and read back sorted in
+// State.Routes, without the prefixes the interface's addresses imply. For
+// a backend with an OS interface the suite also reads the routing table of
+// the instance's namespace (netlink: the route lookup `ip route get` does)
+// and installs a route of its own to the same prefix, which the backend
+// must leave alone. Traffic to an address in a peer's routed subnet reaches
+// the peer only while the route is there. A default route is refused with
+// UNSUPPORTED or carries an exit's traffic without a routing loop: the
+// peer's endpoint is then reached only through the namespace's own default
+// route, which the backend's default route displaces.
+//
+// A gateway (backend.gateway.*, BackendCapGateway; without it Configure
+// with a Gateway must answer UNSUPPORTED) forwards a peer's traffic to a
+// host on a network behind the node: in Namespaces a namespace of its own
+// joined to the node, on Loopback this host's own address dialled by the
+// host. The host must see the gateway's address with Masquerade, nothing
+// must pass to a destination the gateway does not serve, and nothing at
+// all once Configure drops the gateway.
 //
 // # Front ends
 //
@@ -41,5 +70,6 @@
 //
 // docs/plugin-authors.md is the guide; testdata/broken holds deliberately
 // broken plugins that the package's tests use to prove the suite fails
-// them.
+// them, each exactly in the cases that observe its defect (on Loopback, and
+// in Namespaces as root for the route defects only an OS interface shows).
 package conformance

@@ -18,7 +18,19 @@ func TestInProcessStoreDouble(t *testing.T) {
 	conformance.RunStore(t, conformance.StoreTarget{Name: "hostapitest.Store", New: func() hostapi.Store { return disk.NewStore() }})
 }
 
+// TestInProcessBackendDouble runs the backend double with every optional
+// feature it has, and with none: the capability gates (routes, gateway,
+// filter) must pass both ways.
 func TestInProcessBackendDouble(t *testing.T) {
-	caps := hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapPacketFilter
-	conformance.RunBackend(t, conformance.BackendTarget{Name: "hostapitest.Backend", New: func() hostapi.Backend { return hostapitest.NewBackend(caps) }})
+	for _, tt := range []struct {
+		name string
+		caps hostapi.BackendCapabilities
+	}{
+		{"all", hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapPacketFilter | hostapi.BackendCapGateway},
+		{"none", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conformance.RunBackend(t, conformance.BackendTarget{Name: "hostapitest.Backend", New: func() hostapi.Backend { return hostapitest.NewBackend(tt.caps) }})
+		})
+	}
 }

@@ -42,6 +42,11 @@ var plugins = map[string]string{
 	"ignore-removals":           "./testdata/broken/ignore-removals",
 	"accept-invalid-peers":      "./testdata/broken/accept-invalid-peers",
 	"leak-on-close":             "./testdata/broken/leak-on-close",
+	"ignore-route-removals":     "./testdata/broken/ignore-route-removals",
+	"refuse-overlap":            "./testdata/broken/refuse-overlap",
+	"keep-gateway":              "./testdata/broken/keep-gateway",
+	"default-route-loop":        "./testdata/broken/default-route-loop",
+	"remove-foreign-routes":     "./testdata/broken/remove-foreign-routes",
 	"rustynet-store-files":      "../examples/store-files/cmd/rustynet-store-files",
 	"rustynet-backend-netstack": "../plugins/backend-netstack/cmd/rustynet-backend-netstack",
 }

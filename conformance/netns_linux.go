@@ -14,15 +14,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Addresses of the two ends of a pair's veth.
+// Addresses of the two ends of a pair's veth, and of the third node of a
+// star, whose veth to the first node gives the first node's address again,
+// as a host address with a host route to the third: every node reaches the
+// first at one Underlay.
 var (
 	vethA = netip.MustParsePrefix("10.99.0.1/24")
 	vethB = netip.MustParsePrefix("10.99.0.2/24")
+	vethC = netip.MustParsePrefix("10.99.0.3/24")
 )
 
 func (namespaces) Nodes(_ context.Context, env *Env, n int) ([]*Node, error) {
 	if os.Geteuid() != 0 {
 		return nil, Skip("network namespaces need root")
+	}
+	if n < 1 || n > 3 {
+		return nil, fmt.Errorf("conformance: %d nodes asked of Namespaces, which makes 1 to 3", n)
 	}
 	nodes := make([]*Node, n)
 	handles := make([]netns.NsHandle, n)
@@ -37,13 +44,21 @@ func (namespaces) Nodes(_ context.Context, env *Env, n int) ([]*Node, error) {
 			Underlay: netip.MustParseAddr("127.0.0.1"),
 			Isolated: true,
 			Do:       func(fn func() error) error { return doIn(ns, fn) },
+			lan:      func(ctx context.Context, env *Env) (*lanNet, error) { return namespaceLAN(env, ns) },
 		}
 	}
-	if n == 2 {
-		if err := joinPair(handles[0], handles[1]); err != nil {
+	if n >= 2 {
+		if err := joinVeth(vethEnd{handles[0], "rc-a", vethA, netip.Addr{}}, vethEnd{handles[1], "rc-b", vethB, netip.Addr{}}); err != nil {
 			return nil, err
 		}
 		nodes[0].Underlay, nodes[1].Underlay = vethA.Addr(), vethB.Addr()
+	}
+	if n == 3 {
+		hub := netip.PrefixFrom(vethA.Addr(), 32)
+		if err := joinVeth(vethEnd{handles[0], "rc-c", hub, vethC.Addr()}, vethEnd{handles[2], "rc-d", vethC, netip.Addr{}}); err != nil {
+			return nil, err
+		}
+		nodes[2].Underlay = vethC.Addr()
 	}
 	return nodes, nil
 }
@@ -104,43 +119,72 @@ func newNamespace(env *Env) (netns.NsHandle, error) {
 	return r.ns, nil
 }
 
-// joinPair joins namespaces a and b with a veth pair, vethA in a and vethB
-// in b, both up. The pair goes with the namespaces.
-func joinPair(a, b netns.NsHandle) error {
-	ha, err := netlink.NewHandleAt(a, unix.NETLINK_ROUTE)
+// vethEnd is one end of a veth: its namespace, name and address, and, if
+// valid, the one address it reaches, by a host route (for an end whose
+// address is a host address).
+type vethEnd struct {
+	ns   netns.NsHandle
+	name string
+	addr netip.Prefix
+	peer netip.Addr
+}
+
+// joinVeth joins the namespaces of a and b with a veth pair, both ends up.
+// The pair goes with the namespaces.
+func joinVeth(a, b vethEnd) error {
+	ha, err := netlink.NewHandleAt(a.ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
 	}
 	defer ha.Close()
-	hb, err := netlink.NewHandleAt(b, unix.NETLINK_ROUTE)
+	hb, err := netlink.NewHandleAt(b.ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
 	}
 	defer hb.Close()
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "rc-a"}, PeerName: "rc-b", PeerNamespace: netlink.NsFd(int(b))}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a.name}, PeerName: b.name, PeerNamespace: netlink.NsFd(int(b.ns))}
 	if err := ha.LinkAdd(veth); errors.Is(err, unix.EOPNOTSUPP) {
 		return Skipf("this kernel cannot create veth pairs to join namespaces (load the veth module): %v", err)
 	} else if err != nil {
 		return fmt.Errorf("creating a veth pair between the namespaces: %w", err)
 	}
 	for _, end := range []struct {
-		h    *netlink.Handle
-		name string
-		addr netip.Prefix
-	}{{ha, "rc-a", vethA}, {hb, "rc-b", vethB}} {
-		link, err := end.h.LinkByName(end.name)
-		if err != nil {
+		h *netlink.Handle
+		vethEnd
+	}{{ha, a}, {hb, b}} {
+		if err := setUpLink(end.h, end.name, end.addr, end.peer); err != nil {
 			return err
-		}
-		ipnet := &net.IPNet{IP: end.addr.Addr().AsSlice(), Mask: net.CIDRMask(end.addr.Bits(), end.addr.Addr().BitLen())}
-		if err := end.h.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
-			return fmt.Errorf("address %s on %s: %w", end.addr, end.name, err)
-		}
-		if err := end.h.LinkSetUp(link); err != nil {
-			return fmt.Errorf("bringing %s up: %w", end.name, err)
 		}
 	}
 	return nil
+}
+
+// setUpLink gives link name in h's namespace the address addr (and, if
+// peer is valid, a host route to peer through it) and brings it up.
+func setUpLink(h *netlink.Handle, name string, addr netip.Prefix, peer netip.Addr) error {
+	link, err := h.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(addr)}); err != nil {
+		return fmt.Errorf("address %s on %s: %w", addr, name, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bringing %s up: %w", name, err)
+	}
+	if peer.IsValid() {
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: prefixIPNet(netip.PrefixFrom(peer, peer.BitLen())), Scope: netlink.SCOPE_LINK}
+		if err := h.RouteAdd(r); err != nil {
+			return fmt.Errorf("route to %s on %s: %w", peer, name, err)
+		}
+	}
+	return nil
+}
+
+// prefixIPNet is p in the form netlink takes: the address with its
+// prefix length (not masked).
+func prefixIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
 // doIn runs fn on an OS thread that has entered namespace ns: sockets fn

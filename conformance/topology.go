@@ -9,10 +9,12 @@ import (
 // two of them on a network where they reach each other, and reach each of
 // them with its own sockets.
 type Topology interface {
-	// Nodes returns n fresh nodes (n is 1 or 2) that can reach each other
-	// over UDP at their Underlay addresses, and registers their removal
-	// with env.Cleanup. It returns an error made by Skip when this host
-	// cannot provide them, saying why.
+	// Nodes returns n fresh nodes (n is 1, 2 or 3) and registers their
+	// removal with env.Cleanup. Two nodes reach each other over UDP at
+	// their Underlay addresses; of three, the first reaches each of the
+	// others and they reach it (a star: the others need not reach each
+	// other). It returns an error made by Skip when this host cannot
+	// provide them, saying why.
 	Nodes(ctx context.Context, env *Env, n int) ([]*Node, error)
 }
 
@@ -32,6 +34,10 @@ type Node struct {
 	// the node's plugin instances inside it. Nil runs fn as it is, in this
 	// host's network.
 	Do func(fn func() error) error
+
+	// lan, if not nil, makes a network behind the node for gateway cases
+	// (see lanBehind); the built-in topologies set it.
+	lan func(ctx context.Context, env *Env) (*lanNet, error)
 }
 
 // do runs fn in n's network.
@@ -54,7 +60,7 @@ type loopback struct{}
 func (loopback) Nodes(_ context.Context, _ *Env, n int) ([]*Node, error) {
 	nodes := make([]*Node, n)
 	for i := range nodes {
-		nodes[i] = &Node{Name: "loopback", Underlay: netip.MustParseAddr("127.0.0.1")}
+		nodes[i] = &Node{Name: "loopback", Underlay: netip.MustParseAddr("127.0.0.1"), lan: hostLAN}
 	}
 	return nodes, nil
 }

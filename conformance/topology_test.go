@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/rustynet/rustynet/conformance"
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -41,5 +43,51 @@ func TestNamespacesTopology(t *testing.T) {
 		if r.Status != want[r.ID] {
 			t.Errorf("%s: got %s (%s), want %s", r.ID, r.Status, r.Message, want[r.ID])
 		}
+	}
+}
+
+// TestBrokenRoutesFailInNamespaces proves that the route cases which read
+// a node's routing table or send traffic through an OS interface bite:
+// each plugin wraps the wgtun backend with one defect in how it installs
+// routes, and runs with every instance in a network namespace of its own.
+func TestBrokenRoutesFailInNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	run := regexp.MustCompile(`^backend\.routes`)
+	for _, tt := range []struct {
+		plugin string
+		want   []string // the failed cases, in suite order
+	}{
+		{"default-route-loop", []string{"backend.routes.default"}},
+		{"remove-foreign-routes", []string{"backend.routes.implied", "backend.routes.foreign"}},
+	} {
+		t.Run(tt.plugin, func(t *testing.T) {
+			rep, err := conformance.RunBackendSuite(t.Context(), conformance.BackendTarget{
+				Binary:   hostapi.LaunchConfig{Path: pluginPath(t, tt.plugin)},
+				Topology: conformance.Namespaces(),
+			}, conformance.Options{Match: run.MatchString, TempDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range tt.want {
+				if r := result(rep, id); r.Status == conformance.StatusSkip {
+					t.Skipf("%s, which observes the defect, cannot run here: %s", id, r.Message)
+				}
+			}
+			if diff := cmp.Diff(tt.want, rep.Failed()); diff != "" {
+				t.Errorf("failed cases (-want +got):\n%s", diff)
+				for _, r := range rep.Results {
+					if r.Status == conformance.StatusFail {
+						t.Logf("%s: %s", r.ID, r.Message)
+					}
+				}
+			}
+			for _, r := range rep.Results {
+				if r.Status == conformance.StatusSkip {
+					t.Errorf("%s skipped in namespaces: %s", r.ID, r.Message)
+				}
+			}
+		})
 	}
 }

@@ -14,12 +14,13 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// Traffic between two instances: each runs a TCP echo service reachable
-// through the tunnel at its mesh address, port echoPort, and each dials the
-// other's. A node with BackendCapProxy reaches the mesh through a TCP
-// forward on its 127.0.0.1 and exposes an echo server on its 127.0.0.1;
-// a node with an OS interface dials and listens on mesh addresses directly,
-// in its own network namespace.
+// Traffic between instances: each runs a TCP echo service reachable
+// through the tunnel at its mesh addresses, port echoPort, and dials the
+// others'. A node with BackendCapProxy reaches the mesh through a TCP
+// forward on its 127.0.0.1 for each destination it dials, and exposes an
+// echo server on its 127.0.0.1; a node with an OS interface dials and
+// listens on mesh addresses directly, in its own network namespace, and
+// records the source of every connection its echo service accepts.
 
 const (
 	// echoPort is the mesh port of every echo service.
@@ -34,23 +35,65 @@ const (
 	payloadBytes = 64 << 10
 )
 
-// tnode is one configured instance of a traffic pair.
+// tnode is one configured instance of a traffic topology. The fields
+// before port shape it and are set before configure.
 type tnode struct {
-	b    *BackendInstance
-	id   *identity
-	port uint16         // WireGuard listen port, from State
-	fwd  netip.AddrPort // the TCP forward to the other node's echo service; zero without proxies
+	b  *BackendInstance
+	id *identity
+	// peers are the instances this one has as peers; peer is the first
+	// (the other one, in a pair).
+	peers []*tnode
+	peer  *tnode
+	// extra are more addresses of the interface, besides the identity's;
+	// the echo service answers on them too.
+	extra []netip.Prefix
+	// allowed are more allowed IPs this node has as the others' peer,
+	// besides its mesh address.
+	allowed []netip.Prefix
+	// dests are more mesh destinations this node dials, besides its
+	// peers' echo services.
+	dests []netip.AddrPort
+	// routes are more prefixes routed into the interface, besides the
+	// peers' mesh addresses (needs BackendCapRoutes).
+	routes []netip.Prefix
+	// gateway is the gateway setting of every Configure.
+	gateway *hostapi.GatewayConfig
+
+	port uint16 // WireGuard listen port, from State
+	// fwd maps every mesh destination this node dials to its TCP forward
+	// on 127.0.0.1; nil without proxies.
+	fwd map[netip.AddrPort]netip.AddrPort
 	// proxy is the proxy configuration n was configured with; nil
 	// without proxies.
 	proxy *hostapi.ProxyConfig
-	peer  *tnode
+	// seen records the sources of the connections this node's echo
+	// service accepted on its mesh addresses (OS interfaces only).
+	seen *echoLog
 }
 
 // endpoint is where the other node sends this node's WireGuard packets.
 func (n *tnode) endpoint() netip.AddrPort { return netip.AddrPortFrom(n.b.Node.Underlay, n.port) }
 
-// asPeer is this node as the other node's peer.
-func (n *tnode) asPeer() hostapi.PeerConfig { return n.id.peer(n.endpoint()) }
+// asPeer is this node as another node's peer.
+func (n *tnode) asPeer() hostapi.PeerConfig {
+	p := n.id.peer(n.endpoint())
+	p.AllowedIPs = append(p.AllowedIPs, n.allowed...)
+	return p
+}
+
+// echoAddr is this node's echo service at its mesh address.
+func (n *tnode) echoAddr() netip.AddrPort { return netip.AddrPortFrom(n.id.addr, echoPort) }
+
+// config is the interface configuration of n as configure applied it,
+// with the listen port it got.
+func (n *tnode) config() hostapi.InterfaceConfig {
+	cfg := n.id.config()
+	cfg.ListenPort = n.port
+	cfg.Addresses = append(cfg.Addresses, n.extra...)
+	cfg.Proxy = n.proxy
+	cfg.Gateway = n.gateway
+	return cfg
+}
 
 // pair is two configured instances that are each other's peers.
 type pair struct{ a, b *tnode }
@@ -72,58 +115,102 @@ func carryReason(b *BackendInstance) string {
 // them peers ready to carry traffic. It skips, saying why, when they cannot
 // carry traffic here.
 func newPair(ctx context.Context, env *Env, withReference bool) (*pair, error) {
-	nodes, err := env.Nodes(ctx, 2)
+	return newPairWith(ctx, env, withReference, nil)
+}
+
+// newPairWith is newPair with shape, if not nil, called on the two nodes
+// before they are configured.
+func newPairWith(ctx context.Context, env *Env, withReference bool, shape func(a, b *tnode) error) (*pair, error) {
+	ns, err := startNodes(ctx, env, 2, withReference)
 	if err != nil {
 		return nil, err
 	}
-	ba, err := env.StartBackend(ctx, nodes[0])
+	a, b := ns[0], ns[1]
+	a.peers, b.peers = []*tnode{b}, []*tnode{a}
+	if shape != nil {
+		if err := shape(a, b); err != nil {
+			return nil, err
+		}
+	}
+	if err := connect(ctx, env, ns...); err != nil {
+		return nil, err
+	}
+	return &pair{a: a, b: b}, nil
+}
+
+// startNodes starts n instances (n as Topology.Nodes takes it) in the
+// nodes of the topology, the last of the reference backend if
+// withReference, with the mesh addresses meshAddr(1) to meshAddr(n). It
+// skips, saying why, when they cannot carry traffic here.
+func startNodes(ctx context.Context, env *Env, n int, withReference bool) ([]*tnode, error) {
+	nodes, err := env.Nodes(ctx, n)
 	if err != nil {
 		return nil, err
 	}
-	var bb *BackendInstance
-	if withReference {
-		bb, err = env.StartReference(ctx, nodes[1])
-	} else {
-		bb, err = env.StartBackend(ctx, nodes[1])
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range []*BackendInstance{ba, bb} {
+	out := make([]*tnode, n)
+	for i, node := range nodes {
+		var b *BackendInstance
+		if withReference && i == n-1 {
+			b, err = env.StartReference(ctx, node)
+		} else {
+			b, err = env.StartBackend(ctx, node)
+		}
+		if err != nil {
+			return nil, err
+		}
 		if why := runnable(ctx, b); why != "" {
 			return nil, Skip(why)
 		}
 		if why := carryReason(b); why != "" {
 			return nil, Skip(why)
 		}
+		out[i] = &tnode{b: b, id: newIdentity(meshAddr(i + 1))}
 	}
-	p := &pair{
-		a: &tnode{b: ba, id: newIdentity(meshAddr(1))},
-		b: &tnode{b: bb, id: newIdentity(meshAddr(2))},
-	}
-	for _, n := range []*tnode{p.a, p.b} {
+	return out, nil
+}
+
+// connect configures every node of ns and then gives each its peers.
+func connect(ctx context.Context, env *Env, ns ...*tnode) error {
+	for _, n := range ns {
+		n.peer = n.peers[0]
 		if osRouted(n.b) && !n.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
+			if len(n.routes) > 0 {
+				return Skipf("%s has neither proxies nor BackendCapRoutes: it cannot route %v into its interface", n.b.info.Name, n.routes)
+			}
 			// Without ApplyRoutes, the interface's own prefix must cover
-			// the peer's address.
+			// the peers' addresses.
 			n.id.bits = 24
 		}
 	}
-	p.a.peer, p.b.peer = p.b, p.a
-	for _, n := range []*tnode{p.a, p.b} {
+	for _, n := range ns {
 		if err := n.configure(ctx, env); err != nil {
-			return nil, fmt.Errorf("%s in node %s: %w", n.b.info.Name, n.b.Node.Name, err)
+			return fmt.Errorf("%s in node %s: %w", n.b.info.Name, n.b.Node.Name, err)
 		}
 	}
-	for _, n := range []*tnode{p.a, p.b} {
-		if err := n.b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{n.peer.asPeer()}}); err != nil {
-			return nil, fmt.Errorf("%s: ApplyPeers: %w", n.b.info.Name, err)
+	for _, n := range ns {
+		var up []hostapi.PeerConfig
+		for _, p := range n.peers {
+			up = append(up, p.asPeer())
+		}
+		if err := n.b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: up}); err != nil {
+			return fmt.Errorf("%s: ApplyPeers: %w", n.b.info.Name, err)
 		}
 	}
-	return p, nil
+	return nil
+}
+
+// destinations returns every mesh destination n dials.
+func (n *tnode) destinations() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, p := range n.peers {
+		out = append(out, p.echoAddr())
+	}
+	return append(out, n.dests...)
 }
 
 // configure configures n with its echo service and, with proxies, its
-// forward to the other node's echo service.
+// forwards to the destinations it dials; with BackendCapRoutes it routes
+// its peers' mesh addresses and n.routes into the interface.
 func (n *tnode) configure(ctx context.Context, env *Env) error {
 	proxied := n.b.info.Capabilities.Has(hostapi.BackendCapProxy)
 	var echoAddr netip.AddrPort
@@ -132,26 +219,26 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
-		serveEcho(env, ln)
+		serveEcho(env, ln, nil)
 		echoAddr = netip.MustParseAddrPort(ln.Addr().String())
 	}
 	const attempts = 5
 	var err error
 	for range attempts {
-		cfg := n.id.config()
 		if proxied {
-			n.fwd, err = freePort(n.b.Node)
-			if err != nil {
-				return err
-			}
-			cfg.Proxy = &hostapi.ProxyConfig{
-				Exposes:  []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: echoPort, Target: echoAddr}},
-				Forwards: []hostapi.Forward{{Proto: hostapi.ProtoTCP, Listen: n.fwd, Target: netip.AddrPortFrom(n.peer.id.addr, echoPort)}},
+			n.fwd = make(map[netip.AddrPort]netip.AddrPort)
+			n.proxy = &hostapi.ProxyConfig{Exposes: []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: echoPort, Target: echoAddr}}}
+			for _, dst := range n.destinations() {
+				listen, err := freePort(n.b.Node)
+				if err != nil {
+					return err
+				}
+				n.fwd[dst] = listen
+				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoTCP, Listen: listen, Target: dst})
 			}
 		}
-		n.proxy = cfg.Proxy
-		err = n.b.Configure(ctx, cfg)
-		// Another process may take the free port first: try another.
+		err = n.b.Configure(ctx, n.config())
+		// Another process may take a free port first: try others.
 		if !proxied || hostapi.CodeOf(err) != hostapi.CodeUnavailable {
 			break
 		}
@@ -168,32 +255,41 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 		return errors.New("State reports listen port 0 after Configure with port 0 (the backend must report the port it chose)")
 	}
 	n.port = st.ListenPort
-	if osRouted(n.b) && n.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
-		if err := n.b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: []netip.Prefix{n.peer.id.prefix()}}); err != nil {
-			return fmt.Errorf("ApplyRoutes to the peer: %w", err)
+	if n.b.info.Capabilities.Has(hostapi.BackendCapRoutes) {
+		var add []netip.Prefix
+		for _, p := range n.peers {
+			add = append(add, p.id.prefix())
+		}
+		add = append(add, n.routes...)
+		if err := n.b.ApplyRoutes(ctx, hostapi.RouteChanges{Add: add}); err != nil {
+			return fmt.Errorf("ApplyRoutes to the peers: %w", err)
 		}
 	}
 	if !proxied {
-		ln, err := listenIn(n.b.Node, netip.AddrPortFrom(n.id.addr, echoPort).String())
-		if err != nil {
-			return fmt.Errorf("listening on the mesh address: %w", err)
+		n.seen = newEchoLog()
+		for _, a := range n.config().Addresses {
+			if _, err := echoAt(env, n.b.Node, netip.AddrPortFrom(a.Addr(), echoPort), n.seen); err != nil {
+				return fmt.Errorf("listening on the mesh address: %w", err)
+			}
 		}
-		serveEcho(env, ln)
 	}
 	return nil
 }
 
 // dial opens a TCP connection from n's node, through the tunnel, to the
-// other node's echo service.
-func (n *tnode) dial(ctx context.Context, env *Env) (net.Conn, error) {
-	target := netip.AddrPortFrom(n.peer.id.addr, echoPort)
-	if n.fwd.IsValid() {
-		target = n.fwd
+// mesh destination dst, within timeout.
+func (n *tnode) dial(ctx context.Context, env *Env, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	target := dst
+	if n.fwd != nil {
+		var ok bool
+		if target, ok = n.fwd[dst]; !ok {
+			return nil, fmt.Errorf("conformance: node %s has no forward to %s", n.b.Node.Name, dst)
+		}
 	}
 	var c net.Conn
 	err := n.b.Node.do(func() error {
 		var d net.Dialer
-		dctx, cancel := context.WithTimeout(ctx, ioTimeout)
+		dctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		var err error
 		c, err = d.DialContext(dctx, "tcp", target.String())
@@ -252,14 +348,50 @@ func silent(c net.Conn, payload []byte) error {
 // exchange dials from n to its peer's echo service and checks one echo of
 // payloadBytes, returning the open connection.
 func (n *tnode) exchange(ctx context.Context, env *Env, tag string) (net.Conn, error) {
-	c, err := n.dial(ctx, env)
+	return n.exchangeWith(ctx, env, n.peer.echoAddr(), tag)
+}
+
+// exchangeWith dials from n to the echo service at mesh destination dst
+// and checks one echo of payloadBytes, returning the open connection.
+func (n *tnode) exchangeWith(ctx context.Context, env *Env, dst netip.AddrPort, tag string) (net.Conn, error) {
+	c, err := n.dial(ctx, env, dst, ioTimeout)
 	if err != nil {
 		return nil, err
 	}
 	if err := echo(c, sized(tag, payloadBytes)); err != nil {
-		return nil, fmt.Errorf("from %s (node %s) to %s (node %s): %w", n.b.info.Name, n.b.Node.Name, n.peer.b.info.Name, n.peer.b.Node.Name, err)
+		return nil, fmt.Errorf("from %s (node %s) to %s: %w", n.b.info.Name, n.b.Node.Name, dst, err)
 	}
 	return c, nil
+}
+
+// unreachable checks that nothing answers n at mesh destination dst: the
+// dial fails, or an echo gets nothing back within silence.
+func (n *tnode) unreachable(ctx context.Context, env *Env, dst netip.AddrPort) error {
+	c, err := n.dial(ctx, env, dst, silence)
+	if err != nil {
+		return nil
+	}
+	if err := silent(c, sized("unreachable", 1<<10)); err != nil {
+		return fmt.Errorf("%s answered node %s: %w", dst, n.b.Node.Name, err)
+	}
+	return nil
+}
+
+// cameFrom checks that the last connection seen on echo service dst
+// (recorded in seen) came from src. It checks nothing when seen is nil:
+// a proxied node's echo service sees only its own proxy.
+func cameFrom(seen *echoLog, dst netip.AddrPort, src netip.Addr) error {
+	if seen == nil {
+		return nil
+	}
+	got, ok := seen.last(dst)
+	switch {
+	case !ok:
+		return fmt.Errorf("the echo service at %s accepted no connection", dst)
+	case got != src:
+		return fmt.Errorf("the echo service at %s saw the connection come from %s, want %s", dst, got, src)
+	}
+	return nil
 }
 
 // listenIn listens on TCP address addr in node.
@@ -287,9 +419,43 @@ func freePort(node *Node) (netip.AddrPort, error) {
 	return netip.MustParseAddrPort(ln.Addr().String()), nil
 }
 
-// serveEcho echoes every connection ln accepts until the case ends; then
-// it closes ln and every connection and waits for its goroutines.
-func serveEcho(env *Env, ln net.Listener) {
+// echoLog records the source address of every connection echo services
+// accepted, by the address they accepted it on. Safe for concurrent use.
+type echoLog struct {
+	mu   sync.Mutex // guards from
+	from map[netip.AddrPort][]netip.Addr
+}
+
+func newEchoLog() *echoLog { return &echoLog{from: make(map[netip.AddrPort][]netip.Addr)} }
+
+func (l *echoLog) add(c net.Conn) {
+	local, err1 := netip.ParseAddrPort(c.LocalAddr().String())
+	remote, err2 := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err1 != nil || err2 != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	l.from[k] = append(l.from[k], remote.Addr().Unmap())
+}
+
+// last returns the source of the last connection accepted on local.
+func (l *echoLog) last(local netip.AddrPort) (netip.Addr, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	from := l.from[local]
+	if len(from) == 0 {
+		return netip.Addr{}, false
+	}
+	return from[len(from)-1], true
+}
+
+// serveEcho echoes every connection ln accepts until the case ends,
+// recording its source in seen if not nil; then it closes ln and every
+// connection and waits for its goroutines. A connection is recorded before
+// any byte of it is echoed.
+func serveEcho(env *Env, ln net.Listener, seen *echoLog) {
 	var (
 		mu     sync.Mutex // guards conns and closed
 		conns  []net.Conn
@@ -301,6 +467,9 @@ func serveEcho(env *Env, ln net.Listener) {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if seen != nil {
+				seen.add(c)
 			}
 			mu.Lock()
 			if closed {

@@ -36,8 +36,10 @@
 //     (priority RulePriorityLookup). The tunnel's marked packets skip both
 //     and follow the host's main table: no routing loop. As wg-quick does,
 //     net.ipv4.conf.all.src_valid_mark is set to 1, and the conntrack mark
-//     carries M back onto replies, so that a strict reverse-path filter
-//     accepts them; that setting is left on (it changes nothing for
+//     carries M back onto replies (a chain of the nftables table below), so
+//     that a strict reverse-path filter accepts them — without nftables a
+//     default route is refused (ErrUnsupported) rather than installed to
+//     loop; src_valid_mark is left on (it changes nothing for
 //     unmarked packets, and another tunnel may rely on it). M and T are one
 //     number, MarkBase plus the interface index (MarkOf), so two interfaces
 //     in one namespace never share them. Removing the last default route

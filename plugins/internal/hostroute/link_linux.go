@@ -532,7 +532,11 @@ func (l *Link) syncFirewall(gw *hostapi.GatewayConfig, mark uint32) error {
 		l.tabled, l.warned = true, false
 		return nil
 	}
-	if gw != nil {
+	if gw != nil || mark != 0 {
+		// A gateway needs the table; so does a default route, whose
+		// replies a strict reverse-path filter drops unless conntrack
+		// gives them the tunnel's mark (the table's mark chain): refused,
+		// as the contract wants, rather than accepted and looping.
 		return firewallError(err)
 	}
 	if !l.warned {
