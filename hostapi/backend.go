@@ -226,7 +226,7 @@ type InterfaceState struct {
 	ListenPort uint16
 	Addresses  []netip.Prefix
 	// Routes are the prefixes routed into the interface through
-	// ApplyRoutes, sorted (BackendCapRoutes).
+	// ApplyRoutes, sorted by netip.Prefix.Compare (BackendCapRoutes).
 	Routes []netip.Prefix
 	Peers  []PeerState // sorted by PublicKey
 }
