@@ -84,9 +84,26 @@ type Backend interface {
 	// else ErrUnsupported.
 	ApplyRoutes(ctx context.Context, c RouteChanges) error
 
-	// SetFilter installs a packet filter on traffic arriving from peers.
-	// Once set, the filter is default-deny: only packets matching a rule are
-	// delivered. Needs BackendCapPacketFilter, else ErrUnsupported.
+	// SetFilter replaces the packet filter on traffic arriving from peers:
+	// to the node itself and, on a gateway, forwarded beyond it. Once set,
+	// the filter is default-deny and stateful. A packet from a peer passes
+	// if it opens a connection a rule admits (FilterRule), or belongs to a
+	// connection already admitted: a later packet of a connection a rule
+	// admitted, or a reply to a connection opened from this side (by the
+	// node, or by a host behind it through the tunnel). ICMP errors about
+	// such a connection pass too. Every other packet is dropped before it
+	// reaches the node's stack, the operating system or a forwarded
+	// destination. Connections are tracked per protocol, addresses and
+	// ports (ICMP echo by identifier) in a table of bounded size with idle
+	// timeouts; a backend states its bounds.
+	//
+	// Replacing the filter keeps the tracked connections the new rules
+	// still admit and cuts the others: their next packet from the peer is
+	// dropped. An empty Filter admits no new connection from peers. Until
+	// the first SetFilter nothing is filtered; a host that wants no gap
+	// sets the filter before it adds peers. Invalid rules (FilterRule)
+	// fail with ErrInvalidArgument and change nothing. Needs
+	// BackendCapPacketFilter, else ErrUnsupported.
 	SetFilter(ctx context.Context, f Filter) error
 
 	// Close removes the interface and releases every socket, file and
@@ -258,9 +275,14 @@ type Filter struct {
 	Rules []FilterRule
 }
 
-// FilterRule allows packets from any of Src to any of Dst with protocol Proto
-// (ProtoAny: all) and, for TCP/UDP, a destination port within one of Ports
-// (none: all ports).
+// FilterRule admits connections from any of Src to any of Dst with
+// protocol Proto (ProtoAny: every protocol) and, for TCP and UDP, a
+// destination port within one of Ports (none: every port). Prefixes must
+// pass CheckRoute (valid, masked, not IPv4-mapped); port ranges must not be
+// empty (First <= Last); Proto must be one of the Proto constants. A rule
+// with no Src or no Dst admits nothing. ProtoICMP covers ICMP and ICMPv6
+// echo requests; other ICMP messages pass only as errors about a tracked
+// connection.
 type FilterRule struct {
 	Src   []netip.Prefix
 	Dst   []netip.Prefix
