@@ -119,7 +119,7 @@ func New(tb testing.TB, opts Options) *Cluster {
 	for i := range opts.ExtraMembers {
 		nodes = append(nodes, membershiptest.Node(ExtraMemberID(i), extraBase+i))
 	}
-	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
+	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, membership.DefaultPolicy(), membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
 	if err != nil {
 		tb.Fatalf("genesis: %v", err)
 	}

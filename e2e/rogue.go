@@ -20,7 +20,7 @@ func (c *Cluster) RogueGenesis(self *Node, peers ...*Node) *membership.SignedUpd
 	for _, p := range peers {
 		nodes = append(nodes, p.Member())
 	}
-	g, err := membership.NewGenesis("rogue", 1, []membership.Approver{mallory.Approver}, nodes,
+	g, err := membership.NewGenesis("rogue", 1, []membership.Approver{mallory.Approver}, nodes, membership.DefaultPolicy(),
 		membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
 	if err != nil {
 		c.tb.Fatalf("rogue genesis: %v", err)

@@ -20,6 +20,7 @@ func rootCommand() *command {
 		subs: []*command{
 			keyCommand(),
 			membershipCommand(),
+			policyCommand(),
 			daemonCommand(),
 			nodeStatusCommand(),
 			demoCommand(),

@@ -202,7 +202,7 @@ func (d *demo) makeNetwork() error {
 		d.newNode(id, i+1, id == "n1")
 		nodes = append(nodes, d.member(id))
 	}
-	g, err := membership.NewGenesis("demo", 2, as, nodes, membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
+	g, err := membership.NewGenesis("demo", 2, as, nodes, membership.DefaultPolicy(), membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
 	if err != nil {
 		return rejected("genesis", err)
 	}

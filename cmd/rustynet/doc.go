@@ -8,11 +8,26 @@
 //	rustynet [--json] membership init | propose-* | sign-update |
 //	                  verify-update | apply-update | status | export |
 //	                  verify-log | backup | restore ...
+//	rustynet [--json] policy check | test | show ...
 //
 // Run `rustynet help` or `rustynet COMMAND -h` for every command's flags.
 // Flags may come before or after positional arguments; `--` ends flags.
 // Repeatable flags (--approver, --node, --address, --endpoint, --tag,
 // --route) are given once per value.
+//
+// # Access policy
+//
+// The network's access policy is part of its signed membership (schema 2,
+// docs/membership-encoding.md §13). `membership init` always writes one
+// into the genesis (--policy FILE, or allow-members by default);
+// `membership propose-set-policy --policy FILE` proposes a new one, and
+// verify-update reviews it rule by rule. Policy files are TOML
+// (docs/policy.md); `policy check` validates one and, with --from, finds
+// what in it selects nothing; `policy test` says whether a connection is
+// allowed and by which rule; `policy show` prints the signed policy as a
+// file. A policy file's problems of form (syntax, unknown keys, types) are
+// USAGE errors, values the engine refuses carry the engine's code; both
+// name file:line.
 //
 // # Logs and state directories
 //
@@ -42,7 +57,8 @@
 // # Exit status and error codes
 //
 //	0  success
-//	1  rejected: the trust engine refused the input
+//	1  rejected: the trust engine refused the input, or the policy did
+//	   (policy test denies, policy check has findings)
 //	2  usage or input error
 //	3  I/O or internal error
 //
@@ -60,7 +76,8 @@
 // missing plugin binary, a SHA-256 pin mismatch, a directory open to other
 // users), the others exit 3 (e.g. LOCKED: a running node holds the
 // directory; UNAVAILABLE: the plugin died). Everything else carries a CLI
-// code: USAGE (exit 2: unknown flag or command, missing or malformed flag
+// code: POLICY_FINDINGS (exit 1: policy check found what selects nothing),
+// POLICY_DENIED (exit 1: policy test's connection is denied), USAGE (exit 2: unknown flag or command, missing or malformed flag
 // value or argument, an input file or state directory that does not exist
 // or cannot be read, an output file that already exists without --force, a
 // private key file that group or others may access), IO (exit 3: writing

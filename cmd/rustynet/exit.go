@@ -23,6 +23,10 @@ const (
 	codeUsage    = "USAGE"
 	codeIO       = "IO"
 	codeInternal = "INTERNAL"
+	// codePolicyFindings: policy check found what selects nothing (exit 1).
+	codePolicyFindings = "POLICY_FINDINGS"
+	// codePolicyDenied: policy test's connection is denied (exit 1).
+	codePolicyDenied = "POLICY_DENIED"
 )
 
 // cliError is an error with the code and exit status the CLI reports for it.

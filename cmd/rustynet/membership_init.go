@@ -12,10 +12,13 @@ func initCommand() *command {
 	return &command{
 		name: "init",
 		args: "--network-id ID --threshold K --approver ID=PUBKEY[:owner]... " +
-			"[--node ID=NODEPUBKEY,ADDR[,ADDR...]...] [--expires-in DURATION] --out FILE [--force]",
+			"[--node ID=NODEPUBKEY,ADDR[,ADDR...]...] [--policy POLICYFILE] [--expires-in DURATION] --out FILE [--force]",
 		summary: "write the unsigned genesis update of a new network",
 		help: "Every initial approver must then sign FILE with sign-update; the signed\n" +
-			"genesis is the first entry of the network's log (and a log by itself).",
+			"genesis is the first entry of the network's log (and a log by itself).\n" +
+			"The genesis always carries the network's access policy (docs/policy.md):\n" +
+			"POLICYFILE, or by default one rule, allow-members: every active member\n" +
+			"may reach every other member with any protocol.",
 		run: runInit,
 	}
 }
@@ -27,6 +30,7 @@ func runInit(_ context.Context, e *env, args []string) error {
 	threshold := fs.Uint64("threshold", 0, "approver signatures every update needs (`K`)")
 	approvers := listVar(fs, "approver", "an initial approver, `ID=PUBKEY[:owner]`")
 	nodes := listVar(fs, "node", "an initial node, `ID=NODEPUBKEY,ADDR[,ADDR...]`")
+	policyFile := fs.String("policy", "", "the network's access policy `FILE` (default: every member may reach every other)")
 	expiresIn := fs.Duration("expires-in", 24*time.Hour, "how long approvers have to sign it")
 	out := fs.String("out", "", "write the genesis update to `FILE`")
 	force := fs.Bool("force", false, "replace FILE if it exists")
@@ -43,11 +47,19 @@ func runInit(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	pol := membership.DefaultPolicy()
+	if *policyFile != "" {
+		f, err := readPolicyFile(*policyFile)
+		if err != nil {
+			return err
+		}
+		pol = f.Policy
+	}
 	if err := checkNotExist(*out, *force); err != nil {
 		return err
 	}
 	p := membership.Proposal{CreatedAt: e.now(), Validity: *expiresIn}
-	g, err := membership.NewGenesis(*networkID, *threshold, as, ns, p)
+	g, err := membership.NewGenesis(*networkID, *threshold, as, ns, pol, p)
 	if err != nil {
 		return rejected("", err)
 	}

@@ -36,6 +36,7 @@ func proposeCommands() []*command {
 		proposeAddApprover(),
 		proposeRemoveApprover(),
 		proposeSetThreshold(),
+		proposeSetPolicy(),
 	}
 	cmds := make([]*command, len(ps))
 	for i, p := range ps {
@@ -287,6 +288,27 @@ func proposeSetThreshold() proposer {
 			k := fs.Uint64("threshold", 0, "the new threshold `K`")
 			return func(*env, *membership.State) (membership.Operation, error) {
 				return membership.Operation{Type: membership.OpSetThreshold, Threshold: *k}, nil
+			}
+		},
+	}
+}
+
+// proposeSetPolicy is "propose-set-policy": the whole policy of the file
+// replaces the network's (docs/policy.md).
+func proposeSetPolicy() proposer {
+	return proposer{
+		name:     "propose-set-policy",
+		args:     "--policy POLICYFILE",
+		summary:  "replace the network's access policy (needs the current threshold; verify-update shows the rule diff)",
+		required: []string{"policy"},
+		define: func(fs *flag.FlagSet) opBuilder {
+			file := fs.String("policy", "", "the new access policy `FILE` (TOML, docs/policy.md)")
+			return func(*env, *membership.State) (membership.Operation, error) {
+				f, err := readPolicyFile(*file)
+				if err != nil {
+					return membership.Operation{}, err
+				}
+				return membership.Operation{Type: membership.OpSetPolicy, Policy: f.Policy}, nil
 			}
 		},
 	}

@@ -43,8 +43,16 @@ type statusOutput struct {
 	StateRoot     string           `json:"state_root"`
 	LogEntries    int              `json:"log_entries"`
 	Threshold     uint64           `json:"threshold"`
+	SchemaVersion uint64           `json:"schema_version"` // 2 once the network has a policy
+	Policy        *policyOutput    `json:"policy"`         // null: no policy, every connection denied
 	Approvers     []approverOutput `json:"approvers"`
 	Nodes         []nodeOutput     `json:"nodes"`
+}
+
+// policyOutput summarises the access policy in status.
+type policyOutput struct {
+	Rules  int    `json:"rules"`
+	Digest string `json:"policy_digest"`
 }
 
 // approverOutput is one approver in status.
@@ -114,6 +122,10 @@ func newStatus(t *trustedLog) statusOutput {
 	}
 	o.NetworkID, o.GenesisRoot = s.NetworkID(), t.genesisRoot().String()
 	o.Epoch, o.StateRoot, o.Threshold = s.Epoch(), s.Root().String(), s.Threshold()
+	o.SchemaVersion = s.SchemaVersion()
+	if d, ok := s.PolicyDigest(); ok {
+		o.Policy = &policyOutput{Rules: len(s.Policy().Rules), Digest: d.String()}
+	}
 	for _, a := range s.Approvers() {
 		o.Approvers = append(o.Approvers, approverOutput{ID: a.ID, Role: string(a.Role), PublicKey: a.PublicKey.String()})
 	}
@@ -142,6 +154,11 @@ func (o *statusOutput) writeText(e *env) {
 	fmt.Fprintf(tw, "epoch:\t%d\n", o.Epoch)
 	fmt.Fprintf(tw, "state root:\t%s\n", o.StateRoot)
 	fmt.Fprintf(tw, "threshold:\t%d of %d approvers\n", o.Threshold, len(o.Approvers))
+	if o.Policy != nil {
+		fmt.Fprintf(tw, "policy:\t%d rule(s), digest %s (rustynet policy show)\n", o.Policy.Rules, o.Policy.Digest)
+	} else {
+		fmt.Fprintf(tw, "policy:\tnone: every connection is denied (schema 1; see docs/policy.md §7)\n")
+	}
 	tw.Flush()
 	fmt.Fprintln(e.stdout, "\napprovers:")
 	tw = newTable(e.stdout)

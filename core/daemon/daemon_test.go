@@ -95,7 +95,7 @@ func newHarness(t *testing.T) *harness {
 		as = append(as, a.Approver)
 	}
 	nodes := []membership.Node{h.self.member(1), newNode("b").member(2), newNode("c").member(3), newNode("d").member(4)}
-	g, err := membership.NewGenesis("test", 2, as, nodes, h.net.Proposal())
+	g, err := membership.NewGenesis("test", 2, as, nodes, membership.DefaultPolicy(), h.net.Proposal())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -236,6 +236,25 @@ func TestNetworkBinding(t *testing.T) {
 			t.Fatalf("got %v, want the doc's signing message to verify", err)
 		}
 	})
+	t.Run("v2 body signed under the v1 context string", func(t *testing.T) {
+		var sigs []wireSig
+		for _, id := range []string{"alice", "bob"} {
+			sigs = append(sigs, rawSign(net.Approvers[id], docSigningMessageWith(docSigningContext, "test", u.BodyBytes())))
+		}
+		wantReject(t, net, mustParse(t, envelope(u.BodyBytes(), sigs...)), membership.BadSignature, "")
+	})
+	t.Run("v1 body signed under the v2 context string", func(t *testing.T) {
+		v1 := membershiptest.NewV1(t, 2)
+		w := v1.Propose(t, addOp("x", 50))
+		if w.Body.SchemaVersion != 1 {
+			t.Fatalf("proposal on a network without a policy: got schema %d, want 1", w.Body.SchemaVersion)
+		}
+		var sigs []wireSig
+		for _, id := range []string{"alice", "bob"} {
+			sigs = append(sigs, rawSign(v1.Approvers[id], docSigningMessageWith(docSigningContextV2, "test", w.BodyBytes())))
+		}
+		wantReject(t, v1, mustParse(t, envelope(w.BodyBytes(), sigs...)), membership.BadSignature, "")
+	})
 	t.Run("update of another network", func(t *testing.T) {
 		other := membershiptest.NewWith(t, "prod", 2, approvers("alice", "bob", "carol"), 2)
 		v := other.Sign(t, other.Propose(t, addOp("x", 50)), "alice", "bob")

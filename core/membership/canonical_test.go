@@ -45,6 +45,9 @@ func TestCanonicalKeyOrder(t *testing.T) {
 	for _, s := range goldenChain(t) {
 		records = append(records, record{s.Name, s.Update.Body})
 	}
+	for _, s := range goldenChainV2(t) {
+		records = append(records, record{"v2/" + s.Name, s.Update.Body})
+	}
 
 	// Every character class of JCS string escaping, in every string the
 	// schema has (the schema only admits some of them; the encoder must
@@ -88,6 +91,9 @@ func TestCanonicalKeyOrder(t *testing.T) {
 		{Type: membership.OpAddApprover},
 		{Type: membership.OpRemoveApprover},
 		{Type: membership.OpSetThreshold},
+		{Type: membership.OpSetPolicy},
+		{Type: membership.OpSetPolicy, Policy: &membership.Policy{Rules: []membership.Rule{{}}}},
+		{Type: membership.OpGenesis, Approvers: []membership.Approver{}, Nodes: []membership.Node{}, Policy: &membership.Policy{}},
 	} {
 		records = append(records, record{"zero/" + string(op.Type), membership.Body{Operation: op}})
 	}
@@ -199,7 +205,7 @@ func verdict(tb testing.TB, steps []goldenStep, i int, raw []byte, l *membership
 			tb.Fatal(err)
 		}
 	}
-	pre := membership.Empty(goldenNetwork)
+	pre := membership.Empty(steps[0].Update.Body.NetworkID)
 	if i > 0 {
 		pre = steps[i-1].Post
 	}
@@ -340,7 +346,11 @@ func TestDecodeNegative(t *testing.T) {
 		{name: "upper-case network id", step: stepAddNode, old: `"network_id":"golden-net"`, new: `"network_id":"Golden-net"`, code: ill},
 
 		// Versions and kinds.
-		{name: "schema_version 2", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2,`, code: us},
+		{name: "schema_version 2 on a state without a policy", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2,`, code: ill},
+		{name: "schema_version 3", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":3,`, code: us},
+		{name: "schema_version 2.0", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2.0,`, code: us},
+		{name: "policy member in a v1 genesis", step: stepGenesis, old: `],"threshold":2,"type":"genesis"`, new: `],"policy":{"rules":[]},"threshold":2,"type":"genesis"`, code: nc},
+		{name: "set_policy in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"policy":{"rules":[]},"type":"set_policy"}`, code: us},
 		{name: "schema_version 0", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":0,`, code: us},
 		{name: "schema_version 1.0", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":1.0,`, code: us},
 		{name: "schema_version as string", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":"1",`, code: nc},

@@ -44,6 +44,19 @@ type wireOperation struct {
 	Routes     []string       `json:"routes"`
 	Approver   wireApprover   `json:"approver"`
 	ApproverID string         `json:"approver_id"`
+	Policy     *wirePolicy    `json:"policy"`
+}
+
+type wirePolicy struct {
+	Rules []wireRule `json:"rules"`
+}
+
+type wireRule struct {
+	Context string   `json:"context"`
+	Dst     []string `json:"dst"`
+	Name    string   `json:"name"`
+	Ports   []string `json:"ports"`
+	Src     []string `json:"src"`
 }
 
 type wireBody struct {
@@ -59,17 +72,21 @@ type wireBody struct {
 	UpdateID      string        `json:"update_id"`
 }
 
-// ParseBody decodes canonical body bytes. It fails with UNKNOWN_SCHEMA for
-// another schema version, kind or operation type, with NON_CANONICAL if raw
-// is not exactly the canonical encoding of what it decodes to (this one
-// check rejects reordered keys, whitespace, duplicate or unknown keys and
-// non-canonical spellings of values), and with ILLEGAL_OPERATION or
-// LIMIT_EXCEEDED for values outside the schema.
+// ParseBody decodes canonical body bytes of schema version 1 or 2. It fails
+// with UNKNOWN_SCHEMA for another schema version, kind or operation type,
+// with NON_CANONICAL if raw is not exactly the canonical encoding of what it
+// decodes to (this one check rejects reordered keys, whitespace, duplicate
+// or unknown keys and non-canonical spellings of values), and with
+// ILLEGAL_OPERATION or LIMIT_EXCEEDED for values outside the schema.
 func ParseBody(raw []byte, l *Limits) (Body, error) {
-	if l == nil {
-		d := DefaultLimits()
-		l = &d
-	}
+	return parseBody(raw, l, SchemaVersion)
+}
+
+// parseBody is ParseBody accepting schema versions 1 to maxVersion. A node
+// of an older version is this code with a lower maxVersion: everything up
+// to the version check is the same in every version (TestV1VerifierRefusesV2).
+func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
+	l = limitsOrDefault(l)
 	if len(raw) > l.MaxGenesisBytes {
 		return Body{}, errorf(LimitExceeded, "update body is %d bytes, more than any update may be (%d)", len(raw), l.MaxGenesisBytes)
 	}
@@ -85,8 +102,9 @@ func ParseBody(raw []byte, l *Limits) (Body, error) {
 	if err := dec.Decode(&peek); err != nil {
 		return Body{}, errorf(NonCanonical, "update body is not a JSON object: %v", err)
 	}
-	if peek.SchemaVersion != "1" {
-		return Body{}, errorf(UnknownSchema, "schema_version %q is not supported (want %d)", peek.SchemaVersion, SchemaVersion)
+	version, ok := schemaVersions[peek.SchemaVersion]
+	if !ok || version > maxVersion {
+		return Body{}, errorf(UnknownSchema, "schema_version %q is not supported (want 1 to %d)", peek.SchemaVersion, maxVersion)
 	}
 	if peek.Kind != UpdateKind {
 		return Body{}, errorf(UnknownSchema, "record kind %q is not %q", peek.Kind, UpdateKind)
@@ -95,7 +113,7 @@ func ParseBody(raw []byte, l *Limits) (Body, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return Body{}, errorf(NonCanonical, "update body does not match the schema: %v", err)
 	}
-	b, err := w.convert(l)
+	b, err := w.convert(l, version)
 	if err != nil {
 		return Body{}, err
 	}
@@ -105,8 +123,11 @@ func ParseBody(raw []byte, l *Limits) (Body, error) {
 	return b, nil
 }
 
-func (w *wireBody) convert(l *Limits) (Body, error) {
-	var b Body
+// schemaVersions maps the one spelling of each schema version to it.
+var schemaVersions = map[json.Number]uint64{"1": 1, "2": 2}
+
+func (w *wireBody) convert(l *Limits, version uint64) (Body, error) {
+	b := Body{SchemaVersion: version}
 	var err error
 	if !validID(w.NetworkID) {
 		return b, errorf(IllegalOperation, "network id %q is not 1-63 characters of [a-z0-9._-]", w.NetworkID)
@@ -129,13 +150,16 @@ func (w *wireBody) convert(l *Limits) (Body, error) {
 	if _, err := hex.Decode(b.UpdateID[:], []byte(w.UpdateID)); err != nil {
 		return b, errorf(NonCanonical, "update_id must be 32 lower-case hex digits (128 bits)")
 	}
-	b.Operation, err = w.Operation.convert(l)
+	b.Operation, err = w.Operation.convert(l, version)
 	return b, err
 }
 
-func (w *wireOperation) convert(l *Limits) (Operation, error) {
+func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 	op := Operation{Type: OpType(w.Type)}
 	var err error
+	if op.Type == OpSetPolicy && version < 2 {
+		return op, errorf(UnknownSchema, "operation type %q needs schema version 2", w.Type)
+	}
 	switch op.Type {
 	case OpGenesis:
 		op.Threshold = w.Threshold
@@ -156,6 +180,9 @@ func (w *wireOperation) convert(l *Limits) (Operation, error) {
 			if op.Nodes[i], err = w.Nodes[i].convert(); err != nil {
 				return op, err
 			}
+		}
+		if version >= 2 {
+			op.Policy, err = w.Policy.convert(l)
 		}
 	case OpAddNode:
 		op.Node, err = w.Node.convert()
@@ -180,6 +207,8 @@ func (w *wireOperation) convert(l *Limits) (Operation, error) {
 		op.ApproverID = w.ApproverID
 	case OpSetThreshold:
 		op.Threshold = w.Threshold
+	case OpSetPolicy:
+		op.Policy, err = w.Policy.convert(l)
 	default:
 		return op, errorf(UnknownSchema, "unknown operation type %q", w.Type)
 	}
@@ -205,6 +234,85 @@ func (w *wireNode) convert() (Node, error) {
 func (w *wireApprover) convert() (Approver, error) {
 	k, err := ParseApproverKey(w.PublicKey)
 	return Approver{ID: w.ApproverID, PublicKey: k, Role: Role(w.Role)}, err
+}
+
+// convert converts a policy; a missing one (nil) is a policy without
+// rules, which re-encodes visibly.
+func (w *wirePolicy) convert(l *Limits) (*Policy, error) {
+	if w == nil {
+		return &Policy{Rules: []Rule{}}, nil
+	}
+	if len(w.Rules) > l.MaxPolicyRules {
+		return nil, errorf(LimitExceeded, "policy has %d rules, the limit is %d", len(w.Rules), l.MaxPolicyRules)
+	}
+	p := &Policy{Rules: make([]Rule, len(w.Rules))}
+	for i := range w.Rules {
+		wr := &w.Rules[i]
+		r := Rule{Name: wr.Name, Context: Context(wr.Context)}
+		var err error
+		if r.Src, err = parseSelectors(wr.Src); err == nil {
+			if r.Dst, err = parseSelectors(wr.Dst); err == nil {
+				r.Ports, err = parsePortSpecs(wr.Ports)
+			}
+		}
+		if err != nil {
+			return nil, prefixErr(err, "rule %q: ", wr.Name)
+		}
+		p.Rules[i] = r
+	}
+	return p, nil
+}
+
+func parseSelectors(ss []string) ([]Selector, error) {
+	out := make([]Selector, len(ss))
+	for i, s := range ss {
+		var err error
+		if out[i], err = ParseSelector(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func parsePortSpecs(ss []string) ([]PortSpec, error) {
+	out := make([]PortSpec, len(ss))
+	for i, s := range ss {
+		var err error
+		if out[i], err = ParsePortSpec(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ParsePolicy decodes a canonical policy document (the encoding doc
+// §13.3) and validates it (ValidatePolicy). Like ParseBody, it refuses
+// anything that is not exactly the canonical encoding of what it decodes to
+// (NON_CANONICAL); whatever it accepts, EncodePolicy re-encodes to raw.
+// l nil means DefaultLimits.
+func ParsePolicy(raw []byte, l *Limits) (*Policy, error) {
+	l = limitsOrDefault(l)
+	if len(raw) > l.MaxPolicyBytes {
+		return nil, errorf(LimitExceeded, "policy is %d bytes, the limit is %d", len(raw), l.MaxPolicyBytes)
+	}
+	if !utf8.Valid(raw) {
+		return nil, errorf(NonCanonical, "policy is not valid UTF-8")
+	}
+	var w wirePolicy
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, errorf(NonCanonical, "policy does not match the schema: %v", err)
+	}
+	p, err := w.convert(l)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(EncodePolicy(p), raw) {
+		return nil, errorf(NonCanonical, "policy is not in canonical form (RFC 8785 JSON with exactly the schema's fields)")
+	}
+	if err := validatePolicy(p, raw, l); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func nonNil(s []string) []string {
@@ -254,10 +362,13 @@ type wireSignature struct {
 // Unknown envelope fields and trailing data are rejected (NON_CANONICAL);
 // the body must pass ParseBody. It checks form only, not signatures.
 func ParseSignedUpdate(data []byte, l *Limits) (*SignedUpdate, error) {
-	if l == nil {
-		d := DefaultLimits()
-		l = &d
-	}
+	return parseSignedUpdate(data, l, SchemaVersion)
+}
+
+// parseSignedUpdate is ParseSignedUpdate accepting schema versions 1 to
+// maxVersion.
+func parseSignedUpdate(data []byte, l *Limits, maxVersion uint64) (*SignedUpdate, error) {
+	l = limitsOrDefault(l)
 	if len(data) > l.MaxGenesisBytes+l.MaxEnvelopeExtra {
 		return nil, errorf(LimitExceeded, "update file is %d bytes, more than any update may be", len(data))
 	}
@@ -273,17 +384,17 @@ func ParseSignedUpdate(data []byte, l *Limits) (*SignedUpdate, error) {
 	if dec.More() {
 		return nil, errorf(NonCanonical, "trailing data after the signed update")
 	}
-	return fromWire(&w, l)
+	return fromWire(&w, l, maxVersion)
 }
 
-func fromWire(w *wireEnvelope, l *Limits) (*SignedUpdate, error) {
+func fromWire(w *wireEnvelope, l *Limits, maxVersion uint64) (*SignedUpdate, error) {
 	if len(w.Body) == 0 {
 		return nil, errorf(NonCanonical, "signed update has no body")
 	}
 	if len(w.Signatures) > l.maxSignatures() {
 		return nil, errorf(LimitExceeded, "%d signatures exceed the limit of %d", len(w.Signatures), l.maxSignatures())
 	}
-	body, err := ParseBody(w.Body, l)
+	body, err := parseBody(w.Body, l, maxVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package membership
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -18,6 +19,9 @@ func Describe(pre *State, op *Operation) []string {
 		}
 		for _, n := range op.Nodes {
 			lines = append(lines, "+ node "+describeNode(&n))
+		}
+		if op.Policy != nil {
+			lines = append(lines, describePolicyChange(nil, op.Policy, true)...)
 		}
 		return lines
 	case OpAddNode:
@@ -56,6 +60,12 @@ func Describe(pre *State, op *Operation) []string {
 		return []string{"- approver " + op.ApproverID}
 	case OpSetThreshold:
 		return []string{fmt.Sprintf("~ threshold %d -> %d (of %d approvers)", pre.threshold, op.Threshold, len(pre.approvers))}
+	case OpSetPolicy:
+		p := op.Policy
+		if p == nil {
+			p = &Policy{}
+		}
+		return describePolicyChange(pre.policy, p, false)
 	}
 	return []string{fmt.Sprintf("unknown operation %q", op.Type)}
 }
@@ -103,3 +113,78 @@ func joinAddrPorts(as []netip.AddrPort) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// describePolicyChange describes replacing old (nil: no policy) by new, or
+// with genesis the first policy of a network: one line for the policy and
+// one per rule added, removed or changed (one per changed field).
+func describePolicyChange(old, new *Policy, genesis bool) []string {
+	count := func(p *Policy) string {
+		if p == nil {
+			return "none (everything denied)"
+		}
+		if len(p.Rules) == 1 {
+			return "1 rule"
+		}
+		return fmt.Sprintf("%d rules", len(p.Rules))
+	}
+	var lines []string
+	if genesis {
+		lines = append(lines, "policy: "+count(new))
+	} else {
+		lines = append(lines, fmt.Sprintf("~ policy: %s -> %s", count(old), count(new)))
+	}
+	var oldRules []Rule
+	if old != nil {
+		oldRules = old.Rules
+	}
+	i, j := 0, 0
+	for i < len(oldRules) || j < len(new.Rules) {
+		switch {
+		case j == len(new.Rules) || i < len(oldRules) && oldRules[i].Name < new.Rules[j].Name:
+			lines = append(lines, "- rule "+DescribeRule(&oldRules[i]))
+			i++
+		case i == len(oldRules) || new.Rules[j].Name < oldRules[i].Name:
+			lines = append(lines, "+ rule "+DescribeRule(&new.Rules[j]))
+			j++
+		default:
+			a, b := &oldRules[i], &new.Rules[j]
+			diff := func(field, from, to string) {
+				if from != to {
+					lines = append(lines, fmt.Sprintf("~ rule %s: %s [%s] -> [%s]", printable(a.Name), field, from, to))
+				}
+			}
+			diff("context", printable(string(a.Context)), printable(string(b.Context)))
+			diff("src", joinSelectors(a.Src), joinSelectors(b.Src))
+			diff("dst", joinSelectors(a.Dst), joinSelectors(b.Dst))
+			diff("ports", joinPorts(a.Ports), joinPorts(b.Ports))
+			i++
+			j++
+		}
+	}
+	return lines
+}
+
+// DescribeRule returns a rule on one line: "NAME [CONTEXT] SRC... -> DST...
+// : PORTS...". A name or context that is not valid is quoted, so that
+// text from an unverified update cannot forge lines of a review.
+func DescribeRule(r *Rule) string {
+	return fmt.Sprintf("%s [%s] %s -> %s : %s", printable(r.Name), printable(string(r.Context)), joinSelectors(r.Src), joinSelectors(r.Dst), joinPorts(r.Ports))
+}
+
+// printable returns s if it is an id, else s quoted.
+func printable(s string) string {
+	if validID(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+func joinSelectors(ss []Selector) string {
+	s := make([]string, len(ss))
+	for i, x := range ss {
+		s[i] = x.String()
+	}
+	return strings.Join(s, " ")
+}
+
+func joinPorts(ps []PortSpec) string { return strings.Join(portStrings(ps), " ") }

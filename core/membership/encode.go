@@ -64,6 +64,10 @@ func (w *canonWriter) operation(op *Operation) {
 			w.node(&op.Nodes[i])
 		}
 		w.endArray()
+		if op.Policy != nil {
+			w.key("policy")
+			w.policy(op.Policy)
+		}
 		w.fieldUint("threshold", op.Threshold)
 	case OpAddNode:
 		w.key("node")
@@ -86,9 +90,48 @@ func (w *canonWriter) operation(op *Operation) {
 		w.field("approver_id", op.ApproverID)
 	case OpSetThreshold:
 		w.fieldUint("threshold", op.Threshold)
+	case OpSetPolicy:
+		w.key("policy")
+		w.policy(op.Policy)
 	}
 	w.field("type", string(op.Type))
 	w.endObject()
+}
+
+// policy writes a policy document (§13.3); nil is written as a policy
+// without rules.
+func (w *canonWriter) policy(p *Policy) {
+	w.beginObject()
+	w.key("rules")
+	w.beginArray()
+	if p != nil {
+		for i := range p.Rules {
+			r := &p.Rules[i]
+			w.beginObject()
+			w.field("context", string(r.Context))
+			w.selectors("dst", r.Dst)
+			w.field("name", r.Name)
+			w.key("ports")
+			w.beginArray()
+			for _, ps := range r.Ports {
+				w.value(ps.String())
+			}
+			w.endArray()
+			w.selectors("src", r.Src)
+			w.endObject()
+		}
+	}
+	w.endArray()
+	w.endObject()
+}
+
+func (w *canonWriter) selectors(k string, ss []Selector) {
+	w.key(k)
+	w.beginArray()
+	for _, s := range ss {
+		w.value(s.String())
+	}
+	w.endArray()
 }
 
 // body writes the canonical body; withNewRoot=false omits new_state_root,
@@ -106,7 +149,7 @@ func (w *canonWriter) body(b *Body, withNewRoot bool) {
 	w.key("operation")
 	w.operation(&b.Operation)
 	w.field("prev_state_root", b.PrevStateRoot.String())
-	w.fieldUint("schema_version", SchemaVersion)
+	w.fieldUint("schema_version", b.SchemaVersion)
 	w.field("update_id", hex.EncodeToString(b.UpdateID[:]))
 	w.endObject()
 }
@@ -131,6 +174,15 @@ func ParseHash(s string) (Hash, error) {
 func EncodeBody(b *Body) []byte {
 	w := canonWriter{b: make([]byte, 0, 512)}
 	w.body(b, true)
+	return w.b
+}
+
+// EncodePolicy returns the canonical bytes of a policy document: the
+// input of its digest in the state root (encoding doc §13.5). nil encodes
+// as a policy without rules. It does not validate p.
+func EncodePolicy(p *Policy) []byte {
+	w := canonWriter{b: make([]byte, 0, 256)}
+	w.policy(p)
 	return w.b
 }
 

@@ -25,5 +25,17 @@ func RecomputeRoot(s *State) Hash {
 	cp := *s
 	cp.approversDigest = digestApprovers(s.approvers)
 	cp.nodesDigest = digestLeaves(leaves)
+	if s.policy != nil {
+		cp.policyDigest = digestPolicy(EncodePolicy(s.policy))
+	}
 	return cp.computeRoot()
 }
+
+// The parsers of a node that knows only schema version 1: this package's
+// parsers with the version check of v1 (everything before it is the same in
+// both versions), for TestV1VerifierRefusesV2.
+var (
+	ParseBodyV1Only         = func(raw []byte) (Body, error) { return parseBody(raw, nil, 1) }
+	ParseSignedUpdateV1Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 1) }
+	ParseLogV1Only          = func(data []byte) ([]*SignedUpdate, error) { return parseLog(data, nil, 1) }
+)

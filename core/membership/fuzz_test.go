@@ -78,6 +78,32 @@ func FuzzParseSignedUpdate(f *testing.F) {
 	})
 }
 
+// FuzzParsePolicy: whatever the policy parser accepts is a valid policy
+// that re-encodes to the same bytes.
+func FuzzParsePolicy(f *testing.F) {
+	f.Add([]byte(`{"rules":[]}`))
+	f.Add(membership.EncodePolicy(membership.DefaultPolicy()))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := membership.ParsePolicy(data, nil)
+		checkCoded(t, err)
+		if err != nil {
+			return
+		}
+		if again := membership.EncodePolicy(p); !bytes.Equal(again, data) {
+			t.Fatalf("accepted policy is not its own encoding:\n got %q\nwant %q", again, data)
+		}
+		checkCanonical(t, data)
+		if err := membership.ValidatePolicy(p, nil); err != nil {
+			t.Fatalf("accepted policy is not valid: %v", err)
+		}
+		c := p.Clone()
+		c.Normalize()
+		if !bytes.Equal(membership.EncodePolicy(c), data) {
+			t.Fatalf("Normalize changed an accepted (canonical) policy")
+		}
+	})
+}
+
 // FuzzParseLog checks the log file parser alone: replaying is
 // FuzzEvaluate's business (with History), and its signature checks would
 // make the fuzzer's minimisation of large log inputs crawl.
@@ -100,20 +126,30 @@ func FuzzParseLog(f *testing.F) {
 }
 
 func FuzzEvaluate(f *testing.F) {
-	steps := goldenChain(f)
-	states := []*membership.State{membership.Empty(goldenNetwork)}
-	for _, s := range steps {
-		states = append(states, s.Post)
+	// The golden chains by network: v1, v2, and the v1 chain upgraded.
+	chains := map[string][]*membership.State{}
+	for _, ch := range [][]goldenStep{goldenChain(f), goldenChainV2(f)} {
+		states := []*membership.State{membership.Empty(ch[0].Update.Body.NetworkID)}
+		for _, s := range ch {
+			states = append(states, s.Post)
+		}
+		chains[ch[0].Update.Body.NetworkID] = states
 	}
+	v1 := chains[goldenNetwork]
+	chains[goldenNetwork] = append(v1, goldenUpgrade(f, goldenChain(f)).Post)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := membership.ParseSignedUpdate(data, nil)
 		if err != nil {
 			return
 		}
+		states := chains[u.Body.NetworkID]
+		if states == nil {
+			states = chains[goldenNetwork]
+		}
 		// Evaluate against the state the update claims to follow (the best
 		// chance of acceptance) and against the latest state.
 		pres := []*membership.State{states[len(states)-1]}
-		if e := u.Body.Epoch; e >= 1 && e <= uint64(len(steps)) {
+		if e := u.Body.Epoch; e >= 1 && e < uint64(len(states)) {
 			pres = append(pres, states[e-1])
 		}
 		for _, pre := range pres {
@@ -127,6 +163,11 @@ func FuzzEvaluate(f *testing.F) {
 					continue
 				}
 				checkAuthorized(t, pre, u, &opt)
+				// The record's version is the post-state's (§13.2): a policy,
+				// once there, stays, and only v2 records carry or keep one.
+				if u.Body.SchemaVersion != res.Post.SchemaVersion() || res.Post.SchemaVersion() < pre.SchemaVersion() {
+					t.Fatalf("accepted a schema %d record from a schema %d state to a schema %d state", u.Body.SchemaVersion, pre.SchemaVersion(), res.Post.SchemaVersion())
+				}
 				if res.Post == nil || res.Post.Root() != u.Body.NewStateRoot || res.Post.Epoch() != pre.Epoch()+1 {
 					t.Fatalf("accepted update: post-state does not match the body's claims")
 				}

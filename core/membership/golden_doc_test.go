@@ -39,6 +39,7 @@ type docState struct {
 	threshold  uint64
 	approvers  map[string]map[string]any // by approver_id
 	nodes      map[string]map[string]any // by node_id
+	policy     map[string]any            // the policy object (§13.3); nil for none
 }
 
 func newDocState(networkID string) *docState {
@@ -70,9 +71,13 @@ func setDigest(tb testing.TB, domain string, records map[string]map[string]any) 
 
 func num(v uint64) json.Number { return json.Number(strconv.FormatUint(v, 10)) }
 
-// root computes the state root by the doc's formula.
+// root computes the state root by the doc's formula: §5 without a policy,
+// §13.5 with one.
 func (s *docState) root(tb testing.TB) string {
 	tb.Helper()
+	if s.policy != nil {
+		return s.rootV2(tb)
+	}
 	header := map[string]any{
 		"approvers_digest":   setDigest(tb, docDomainApprovers, s.approvers),
 		"epoch":              num(s.epoch),
@@ -124,6 +129,9 @@ func (s *docState) apply(tb testing.TB, body map[string]any, digestHex string) {
 			s.nodes[n["node_id"].(string)] = n
 		}
 		s.threshold = asUint(tb, op["threshold"])
+		if p, ok := op["policy"]; ok {
+			s.policy = p.(map[string]any)
+		}
 	case "add_node":
 		n := op["node"].(map[string]any)
 		s.nodes[n["node_id"].(string)] = n
@@ -150,6 +158,8 @@ func (s *docState) apply(tb testing.TB, body map[string]any, digestHex string) {
 		delete(s.approvers, op["approver_id"].(string))
 	case "set_threshold":
 		s.threshold = asUint(tb, op["threshold"])
+	case "set_policy":
+		s.policy = op["policy"].(map[string]any)
 	default:
 		tb.Fatalf("unknown operation %v", op["type"])
 	}

@@ -26,8 +26,9 @@ import (
 //	go test -run Golden -update ./core/membership
 //
 // Review the diff before committing it: any change to a golden file is a
-// change of the frozen v1 format (docs/membership-encoding.md) and must
-// come with a schema_version bump.
+// change of the format (docs/membership-encoding.md), frozen for v1, and
+// must come with a schema_version bump; adding vectors of a new version
+// leaves every existing file as it was.
 var updateGolden = flag.Bool("update", false, "rewrite testdata/golden and the golden fuzz seeds")
 
 // goldenNetwork is the network id of the golden chain.
@@ -131,7 +132,7 @@ func goldenChain(tb testing.TB) []goldenStep {
 			Owner:     `Ops "blue" team \ NOC`,
 		},
 	}
-	g, err := membership.NewGenesis(goldenNetwork, 2, as, nodes, proposal("01-genesis"))
+	g, err := membership.NewGenesis(goldenNetwork, 2, as, nodes, nil, proposal("01-genesis"))
 	if err != nil {
 		tb.Fatalf("genesis: %v", err)
 	}
@@ -259,6 +260,7 @@ func goldenFiles(tb testing.TB) map[string][]byte {
 	files[golden("log.json")] = membership.EncodeLog(log)
 	files[fuzzSeed("FuzzParseLog", "log")] = fuzzCorpusFile(membership.EncodeLog(log))
 	files[fuzzSeed("FuzzParseLog", "log-prefix")] = fuzzCorpusFile(membership.EncodeLog(log[:3]))
+	goldenFilesV2(tb, files, steps)
 	return files
 }
 
@@ -280,6 +282,9 @@ func marshalGolden(tb testing.TB, v any) []byte {
 	return append(b, '\n')
 }
 
+// goldenDirs hold the golden vectors: v1 (§12) and v2 (§13.10).
+var goldenDirs = []string{filepath.Join("testdata", "golden"), filepath.Join("testdata", "golden-v2")}
+
 // TestGolden regenerates every golden vector from the fixed inputs and
 // fails if any byte differs from the committed files (or, with -update,
 // rewrites them). A golden file that is no longer generated fails too.
@@ -295,8 +300,10 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := os.RemoveAll(filepath.Join("testdata", "golden")); err != nil {
-			t.Fatal(err)
+		for _, dir := range goldenDirs {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for path, data := range files {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -324,14 +331,16 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s differs from what the engine now produces:\n got (committed) %q\nwant (generated) %q", p, truncate(got), truncate(want))
 		}
 	}
-	err := filepath.WalkDir(filepath.Join("testdata", "golden"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && files[p] == nil {
-			t.Errorf("%s: committed golden file is no longer generated", p)
+	for _, dir := range goldenDirs {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && files[p] == nil {
+				t.Errorf("%s: committed golden file is no longer generated", p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Error(err)
 		}
-		return err
-	})
-	if err != nil {
-		t.Error(err)
 	}
 	seeds, err := filepath.Glob(filepath.Join("testdata", "fuzz", "*", "golden-*"))
 	if err != nil {

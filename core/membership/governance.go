@@ -9,3 +9,14 @@ func (op OpType) NeedsResultingSet() bool { return op == OpGenesis || op.governs
 // bytes of [a-z0-9._-], starting with a letter or digit. Configuration and
 // tools check ids with it so they agree with the engine.
 func ValidID(s string) bool { return validID(s) }
+
+// SchemaFor returns the schema version an update applying op to pre must
+// have (encoding doc §13.2): 2 for set_policy, for a genesis carrying a
+// policy, and for every update of a state that has a policy; else 1.
+// NewUpdate writes it; Evaluate refuses any other (ILLEGAL_OPERATION).
+func SchemaFor(pre *State, op *Operation) uint64 {
+	if op.Type == OpSetPolicy || op.Type == OpGenesis && op.Policy != nil || pre.policy != nil {
+		return 2
+	}
+	return 1
+}

@@ -250,7 +250,7 @@ func TestGenesisRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			net := preGenesis(t)
-			g, err := membership.NewGenesis("test", c.threshold, c.approvers, c.nodes, net.Proposal())
+			g, err := membership.NewGenesis("test", c.threshold, c.approvers, c.nodes, nil, net.Proposal())
 			if c.name == "nodes not sorted" && err == nil {
 				err = membership.ErrNonCanonical // NewGenesis sorts operator input; forge the unsorted record
 			}

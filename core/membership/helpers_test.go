@@ -18,16 +18,41 @@ import (
 // through the public wire format: the engine never sees anything an
 // attacker could not send.
 
-// docSigningContext is the signing context string of
-// docs/membership-encoding.md, spelled out here independently of the
-// engine's constant.
-const docSigningContext = "rustynet.membership.update.v1\x00"
+// docSigningContext and docSigningContextV2 are the signing context
+// strings of docs/membership-encoding.md (§3, §13.5), spelled out here
+// independently of the engine's constants.
+const (
+	docSigningContext   = "rustynet.membership.update.v1\x00"
+	docSigningContextV2 = "rustynet.membership.update.v2\x00"
+)
 
 // docSigningMessage is the message approvers sign, computed from the doc:
-// context string, network id, one NUL byte, canonical body bytes.
+// the context string of the body's schema_version, network id, one NUL
+// byte, canonical body bytes.
 func docSigningMessage(networkID string, body []byte) []byte {
-	m := []byte(docSigningContext + networkID + "\x00")
+	ctx := docSigningContext
+	if docSchemaVersion(body) == "2" {
+		ctx = docSigningContextV2
+	}
+	return docSigningMessageWith(ctx, networkID, body)
+}
+
+// docSigningMessageWith is the signing message under context string ctx.
+func docSigningMessageWith(ctx, networkID string, body []byte) []byte {
+	m := []byte(ctx + networkID + "\x00")
 	return append(m, body...)
+}
+
+// docSchemaVersion returns the schema_version member of a body as its JSON
+// text ("" if it has none), read without the engine.
+func docSchemaVersion(body []byte) string {
+	v, err := jcsDecode(body)
+	if err != nil {
+		return ""
+	}
+	m, _ := v.(map[string]any)
+	n, _ := m["schema_version"].(json.Number)
+	return string(n)
 }
 
 // wireSig is one signature entry in its file form (standard base64).
@@ -74,10 +99,11 @@ func forge(tb testing.TB, b membership.Body) *membership.SignedUpdate {
 }
 
 // nextBody returns a body applying op to s, created at now and valid one
-// hour, with new_state_root left zero: for operations the reducer must
-// refuse before it compares roots.
+// hour, of the schema version SchemaFor gives, with new_state_root left
+// zero: for operations the reducer must refuse before it compares roots.
 func nextBody(s *membership.State, op membership.Operation, now time.Time) membership.Body {
 	return membership.Body{
+		SchemaVersion: membership.SchemaFor(s, &op),
 		NetworkID:     s.NetworkID(),
 		UpdateID:      [16]byte{0xf0, byte(s.Epoch())},
 		Epoch:         s.Epoch() + 1,

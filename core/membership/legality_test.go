@@ -13,10 +13,21 @@ import (
 
 // baseNet is the network most legality cases start from: 2-of-3 (alice
 // owner, bob, carol), active nodes n00000 and n00001 (100.64.0.0/32,
-// 100.64.0.1/32) and revoked node n00002 (100.64.0.2/32).
+// 100.64.0.1/32) and revoked node n00002 (100.64.0.2/32), with the default
+// policy (schema 2).
 func baseNet(tb testing.TB) *membershiptest.Network {
 	tb.Helper()
-	net := membershiptest.New(tb, 3)
+	return revokeN2(tb, membershiptest.New(tb, 3))
+}
+
+// baseNetV1 is baseNet without a policy: every update of it is schema 1.
+func baseNetV1(tb testing.TB) *membershiptest.Network {
+	tb.Helper()
+	return revokeN2(tb, membershiptest.NewV1(tb, 3))
+}
+
+func revokeN2(tb testing.TB, net *membershiptest.Network) *membershiptest.Network {
+	tb.Helper()
 	u := net.Propose(tb, membership.Operation{Type: membership.OpRevokeNode, NodeID: "n00002"})
 	net.MustApply(tb, net.Sign(tb, u, "alice", "bob"))
 	return net
@@ -205,7 +216,7 @@ func TestOperationLegality(t *testing.T) {
 		{name: "set_threshold/same", op: membership.Operation{Type: membership.OpSetThreshold, Threshold: 2}, code: membership.IllegalOperation, why: "already 2"},
 
 		// genesis
-		{name: "genesis/not from the empty state", op: membership.Operation{Type: membership.OpGenesis, Threshold: 1, Approvers: []membership.Approver{approvers("alice")[0].Approver}, Nodes: []membership.Node{}}, code: membership.IllegalOperation, why: "only to the empty state"},
+		{name: "genesis/not from the empty state", op: membership.Operation{Type: membership.OpGenesis, Threshold: 1, Approvers: []membership.Approver{approvers("alice")[0].Approver}, Nodes: []membership.Node{}, Policy: membership.DefaultPolicy()}, code: membership.IllegalOperation, why: "only to the empty state"},
 		{name: "genesis/first update is not genesis", net: preGenesis, op: add(node("x", 53, nil)), code: membership.IllegalOperation, why: "must be its genesis"},
 		{name: "genesis/first update is remove", net: preGenesis, op: byID(membership.OpRemoveNode, "x"), code: membership.IllegalOperation, why: "must be its genesis"},
 
@@ -220,13 +231,21 @@ func TestOperationLegality(t *testing.T) {
 		{name: "limits/update_node addresses", op: update("n00000", hostAddrs(9, 9), nil), code: membership.LimitExceeded, why: "addresses"},
 		{name: "limits/update_node routes", op: update("n00000", pfxs("100.64.0.0/32"), func(op *membership.Operation) { op.Routes = routes(257) }), code: membership.LimitExceeded, why: "routes"},
 	}
+	var versioned []tc
 	for _, c := range cases {
+		if c.net != nil {
+			versioned = append(versioned, c)
+			continue
+		}
+		// The rules of §9 hold for v1 and v2 records alike.
+		v1, v2 := c, c
+		v1.name, v1.net = c.name+"/v1", baseNetV1
+		v2.name, v2.net = c.name+"/v2", baseNet
+		versioned = append(versioned, v1, v2)
+	}
+	for _, c := range versioned {
 		t.Run(c.name, func(t *testing.T) {
-			mk := c.net
-			if mk == nil {
-				mk = baseNet
-			}
-			net := mk(t)
+			net := c.net(t)
 			signers := c.signers
 			if signers == nil {
 				signers = []string{"alice", "bob", "carol"}

@@ -11,13 +11,15 @@ import (
 // file) is accepted as a log of length one. It checks form only; Replay
 // verifies.
 func ParseLog(data []byte, l *Limits) ([]*SignedUpdate, error) {
-	if l == nil {
-		d := DefaultLimits()
-		l = &d
-	}
+	return parseLog(data, l, SchemaVersion)
+}
+
+// parseLog is ParseLog accepting schema versions 1 to maxVersion.
+func parseLog(data []byte, l *Limits, maxVersion uint64) ([]*SignedUpdate, error) {
+	l = limitsOrDefault(l)
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		u, err := ParseSignedUpdate(data, l)
+		u, err := parseSignedUpdate(data, l, maxVersion)
 		if err != nil {
 			return nil, err
 		}
@@ -45,7 +47,7 @@ func ParseLog(data []byte, l *Limits) ([]*SignedUpdate, error) {
 		if err := ed.Decode(&w); err != nil {
 			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
 		}
-		u, err := fromWire(&w, l)
+		u, err := fromWire(&w, l, maxVersion)
 		if err != nil {
 			return nil, prefixErr(err, "log entry %d: ", len(log)+1)
 		}

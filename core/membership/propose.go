@@ -17,9 +17,11 @@ type Proposal struct {
 
 // NewUpdate builds the unsigned update that applies op to pre: the next
 // epoch, pre's root as prev_state_root, the resulting root as
-// new_state_root, and a fresh random 128-bit update id. It fails with the
-// same codes as Evaluate if op is not legal on pre. Lists in op are taken
-// as they are: call Node.Normalize on operator input first.
+// new_state_root, a fresh random 128-bit update id, and the schema version
+// SchemaFor gives. It fails with the same codes as Evaluate if op is not
+// legal on pre or the body would exceed its size limit. Lists in op are
+// taken as they are: call Node.Normalize and Policy.Normalize on operator
+// input first.
 func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 	l := p.Limits
 	if l == nil {
@@ -31,6 +33,7 @@ func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 		r = rand.Reader
 	}
 	b := Body{
+		SchemaVersion: SchemaFor(pre, &op),
 		NetworkID:     pre.networkID,
 		Epoch:         pre.epoch + 1,
 		PrevStateRoot: pre.root,
@@ -53,6 +56,9 @@ func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 	}
 	b.NewStateRoot = bld.finish(b.Epoch, updateDigest(&b)).root
 	raw := EncodeBody(&b)
+	if err := checkBodySize(len(raw), op.Type, l); err != nil {
+		return nil, err
+	}
 	// Round-trip through the parser so a proposal can never be something a
 	// verifier would refuse as malformed.
 	parsed, err := ParseBody(raw, l)
@@ -63,8 +69,13 @@ func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 }
 
 // NewGenesis builds the unsigned genesis update of a network: epoch 1 from
-// the empty state. Every approver in it must sign it.
-func NewGenesis(networkID string, threshold uint64, approvers []Approver, nodes []Node, p Proposal) (*SignedUpdate, error) {
+// the empty state. Every approver in it must sign it. policy is the
+// network's first access policy (normalised; DefaultPolicy lets every
+// member reach every other); the genesis is then a schema-2 record. A nil
+// policy gives a schema-1 genesis without a policy, whose network denies
+// all traffic until a set_policy gives it one: for compatibility tests
+// only.
+func NewGenesis(networkID string, threshold uint64, approvers []Approver, nodes []Node, policy *Policy, p Proposal) (*SignedUpdate, error) {
 	as := append([]Approver(nil), approvers...)
 	sortBy(as, func(a Approver) string { return a.ID })
 	ns := make([]Node, len(nodes))
@@ -76,5 +87,9 @@ func NewGenesis(networkID string, threshold uint64, approvers []Approver, nodes 
 		}
 	}
 	sortBy(ns, func(n Node) string { return n.ID })
-	return NewUpdate(Empty(networkID), Operation{Type: OpGenesis, Threshold: threshold, Approvers: as, Nodes: ns}, p)
+	pol := policy.Clone()
+	if pol != nil {
+		pol.Normalize()
+	}
+	return NewUpdate(Empty(networkID), Operation{Type: OpGenesis, Threshold: threshold, Approvers: as, Nodes: ns, Policy: pol}, p)
 }

@@ -120,6 +120,19 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		if b.s.owners() == 0 {
 			return nil, errorf(OwnerRequired, "remove_approver: %s is the last owner", op.ApproverID)
 		}
+	case OpSetPolicy:
+		p := op.Policy.Clone()
+		if p == nil {
+			p = &Policy{Rules: []Rule{}}
+		}
+		enc := EncodePolicy(p)
+		if err := validatePolicy(p, enc, l); err != nil {
+			return nil, prefixErr(err, "set_policy: ")
+		}
+		if pre.policy != nil && digestPolicy(enc) == pre.policyDigest {
+			return nil, errorf(IllegalOperation, "set_policy: the policy is already this one: the update changes nothing")
+		}
+		b.setPolicy(p, enc)
 	case OpSetThreshold:
 		if op.Threshold < 1 || op.Threshold > uint64(len(pre.approvers)) {
 			return nil, errorf(BadThreshold, "set_threshold: %d is not between 1 and the %d approvers", op.Threshold, len(pre.approvers))
@@ -190,6 +203,14 @@ func reduceGenesis(b *builder, pre *State, op *Operation, l *Limits) error {
 			addrs[p.Addr()] = n.ID
 		}
 		b.putNode(&n)
+	}
+	if op.Policy != nil {
+		p := op.Policy.Clone()
+		enc := EncodePolicy(p)
+		if err := validatePolicy(p, enc, l); err != nil {
+			return prefixErr(err, "genesis: ")
+		}
+		b.setPolicy(p, enc)
 	}
 	return nil
 }

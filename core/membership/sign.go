@@ -5,12 +5,17 @@ import (
 	"crypto/sha256"
 )
 
-// signingMessage is what approvers sign: a fixed context string, the
-// network id and the canonical body, NUL-separated. The network id cannot
-// contain NUL (validID), so the framing is unambiguous.
-func signingMessage(networkID string, body []byte) []byte {
-	m := make([]byte, 0, len(domainSignature)+len(networkID)+1+len(body))
-	m = append(m, domainSignature...)
+// signingMessage is what approvers sign: a fixed context string of the
+// record's schema version, the network id and the canonical body,
+// NUL-separated. The network id cannot contain NUL (validID), so the
+// framing is unambiguous.
+func signingMessage(version uint64, networkID string, body []byte) []byte {
+	domain := domainSignature
+	if version >= 2 {
+		domain = domainSignatureV2
+	}
+	m := make([]byte, 0, len(domain)+len(networkID)+1+len(body))
+	m = append(m, domain...)
 	m = append(m, networkID...)
 	m = append(m, 0)
 	return append(m, body...)
@@ -18,10 +23,15 @@ func signingMessage(networkID string, body []byte) []byte {
 
 // updateDigest is the digest a state records for the update that produced
 // it: SHA-256 over the canonical body without new_state_root (the root
-// covers the digest, so the digest cannot cover the root).
+// covers the digest, so the digest cannot cover the root), under the
+// domain of the record's schema version.
 func updateDigest(b *Body) Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}
-	w.b = append(w.b, domainUpdateDigest...)
+	if b.SchemaVersion >= 2 {
+		w.b = append(w.b, domainUpdateDigestV2...)
+	} else {
+		w.b = append(w.b, domainUpdateDigest...)
+	}
 	w.body(b, false)
 	return sha256.Sum256(w.b)
 }
@@ -47,7 +57,7 @@ func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
 	}
 	var sig Signature
 	sig.PublicKey = pub
-	copy(sig.Sig[:], ed25519.Sign(priv, signingMessage(u.Body.NetworkID, u.raw)))
+	copy(sig.Sig[:], ed25519.Sign(priv, signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw)))
 	u.Signatures = append(u.Signatures, sig)
 	return nil
 }
@@ -56,7 +66,7 @@ func (u *SignedUpdate) verifySignature(s *Signature) bool {
 	if ok, done := u.prechecked[*s]; done {
 		return ok
 	}
-	return ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), signingMessage(u.Body.NetworkID, u.raw), s.Sig[:])
+	return ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw), s.Sig[:])
 }
 
 // PrecheckSignatures verifies every signature of u now and remembers the
@@ -72,7 +82,7 @@ func (u *SignedUpdate) PrecheckSignatures() {
 		return // Evaluate refuses such an update before any signature
 	}
 	m := make(map[Signature]bool, len(u.Signatures))
-	msg := signingMessage(u.Body.NetworkID, u.raw)
+	msg := signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw)
 	for _, s := range u.Signatures {
 		m[s] = ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), msg, s.Sig[:])
 	}

@@ -8,13 +8,20 @@ import (
 )
 
 // Domain-separation prefixes of every hash this package computes. They are
-// part of the frozen v1 format (docs/membership-encoding.md).
+// part of the format (docs/membership-encoding.md §5, §13.5): v1's are
+// frozen; v2 adds one for every input it changes, and keeps the approvers
+// and nodes digests, whose inputs it does not change.
 const (
 	domainStateRoot    = "rustynet.membership.state-root.v1\x00"
 	domainNodes        = "rustynet.membership.nodes.v1\x00"
 	domainApprovers    = "rustynet.membership.approvers.v1\x00"
 	domainUpdateDigest = "rustynet.membership.update-digest.v1\x00"
 	domainSignature    = "rustynet.membership.update.v1\x00"
+
+	domainStateRootV2    = "rustynet.membership.state-root.v2\x00"
+	domainUpdateDigestV2 = "rustynet.membership.update-digest.v2\x00"
+	domainSignatureV2    = "rustynet.membership.update.v2\x00"
+	domainPolicy         = "rustynet.membership.policy.v2\x00"
 )
 
 // State is the trusted membership of one network at one epoch. A State is
@@ -23,10 +30,13 @@ const (
 //
 // Its root (Root) is SHA-256 over a canonical header that covers the
 // network id, the epoch, the digest of the update that produced it, the
-// threshold, and digests of the approver set and of every node record. The
-// epoch and update digest make every root unique along a chain: adding and
-// then removing a node yields a state with the same members but a different
-// root, so no old update can chain from it again (no ABA replay).
+// threshold, and digests of the approver set and of every node record; and,
+// once the state has a policy (schema 2), the policy's digest, under the v2
+// header and domain. A state without a policy keeps the v1 formula, so v1
+// chains keep their roots. The epoch and update digest make every root
+// unique along a chain: adding and then removing a node yields a state with
+// the same members but a different root, so no old update can chain from it
+// again (no ABA replay).
 type State struct {
 	networkID  string
 	epoch      uint64
@@ -39,6 +49,11 @@ type State struct {
 	// rehashing N entries, and scans need no lookups.
 	nodes  []*Node
 	leaves []byte // leaves[32*i:32*i+32] = SHA-256 of the canonical record of nodes[i]
+
+	// policy is the access policy (immutable, shared between states); nil
+	// until a schema-2 genesis or a set_policy sets one.
+	policy       *Policy
+	policyDigest Hash
 
 	approversDigest Hash
 	nodesDigest     Hash
@@ -103,6 +118,26 @@ func (s *State) owners() int {
 	return n
 }
 
+// Policy returns the access policy, or nil if the state has none (a state
+// without a policy denies all traffic). The value is shared with the state
+// and every later state that keeps it: callers must not modify it (use
+// Policy.Clone).
+func (s *State) Policy() *Policy { return s.policy }
+
+// PolicyDigest returns the digest of the policy (encoding doc §13.5); false
+// if the state has none.
+func (s *State) PolicyDigest() (Hash, bool) { return s.policyDigest, s.policy != nil }
+
+// SchemaVersion returns the schema version of s: 2 once it has a policy,
+// else 1. An update of any operation but genesis and set_policy applied to
+// s must have this version (SchemaFor).
+func (s *State) SchemaVersion() uint64 {
+	if s.policy != nil {
+		return 2
+	}
+	return 1
+}
+
 // NodeCount returns the number of nodes, active and revoked.
 func (s *State) NodeCount() int { return len(s.nodes) }
 
@@ -140,9 +175,14 @@ func (s *State) Nodes() iter.Seq[Node] {
 	}
 }
 
+// computeRoot computes the root by §5 (no policy) or §13.5 (a policy).
 func (s *State) computeRoot() Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}
-	w.b = append(w.b, domainStateRoot...)
+	if s.policy == nil {
+		w.b = append(w.b, domainStateRoot...)
+	} else {
+		w.b = append(w.b, domainStateRootV2...)
+	}
 	w.beginObject()
 	w.field("approvers_digest", s.approversDigest.String())
 	w.fieldUint("epoch", s.epoch)
@@ -150,10 +190,25 @@ func (s *State) computeRoot() Hash {
 	w.field("network_id", s.networkID)
 	w.fieldUint("node_count", uint64(len(s.nodes)))
 	w.field("nodes_digest", s.nodesDigest.String())
-	w.fieldUint("schema_version", SchemaVersion)
+	if s.policy != nil {
+		w.field("policy_digest", s.policyDigest.String())
+	}
+	w.fieldUint("schema_version", s.SchemaVersion())
 	w.fieldUint("threshold", s.threshold)
 	w.endObject()
 	return sha256.Sum256(w.b)
+}
+
+// PolicyDigest returns the digest a state root covers for policy p
+// (encoding doc §13.5).
+func PolicyDigest(p *Policy) Hash { return digestPolicy(EncodePolicy(p)) }
+
+// digestPolicy is the policy digest of the canonical policy bytes enc.
+func digestPolicy(enc []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte(domainPolicy))
+	h.Write(enc)
+	return Hash(h.Sum(nil))
 }
 
 func digestLeaves(leaves []byte) Hash {
@@ -226,6 +281,13 @@ func (b *builder) setApprovers(as []Approver) {
 	slices.SortFunc(as, func(x, y Approver) int { return strings.Compare(x.ID, y.ID) })
 	b.s.approvers = as
 	b.approversCh = true
+}
+
+// setPolicy makes p (which the builder now owns) the state's policy; enc
+// is its canonical encoding.
+func (b *builder) setPolicy(p *Policy, enc []byte) {
+	b.s.policy = p
+	b.s.policyDigest = digestPolicy(enc)
 }
 
 // finish seals the new state at the given epoch and update digest.

@@ -7,8 +7,10 @@ import (
 	"slices"
 )
 
-// SchemaVersion is the only record schema version this package accepts.
-const SchemaVersion = 1
+// SchemaVersion is the newest record schema version this package accepts;
+// it accepts every version from 1 to SchemaVersion. Version 1 is the frozen
+// format of the encoding doc §1–§12; version 2 (§13) adds the policy.
+const SchemaVersion = 2
 
 // UpdateKind is the value of the "kind" field of every update record.
 const UpdateKind = "rustynet.membership.update"
@@ -145,6 +147,7 @@ const (
 	OpAddApprover    OpType = "add_approver"
 	OpRemoveApprover OpType = "remove_approver"
 	OpSetThreshold   OpType = "set_threshold"
+	OpSetPolicy      OpType = "set_policy" // schema version 2
 )
 
 // governs reports whether op changes who may approve (the stricter rule set).
@@ -165,6 +168,9 @@ func (op OpType) governs() bool {
 //	add_approver     Approver
 //	remove_approver  ApproverID
 //	set_threshold    Threshold
+//	set_policy       Policy (the whole new document; nil is a policy without rules)
+//
+// A schema-2 genesis also carries Policy; a schema-1 genesis has none (nil).
 type Operation struct {
 	Type       OpType
 	Threshold  uint64
@@ -179,6 +185,7 @@ type Operation struct {
 	Routes     []netip.Prefix
 	Approver   Approver
 	ApproverID string
+	Policy     *Policy
 }
 
 // Hash is a SHA-256 digest; its text form is lower-case hex.
@@ -186,6 +193,9 @@ type Hash [32]byte
 
 // Body is the signed part of an update record.
 type Body struct {
+	// SchemaVersion is the record's schema version, 1 or 2: the one
+	// SchemaFor gives for the state it applies to and its operation.
+	SchemaVersion uint64
 	NetworkID     string
 	UpdateID      [16]byte // random, 128 bits; text form 32 lower-case hex digits
 	Epoch         uint64   // previous epoch + 1; genesis is epoch 1

@@ -84,8 +84,9 @@ type Result struct {
 // (STALE_EPOCH); prev_state_root = pre root (WRONG_PREV_ROOT); validity
 // window and, unless History, expiry and clock skew (EXPIRED,
 // NOT_YET_VALID, LIMIT_EXCEEDED); signature count (LIMIT_EXCEEDED) and
-// duplicates (DUPLICATE_SIGNER); the operation's legality (ILLEGAL_OPERATION,
-// BAD_THRESHOLD, OWNER_REQUIRED, LIMIT_EXCEEDED); new_state_root
+// duplicates (DUPLICATE_SIGNER); the record's schema version (SchemaFor)
+// and the operation's legality (ILLEGAL_OPERATION, BAD_THRESHOLD,
+// OWNER_REQUIRED, LIMIT_EXCEEDED); new_state_root
 // (WRONG_NEW_ROOT); every signature entry is an approver of the pre- or
 // post-state (UNKNOWN_SIGNER) and verifies (BAD_SIGNATURE); thresholds
 // (THRESHOLD_NOT_MET), owner (OWNER_REQUIRED), self-signature of added
@@ -101,12 +102,8 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	b := &u.Body
 	op := &b.Operation
 
-	max := l.MaxUpdateBytes
-	if op.Type == OpGenesis {
-		max = l.MaxGenesisBytes
-	}
-	if len(u.raw) > max {
-		return res, errorf(LimitExceeded, "update body is %d bytes, the limit for %s is %d", len(u.raw), op.Type, max)
+	if err := checkBodySize(len(u.raw), op.Type, l); err != nil {
+		return res, err
 	}
 	if err := u.bound(); err != nil {
 		return res, err
@@ -134,6 +131,9 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 		seen[s.PublicKey] = true
 	}
 
+	if want := SchemaFor(pre, op); b.SchemaVersion != want {
+		return res, errorf(IllegalOperation, "update is a schema %d record; %s on this state must be schema %d (a state with a policy takes only schema 2 updates, one without only schema 1, set_policy is schema 2)", b.SchemaVersion, op.Type, want)
+	}
 	bld, err := reduce(pre, op, l)
 	if err != nil {
 		return res, err
@@ -147,6 +147,23 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	}
 	res.Post = post
 	return res, nil
+}
+
+// checkBodySize refuses a body of n bytes above the limit of its
+// operation type: MaxGenesisBytes for a genesis, MaxPolicyUpdateBytes for
+// a set_policy, MaxUpdateBytes for the others.
+func checkBodySize(n int, op OpType, l *Limits) error {
+	max := l.MaxUpdateBytes
+	switch op {
+	case OpGenesis:
+		max = l.MaxGenesisBytes
+	case OpSetPolicy:
+		max = l.MaxPolicyUpdateBytes
+	}
+	if n > max {
+		return errorf(LimitExceeded, "update body is %d bytes, the limit for %s is %d", n, op, max)
+	}
+	return nil
 }
 
 // bound checks that u.Body is exactly what u's body bytes decode to. The

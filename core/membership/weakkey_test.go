@@ -94,7 +94,7 @@ func TestSmallOrderApproverRefused(t *testing.T) {
 
 			pre := preGenesis(t)
 			as := []membership.Approver{approvers("alice")[0].Approver, {ID: "weak", PublicKey: key, Role: membership.RoleApprover}}
-			_, err := membership.NewGenesis("test", 1, as, nil, pre.Proposal())
+			_, err := membership.NewGenesis("test", 1, as, nil, membership.DefaultPolicy(), pre.Proposal())
 			wantCode(t, err, membership.IllegalOperation)
 		})
 	}

@@ -75,15 +75,31 @@ func defaultApprovers() []Approver {
 }
 
 // New returns a 2-of-3 network "test" (alice owner, bob, carol) with nodes
-// generated nodes, its genesis signed by all three and applied.
+// generated nodes and membership.DefaultPolicy, its genesis signed by all
+// three and applied.
 func New(tb testing.TB, nodes int) *Network {
 	tb.Helper()
 	return NewWith(tb, "test", 2, defaultApprovers(), nodes)
 }
 
-// NewWith returns a network with the given approvers and threshold and
-// nodes generated nodes, its genesis signed by every approver and applied.
+// NewV1 is New with a schema-1 genesis: a network without a policy, as
+// every network created before schema 2 is.
+func NewV1(tb testing.TB, nodes int) *Network {
+	tb.Helper()
+	return NewWithPolicy(tb, "test", 2, defaultApprovers(), nodes, nil)
+}
+
+// NewWith returns a network with the given approvers and threshold, nodes
+// generated nodes and membership.DefaultPolicy (every member may reach
+// every other), its genesis signed by every approver and applied.
 func NewWith(tb testing.TB, networkID string, threshold uint64, approvers []Approver, nodes int) *Network {
+	tb.Helper()
+	return NewWithPolicy(tb, networkID, threshold, approvers, nodes, membership.DefaultPolicy())
+}
+
+// NewWithPolicy is NewWith with the given policy; nil gives a schema-1
+// genesis without a policy.
+func NewWithPolicy(tb testing.TB, networkID string, threshold uint64, approvers []Approver, nodes int, policy *membership.Policy) *Network {
 	tb.Helper()
 	net := &Network{Approvers: map[string]Approver{}, Chain: membership.NewChain(networkID), Now: Epoch0}
 	var as []membership.Approver
@@ -95,7 +111,7 @@ func NewWith(tb testing.TB, networkID string, threshold uint64, approvers []Appr
 	for i := range ns {
 		ns[i] = Node(NodeID(i), i)
 	}
-	g, err := membership.NewGenesis(networkID, threshold, as, ns, net.Proposal())
+	g, err := membership.NewGenesis(networkID, threshold, as, ns, policy, net.Proposal())
 	if err != nil {
 		tb.Fatalf("genesis: %v", err)
 	}

@@ -1,0 +1,51 @@
+package policy_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/core/policy"
+)
+
+// BenchmarkCompile compiles the filter of one node under a policy of 1 000
+// rules over tags, in networks of 1 000 and 10 000 members: the work a
+// node does on every membership or policy change (phase 2 pushes the
+// result by difference).
+func BenchmarkCompile(b *testing.B) {
+	var text strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&text, "[rules.r%04d]\nsrc = [\"tag:t%d\", \"tag:admin\"]\ndst = [\"tag:t%d\"]\nports = [\"tcp/%d\", \"udp/53\", \"icmp\"]\n", i, i%50, (i+1)%50, 1000+i)
+	}
+	p := parsePolicy(b, text.String())
+	for _, members := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("rules=1000/members=%d", members), func(b *testing.B) {
+			net := membershiptest.New(b, 0)
+			var ns []membership.Node
+			for i := range members {
+				n := membershiptest.Node(membershiptest.NodeID(i), i)
+				n.Tags = []string{fmt.Sprintf("t%d", i%50)}
+				ns = append(ns, n)
+			}
+			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
+				ns, p, net.Proposal())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := membership.NewChain("bench")
+			net.Sign(b, g, "alice", "bob")
+			if _, err := c.Apply(g, net.Options()); err != nil {
+				b.Fatal(err)
+			}
+			s := c.State()
+			b.ResetTimer()
+			var rules int
+			for b.Loop() {
+				rules = len(policy.Compile(s.Policy(), s, membershiptest.NodeID(7), policy.Options{Serve: true}).Rules)
+			}
+			b.ReportMetric(float64(rules), "filter-rules")
+		})
+	}
+}

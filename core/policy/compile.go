@@ -1,0 +1,209 @@
+package policy
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Options are the local facts Compile needs beside the signed state.
+type Options struct {
+	// Serve: self forwards for its peers what its signed record allows —
+	// its routes if it is tagged "router", the internet if it is tagged
+	// "exit" — as reconcile.Options.Serve. Without it, router and exit rules
+	// compile to nothing at self: local configuration can only narrow what
+	// the signed state allows, never widen it.
+	Serve bool
+}
+
+// Compile returns the ingress filter node self enforces on the traffic
+// that arrives from its peers under policy p and the trusted state s
+// (docs/policy.md §3): for each rule, from the mesh addresses of the active
+// members its src selects (other than self) to what its dst reaches at
+// self — self's mesh addresses for a mesh rule that selects self, the
+// served part of a router rule's prefixes, the exit destinations of an exit
+// rule — for its protocols and ports.
+//
+// The result is deterministic and aggregated: prefix lists are aggregates,
+// rules with the same sources and destinations share one rule per protocol,
+// rules that differ only in sources or only in destinations are merged, and
+// rules are sorted; merging never changes what is allowed. It has at most
+// three rules per rule of p. It is empty (deny everything) when p or s is
+// nil or self is not an active member. p must be a valid policy
+// (membership.ValidatePolicy; a state's policy always is). Compile never
+// modifies p or s.
+func Compile(p *membership.Policy, s *membership.State, self string, opts Options) hostapi.Filter {
+	if p == nil || s == nil {
+		return hostapi.Filter{}
+	}
+	v := newView(s)
+	me := v.byID[self]
+	if me == nil || !active(me) {
+		return hostapi.Filter{}
+	}
+	var atoms []atom
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		dst := v.dstAt(r, me, opts.Serve)
+		if len(dst) == 0 {
+			continue
+		}
+		src := v.addrs(r.Src, self)
+		if len(src) == 0 {
+			continue
+		}
+		atoms = append(atoms, atom{src: src, dst: dst, ports: r.Ports})
+	}
+	return merge(atoms)
+}
+
+// dstAt returns what rule r lets traffic reach at node me (active).
+func (v *view) dstAt(r *membership.Rule, me *membership.Node, serve bool) []netip.Prefix {
+	switch r.Context {
+	case membership.ContextMesh:
+		if selects(r.Dst, me) {
+			return aggregate(me.Addresses)
+		}
+	case membership.ContextRouter:
+		if serve {
+			return v.routerDst(r.Dst, me)
+		}
+	case membership.ContextExit:
+		if serve && isExit(me) {
+			return v.exitDst(r.Dst)
+		}
+	}
+	return nil
+}
+
+// atom is one rule's contribution at one node: aggregates of sources and
+// destinations, and its port specs.
+type atom struct {
+	src, dst []netip.Prefix
+	ports    []membership.PortSpec
+}
+
+// merge turns atoms into the aggregated, sorted filter.
+func merge(atoms []atom) hostapi.Filter {
+	// Atoms with the same sources and destinations: one port set.
+	type pair struct {
+		src, dst []netip.Prefix
+		ports    []membership.PortSpec
+	}
+	pairs := map[string]*pair{}
+	var keys []string
+	for _, a := range atoms {
+		k := prefixKey(a.src) + "|" + prefixKey(a.dst)
+		p := pairs[k]
+		if p == nil {
+			p = &pair{src: a.src, dst: a.dst}
+			pairs[k] = p
+			keys = append(keys, k)
+		}
+		p.ports = append(p.ports, a.ports...)
+	}
+	slices.Sort(keys)
+	var rules []hostapi.FilterRule
+	for _, k := range keys {
+		p := pairs[k]
+		rules = append(rules, filterRules(p.src, p.dst, membership.NormalizePorts(p.ports))...)
+	}
+	// Rules that differ only in sources, then only in destinations.
+	rules = unionBy(rules, func(r hostapi.FilterRule) string { return prefixKey(r.Dst) + "|" + serviceKey(r) },
+		func(into *hostapi.FilterRule, r hostapi.FilterRule) { into.Src = aggregate(append(into.Src, r.Src...)) })
+	rules = unionBy(rules, func(r hostapi.FilterRule) string { return prefixKey(r.Src) + "|" + serviceKey(r) },
+		func(into *hostapi.FilterRule, r hostapi.FilterRule) { into.Dst = aggregate(append(into.Dst, r.Dst...)) })
+	slices.SortFunc(rules, compareRules)
+	return hostapi.Filter{Rules: rules}
+}
+
+// filterRules returns the rules of one source and destination set for the
+// canonical port specs ps: one per protocol.
+func filterRules(src, dst []netip.Prefix, ps []membership.PortSpec) []hostapi.FilterRule {
+	rule := func(proto hostapi.Proto, ports []hostapi.PortRange) hostapi.FilterRule {
+		return hostapi.FilterRule{Src: slices.Clone(src), Dst: slices.Clone(dst), Proto: proto, Ports: ports}
+	}
+	var out []hostapi.FilterRule
+	var tcp, udp []hostapi.PortRange
+	for _, p := range ps {
+		switch p.Proto {
+		case membership.ProtoAny:
+			return []hostapi.FilterRule{rule(hostapi.ProtoAny, nil)}
+		case membership.ProtoICMP:
+			out = append(out, rule(hostapi.ProtoICMP, nil))
+		case membership.ProtoTCP:
+			tcp = append(tcp, hostapi.PortRange{First: p.First, Last: p.Last})
+		case membership.ProtoUDP:
+			udp = append(udp, hostapi.PortRange{First: p.First, Last: p.Last})
+		}
+	}
+	if len(tcp) > 0 {
+		out = append(out, rule(hostapi.ProtoTCP, tcp))
+	}
+	if len(udp) > 0 {
+		out = append(out, rule(hostapi.ProtoUDP, udp))
+	}
+	return out
+}
+
+// unionBy merges the rules with the same key into the first of them, in
+// order.
+func unionBy(rules []hostapi.FilterRule, key func(hostapi.FilterRule) string, join func(into *hostapi.FilterRule, r hostapi.FilterRule)) []hostapi.FilterRule {
+	at := map[string]int{}
+	out := rules[:0:0]
+	for _, r := range rules {
+		k := key(r)
+		if i, ok := at[k]; ok {
+			join(&out[i], r)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+func prefixKey(ps []netip.Prefix) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.String())
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func serviceKey(r hostapi.FilterRule) string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(int(r.Proto)))
+	for _, p := range r.Ports {
+		b.WriteByte(' ')
+		b.WriteString(strconv.Itoa(int(p.First)))
+		b.WriteByte('-')
+		b.WriteString(strconv.Itoa(int(p.Last)))
+	}
+	return b.String()
+}
+
+// compareRules orders filter rules by destinations, sources, protocol and
+// ports.
+func compareRules(a, b hostapi.FilterRule) int {
+	if c := slices.CompareFunc(a.Dst, b.Dst, comparePrefix); c != 0 {
+		return c
+	}
+	if c := slices.CompareFunc(a.Src, b.Src, comparePrefix); c != 0 {
+		return c
+	}
+	if a.Proto != b.Proto {
+		return int(a.Proto) - int(b.Proto)
+	}
+	return slices.CompareFunc(a.Ports, b.Ports, func(x, y hostapi.PortRange) int {
+		if x.First != y.First {
+			return int(x.First) - int(y.First)
+		}
+		return int(x.Last) - int(y.Last)
+	})
+}

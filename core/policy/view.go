@@ -1,0 +1,172 @@
+package policy
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// active is the rule this package rests on (SPEC §7, seed M5): only an
+// active member is ever selected, served through, or given a filter. An
+// unknown node is no member at all; a revoked one is not active. Every
+// check of membership status in the package is this function.
+func active(n *membership.Node) bool { return n.Status == membership.StatusActive }
+
+// view resolves selectors against one trusted state: the one place that
+// decides what a rule selects (docs/policy.md §2). Only active members are
+// ever selected. A view is built per call and not shared.
+type view struct {
+	s      *membership.State
+	active []*membership.Node          // active members, by id
+	byID   map[string]*membership.Node // every node, any status
+	byAddr map[netip.Addr]*membership.Node
+
+	meshSpace []netip.Prefix // every node's mesh addresses, any status
+	routed    []netip.Prefix // what active routers serve
+
+	addrMemo map[string][]netip.Prefix // selector list (and excluded node) → addresses
+	exitMemo map[string][]netip.Prefix // dst list → exit destinations
+}
+
+func newView(s *membership.State) *view {
+	v := &view{s: s, byID: make(map[string]*membership.Node, s.NodeCount()), byAddr: map[netip.Addr]*membership.Node{},
+		addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}}
+	var mesh, routed []netip.Prefix
+	for n := range s.Nodes() {
+		v.byID[n.ID] = &n
+		for _, a := range n.Addresses {
+			v.byAddr[a.Addr()] = &n
+			mesh = append(mesh, a)
+		}
+		if active(&n) {
+			v.active = append(v.active, &n)
+			routed = append(routed, routerServes(&n)...)
+		}
+	}
+	v.meshSpace = aggregate(mesh)
+	v.routed = aggregate(routed)
+	return v
+}
+
+// selects reports whether the selector list ss selects node n: n is active
+// and named by id, carries a named tag, or ss holds members.
+func selects(ss []membership.Selector, n *membership.Node) bool {
+	if !active(n) {
+		return false
+	}
+	for _, s := range ss {
+		switch s.Kind {
+		case membership.SelectMembers:
+			return true
+		case membership.SelectNode:
+			if s.Name == n.ID {
+				return true
+			}
+		case membership.SelectTag:
+			if n.HasTag(s.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodes returns the active members ss selects, by id.
+func (v *view) nodes(ss []membership.Selector) []*membership.Node {
+	var out []*membership.Node
+	for _, n := range v.active {
+		if selects(ss, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// addrs returns the aggregate of the mesh addresses of the active members
+// ss selects, except node except.
+func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
+	key := selectorKey(ss) + "\x00" + except
+	if a, ok := v.addrMemo[key]; ok {
+		return a
+	}
+	var ps []netip.Prefix
+	for _, n := range v.nodes(ss) {
+		if n.ID != except {
+			ps = append(ps, n.Addresses...)
+		}
+	}
+	a := aggregate(ps)
+	v.addrMemo[key] = a
+	return a
+}
+
+// prefixes returns the prefixes among ss.
+func prefixes(ss []membership.Selector) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		if s.Kind == membership.SelectPrefix {
+			out = append(out, s.Prefix)
+		}
+	}
+	return out
+}
+
+// routerDst returns what a router rule's dst ss reaches through router r:
+// its prefixes within what r serves, without the mesh space.
+func (v *view) routerDst(ss []membership.Selector, r *membership.Node) []netip.Prefix {
+	served := routerServes(r)
+	if len(served) == 0 {
+		return nil
+	}
+	return subtract(intersect(prefixes(ss), served), v.meshSpace)
+}
+
+// exitDst returns what an exit rule's dst ss reaches through an exit node:
+// internet (the public space) and its prefixes, without the mesh space and
+// the routed space.
+func (v *view) exitDst(ss []membership.Selector) []netip.Prefix {
+	key := selectorKey(ss)
+	if d, ok := v.exitMemo[key]; ok {
+		return d
+	}
+	ps := prefixes(ss)
+	if slices.ContainsFunc(ss, func(s membership.Selector) bool { return s.Kind == membership.SelectInternet }) {
+		ps = append(ps, publicSpace()...)
+	}
+	d := subtract(ps, append(slices.Clone(v.meshSpace), v.routed...))
+	v.exitMemo[key] = d
+	return d
+}
+
+// servingRouters returns the active routers that serve addr, by id.
+func (v *view) servingRouters(addr netip.Addr) []*membership.Node {
+	var out []*membership.Node
+	for _, n := range v.active {
+		if containsAddr(routerServes(n), addr) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// exits returns the active exit nodes, by id.
+func (v *view) exits() []*membership.Node {
+	var out []*membership.Node
+	for _, n := range v.active {
+		if isExit(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func selectorKey(ss []membership.Selector) string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString(s.String())
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
