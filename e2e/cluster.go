@@ -67,6 +67,9 @@ const extraBase = 256
 // removed, and every daemon stopped, at tb's cleanup.
 func New(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no real daemons (scripts/test.sh runs every end-to-end test)")
+	}
 	if opts.Bin == "" {
 		tb.Fatal("e2e.New: Options.Bin is required")
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -10,6 +11,10 @@ import (
 	"github.com/rustynet/rustynet/internal/testbin"
 	"github.com/rustynet/rustynet/internal/vmtest/vmtesting"
 )
+
+// guestBinEnv names the rustynet binary inside a VM guest (see
+// TestWgkernelRoutedMesh).
+const guestBinEnv = "RUSTYNET_E2E_BIN"
 
 // bin is the rustynet binary TestMain built for this run.
 var bin string
@@ -21,6 +26,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every test skips (see New): nothing to build
+	}
 	if vmtesting.InGuest() {
 		// Inside a VM (see TestWgkernelRoutedMesh) there is no go tool: the
 		// host built the binary and shipped it.

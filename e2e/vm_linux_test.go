@@ -7,9 +7,6 @@ import (
 	"github.com/rustynet/rustynet/internal/vmtest/vmtesting"
 )
 
-// guestBinEnv names the rustynet binary inside a VM guest.
-const guestBinEnv = "RUSTYNET_E2E_BIN"
-
 // TestWgkernelRoutedMesh is TestWgtunRoutedMesh on kernel WireGuard: the
 // same daemons, namespaces and checks, inside a VM, since this host's
 // kernel has no WireGuard module. The guest gets the rustynet binary the

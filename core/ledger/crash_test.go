@@ -72,9 +72,12 @@ func crashChild(spec string) int {
 // moments while it applies updates, and checks after every kill that the
 // reopened ledger verifies cleanly and holds exactly the acknowledged state
 // or the one after it. RUSTYNET_CRASH_ITERATIONS sets the number of kills
-// per store (default 20; CI runs 200).
+// per store (default 20, 3 with -short; CI runs 200).
 func TestCrashConsistency(t *testing.T) {
 	iterations := 20
+	if testing.Short() {
+		iterations = 3
+	}
 	if v := os.Getenv("RUSTYNET_CRASH_ITERATIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

@@ -42,6 +42,7 @@ var transports = []string{
 	"github.com/vishvananda/netlink",
 	"github.com/vishvananda/netns",
 	"github.com/mdlayher/",
+	"github.com/google/nftables",
 }
 
 // Rules are the project's dependency rules.

@@ -43,9 +43,12 @@ func probe() (string, bool) {
 }
 
 // Require skips tb, with the reason Available gives, when network namespaces
-// cannot be created here.
+// cannot be created here, and in -short mode.
 func Require(tb testing.TB) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no network namespaces (scripts/test.sh runs every namespace test)")
+	}
 	if reason, ok := Available(); !ok {
 		tb.Skip("netnstest: " + reason)
 	}

@@ -3,7 +3,6 @@ package vmtesting
 import (
 	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,13 +11,6 @@ import (
 
 	"github.com/rustynet/rustynet/internal/vmtest"
 )
-
-// guestEnv is set (to "1") in the environment of tests run by RunTest.
-const guestEnv = "RUSTYNET_VMTEST_GUEST"
-
-// InGuest reports whether this process is a test binary that RunTest
-// started inside a guest.
-func InGuest() bool { return os.Getenv(guestEnv) == "1" }
 
 // Options adjust the guest of RunTest.
 type Options struct {
@@ -64,6 +56,9 @@ func RunTest(t *testing.T, opts Options) bool {
 	}
 	if strings.Contains(t.Name(), "/") {
 		t.Fatalf("vmtesting.RunTest called from subtest %s; call it from the top-level test", t.Name())
+	}
+	if testing.Short() {
+		t.Skip("-short: no VM boot (scripts/test.sh runs every VM test)")
 	}
 	Require(t)
 	var tools []vmtest.File

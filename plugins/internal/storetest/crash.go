@@ -27,6 +27,9 @@ const (
 
 func crashIterations(t *testing.T) int {
 	s := os.Getenv(envCrashIterations)
+	if s == "" && testing.Short() {
+		return 3
+	}
 	if s == "" {
 		return defaultCrashIterations
 	}
