@@ -6,6 +6,7 @@
 #   FUZZEXECS                    executions per fuzz target (default: the
 #                                per-target budgets in fuzz_budget below)
 #   RUSTYNET_CRASH_ITERATIONS    SIGKILL iterations per store crash test (default 200)
+#   RUSTYNET_SOAK_DURATION       how long the soak and chaos test runs (default 2m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$(go env GOPATH)/bin:$PATH"
@@ -52,6 +53,15 @@ go test -race -count=1 $race_pkgs
 # TestWgkernelInVM boots a VM for the conformance suite; conformance.sh
 # below runs it (and keeps its report), so it runs once.
 go test -count=1 -skip '^TestWgkernelInVM$' $other_pkgs
+
+step "soak and chaos test: a 3-node mesh under SIGKILLs, ${RUSTYNET_SOAK_DURATION:-2m} (report in artifacts/soak/)"
+mkdir -p artifacts/soak
+if ! RUSTYNET_SOAK_DURATION=${RUSTYNET_SOAK_DURATION:-2m} \
+    RUSTYNET_SOAK_REPORT="$PWD/artifacts/soak/soak_chaos_report.json" \
+    go test -count=1 -run '^TestSoakChaos$' -v -timeout 15m ./e2e >artifacts/soak/soak.log 2>&1; then
+  cat artifacts/soak/soak.log; exit 1
+fi
+grep -E '"(updates|applies|lost_acknowledged)"|^(ok|---)' artifacts/soak/soak.log
 
 step "conformance suite against every built-in plugin (reports in artifacts/conformance/)"
 scripts/conformance.sh

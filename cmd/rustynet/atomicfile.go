@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/rustynet/rustynet/internal/atomicfile"
+	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
 // writeNewFile writes an output file the user named with --out: it refuses
@@ -60,7 +61,7 @@ func rewriteFile(path string, old, data []byte) error {
 	if err != nil {
 		return ioErrorf("rewriting %s: %v", path, err)
 	}
-	now, err := os.ReadFile(target)
+	now, err := inputfile.Read(target, maxInputBytes)
 	if err != nil {
 		return ioErrorf("rewriting %s: %v", path, err)
 	}
@@ -73,25 +74,34 @@ func rewriteFile(path string, old, data []byte) error {
 	return nil
 }
 
-// readInput reads a file the user named. A file that is missing, not a
-// regular file or not readable is a usage error (exit 2); a failure while
+// maxInputBytes bounds the update, genesis and log files the CLI reads:
+// room for the portable log of a large network.
+const maxInputBytes = 256 << 20
+
+// readInput reads a file the user named: a regular file of at most
+// maxInputBytes, through internal/inputfile like every input file of the
+// CLI and the daemon. A file that is missing, not readable, not a regular
+// file (a device such as /dev/zero, a FIFO, a directory) or too large is a
+// usage error naming it (exit 2), reported at once; a failure while
 // reading it is an I/O error (exit 3).
-func readInput(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, usageErrorf("cannot read %s: %v", path, unwrapPath(err))
-	}
-	if !info.Mode().IsRegular() {
-		return nil, usageErrorf("cannot read %s: not a regular file", path)
-	}
-	data, err := os.ReadFile(path)
+func readInput(path string) ([]byte, error) { return readInputWith(path, maxInputBytes, nil) }
+
+// readInputWith is readInput with another bound, and check (if not nil)
+// run on the opened file before it is read; check's error is returned as
+// it is.
+func readInputWith(path string, max int64, check func(fs.FileInfo) error) ([]byte, error) {
+	data, err := inputfile.ReadChecked(path, max, check)
+	var ce *cliError
 	switch {
 	case err == nil:
 		return data, nil
-	case os.IsPermission(err):
+	case errors.As(err, &ce):
+		return nil, err
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission),
+		errors.Is(err, inputfile.ErrNotRegular), errors.Is(err, inputfile.ErrTooLarge):
 		return nil, usageErrorf("cannot read %s: %v", path, unwrapPath(err))
 	default:
-		return nil, ioErrorf("reading %s: %v", path, err)
+		return nil, ioErrorf("reading %s: %v", path, unwrapPath(err))
 	}
 }
 

@@ -15,8 +15,10 @@ func rootCommand() *command {
 	return &command{
 		name: "rustynet",
 		help: "Rustynet operator CLI. Exit status: 0 ok, 1 rejected by verification\n" +
-			"or policy, 2 usage or input error, 3 I/O or internal error; on failure\n" +
-			"stderr starts with `error: CODE: message`.",
+			"or policy (also FORBIDDEN: the daemon does not admit this user), 2 usage\n" +
+			"or input error, 3 I/O or internal error (UNAVAILABLE: the daemon or a\n" +
+			"plugin cannot serve the request now — retry); on failure stderr starts\n" +
+			"with `error: CODE: message`.",
 		subs: []*command{
 			keyCommand(),
 			membershipCommand(),

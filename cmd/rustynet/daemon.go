@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -29,7 +30,11 @@ func daemonCommand() *command {
 		summary: "run the node agent",
 		help: "Runs the node: verifies its membership log, starts its store and\n" +
 			"backend plugins, keeps the data plane equal to trusted membership and\n" +
-			"serves the local control API until interrupted.",
+			"serves the local control API until interrupted (then exits 0).\n" +
+			"A plugin that keeps crashing is retried for ever, ever more slowly,\n" +
+			"while `rustynet status` reports the node degraded; with\n" +
+			"[daemon] exit_on_broken_plugin = true the daemon exits 3 (UNAVAILABLE)\n" +
+			"instead, for a service manager to restart it.",
 		run: runDaemon,
 	}
 }
@@ -69,10 +74,11 @@ func runDaemon(ctx context.Context, e *env, args []string) error {
 		return internalErrorf("starting the node: %v", err)
 	}
 	defer d.Close()
-	srv := controlapi.NewServer(d, auth, logger)
+	srv := controlapi.NewServer(d, auth, logger, controlapi.Limits{})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("node running", "node", cfg.Node.ID, "control", cfg.Control.Socket)
+	var failed error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
@@ -80,11 +86,16 @@ func runDaemon(ctx context.Context, e *env, args []string) error {
 		if !errors.Is(err, http.ErrServerClosed) {
 			return internalErrorf("control API: %v", err)
 		}
+	case err := <-d.Failed():
+		logger.Error("shutting down: [daemon] exit_on_broken_plugin is set", "err", err)
+		failed = &cliError{code: codeUnavailable, exit: exitIO,
+			msg:  fmt.Sprintf("%v; exiting since [daemon] exit_on_broken_plugin is set", err),
+			hint: "hint: the service manager is to restart the node; `rustynet daemon` logged the plugin's failures"}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
-	return nil
+	return failed
 }
 
 // loadConfig reads and checks a configuration; its errors are usage
@@ -108,9 +119,9 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 	if err != nil {
 		return daemon.Options{}, usageErrorf("%v", err)
 	}
-	data, err := os.ReadFile(cfg.Membership.GenesisFile)
+	data, err := readInput(cfg.Membership.GenesisFile)
 	if err != nil {
-		return daemon.Options{}, usageErrorf("reading the genesis: %v", err)
+		return daemon.Options{}, err
 	}
 	genesis, err := membership.ParseSignedUpdate(data, nil)
 	if err != nil {
@@ -154,12 +165,13 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 			Serve:        cfg.Routing.Serve,
 			Masquerade:   cfg.Routing.Masquerade,
 		},
-		FeedInterval: cfg.Membership.FeedInterval,
-		Limits:       &limits,
-		Logger:       logger,
+		FeedInterval:       cfg.Membership.FeedInterval,
+		ExitOnBrokenPlugin: cfg.Daemon.ExitOnBrokenPlugin,
+		Limits:             &limits,
+		Logger:             logger,
 	}
 	if !cfg.Membership.Feed.IsZero() {
-		src, err := feed.New(cfg.Membership.Feed.String(), nil)
+		src, err := feed.New(cfg.Membership.Feed.String(), feed.Options{})
 		if err != nil {
 			return daemon.Options{}, usageErrorf("membership.feed: %v", err)
 		}
@@ -210,13 +222,4 @@ func controlClient(socket, configPath string) (*controlapi.Client, error) {
 		socket = config.Default().Control.Socket
 	}
 	return controlapi.Dial(socket), nil
-}
-
-// daemonError maps a control API failure to the CLI's exit codes: the
-// daemon's verification verdicts are rejections, the rest I/O.
-func daemonError(what string, err error) error {
-	if membership.CodeOf(err) != "" {
-		return rejected(what, err)
-	}
-	return ioErrorf("%s: %v", what, err)
 }

@@ -58,9 +58,16 @@
 //
 //	0  success
 //	1  rejected: the trust engine refused the input, or the policy did
-//	   (policy test denies, policy check has findings)
+//	   (policy test denies, policy check has findings), or the daemon
+//	   refused this user (FORBIDDEN: the message names whom it admits —
+//	   root, the daemon's own user and the [control] group)
 //	2  usage or input error
-//	3  I/O or internal error
+//	3  I/O or internal error; UNAVAILABLE (with a hint to retry) when the
+//	   daemon or a plugin cannot serve the request now: a plugin is
+//	   restarting or broken (its crash-loop breaker open), or the daemon
+//	   is busy or ran out of time. It is transient: the same command may
+//	   succeed a moment later; `rustynet status` says what the node is
+//	   waiting for.
 //
 // On failure the first line on stderr is `error: CODE: message`. The rule
 // that decides the code: whatever the trust engine judged carries the
@@ -77,10 +84,14 @@
 // users), the others exit 3 (e.g. LOCKED: a running node holds the
 // directory; UNAVAILABLE: the plugin died). Everything else carries a CLI
 // code: POLICY_FINDINGS (exit 1: policy check found what selects nothing),
-// POLICY_DENIED (exit 1: policy test's connection is denied), USAGE (exit 2: unknown flag or command, missing or malformed flag
-// value or argument, an input file or state directory that does not exist
-// or cannot be read, an output file that already exists without --force, a
-// private key file that group or others may access), IO (exit 3: writing
+// POLICY_DENIED (exit 1: policy test's connection is denied), USAGE (exit
+// 2: unknown flag or command, missing or malformed flag value or argument,
+// an input file or state directory that does not exist or cannot be read,
+// an input file that is not a regular file (/dev/zero, a FIFO) or is
+// larger than such an input may be (every input file is read through
+// internal/inputfile: bounded, and refused at once), an output file that
+// already exists without --force, a private key file that group or
+// others may access), IO (exit 3: writing
 // failed, or a file changed under us) or INTERNAL (exit 3).
 //
 // # Nothing changes on error

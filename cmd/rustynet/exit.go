@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -13,9 +14,9 @@ import (
 // Exit statuses (SPEC §8).
 const (
 	exitOK       = 0
-	exitRejected = 1 // the trust engine refused the input
+	exitRejected = 1 // the trust engine refused the input, or the daemon refused this user (FORBIDDEN)
 	exitUsage    = 2 // bad flags, arguments or input files
-	exitIO       = 3 // I/O or internal failure
+	exitIO       = 3 // I/O or internal failure; UNAVAILABLE: retry later
 )
 
 // The CLI's own error codes, printed where the engine's codes would be.
@@ -28,6 +29,21 @@ const (
 	// codePolicyDenied: policy test's connection is denied (exit 1).
 	codePolicyDenied = "POLICY_DENIED"
 )
+
+// Codes of the daemon's refusals and transient failures.
+const (
+	codeForbidden   = controlapi.CodeForbidden   // the daemon does not admit this user (exit 1)
+	codeUnavailable = controlapi.CodeUnavailable // the daemon or a plugin cannot serve this now (exit 3): retry
+)
+
+// retryHint is the second line of every UNAVAILABLE error.
+const retryHint = "hint: this is temporary (a plugin is restarting or broken, or the daemon is busy); " +
+	"retry in a moment — `rustynet status` shows what the node is waiting for"
+
+// unavailablef reports a failure a retry may cure (exit 3, UNAVAILABLE).
+func unavailablef(format string, args ...any) error {
+	return &cliError{code: codeUnavailable, exit: exitIO, msg: fmt.Sprintf(format, args...), hint: retryHint}
+}
 
 // cliError is an error with the code and exit status the CLI reports for it.
 type cliError struct {
@@ -111,5 +127,37 @@ func storeError(prefix string, err error) error {
 	}
 	// The code leads the line; drop its repetition inside the message.
 	msg := strings.Replace(err.Error(), he.Code.String()+": ", "", 1)
+	if he.Code == hostapi.CodeUnavailable {
+		return unavailablef("%s%s", prefix, msg)
+	}
 	return &cliError{code: he.Code.String(), exit: exit, msg: prefix + msg}
+}
+
+// daemonError reports a failure of the daemon's control API, after what
+// (the request): the daemon's verification verdicts keep their codes and
+// exit 1, and so does FORBIDDEN (the daemon does not admit this user; the
+// message says who it admits); UNAVAILABLE (a plugin is restarting or
+// broken, the daemon is busy or timed out) exits 3 and says to retry; a
+// request the daemon finds malformed (USAGE) exits 2; anything else —
+// including a daemon that does not answer — is an I/O error (exit 3).
+func daemonError(what string, err error) error {
+	if membership.CodeOf(err) != "" {
+		return rejected(what+": ", err)
+	}
+	var ce *controlapi.Error
+	if !errors.As(err, &ce) {
+		return ioErrorf("%s: %v", what, err)
+	}
+	switch ce.Code {
+	case controlapi.CodeForbidden:
+		return &cliError{code: codeForbidden, exit: exitRejected, msg: what + ": " + ce.Message}
+	case controlapi.CodeUnavailable:
+		return unavailablef("%s: %s", what, ce.Message)
+	case controlapi.CodeUsage:
+		return usageErrorf("%s: %s", what, ce.Message)
+	case controlapi.CodeInternal:
+		return internalErrorf("%s: %s", what, ce.Message)
+	default: // a code from a newer daemon
+		return &cliError{code: ce.Code, exit: exitIO, msg: what + ": " + ce.Message}
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
+
+	"github.com/rustynet/rustynet/core/config"
 )
 
 // keyKind names the two kinds of private key the CLI handles.
@@ -24,7 +26,7 @@ const (
 )
 
 // maxKeyFileBytes bounds what readPrivateKey reads: a key file is tiny.
-const maxKeyFileBytes = 16 << 10
+const maxKeyFileBytes = config.MaxKeyFileBytes
 
 // privateKey is a private key of either kind. Every fmt verb prints it
 // as "(private key)", so it cannot leak into output or logs by mistake.
@@ -127,27 +129,9 @@ func parseApproverPEM(text []byte) (privateKey, error) {
 // it refuses a file that group or others may access (on systems with Unix
 // permissions), since such a key must be presumed compromised.
 func readPrivateKey(path string) (privateKey, error) {
-	f, err := os.Open(path)
+	data, err := readInputWith(path, maxKeyFileBytes, func(info fs.FileInfo) error { return checkPrivateKeyMode(path, info) })
 	if err != nil {
-		return privateKey{}, usageErrorf("cannot read %s: %v", path, unwrapPath(err))
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return privateKey{}, ioErrorf("reading %s: %v", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return privateKey{}, usageErrorf("cannot read %s: not a regular file", path)
-	}
-	if err := checkPrivateKeyMode(path, info); err != nil {
 		return privateKey{}, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
-	if err != nil {
-		return privateKey{}, ioErrorf("reading %s: %v", path, err)
-	}
-	if len(data) > maxKeyFileBytes {
-		return privateKey{}, usageErrorf("%s: not a private key file (larger than %d bytes)", path, maxKeyFileBytes)
 	}
 	k, err := parsePrivateKey(data)
 	if err != nil {

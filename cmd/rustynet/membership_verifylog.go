@@ -13,11 +13,14 @@ func verifyLogCommand() *command {
 		name:    "verify-log",
 		args:    "--state-dir DIR [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] [--json]",
 		summary: "re-verify a node state directory: every entry, the snapshot and the high-water mark",
-		help: "Works on a stopped node's directory or on a copy. Prints\n" +
-			"`ok: epoch N root R entries N`, or exits 1 with INTEGRITY_FAILURE and\n" +
-			"the reason (the directory is then in restricted-safe mode; see\n" +
-			"docs/restricted-mode.md). It changes nothing a store holds; the\n" +
-			"high-water mark advances if the log is verifiably ahead of it.",
+		help: "Works on a stopped node's directory or on a copy, a read-only one\n" +
+			"included. Prints `ok: epoch N root R entries N`, or exits 1 with\n" +
+			"INTEGRITY_FAILURE and the reason (the directory is then in\n" +
+			"restricted-safe mode; see docs/restricted-mode.md). Without --store,\n" +
+			"the store whose directory it is reads it; a --store naming another\n" +
+			"is refused with CONFLICT. It creates and changes nothing: no lock\n" +
+			"file, and no high-water mark (the log is compared with the mark, not\n" +
+			"recorded in it).",
 		run: runVerifyLog,
 	}
 }

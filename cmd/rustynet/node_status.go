@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -46,6 +45,14 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 func printStatus(e *env, st controlapi.Status) {
 	w := e.stdout
 	fmt.Fprintf(w, "node       %s (%s) in network %s\n", st.Node.ID, st.Node.PublicKey, st.Node.NetworkID)
+	if st.Health.State == controlapi.HealthDegraded {
+		fmt.Fprintln(w, "health     DEGRADED")
+		for _, r := range st.Health.Reasons {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
+	} else if st.Health.State != "" {
+		fmt.Fprintf(w, "health     %s\n", st.Health.State)
+	}
 	trust := "trusted"
 	if st.Trust.Restricted {
 		trust = "RESTRICTED-SAFE MODE: " + st.Trust.Reason
@@ -54,20 +61,16 @@ func printStatus(e *env, st controlapi.Status) {
 	if r := st.Trust.LastRejected; r != nil {
 		fmt.Fprintf(w, "rejected   %s: %s (%s)\n", r.Code, r.Message, r.At.Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "backend    %s (plugin %s, %d restarts)\n", st.Backend.Name, st.Backend.Plugin.State, st.Backend.Plugin.Restarts)
+	fmt.Fprintf(w, "backend    %s (plugin %s)\n", st.Backend.Name, pluginLine(e, st.Backend.Plugin))
 	for _, s := range st.Backend.Skipped {
 		fmt.Fprintf(w, "  skipped  %s: %s\n", s.Name, s.Reason)
 	}
 	if st.Backend.Isolated != "" {
 		fmt.Fprintf(w, "isolated   %s\n", st.Backend.Isolated)
 	}
-	fmt.Fprintf(w, "store      %s (%s, %d restarts)\n", st.Store.Name, st.Store.State, st.Store.Restarts)
+	fmt.Fprintf(w, "store      %s (%s)\n", st.Store.Name, pluginLine(e, st.Store))
 	if f := st.Feed; f != nil {
-		state := "ok"
-		if f.LastError != "" {
-			state = "REJECTED: " + f.LastError
-		}
-		fmt.Fprintf(w, "feed       %s, applied through epoch %d (%s)\n", f.Source, f.AppliedThrough, state)
+		fmt.Fprintf(w, "feed       %s, applied through epoch %d (%s)\n", f.Source, f.AppliedThrough, feedLine(e, f))
 	}
 	printInterface(w, st.Interface)
 	tw := newTable(w)
@@ -75,7 +78,7 @@ func printStatus(e *env, st controlapi.Status) {
 	for _, p := range st.Peers {
 		hs := "never"
 		if !p.LastHandshake.IsZero() {
-			hs = e.now().Sub(p.LastHandshake).Round(time.Second).String() + " ago"
+			hs = e.ago(p.LastHandshake)
 		}
 		id := p.NodeID
 		if id == "" {
@@ -84,6 +87,61 @@ func printStatus(e *env, st controlapi.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, p.RxBytes, p.TxBytes)
 	}
 	tw.Flush()
+}
+
+// ago says how long ago t was.
+func (e *env) ago(t time.Time) string {
+	return e.now().Sub(t).Round(time.Second).String() + " ago"
+}
+
+// pluginLine describes a supervised plugin: its state, restarts and, when
+// it is not running, why and when it is tried again.
+func pluginLine(e *env, p controlapi.PluginStatus) string {
+	s := fmt.Sprintf("%s, %d restarts", p.State, p.Restarts)
+	switch p.State {
+	case "broken":
+		s = fmt.Sprintf("BROKEN: it crash-looped, %d restarts; next attempt in %s", p.Restarts,
+			p.NextAttempt.Sub(e.now()).Round(time.Second))
+	case "restarting":
+		s = fmt.Sprintf("RESTARTING, %d restarts", p.Restarts)
+	}
+	if p.MissedPings > 0 {
+		s += fmt.Sprintf(", %d health checks missed", p.MissedPings)
+	}
+	if p.State != "running" && p.LastError != "" {
+		s += "; last failure: " + p.LastError
+	}
+	return s
+}
+
+// feedLine describes the feed's state.
+func feedLine(e *env, f *controlapi.FeedStatus) string {
+	var s string
+	switch f.State {
+	case controlapi.FeedStalled:
+		s = "STALLED"
+		if !f.FetchingSince.IsZero() {
+			s += ": a fetch has been running for " + e.now().Sub(f.FetchingSince).Round(time.Second).String()
+		}
+	case controlapi.FeedFailing:
+		s = "FAILING"
+	case controlapi.FeedRejected:
+		s = "REJECTED"
+	default:
+		s = f.State
+	}
+	if f.LastSuccess.IsZero() {
+		s += "; never fetched successfully"
+	} else {
+		s += "; last success " + e.ago(f.LastSuccess)
+	}
+	if f.Stalls > 0 {
+		s += fmt.Sprintf("; %d fetches cut for stalling", f.Stalls)
+	}
+	if f.LastError != "" {
+		s += "; last error: " + f.LastError
+	}
+	return s
 }
 
 // printInterface prints the interface lines of status: name, port and
@@ -140,9 +198,9 @@ func orDash(s string) string {
 // applyToDaemon submits an update file to the running daemon, which
 // verifies it itself; its verdict is printed like any other.
 func (e *env) applyToDaemon(ctx context.Context, socket, cfgPath, file string, dryRun bool) error {
-	data, err := os.ReadFile(file)
+	data, err := readInput(file)
 	if err != nil {
-		return usageErrorf("reading %s: %v", file, err)
+		return err
 	}
 	c, err := controlClient(socket, cfgPath)
 	if err != nil {

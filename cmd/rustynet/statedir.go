@@ -11,6 +11,7 @@ import (
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/storelayout"
 )
 
 // stateDir is a node state directory opened for one command: a store
@@ -23,17 +24,30 @@ type stateDir struct {
 	client  *hostapi.StoreClient
 	ledger  *ledger.Ledger // nil until the store is open and verified
 	created bool           // this command created dir
+	// strict refuses a --store that is not the directory's (see
+	// storeChoice.forDir); otherwise the directory's own store is used.
+	strict bool
+	// readFirst has a built-in store open the directory read-first
+	// (storelayout.ReadFirstEnv): it creates nothing, no lock file
+	// included, until the command writes.
+	readFirst bool
 }
 
-// openStateDir launches the store plugin sf chooses, opens the state
-// directory path in it and verifies the ledger kept there (ledger.Open: a
-// verification failure leaves the ledger in restricted-safe mode rather
-// than failing). pin, if not zero, pins the genesis root. The directory
-// must exist unless create is set, in which case the store creates it
-// (its parent must exist) and close removes it again unless told to keep
-// it. The caller must call close.
+// openStateDir launches the store plugin that keeps the state directory
+// path (sf's choice, checked against the directory's layout: see
+// storeChoice.forDir), opens the directory in it and verifies the ledger
+// kept there (ledger.Open: a verification failure leaves the ledger in
+// restricted-safe mode rather than failing). pin, if not zero, pins the
+// genesis root. The directory must exist unless create is set, in which
+// case the store creates it (its parent must exist) and close removes it
+// again unless told to keep it. The caller must call close.
+//
+// Nothing is written until the command writes: a built-in store opens the
+// directory read-first and the ledger is opened ReadFirst, so a command
+// that only reads creates no lock file, log directory, database or
+// high-water mark, and works on a read-only copy.
 func (e *env) openStateDir(ctx context.Context, sf *stateFlags, path string, create bool, pin membership.Hash) (*stateDir, error) {
-	s := &stateDir{store: sf.store}
+	s := &stateDir{store: sf.store, strict: true, readFirst: true}
 	var err error
 	if s.dir, s.created, err = checkStateDir(path, create); err != nil {
 		return nil, err
@@ -43,7 +57,7 @@ func (e *env) openStateDir(ctx context.Context, sf *stateFlags, path string, cre
 	}
 	cfg := ledger.Config{
 		Store: s.client, StateDir: s.dir, HighWaterPath: sf.highWater,
-		GenesisRoot: pin, Now: e.now, Logger: e.ledgerLogger(),
+		GenesisRoot: pin, Now: e.now, Logger: e.ledgerLogger(), ReadFirst: true,
 	}
 	if s.ledger, err = ledger.Open(ctx, cfg); err != nil {
 		s.close(ctx, false)
@@ -101,11 +115,20 @@ func (s *stateDir) launch(ctx context.Context, e *env) error {
 	return err
 }
 
-// start launches the store plugin.
+// start launches the store plugin that keeps the directory (see
+// storeChoice.forDir and strict).
 func (s *stateDir) start(ctx context.Context, e *env) error {
+	store, err := s.store.forDir(s.dir, s.strict)
+	if err != nil {
+		return err
+	}
+	s.store = store
 	cfg, err := s.store.launchConfig(e.logger())
 	if err != nil {
 		return err
+	}
+	if s.readFirst && s.store.path == "" {
+		cfg.Env = append(cfg.Env, storelayout.ReadFirstEnv+"=1")
 	}
 	if s.client, err = hostapi.LaunchStore(ctx, cfg); err != nil {
 		return storeError(fmt.Sprintf("launching the %s store plugin: ", s.store.name()), err)

@@ -18,13 +18,15 @@ import (
 // TestStoreLockHeldByPlugin checks, from the kernel's table of file locks,
 // that while a command has a state directory open the store's lock
 // (DIR/LOCK, see statedir in the stores' layouts) is held by the plugin
-// process and never by the CLI's own; and that a second command meanwhile
-// gets the store's LOCKED error, reported cleanly with exit 3, changing
-// nothing.
+// process and never by the CLI's own; that another command that only
+// reads may run meanwhile (commands open read-first and share the lock
+// until they write); and that one that writes gets the store's LOCKED
+// error, reported cleanly with exit 3, changing nothing.
 func TestStoreLockHeldByPlugin(t *testing.T) {
 	for _, store := range builtinStoreKinds {
 		t.Run(store, func(t *testing.T) {
 			d := newDirNet(t, store)
+			d.proposeFromDir(t, "add.json", []string{"alice", "bob"}, "propose-add-node", "--node-id", "n2", "--node-key", "{n2}", "--address", "100.64.0.2/32")
 			lock := filepath.Join(d.node, "LOCK")
 			if got := flockHolders(t, lock); len(got) != 0 {
 				t.Fatalf("LOCK is held by %v with no command running", got)
@@ -40,8 +42,9 @@ func TestStoreLockHeldByPlugin(t *testing.T) {
 			}
 
 			before := snapshotTree(t, d.node)
-			r := d.cli(t, "membership", "verify-log", "--state-dir", "node")
-			assertFails(t, "verify-log while another command holds the directory", r, exitIO, "LOCKED")
+			d.ok(t, "membership", "verify-log", "--state-dir", "node")
+			r := d.cli(t, "membership", "apply-update", "--state-dir", "node", "add.json")
+			assertFails(t, "apply-update while another command holds the directory", r, exitIO, "LOCKED")
 			if r.stdout != "" {
 				t.Errorf("stdout: got %q, want nothing", r.stdout)
 			}
@@ -55,7 +58,7 @@ func TestStoreLockHeldByPlugin(t *testing.T) {
 			if got := flockHolders(t, lock); len(got) != 0 {
 				t.Errorf("LOCK still held by %v after the plugin ended", got)
 			}
-			d.ok(t, "membership", "verify-log", "--state-dir", "node")
+			d.ok(t, "membership", "apply-update", "--state-dir", "node", "add.json")
 		})
 	}
 }

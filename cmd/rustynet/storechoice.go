@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/storelayout"
 )
 
 // defaultStore is the built-in store used when none is chosen (SPEC §5).
@@ -49,6 +51,34 @@ func (c storeChoice) launchConfig(logger *slog.Logger) (hostapi.LaunchConfig, er
 		return hostapi.LaunchConfig{}, internalErrorf("locating this executable to serve the built-in %s store: %v", name, err)
 	}
 	return hostapi.LaunchConfig{Path: exe, Args: []string{"plugin", "store-" + name}, Logger: logger}, nil
+}
+
+// forDir resolves c for the state directory dir, from the directory's
+// layout (storelayout.Detect): without --store, the built-in store whose
+// directory it is (the default store for a new or empty one); with a
+// --store that names another store than the directory's, a CONFLICT
+// refusal (exit 2) if strict, else the directory's own store. An external
+// plugin is taken as given. Nothing is created.
+func (c storeChoice) forDir(dir string, strict bool) (storeChoice, error) {
+	if c.path != "" {
+		return c, nil
+	}
+	kind, err := storelayout.Detect(dir)
+	switch {
+	case err != nil && strict:
+		return c, &cliError{code: hostapi.CodeConflict.String(), exit: exitUsage,
+			msg: fmt.Sprintf("cannot tell which store keeps state directory %s: %v", dir, err)}
+	case err != nil || kind == "":
+		return c, nil
+	case c.builtin == "":
+		c.builtin = kind
+	case c.builtin != kind && strict:
+		return c, &cliError{code: hostapi.CodeConflict.String(), exit: exitUsage,
+			msg: fmt.Sprintf("state directory %s is kept by the %s store, not the %s store: give --store %s, or no --store", dir, kind, c.builtin, kind)}
+	case c.builtin != kind:
+		c.builtin = kind
+	}
+	return c, nil
 }
 
 // name describes the store for output: the built-in's name or the
@@ -95,7 +125,7 @@ type stateFlags struct {
 // --high-water on fs.
 func addStateFlags(fs *flag.FlagSet) *stateFlags {
 	sf := &stateFlags{}
-	fs.StringVar(&sf.store.builtin, "store", "", "built-in store `KIND` keeping a state directory: "+strings.Join(builtinStores(), " or ")+" (default "+defaultStore+")")
+	fs.StringVar(&sf.store.builtin, "store", "", "built-in store `KIND` keeping a state directory: "+strings.Join(builtinStores(), " or ")+" (default: the one whose directory it is, else "+defaultStore+")")
 	fs.StringVar(&sf.store.path, "store-plugin", "", "an external store plugin binary (`PATH`) instead of a built-in store")
 	fs.StringVar(&sf.store.sha256, "store-plugin-sha256", "", "refuse to launch --store-plugin unless its SHA-256 is `HEX`")
 	fs.StringVar(&sf.highWater, "high-water", "", "the state directory's high-water mark `FILE` (default: under the user's state directory)")

@@ -24,6 +24,7 @@ type Config struct {
 	Proxy      Proxy
 	Routing    Routing
 	Control    Control
+	Daemon     Daemon
 	Log        Log
 
 	src *source // positions for Validate's errors; nil for Default
@@ -150,6 +151,25 @@ type Control struct {
 	// root and the daemon's own user; "" for none.
 	Group string
 }
+
+// Daemon is the [daemon] table: how the node agent behaves as a service.
+type Daemon struct {
+	// ExitOnBrokenPlugin makes `rustynet daemon` exit (status 3) once a
+	// plugin has crash-looped and its breaker opened, so that a service
+	// manager restarts the whole node. Off, the daemon keeps running,
+	// reports itself degraded and retries the plugin for ever at a bounded
+	// rate.
+	ExitOnBrokenPlugin bool
+}
+
+// Bounds of the files a configuration names, read with inputfile.
+const (
+	// MaxFileBytes bounds a configuration file.
+	MaxFileBytes = 1 << 20
+	// MaxKeyFileBytes bounds a private key file: a WireGuard key is 45
+	// bytes, an approver's PEM key about 120.
+	MaxKeyFileBytes = 16 << 10
+)
 
 // Log is the [log] table.
 type Log struct {

@@ -59,10 +59,18 @@
 //	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>.sock (never inside state_dir); \\.\pipe\rustynet on Windows
 //	group = ""                     # Unix group allowed besides root and the daemon's own uid
 //
+//	[daemon]
+//	exit_on_broken_plugin = false  # true: `rustynet daemon` exits (status 3) once a plugin crash-loops (its
+//	                               # breaker opens), for a service manager to restart the node; false: keep
+//	                               # running, report the node degraded and retry the plugin for ever (the
+//	                               # retry interval doubles up to 5 minutes)
+//
 //	[log]
 //	level = "info"                 # debug | info | warn | error
 //
 // Parse and Load look at nothing but the configuration text; Validate checks
 // the files the configuration names (existence, the private key's mode, the
-// control group).
+// control group). Load reads only a regular file of at most MaxFileBytes,
+// and ReadPrivateKey one of at most MaxKeyFileBytes (internal/inputfile):
+// `--config /dev/zero` or a FIFO is refused at once, naming the file.
 package config

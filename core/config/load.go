@@ -4,19 +4,21 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
 // Load reads and parses the configuration file at path, resolving relative
 // paths against its directory. It reads no other file; call Validate for
-// that. A bad configuration gives an *Error; an unreadable file the
-// *fs.PathError.
+// that. A bad configuration gives an *Error; a file that cannot be read, is
+// not a regular file (inputfile.ErrNotRegular: a device, a FIFO, a
+// directory) or holds more than MaxFileBytes (inputfile.ErrTooLarge) the
+// *fs.PathError naming it.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
 func writeFile(t *testing.T, path, text string, mode os.FileMode) {
@@ -61,6 +65,46 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "missing.toml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestLoadReadsOnlyABoundedRegularFile names things that are not a
+// configuration file: each is refused at once, naming the file, without
+// reading it to the end (a device never ends) or blocking (a FIFO).
+func TestLoadReadsOnlyABoundedRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.toml")
+	writeFile(t, huge, "", 0o600)
+	if err := os.Truncate(huge, MaxFileBytes+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		want error
+	}{
+		{"endless device", "/dev/zero", inputfile.ErrNotRegular},
+		{"fifo", fifo, inputfile.ErrNotRegular},
+		{"directory", dir, inputfile.ErrNotRegular},
+		{"larger than a configuration may be", huge, inputfile.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := Load(tt.path); done <- err }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.path) {
+					t.Errorf("got %v, want an error naming %s that wraps %v", err, tt.path, tt.want)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("Load(%s) did not return", tt.path)
+			}
+		})
 	}
 }
 

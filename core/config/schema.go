@@ -31,6 +31,7 @@ func (d *decoder) config(c *Config) {
 	}
 	d.routing(d.sub(root, "routing"), &c.Routing)
 	d.control(d.sub(root, "control"), &c.Control)
+	d.daemon(d.sub(root, "daemon"), &c.Daemon)
 	d.log(d.sub(root, "log"), &c.Log)
 }
 
@@ -304,6 +305,12 @@ func (d *decoder) control(t *table, c *Control) {
 		} else {
 			c.Group = s
 		}
+	}
+}
+
+func (d *decoder) daemon(t *table, dm *Daemon) {
+	if v, ok := d.boolean(t, "exit_on_broken_plugin"); ok {
+		dm.ExitOnBrokenPlugin = v
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
 // Validate checks the files and names the configuration refers to, which
@@ -53,17 +54,19 @@ func (c *Config) Validate() error {
 }
 
 // ReadPrivateKey reads the node's WireGuard private key (one base64 line,
-// as `wg genkey` writes it) after the same checks as Validate. Errors name
-// the file, never its contents.
+// as `wg genkey` writes it) after the same checks as Validate, made on the
+// file it reads, of at most MaxKeyFileBytes. Errors name the file, never
+// its contents.
 func (c *Config) ReadPrivateKey() (hostapi.PrivateKey, error) {
 	const key = "node.private_key_file"
-	if err := c.checkFile(key, c.Node.PrivateKeyFile); err != nil {
+	if c.Node.PrivateKeyFile == "" {
+		return hostapi.PrivateKey{}, c.errorf(key, "required key is missing")
+	}
+	data, err := inputfile.ReadChecked(c.Node.PrivateKeyFile, MaxKeyFileBytes, c.keyModeError)
+	var ce *Error
+	if errors.As(err, &ce) {
 		return hostapi.PrivateKey{}, err
 	}
-	if err := c.checkKeyMode(); err != nil {
-		return hostapi.PrivateKey{}, err
-	}
-	data, err := os.ReadFile(c.Node.PrivateKeyFile)
 	if err != nil {
 		return hostapi.PrivateKey{}, c.errorf(key, "%s: %v", c.Node.PrivateKeyFile, describe(err))
 	}

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
@@ -16,6 +17,12 @@ func (c *Config) checkKeyMode() error {
 	if err != nil {
 		return c.errorf("node.private_key_file", "%s: %v", c.Node.PrivateKeyFile, describe(err))
 	}
+	return c.keyModeError(fi)
+}
+
+// keyModeError refuses the private key file fi describes if group or
+// others may access it.
+func (c *Config) keyModeError(fi fs.FileInfo) error {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return c.errorf("node.private_key_file", "%s has mode %#o, so others may access it; it must be 0600 (run: chmod 600 %s)", c.Node.PrivateKeyFile, perm, c.Node.PrivateKeyFile)
 	}

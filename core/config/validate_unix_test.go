@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
 // node is a configuration directory with valid files.
@@ -135,6 +136,17 @@ func TestReadPrivateKey(t *testing.T) {
 		e := asError(t, err)
 		if e.Key != "node.private_key_file" || !strings.Contains(e.Msg, "does not hold a WireGuard private key") || strings.Contains(err.Error(), secret) {
 			t.Errorf("got %q, want a node.private_key_file error without the file's content", err)
+		}
+	})
+	t.Run("far too large", func(t *testing.T) {
+		n := newNode(t)
+		if err := os.Truncate(filepath.Join(n.dir, "n1.key"), 1<<30); err != nil { // sparse
+			t.Fatal(err)
+		}
+		c, _ := n.load(t)
+		_, err := c.ReadPrivateKey()
+		if e := asError(t, err); e.Key != "node.private_key_file" || !strings.Contains(e.Msg, inputfile.ErrTooLarge.Error()) {
+			t.Errorf("got %v, want a node.private_key_file error: too large", err)
 		}
 	})
 	t.Run("mode", func(t *testing.T) {

@@ -88,6 +88,9 @@ func TestValidValues(t *testing.T) {
 		{"log.level info", []string{`log.level = "info"`}, func(c *Config) any { return c.Log.Level }, slog.LevelInfo},
 		{"log.level warn", []string{`log.level = "warn"`}, func(c *Config) any { return c.Log.Level }, slog.LevelWarn},
 		{"log.level error", []string{`log.level = "error"`}, func(c *Config) any { return c.Log.Level }, slog.LevelError},
+		{"daemon.exit_on_broken_plugin", []string{`[daemon]`, `exit_on_broken_plugin = true`}, func(c *Config) any { return c.Daemon.ExitOnBrokenPlugin }, true},
+		{"daemon.exit_on_broken_plugin false", []string{`daemon.exit_on_broken_plugin = false`}, func(c *Config) any { return c.Daemon.ExitOnBrokenPlugin }, false},
+		{"daemon.exit_on_broken_plugin default", nil, func(c *Config) any { return c.Daemon.ExitOnBrokenPlugin }, false},
 		{"tables instead of dotted keys", []string{`[store]`, `kind = "sqlite"`}, func(c *Config) any { return c.Store.Kind }, StoreSQLite},
 		{"inline table", []string{`store = {kind = "sqlite"}`}, func(c *Config) any { return c.Store.Kind }, StoreSQLite},
 	}
@@ -131,6 +134,8 @@ func TestInvalidValues(t *testing.T) {
 		{"routing.accept_routes type", []string{`routing.accept_routes = "yes"`}, "routing.accept_routes", 1, "must be true or false"},
 		{"routing unknown key", []string{`routing.advertise = ["10.0.0.0/8"]`}, "routing.advertise", 1, "unknown"},
 		{"backend.uapi type", []string{`backend.uapi = 1`}, "backend.uapi", 1, "must be true or false"},
+		{"daemon.exit_on_broken_plugin type", []string{`daemon.exit_on_broken_plugin = "yes"`}, "daemon.exit_on_broken_plugin", 1, "must be true or false"},
+		{"daemon unknown key", []string{`[daemon]`, `exit_on_broken = true`}, "daemon.exit_on_broken", 2, "unknown"},
 		{"membership.feed_interval unitless", []string{`membership.feed_interval = "5"`}, "membership.feed_interval", 1, "is not a duration"},
 		{"membership.feed_interval integer", []string{`membership.feed_interval = 5`}, "membership.feed_interval", 1, "must be a string, not an integer"},
 		{"membership.feed_interval zero", []string{`membership.feed_interval = "0s"`}, "membership.feed_interval", 1, "out of range"},

@@ -83,3 +83,32 @@ func rootGroupName(t *testing.T) string {
 	}
 	return g.Name
 }
+
+// TestRefusalNamesWhoMay checks that a refusal names exactly who may use
+// the API: root, the daemon's user unless that is root, and the group if
+// one is configured.
+func TestRefusalNamesWhoMay(t *testing.T) {
+	none := func(uint32) ([]string, error) { return nil, nil }
+	tests := []struct {
+		name string
+		a    *groupAuthorizer
+		want string
+	}{
+		{"daemon runs as root", &groupAuthorizer{self: 0, selfName: "root", groupIDs: none},
+			"uid 3000 may not use the control API: only root may (set [control] group to admit a group)"},
+		{"daemon runs as a user", &groupAuthorizer{self: 1000, selfName: "rustynet", groupIDs: none},
+			"uid 3000 may not use the control API: only root and the daemon's user rustynet (uid 1000) may (set [control] group to admit a group)"},
+		{"daemon as root with a group", &groupAuthorizer{self: 0, selfName: "root", gid: 4242, groupName: "netops", hasGroup: true, groupIDs: none},
+			"uid 3000 may not use the control API: only root and members of group netops (gid 4242) may"},
+		{"daemon as a user with a group", &groupAuthorizer{self: 1000, selfName: "rustynet", gid: 4242, groupName: "netops", hasGroup: true, groupIDs: none},
+			"uid 3000 may not use the control API: only root, the daemon's user rustynet (uid 1000) and members of group netops (gid 4242) may"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.a.Authorize(Peer{UID: 3000, GID: 3000})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // Codes of failures that are not verification rejections (those carry
@@ -13,7 +15,7 @@ import (
 const (
 	CodeUsage       = "USAGE"       // the request is malformed or too large
 	CodeForbidden   = "FORBIDDEN"   // the client may not use the API
-	CodeUnavailable = "UNAVAILABLE" // the daemon cannot serve the request now; retry later
+	CodeUnavailable = "UNAVAILABLE" // the daemon cannot serve the request now (a plugin is restarting or broken, it is busy, or the request timed out); retry later
 	CodeInternal    = "INTERNAL"
 )
 
@@ -70,6 +72,17 @@ func toWire(err error) (int, wireError) {
 			status = statusOf(e.Code)
 		}
 		return status, wireError{Code: e.Code, Message: e.Message}
+	}
+	switch code := hostapi.CodeOf(err); code {
+	case hostapi.CodeUnavailable, hostapi.CodeClosed:
+		// A plugin is restarting, broken (its breaker open) or closing:
+		// the same request may well succeed later. The code leads the
+		// reply; its repetition inside the message is dropped.
+		msg := err.Error()
+		if code == hostapi.CodeUnavailable {
+			msg = strings.Replace(msg, code.String()+": ", "", 1)
+		}
+		return http.StatusServiceUnavailable, wireError{Code: CodeUnavailable, Message: msg}
 	}
 	return http.StatusInternalServerError, wireError{Code: CodeInternal, Message: err.Error()}
 }

@@ -59,7 +59,13 @@ var allowAll = AuthorizerFunc(func(Peer) error { return nil })
 // serve serves the control API on l until the test ends.
 func serve(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger *slog.Logger) {
 	t.Helper()
-	srv := NewServer(h, auth, logger)
+	serveWith(t, l, h, auth, logger, Limits{})
+}
+
+// serveWith is serve with limits.
+func serveWith(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger *slog.Logger, lim Limits) {
+	t.Helper()
+	srv := NewServer(h, auth, logger, lim)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 func TestStatusRoundTrip(t *testing.T) {
@@ -105,6 +106,12 @@ func TestErrorsCrossIntact(t *testing.T) {
 		{name: "code from a newer engine", err: &membership.Error{Code: "NEW_CODE", Msg: "m"}, wantIs: &membership.Error{Code: "NEW_CODE"}},
 		{name: "usage", err: Errorf(CodeUsage, "not a signed update"), wantIs: ErrUsage, wantStatus: http.StatusBadRequest},
 		{name: "unavailable", err: Errorf(CodeUnavailable, "backend restarting"), wantIs: ErrUnavailable, wantStatus: http.StatusServiceUnavailable},
+		{name: "a plugin's UNAVAILABLE through the ledger", err: fmt.Errorf("ledger: appending entry 7: %w", hostapi.Errorf(hostapi.CodeUnavailable, "store plugin unreachable")),
+			wantIs: ErrUnavailable, wantStatus: http.StatusServiceUnavailable},
+		{name: "a broken plugin", err: fmt.Errorf("plugin store-file: %w (last failure: exit status 2)", hostapi.Errorf(hostapi.CodeUnavailable, "plugin crash-looped; the breaker is open")),
+			wantIs: ErrUnavailable, wantStatus: http.StatusServiceUnavailable},
+		{name: "a plugin closing with the daemon", err: hostapi.Errorf(hostapi.CodeClosed, "plugin store-file is closed"), wantIs: ErrUnavailable, wantStatus: http.StatusServiceUnavailable},
+		{name: "a plugin's other errors stay internal", err: hostapi.Errorf(hostapi.CodeCorrupt, "bad snapshot"), wantIs: ErrInternal, wantStatus: http.StatusInternalServerError},
 		{name: "plain error is internal", err: errors.New("disk on fire"), wantIs: ErrInternal, wantStatus: http.StatusInternalServerError,
 			check: func(t *testing.T, err error) {
 				if err.Error() != "INTERNAL: disk on fire" {
@@ -265,5 +272,34 @@ func TestClientReportsAMissingDaemon(t *testing.T) {
 	var me *membership.Error
 	if err == nil || errors.As(err, &e) || errors.As(err, &me) || !strings.Contains(err.Error(), path) {
 		t.Errorf("got %v, want a plain error naming %s", err, path)
+	}
+}
+
+// TestRepeatedFailuresAreLoggedOncePerInterval fails the same request
+// over and over (a broken store refusing every apply): the failure is
+// logged once, not once per request.
+func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
+	var logs syncBuffer
+	h := &fakeHandler{statusErr: hostapi.Errorf(hostapi.CodeUnavailable, "the store plugin is restarting")}
+	c := dialClient(t, startServer(t, h, allowAll, slog.New(slog.NewTextHandler(&logs, nil))))
+	for range 50 {
+		if _, err := c.Status(ctxT(t)); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("got %v, want UNAVAILABLE", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "request failed"); n != 1 {
+		t.Errorf("50 identical failures logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+func TestUnavailableAsksToRetryLater(t *testing.T) {
+	h := &fakeHandler{statusErr: hostapi.Errorf(hostapi.CodeUnavailable, "the store plugin is restarting")}
+	resp, err := rawClient(t, startServer(t, h, allowAll, nil)).Get("http://x/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("got %d with Retry-After %q, want 503 with a Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }

@@ -5,7 +5,9 @@ import "time"
 // Status is what `rustynet status` shows: the node, its trust state, its
 // data plane and its peers.
 type Status struct {
-	Node    NodeStatus    `json:"node"`
+	Node NodeStatus `json:"node"`
+	// Health sums up whether the node can do all its work.
+	Health  HealthStatus  `json:"health"`
 	Trust   TrustStatus   `json:"trust"`
 	Backend BackendStatus `json:"backend"`
 	Store   PluginStatus  `json:"store"`
@@ -14,6 +16,18 @@ type Status struct {
 	// if the backend could not be read (the plugin status says why).
 	Interface *InterfaceStatus `json:"interface,omitempty"`
 	Peers     []PeerStatus     `json:"peers"`
+}
+
+// Health states.
+const (
+	HealthOK       = "ok"
+	HealthDegraded = "degraded" // the node runs but cannot do all its work; the reasons say what is missing
+)
+
+// HealthStatus is the node's health at a glance.
+type HealthStatus struct {
+	State   string   `json:"state"`             // HealthOK or HealthDegraded
+	Reasons []string `json:"reasons,omitempty"` // why it is degraded, one line each
 }
 
 // InterfaceStatus is the node's interface: what the backend reports, with
@@ -88,6 +102,10 @@ type TrustStatus struct {
 	Restricted   bool       `json:"restricted"`
 	Reason       string     `json:"reason,omitempty"`
 	LastRejected *Rejection `json:"last_rejected,omitempty"` // nil if nothing was rejected
+	// HighWaterError is why the high-water mark lags the log, while it
+	// does (its write failed, on a full disk for example; the daemon
+	// retries): rollback detection is weaker meanwhile. Empty otherwise.
+	HighWaterError string `json:"high_water_error,omitempty"`
 }
 
 // Rejection is an update the node refused.
@@ -117,18 +135,43 @@ type SkippedBackend struct {
 
 // PluginStatus is a supervised plugin process.
 type PluginStatus struct {
-	Name      string `json:"name"`
-	State     string `json:"state"` // "running", "restarting", "broken", "closed"
+	Name  string `json:"name"`
+	State string `json:"state"` // "running", "restarting", "broken", "closed"
+	// Restarts counts relaunches since the daemon started.
 	Restarts  int    `json:"restarts"`
 	LastError string `json:"last_error,omitempty"`
+	// NextAttempt is, while the plugin is broken (it crash-looped and its
+	// breaker is open), when it will be tried again.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// MissedPings counts the health checks the running plugin has missed
+	// in a row; it is relaunched after a few.
+	MissedPings int `json:"missed_pings,omitempty"`
 }
+
+// Feed states.
+const (
+	FeedPending  = "pending"  // no fetch has ended yet
+	FeedOK       = "ok"       // the last fetch brought a log the node accepted
+	FeedFailing  = "failing"  // the last fetch failed (unreachable, an HTTP error, too large, cut for stalling); it is retried
+	FeedRejected = "rejected" // the last fetch brought a log the node refused (a fork, a rollback, a bad signature)
+	FeedStalled  = "stalled"  // the fetch in progress, or the feed, has brought nothing usable for too long
+)
 
 // FeedStatus is the configured update feed.
 type FeedStatus struct {
-	Source         string    `json:"source"` // URL or directory
-	LastFetch      time.Time `json:"last_fetch,omitzero"`
+	Source string `json:"source"` // URL or directory
+	State  string `json:"state"`  // one of the Feed states
+	// LastFetch is when the last fetch ended; LastSuccess when a fetch last
+	// brought a log the node accepted (applied, or nothing new).
+	LastFetch   time.Time `json:"last_fetch,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// FetchingSince is when the fetch in progress began; zero if none is.
+	FetchingSince  time.Time `json:"fetching_since,omitzero"`
 	LastError      string    `json:"last_error,omitempty"`
 	AppliedThrough uint64    `json:"applied_through"` // highest epoch applied from the feed
+	// Stalls counts the fetches cut because the source stopped sending or
+	// sent too slowly.
+	Stalls uint64 `json:"stalls"`
 }
 
 // PeerStatus is one peer as the backend reports it.

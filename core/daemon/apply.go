@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
 )
@@ -92,8 +93,18 @@ func (d *Daemon) feedLoop(ctx context.Context) {
 	}
 }
 
+// pollFeed fetches the feed once, outside every lock, and extends the
+// ledger with what verifies.
 func (d *Daemon) pollFeed(ctx context.Context) {
+	d.feedMu.Lock()
+	d.feed.FetchingSince = time.Now()
+	d.feedMu.Unlock()
 	data, err := d.opts.Feed.Fetch(ctx)
+	if ctx.Err() != nil {
+		return // the daemon is closing
+	}
+	state := controlapi.FeedFailing
+	stalled := errors.Is(err, feed.ErrStalled)
 	var n int
 	if err == nil {
 		var log []*membership.SignedUpdate
@@ -112,17 +123,45 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 			}
 			d.mu.Unlock()
 		}
+		switch {
+		case err == nil:
+			state = controlapi.FeedOK
+		case membership.CodeOf(err) != "":
+			state = controlapi.FeedRejected
+		}
 	}
+	now, epoch := time.Now(), d.ledger.Status().Epoch // not under feedMu: the ledger's lock comes first
 	d.feedMu.Lock()
 	defer d.feedMu.Unlock()
-	d.feed.LastFetch = d.opts.Now()
-	d.feed.LastError = ""
+	d.feed.State, d.feed.FetchingSince, d.feed.LastFetch, d.feed.LastError = state, time.Time{}, now, ""
+	if state == controlapi.FeedOK {
+		d.feed.LastSuccess, d.feedSince = now, now
+	}
+	if stalled {
+		d.feed.Stalls++
+	}
 	if err != nil {
 		d.feed.LastError = err.Error()
-		d.log.Warn("feed rejected", "source", d.feed.Source, "err", err)
+		d.log.Warn("feed fetch failed or rejected", "source", d.feed.Source, "state", state, "err", err)
 	}
-	d.feed.AppliedThrough = d.ledger.Status().Epoch
+	d.feed.AppliedThrough = epoch
 	if n > 0 {
 		d.log.Info("feed applied updates", "count", n, "epoch", d.feed.AppliedThrough)
 	}
+}
+
+// feedStatus is the feed's status now: stalled if the fetch in progress
+// has run for FeedStallAfter, or (unless its log was refused, which says
+// more) if nothing has come from it for that long.
+func (d *Daemon) feedStatus() controlapi.FeedStatus {
+	d.feedMu.Lock()
+	defer d.feedMu.Unlock()
+	f, after := d.feed, d.opts.FeedStallAfter
+	switch {
+	case !f.FetchingSince.IsZero() && time.Since(f.FetchingSince) >= after:
+		f.State = controlapi.FeedStalled
+	case f.State != controlapi.FeedOK && f.State != controlapi.FeedRejected && time.Since(d.feedSince) >= after:
+		f.State = controlapi.FeedStalled
+	}
+	return f
 }

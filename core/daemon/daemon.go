@@ -52,9 +52,19 @@ type Options struct {
 	// Routing is the local routing choices: AcceptRoutes, ExitNode, Serve
 	// and Masquerade of reconcile.Options (the other fields are filled in).
 	Routing reconcile.Options
-	// Feed, if set, is polled every FeedInterval (default 5s).
-	Feed         feed.Source
-	FeedInterval time.Duration
+	// Feed, if set, is polled every FeedInterval (default 5s). Status
+	// reports it stalled when a fetch has run for FeedStallAfter, or no
+	// fetch has succeeded for that long; 0 means 3 × FeedInterval, at
+	// least 30 s. The feed is fetched on its own goroutine, outside every
+	// lock: however long a fetch takes, nothing else waits for it.
+	Feed           feed.Source
+	FeedInterval   time.Duration
+	FeedStallAfter time.Duration
+	// ExitOnBrokenPlugin makes Failed deliver once a plugin's crash-loop
+	// breaker opens, so that a service manager can restart the whole node;
+	// otherwise the daemon keeps running degraded and retries the plugin
+	// for ever (see pluginhost).
+	ExitOnBrokenPlugin bool
 	// RepairInterval is how often the data plane is fully re-read and
 	// reconciled; 0 means 30s.
 	RepairInterval time.Duration
@@ -96,8 +106,14 @@ type Daemon struct {
 	isolated string
 	rejected *controlapi.Rejection
 
+	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex
-	feed   controlapi.FeedStatus
+	feed   controlapi.FeedStatus // State is the last fetch's outcome
+	// feedSince is when the feed last succeeded, or when polling began
+	// (monotonic clock).
+	feedSince time.Time
+
+	failed chan error // receives why the daemon must stop (ExitOnBrokenPlugin)
 }
 
 // Interface guard: the daemon is what the control API serves.
@@ -119,11 +135,15 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.FeedInterval == 0 {
 		opts.FeedInterval = 5 * time.Second
 	}
+	if opts.FeedStallAfter == 0 {
+		opts.FeedStallAfter = max(3*opts.FeedInterval, 30*time.Second)
+	}
 	priv, err := ecdh.X25519().NewPrivateKey(opts.PrivateKey[:])
 	if err != nil {
 		return nil, fmt.Errorf("daemon: node private key: %w", err)
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{}}
+	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{},
+		failed: make(chan error, 1)}
 	copy(d.selfKey[:], priv.PublicKey().Bytes())
 	d.recOpts = opts.Routing
 	d.recOpts.Self, d.recOpts.SelfKey, d.recOpts.PersistentKeepalive = opts.NodeID, d.selfKey, opts.PersistentKeepalive
@@ -148,7 +168,8 @@ func (d *Daemon) start(ctx context.Context) error {
 		Setup: func(ctx context.Context, s hostapi.Store) error {
 			return s.Open(ctx, hostapi.StoreConfig{Dir: opts.StateDir})
 		},
-		Logger: d.log,
+		OnBroken: d.onBroken("store"),
+		Logger:   d.log,
 	})
 	if err != nil {
 		return err
@@ -184,11 +205,32 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.wg.Add(1)
 	go d.repairLoop(loopCtx)
 	if opts.Feed != nil {
-		d.feed.Source = opts.Feed.String()
+		d.feed = controlapi.FeedStatus{Source: opts.Feed.String(), State: controlapi.FeedPending}
+		d.feedSince = time.Now()
 		d.wg.Add(1)
 		go d.feedLoop(loopCtx)
 	}
 	return nil
+}
+
+// Failed delivers, at most once, why the daemon must stop: with
+// Options.ExitOnBrokenPlugin, that a plugin's crash-loop breaker opened.
+// The daemon keeps running until Close; stopping is the caller's choice.
+func (d *Daemon) Failed() <-chan error { return d.failed }
+
+// onBroken returns the supervisors' OnBroken for a plugin of kind. It
+// runs on a supervisor's goroutine and takes no lock.
+func (d *Daemon) onBroken(kind string) func(pluginhost.Status) {
+	return func(st pluginhost.Status) {
+		if !d.opts.ExitOnBrokenPlugin {
+			return
+		}
+		err := fmt.Errorf("the %s plugin %s is broken (it crash-looped: %s)", kind, st.Name, st.LastError)
+		select {
+		case d.failed <- err:
+		default: // one reason is enough
+		}
+	}
 }
 
 // chooseBackend starts the first backend that launches, probes and
@@ -196,10 +238,11 @@ func (d *Daemon) start(ctx context.Context) error {
 func (d *Daemon) chooseBackend(ctx context.Context) error {
 	for _, c := range d.opts.Backends {
 		sup, err := pluginhost.Start(ctx, pluginhost.Config[hostapi.Backend]{
-			Name:   c.Name,
-			Launch: c.Launch,
-			Setup:  d.setupBackend,
-			Logger: d.log,
+			Name:     c.Name,
+			Launch:   c.Launch,
+			Setup:    d.setupBackend,
+			OnBroken: d.onBroken("backend"),
+			Logger:   d.log,
 		})
 		if err != nil {
 			d.skipped = append(d.skipped, controlapi.SkippedBackend{Name: c.Name, Reason: err.Error()})

@@ -408,7 +408,7 @@ func TestBackendRelaunchRestoresPeers(t *testing.T) {
 func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	h := newHarness(t)
 	feedDir := t.TempDir()
-	src, err := feed.New(feedDir, nil)
+	src, err := feed.New(feedDir, feed.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,16 @@
 // remove is pushed to the backend as a removal before anything else the
 // update implies.
 //
+// Health: the node reports itself degraded (controlapi.HealthStatus) while
+// it is in restricted-safe mode, a plugin is restarting or broken (its
+// crash-loop breaker open: pluginhost retries it for ever, ever more
+// slowly), or its feed has stalled. A broken plugin's calls fail
+// UNAVAILABLE at once, which the control API passes on as retryable. With
+// Options.ExitOnBrokenPlugin, Failed tells the caller to stop the node
+// instead, so that a service manager restarts it. The feed is fetched on
+// its own goroutine, outside every lock, within the source's own bounds
+// (core/feed); however long a fetch takes, nothing else waits for it.
+//
 // Locking, in order — a goroutine holding one lock may take only locks
 // below it:
 //
@@ -19,13 +29,17 @@
 //     I/O, including waiting for a relaunched store plugin. Nothing
 //     holding it calls the backend: Apply and Extend return before the
 //     daemon pushes the change.
-//  3. d.feedMu guards the feed's status only; nothing is called under it.
+//  3. d.feedMu guards the feed's status only; nothing is called under it
+//     (read the ledger's status before taking it). The feed is fetched
+//     outside every lock, so a source that holds a fetch holds nothing
+//     else.
 //
 // The backend supervisor's Setup — which runs when a backend plugin is
 // relaunched — never takes d.mu, because an apply holding d.mu may be
 // waiting for that very relaunch; it takes the ledger's lock only briefly
 // (to read the trusted state), reconfigures the fresh plugin from it on its
 // own and asks the repair loop for a full reconcile. The store
-// supervisor's Setup takes neither. TestBackendDiesDuringAnApplysPush holds
-// the daemon to this order.
+// supervisor's Setup takes neither, and neither does either supervisor's
+// OnBroken (it only offers the reason to Failed's channel).
+// TestBackendDiesDuringAnApplysPush holds the daemon to this order.
 package daemon

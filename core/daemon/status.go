@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
@@ -22,7 +23,7 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	s := controlapi.Status{
 		Node: controlapi.NodeStatus{ID: d.opts.NodeID, NetworkID: ls.NetworkID, PublicKey: d.selfKey.String()},
 		Trust: controlapi.TrustStatus{Epoch: ls.Epoch, StateRoot: ls.Root.String(), GenesisRoot: d.opts.GenesisRoot.String(),
-			Restricted: ls.Restricted, Reason: ls.Reason},
+			Restricted: ls.Restricted, Reason: ls.Reason, HighWaterError: ls.HighWaterError},
 		Backend: controlapi.BackendStatus{Name: d.chosen, Plugin: pluginStatus(d.backSup.Status()),
 			Skipped: append([]controlapi.SkippedBackend(nil), d.skipped...)},
 		Store: pluginStatus(d.store.Status()),
@@ -36,11 +37,10 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	}
 	d.mu.Unlock()
 	if d.opts.Feed != nil {
-		d.feedMu.Lock()
-		f := d.feed
-		d.feedMu.Unlock()
+		f := d.feedStatus()
 		s.Feed = &f
 	}
+	s.Health = health(s)
 	ids := map[hostapi.Key]string{}
 	state := d.ledger.State()
 	if state != nil {
@@ -68,7 +68,47 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 }
 
 func pluginStatus(s pluginhost.Status) controlapi.PluginStatus {
-	return controlapi.PluginStatus{Name: s.Name, State: string(s.State), Restarts: s.Restarts, LastError: s.LastError}
+	return controlapi.PluginStatus{Name: s.Name, State: string(s.State), Restarts: s.Restarts, LastError: s.LastError,
+		NextAttempt: s.NextAttempt, MissedPings: s.MissedPings}
+}
+
+// health says whether the node can do all its work, and if not why: it is
+// in restricted-safe mode, a plugin is broken or restarting, or its feed
+// has stalled.
+func health(s controlapi.Status) controlapi.HealthStatus {
+	var why []string
+	if s.Trust.Restricted {
+		why = append(why, "restricted-safe mode: "+s.Trust.Reason)
+	}
+	if s.Trust.HighWaterError != "" {
+		why = append(why, "the high-water mark lags the log (retrying): "+s.Trust.HighWaterError)
+	}
+	for _, p := range []struct {
+		kind string
+		st   controlapi.PluginStatus
+	}{{"store", s.Store}, {"backend", s.Backend.Plugin}} {
+		switch pluginhost.State(p.st.State) {
+		case pluginhost.StateBroken:
+			why = append(why, fmt.Sprintf("the %s plugin %s is broken (it crash-looped); next attempt at %s; last failure: %s",
+				p.kind, p.st.Name, p.st.NextAttempt.Format(time.RFC3339), p.st.LastError))
+		case pluginhost.StateRestarting:
+			why = append(why, fmt.Sprintf("the %s plugin %s is restarting; last failure: %s", p.kind, p.st.Name, p.st.LastError))
+		}
+	}
+	if f := s.Feed; f != nil && f.State == controlapi.FeedStalled {
+		msg := "the feed " + f.Source + " has stalled"
+		if !f.FetchingSince.IsZero() {
+			msg += "; a fetch has been running since " + f.FetchingSince.Format(time.RFC3339)
+		}
+		if f.LastError != "" {
+			msg += "; last error: " + f.LastError
+		}
+		why = append(why, msg)
+	}
+	if len(why) == 0 {
+		return controlapi.HealthStatus{State: controlapi.HealthOK}
+	}
+	return controlapi.HealthStatus{State: controlapi.HealthDegraded, Reasons: why}
 }
 
 // interfaceStatus explains the interface the backend reports: each route

@@ -10,6 +10,18 @@
 // root and entry hash this node has ever trusted for that directory), so
 // restoring an old copy of the whole directory is detected.
 //
+// The mark obeys the rule of the state directory's files (package
+// fileperm): a mark that is a symbolic link, is open to group or others or
+// is owned by another user, or a directory holding it that others may
+// write or another user owns, makes Open fail with hostapi.ErrPermission
+// naming it. It is written through its open
+// directory, never through a link. A failed write (a full disk) never
+// undoes an applied update, which is durable in the log: the mark lags,
+// Status.HighWaterError says why, and the write is retried in the
+// background (from markRetryFirst, doubling up to markRetryMax) until it,
+// or a later commit's, succeeds. A ledger opened ReadFirst (by a command
+// that may only read) writes no mark and no snapshot until it applies.
+//
 // Open re-verifies everything: every entry's hash link and index, every
 // update's signatures and chain from the (pinned) genesis, the snapshot
 // against the replayed state, and the head against the high-water mark. Any

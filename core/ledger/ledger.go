@@ -37,6 +37,12 @@ type Config struct {
 	SnapshotEvery uint64
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// ReadFirst opens the ledger as a command that may only read does
+	// (verify-log, status, export of a stopped node's directory or a
+	// copy): Open verifies as always but writes no high-water mark (a log
+	// ahead of the mark is compared, not recorded), and Close writes no
+	// snapshot. Apply still writes as usual: the entry, then the mark.
+	ReadFirst bool
 }
 
 // readBatch is how many entries Open reads per store call. A variable only
@@ -62,9 +68,24 @@ type Ledger struct {
 	snapIndex  uint64
 	snapBusy   bool  // a background snapshot write is in flight
 	restricted error // non-nil: restricted-safe mode, and why
+	// hwErr is why the high-water mark lags the log (its last write
+	// failed), nil while it does not; markRetry is set while a goroutine
+	// retries the write.
+	hwErr     error
+	markRetry bool
 
 	snapshots sync.WaitGroup // background snapshot writes; Close waits
+	retries   sync.WaitGroup // the mark's retry goroutine; Close waits
+	closing   chan struct{}  // closed by Close: the retry goroutine ends
+	closeOnce sync.Once
 }
+
+// Retry delays of a high-water mark write that failed: the first, doubled
+// after each failure up to the last. Variables so tests can shorten them.
+var (
+	markRetryFirst = time.Second
+	markRetryMax   = time.Minute
+)
 
 // Status summarises a ledger.
 type Status struct {
@@ -74,6 +95,10 @@ type Status struct {
 	Head       uint64 // verified entries
 	Restricted bool
 	Reason     string // why restricted; empty otherwise
+	// HighWaterError is why the high-water mark lags behind the log, while
+	// it does (a write failed, for example on a full disk; the ledger
+	// retries); empty otherwise.
+	HighWaterError string
 }
 
 // Open loads and re-verifies the ledger kept in cfg.Store. A verification
@@ -114,7 +139,7 @@ func newLedger(cfg Config) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath}
+	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath, closing: make(chan struct{})}
 	if l.hwPath == "" {
 		p, err := DefaultHighWaterPath(cfg.StateDir)
 		if err != nil {
@@ -188,7 +213,7 @@ func (l *Ledger) load(ctx context.Context) error {
 		// The read-ahead stopped early only if ctx ended.
 		return fmt.Errorf("ledger: reading the log at %d: %w", next, context.Cause(ctx))
 	}
-	return l.checkHighWater(true)
+	return l.checkHighWater(!l.cfg.ReadFirst)
 }
 
 // replayEntry decodes one stored entry and replays it.
@@ -238,7 +263,8 @@ func (l *Ledger) checkGenesis(u *membership.SignedUpdate) error {
 }
 
 // checkHighWater compares the verified log with the high-water mark and,
-// if advance is set and the log is ahead, advances the mark.
+// if advance is set and the log is ahead, advances the mark (a failed
+// write leaves the mark lagging and retried: see advanceHighWater).
 func (l *Ledger) checkHighWater(advance bool) error {
 	hw, err := readHighWater(l.hwPath)
 	if err != nil {
@@ -259,7 +285,71 @@ func (l *Ledger) checkHighWater(advance bool) error {
 	if !advance || head == 0 {
 		return nil
 	}
-	return l.writeHighWater()
+	l.advanceHighWater()
+	return nil
+}
+
+// advanceHighWater writes the mark for the current head. A failure (a full
+// disk, say) does not undo what the log holds durably: it leaves the mark
+// lagging, which only weakens rollback detection until a write succeeds.
+// So it is recorded (Status.HighWaterError), logged once, and retried in
+// the background with growing delays until a write, that one or a later
+// commit's, succeeds. l.mu must be held.
+func (l *Ledger) advanceHighWater() {
+	err := l.writeHighWater()
+	switch {
+	case err == nil && l.hwErr != nil:
+		l.log.Info("the high-water mark caught up with the log", "index", len(l.roots))
+		l.hwErr = nil
+	case err != nil && l.hwErr == nil:
+		l.log.Error("writing the high-water mark failed; the log is durable, the mark lags until a retry succeeds", "path", l.hwPath, "err", err)
+		l.hwErr = err
+	case err != nil:
+		l.hwErr = err
+	}
+	if l.hwErr != nil && !l.markRetry && !l.isClosing() {
+		l.markRetry = true
+		l.retries.Add(1)
+		go l.retryHighWater()
+	}
+}
+
+// isClosing reports whether Close has begun.
+func (l *Ledger) isClosing() bool {
+	select {
+	case <-l.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// retryHighWater retries the mark's write until it has caught up or the
+// ledger closes.
+func (l *Ledger) retryHighWater() {
+	defer l.retries.Done()
+	t := time.NewTimer(markRetryFirst)
+	defer t.Stop()
+	delay := markRetryFirst
+	for {
+		select {
+		case <-l.closing:
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		if l.hwErr != nil {
+			l.advanceHighWater()
+		}
+		if l.hwErr == nil {
+			l.markRetry = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		delay = min(2*delay, markRetryMax)
+		t.Reset(delay)
+	}
 }
 
 func (l *Ledger) writeHighWater() error {
@@ -301,6 +391,9 @@ func (l *Ledger) Status() Status {
 	}
 	if l.restricted != nil {
 		s.Restricted, s.Reason = true, l.restricted.Error()
+	}
+	if l.hwErr != nil {
+		s.HighWaterError = l.hwErr.Error()
 	}
 	return s
 }
@@ -366,11 +459,7 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 	l.updates = append(l.updates, res.Update)
 	l.roots = append(l.roots, res.Post.Root())
 	l.lastHash = hashEntry(data)
-	if err := l.writeHighWater(); err != nil {
-		// The entry is durable in the log; a lagging mark only weakens
-		// rollback detection by one entry until the next write.
-		l.log.Error("advancing the high-water mark failed", "err", err)
-	}
+	l.advanceHighWater()
 	if index-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
 		l.snapshotInBackground()
 	}
@@ -428,13 +517,24 @@ func (l *Ledger) writeSnapshot(ctx context.Context) {
 	l.snapIndex = head
 }
 
-// Close waits for a background snapshot write and writes a final snapshot
-// if the log moved past the last one. It does not close the store.
+// Close waits for a background snapshot write, stops retrying a lagging
+// high-water mark (after one last attempt), and writes a final snapshot if
+// the log moved past the last one (not if opened ReadFirst). It does not
+// close the store.
 func (l *Ledger) Close(ctx context.Context) error {
+	l.closeOnce.Do(func() { close(l.closing) })
+	l.retries.Wait()
 	l.snapshots.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.restricted == nil {
+	if l.hwErr != nil {
+		if err := l.writeHighWater(); err != nil {
+			l.log.Error("the high-water mark still lags the log at close", "path", l.hwPath, "err", err)
+		} else {
+			l.hwErr = nil
+		}
+	}
+	if l.restricted == nil && !l.cfg.ReadFirst {
 		l.writeSnapshot(ctx)
 	}
 	return nil

@@ -3,6 +3,8 @@ package pluginhost
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -45,7 +47,38 @@ func classify(err error) error {
 type storeInstance struct{ *hostapi.StoreClient }
 
 func (i storeInstance) Plugin() hostapi.Store { return i.StoreClient }
+func (i storeInstance) Kill()                 { killWithin(i.StoreClient.Kill, i.Done(), i.Pid(), killGrace) }
 
 type backendInstance struct{ *hostapi.BackendClient }
 
 func (i backendInstance) Plugin() hostapi.Backend { return i.BackendClient }
+func (i backendInstance) Kill()                   { killWithin(i.BackendClient.Kill, i.Done(), i.Pid(), killGrace) }
+
+// killGrace is how long a plugin has to exit once asked to, before its
+// process is killed outright.
+const killGrace = 3 * time.Second
+
+// killWithin runs kill, which asks the plugin to exit and waits until it
+// has. A plugin that answers nothing (hung, or stopped) never takes the
+// request, and go-plugin then waits for ever; so if the process is still
+// there after grace it is killed, which ends the wait. It returns once
+// kill has.
+func killWithin(kill func(), exited <-chan struct{}, pid int, grace time.Duration) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		kill()
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-finished:
+		return
+	case <-exited:
+	case <-t.C:
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}
+	<-finished
+}

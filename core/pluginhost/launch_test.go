@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 	storefile "github.com/rustynet/rustynet/plugins/store-file"
 )
 
@@ -110,17 +112,24 @@ func TestRealPluginKilledIsRelaunchedAndReopened(t *testing.T) {
 	}
 }
 
-func TestRealCrashLoopingPluginTripsBreaker(t *testing.T) {
+// TestRealCrashLoopingPluginTripsBreakerAndRecovers crash-loops a real
+// plugin until the breaker opens, then lets it work again: the breaker
+// half-opens after its cooldown and the plugin serves again, with no one
+// restarting the supervisor.
+func TestRealCrashLoopingPluginTripsBreakerAndRecovers(t *testing.T) {
 	root := t.TempDir()
 	var crash atomic.Bool
-	pids := make(chan int, 10)
+	pids := make(chan int, 100)
 	launch := StoreLauncher(selfLaunch(t, "store"))
 	s, err := Start(context.Background(), Config[hostapi.Store]{
 		Name: "crasher",
 		Launch: func(ctx context.Context) (Instance[hostapi.Store], error) {
 			inst, err := launch(ctx)
 			if err == nil {
-				pids <- inst.(storeInstance).Pid()
+				select {
+				case pids <- inst.(storeInstance).Pid():
+				default:
+				}
 			}
 			return inst, err
 		},
@@ -131,10 +140,12 @@ func TestRealCrashLoopingPluginTripsBreaker(t *testing.T) {
 			}
 			return st.Open(ctx, hostapi.StoreConfig{Dir: filepath.Join(root, dir)})
 		},
-		HealthInterval:  20 * time.Millisecond,
-		BackoffInitial:  time.Millisecond,
-		BackoffMax:      5 * time.Millisecond,
-		BreakerRestarts: 3,
+		HealthInterval:     20 * time.Millisecond,
+		BackoffInitial:     time.Millisecond,
+		BackoffMax:         5 * time.Millisecond,
+		BreakerRestarts:    3,
+		BreakerCooldown:    10 * time.Millisecond,
+		BreakerCooldownMax: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -155,8 +166,142 @@ func TestRealCrashLoopingPluginTripsBreaker(t *testing.T) {
 			t.Fatalf("Get: %v, want eventually ErrBroken", err)
 		}
 	}
-	if st := s.Status(); st.State != StateBroken || st.Restarts != 4 {
-		t.Errorf("status = %+v, want broken after 4 restarts", st)
+	if st := s.Status(); st.State != StateBroken && st.State != StateRestarting {
+		t.Errorf("status = %+v, want broken (or half-open: restarting)", st)
+	}
+	if !errors.Is(ErrBroken, hostapi.ErrUnavailable) {
+		t.Error("ErrBroken is not UNAVAILABLE: callers would not know to retry")
+	}
+
+	crash.Store(false) // the fault is gone
+	err = poll.Until(60*time.Second, 5*time.Millisecond, func() bool {
+		head, err := Store(s).Head(ctx)
+		return err == nil && head == 0
+	})
+	if err != nil {
+		t.Fatalf("the plugin did not come back once it stopped crashing: %v; status %+v", err, s.Status())
+	}
+	if st := s.Status(); st.State != StateRunning {
+		t.Errorf("status = %+v, want running", st)
+	}
+}
+
+// observed wraps a real plugin instance to watch its health checks, and
+// to make it slow: stop() freezes the process (SIGSTOP: alive, answering
+// nothing); once a ping has gone unanswered the next one thaws it
+// (SIGCONT) first, so it answers late but answers — a plugin starved of
+// CPU, made deterministic.
+type observed struct {
+	Instance[hostapi.Store]
+	pid     int
+	pings   chan error
+	stopped atomic.Bool
+	missed  atomic.Bool
+	thaw    bool // whether a ping after a miss thaws the process
+}
+
+func (o *observed) Ping(ctx context.Context) error {
+	if o.thaw && o.missed.Load() && o.stopped.CompareAndSwap(true, false) {
+		syscall.Kill(o.pid, syscall.SIGCONT)
+	}
+	err := o.Instance.Ping(ctx)
+	if err != nil && o.stopped.Load() {
+		o.missed.Store(true)
+	}
+	select {
+	case o.pings <- err:
+	default:
+	}
+	return err
+}
+
+func (o *observed) stop(t *testing.T) {
+	t.Helper()
+	o.stopped.Store(true)
+	if err := syscall.Kill(o.pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(o.pid, syscall.SIGCONT) })
+}
+
+// startObserved supervises real store plugins, each wrapped in observed;
+// the instances come out on the returned channel.
+func startObserved(t *testing.T, thaw bool, cfg Config[hostapi.Store]) (*Supervisor[hostapi.Store], chan *observed) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	launch := StoreLauncher(selfLaunch(t, "store"))
+	insts := make(chan *observed, 10)
+	cfg.Name = "observed"
+	cfg.Launch = func(ctx context.Context) (Instance[hostapi.Store], error) {
+		inst, err := launch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		o := &observed{Instance: inst, pid: inst.(storeInstance).Pid(), pings: make(chan error, 100), thaw: thaw}
+		insts <- o
+		return o, nil
+	}
+	cfg.Setup = func(ctx context.Context, st hostapi.Store) error {
+		return st.Open(ctx, hostapi.StoreConfig{Dir: dir})
+	}
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s, insts
+}
+
+// TestRealSlowPluginSurvivesAMissedPing freezes a real plugin so that a
+// health check goes unanswered, then lets it answer the next one late: a
+// plugin that is slow but alive is not a dead one, and keeps running.
+func TestRealSlowPluginSurvivesAMissedPing(t *testing.T) {
+	s, insts := startObserved(t, true, Config[hostapi.Store]{HealthInterval: 50 * time.Millisecond, HealthTimeout: 200 * time.Millisecond})
+	o := <-insts
+	waitPing(t, s, o, func(err error) bool { return err == nil }, "a first answered ping")
+	o.stop(t)
+	waitPing(t, s, o, func(err error) bool { return err != nil }, "a missed ping")
+	waitPing(t, s, o, func(err error) bool { return err == nil }, "an answer after the thaw")
+	if st := s.Status(); st.Restarts != 0 || st.State != StateRunning {
+		t.Errorf("status = %+v, want the first instance still running", st)
+	}
+}
+
+// TestRealHungPluginIsRelaunched freezes a real plugin for good: it misses
+// every ping, and the supervisor relaunches it.
+func TestRealHungPluginIsRelaunched(t *testing.T) {
+	s, insts := startObserved(t, false, Config[hostapi.Store]{HealthInterval: 20 * time.Millisecond, HealthTimeout: 20 * time.Millisecond})
+	o := <-insts
+	waitPing(t, s, o, func(err error) bool { return err == nil }, "a first answered ping")
+	o.stop(t)
+	var next *observed
+	select {
+	case next = <-insts:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the hung plugin was not relaunched; status %+v", s.Status())
+	}
+	waitPing(t, s, next, func(err error) bool { return err == nil }, "the relaunched plugin's first answer")
+	if st := s.Status(); st.Restarts != 1 || !strings.Contains(st.LastError, "health check") {
+		t.Errorf("status = %+v, want 1 restart for failed health checks", st)
+	}
+}
+
+// waitPing waits for a ping of o whose outcome satisfies ok; it fails if
+// o is killed meanwhile.
+func waitPing(t *testing.T, s *Supervisor[hostapi.Store], o *observed, ok func(error) bool, what string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case err := <-o.pings:
+			if ok(err) {
+				return
+			}
+		case <-o.Done():
+			t.Fatalf("waiting for %s: the plugin was killed; status %+v", what, s.Status())
+		case <-deadline:
+			t.Fatalf("no %s; status %+v", what, s.Status())
+		}
 	}
 }
 

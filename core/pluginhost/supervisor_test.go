@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,13 +26,20 @@ type fake struct {
 	once    sync.Once
 	pingErr atomic.Pointer[error]
 	killed  atomic.Bool
+	pings   atomic.Int32 // pings answered
 }
 
 func (f *fake) Plugin() int { return f.id }
 func (f *fake) Ping(context.Context) error {
+	select {
+	case <-f.done:
+		return errors.New("the process has exited")
+	default:
+	}
 	if p := f.pingErr.Load(); p != nil {
 		return *p
 	}
+	f.pings.Add(1)
 	return nil
 }
 func (f *fake) Done() <-chan struct{} { return f.done }
@@ -149,6 +159,7 @@ func TestFailedHealthCheckRestarts(t *testing.T) {
 func TestCrashLoopTripsBreaker(t *testing.T) {
 	l := newLauncher()
 	cfg := l.config()
+	cfg.BreakerCooldown = time.Hour // no half-open attempt during the test
 	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -179,13 +190,20 @@ func TestCrashLoopTripsBreaker(t *testing.T) {
 	if launches != cfg.BreakerRestarts+1 {
 		t.Errorf("%d launches, want %d (1 + restarts within the budget)", launches, cfg.BreakerRestarts+1)
 	}
+	if st.NextAttempt.IsZero() {
+		t.Errorf("status = %+v, want the time of the next attempt", st)
+	}
 }
 
+// TestPermanentRelaunchFailureTrips: a failure no immediate retry can fix
+// opens the breaker at once (the next attempt waits for the cooldown).
 func TestPermanentRelaunchFailureTrips(t *testing.T) {
 	l := newLauncher()
 	l.failAfter = 1
 	l.failErr = fmt.Errorf("binary hash mismatch: %w", ErrPermanent)
-	s, err := Start(context.Background(), l.config())
+	cfg := l.config()
+	cfg.BreakerCooldown = time.Hour
+	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +256,147 @@ func TestCloseKillsAndRefuses(t *testing.T) {
 	}
 	if _, err := s.Get(context.Background()); !errors.Is(err, hostapi.ErrClosed) {
 		t.Errorf("Get after Close: %v, want CLOSED", err)
+	}
+}
+
+// records is a slog.Handler that keeps every record, so a test can read
+// what the supervisor decided (relaunch delays, breaker cooldowns) from
+// what it logged.
+type records struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec.Clone())
+	return nil
+}
+
+// durations returns the duration attribute key of every record logged
+// with message msg, in order.
+func (r *records) durations(msg, key string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []time.Duration
+	for _, rec := range r.recs {
+		if rec.Message != msg {
+			continue
+		}
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				out = append(out, a.Value.Duration())
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func (l *launcher) setDieAtOnce(v bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dieAtOnce = v
+}
+
+func (l *launcher) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.fakes)
+}
+
+// TestBackoffResetsBySuccessNotAge kills instances that came up healthy
+// (set up, first ping answered) moments after they did: each is relaunched
+// after the initial delay, however short its life. Instances that die
+// before answering a ping get an ever longer delay.
+func TestBackoffResetsBySuccessNotAge(t *testing.T) {
+	l := newLauncher()
+	logs := &records{}
+	cfg := l.config()
+	cfg.BackoffInitial, cfg.BackoffMax = time.Millisecond, time.Second
+	cfg.BreakerRestarts = 100
+	cfg.Logger = slog.New(logs)
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 1; i <= 4; i++ {
+		if got := recv(t, l.setups, "setup"); got != i {
+			t.Fatalf("setup of instance %d, want %d", got, i)
+		}
+		f := l.fake(i)
+		if err := poll.Until(10*time.Second, time.Millisecond, func() bool { return f.pings.Load() > 0 }); err != nil {
+			t.Fatalf("instance %d was never pinged: %v", i, err)
+		}
+		if i == 4 {
+			l.setDieAtOnce(true) // from now on no instance proves healthy
+		}
+		f.die()
+	}
+	if err := poll.Until(10*time.Second, time.Millisecond, func() bool { return len(logs.durations(msgRelaunching, "delay")) >= 7 }); err != nil {
+		t.Fatalf("relaunches: %v", err)
+	}
+	ms := time.Millisecond
+	want := []time.Duration{ms, ms, ms, ms, 2 * ms, 4 * ms, 8 * ms}
+	if diff := cmp.Diff(want, logs.durations(msgRelaunching, "delay")[:7]); diff != "" {
+		t.Errorf("relaunch delays (-want +got):\n%s", diff)
+	}
+}
+
+// TestBreakerHalfOpensAndRetriesForEver crash-loops a plugin until the
+// breaker opens: the supervisor then tries it again after a cooldown that
+// doubles up to a cap, reports it broken (and calls OnBroken) each time
+// the breaker opens, and brings it back once it stops crashing.
+func TestBreakerHalfOpensAndRetriesForEver(t *testing.T) {
+	l := newLauncher()
+	logs := &records{}
+	cfg := l.config()
+	cfg.BreakerRestarts = 2
+	cfg.BreakerCooldown, cfg.BreakerCooldownMax = 2*time.Millisecond, 8*time.Millisecond
+	var opened atomic.Int32
+	cfg.OnBroken = func(st Status) {
+		if st.State == StateBroken {
+			opened.Add(1)
+		}
+	}
+	cfg.Logger = slog.New(logs)
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l.setDieAtOnce(true)
+	l.fake(1).die()
+	if err := poll.Until(10*time.Second, time.Millisecond, func() bool { return len(logs.durations(msgBreakerOpen, "retry_in")) >= 5 }); err != nil {
+		t.Fatalf("the breaker did not open (and half-open) 5 times: %v; %d launches, status %+v", err, l.count(), s.Status())
+	}
+	ms := time.Millisecond
+	if diff := cmp.Diff([]time.Duration{2 * ms, 4 * ms, 8 * ms, 8 * ms, 8 * ms}, logs.durations(msgBreakerOpen, "retry_in")[:5]); diff != "" {
+		t.Errorf("breaker cooldowns (-want +got):\n%s", diff)
+	}
+	if n := opened.Load(); n < 5 {
+		t.Errorf("OnBroken called %d times, want at least 5", n)
+	}
+
+	l.setDieAtOnce(false) // the fault is gone: the next half-open attempt succeeds
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = poll.Until(10*time.Second, time.Millisecond, func() bool {
+		id, err := s.Get(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrBroken) {
+				t.Fatalf("Get: %v, want ErrBroken or the plugin", err)
+			}
+			return false
+		}
+		return !l.fake(id).killed.Load() && s.Status().State == StateRunning
+	})
+	if err != nil {
+		t.Fatalf("the plugin did not come back after the fault was gone: %v; status %+v", err, s.Status())
 	}
 }

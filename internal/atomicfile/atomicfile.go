@@ -1,20 +1,25 @@
 // Package atomicfile writes files atomically and durably: a reader (or a
 // process restarted after a crash or power loss) sees either the old content
 // or the new one, never a mixture, and once a write returns the new content
-// survives a crash.
+// survives a crash. No write ever goes through a symbolic link: temporary
+// files are created exclusively without following one, renames replace the
+// name they are given, and a Dir does everything relative to the directory
+// it opened (see Dir), so that whoever can plant links in, or rename, a
+// directory a privileged process writes to cannot point its writes
+// elsewhere.
 package atomicfile
 
 import (
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
 // WriteFile replaces path with data: it writes a temporary file in the same
 // directory with mode perm, fsyncs it, renames it over path and makes the
 // rename durable (an fsync of the directory; write-through on Windows). On
-// error path is unchanged and the temporary file is removed.
+// error path is unchanged and the temporary file is removed. The directory
+// is resolved once (see Dir): a symbolic link at path is replaced, never
+// written through.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return write(path, data, perm, false)
 }
@@ -28,40 +33,13 @@ func Create(path string, data []byte, perm fs.FileMode) error {
 }
 
 func write(path string, data []byte, perm fs.FileMode, createOnly bool) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	d, err := openDir(filepath.Dir(path), true)
 	if err != nil {
-		return fmt.Errorf("atomicfile: %w", err)
+		return err
 	}
-	tmp := f.Name()
-	if err := writeSyncClose(f, data, perm); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("atomicfile: writing %s: %w", path, err)
-	}
+	defer d.Close()
 	if createOnly {
-		err = os.Link(tmp, path)
-		os.Remove(tmp) // the link, if made, now holds the data
-	} else if err = Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+		return d.Create(filepath.Base(path), data, perm)
 	}
-	if err != nil {
-		return fmt.Errorf("atomicfile: %w", err)
-	}
-	return SyncDir(dir)
-}
-
-// writeSyncClose sets f's permissions, writes data, syncs and closes f; f is
-// closed whatever happens.
-func writeSyncClose(f *os.File, data []byte, perm fs.FileMode) error {
-	err := f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return d.WriteFile(filepath.Base(path), data, perm)
 }

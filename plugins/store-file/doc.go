@@ -47,4 +47,23 @@
 //
 // Open finds the head by listing log/ once and keeps it in memory; later
 // appends never list or read the log.
+//
+// # No symbolic links
+//
+// The state directory and log/ are opened once (package statedir, which
+// also refuses a directory that is not private to this process's user, or
+// is another store's) and every read, write and rename goes through those
+// open directories (atomicfile.Dir): a temp file is removed and created
+// afresh, exclusively and without following a link, so a link planted in
+// the directory, or the directory swapped for one, never redirects a
+// write.
+//
+// # Reading first
+//
+// Opened read-first (storelayout.ReadFirstEnv, as the CLI's commands do)
+// the store creates nothing: no directory, no log/, no lock file; a missing
+// directory or log/ reads as empty. The first write takes the directory's
+// exclusive lock and creates what is missing, and refuses the write with
+// CONFLICT if the log changed since Open (a refusal that stands until the
+// store is reopened).
 package storefile

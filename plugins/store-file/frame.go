@@ -6,9 +6,11 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
-	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 )
 
@@ -36,22 +38,30 @@ func encodeHeader(magic [4]byte, index uint64, data []byte) [headerSize]byte {
 	return h
 }
 
-// readFrame reads the frame in the file at path and returns its index and
-// data. A missing file returns an error wrapping fs.ErrNotExist; any damage
-// returns hostapi.ErrCorrupt. maxData bounds the allocation, so a damaged
-// length or a grown file cannot make the store allocate without limit.
-func readFrame(path string, magic [4]byte, maxData int) (uint64, []byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, nil, err
-		}
+// readFrame reads the frame in the file name in dir (never through a
+// symbolic link) and returns its index and data. A missing file returns an
+// error wrapping fs.ErrNotExist; any damage, a link or anything but a
+// regular file included, returns hostapi.ErrCorrupt. maxData bounds the
+// allocation, so a damaged length or a grown file cannot make the store
+// allocate without limit.
+func readFrame(dir *atomicfile.Dir, name string, magic [4]byte, maxData int) (uint64, []byte, error) {
+	path := filepath.Join(dir.Path(), name)
+	f, err := dir.Open(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, nil, err
+	case errors.Is(err, syscall.ELOOP):
+		return 0, nil, hostapi.Errorf(hostapi.CodeCorrupt, "%s is a symbolic link", path)
+	case err != nil:
 		return 0, nil, statedir.PathError("open", path, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
 		return 0, nil, statedir.PathError("stat", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return 0, nil, hostapi.Errorf(hostapi.CodeCorrupt, "%s is a %v, not a regular file", path, info.Mode().Type())
 	}
 	size := info.Size()
 	if size < headerSize || size-headerSize > int64(maxData) {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
@@ -34,12 +34,13 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 	if want := s.head.Load() + 1; e.Index != want {
 		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
 	}
-	final := filepath.Join(s.logDir, entryName(e.Index))
-	if err := writeFrame(filepath.Join(s.logDir, entryTmpName), final, magicEntry, e.Index, e.Data); err != nil {
+	log := s.files.Load().log
+	final := entryName(e.Index)
+	if err := writeFrame(log, entryTmpName, final, magicEntry, e.Index, e.Data); err != nil {
 		return err
 	}
-	if err := s.logSync.Sync(); err != nil {
-		return s.undoAppend(final, statedir.PathError("sync directory", s.logDir, err))
+	if err := log.Sync(); err != nil {
+		return s.undoAppend(log, final, statedir.PathError("sync directory", s.logPath, err))
 	}
 	s.head.Store(e.Index)
 	return nil
@@ -48,12 +49,12 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 // undoAppend removes an entry whose rename could not be made durable, so the
 // failed Append stays unobservable. If that fails too, the store cannot tell
 // what a reopen will see and refuses further writes.
-func (s *Store) undoAppend(final string, cause error) error {
-	if err := os.Remove(final); err != nil {
-		return s.fail(errors.Join(cause, statedir.PathError("remove", final, err)))
+func (s *Store) undoAppend(log *atomicfile.Dir, final string, cause error) error {
+	if err := log.Remove(final); err != nil {
+		return s.fail(errors.Join(cause, statedir.PathError("remove", filepath.Join(s.logPath, final), err)))
 	}
-	if err := s.logSync.Sync(); err != nil {
-		return s.fail(errors.Join(cause, statedir.PathError("sync directory", s.logDir, err)))
+	if err := log.Sync(); err != nil {
+		return s.fail(errors.Join(cause, statedir.PathError("sync directory", s.logPath, err)))
 	}
 	return cause
 }
@@ -95,8 +96,8 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 
 // readEntry reads entry i, which must exist since i <= head.
 func (s *Store) readEntry(i uint64) ([]byte, error) {
-	path := filepath.Join(s.logDir, entryName(i))
-	index, data, err := readFrame(path, magicEntry, hostapi.MaxEntryBytes)
+	path := filepath.Join(s.logPath, entryName(i))
+	index, data, err := readFrame(s.files.Load().log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, s.head.Load())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"path/filepath"
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
@@ -29,11 +28,11 @@ func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
 	if err := s.checkWritable(); err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.root, snapshotTmpName)
-	if err := writeFrame(tmp, filepath.Join(s.root, snapshotName), magicSnapshot, snap.Index, snap.Data); err != nil {
+	root := s.files.Load().root
+	if err := writeFrame(root, snapshotTmpName, snapshotName, magicSnapshot, snap.Index, snap.Data); err != nil {
 		return err
 	}
-	if err := s.rootSync.Sync(); err != nil {
+	if err := root.Sync(); err != nil {
 		// The previous snapshot is gone from the namespace and the new one
 		// may not be durable; nothing can restore the old state.
 		return s.fail(statedir.PathError("sync directory", s.root, err))
@@ -51,7 +50,11 @@ func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return hostapi.Snapshot{}, storerules.CtxError(err)
 	}
-	index, data, err := readFrame(filepath.Join(s.root, snapshotName), magicSnapshot, hostapi.MaxSnapshotBytes)
+	root := s.files.Load().root
+	if root == nil {
+		return hostapi.Snapshot{}, hostapi.Errorf(hostapi.CodeNotFound, "no snapshot in %s (the directory does not exist)", s.root)
+	}
+	index, data, err := readFrame(root, snapshotName, magicSnapshot, hostapi.MaxSnapshotBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return hostapi.Snapshot{}, hostapi.Errorf(hostapi.CodeNotFound, "no snapshot in %s", s.root)
 	}

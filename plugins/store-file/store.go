@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/atomicfile"
+	"github.com/rustynet/rustynet/internal/storelayout"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
@@ -53,11 +53,20 @@ type Store struct {
 	state state // guarded by mu
 
 	// Set by Open, read-only until Close; guarded by mu.
-	dir      *statedir.Dir
-	root     string
-	logDir   string
-	rootSync *statedir.DirSyncer
-	logSync  *statedir.DirSyncer
+	dir     *statedir.Dir
+	root    string // the directory's path
+	logPath string // its log directory's path
+
+	// files are the open state and log directories, through which every
+	// read and write goes; set by Open and, for a read-first store, filled
+	// in by makeWritable (never replaced, so a reader may keep what it
+	// loaded). Either is nil while a read-first store's is missing.
+	files atomic.Pointer[files]
+
+	// upgradeMu serialises makeWritable; writable is set once the store
+	// holds its directory for writing.
+	upgradeMu sync.Mutex
+	writable  atomic.Bool
 
 	// appendMu serialises Append; head is written only under it and read
 	// anywhere. Every entry at or below head is durable.
@@ -108,67 +117,141 @@ func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 	if err := ctx.Err(); err != nil {
 		return storerules.CtxError(err)
 	}
-	d, err := statedir.Open(cfg.Dir)
+	d, err := statedir.Open(cfg.Dir, storelayout.File, statedir.ModeFromEnv())
 	if err != nil {
 		return err
 	}
-	if err := s.openLocked(d); err != nil {
+	s.root = d.Path()
+	s.logPath = filepath.Join(s.root, logDirName)
+	if d.Writable() {
+		err = s.prepare(d)
+	} else {
+		err = s.openToRead(d)
+	}
+	if err != nil {
 		s.closeFiles()
 		d.Close()
 		return err
 	}
 	s.dir = d
 	s.state = stateOpen
-	s.logger.Info("file store opened", "dir", s.root, "head", s.head.Load())
+	s.logger.Info("file store opened", "dir", s.root, "head", s.head.Load(), "writable", s.writable.Load())
 	return nil
 }
 
-// openLocked prepares the layout inside the locked directory d.
-func (s *Store) openLocked(d *statedir.Dir) error {
-	s.root = d.Path()
-	s.logDir = filepath.Join(s.root, logDirName)
-	switch err := os.Mkdir(s.logDir, 0o700); {
-	case err == nil:
-		if err := atomicfile.SyncDir(s.root); err != nil {
-			return err
-		}
-	case !errors.Is(err, fs.ErrExist):
-		return statedir.PathError("create", s.logDir, err)
-	default:
-		if info, err := os.Lstat(s.logDir); err != nil || !info.IsDir() {
-			return hostapi.Errorf(hostapi.CodeCorrupt, "%s is not a directory", s.logDir)
-		}
-	}
-	for _, tmp := range []string{filepath.Join(s.root, snapshotTmpName), filepath.Join(s.logDir, entryTmpName)} {
-		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return statedir.PathError("remove", tmp, err)
+// files are a store's open directories.
+type files struct {
+	root *atomicfile.Dir // the state directory
+	log  *atomicfile.Dir // its log directory
+}
+
+// openToRead opens what a read-first directory holds, creating nothing:
+// a missing directory or log directory reads as empty.
+func (s *Store) openToRead(d *statedir.Dir) error {
+	f := &files{root: d.Root()}
+	if f.root != nil {
+		log, err := f.root.OpenDir(logDirName)
+		switch {
+		case err == nil:
+			f.log = log
+		case !errors.Is(err, fs.ErrNotExist):
+			return hostapi.Errorf(hostapi.CodeCorrupt, "%s: %v", s.logPath, err)
 		}
 	}
-	head, err := s.scanHead()
+	s.files.Store(f)
+	if f.log == nil {
+		return nil
+	}
+	head, err := s.scanHead(f.log)
 	if err != nil {
 		return err
 	}
 	s.head.Store(head)
-	if s.rootSync, err = statedir.NewDirSyncer(s.root); err != nil {
+	return nil
+}
+
+// prepare makes the layout inside the directory d, held for writing:
+// creates the log directory, removes temp files a crashed writer left, and
+// finds the head.
+func (s *Store) prepare(d *statedir.Dir) error {
+	root := d.Root()
+	switch err := root.Mkdir(logDirName, 0o700); {
+	case err == nil:
+		if err := root.Sync(); err != nil {
+			return statedir.PathError("sync directory", s.root, err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return statedir.PathError("create", s.logPath, err)
+	}
+	var log *atomicfile.Dir
+	if old := s.files.Load(); old != nil && old.log != nil {
+		log = old.log
+	} else {
+		var err error
+		if log, err = root.OpenDir(logDirName); err != nil {
+			return hostapi.Errorf(hostapi.CodeCorrupt, "%s: %v", s.logPath, err)
+		}
+	}
+	s.files.Store(&files{root: root, log: log})
+	for _, tmp := range []struct {
+		dir  *atomicfile.Dir
+		name string
+	}{{root, snapshotTmpName}, {log, entryTmpName}} {
+		if err := tmp.dir.Remove(tmp.name); err != nil {
+			return statedir.PathError("remove", filepath.Join(tmp.dir.Path(), tmp.name), err)
+		}
+	}
+	head, err := s.scanHead(log)
+	if err != nil {
 		return err
 	}
-	s.logSync, err = statedir.NewDirSyncer(s.logDir)
-	return err
+	s.head.Store(head)
+	s.writable.Store(true)
+	return nil
+}
+
+// makeWritable takes a read-first store's directory for writing before its
+// first write (see storelayout.ReadFirstEnv), and refuses with
+// hostapi.ErrConflict if the log changed since Open read it: what the
+// caller verified would no longer be what it extends. The refusal is
+// final, like any failure (see fail).
+func (s *Store) makeWritable() error {
+	if s.writable.Load() {
+		return nil
+	}
+	s.upgradeMu.Lock()
+	defer s.upgradeMu.Unlock()
+	if s.writable.Load() {
+		return nil
+	}
+	read := s.head.Load()
+	if err := s.dir.MakeWritable(); err != nil {
+		return err
+	}
+	if err := s.prepare(s.dir); err != nil {
+		return err
+	}
+	if now := s.head.Load(); now != read {
+		// Sticky: a later write must not extend a log the caller has not
+		// read.
+		return s.fail(hostapi.Errorf(hostapi.CodeConflict, "%s changed since it was opened (its log ended at %d, now at %d); reopen it", s.root, read, now))
+	}
+	return nil
 }
 
 // scanHead returns the highest entry index named in the log directory.
 // Gaps below it are not looked for here; reading one fails with
 // hostapi.ErrCorrupt.
-func (s *Store) scanHead() (uint64, error) {
-	entries, err := os.ReadDir(s.logDir)
+func (s *Store) scanHead(log *atomicfile.Dir) (uint64, error) {
+	entries, err := log.ReadDir()
 	if err != nil {
-		return 0, statedir.PathError("list", s.logDir, err)
+		return 0, statedir.PathError("list", s.logPath, err)
 	}
 	var head uint64
 	for _, e := range entries {
 		i, ok := parseEntryName(e.Name())
 		if !ok || !e.Type().IsRegular() {
-			s.logger.Warn("ignoring unexpected entry in log directory", "path", filepath.Join(s.logDir, e.Name()))
+			s.logger.Warn("ignoring unexpected entry in log directory", "path", filepath.Join(s.logPath, e.Name()))
 			continue
 		}
 		head = max(head, i)
@@ -210,15 +293,13 @@ func (s *Store) Close(ctx context.Context) error {
 	return err
 }
 
+// closeFiles closes the log directory; the state directory is the
+// statedir.Dir's, which closes it.
 func (s *Store) closeFiles() {
-	if s.rootSync != nil {
-		s.rootSync.Close()
-		s.rootSync = nil
+	if f := s.files.Swap(nil); f != nil && f.log != nil {
+		f.log.Close()
 	}
-	if s.logSync != nil {
-		s.logSync.Close()
-		s.logSync = nil
-	}
+	s.writable.Store(false)
 }
 
 // enter admits a call on an open store; the caller must call s.mu.RUnlock
@@ -232,12 +313,13 @@ func (s *Store) enter() error {
 	return nil
 }
 
-// checkWritable fails once a write has left the disk in doubt.
+// checkWritable fails once a write has left the disk in doubt, and takes a
+// read-first store's directory for writing (makeWritable).
 func (s *Store) checkWritable() error {
 	if msg := s.failed.Load(); msg != nil {
 		return hostapi.Errorf(hostapi.CodeInternal, "store failed earlier (%s); close and reopen it", *msg)
 	}
-	return nil
+	return s.makeWritable()
 }
 
 // fail records that the disk is in doubt and returns err.

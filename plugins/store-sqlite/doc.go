@@ -34,4 +34,18 @@
 // Appends at one index exactly one inserts a row. PutSnapshot is one upsert,
 // hence one transaction. The store uses a single connection, so its calls
 // are serialised by database/sql as well as by its own locks.
+//
+// # Safety and reading first
+//
+// The directory is checked and opened by package statedir: it must be
+// private to this process's user (or root's), hold no symbolic link, and
+// not be another store's. The files the store itself creates (store.db.new)
+// are created through the open directory, never through a link; SQLite
+// opens its own files by path, which only the directory's owner can
+// change. Opened read-first (storelayout.ReadFirstEnv) the store creates
+// nothing: a missing database reads as empty, an existing one is opened
+// read-only (immutable when no -wal file is left, so no -shm file is
+// created either); the first write takes the directory's exclusive lock,
+// creates the database if needed and reopens it writable, and refuses the
+// write with CONFLICT if the log changed since Open.
 package storesqlite

@@ -24,9 +24,14 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 	if err := ctx.Err(); err != nil {
 		return storerules.CtxError(err)
 	}
+	if err := s.makeWritable(ctx); err != nil {
+		return err
+	}
 	if want := s.head.Load() + 1; e.Index != want {
 		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
 	}
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
 	res, err := s.stmts.append.ExecContext(context.WithoutCancel(ctx), int64(e.Index), e.Data, checksum(e.Index, e.Data))
 	if err != nil {
 		return dbError("append", err)
@@ -70,6 +75,8 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 	if n == 0 {
 		return out, nil
 	}
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
 	rows, err := s.stmts.readLog.QueryContext(ctx, int64(from), int64(n))
 	if err != nil {
 		return nil, dbError("read log", err)

@@ -23,6 +23,11 @@ func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
 	if err := ctx.Err(); err != nil {
 		return storerules.CtxError(err)
 	}
+	if err := s.makeWritable(ctx); err != nil {
+		return err
+	}
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
 	_, err := s.stmts.putSnapshot.ExecContext(context.WithoutCancel(ctx), int64(snap.Index), snap.Data, checksum(snap.Index, snap.Data))
 	if err != nil {
 		return dbError("put snapshot", err)
@@ -38,6 +43,11 @@ func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
 		return hostapi.Snapshot{}, err
 	}
 	defer s.mu.RUnlock()
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
+	if s.db == nil {
+		return hostapi.Snapshot{}, hostapi.Errorf(hostapi.CodeNotFound, "no snapshot in %s (no database)", s.dir.Path())
+	}
 	var idx, crc int64
 	var data []byte
 	err := s.stmts.getSnapshot.QueryRowContext(ctx).Scan(&idx, &data, &crc)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/atomicfile"
+	"github.com/rustynet/rustynet/internal/storelayout"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
@@ -55,9 +56,22 @@ type Store struct {
 	state state // guarded by mu
 
 	// Set by Open, read-only until Close; guarded by mu.
-	dir   *statedir.Dir
-	db    *sql.DB
-	stmts statements
+	dir *statedir.Dir
+
+	// connMu guards db and stmts, which makeWritable replaces (a
+	// read-first store's read-only connection, or none, by a writable
+	// one): every call using them holds it shared. db is nil while a
+	// read-first store's database does not exist.
+	connMu sync.RWMutex
+	db     *sql.DB
+	stmts  statements
+
+	// upgradeMu serialises makeWritable; writable is set once the store
+	// holds its directory for writing; broken, once makeWritable failed,
+	// is what every later call returns.
+	upgradeMu sync.Mutex
+	writable  atomic.Bool
+	broken    atomic.Pointer[error]
 
 	// appendMu serialises Append so that head, written only under it,
 	// follows the database; head is read anywhere.
@@ -104,34 +118,39 @@ func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 	if err := ctx.Err(); err != nil {
 		return storerules.CtxError(err)
 	}
-	d, err := statedir.Open(cfg.Dir)
+	d, err := statedir.Open(cfg.Dir, storelayout.SQLite, statedir.ModeFromEnv())
 	if err != nil {
 		return err
 	}
-	db, err := s.openDB(ctx, d.Path())
+	var db *sql.DB
+	if d.Writable() {
+		db, err = s.openDB(ctx, d.Root())
+		s.writable.Store(err == nil)
+	} else {
+		db, err = s.openToRead(ctx, d.Root())
+	}
 	if err != nil {
 		d.Close()
 		return err
 	}
 	s.dir, s.db = d, db
 	s.state = stateOpen
-	s.logger.Info("sqlite store opened", "dir", d.Path(), "head", s.head.Load())
+	s.logger.Info("sqlite store opened", "dir", d.Path(), "head", s.head.Load(), "writable", s.writable.Load())
 	return nil
 }
 
 // openDB opens and checks the database in the locked directory root,
 // creating it first if there is none, prepares the statements and loads the
 // head.
-func (s *Store) openDB(ctx context.Context, root string) (*sql.DB, error) {
-	path := filepath.Join(root, dbName)
-	if err := createDB(ctx, path); err != nil {
+func (s *Store) openDB(ctx context.Context, root *atomicfile.Dir) (*sql.DB, error) {
+	if err := createDB(ctx, root); err != nil {
 		return nil, err
 	}
-	db, err := openSQL(ctx, path)
+	db, err := openSQL(ctx, filepath.Join(root.Path(), dbName), false)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.initDB(ctx, db); err != nil {
+	if err := s.initDB(ctx, db, true); err != nil {
 		s.stmts.close()
 		db.Close()
 		return nil, err
@@ -139,8 +158,88 @@ func (s *Store) openDB(ctx context.Context, root string) (*sql.DB, error) {
 	return db, nil
 }
 
-// initDB checks and prepares the opened database.
-func (s *Store) initDB(ctx context.Context, db *sql.DB) error {
+// openToRead opens a read-first directory's database read-only, creating
+// nothing; a missing directory or database reads as empty (nil).
+func (s *Store) openToRead(ctx context.Context, root *atomicfile.Dir) (*sql.DB, error) {
+	if root == nil {
+		return nil, nil
+	}
+	path := filepath.Join(root.Path(), dbName)
+	switch _, err := os.Lstat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, statedir.PathError("stat", path, err)
+	}
+	db, err := openSQL(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initDB(ctx, db, false); err != nil {
+		s.stmts.close()
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// makeWritable takes a read-first store's directory for writing before its
+// first write (see storelayout.ReadFirstEnv): the exclusive lock, the
+// database created if missing, a writable connection; and refuses with
+// hostapi.ErrConflict if the log changed since Open read it. A failure is
+// final: every later call returns it.
+func (s *Store) makeWritable(ctx context.Context) error {
+	if s.writable.Load() {
+		return nil
+	}
+	s.upgradeMu.Lock()
+	defer s.upgradeMu.Unlock()
+	if s.writable.Load() {
+		return nil
+	}
+	if err := s.brokenErr(); err != nil {
+		return err
+	}
+	if err := s.dir.MakeWritable(); err != nil {
+		return err
+	}
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	read := s.head.Load()
+	if s.db != nil {
+		s.stmts.close()
+		s.db.Close()
+		s.db = nil
+	}
+	db, err := s.openDB(ctx, s.dir.Root())
+	if err == nil && s.head.Load() != read {
+		err = hostapi.Errorf(hostapi.CodeConflict, "%s changed since it was opened (its log ended at %d, now at %d); reopen it", s.dir.Path(), read, s.head.Load())
+	}
+	s.db = db
+	if err != nil {
+		s.broken.Store(&err)
+		return err
+	}
+	s.writable.Store(true)
+	return nil
+}
+
+// brokenErr returns the failure of makeWritable, if any.
+func (s *Store) brokenErr() error {
+	if p := s.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// initDB checks and prepares the opened database; writable says whether
+// the connection may write (its pragmas are checked then).
+func (s *Store) initDB(ctx context.Context, db *sql.DB, writable bool) error {
+	if writable {
+		if err := checkPragmas(ctx, db); err != nil {
+			return err
+		}
+	}
 	if err := checkSchema(ctx, db); err != nil {
 		return err
 	}
@@ -157,70 +256,76 @@ func (s *Store) initDB(ctx context.Context, db *sql.DB) error {
 
 // openSQL opens the database at path with one connection, so that the
 // per-connection pragmas always apply and calls are serialised without
-// SQLITE_BUSY between our own connections, and checks the pragmas.
-func openSQL(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path))
+// SQLITE_BUSY between our own connections. A readOnly connection writes
+// nothing (see dsn).
+func openSQL(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, readOnly))
 	if err != nil {
 		return nil, dbError("open "+path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := checkPragmas(ctx, db); err != nil {
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, dbError("open "+path, err)
 	}
 	return db, nil
 }
 
-// createDB creates the database at path with its schema if there is none.
+// createDB creates the database in root with its schema if there is none.
 // It builds the database under a temporary name and renames it into place,
 // so a database file exists only with its schema: an empty or schema-less
 // store.db is damage, never a creation cut short. The temporary file is
-// created with mode 0600 before SQLite opens it, and SQLite gives its -wal
-// and -shm files the mode of the database, so nothing is ever created with
-// the process umask.
-func createDB(ctx context.Context, path string) error {
+// created with mode 0600 before SQLite opens it, never through a symbolic
+// link, and SQLite gives its -wal and -shm files the mode of the database,
+// so nothing is ever created with the process umask.
+func createDB(ctx context.Context, root *atomicfile.Dir) error {
+	path := filepath.Join(root.Path(), dbName)
 	switch _, err := os.Lstat(path); {
 	case err == nil:
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return statedir.PathError("stat", path, err)
 	}
-	tmp := path + ".new"
+	tmp := dbName + ".new"
 	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return statedir.PathError("remove", p, err)
+		if err := root.Remove(p); err != nil {
+			return statedir.PathError("remove", filepath.Join(root.Path(), p), err)
 		}
 	}
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return statedir.PathError("create", tmp, err)
+		return statedir.PathError("create", filepath.Join(root.Path(), tmp), err)
 	}
 	f.Close()
-	db, err := openSQL(ctx, tmp)
+	tmpPath := filepath.Join(root.Path(), tmp)
+	db, err := openSQL(ctx, tmpPath, false)
 	if err != nil {
 		return err
 	}
-	err = createSchema(ctx, db)
+	if err = checkPragmas(ctx, db); err == nil {
+		err = createSchema(ctx, db)
+	}
 	// Closing the last connection checkpoints the WAL into tmp (synced, as
 	// synchronous=FULL) and removes it.
 	if cerr := db.Close(); err == nil && cerr != nil {
-		err = dbError("close "+tmp, cerr)
+		err = dbError("close "+tmpPath, cerr)
 	}
 	if err != nil {
 		return err
 	}
-	if err := syncFile(tmp); err != nil {
+	if err := syncFile(root, tmp); err != nil {
 		return err
 	}
-	if err := atomicfile.Rename(tmp, path); err != nil {
-		return statedir.PathError("rename", tmp, err)
+	if err := root.Rename(tmp, dbName); err != nil {
+		return statedir.PathError("rename", tmpPath, err)
 	}
-	return atomicfile.SyncDir(filepath.Dir(path))
+	return root.Sync()
 }
 
-// syncFile flushes the file at path to stable storage.
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// syncFile flushes the file name in root to stable storage.
+func syncFile(root *atomicfile.Dir, name string) error {
+	path := filepath.Join(root.Path(), name)
+	f, err := root.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return statedir.PathError("open", path, err)
 	}
@@ -233,16 +338,25 @@ func syncFile(path string) error {
 
 // dsn returns the modernc.org/sqlite data source name for the database at
 // path: a file: URI, so that no character of the path can be taken for the
-// query, with the pragmas every connection needs.
-func dsn(path string) string {
+// query, with the pragmas every connection needs. A readOnly connection
+// (mode=ro) sets no pragma that writes; without a write-ahead log beside
+// the database (a clean close leaves none) it is also immutable, so SQLite
+// creates no -shm file and takes no lock, and a read-only copy can be read.
+// With a log it must read the log, which needs the -shm file.
+func dsn(path string, readOnly bool) string {
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") { // a Windows volume: file:///C:/...
 		p = "/" + p
 	}
-	q := url.Values{
-		"_busy_timeout": {busyTimeoutMillis},
-		"_journal_mode": {"WAL"},
-		"_synchronous":  {"FULL"},
+	q := url.Values{"_busy_timeout": {busyTimeoutMillis}}
+	if readOnly {
+		q.Set("mode", "ro")
+		if _, err := os.Lstat(path + "-wal"); errors.Is(err, fs.ErrNotExist) {
+			q.Set("immutable", "1")
+		}
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "FULL")
 	}
 	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
 	return u.String()
@@ -307,8 +421,10 @@ func (s *Store) Close(ctx context.Context) error {
 	s.state = stateClosed
 	s.stmts.close()
 	var errs []error
-	if err := s.db.Close(); err != nil {
-		errs = append(errs, dbError("close database", err))
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, dbError("close database", err))
+		}
 	}
 	if err := s.dir.Close(); err != nil {
 		errs = append(errs, err)
@@ -325,6 +441,10 @@ func (s *Store) enter() error {
 	if s.state != stateOpen {
 		s.mu.RUnlock()
 		return errClosed()
+	}
+	if err := s.brokenErr(); err != nil {
+		s.mu.RUnlock()
+		return err
 	}
 	return nil
 }

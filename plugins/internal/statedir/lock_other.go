@@ -4,8 +4,10 @@ package statedir
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 )
 
 // This platform has no advisory lock that x/sys exposes, so Open takes none
@@ -14,10 +16,18 @@ const lockCapability hostapi.StoreCapabilities = 0
 
 type lock struct{ f *os.File }
 
-func lockFile(path string) (*lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// lockShared takes no lock: there is none to take.
+func lockShared(root *atomicfile.Dir) (*lock, error) { return nil, nil }
+
+// lockExclusive creates the lock file, part of the layout, and locks
+// nothing.
+func lockExclusive(root *atomicfile.Dir, held *lock) (*lock, error) {
+	if held != nil {
+		return held, nil
+	}
+	f, err := root.OpenFile(LockFileName, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, PathError("open lock file", path, err)
+		return nil, PathError("open lock file", filepath.Join(root.Path(), LockFileName), err)
 	}
 	return &lock{f: f}, nil
 }

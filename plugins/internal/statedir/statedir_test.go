@@ -22,7 +22,7 @@ func TestOpenArguments(t *testing.T) {
 		{"a file", file},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := Open(tc.dir)
+			d, err := Open(tc.dir, "", Exclusive)
 			if got := hostapi.CodeOf(err); got != hostapi.CodeInvalidArgument {
 				d.Close()
 				t.Errorf("Open(%q): got %v (%v), want INVALID_ARGUMENT", tc.dir, got, err)
@@ -36,12 +36,12 @@ func TestLock(t *testing.T) {
 		t.Skip("no inter-process lock on this platform")
 	}
 	dir := filepath.Join(t.TempDir(), "state")
-	first, err := Open(dir)
+	first, err := Open(dir, "", Exclusive)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { first.Close() })
-	if d, err := Open(dir); hostapi.CodeOf(err) != hostapi.CodeLocked {
+	if d, err := Open(dir, "", Exclusive); hostapi.CodeOf(err) != hostapi.CodeLocked {
 		d.Close()
 		t.Fatalf("second Open: got %v, want LOCKED", err)
 	}
@@ -51,7 +51,7 @@ func TestLock(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatalf("second Close: got %v, want nil (idempotent)", err)
 	}
-	second, err := Open(filepath.Join(dir, "..", "state"))
+	second, err := Open(filepath.Join(dir, "..", "state"), "", Exclusive)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}

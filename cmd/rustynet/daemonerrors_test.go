@@ -1,0 +1,169 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// fakeDaemon answers the control API with fixed errors.
+type fakeDaemon struct{ err error }
+
+func (f fakeDaemon) Status(context.Context) (controlapi.Status, error) {
+	return controlapi.Status{}, f.err
+}
+
+func (f fakeDaemon) ApplyUpdate(context.Context, []byte, bool) (controlapi.ApplyResult, error) {
+	return controlapi.ApplyResult{}, f.err
+}
+
+// serveFake serves h on a control socket until the test ends and returns
+// the socket's path.
+func serveFake(t *testing.T, h controlapi.Handler, auth controlapi.Authorizer) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "run", "control.sock")
+	l, err := controlapi.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := controlapi.NewServer(h, auth, nil, controlapi.Limits{})
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return sock
+}
+
+// TestDaemonRefusalsAndRetryableFailures checks how the CLI reports what
+// the daemon refuses or cannot do now: FORBIDDEN is a refusal (exit 1)
+// that says who may; UNAVAILABLE (a plugin restarting or broken, the
+// daemon busy) exits 3 with its own code and says to retry.
+func TestDaemonRefusalsAndRetryableFailures(t *testing.T) {
+	refuse := controlapi.AuthorizerFunc(func(p controlapi.Peer) error {
+		return errors.New("uid 3000 may not use the control API: only root and the daemon's user rustynet (uid 1000) may")
+	})
+	allow := controlapi.AuthorizerFunc(func(controlapi.Peer) error { return nil })
+	update := filepath.Join(t.TempDir(), "u.json")
+	if err := os.WriteFile(update, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		sock       string
+		wantExit   int
+		wantStderr string // prefix
+		wantHint   string // on a later line
+	}{
+		{"forbidden", serveFake(t, fakeDaemon{}, refuse), exitRejected,
+			"error: FORBIDDEN: asking the daemon for its status: uid 3000 may not use the control API: only root and the daemon's user rustynet (uid 1000) may", ""},
+		{"store plugin restarting", serveFake(t, fakeDaemon{err: hostapi.Errorf(hostapi.CodeUnavailable, "plugin store-file is restarting")}, allow), exitIO,
+			"error: UNAVAILABLE: asking the daemon for its status: ", "retry"},
+		{"store plugin broken", serveFake(t, fakeDaemon{err: errors.Join(errors.New("plugin store-file"), hostapi.Errorf(hostapi.CodeUnavailable, "plugin crash-looped; the breaker is open"))}, allow), exitIO,
+			"error: UNAVAILABLE: asking the daemon for its status: ", "retry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, args := range [][]string{
+				{"status", "--socket", tt.sock},
+				{"membership", "apply-update", "--socket", tt.sock, update},
+			} {
+				r := runCLI(t, args...)
+				want := tt.wantStderr
+				if args[0] == "membership" {
+					want = strings.Replace(want, "asking the daemon for its status", "applying through the daemon", 1)
+				}
+				first, rest, _ := strings.Cut(r.stderr, "\n")
+				if r.exit != tt.wantExit || !strings.HasPrefix(first, want) || !strings.Contains(rest, tt.wantHint) {
+					t.Errorf("rustynet %s: exit %d, stderr %q; want exit %d, stderr starting %q with a hint containing %q",
+						strings.Join(args, " "), r.exit, r.stderr, tt.wantExit, want, tt.wantHint)
+				}
+			}
+		})
+	}
+}
+
+// TestInputFilesAreBoundedRegularFiles names, for every kind of input
+// file, something that is not one: a device that never ends, a FIFO that
+// blocks whoever opens it, a file far larger than any such input. Each is
+// a usage error naming the file, at once.
+func TestInputFilesAreBoundedRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.json")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(maxInputBytes + 1) // sparse: no disk used
+	f.Close()
+	hugeKey := filepath.Join(dir, "huge.key")
+	f, err = os.OpenFile(hugeKey, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(1 << 30)
+	f.Close()
+	sock := filepath.Join(dir, "no.sock")
+	tests := []struct {
+		args []string
+		file string
+		why  string
+	}{
+		{[]string{"daemon", "--config", "/dev/zero"}, "/dev/zero", "not a regular file"},
+		{[]string{"daemon", "--config", fifo}, fifo, "not a regular file"},
+		{[]string{"status", "--config", "/dev/zero"}, "/dev/zero", "not a regular file"},
+		{[]string{"membership", "apply-update", "--socket", sock, "/dev/zero"}, "/dev/zero", "not a regular file"},
+		{[]string{"membership", "apply-update", "--socket", sock, fifo}, fifo, "not a regular file"},
+		{[]string{"membership", "verify-update", "--from", huge, huge}, huge, "too large"},
+		{[]string{"membership", "status", "--from", fifo}, fifo, "not a regular file"},
+		{[]string{"key", "public", fifo}, fifo, "not a regular file"},
+		{[]string{"key", "public", hugeKey}, hugeKey, "too large"},
+		{[]string{"membership", "sign-update", "--key", fifo, huge}, fifo, "not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			done := make(chan result, 1)
+			go func() { done <- runCLI(t, tt.args...) }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the command did not return: it blocks on the file")
+			}
+			if r.exit != exitUsage || !strings.HasPrefix(r.stderr, "error: USAGE: ") || !strings.Contains(r.stderr, tt.file) || !strings.Contains(r.stderr, tt.why) {
+				t.Errorf("exit %d, stderr %q; want a usage error naming %s: %s", r.exit, r.stderr, tt.file, tt.why)
+			}
+		})
+	}
+}
+
+// TestHelpExplainsTheExitStatuses checks that the help says what exits 1
+// and 3 besides verdicts and I/O: FORBIDDEN and UNAVAILABLE (retry).
+func TestHelpExplainsTheExitStatuses(t *testing.T) {
+	got := runCLI(t, "-h")
+	for _, want := range []string{"FORBIDDEN", "UNAVAILABLE", "retry"} {
+		if !strings.Contains(got.stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, got.stdout)
+		}
+	}
+}
