@@ -20,11 +20,6 @@ func usable(ap netip.AddrPort) bool {
 	return ap.IsValid() && ap.Port() != 0 && !ap.Addr().IsUnspecified()
 }
 
-// validEndpoint accepts the zero value (none) or a usable address and port.
-func validEndpoint(ap netip.AddrPort) bool {
-	return ap == (netip.AddrPort{}) || usable(ap)
-}
-
 // validListener accepts the zero value (off) or an address and port to
 // listen on (an unspecified address listens on all).
 func validListener(ap netip.AddrPort) bool {
