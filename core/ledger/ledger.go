@@ -446,7 +446,15 @@ func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*member
 
 // commit persists a verified update (durable append, then the high-water
 // mark, then a snapshot when due) and makes it current; l.mu must be held.
+//
+// Once the append is under way it is seen through whatever happens to ctx
+// (a caller that hangs up, a request deadline): the entry may already be
+// durable, and a ledger that gave up on it would collide with it at the
+// next append. commitTimeout bounds it instead; a hung store plugin is
+// relaunched by its supervisor long before.
 func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
 	index := uint64(len(l.roots)) + 1
 	data := encodeEntry(index, l.lastHash, res.Update)
 	if err := l.append(ctx, index, data); err != nil {
@@ -465,6 +473,9 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 	}
 	return nil
 }
+
+// commitTimeout bounds a commit once it has begun (see commit).
+const commitTimeout = 2 * time.Minute
 
 // snapshotInBackground writes the snapshot of the current head without
 // holding up Apply: States are immutable, so encoding and writing can run
