@@ -45,6 +45,12 @@ type Backend struct {
 	// dialTimeout bounds a dial into the mesh through the proxies and
 	// forwards; tests may shorten it before the first Configure.
 	dialTimeout time.Duration
+	// limits bound every proxy, forward and expose listener; tests may
+	// lower them before the first Configure.
+	limits proxyLimits
+	// peers indexes the peers' allowed IPs, to end the flows of a removed
+	// peer; it has its own lock, taken after mu (see revoke.go).
+	peers *peerIndex
 
 	// mu serialises Configure, ApplyRoutes and Close and guards the fields
 	// below. It is taken before the link's lock, never after.
@@ -65,7 +71,7 @@ func New(logger *slog.Logger) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{log: logger, newBind: conn.NewDefaultBind, dialTimeout: dialTimeout}
+	return &Backend{log: logger, newBind: conn.NewDefaultBind, dialTimeout: dialTimeout, limits: defaultProxyLimits, peers: newPeerIndex()}
 }
 
 // capabilities are what Info advertises: peer statistics, proxies, routes
@@ -186,7 +192,7 @@ func (b *Backend) create(cfg hostapi.InterfaceConfig, proxy hostapi.ProxyConfig)
 		}
 	}
 	m := newMesh(l, nil, b.dialTimeout)
-	proxies := newProxySet(b.log, m)
+	proxies := newProxySet(b.log, m, b.limits)
 	change, err := proxies.prepare(proxy)
 	if err != nil {
 		if gw != nil {
@@ -269,23 +275,36 @@ func (b *Backend) device() (*wgdev.Device, error) {
 }
 
 // ApplyPeers applies a peer difference (see hostapi.Backend and
-// wgdev.Device.ApplyPeers).
+// wgdev.Device.ApplyPeers). Connections proxied to or from an address that
+// the change leaves to no peer, or to another peer, are ended before it
+// returns, as by RemovePeers.
 func (b *Backend) ApplyPeers(ctx context.Context, c hostapi.PeerChanges) error {
 	dev, err := b.device()
 	if err != nil {
 		return err
 	}
-	return dev.ApplyPeers(c)
+	if err := dev.ApplyPeers(c); err != nil {
+		return err
+	}
+	b.cutLostFlows(c)
+	return nil
 }
 
 // RemovePeers removes peers at once; their packets are dropped before it
-// returns (see wgdev.Device.RemovePeers).
+// returns (see wgdev.Device.RemovePeers), and so are the connections
+// proxied to or from their allowed IPs: the proxies' and forwards' clients
+// on the host see a reset, the exposes' and gateway's targets too, and UDP
+// sessions end.
 func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 	dev, err := b.device()
 	if err != nil {
 		return err
 	}
-	return dev.RemovePeers(keys)
+	if err := dev.RemovePeers(keys); err != nil {
+		return err
+	}
+	b.cutLostFlows(hostapi.PeerChanges{Remove: keys})
+	return nil
 }
 
 // State reads back the interface and its peers with live statistics, and

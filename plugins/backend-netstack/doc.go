@@ -54,12 +54,36 @@
 // they no longer allow; one without Gateway closes them all and removes the
 // second stack. Peers and their sessions are untouched either way.
 //
+// # Limits
+//
+// Every listener of the proxy set (SOCKS5, HTTP CONNECT, each forward and
+// expose) holds at most proxyLimits.conns connections or UDP sessions
+// (limits.go). A SOCKS5 or HTTP client must send its request within
+// headerTimeout, and an HTTP request line and header may take at most
+// headerBytes (else 431). At the limit, the oldest connection still in its
+// request is closed to make room, so slow clients cannot starve a client
+// that asks at once; with none in its request, a new connection is reset
+// and a new UDP session's datagram dropped. A SOCKS5 request read whole
+// but malformed gets reply 1 (general failure), an unknown address type
+// reply 8.
+//
+// # Removed peers
+//
+// A removal (RemovePeers, or ApplyPeers removing a peer or taking away
+// allowed IPs) ends every flow relayed to or from an address the change
+// leaves to no peer, or to another peer (revoke.go): host TCP connections
+// of the proxies, forwards and exposes are reset, mesh sockets closed, UDP
+// sessions ended. The backend keeps its own index of the peers' allowed
+// IPs for this (peerIndex); wireguard-go stays authoritative for packets.
+//
 // # Locking
 //
-// Backend.mu serialises Configure, ApplyRoutes and Close; peer calls go to
+// Backend.mu serialises Configure, ApplyRoutes and Close, and the ending
+// of a removed peer's flows after a peer call; peer calls go to
 // wgdev.Device, which has its own lock. Lock order: Backend.mu, then
 // link.mu (held for reading while Write delivers packets, so a change of
 // gateway waits for deliveries in flight), then gateway.mu, then
-// service.mu. Code running inside gVisor's packet delivery (the UDP
-// forwarder) takes only service.mu.
+// service.mu. peerIndex.mu is taken after Backend.mu and never together
+// with another lock. Code running inside gVisor's packet delivery (the
+// UDP forwarder) takes only service.mu.
 package netstack

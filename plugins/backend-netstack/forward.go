@@ -11,11 +11,11 @@ import (
 
 // startForward listens on f.Listen on the host and relays every TCP
 // connection or UDP flow to f.Target inside the mesh.
-func startForward(log *slog.Logger, m *mesh, f hostapi.Forward) (*service, error) {
+func startForward(log *slog.Logger, m *mesh, limits proxyLimits, f hostapi.Forward) (*service, error) {
 	name := fmt.Sprintf("forward %s %s->%s", protoName(f.Proto), f.Listen, f.Target)
 	switch f.Proto {
 	case hostapi.ProtoTCP:
-		return startTCPService(name, log, f.Listen, func(s *service, c net.Conn) {
+		return startTCPService(name, log, limits, f.Listen, false, func(s *service, c net.Conn) {
 			relayTCP(s, c, func(ctx context.Context) (net.Conn, error) { return m.dialTCP(ctx, f.Target) })
 		})
 	case hostapi.ProtoUDP:
@@ -23,7 +23,7 @@ func startForward(log *slog.Logger, m *mesh, f hostapi.Forward) (*service, error
 		if err != nil {
 			return nil, err
 		}
-		s := newService(name, log)
+		s := newService(name, log, limits)
 		s.addr = pc.LocalAddr().String()
 		s.track(pc)
 		r := &udpRelay{svc: s, front: pc, dial: func(context.Context) (net.Conn, error) { return m.dialUDP(f.Target) }}
@@ -58,9 +58,9 @@ func relayTCP(s *service, c net.Conn, dial func(context.Context) (net.Conn, erro
 // startExpose listens on e.MeshPort inside the mesh, on every mesh address
 // of both families, and relays every TCP connection or UDP flow to e.Target
 // on the host.
-func startExpose(log *slog.Logger, m *mesh, e hostapi.Expose) (*service, error) {
+func startExpose(log *slog.Logger, m *mesh, limits proxyLimits, e hostapi.Expose) (*service, error) {
 	name := fmt.Sprintf("expose %s mesh:%d->%s", protoName(e.Proto), e.MeshPort, e.Target)
-	s := newService(name, log)
+	s := newService(name, log, limits)
 	s.addr = fmt.Sprintf("mesh:%d", e.MeshPort)
 	var d net.Dialer
 	for _, proto := range families {
@@ -73,7 +73,7 @@ func startExpose(log *slog.Logger, m *mesh, e hostapi.Expose) (*service, error) 
 			}
 			s.track(ln)
 			s.goroutine(func() {
-				s.serve(ln, func(c net.Conn) {
+				s.serve(ln, false, func(c net.Conn) {
 					relayTCP(s, c, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", e.Target.String()) })
 				})
 			})

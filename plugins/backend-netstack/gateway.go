@@ -143,7 +143,7 @@ func newGateway(log *slog.Logger, out *channel.Endpoint, mtu int, policy *gatewa
 	g := &gateway{
 		stack:    s,
 		in:       channel.New(1, uint32(mtu), ""),
-		svc:      newService("gateway", log),
+		svc:      newService("gateway", log, proxyLimits{}),
 		tcpSlots: make(chan struct{}, maxGatewayTCP),
 		udpSlots: make(chan struct{}, maxGatewayUDP),
 		flows:    make(map[*gatewayFlow]struct{}),

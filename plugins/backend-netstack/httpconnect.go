@@ -3,6 +3,7 @@ package netstack
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,20 +18,32 @@ import (
 // clients use CONNECT for every scheme when told to. A CONNECT that fails
 // gets 502 with the reason (no route into the mesh, refused, unreachable),
 // or 504 if the destination did not answer in time.
-func startHTTPConnect(log *slog.Logger, m *mesh, addr netip.AddrPort) (*service, error) {
-	return startTCPService("http "+addr.String(), log, addr, func(s *service, c net.Conn) {
+func startHTTPConnect(log *slog.Logger, m *mesh, limits proxyLimits, addr netip.AddrPort) (*service, error) {
+	return startTCPService("http "+addr.String(), log, limits, addr, true, func(s *service, c net.Conn) {
 		serveHTTPConnect(s, m, c)
 	})
 }
 
+// httpReadBuffer is the buffer a CONNECT request is read through.
+const httpReadBuffer = 4 << 10
+
 func serveHTTPConnect(s *service, m *mesh, c net.Conn) {
 	defer s.done(c)
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	br := bufio.NewReader(c)
+	_ = c.SetDeadline(time.Now().Add(s.limits.headerTimeout))
+	// The request is read through a limit, so that a header that never
+	// ends costs at most headerBytes.
+	lr := &io.LimitedReader{R: c, N: int64(s.limits.headerBytes)}
+	br := bufio.NewReaderSize(lr, httpReadBuffer)
 	req, err := http.ReadRequest(br)
-	if err != nil {
+	switch {
+	case err != nil && lr.N == 0:
+		writeHTTPStatus(c, http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("request line and header larger than %d bytes", s.limits.headerBytes))
+		return
+	case err != nil:
 		writeHTTPStatus(c, http.StatusBadRequest, "malformed request")
 		return
+	case !s.settle(c):
+		return // evicted while it asked
 	}
 	if req.Method != http.MethodConnect {
 		writeHTTPStatus(c, http.StatusMethodNotAllowed, "only CONNECT is supported")

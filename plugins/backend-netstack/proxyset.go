@@ -16,6 +16,7 @@ import (
 type proxySet struct {
 	log     *slog.Logger
 	mesh    *mesh
+	limits  proxyLimits
 	cfg     hostapi.ProxyConfig
 	running map[string]runningService // by serviceSpec.key
 }
@@ -35,8 +36,8 @@ type serviceSpec struct {
 	start  func() (*service, error)
 }
 
-func newProxySet(log *slog.Logger, m *mesh) *proxySet {
-	return &proxySet{log: log, mesh: m, running: make(map[string]runningService)}
+func newProxySet(log *slog.Logger, m *mesh, limits proxyLimits) *proxySet {
+	return &proxySet{log: log, mesh: m, limits: limits, running: make(map[string]runningService)}
 }
 
 func hostSocket(transport string, ap netip.AddrPort) string {
@@ -50,19 +51,19 @@ func (p *proxySet) specs(cfg hostapi.ProxyConfig) []serviceSpec {
 	var out []serviceSpec
 	if cfg.SOCKS5.IsValid() {
 		out = append(out, serviceSpec{"socks5 " + cfg.SOCKS5.String(), hostSocket("tcp", cfg.SOCKS5),
-			func() (*service, error) { return startSOCKS5(p.log, p.mesh, cfg.SOCKS5) }})
+			func() (*service, error) { return startSOCKS5(p.log, p.mesh, p.limits, cfg.SOCKS5) }})
 	}
 	if cfg.HTTP.IsValid() {
 		out = append(out, serviceSpec{"http " + cfg.HTTP.String(), hostSocket("tcp", cfg.HTTP),
-			func() (*service, error) { return startHTTPConnect(p.log, p.mesh, cfg.HTTP) }})
+			func() (*service, error) { return startHTTPConnect(p.log, p.mesh, p.limits, cfg.HTTP) }})
 	}
 	for _, f := range cfg.Forwards {
 		out = append(out, serviceSpec{fmt.Sprintf("forward %s %s->%s", protoName(f.Proto), f.Listen, f.Target), hostSocket(protoName(f.Proto), f.Listen),
-			func() (*service, error) { return startForward(p.log, p.mesh, f) }})
+			func() (*service, error) { return startForward(p.log, p.mesh, p.limits, f) }})
 	}
 	for _, e := range cfg.Exposes {
 		out = append(out, serviceSpec{fmt.Sprintf("expose %s %d->%s", protoName(e.Proto), e.MeshPort, e.Target), "",
-			func() (*service, error) { return startExpose(p.log, p.mesh, e) }})
+			func() (*service, error) { return startExpose(p.log, p.mesh, p.limits, e) }})
 	}
 	return out
 }

@@ -14,8 +14,10 @@ type closeWriter interface {
 // splice copies a to b and b to a until both directions end, then closes
 // both. A clean end of one direction is passed on as a half-close; an error
 // in either direction aborts both. a and b must be tracked by s, so that
-// shutdown ends the copy.
+// shutdown ends the copy; they are tagged with the far end of the one in
+// the mesh, so that losing its peer ends them (see cut).
 func (s *service) splice(a, b net.Conn) {
+	s.tagRelay(a, b)
 	done := make(chan struct{})
 	s.goroutine(func() {
 		defer close(done)

@@ -1,11 +1,13 @@
 package netstack
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -15,25 +17,40 @@ import (
 // everything it spawned: stop closes the listener and every connection it
 // tracks, then waits for its goroutines.
 type service struct {
-	name string
-	log  *slog.Logger
-	ctx  context.Context // done when stop begins
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	name   string
+	log    *slog.Logger
+	limits proxyLimits
+	ctx    context.Context // done when stop begins
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 
 	mu      sync.Mutex
 	closers map[io.Closer]struct{} // guarded by mu; nil once stopping
 	addr    string                 // the listener's address, for logs and tests
+	// slots holds the connections and UDP sessions admitted (see admit),
+	// each with its element in waiting while it can be evicted; waiting
+	// lists those, oldest first. Both guarded by mu.
+	slots   map[io.Closer]*list.Element
+	waiting list.List
+	full    bool         // the last admission was refused; guarded by mu
+	counts  serviceStats // guarded by mu; open is len(slots)
+	// peerOf maps each end of a relayed flow to the mesh address at its
+	// far end, so that cut can end the flows of a peer that is gone.
+	// Guarded by mu; entries go with untrack.
+	peerOf map[io.Closer]netip.Addr
 }
 
-func newService(name string, log *slog.Logger) *service {
+func newService(name string, log *slog.Logger, limits proxyLimits) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &service{
 		name:    name,
 		log:     log.With("service", name),
+		limits:  limits,
 		ctx:     ctx,
 		stop:    cancel,
 		closers: make(map[io.Closer]struct{}),
+		slots:   make(map[io.Closer]*list.Element),
+		peerOf:  make(map[io.Closer]netip.Addr),
 	}
 }
 
@@ -56,6 +73,7 @@ func (s *service) untrack(c io.Closer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.closers, c)
+	delete(s.peerOf, c)
 }
 
 // goroutine runs f in a goroutine that shutdown waits for. It is called
@@ -101,10 +119,12 @@ func (s *service) shutdown() {
 	s.wg.Wait()
 }
 
-// serve accepts connections on ln until it is closed, tracking each and
-// handing it to handle in its own goroutine; handle closes and untracks it.
-// ln must already be tracked.
-func (s *service) serve(ln net.Listener, handle func(net.Conn)) {
+// serve accepts connections on ln until it is closed, admitting each (see
+// admit: evictable while in its request if request is true) and tracking
+// it, and hands it to handle in its own goroutine; handle closes and
+// untracks it, and settles it once its request is read. A connection the
+// limit refuses is reset at once. ln must already be tracked.
+func (s *service) serve(ln net.Listener, request bool, handle func(net.Conn)) {
 	backoff := 5 * time.Millisecond
 	for {
 		c, err := ln.Accept()
@@ -129,10 +149,18 @@ func (s *service) serve(ln net.Listener, handle func(net.Conn)) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		if !s.admit(c, request) {
+			reset(c)
+			continue
+		}
 		if !s.track(c) {
+			s.release(c)
 			return
 		}
-		s.goroutine(func() { handle(c) })
+		s.goroutine(func() {
+			defer s.release(c)
+			handle(c)
+		})
 	}
 }
 

@@ -18,8 +18,6 @@ import (
 )
 
 const (
-	// handshakeTimeout bounds a proxy client's request.
-	handshakeTimeout = 30 * time.Second
 	// dialTimeout bounds connecting to a destination: the mesh's (name
 	// lookup included) and an expose's on the host.
 	dialTimeout = 30 * time.Second
@@ -31,29 +29,30 @@ const (
 // startSOCKS5 serves SOCKS5 (RFC 1928) on addr: no authentication, CONNECT
 // and UDP ASSOCIATE, to every destination the mesh routes. A CONNECT
 // always gets a reply: see socksReply for the failures.
-func startSOCKS5(log *slog.Logger, m *mesh, addr netip.AddrPort) (*service, error) {
-	return startTCPService("socks5 "+addr.String(), log, addr, func(s *service, c net.Conn) {
+func startSOCKS5(log *slog.Logger, m *mesh, limits proxyLimits, addr netip.AddrPort) (*service, error) {
+	return startTCPService("socks5 "+addr.String(), log, limits, addr, true, func(s *service, c net.Conn) {
 		serveSOCKS5(s, m, c)
 	})
 }
 
 // startTCPService listens on addr on the host and hands each connection to
-// handle.
-func startTCPService(name string, log *slog.Logger, addr netip.AddrPort, handle func(*service, net.Conn)) (*service, error) {
+// handle; request says whether a connection begins with a client's request
+// (see service.serve).
+func startTCPService(name string, log *slog.Logger, limits proxyLimits, addr netip.AddrPort, request bool, handle func(*service, net.Conn)) (*service, error) {
 	ln, err := net.Listen("tcp", addr.String())
 	if err != nil {
 		return nil, err
 	}
-	s := newService(name, log)
+	s := newService(name, log, limits)
 	s.addr = ln.Addr().String()
 	s.track(ln)
-	s.goroutine(func() { s.serve(ln, func(c net.Conn) { handle(s, c) }) })
+	s.goroutine(func() { s.serve(ln, request, func(c net.Conn) { handle(s, c) }) })
 	return s, nil
 }
 
 func serveSOCKS5(s *service, m *mesh, c net.Conn) {
 	defer s.done(c)
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	_ = c.SetDeadline(time.Now().Add(s.limits.headerTimeout))
 	methods, err := readGreeting(c)
 	if err != nil {
 		s.log.Debug("netstack: bad SOCKS5 greeting", "client", c.RemoteAddr(), "err", err)
@@ -67,13 +66,20 @@ func serveSOCKS5(s *service, m *mesh, c net.Conn) {
 		return
 	}
 	cmd, dst, err := readRequest(c)
-	if errors.Is(err, errSocksAtyp) {
+	switch {
+	case errors.Is(err, errSocksAtyp):
 		_ = writeReply(c, socksRepAddrNotSupported, netip.AddrPort{})
 		return
-	}
-	if err != nil {
+	case errors.Is(err, errSocksRequest):
+		s.log.Debug("netstack: bad SOCKS5 request", "client", c.RemoteAddr(), "err", err)
+		_ = writeReply(c, socksRepGeneralFailure, netip.AddrPort{})
+		return
+	case err != nil:
 		s.log.Debug("netstack: bad SOCKS5 request", "client", c.RemoteAddr(), "err", err)
 		return
+	}
+	if !s.settle(c) {
+		return // evicted while it asked
 	}
 	switch cmd {
 	case socksCmdConnect:

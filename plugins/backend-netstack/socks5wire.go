@@ -38,6 +38,10 @@ const (
 // errSocksAtyp is an address type this server does not know.
 var errSocksAtyp = errors.New("socks5: unknown address type")
 
+// errSocksRequest is a request or datagram header read whole but
+// malformed.
+var errSocksRequest = errors.New("socks5: malformed request")
+
 // socksAddr is a SOCKS destination: an address or a domain name, and a port.
 type socksAddr struct {
 	ip   netip.Addr // valid unless name is set
@@ -80,16 +84,20 @@ func readGreeting(r io.Reader) (methods []byte, err error) {
 }
 
 // readRequest reads a request: VER CMD RSV ATYP DST.ADDR DST.PORT. An
-// unknown address type returns errSocksAtyp (reply socksRepAddrNotSupported).
+// unknown address type returns errSocksAtyp (reply socksRepAddrNotSupported);
+// a request read whole but malformed, an error wrapping errSocksRequest
+// (reply socksRepGeneralFailure).
 func readRequest(r io.Reader) (cmd byte, dst socksAddr, err error) {
 	var hdr [3]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, dst, err
 	}
-	if hdr[0] != socksVersion {
-		return 0, dst, fmt.Errorf("socks5: request version %d", hdr[0])
-	}
+	// The address is read before the version is judged, so that the
+	// reply is not lost to a reset for unread bytes.
 	dst, err = readAddr(r)
+	if err == nil && hdr[0] != socksVersion {
+		err = fmt.Errorf("%w: version %d", errSocksRequest, hdr[0])
+	}
 	return hdr[1], dst, err
 }
 
@@ -119,7 +127,10 @@ func readAddr(r io.Reader) (socksAddr, error) {
 			return a, err
 		}
 		if n[0] == 0 {
-			return a, errors.New("socks5: empty domain name")
+			if _, err := io.ReadFull(r, make([]byte, 2)); err != nil { // the port
+				return a, err
+			}
+			return a, fmt.Errorf("%w: empty domain name", errSocksRequest)
 		}
 		name := make([]byte, n[0])
 		if _, err := io.ReadFull(r, name); err != nil {

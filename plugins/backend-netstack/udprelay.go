@@ -31,9 +31,13 @@ type udpRelay struct {
 }
 
 type udpSession struct {
-	up   net.Conn
+	up   net.Conn     // set once, before the session is shared
 	last atomic.Int64 // unix nanoseconds of the last datagram either way
 }
+
+// Close does nothing: a session is a slot's key (see service.admit); its
+// socket is tracked on its own.
+func (s *udpSession) Close() error { return nil }
 
 func (s *udpSession) touch() { s.last.Store(time.Now().UnixNano()) }
 
@@ -83,6 +87,9 @@ func (r *udpRelay) run() {
 			return
 		}
 		sess, err := r.session(from)
+		if errors.Is(err, errAtLimit) {
+			continue // admit has said so
+		}
 		if err != nil {
 			r.svc.log.Debug("netstack: UDP relay cannot reach its target", "client", from, "err", err)
 			continue
@@ -94,7 +101,8 @@ func (r *udpRelay) run() {
 	}
 }
 
-// session returns the client's session, opening it on first use.
+// session returns the client's session, opening it on first use if the
+// service has a slot for it (else errAtLimit).
 func (r *udpRelay) session(from net.Addr) (*udpSession, error) {
 	key := from.String()
 	r.mu.Lock()
@@ -102,14 +110,27 @@ func (r *udpRelay) session(from net.Addr) (*udpSession, error) {
 	if s, ok := r.sessions[key]; ok {
 		return s, nil
 	}
+	s := &udpSession{}
+	if !r.svc.admit(s, false) {
+		return nil, errAtLimit
+	}
 	up, err := r.dial(r.svc.ctx)
 	if err != nil {
+		r.svc.release(s)
 		return nil, err
 	}
 	if !r.svc.track(up) {
+		r.svc.release(s)
 		return nil, net.ErrClosed
 	}
-	s := &udpSession{up: up}
+	s.up = up
+	// The far end in the mesh: the target of a forward, the client of an
+	// expose.
+	if peer, ok := meshEnd(up); ok {
+		r.svc.tag(peer, up)
+	} else if peer := addrPortOf(from).Addr(); peer.IsValid() {
+		r.svc.tag(peer.Unmap(), up)
+	}
 	s.touch()
 	if r.sessions == nil {
 		r.sessions = make(map[string]*udpSession)
@@ -128,6 +149,7 @@ func (r *udpRelay) replies(key string, client net.Addr, s *udpSession) {
 		r.mu.Unlock()
 		s.up.Close()
 		r.svc.untrack(s.up)
+		r.svc.release(s)
 	}()
 	buf := make([]byte, maxDatagram)
 	for {
@@ -146,6 +168,7 @@ func (r *udpRelay) replies(key string, client net.Addr, s *udpSession) {
 // fails for good or the service stops; then it closes both. Like splice,
 // a and b must be tracked by s.
 func (s *service) spliceDatagrams(a, b net.Conn) {
+	s.tagRelay(a, b)
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	pump := func(dst, src net.Conn) {
