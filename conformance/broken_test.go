@@ -61,6 +61,14 @@ func TestBrokenPluginsFail(t *testing.T) {
 			"backend.traffic.longest-match",
 		}},
 		{"keep-gateway", conformance.KindBackend, []string{"backend.gateway.traffic"}},
+		// Every filter case that sends traffic a proxied node can send
+		// (ICMP it cannot: TestBrokenFilterFailsInNamespaces has it).
+		{"ignore-filter", conformance.KindBackend, []string{
+			"backend.filter.tcp",
+			"backend.filter.udp",
+			"backend.filter.ipv6",
+			"backend.filter.change",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.plugin, func(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 // backend cases, in the order the engine runs them. Each call returns a
 // fresh slice.
 func BackendCases() []Case {
-	return slices.Concat(processCases(KindBackend), backendBasicCases(), backendInvalidCases(), backendRouteCases(), backendGatewayCases(), backendTrafficCases())
+	return slices.Concat(processCases(KindBackend), backendBasicCases(), backendInvalidCases(), backendRouteCases(), backendGatewayCases(), backendTrafficCases(), backendFilterCases())
 }
 
 func backendBasicCases() []Case {
@@ -95,11 +95,6 @@ func backendBasicCases() []Case {
 			ID: "backend.configure.keeps-peers", Level: Must,
 			Rule: "a later Configure (new address) keeps every peer as it was",
 			Run:  backendConfigureKeepsPeers,
-		},
-		{
-			ID: "backend.filter", Level: Must,
-			Rule: "SetFilter works with BackendCapPacketFilter and fails with UNSUPPORTED without it",
-			Run:  backendFilter,
 		},
 		{
 			ID: "backend.close.releases", Level: Must,
@@ -449,24 +444,4 @@ func backendConfigureKeepsPeers(ctx context.Context, env *Env) error {
 		return fmt.Errorf("second Configure: %w", err)
 	}
 	return wantPeers(ctx, b, peers...)
-}
-
-func backendFilter(ctx context.Context, env *Env) error {
-	b, _, err := configured(ctx, env, nil, 1)
-	if err != nil {
-		return err
-	}
-	f := hostapi.Filter{Rules: []hostapi.FilterRule{{
-		Src:   []netip.Prefix{netip.MustParsePrefix("100.64.0.0/16")},
-		Dst:   []netip.Prefix{netip.MustParsePrefix("100.64.0.1/32")},
-		Proto: hostapi.ProtoTCP,
-		Ports: []hostapi.PortRange{{First: 22, Last: 22}},
-	}}}
-	if !b.info.Capabilities.Has(hostapi.BackendCapPacketFilter) {
-		return wantCode("SetFilter without BackendCapPacketFilter", b.SetFilter(ctx, f), hostapi.CodeUnsupported)
-	}
-	if err := b.SetFilter(ctx, f); err != nil {
-		return fmt.Errorf("SetFilter: %w", err)
-	}
-	return nil
 }

@@ -60,6 +60,18 @@
 // must pass to a destination the gateway does not serve, and nothing at
 // all once Configure drops the gateway.
 //
+// The packet filter (backend.filter.*) is not a capability a backend may
+// lack: SPEC §7 puts policy enforcement in every backend's data plane, so
+// the cases are MUST without a capability gate, and a backend that does
+// not advertise BackendCapPacketFilter or answers UNSUPPORTED fails them.
+// With real traffic to a node that filters what its peer sends, they check
+// that a new TCP or UDP connection no rule admits is dropped, an admitted
+// one passes with its replies, connections the filtering node opens get
+// their replies without a rule, ICMP echo passes only by an ICMP rule
+// (backends with an OS interface: proxies cannot send ICMP), IPv6 is
+// filtered like IPv4, and a filter change keeps an admitted connection and
+// cuts one the new rules deny.
+//
 // # Front ends
 //
 // RunStore and RunBackend run the suite from a plugin author's Go tests,

@@ -45,10 +45,12 @@ var plugins = map[string]string{
 	"ignore-route-removals":     "./testdata/broken/ignore-route-removals",
 	"refuse-overlap":            "./testdata/broken/refuse-overlap",
 	"keep-gateway":              "./testdata/broken/keep-gateway",
+	"ignore-filter":             "./testdata/broken/ignore-filter",
 	"default-route-loop":        "./testdata/broken/default-route-loop",
 	"remove-foreign-routes":     "./testdata/broken/remove-foreign-routes",
 	"rustynet-store-files":      "../examples/store-files/cmd/rustynet-store-files",
 	"rustynet-backend-netstack": "../plugins/backend-netstack/cmd/rustynet-backend-netstack",
+	"rustynet-backend-wgtun":    "../plugins/backend-wgtun/cmd/rustynet-backend-wgtun",
 }
 
 var built = sync.OnceValue(func() error {

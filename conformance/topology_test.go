@@ -91,3 +91,50 @@ func TestBrokenRoutesFailInNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokenFilterFailsInNamespaces proves that the filter cases bite on a
+// backend with an OS interface, ICMP included: ignore-filter wrapping the
+// wgtun backend, every instance in a network namespace of its own, fails
+// every filter case that sends traffic, and the real wgtun backend passes
+// them all.
+func TestBrokenFilterFailsInNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	run := regexp.MustCompile(`^backend\.filter`)
+	for _, tt := range []struct {
+		name   string
+		launch hostapi.LaunchConfig
+		want   []string // the failed cases, in suite order
+	}{
+		{"ignore-filter on wgtun", hostapi.LaunchConfig{Path: pluginPath(t, "ignore-filter"), Args: []string{"wgtun"}}, []string{
+			"backend.filter.tcp",
+			"backend.filter.udp",
+			"backend.filter.icmp",
+			"backend.filter.ipv6",
+			"backend.filter.change",
+		}},
+		{"wgtun", hostapi.LaunchConfig{Path: pluginPath(t, "rustynet-backend-wgtun")}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := conformance.RunBackendSuite(t.Context(), conformance.BackendTarget{Binary: tt.launch, Topology: conformance.Namespaces()},
+				conformance.Options{Match: run.MatchString, TempDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, rep.Failed()); diff != "" {
+				t.Errorf("failed cases (-want +got):\n%s", diff)
+				for _, r := range rep.Results {
+					if r.Status == conformance.StatusFail {
+						t.Logf("%s: %s", r.ID, r.Message)
+					}
+				}
+			}
+			for _, r := range rep.Results {
+				if r.Status == conformance.StatusSkip {
+					t.Errorf("%s skipped in namespaces: %s", r.ID, r.Message)
+				}
+			}
+		})
+	}
+}

@@ -58,11 +58,20 @@ type tnode struct {
 	routes []netip.Prefix
 	// gateway is the gateway setting of every Configure.
 	gateway *hostapi.GatewayConfig
+	// ports are more mesh ports the TCP echo service answers on, besides
+	// echoPort; udpPorts the mesh ports a UDP echo service answers on (none:
+	// no UDP echo service).
+	ports    []uint16
+	udpPorts []uint16
+	// udpDests are the mesh destinations this node sends UDP datagrams to.
+	udpDests []netip.AddrPort
 
 	port uint16 // WireGuard listen port, from State
 	// fwd maps every mesh destination this node dials to its TCP forward
-	// on 127.0.0.1; nil without proxies.
-	fwd map[netip.AddrPort]netip.AddrPort
+	// on 127.0.0.1, udpFwd every UDP destination to its UDP forward; nil
+	// without proxies.
+	fwd    map[netip.AddrPort]netip.AddrPort
+	udpFwd map[netip.AddrPort]netip.AddrPort
 	// proxy is the proxy configuration n was configured with; nil
 	// without proxies.
 	proxy *hostapi.ProxyConfig
@@ -213,7 +222,7 @@ func (n *tnode) destinations() []netip.AddrPort {
 // its peers' mesh addresses and n.routes into the interface.
 func (n *tnode) configure(ctx context.Context, env *Env) error {
 	proxied := n.b.info.Capabilities.Has(hostapi.BackendCapProxy)
-	var echoAddr netip.AddrPort
+	var echoAddr, udpEchoAddr netip.AddrPort
 	if proxied {
 		ln, err := listenIn(n.b.Node, "127.0.0.1:0")
 		if err != nil {
@@ -221,13 +230,24 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 		}
 		serveEcho(env, ln, nil)
 		echoAddr = netip.MustParseAddrPort(ln.Addr().String())
+		if len(n.udpPorts) > 0 {
+			if udpEchoAddr, err = udpEchoAt(env, n.b.Node, netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
+				return err
+			}
+		}
 	}
 	const attempts = 5
 	var err error
 	for range attempts {
 		if proxied {
-			n.fwd = make(map[netip.AddrPort]netip.AddrPort)
+			n.fwd, n.udpFwd = make(map[netip.AddrPort]netip.AddrPort), make(map[netip.AddrPort]netip.AddrPort)
 			n.proxy = &hostapi.ProxyConfig{Exposes: []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: echoPort, Target: echoAddr}}}
+			for _, port := range n.ports {
+				n.proxy.Exposes = append(n.proxy.Exposes, hostapi.Expose{Proto: hostapi.ProtoTCP, MeshPort: port, Target: echoAddr})
+			}
+			for _, port := range n.udpPorts {
+				n.proxy.Exposes = append(n.proxy.Exposes, hostapi.Expose{Proto: hostapi.ProtoUDP, MeshPort: port, Target: udpEchoAddr})
+			}
 			for _, dst := range n.destinations() {
 				listen, err := freePort(n.b.Node)
 				if err != nil {
@@ -235,6 +255,14 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 				}
 				n.fwd[dst] = listen
 				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoTCP, Listen: listen, Target: dst})
+			}
+			for _, dst := range n.udpDests {
+				listen, err := freeUDPPort(n.b.Node)
+				if err != nil {
+					return err
+				}
+				n.udpFwd[dst] = listen
+				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoUDP, Listen: listen, Target: dst})
 			}
 		}
 		err = n.b.Configure(ctx, n.config())
@@ -268,8 +296,15 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 	if !proxied {
 		n.seen = newEchoLog()
 		for _, a := range n.config().Addresses {
-			if _, err := echoAt(env, n.b.Node, netip.AddrPortFrom(a.Addr(), echoPort), n.seen); err != nil {
-				return fmt.Errorf("listening on the mesh address: %w", err)
+			for _, port := range append([]uint16{echoPort}, n.ports...) {
+				if _, err := echoAt(env, n.b.Node, netip.AddrPortFrom(a.Addr(), port), n.seen); err != nil {
+					return fmt.Errorf("listening on the mesh address: %w", err)
+				}
+			}
+			for _, port := range n.udpPorts {
+				if _, err := udpEchoAt(env, n.b.Node, netip.AddrPortFrom(a.Addr(), port)); err != nil {
+					return fmt.Errorf("listening for UDP on the mesh address: %w", err)
+				}
 			}
 		}
 	}

@@ -32,8 +32,7 @@ const (
 // Peer changes are validated with hostapi.PeerSet, the one implementation of
 // the contract's peer rules. Where the contract leaves details open it
 // behaves like WireGuard: a zero key in RemovePeers is an absent key, and a
-// filter rule with no Src (or no Dst) matches no packet; filter prefixes are
-// stored masked.
+// filter rule with no Src (or no Dst) matches no packet.
 type Backend struct {
 	info hostapi.BackendInfo
 
@@ -273,14 +272,14 @@ func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
 	if !b.info.Capabilities.Has(hostapi.BackendCapPacketFilter) {
 		return hostapi.Errorf(hostapi.CodeUnsupported, "filters need the packet filter capability")
 	}
+	if err := hostapi.CheckFilter(f); err != nil {
+		return err
+	}
 	next := hostapi.Filter{}
 	for _, r := range f.Rules {
-		if err := validRule(r); err != nil {
-			return err
-		}
 		next.Rules = append(next.Rules, hostapi.FilterRule{
-			Src:   maskAll(r.Src),
-			Dst:   maskAll(r.Dst),
+			Src:   slices.Clone(r.Src),
+			Dst:   slices.Clone(r.Dst),
 			Proto: r.Proto,
 			Ports: slices.Clone(r.Ports),
 		})
@@ -407,15 +406,4 @@ func cloneConfig(c hostapi.InterfaceConfig) hostapi.InterfaceConfig {
 		c.Gateway = &g
 	}
 	return c
-}
-
-func maskAll(ps []netip.Prefix) []netip.Prefix {
-	if len(ps) == 0 {
-		return nil
-	}
-	out := make([]netip.Prefix, len(ps))
-	for i, p := range ps {
-		out[i] = p.Masked()
-	}
-	return out
 }

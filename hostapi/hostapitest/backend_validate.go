@@ -53,21 +53,3 @@ func validProxy(p hostapi.ProxyConfig) error {
 	}
 	return nil
 }
-
-func validRule(r hostapi.FilterRule) error {
-	if err := validPrefixes(r.Src, "filter source"); err != nil {
-		return err
-	}
-	if err := validPrefixes(r.Dst, "filter destination"); err != nil {
-		return err
-	}
-	if r.Proto > hostapi.ProtoICMP {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "unknown filter protocol %d", r.Proto)
-	}
-	for _, pr := range r.Ports {
-		if pr.First > pr.Last {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "port range %d-%d is empty", pr.First, pr.Last)
-		}
-	}
-	return nil
-}

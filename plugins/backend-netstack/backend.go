@@ -75,12 +75,12 @@ func New(logger *slog.Logger) *Backend {
 }
 
 // capabilities are what Info advertises: peer statistics, proxies, routes
-// inside the stack (ApplyRoutes) and the gateway (InterfaceConfig.Gateway).
-// There is no packet filter and no UAPI socket.
-const capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
+// inside the stack (ApplyRoutes), the gateway (InterfaceConfig.Gateway) and
+// the packet filter (SetFilter). There is no UAPI socket.
+const capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway | hostapi.BackendCapPacketFilter
 
 // Info describes the backend: peer statistics, proxies, routes inside the
-// stack and the gateway; no packet filter, no UAPI socket, no privileges.
+// stack, the gateway and the packet filter; no UAPI socket, no privileges.
 func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
 	return hostapi.BackendInfo{
 		Name:         "netstack",
@@ -355,14 +355,21 @@ func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error
 	return nil
 }
 
-// SetFilter is unsupported in this version (no BackendCapPacketFilter): the
-// mesh reaches only the exposed ports, but traffic to them is not filtered
-// by source.
+// SetFilter replaces the packet filter on packets from peers (see
+// hostapi.Backend.SetFilter). It sits between wireguard-go and the link
+// (wgdev.Device.SetFilter, plugins/internal/packetfilter for its bounds and
+// timeouts): a packet it drops reaches neither the stack, so no expose and
+// no proxied connection sees it, nor the gateway's stack, so nothing is
+// forwarded for it; the packets the stack and the gateway send to peers
+// pass through it too, so that replies to connections opened from this
+// side — the proxies' and forwards' dials, and the gateway's hosts' — pass.
+// Errors: hostapi.ErrInvalidArgument (nothing changed), hostapi.ErrClosed.
 func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
-	if _, err := b.device(); err != nil {
+	dev, err := b.device()
+	if err != nil {
 		return err
 	}
-	return hostapi.Errorf(hostapi.CodeUnsupported, "netstack has no packet filter")
+	return dev.SetFilter(f)
 }
 
 // Close stops the proxies, the gateway and every connection of either,

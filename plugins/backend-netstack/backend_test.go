@@ -340,8 +340,9 @@ func TestInvalidInputChangesNothing(t *testing.T) {
 		if err := p.a.b.ApplyRoutes(context.Background(), bad); !errors.Is(err, hostapi.ErrInvalidArgument) {
 			t.Errorf("ApplyRoutes with host bits: got %v, want %v", err, hostapi.ErrInvalidArgument)
 		}
-		if err := p.a.b.SetFilter(context.Background(), hostapi.Filter{}); !errors.Is(err, hostapi.ErrUnsupported) {
-			t.Errorf("SetFilter: got %v, want %v", err, hostapi.ErrUnsupported)
+		badFilter := hostapi.Filter{Rules: []hostapi.FilterRule{{Src: []netip.Prefix{netip.MustParsePrefix("10.1.2.3/16")}, Dst: []netip.Prefix{netip.PrefixFrom(p.a.ip, 32)}}}}
+		if err := p.a.b.SetFilter(context.Background(), badFilter); !errors.Is(err, hostapi.ErrInvalidArgument) {
+			t.Errorf("SetFilter with host bits: got %v, want %v", err, hostapi.ErrInvalidArgument)
 		}
 	})
 
@@ -384,7 +385,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := hostapi.BackendInfo{Name: "netstack", Version: Version,
-		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway}
+		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapRoutes | hostapi.BackendCapGateway | hostapi.BackendCapPacketFilter}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("Info (-want +got):\n%s", diff)
 	}

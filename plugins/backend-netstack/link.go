@@ -46,6 +46,11 @@ const outboundQueueLen = 1024
 // stack instead (see Write), and every other packet is dropped by the
 // stack, which does not forward.
 //
+// wgdev puts the packet filter (Backend.SetFilter) between wireguard-go and
+// the link: Write only ever gets packets the filter passed, so nothing it
+// drops reaches the stack or the gateway's, and every packet Read returns,
+// the gateway's included, is shown to the filter on its way to a peer.
+//
 // The link never reports EventUp: wgdev.Device.Configure brings the device
 // up. After Close, Read returns os.ErrClosed and Write drops packets.
 type link struct {

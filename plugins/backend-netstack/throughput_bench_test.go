@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/packetfilter/filtertest"
 )
 
 // throughputChunk is what one benchmark iteration sends.
@@ -18,18 +20,34 @@ const throughputChunk = 1 << 20
 const sinkPort = 9
 
 // BenchmarkThroughput pushes TCP data through two netstack backends on
-// loopback (host → A's TCP forward → tunnel → B's expose → host sink) and,
-// as the reference in the same run, over plain TCP on loopback to the same
-// kind of sink. It reports MB/s.
+// loopback (host → A's TCP forward → tunnel → B's expose → host sink) —
+// without a packet filter, and with a 1,000-rule filter on both that
+// admits the benchmark's connection — and, as the reference in the same
+// run, over plain TCP on loopback to the same kind of sink. It reports
+// MB/s.
 func BenchmarkThroughput(b *testing.B) {
-	b.Run("netstack", func(b *testing.B) {
-		sink := startSink(b)
-		to := newTestNode(b, "100.64.0.2", &hostapi.ProxyConfig{Exposes: []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: sinkPort, Target: sink.addr}}})
-		target := to.mesh(sinkPort)
-		from := newTestNode(b, "100.64.0.1", &hostapi.ProxyConfig{Forwards: []hostapi.Forward{{Proto: hostapi.ProtoTCP, Listen: netip.AddrPortFrom(loopback, 0), Target: target}}})
-		connect(b, from, to)
-		push(b, serviceAddr(b, from, fmt.Sprintf("forward tcp 127.0.0.1:0->%s", target)), sink)
-	})
+	for _, filtered := range []bool{false, true} {
+		name := "netstack"
+		if filtered {
+			name = "netstack-filter-1000"
+		}
+		b.Run(name, func(b *testing.B) {
+			sink := startSink(b)
+			to := newTestNode(b, "100.64.0.2", &hostapi.ProxyConfig{Exposes: []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: sinkPort, Target: sink.addr}}})
+			target := to.mesh(sinkPort)
+			from := newTestNode(b, "100.64.0.1", &hostapi.ProxyConfig{Forwards: []hostapi.Forward{{Proto: hostapi.ProtoTCP, Listen: netip.AddrPortFrom(loopback, 0), Target: target}}})
+			connect(b, from, to)
+			if filtered {
+				for _, n := range [][2]*testNode{{from, to}, {to, from}} {
+					admit := hostapi.FilterRule{Src: n[1].addresses(), Dst: n[0].addresses(), Proto: hostapi.ProtoTCP}
+					if err := n[0].b.SetFilter(context.Background(), filtertest.Synthetic(1000, 1, admit)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			push(b, serviceAddr(b, from, fmt.Sprintf("forward tcp 127.0.0.1:0->%s", target)), sink)
+		})
+	}
 	b.Run("loopback", func(b *testing.B) {
 		sink := startSink(b)
 		push(b, sink.addr.String(), sink)

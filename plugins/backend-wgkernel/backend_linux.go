@@ -80,14 +80,24 @@ func (b *Backend) lock(ctx context.Context, urgent bool) (*device, error) {
 	return b.dev, nil
 }
 
-// SetFilter fails with ErrUnsupported: this backend has no packet filter
-// yet (BackendCapPacketFilter is not advertised).
+// SetFilter replaces the packet filter on packets from peers (see
+// hostapi.Backend.SetFilter) with nftables rules in the interface's table,
+// replaced atomically with the rest of it (hostroute.Link.SetFilter): the
+// rules judge every packet arriving on the interface, to the host (input)
+// and forwarded (forward), but those in the reply direction of their
+// connection. Connections are the kernel's conntrack, with its bounds and
+// timeouts (net.netfilter.nf_conntrack_max, nf_conntrack_*_timeout). A
+// filter beyond hostroute.MaxFilterElements set elements, or an invalid
+// one, fails with ErrInvalidArgument; a kernel without nftables or its
+// sets of concatenated ranges (Linux 5.6) with ErrUnsupported. Nothing
+// changes on error.
 func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
-	if _, err := b.lock(ctx, false); err != nil {
+	dev, err := b.lock(ctx, false)
+	if err != nil {
 		return err
 	}
 	defer b.serial.release()
-	return hostapi.Errorf(hostapi.CodeUnsupported, "wgkernel: packet filters are not supported by the kernel backend")
+	return dev.host.SetFilter(f)
 }
 
 // Close removes the interface and releases the netlink handles. It is

@@ -55,15 +55,12 @@ func testInfo(t *testing.T) {
 	}
 	want := hostapi.BackendInfo{
 		Name: "wgkernel", Version: Version,
-		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway,
+		Capabilities: hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway | hostapi.BackendCapPacketFilter,
 		Privileges:   hostapi.Privileges{Root: true, KernelModule: true},
 	}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("Info (-want +got):\n%s", diff)
 	}
-	ns := newNetNS(t)
-	b = newBackendIn(t, ns, hostapi.InterfaceConfig{Name: "wginfo0", PrivateKey: newKeyPair(t).priv})
-	wantCode(t, "SetFilter", b.SetFilter(ctx, hostapi.Filter{}), hostapi.CodeUnsupported)
 }
 
 func testClosed(t *testing.T) {

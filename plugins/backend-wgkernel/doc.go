@@ -32,10 +32,17 @@
 // were before an earlier process changed them is not known to a restarted
 // one: after a crash, forwarding a gateway turned on stays on.)
 //
-// Capabilities: BackendCapPeerStats, BackendCapRoutes and
-// BackendCapGateway. SetFilter is not supported yet (it will use
-// nftables), so BackendCapPacketFilter is not advertised and SetFilter
-// fails with ErrUnsupported. Kernel WireGuard needs no UAPI socket
+// The packet filter (SetFilter) is nftables in the same table, through
+// hostroute: an input chain and the forward chain send every packet from
+// the interface that is not in the reply direction of its connection
+// through the filter's rules, held in sets of concatenated ranges (Linux
+// 5.6 or later), so that a filter change cuts at once what it no longer
+// admits. Connection tracking is the kernel's. A restarted plugin that
+// adopts a filtered interface keeps it filtered, admitting nothing new,
+// until the core sets the filter again.
+//
+// Capabilities: BackendCapPeerStats, BackendCapRoutes, BackendCapGateway
+// and BackendCapPacketFilter. Kernel WireGuard needs no UAPI socket
 // (`wg show` reads the kernel), so InterfaceConfig.UAPI is refused like
 // every field the backend does not implement.
 //

@@ -12,8 +12,9 @@ const Name = "wgkernel"
 // Version is this backend's version.
 const Version = "0.1.0"
 
-// Capabilities are the optional features this backend supports.
-const Capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
+// Capabilities are the optional features this backend supports (on Linux;
+// elsewhere it cannot be configured at all).
+const Capabilities = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway | hostapi.BackendCapPacketFilter
 
 // Info describes the backend. It may be called at any time, also before
 // Configure and after Close.

@@ -53,5 +53,6 @@ func TestKernel(t *testing.T) {
 	t.Run("router", testRouter)
 	t.Run("exit", testExit)
 	t.Run("traffic", testTraffic)
+	t.Run("filter", testFilter)
 	t.Run("interop-wireguard-go", testInteropWireGuardGo)
 }

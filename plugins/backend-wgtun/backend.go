@@ -43,9 +43,9 @@ func New(logger *slog.Logger) *Backend {
 	return &Backend{log: logger.With("backend", Name)}
 }
 
-// Info describes the backend. PacketFilter is not advertised: wgtun has no
-// packet filter, so SetFilter returns ErrUnsupported. Gateway is
-// advertised on Linux only.
+// Info describes the backend. PacketFilter is advertised everywhere (the
+// filter is in wireguard-go's path to the TUN device); Gateway on Linux
+// only.
 func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return hostapi.BackendInfo{}, hostapi.Errorf(hostapi.CodeUnavailable, "info: %v", err)
@@ -182,12 +182,18 @@ func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error
 	})
 }
 
-// SetFilter returns ErrUnsupported: wgtun has no packet filter.
-// Before Configure and after Close it returns ErrClosed, like every method.
+// SetFilter replaces the packet filter on packets from peers (see
+// hostapi.Backend.SetFilter). The filter is the userspace one between
+// wireguard-go and the TUN device (wgdev.Device.SetFilter, and
+// plugins/internal/packetfilter for its bounds and timeouts): a packet it
+// drops is never written to the TUN device, so neither the host nor, on a
+// gateway, anything the host forwards to sees it; every packet the host
+// sends into the tunnel passes through it too, so that replies to
+// connections the host (or a host behind a gateway) opened pass. Errors:
+// hostapi.ErrInvalidArgument (nothing changed); before Configure and after
+// Close hostapi.ErrClosed, like every method.
 func (b *Backend) SetFilter(ctx context.Context, f hostapi.Filter) error {
-	return b.withIface(ctx, func(*iface) error {
-		return hostapi.Errorf(hostapi.CodeUnsupported, "wgtun has no packet filter")
-	})
+	return b.withIface(ctx, func(ifc *iface) error { return ifc.dev.SetFilter(f) })
 }
 
 // Close removes what the backend added to the host beside the interface

@@ -20,8 +20,8 @@ func TestInfo(t *testing.T) {
 	if !info.Privileges.Root || !info.Privileges.TUN || info.Privileges.KernelModule {
 		t.Errorf("Info privileges: got %+v, want root and TUN only", info.Privileges)
 	}
-	if info.Capabilities.Has(hostapi.BackendCapPacketFilter) || info.Capabilities.Has(hostapi.BackendCapProxy) {
-		t.Errorf("Info capabilities %b: must not advertise a packet filter or proxies", info.Capabilities)
+	if !info.Capabilities.Has(hostapi.BackendCapPacketFilter) || info.Capabilities.Has(hostapi.BackendCapProxy) {
+		t.Errorf("Info capabilities %b: want a packet filter and no proxies", info.Capabilities)
 	}
 	if got, want := info.Capabilities.Has(hostapi.BackendCapGateway), gatewayCode == hostapi.CodeOK; got != want {
 		t.Errorf("Info capabilities %b: gateway advertised %v, want %v", info.Capabilities, got, want)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/plugins/internal/packetfilter/filtertest"
 )
 
 // benchBackend launches one configured wgtun plugin inside a fresh namespace,
@@ -119,13 +120,28 @@ func BenchmarkPluginRoundTrip(b *testing.B) {
 const throughputChunk = 1 << 20
 
 // BenchmarkThroughput pushes TCP data through the tunnel between two
-// namespaces joined by a veth pair, with wgtun plugins at both ends and with
-// plain wireguard-go at both ends (same setup, same MTU), and reports MB/s.
+// namespaces joined by a veth pair, with wgtun plugins at both ends —
+// without a packet filter, and with a 1,000-rule filter on both ends that
+// admits the benchmark's connection — and with plain wireguard-go at both
+// ends (same setup, same MTU), and reports MB/s.
 func BenchmarkThroughput(b *testing.B) {
 	netnstest.Require(b)
 
 	wgtunA, wgtunB := topology(b)
 	configurePair(b, wgtunA, wgtunB, launch(b, wgtunA.ns), launch(b, wgtunB.ns))
+
+	filteredA, filteredB := topology(b)
+	fa, fb := launch(b, filteredA.ns), launch(b, filteredB.ns)
+	configurePair(b, filteredA, filteredB, fa, fb)
+	for _, side := range []struct {
+		be       hostapi.Backend
+		from, to *node
+	}{{fa, filteredB, filteredA}, {fb, filteredA, filteredB}} {
+		admit := hostapi.FilterRule{Src: []netip.Prefix{side.from.tunAddr}, Dst: []netip.Prefix{side.to.tunAddr}, Proto: hostapi.ProtoTCP}
+		if err := side.be.SetFilter(context.Background(), filtertest.Synthetic(1000, 1, admit)); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	bin := buildWireguardGo(b)
 	plainA, plainB := topology(b)
@@ -135,7 +151,7 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, v := range []struct {
 		name string
 		a, b *node
-	}{{"wgtun", wgtunA, wgtunB}, {"wireguard-go", plainA, plainB}} {
+	}{{"wgtun", wgtunA, wgtunB}, {"wgtun-filter-1000", filteredA, filteredB}, {"wireguard-go", plainA, plainB}} {
 		b.Run(v.name, func(b *testing.B) { pushTCP(b, v.a, v.b) })
 	}
 }

@@ -34,6 +34,19 @@
 // whatever the host would forward from the interface. On macOS and Windows
 // a gateway fails with ErrUnsupported.
 //
+// Packet filter (BackendCapPacketFilter, every platform): SetFilter puts
+// the userspace stateful filter of plugins/internal/packetfilter between
+// wireguard-go and the TUN device (plugins/internal/wgdev), the same one
+// the netstack backend uses. It judges every packet from a peer before it
+// is written to the TUN device, so the host's stack — and, on a gateway,
+// its forwarding — never sees what the filter drops, and it sees every
+// packet the host sends into the tunnel, so replies to the host's own
+// connections pass. On Linux nftables could do the same (as the wgkernel
+// backend does), but wireguard-go already holds every packet in userspace:
+// one filter for all three platforms, with the netstack backend's
+// semantics exactly, and no dependence on the host's conntrack, its
+// modules or other firewalls.
+//
 // The backend acts in the network namespace of its process: run it in a
 // namespace by starting the process there (`ip netns exec`), not by moving
 // one thread, because wireguard-go opens its UDP sockets from its own

@@ -47,7 +47,8 @@
 //
 //   - Forwarding (hostapi.GatewayConfig). One nftables table of the inet
 //     family per interface, named "rustynet-" and the interface's name,
-//     replaced atomically on every change: its forward chain lets packets
+//     replaced atomically on every change (the packet filter's sets and
+//     chains included): its forward chain lets packets
 //     that arrive from the interface through only if they belong to a
 //     connection opened from elsewhere (ct state established,related) or
 //     go to a gateway prefix (never to loopback, link-local, multicast or
@@ -59,6 +60,27 @@
 //     turns on net.ipv4.ip_forward and net.ipv6.conf.all.forwarding as its
 //     prefixes need them; a value a Link changed is put back when the
 //     gateway goes or the Link closes.
+//
+//   - Packet filter (hostapi.Backend.SetFilter, for the kernel backend;
+//     wgtun filters in userspace). With a filter set, the same table gets
+//     an input chain and the forward chain changes: packets from the
+//     interface that conntrack finds invalid are dropped; packets in the
+//     reply direction of their connection pass (replies to connections
+//     the host or a host behind it opened, ICMP errors about them); every
+//     other packet — not only a connection's first — must be admitted by
+//     the filter's rules, in a regular chain both jump to: a new TCP
+//     connection only by a bare SYN, an ICMP error about a connection a
+//     peer opened by that connection's original tuple (ct original), the
+//     rest by its headers. Judging every packet, not only new ones, is
+//     what makes a filter change cut at once the connections it no longer
+//     admits, which conntrack would otherwise keep established. The rules
+//     are lookups in sets of concatenated ranges (source . destination .
+//     protocol . port; Linux 5.6), one set per kind and family, filled from
+//     packetfilter.Cells, so a filter of thousands of rules costs one
+//     lookup per kind; at most MaxFilterElements elements. Forwarded
+//     packets must pass both the gateway's prefixes and the rules. A Link
+//     opened on an interface that was filtered keeps filtering, admitting
+//     nothing new, until the filter is set again.
 //
 // Close removes everything a Link added. A Link acts in the network
 // namespace of the thread that opened it, whatever thread calls it later.

@@ -53,6 +53,7 @@ type Link struct {
 	addrs    []netip.Prefix         // the interface's addresses
 	defaults map[int]bool           // address families with a default route installed
 	gateway  *hostapi.GatewayConfig // as last set; nil: forward nothing
+	filter   *packetFilter          // as last set; nil: no packet filter yet
 	tabled   bool                   // the nftables table is in place
 	warned   bool                   // the missing nftables has been logged
 	closed   bool
@@ -64,8 +65,9 @@ type Link struct {
 // of the calling thread, where every later call acts. Routes an earlier Link
 // of the same interface installed (found by Protocol) become this Link's:
 // they are what it reports and changes, and the policy rules and mark of
-// default routes among them are put back in place if missing. Open installs
-// no firewall table; SetGateway does.
+// default routes among them are put back in place if missing. A packet
+// filter an earlier Link set stays in force as one that admits nothing new
+// (see adoptFilter). Open installs no firewall table; SetGateway does.
 func Open(cfg Config) (_ *Link, err error) {
 	mark, err := MarkOf(cfg.Index)
 	if err != nil {
@@ -116,7 +118,29 @@ func Open(cfg Config) (_ *Link, err error) {
 	if err := l.adoptPolicy(); err != nil {
 		return nil, err
 	}
+	l.adoptFilter()
 	return l, nil
+}
+
+// adoptFilter keeps the interface filtered if an earlier Link had set a
+// packet filter (its table has an input chain): until the next SetFilter
+// the table admits nothing new from the interface, only replies, rather
+// than nothing at all being filtered while a restarted backend waits for
+// its filter. The rules themselves are not read back.
+func (l *Link) adoptFilter() {
+	_ = l.nftables(func(c *nftables.Conn) error {
+		chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+		if err != nil {
+			return err
+		}
+		for _, ch := range chains {
+			if ch.Table.Name == TableName(l.name) && ch.Name == "input" {
+				l.filter = &packetFilter{}
+				l.log.Warn("hostroute: the interface had a packet filter; it admits nothing new until the filter is set again", "interface", l.name)
+			}
+		}
+		return nil
+	})
 }
 
 // adoptPolicy brings the policy rules and the mark in line with the default
@@ -384,7 +408,7 @@ func (l *Link) addDefault(p netip.Prefix) error {
 		undo.push(func() error { return ignore(l.nl.RuleDel(rule), unix.ENOENT) })
 	}
 	if first {
-		if err := l.syncFirewall(l.gateway, l.mark); err != nil {
+		if err := l.syncFirewall(l.gateway, l.mark, l.filter); err != nil {
 			return undo.fail(l, err)
 		}
 	}
@@ -411,10 +435,10 @@ func (l *Link) removeDefault(p netip.Prefix, r *netlink.Route) error {
 	undo.push(func() error { return ignore(l.nl.RouteAdd(l.route(p)), unix.EEXIST) })
 	last := len(l.defaults) == 1 && l.defaults[fam]
 	if last {
-		if err := l.syncFirewall(l.gateway, 0); err != nil {
+		if err := l.syncFirewall(l.gateway, 0, l.filter); err != nil {
 			return undo.fail(l, err)
 		}
-		undo.push(func() error { return l.syncFirewall(l.gateway, l.mark) })
+		undo.push(func() error { return l.syncFirewall(l.gateway, l.mark, l.filter) })
 		if err := l.setMark(0); err != nil {
 			return undo.fail(l, err)
 		}
@@ -476,11 +500,11 @@ func (l *Link) SetGateway(gw *hostapi.GatewayConfig) error {
 		}
 		gw = CloneGateway(gw)
 	}
-	if err := l.syncFirewall(gw, l.currentMark()); err != nil {
+	if err := l.syncFirewall(gw, l.currentMark(), l.filter); err != nil {
 		return err
 	}
 	var undo steps
-	undo.push(func() error { return l.syncFirewall(l.gateway, l.currentMark()) })
+	undo.push(func() error { return l.syncFirewall(l.gateway, l.currentMark(), l.filter) })
 	need4, need6 := forwards(gw)
 	for _, f := range []struct {
 		s    *sysctl
@@ -523,16 +547,49 @@ func forwards(gw *hostapi.GatewayConfig) (ipv4, ipv6 bool) {
 	return ipv4, ipv6
 }
 
-// syncFirewall replaces the interface's nftables table by the one for gw
-// and mark. If nftables is missing or refuses, that is an error with a
-// gateway; without one it is logged, once, and ignored.
-func (l *Link) syncFirewall(gw *hostapi.GatewayConfig, mark uint32) error {
-	err := l.nftables(func(c *nftables.Conn) error { return firewall{iface: l.name, gateway: gw, mark: mark}.install(c) })
+// SetFilter makes the interface's table filter the packets that arrive
+// from it, to the host and forwarded beyond it, as
+// hostapi.Backend.SetFilter states: nftables rules in the interface's
+// table (see firewall.chains), replaced atomically with the rest of it.
+// What f admits is held in sets of concatenated ranges (packetfilter.Cells);
+// f must pass hostapi.CheckFilter and need at most MaxFilterElements
+// elements, else ErrInvalidArgument. Connections are conntrack's, with its
+// bounds and timeouts (nf_conntrack_max, nf_conntrack_*_timeout). A host
+// without nftables, or whose kernel lacks sets of concatenated ranges
+// (before Linux 5.6), fails with ErrUnsupported, and nothing changes.
+func (l *Link) SetFilter(f hostapi.Filter) error {
+	if l.closed {
+		return hostapi.ErrClosed
+	}
+	sets, err := filterSets(f)
+	if err != nil {
+		return err
+	}
+	pf := &packetFilter{sets: sets}
+	if err := l.syncFirewall(l.gateway, l.currentMark(), pf); err != nil {
+		return err
+	}
+	l.filter = pf
+	return nil
+}
+
+// syncFirewall replaces the interface's nftables table by the one for gw,
+// mark and pf. If nftables is missing or refuses, that is an error with a
+// gateway or a packet filter; without either it is logged, once, and
+// ignored.
+func (l *Link) syncFirewall(gw *hostapi.GatewayConfig, mark uint32, pf *packetFilter) error {
+	var opts []nftables.ConnOption
+	if pf != nil {
+		opts = bufferFor(pf.sets)
+	}
+	err := l.nftables(func(c *nftables.Conn) error {
+		return firewall{iface: l.name, gateway: gw, mark: mark, filter: pf}.install(c)
+	}, opts...)
 	if err == nil {
 		l.tabled, l.warned = true, false
 		return nil
 	}
-	if gw != nil || mark != 0 {
+	if gw != nil || mark != 0 || pf != nil {
 		// A gateway needs the table; so does a default route, whose
 		// replies a strict reverse-path filter drops unless conntrack
 		// gives them the tunnel's mark (the table's mark chain): refused,
@@ -547,13 +604,14 @@ func (l *Link) syncFirewall(gw *hostapi.GatewayConfig, mark uint32) error {
 	return nil
 }
 
-// nftables runs fn with a connection to nftables in the Link's network
-// namespace. (nftables.WithNetNSFd is not used: mdlayher/socket's namespace
-// switch returns a nil connection, and nftables then panics, where the
-// kernel refuses the socket, as one without nf_tables does.)
-func (l *Link) nftables(fn func(*nftables.Conn) error) error {
+// nftables runs fn with a connection to nftables, made with opts, in the
+// Link's network namespace. (nftables.WithNetNSFd is not used:
+// mdlayher/socket's namespace switch returns a nil connection, and
+// nftables then panics, where the kernel refuses the socket, as one
+// without nf_tables does.)
+func (l *Link) nftables(fn func(*nftables.Conn) error, opts ...nftables.ConnOption) error {
 	return l.inNamespace(func() error {
-		c, err := nftables.New() // its sockets open in the calling thread's namespace
+		c, err := nftables.New(opts...) // its sockets open in the calling thread's namespace
 		if err != nil {
 			return err
 		}

@@ -2,8 +2,12 @@
 // hostapi.Backend contract. It is what the userspace backends (netstack and
 // wgtun) share: interface settings and peer changes through wireguard-go's
 // UAPI, validation of a change against the whole resulting peer set before
-// anything is touched, removals that go before queued work, and reading the
-// device back as a hostapi.InterfaceState.
+// anything is touched, removals that go before queued work, reading the
+// device back as a hostapi.InterfaceState, and the packet filter
+// (hostapi.Backend.SetFilter): a plugins/internal/packetfilter.Filter
+// between wireguard-go and the backend's tun.Device, which judges every
+// packet from a peer before the device gets it and sees every packet to a
+// peer (filteredTUN).
 package wgdev
 
 import (
@@ -14,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/packetfilter"
 	"golang.org/x/crypto/curve25519"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
@@ -24,15 +29,16 @@ import (
 // contract.
 //
 // Lifecycle: New → Configure (brings the device up) → ApplyPeers,
-// RemovePeers, State, SetFirewallMark → Close. Before the first successful
+// RemovePeers, State, SetFirewallMark, SetFilter → Close. Before the first successful
 // Configure and after Close, every method but Close returns
 // hostapi.ErrClosed. A method that returns an error has changed nothing.
 // Methods are safe for concurrent use; mutations are serialised, and
 // RemovePeers goes before mutations that are still waiting.
 type Device struct {
-	dev *device.Device
-	tun tun.Device
-	log *slog.Logger
+	dev    *device.Device
+	tun    tun.Device
+	log    *slog.Logger
+	filter *packetfilter.Filter // has its own locks
 
 	lock prioLock // serialises every method but the constructor
 
@@ -54,17 +60,20 @@ const (
 )
 
 // New wraps tunDev and bind in a new wireguard-go device, down and without
-// keys or peers. The Device owns both from now on: Close closes them. A nil
+// keys or peers, with a packet filter that filters nothing until
+// SetFilter. The Device owns both from now on: Close closes them. A nil
 // logger discards logs.
 func New(tunDev tun.Device, bind conn.Bind, logger *slog.Logger) *Device {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	filter := packetfilter.New(packetfilter.Config{Logger: logger})
 	return &Device{
-		dev: device.NewDevice(tunDev, bind, deviceLogger(logger)),
-		tun: tunDev,
-		log: logger,
-		set: hostapi.NewPeerSet(),
+		dev:    device.NewDevice(newFilteredTUN(tunDev, filter), bind, deviceLogger(logger)),
+		tun:    tunDev,
+		log:    logger,
+		filter: filter,
+		set:    hostapi.NewPeerSet(),
 	}
 }
 
