@@ -51,12 +51,8 @@ func TestWgkernelInVM(t *testing.T) {
 		Program: cli,
 		Args: []string{"--plugin", guestPlugin, "--kind", "backend", "--netns", "--reference", guestReference,
 			"--format", "json", "--timeout", "5m"},
-		Files: []vmtest.File{{Path: guestPlugin, Source: plugin}, {Path: guestReference, Source: reference}},
-		// nftables: the gateway's forwarding, masquerading and the
-		// default route's connection marks. libcrc32c, which they need,
-		// finds its checksum only through a soft dependency: load it
-		// first.
-		Modules: []string{"wireguard", "veth", "crc32c_generic", "nf_tables", "nft_ct", "nft_chain_nat", "nft_masq"},
+		Files:   []vmtest.File{{Path: guestPlugin, Source: plugin}, {Path: guestReference, Source: reference}},
+		Modules: vmtest.NetworkModules,
 		Memory:  "1G",
 	})
 	if err != nil {

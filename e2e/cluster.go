@@ -34,6 +34,10 @@ type Options struct {
 	// Edit, if set, adjusts each of Members' genesis records (endpoints,
 	// tags, routes) before the genesis is signed.
 	Edit func(*membership.Node)
+	// Policy is the genesis's access policy; nil means
+	// membership.DefaultPolicy() (every member reaches every member, in
+	// the mesh context only).
+	Policy *membership.Policy
 }
 
 // Cluster is one test network: its approvers' keys, the chain as the
@@ -122,7 +126,10 @@ func New(tb testing.TB, opts Options) *Cluster {
 	for i := range opts.ExtraMembers {
 		nodes = append(nodes, membershiptest.Node(ExtraMemberID(i), extraBase+i))
 	}
-	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, membership.DefaultPolicy(), membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
+	if opts.Policy == nil {
+		opts.Policy = membership.DefaultPolicy()
+	}
+	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, opts.Policy, membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
 	if err != nil {
 		tb.Fatalf("genesis: %v", err)
 	}
@@ -190,4 +197,19 @@ func (c *Cluster) stopAll() {
 	for _, n := range slices.Backward(c.order) {
 		n.stop(false)
 	}
+}
+
+// OpenPolicy returns a policy that lets every member reach every member,
+// every subnet a router serves and, through an exit node, everywhere
+// else, on every protocol and port: for tests of routing rather than of
+// policy.
+func OpenPolicy() *membership.Policy {
+	anything := []membership.PortSpec{membership.AllPorts(membership.ProtoAny)}
+	members := []membership.Selector{membership.MembersSelector()}
+	everywhere := []membership.Selector{membership.PrefixSelector(netip.MustParsePrefix("0.0.0.0/0")), membership.PrefixSelector(netip.MustParsePrefix("::/0"))}
+	return &membership.Policy{Rules: []membership.Rule{
+		{Name: "exit", Context: membership.ContextExit, Src: members, Dst: everywhere, Ports: anything},
+		{Name: "mesh", Context: membership.ContextMesh, Src: members, Dst: members, Ports: anything},
+		{Name: "router", Context: membership.ContextRouter, Src: members, Dst: everywhere, Ports: anything},
+	}}
 }

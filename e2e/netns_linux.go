@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -147,16 +148,24 @@ func WantNoWhoAmI(tb testing.TB, what string, ns *netnstest.Namespace, network, 
 // socksWhoAmI connects, from inside ns, through the SOCKS5 proxy at socks
 // to a WhoAmI server at target and returns the source address it saw.
 func socksWhoAmI(ns *netnstest.Namespace, socks, target string) (netip.Addr, error) {
+	return socksWhoAmIWithin(ns, socks, target, 2*time.Second)
+}
+
+// socksWhoAmIWithin is socksWhoAmI giving up after timeout, however far
+// the proxy got.
+func socksWhoAmIWithin(ns *netnstest.Namespace, socks, target string, timeout time.Duration) (netip.Addr, error) {
 	d, err := proxy.SOCKS5("tcp", socks, nil, nsDialer{ns})
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	c, err := d.Dial("tcp", target)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := d.(proxy.ContextDialer).DialContext(ctx, "tcp", target)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c.SetDeadline(time.Now().Add(timeout))
 	return readWhoAmI(c)
 }
 

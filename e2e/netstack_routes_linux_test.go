@@ -27,7 +27,7 @@ const (
 // routes away in the apply: the proxy then refuses at once.
 func TestNetstackRoutedMesh(t *testing.T) {
 	hostIP := hostAddress(t)
-	c := newCluster(t, Options{Members: []string{"c", "r", "x"}, Edit: func(n *membership.Node) {
+	c := newCluster(t, Options{Members: []string{"c", "r", "x"}, Policy: OpenPolicy(), Edit: func(n *membership.Node) {
 		switch n.ID {
 		case "r":
 			n.Tags, n.Routes = []string{membership.TagRouter}, []netip.Prefix{netip.MustParsePrefix(lanLoopback)}

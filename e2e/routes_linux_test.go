@@ -51,8 +51,14 @@ type routedMesh struct {
 
 // newRoutedMesh builds the namespaces and a cluster whose genesis has c,
 // r (tagged router, serving the LAN) and x (tagged exit), plus extra, each
-// member's endpoint its underlay address. Nothing is started.
+// member's endpoint its underlay address, and OpenPolicy. Nothing is
+// started.
 func newRoutedMesh(t *testing.T, extra ...string) *routedMesh {
+	return newRoutedMeshWith(t, OpenPolicy(), extra...)
+}
+
+// newRoutedMeshWith is newRoutedMesh with the genesis policy p.
+func newRoutedMeshWith(t *testing.T, p *membership.Policy, extra ...string) *routedMesh {
 	t.Helper()
 	netnstest.Require(t)
 	m := &routedMesh{isp: netnstest.New(t), lan: netnstest.New(t), ns: map[string]*netnstest.Namespace{}, underlay: map[string]netip.Addr{}}
@@ -63,7 +69,7 @@ func newRoutedMesh(t *testing.T, extra ...string) *routedMesh {
 		m.attach(t, id)
 	}
 	netnstest.Connect(t, m.ns["r"], netip.MustParsePrefix(lanRouter+"/24"), m.lan, netip.MustParsePrefix(lanHost+"/24"))
-	m.c = newCluster(t, Options{Members: members, Edit: func(n *membership.Node) {
+	m.c = newCluster(t, Options{Members: members, Policy: p, Edit: func(n *membership.Node) {
 		n.Endpoints = []netip.AddrPort{netip.AddrPortFrom(m.underlay[n.ID], n.Endpoints[0].Port())}
 		switch n.ID {
 		case "r":

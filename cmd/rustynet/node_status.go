@@ -58,6 +58,14 @@ func printStatus(e *env, st controlapi.Status) {
 		trust = "RESTRICTED-SAFE MODE: " + st.Trust.Reason
 	}
 	fmt.Fprintf(w, "membership epoch %d, root %s (%s)\n", st.Trust.Epoch, st.Trust.StateRoot, trust)
+	switch {
+	case st.Trust.PolicyDigest == "":
+		fmt.Fprintf(w, "policy     NONE: the membership has no access policy, so every connection from peers is denied\n")
+	case st.Trust.FilterRules < 0:
+		fmt.Fprintf(w, "policy     %s (no packet filter in place yet)\n", st.Trust.PolicyDigest)
+	default:
+		fmt.Fprintf(w, "policy     %s (%d filter rules here)\n", st.Trust.PolicyDigest, st.Trust.FilterRules)
+	}
 	if r := st.Trust.LastRejected; r != nil {
 		fmt.Fprintf(w, "rejected   %s: %s (%s)\n", r.Code, r.Message, r.At.Format(time.RFC3339))
 	}

@@ -106,6 +106,14 @@ type TrustStatus struct {
 	// does (its write failed, on a full disk for example; the daemon
 	// retries): rollback detection is weaker meanwhile. Empty otherwise.
 	HighWaterError string `json:"high_water_error,omitempty"`
+	// PolicyDigest is the hex digest of the signed access policy; empty
+	// when the state has none, and then every connection from peers is
+	// denied.
+	PolicyDigest string `json:"policy_digest,omitempty"`
+	// FilterRules is how many rules the packet filter the node enforces
+	// has (the policy compiled for this node); 0 admits no connection from
+	// peers. -1 before the first filter is in place.
+	FilterRules int `json:"filter_rules"`
 }
 
 // Rejection is an update the node refused.

@@ -9,6 +9,7 @@ import (
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // ApplyUpdate verifies a signed update file and, unless dryRun, commits it
@@ -45,8 +46,15 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	if full {
 		err = d.fullReconcile(ctx)
 	} else {
+		// The update touched another node: this node's own standing,
+		// hence whether it is isolated, is unchanged.
 		changes.Routes = d.withoutImplied(changes.Routes)
-		err = d.push(ctx, changes)
+		var f *hostapi.Filter // unchanged, unless the op can change it
+		if filters(u.Body.Operation.Type) {
+			compiled := d.filterOf(d.isolated)
+			f = &compiled
+		}
+		err = d.push(ctx, changes, f)
 	}
 	if err != nil {
 		out.DataPlaneError = err.Error()
@@ -164,4 +172,15 @@ func (d *Daemon) feedStatus() controlapi.FeedStatus {
 		f.State = controlapi.FeedStalled
 	}
 	return f
+}
+
+// filters reports whether an update of type op can change a node's packet
+// filter: any change to a node (the policy selects nodes by id, tag and
+// address) or to the policy; not one to approvers or the threshold.
+func filters(op membership.OpType) bool {
+	switch op {
+	case membership.OpAddApprover, membership.OpRemoveApprover, membership.OpSetThreshold:
+		return false
+	}
+	return true
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/pluginhost"
+	"github.com/rustynet/rustynet/core/policy"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -103,6 +104,7 @@ type Daemon struct {
 	mu       sync.Mutex
 	applied  map[hostapi.Key]hostapi.PeerConfig
 	gateway  *hostapi.GatewayConfig // as last configured successfully
+	filter   *hostapi.Filter        // as last set successfully; nil before the first
 	isolated string
 	rejected *controlapi.Rejection
 
@@ -276,6 +278,13 @@ func (d *Daemon) setupBackend(ctx context.Context, b hostapi.Backend) error {
 	if err := b.Configure(ctx, d.interfaceConfig(plan)); err != nil {
 		return err
 	}
+	// The filter goes in before any peer, so no packet from a peer ever
+	// meets an unfiltered interface.
+	if d.caps().Has(hostapi.BackendCapPacketFilter) {
+		if err := b.SetFilter(ctx, d.filterOf(plan.Isolated)); err != nil {
+			return err
+		}
+	}
 	if len(plan.Peers) > 0 {
 		if err := b.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: plan.Peers}); err != nil {
 			return err
@@ -352,12 +361,45 @@ func (d *Daemon) withoutImplied(c hostapi.RouteChanges) hostapi.RouteChanges {
 	}
 }
 
-// plan is the desired data plane: nothing in restricted-safe mode.
+// plan is the desired data plane: nothing in restricted-safe mode, and
+// nothing on a backend that cannot enforce the signed access policy (a
+// node that cannot filter admits no peer: fail closed).
 func (d *Daemon) plan() reconcile.Plan {
 	if err := d.ledger.Restricted(); err != nil {
 		return reconcile.Plan{Isolated: "restricted-safe mode: " + err.Error()}
 	}
+	if !d.caps().Has(hostapi.BackendCapPacketFilter) {
+		return reconcile.Plan{Isolated: fmt.Sprintf("backend %s has no packet filter, so it cannot enforce the network's signed access policy", d.chosen)}
+	}
 	return reconcile.Desired(d.ledger.State(), d.recOpts)
+}
+
+// filterOf is the packet filter the node enforces: the signed access
+// policy compiled for this node (policy.Compile), or nothing at all (deny
+// every connection from peers) while the node is isolated (why is
+// non-empty), in restricted-safe mode, or its state has no policy.
+func (d *Daemon) filterOf(isolated string) hostapi.Filter {
+	if isolated != "" || d.ledger.Restricted() != nil {
+		return hostapi.Filter{}
+	}
+	st := d.ledger.State()
+	if st == nil {
+		return hostapi.Filter{}
+	}
+	return policy.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve})
+}
+
+// pushFilter gives the backend f unless it already enforces it; d.mu must
+// be held.
+func (d *Daemon) pushFilter(ctx context.Context, f hostapi.Filter) error {
+	if !d.caps().Has(hostapi.BackendCapPacketFilter) || (d.filter != nil && sameFilter(*d.filter, f)) {
+		return nil
+	}
+	if err := d.backend.SetFilter(ctx, f); err != nil {
+		return fmt.Errorf("daemon: setting the packet filter: %w", err)
+	}
+	d.filter = &f
+	return nil
 }
 
 // fullReconcile reads the backend back and applies the difference to the
@@ -381,7 +423,8 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	if d.caps().Has(hostapi.BackendCapRoutes) {
 		c.Routes = reconcile.DiffRoutes(d.routesOf(plan), cur.Routes)
 	}
-	if err := d.push(ctx, c); err != nil {
+	f := d.filterOf(plan.Isolated)
+	if err := d.push(ctx, c, &f); err != nil {
 		return err
 	}
 	d.applied = make(map[hostapi.Key]hostapi.PeerConfig, len(plan.Peers))
@@ -397,11 +440,12 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 
 // push sends changes to the backend, what shrinks the data plane first:
 // peers removed (on their own, so a revocation takes effect before
-// anything else), then routes removed, then peers added or changed, then
-// routes added — so a route never leads into the interface before its
-// peer has the prefix, nor outlives it by more than one call. d.mu must be
-// held.
-func (d *Daemon) push(ctx context.Context, c reconcile.Delta) error {
+// anything else), then routes removed, then the packet filter f if it
+// changed (nil: keep it), then peers added or changed, then routes added —
+// so a route never leads into the interface before its peer has the
+// prefix, nor outlives it by more than one call, and a peer is added only
+// once the filter it must pass is in place. d.mu must be held.
+func (d *Daemon) push(ctx context.Context, c reconcile.Delta, f *hostapi.Filter) error {
 	if len(c.Peers.Remove) > 0 {
 		if err := d.backend.RemovePeers(ctx, c.Peers.Remove); err != nil {
 			return fmt.Errorf("daemon: removing peers: %w", err)
@@ -414,6 +458,11 @@ func (d *Daemon) push(ctx context.Context, c reconcile.Delta) error {
 	if routes && len(c.Routes.Remove) > 0 {
 		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Remove: c.Routes.Remove}); err != nil {
 			return fmt.Errorf("daemon: removing routes: %w", err)
+		}
+	}
+	if f != nil {
+		if err := d.pushFilter(ctx, *f); err != nil {
+			return err
 		}
 	}
 	if len(c.Peers.Upsert) > 0 {
@@ -487,6 +536,15 @@ func (d *Daemon) Close() {
 		cancel()
 		d.store.Close()
 	}
+}
+
+// sameFilter reports whether a and b are the same rules in the same order
+// (policy.Compile's output is deterministic, so an unchanged policy and
+// membership give an equal filter).
+func sameFilter(a, b hostapi.Filter) bool {
+	return slices.EqualFunc(a.Rules, b.Rules, func(x, y hostapi.FilterRule) bool {
+		return x.Proto == y.Proto && slices.Equal(x.Src, y.Src) && slices.Equal(x.Dst, y.Dst) && slices.Equal(x.Ports, y.Ports)
+	})
 }
 
 // sameGateway reports whether a and b forward the same (nil: nothing).

@@ -83,7 +83,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, self: newNode("a"), disk: hostapitest.NewDisk(), dir: filepath.Join(t.TempDir(), "state"),
-		caps: hostapi.BackendCapPeerStats}
+		caps: hostapi.BackendCapPeerStats | hostapi.BackendCapPacketFilter}
 	h.net = &membershiptest.Network{Approvers: map[string]membershiptest.Approver{}, Chain: membership.NewChain("test"), Now: membershiptest.Epoch0}
 	var as []membership.Approver
 	for _, a := range []membershiptest.Approver{
@@ -497,7 +497,7 @@ func TestStartFailureCleansUpAndDoesNotPanic(t *testing.T) {
 }
 
 func TestProxyOnlyForBackendsThatHaveIt(t *testing.T) {
-	for _, caps := range []hostapi.BackendCapabilities{hostapi.BackendCapPeerStats, hostapi.BackendCapPeerStats | hostapi.BackendCapProxy} {
+	for _, caps := range []hostapi.BackendCapabilities{hostapi.BackendCapPeerStats | hostapi.BackendCapPacketFilter, hostapi.BackendCapPeerStats | hostapi.BackendCapProxy | hostapi.BackendCapPacketFilter} {
 		h := newHarness(t)
 		h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
 		h.opts.Backends = []BackendChoice{{Name: "fake", Launch: func(context.Context) (pluginhost.Instance[hostapi.Backend], error) {

@@ -68,7 +68,7 @@ func (h *harness) wantGateway(what string, want *hostapi.GatewayConfig) {
 // in the same apply.
 func TestRoutesRoutersAndExitsFollowMembership(t *testing.T) {
 	h := newHarness(t)
-	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway
+	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapGateway | hostapi.BackendCapPacketFilter
 	h.opts.Routing = reconcile.Options{AcceptRoutes: true, ExitNode: "c", Serve: true, Masquerade: true}
 	h.start()
 	mesh := []string{"100.64.0.2/32", "100.64.0.3/32", "100.64.0.4/32"} // b, c, d
@@ -171,7 +171,7 @@ func TestNoRoutesOrGatewayWithoutTheCapability(t *testing.T) {
 // data plane with its route. Run under -race (scripts/test.sh does).
 func TestBackendDiesDuringAnApplysPush(t *testing.T) {
 	h := newHarness(t)
-	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes
+	h.caps = hostapi.BackendCapPeerStats | hostapi.BackendCapRoutes | hostapi.BackendCapPacketFilter
 	h.start()
 	h.mu.Lock()
 	first, firstInst := h.backends[0], h.backInst[0]

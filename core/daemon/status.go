@@ -23,7 +23,7 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	s := controlapi.Status{
 		Node: controlapi.NodeStatus{ID: d.opts.NodeID, NetworkID: ls.NetworkID, PublicKey: d.selfKey.String()},
 		Trust: controlapi.TrustStatus{Epoch: ls.Epoch, StateRoot: ls.Root.String(), GenesisRoot: d.opts.GenesisRoot.String(),
-			Restricted: ls.Restricted, Reason: ls.Reason, HighWaterError: ls.HighWaterError},
+			Restricted: ls.Restricted, Reason: ls.Reason, HighWaterError: ls.HighWaterError, FilterRules: -1},
 		Backend: controlapi.BackendStatus{Name: d.chosen, Plugin: pluginStatus(d.backSup.Status()),
 			Skipped: append([]controlapi.SkippedBackend(nil), d.skipped...)},
 		Store: pluginStatus(d.store.Status()),
@@ -31,6 +31,9 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	}
 	d.mu.Lock()
 	s.Backend.Isolated = d.isolated
+	if d.filter != nil {
+		s.Trust.FilterRules = len(d.filter.Rules)
+	}
 	if d.rejected != nil {
 		r := *d.rejected
 		s.Trust.LastRejected = &r
@@ -44,6 +47,9 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	ids := map[hostapi.Key]string{}
 	state := d.ledger.State()
 	if state != nil {
+		if h, ok := state.PolicyDigest(); ok {
+			s.Trust.PolicyDigest = h.String()
+		}
 		for n := range state.Nodes() {
 			ids[hostapi.Key(n.PublicKey)] = n.ID
 		}

@@ -27,7 +27,9 @@ func (c Delta) IsZero() bool {
 // whose address a router serves, compares the two plans in memory (O(n),
 // no read-back). It reports full = true when op can change this node's own
 // interface (a genesis, or any operation on this node itself); the caller
-// then reconciles fully. Approver and threshold changes change nothing.
+// then reconciles fully. Approver, threshold and policy changes change no
+// peer or route (a policy change changes the packet filter, which is the
+// caller's: see core/policy).
 func Changes(pre, post *membership.State, op *membership.Operation, opts Options) (c Delta, full bool) {
 	var id string
 	switch op.Type {
@@ -36,8 +38,8 @@ func Changes(pre, post *membership.State, op *membership.Operation, opts Options
 	case membership.OpRemoveNode, membership.OpRevokeNode, membership.OpRestoreNode,
 		membership.OpRotateNodeKey, membership.OpUpdateNode:
 		id = op.NodeID
-	case membership.OpAddApprover, membership.OpRemoveApprover, membership.OpSetThreshold:
-		return c, false
+	case membership.OpAddApprover, membership.OpRemoveApprover, membership.OpSetThreshold, membership.OpSetPolicy:
+		return c, false // no peer, route or gateway depends on approvers or on the policy
 	default:
 		return c, true
 	}

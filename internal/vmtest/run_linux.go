@@ -81,6 +81,15 @@ type Result struct {
 // DefaultModules are the kernel modules loaded when Config.Modules is nil.
 var DefaultModules = []string{"wireguard"}
 
+// NetworkModules are the kernel modules a guest needs to run Rustynet's
+// kernel data plane as the wgkernel backend drives it: WireGuard, veth
+// pairs between namespaces, and nftables with the expressions of
+// hostroute's table (conntrack, NAT and masquerade come in as their
+// dependencies). crc32c_generic comes first: nf_tables needs libcrc32c,
+// which needs a crc32c algorithm through a soft dependency modules.dep does
+// not list. Callers append what else they need.
+var NetworkModules = []string{"wireguard", "veth", "crc32c_generic", "nf_tables", "nft_ct", "nft_chain_nat", "nft_masq"}
+
 // qemuBinary is the emulator of the guest's architecture.
 const qemuBinary = "qemu-system-x86_64"
 

@@ -3,6 +3,7 @@ package wgkernel
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rustynet/rustynet/internal/vmtest"
@@ -17,12 +18,7 @@ const guestWireGuardGo = "/bin/wireguard-go"
 // every subtest uses network namespaces of its own.
 func TestKernel(t *testing.T) {
 	opts := vmtesting.Options{
-		// nftables for the gateway and the default route's mark: the
-		// modules of every expression hostroute's table uses (conntrack,
-		// NAT and masquerade come in as their dependencies). crc32c_generic
-		// first: nf_tables needs libcrc32c, which needs a crc32c algorithm
-		// (a soft dependency modules.dep does not list).
-		Modules: []string{"wireguard", "veth", "tun", "crc32c_generic", "nf_tables", "nft_ct", "nft_chain_nat", "nft_masq"},
+		Modules: append(slices.Clone(vmtest.NetworkModules), "tun"),
 		// The interop peer is configured by the standard tools.
 		Tools: []string{"ip", "wg"},
 	}
