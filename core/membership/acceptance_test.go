@@ -157,7 +157,7 @@ func TestTamperedBody(t *testing.T) {
 		}, membership.WrongNewRoot},
 		{"epoch changed in the bytes", func() *membership.SignedUpdate {
 			return mustParse(t, envelope([]byte(strings.Replace(body, `"epoch":2,`, `"epoch":3,`, 1)), sigsOf(signed)...))
-		}, membership.StaleEpoch},
+		}, membership.FutureEpoch},
 		{"created_at changed in the bytes", func() *membership.SignedUpdate {
 			return mustParse(t, envelope([]byte(strings.Replace(body, `"created_at":1767225600`, `"created_at":1767225601`, 1)), sigsOf(signed)...))
 		}, membership.WrongNewRoot},
@@ -277,7 +277,7 @@ func TestChainingChecks(t *testing.T) {
 		body func() membership.Body
 		code membership.Code
 	}{
-		{"epoch +2", func() membership.Body { b := nextBody(s, legal, net.Now); b.Epoch++; return b }, membership.StaleEpoch},
+		{"epoch +2", func() membership.Body { b := nextBody(s, legal, net.Now); b.Epoch++; return b }, membership.FutureEpoch},
 		{"epoch equal", func() membership.Body { b := nextBody(s, legal, net.Now); b.Epoch--; return b }, membership.StaleEpoch},
 		{"epoch 0", func() membership.Body { b := nextBody(s, legal, net.Now); b.Epoch = 0; return b }, membership.StaleEpoch},
 		{"prev root of the previous state", func() membership.Body {

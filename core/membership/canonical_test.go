@@ -294,7 +294,7 @@ func TestDecodeNegative(t *testing.T) {
 		{name: "expires_at 2^53", step: stepAddNode, old: `"expires_at":1767229260,`, new: `"expires_at":9007199254740992,`, code: nc},
 		{name: "threshold 2^53", step: stepSetThreshold, old: `"threshold":3,`, new: `"threshold":9007199254740992,`, code: nc},
 		{name: "threshold negative", step: stepSetThreshold, old: `"threshold":3,`, new: `"threshold":-3,`, code: nc},
-		{name: "epoch 2^53-1 parses (then is stale)", step: stepAddNode, old: `"epoch":2,`, new: `"epoch":9007199254740991,`, code: membership.StaleEpoch},
+		{name: "epoch 2^53-1 parses (then is ahead of the state)", step: stepAddNode, old: `"epoch":2,`, new: `"epoch":9007199254740991,`, code: membership.FutureEpoch},
 		{name: "threshold 2^53-1 parses (then is refused)", step: stepSetThreshold, old: `"threshold":3,`, new: `"threshold":9007199254740991,`, code: membership.BadThreshold},
 
 		// Hex, base64, addresses.

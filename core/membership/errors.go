@@ -18,6 +18,7 @@ const (
 	WrongPrevRoot       Code = "WRONG_PREV_ROOT"
 	WrongNewRoot        Code = "WRONG_NEW_ROOT"
 	StaleEpoch          Code = "STALE_EPOCH"
+	FutureEpoch         Code = "FUTURE_EPOCH"
 	ReplayedUpdate      Code = "REPLAYED_UPDATE"
 	Expired             Code = "EXPIRED"
 	NotYetValid         Code = "NOT_YET_VALID"
@@ -70,6 +71,7 @@ var (
 	ErrWrongPrevRoot       = &Error{Code: WrongPrevRoot}
 	ErrWrongNewRoot        = &Error{Code: WrongNewRoot}
 	ErrStaleEpoch          = &Error{Code: StaleEpoch}
+	ErrFutureEpoch         = &Error{Code: FutureEpoch}
 	ErrReplayedUpdate      = &Error{Code: ReplayedUpdate}
 	ErrExpired             = &Error{Code: Expired}
 	ErrNotYetValid         = &Error{Code: NotYetValid}

@@ -111,8 +111,11 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	if b.NetworkID != pre.networkID {
 		return res, errorf(WrongNetwork, "update is for network %q, this node is in %q", b.NetworkID, pre.networkID)
 	}
-	if b.Epoch != pre.epoch+1 {
-		return res, errorf(StaleEpoch, "update is for epoch %d, the trusted state is at epoch %d (expected %d)", b.Epoch, pre.epoch, pre.epoch+1)
+	switch {
+	case b.Epoch <= pre.epoch:
+		return res, errorf(StaleEpoch, "update is for epoch %d, the trusted state is already at epoch %d (expected %d)", b.Epoch, pre.epoch, pre.epoch+1)
+	case b.Epoch > pre.epoch+1:
+		return res, errorf(FutureEpoch, "update is for epoch %d, the trusted state is at epoch %d: the %d update(s) before it are missing here (apply them first, or fetch the log)", b.Epoch, pre.epoch, b.Epoch-pre.epoch-1)
 	}
 	if b.PrevStateRoot != pre.root {
 		return res, errorf(WrongPrevRoot, "update chains from root %s, the trusted root is %s", b.PrevStateRoot, pre.root)
