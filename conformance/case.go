@@ -80,7 +80,7 @@ type Capability struct {
 // its Env.
 type Case struct {
 	// ID names the case, stably: "group.topic.detail", e.g.
-	// "store.append.durable-after-kill".
+	// "store.durable.kill-during-appends".
 	ID string
 	// Level is Must or Should.
 	Level Level

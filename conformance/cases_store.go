@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
@@ -15,7 +16,7 @@ import (
 // cases, in the order the engine runs them. Each call returns a fresh
 // slice.
 func StoreCases() []Case {
-	return slices.Concat(processCases(KindStore), storeBasicCases(), storeConcurrencyCases(), storeCrashCases(), storeFileCases())
+	return slices.Concat(processCases(KindStore), storeBasicCases(), storeConcurrencyCases(), storeCrashCases(), storeFileCases(), storeCorruptCases())
 }
 
 func storeBasicCases() []Case {
@@ -24,6 +25,11 @@ func storeBasicCases() []Case {
 			ID: "store.info", Level: Must,
 			Rule: "Info answers before Open with a non-empty name",
 			Run:  storeInfo,
+		},
+		{
+			ID: "store.info.stable", Level: Should,
+			Rule: "Info while open answers what it answered before Open",
+			Run:  storeInfoStable,
 		},
 		{
 			ID: "store.info.known-capabilities", Level: Should,
@@ -42,7 +48,7 @@ func storeBasicCases() []Case {
 		},
 		{
 			ID: "store.lifecycle.closed-after-close", Level: Must,
-			Rule: "after Close every method but Info (Open included) fails with CLOSED, and Close is idempotent",
+			Rule: "after Close every method but Info (Open included) fails with CLOSED and changes nothing, and Close is idempotent",
 			Run:  storeClosedAfterClose,
 		},
 		{
@@ -62,7 +68,7 @@ func storeBasicCases() []Case {
 		},
 		{
 			ID: "store.append.conflict", Level: Must,
-			Rule: "an append at any index but Head()+1 fails with CONFLICT and the stored entry stays intact (append-only)",
+			Rule: "an append at any index but Head()+1, on an empty log too, fails with CONFLICT and the stored entry stays intact (append-only)",
 			Run:  storeAppendConflict,
 		},
 		{
@@ -89,7 +95,7 @@ func storeBasicCases() []Case {
 		},
 		{
 			ID: "store.snapshot.round-trip", Level: Must,
-			Rule: "GetSnapshot returns the last snapshot put; an empty one fails with INVALID_ARGUMENT and changes nothing",
+			Rule: "GetSnapshot returns the last snapshot put, whatever its index; an empty one fails with INVALID_ARGUMENT and changes nothing",
 			Run:  storeSnapshotRoundTrip,
 		},
 		{
@@ -101,6 +107,11 @@ func storeBasicCases() []Case {
 			ID: "store.large.limits", Level: Must,
 			Rule: "an entry of MaxEntryBytes and a snapshot of MaxSnapshotBytes are accepted and read back",
 			Run:  storeLimits,
+		},
+		{
+			ID: "store.large.over-limits", Level: Must,
+			Rule: "an entry over MaxEntryBytes or a snapshot over MaxSnapshotBytes fails with INVALID_ARGUMENT and changes nothing",
+			Run:  storeOverLimits,
 		},
 		{
 			ID: "store.reopen", Level: Must,
@@ -121,6 +132,23 @@ func storeInfo(ctx context.Context, env *Env) error {
 	}
 	if info.Name == "" {
 		return errors.New("Info: got an empty name")
+	}
+	return nil
+}
+
+// storeInfoStable compares the Info of an open instance with the Info the
+// run began with, which an instance answered before Open.
+func storeInfoStable(ctx context.Context, env *Env) error {
+	s, _, err := freshStore(ctx, env)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("Info while open: %w", err)
+	}
+	if info != env.StoreInfo {
+		return fmt.Errorf("Info while open: got %+v, want %+v as before Open", info, env.StoreInfo)
 	}
 	return nil
 }
@@ -172,7 +200,19 @@ func storeClosedAfterClose(ctx context.Context, env *Env) error {
 		fails = append(fails, fmt.Errorf("second Close: got %w, want nil (Close is idempotent)", err))
 	}
 	fails = append(fails, wantCode("Open after Close", s.Open(ctx, hostapi.StoreConfig{Dir: dir}), hostapi.CodeClosed))
-	return errs(fails...)
+	if err := errs(fails...); err != nil {
+		return err
+	}
+	// The refused calls changed nothing: another instance finds the entry
+	// and no snapshot.
+	s.Kill()
+	again, err := env.OpenStore(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("reopening: %w", err)
+	}
+	_, err = again.GetSnapshot(ctx)
+	return errs(wantHead(ctx, again, 1), checkLog(ctx, again, 1, 1, small),
+		wantCode("GetSnapshot after the refused PutSnapshot", err, hostapi.CodeNotFound))
 }
 
 func storeOpenTwice(ctx context.Context, env *Env) error {
@@ -245,6 +285,7 @@ func storeOrder(ctx context.Context, env *Env) error {
 		{35, 100, []uint64{35, n}},
 		{n, 3, []uint64{n, n}},
 		{1, n + 10, []uint64{1, n}},
+		{1, math.MaxInt, []uint64{1, n}},
 	}
 	var fails []error
 	for _, w := range windows {
@@ -276,12 +317,17 @@ func storeAppendConflict(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if err := appendRange(ctx, s, 1, 3, small); err != nil {
-		return err
-	}
 	over := []byte("overwrite attempt")
 	var fails []error
-	for _, idx := range []uint64{1, 3, 5, 0} {
+	for _, idx := range []uint64{0, 2} {
+		err := s.Append(ctx, hostapi.LogEntry{Index: idx, Data: over})
+		fails = append(fails, wantCode(fmt.Sprintf("Append at %d on an empty log", idx), err, hostapi.CodeConflict))
+	}
+	fails = append(fails, wantHead(ctx, s, 0))
+	if err := appendRange(ctx, s, 1, 3, small); err != nil {
+		return errs(append(fails, err)...)
+	}
+	for _, idx := range []uint64{1, 3, 5, 0, 1 << 63} {
 		err := s.Append(ctx, hostapi.LogEntry{Index: idx, Data: over})
 		fails = append(fails, wantCode(fmt.Sprintf("Append at %d with head 3", idx), err, hostapi.CodeConflict))
 	}
@@ -338,6 +384,7 @@ func storeReadMissing(ctx context.Context, env *Env) error {
 	wantEmpty(4, "with head 3")
 	wantMissing(5, "with head 3")
 	wantMissing(1000, "with head 3")
+	wantMissing(math.MaxUint64, "with head 3")
 	for _, limit := range []int{0, -1} {
 		_, err := s.ReadLog(ctx, 1, limit)
 		fails = append(fails, wantCode(fmt.Sprintf("ReadLog(1, %d)", limit), err, hostapi.CodeInvalidArgument))
@@ -355,8 +402,11 @@ func storeSnapshotRoundTrip(ctx context.Context, env *Env) error {
 	first := hostapi.Snapshot{Index: 3, Data: []byte("first snapshot")}
 	second := hostapi.Snapshot{Index: 7, Data: sized("second", 70<<10)}
 	older := hostapi.Snapshot{Index: 2, Data: []byte{0, 1, 0}}
+	zero := hostapi.Snapshot{Index: 0, Data: []byte("index zero")}
+	high := hostapi.Snapshot{Index: 1<<63 + 5, Data: []byte("the index's high bit set")}
+	last := hostapi.Snapshot{Index: 8, Data: []byte("s")}
 	var fails []error
-	for _, snap := range []hostapi.Snapshot{first, second, older} {
+	for _, snap := range []hostapi.Snapshot{first, second, older, zero, high, last} {
 		if err := s.PutSnapshot(ctx, snap); err != nil {
 			return fmt.Errorf("PutSnapshot(index %d): %w", snap.Index, err)
 		}
@@ -364,7 +414,7 @@ func storeSnapshotRoundTrip(ctx context.Context, env *Env) error {
 	}
 	err = s.PutSnapshot(ctx, hostapi.Snapshot{Index: 9})
 	fails = append(fails, wantCode("PutSnapshot of empty data", err, hostapi.CodeInvalidArgument))
-	fails = append(fails, wantSnapshot(ctx, s, older))
+	fails = append(fails, wantSnapshot(ctx, s, last))
 	return errs(fails...)
 }
 
@@ -404,6 +454,27 @@ func storeLimits(ctx context.Context, env *Env) error {
 	return wantSnapshot(ctx, s, snap)
 }
 
+func storeOverLimits(ctx context.Context, env *Env) error {
+	s, _, err := freshStore(ctx, env)
+	if err != nil {
+		return err
+	}
+	if err := appendRange(ctx, s, 1, 1, small); err != nil {
+		return err
+	}
+	snap := hostapi.Snapshot{Index: 1, Data: []byte("snapshot")}
+	if err := s.PutSnapshot(ctx, snap); err != nil {
+		return fmt.Errorf("PutSnapshot: %w", err)
+	}
+	return errs(
+		wantCode("Append of MaxEntryBytes+1", s.Append(ctx, hostapi.LogEntry{Index: 2, Data: make([]byte, hostapi.MaxEntryBytes+1)}), hostapi.CodeInvalidArgument),
+		wantCode("PutSnapshot of MaxSnapshotBytes+1", s.PutSnapshot(ctx, hostapi.Snapshot{Index: 2, Data: make([]byte, hostapi.MaxSnapshotBytes+1)}), hostapi.CodeInvalidArgument),
+		wantHead(ctx, s, 1),
+		checkLog(ctx, s, 1, 1, small),
+		wantSnapshot(ctx, s, snap),
+	)
+}
+
 func storeReopen(ctx context.Context, env *Env) error {
 	s, dir, err := freshStore(ctx, env)
 	if err != nil {
@@ -417,10 +488,9 @@ func storeReopen(ctx context.Context, env *Env) error {
 	if err := s.PutSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("PutSnapshot: %w", err)
 	}
-	if err := s.Close(ctx); err != nil {
-		return fmt.Errorf("Close: %w", err)
+	if err := closeAndKill(ctx, s); err != nil {
+		return err
 	}
-	s.Kill()
 	again, err := env.OpenStore(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("reopening: %w", err)

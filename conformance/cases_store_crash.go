@@ -11,16 +11,16 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// crashIterations is how many times each kill-during-writes case kills a
-// writer.
-const crashIterations = 6
-
-// Random delays between a writer's first acknowledged write and its kill:
-// long enough to land inside later writes, short enough to keep cases
-// quick.
+// Random delays before a writer is killed: after its first acknowledged
+// write, long enough to land inside later writes and short enough to keep
+// cases quick; or, in one kill of earlyKillOdds, from its start, so that
+// the kill may land while the plugin starts or opens the store (and
+// recovers from the kill before).
 const (
 	maxAppendKillDelay   = 40 * time.Millisecond
 	maxSnapshotKillDelay = 150 * time.Millisecond
+	maxEarlyKillDelay    = 300 * time.Millisecond
+	earlyKillOdds        = 5
 )
 
 func storeCrashCases() []Case {
@@ -68,16 +68,15 @@ func storeDurableKill(ctx context.Context, env *Env) error {
 }
 
 // killWriter runs write(i) for i = from, from+1, … on a fresh instance
-// opened on dir until, a random moment after the first acknowledgement, it
-// SIGKILLs the instance. It returns the last i whose write returned nil
+// that it opens on dir, and SIGKILLs the instance at a random moment:
+// usually a random delay after the first acknowledgement, sometimes (see
+// earlyKillOdds) a random delay after the instance started, which may be
+// before Open returned. It returns the last i whose write returned nil
 // (from-1 if none did).
 func killWriter(ctx context.Context, env *Env, dir string, from uint64, maxDelay time.Duration, write func(s hostapi.Store, i uint64) error) (uint64, error) {
 	s, err := env.StartStore(ctx)
 	if err != nil {
 		return 0, err
-	}
-	if err := s.Open(ctx, hostapi.StoreConfig{Dir: dir}); err != nil {
-		return 0, fmt.Errorf("Open: %w", err)
 	}
 	var acked atomic.Uint64
 	acked.Store(from - 1)
@@ -85,6 +84,10 @@ func killWriter(ctx context.Context, env *Env, dir string, from uint64, maxDelay
 	var once sync.Once
 	stopped := make(chan error, 1)
 	go func() {
+		if err := s.Open(ctx, hostapi.StoreConfig{Dir: dir}); err != nil {
+			stopped <- fmt.Errorf("Open: %w", err)
+			return
+		}
 		for i := from; ; i++ {
 			if err := write(s, i); err != nil {
 				stopped <- err
@@ -94,24 +97,30 @@ func killWriter(ctx context.Context, env *Env, dir string, from uint64, maxDelay
 			once.Do(func() { close(first) })
 		}
 	}()
-	select {
-	case <-first:
-	case err := <-stopped:
-		return 0, fmt.Errorf("writing before any kill: %w", err)
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	var kill <-chan time.Time // nil until armed: a nil channel never fires
+	if rand.IntN(earlyKillOdds) == 0 {
+		kill = time.After(rand.N(maxEarlyKillDelay))
 	}
-	delay := time.NewTimer(rand.N(maxDelay))
-	select {
-	case <-delay.C:
-	case err := <-stopped:
-		delay.Stop()
-		return 0, fmt.Errorf("writing before the kill: %w", err)
+	for armed := first; ; {
+		select {
+		case <-armed:
+			armed = nil
+			if kill == nil {
+				kill = time.After(rand.N(maxDelay))
+			}
+			continue
+		case <-kill:
+		case err := <-stopped:
+			return 0, fmt.Errorf("writing before the kill: %w", err)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		break
 	}
 	if err := s.Crash(ctx); err != nil {
 		return 0, err
 	}
-	<-stopped // the write in flight fails once the plugin is gone
+	<-stopped // the call in flight fails once the plugin is gone
 	return acked.Load(), nil
 }
 
@@ -133,13 +142,13 @@ func storeKillDuringAppends(ctx context.Context, env *Env) error {
 	if err := appendRange(ctx, s, 1, existing, gen); err != nil {
 		return err
 	}
-	if err := s.Close(ctx); err != nil {
-		return fmt.Errorf("Close: %w", err)
+	if err := closeAndKill(ctx, s); err != nil {
+		return err
 	}
-	s.Kill()
 	head := uint64(existing)
 	inFlight := 0
-	for iter := range crashIterations {
+	n := env.crashIterations()
+	for iter := range n {
 		acked, err := killWriter(ctx, env, dir, head+1, maxAppendKillDelay, write)
 		if err != nil {
 			return fmt.Errorf("iteration %d: %w", iter, err)
@@ -158,16 +167,24 @@ func storeKillDuringAppends(ctx context.Context, env *Env) error {
 		if got == acked+1 {
 			inFlight++
 		}
-		if err := checkLog(ctx, s, 1, got, gen); err != nil {
+		// The entries up to head were read back whole after an earlier
+		// kill; the log is read whole once more at the end.
+		if err := checkLog(ctx, s, head, got, gen); err != nil {
 			return fmt.Errorf("iteration %d: after SIGKILL: %w", iter, err)
 		}
-		if err := s.Close(ctx); err != nil {
-			return fmt.Errorf("iteration %d: Close: %w", iter, err)
+		if err := closeAndKill(ctx, s); err != nil {
+			return fmt.Errorf("iteration %d: %w", iter, err)
 		}
-		s.Kill()
 		head = got
 	}
-	env.Logf("%d kills, %d entries; the unacknowledged append was visible after %d kills", crashIterations, head, inFlight)
+	env.Logf("%d kills, %d entries; the unacknowledged append was visible after %d kills", n, head, inFlight)
+	s, err = env.OpenStore(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("reopening after the last kill: %w", err)
+	}
+	if err := checkLog(ctx, s, 1, head, gen); err != nil {
+		return fmt.Errorf("after %d kills: %w", n, err)
+	}
 	return nil
 }
 
@@ -181,7 +198,8 @@ func storeKillDuringSnapshots(ctx context.Context, env *Env) error {
 	}
 	var last uint64 // index of the snapshot found after the previous kill
 	inFlight := 0
-	for iter := range crashIterations {
+	n := env.crashIterations()
+	for iter := range n {
 		acked, err := killWriter(ctx, env, dir, last+1, maxSnapshotKillDelay, write)
 		if err != nil {
 			return fmt.Errorf("iteration %d: %w", iter, err)
@@ -191,24 +209,27 @@ func storeKillDuringSnapshots(ctx context.Context, env *Env) error {
 			return fmt.Errorf("iteration %d: reopening after SIGKILL: %w", iter, err)
 		}
 		snap, err := s.GetSnapshot(ctx)
-		if err != nil {
+		switch {
+		case hostapi.CodeOf(err) == hostapi.CodeNotFound && acked == 0:
+			// Killed before the first snapshot was acknowledged, and
+			// before it became visible.
+		case err != nil:
 			return fmt.Errorf("iteration %d: GetSnapshot after SIGKILL: got %w, want snapshot %d or %d", iter, err, acked, acked+1)
-		}
-		if snap.Index != acked && snap.Index != acked+1 {
+		case snap.Index != acked && snap.Index != acked+1:
 			return fmt.Errorf("iteration %d: GetSnapshot after SIGKILL: got index %d (%d bytes), want %d (acknowledged) or %d (in flight)", iter, snap.Index, len(snap.Data), acked, acked+1)
+		default:
+			if err := wantSnapshot(ctx, s, hostapi.Snapshot{Index: snap.Index, Data: snapshotData("crash", snap.Index)}); err != nil {
+				return fmt.Errorf("iteration %d: the snapshot after SIGKILL is torn: %w", iter, err)
+			}
+			if snap.Index == acked+1 {
+				inFlight++
+			}
+			last = snap.Index
 		}
-		if err := wantSnapshot(ctx, s, hostapi.Snapshot{Index: snap.Index, Data: snapshotData("crash", snap.Index)}); err != nil {
-			return fmt.Errorf("iteration %d: the snapshot after SIGKILL is torn: %w", iter, err)
+		if err := closeAndKill(ctx, s); err != nil {
+			return fmt.Errorf("iteration %d: %w", iter, err)
 		}
-		if snap.Index == acked+1 {
-			inFlight++
-		}
-		if err := s.Close(ctx); err != nil {
-			return fmt.Errorf("iteration %d: Close: %w", iter, err)
-		}
-		s.Kill()
-		last = snap.Index
 	}
-	env.Logf("%d kills, last snapshot %d; the unacknowledged snapshot was visible after %d kills", crashIterations, last, inFlight)
+	env.Logf("%d kills, last snapshot %d; the unacknowledged snapshot was visible after %d kills", n, last, inFlight)
 	return nil
 }

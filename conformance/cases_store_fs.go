@@ -26,7 +26,7 @@ func storeFileCases() []Case {
 		},
 		{
 			ID: "store.permissions.created", Level: Must, Needs: perms,
-			Rule: "every directory the store creates is mode 0700 and every file 0600",
+			Rule: "every directory the store creates, its directory's missing parents included, is mode 0700 and every file 0600",
 			Run:  storeCreatedModes,
 		},
 		{
@@ -110,6 +110,10 @@ func tree(dir string) (map[string]fileState, error) {
 	return out, err
 }
 
+// populatedSnapshot is the snapshot populate puts; its entries are
+// small(1) to small(3).
+var populatedSnapshot = hostapi.Snapshot{Index: 3, Data: []byte("snapshot")}
+
 // populate makes a closed store at dir with three entries and a snapshot.
 func populate(ctx context.Context, env *Env, dir string) error {
 	s, err := env.OpenStore(ctx, dir)
@@ -119,14 +123,10 @@ func populate(ctx context.Context, env *Env, dir string) error {
 	if err := appendRange(ctx, s, 1, 3, small); err != nil {
 		return err
 	}
-	if err := s.PutSnapshot(ctx, hostapi.Snapshot{Index: 3, Data: []byte("snapshot")}); err != nil {
+	if err := s.PutSnapshot(ctx, populatedSnapshot); err != nil {
 		return fmt.Errorf("PutSnapshot: %w", err)
 	}
-	if err := s.Close(ctx); err != nil {
-		return fmt.Errorf("Close: %w", err)
-	}
-	s.Kill()
-	return nil
+	return closeAndKill(ctx, s)
 }
 
 // checkModes fails unless every directory in dir's tree is 0700 and every
@@ -154,10 +154,13 @@ func checkModes(dir string) error {
 }
 
 func storeCreatedModes(ctx context.Context, env *Env) error {
-	dir, err := storeDir(env)
+	parent, err := env.TempDir()
 	if err != nil {
 		return err
 	}
+	// The store creates the missing parents of its directory too.
+	created := filepath.Join(parent, "missing")
+	dir := filepath.Join(created, "parent", "store")
 	s, err := env.OpenStore(ctx, dir)
 	if err != nil {
 		return err
@@ -168,13 +171,13 @@ func storeCreatedModes(ctx context.Context, env *Env) error {
 	if err := s.PutSnapshot(ctx, hostapi.Snapshot{Index: 3, Data: []byte("snapshot")}); err != nil {
 		return fmt.Errorf("PutSnapshot: %w", err)
 	}
-	if err := checkModes(dir); err != nil {
+	if err := checkModes(created); err != nil {
 		return fmt.Errorf("while open: %w", err)
 	}
 	if err := s.Close(ctx); err != nil {
 		return fmt.Errorf("Close: %w", err)
 	}
-	if err := checkModes(dir); err != nil {
+	if err := checkModes(created); err != nil {
 		return fmt.Errorf("after Close: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // pollInterval is how often waitFor checks its condition.
@@ -19,28 +20,13 @@ func wantCode(what string, err error, want hostapi.Code) error {
 	return nil
 }
 
-// waitFor polls cond until it holds, failing with what once d has passed
-// or ctx is done.
+// waitFor polls cond every pollInterval until it holds, failing with what
+// once d has passed or ctx is done.
 func waitFor(ctx context.Context, d time.Duration, what string, cond func() bool) error {
-	if cond() {
-		return nil
+	if err := poll.UntilContext(ctx, d, pollInterval, cond); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if cond() {
-				return nil
-			}
-		case <-deadline.C:
-			return fmt.Errorf("%s: still not the case after %s", what, d)
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-	}
+	return nil
 }
 
 // waitExit waits until pid and every process it had started have exited.

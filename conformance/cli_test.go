@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rustynet/rustynet/conformance"
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // runMain runs the command line and returns its exit status and output.
@@ -130,7 +131,7 @@ func TestMainJSONReport(t *testing.T) {
 		t.Fatalf("exit status: got %d, want %d; stderr:\n%s", code, conformance.ExitConforms, stderr)
 	}
 	rep := readJSONReport(t, out)
-	sum, err := conformance.FileSHA256(bin)
+	sum, err := hostapi.FileSHA256(bin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,13 +18,17 @@
 // Env, which starts plugin instances on demand and removes everything the
 // case made when it ends. It reaches a plugin
 //
-//   - in process: Target.New, served through hostapi.ServeStoreTest or
-//     ServeBackendTest, a real gRPC connection inside this process;
-//   - as a binary: Target.Binary, launched with hostapi.LaunchStore or
+//   - in process: StoreTarget.New (BackendTarget.New), served through
+//     hostapi.ServeStoreTest or ServeBackendTest, a real gRPC connection
+//     inside this process;
+//   - as a binary: StoreTarget.Binary, launched with hostapi.LaunchStore or
 //     LaunchBackend exactly as the daemon launches it; the process cases
 //     and the SIGKILL cases need this;
-//   - reattaching to a running plugin is not offered: hostapi exports no
-//     way to wrap a go-plugin reattach connection as a client.
+//   - reattached: StoreTarget.Reattach, a plugin someone started in
+//     reattach mode (hostapi.EnvReattach), e.g. under a debugger, reached
+//     through hostapi.ReattachStore or ReattachBackend, one connection per
+//     instance; the suite cannot launch, kill or inspect that process, so
+//     the cases that need to skip, and backends run on Loopback only.
 //
 // Backends run in the nodes of a Topology: Loopback (this host's network)
 // or Namespaces (a network namespace each, for backends with an OS
@@ -72,10 +76,21 @@
 // filtered like IPv4, and a filter change keeps an admitted connection and
 // cuts one the new rules deny.
 //
+// # What the store cases pin
+//
+// Besides the hostapi.Store contract clause by clause (lifecycle, append
+// index and limits, reads, snapshots, durability and atomicity across
+// SIGKILL, the lock, permissions), three SHOULD cases (store.corrupt.*)
+// damage a closed store's files, knowing nothing of its layout: a store
+// that keeps checksums reports CORRUPT instead of other bytes. The
+// kill-during-writes cases kill a writer Options.CrashIterations times,
+// sometimes while it still opens the store.
+//
 // # Front ends
 //
 // RunStore and RunBackend run the suite from a plugin author's Go tests,
-// one subtest per case. Main is the command line (`rustynet conformance`,
+// one subtest per case; an optional Options holds the plugin to the SHOULD
+// cases too (Strict) or sets CrashIterations. Main is the command line (`rustynet conformance`,
 // and the standalone command in cmd/rustynet-conformance), which writes a
 // text, JSON or JUnit Report and exits 0, 1 or 2. The package itself never
 // imports package testing.

@@ -15,6 +15,10 @@ import (
 // DefaultCaseTimeout bounds one case when Options.CaseTimeout is zero.
 const DefaultCaseTimeout = 3 * time.Minute
 
+// DefaultCrashIterations is how many times each kill-during-writes case
+// kills a writer when Options.CrashIterations is zero.
+const DefaultCrashIterations = 6
+
 // abandonGrace is how long the engine waits for a case that ignores its
 // done context before it reports the case as hung and moves on.
 const abandonGrace = 15 * time.Second
@@ -25,7 +29,8 @@ type Options struct {
 	Match func(id string) bool
 	// MustOnly runs only MUST cases.
 	MustOnly bool
-	// CaseTimeout bounds each case; zero means DefaultCaseTimeout.
+	// CaseTimeout bounds each case; zero means DefaultCaseTimeout, and a
+	// second more for every CrashIterations beyond the default.
 	CaseTimeout time.Duration
 	// Cases replaces the built-in cases of the target's kind; nil means
 	// StoreCases() or BackendCases().
@@ -37,6 +42,17 @@ type Options struct {
 	Progress func(Result)
 	// Logger receives the engine's own messages; nil discards them.
 	Logger *slog.Logger
+	// CrashIterations is how many times each kill-during-writes case
+	// (store.durable.kill-during-appends, store.snapshot.atomic-kill)
+	// kills a writer; zero means DefaultCrashIterations. More kills land
+	// in more places of a write.
+	CrashIterations int
+	// Strict holds the plugin to the SHOULD cases as well: in RunStore
+	// and RunBackend a failing SHOULD case fails its subtest as a MUST
+	// case does. It is for plugins that promise the recommended behaviour
+	// too, as the built-in ones do. Reports keep each case's level and
+	// ignore it.
+	Strict bool
 }
 
 // LaunchError is returned when the plugin cannot be started and asked for
@@ -66,8 +82,11 @@ type session struct {
 // newSession prepares a run: a temporary root and a first instance of the
 // plugin, asked for its Info and killed again.
 func newSession(ctx context.Context, kind Kind, target, reference *launcher, topo Topology, opts Options) (*session, error) {
+	if opts.CrashIterations <= 0 {
+		opts.CrashIterations = DefaultCrashIterations
+	}
 	if opts.CaseTimeout <= 0 {
-		opts.CaseTimeout = DefaultCaseTimeout
+		opts.CaseTimeout = DefaultCaseTimeout + time.Duration(max(opts.CrashIterations-DefaultCrashIterations, 0))*time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -87,6 +87,10 @@ func (e *Env) TempDir() (string, error) {
 	return dir, nil
 }
 
+// crashIterations is how many times a kill-during-writes case kills a
+// writer (Options.CrashIterations).
+func (e *Env) crashIterations() int { return e.s.opts.CrashIterations }
+
 // removeAll removes dir even where a case took away the owner's write or
 // search permission on something below it.
 func removeAll(dir string) {

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/echoserver"
 )
 
 // UDP and ICMP through the tunnel, for the packet filter's cases: a node's
@@ -18,35 +19,21 @@ import (
 // its udpDests (through UDP forwards when proxied). ICMP echo can only be
 // sent from an OS interface: a proxied node has no way to originate it.
 
-// udpEchoAt runs a UDP echo service on ap in node until the case ends and
-// returns the address it listens on.
+// udpEchoAt runs a UDP echo service (package echoserver) on ap in node
+// until the case ends and returns the address it listens on.
 func udpEchoAt(env *Env, node *Node, ap netip.AddrPort) (netip.AddrPort, error) {
-	var pc *net.UDPConn
+	var pc net.PacketConn
 	err := node.do(func() error {
 		var err error
-		pc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		pc, err = net.ListenPacket("udp", ap.String())
 		return err
 	})
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("listen for UDP on %s in node %s: %w", ap, node.Name, err)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	})
-	env.Cleanup(func() {
-		_ = pc.Close()
-		wg.Wait()
-	})
-	local := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	return netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), nil
+	u := echoserver.ServeUDP(pc)
+	env.Cleanup(func() { _ = u.Close() })
+	return u.Addr(), nil
 }
 
 // freeUDPPort returns an address on 127.0.0.1 in node with a UDP port

@@ -26,18 +26,23 @@ type TB[T any] interface {
 // selects cases. A case whose needs the target does not meet is skipped with
 // the reason; a failing MUST case fails its subtest; a failing SHOULD case
 // is skipped with "SHOULD not met" and its message, since recommendations
-// never fail a plugin. Call it from a plugin's own tests:
+// never fail a plugin (unless opts asks for Strict). Call it from a
+// plugin's own tests:
 //
 //	func TestConformance(t *testing.T) {
 //		conformance.RunStore(t, conformance.StoreTarget{New: func() hostapi.Store { return mystore.New(nil) }})
 //	}
-func RunStore[T TB[T]](t T, target StoreTarget) {
+//
+// opts, at most one, adjusts the run as Options says; its TempDir and
+// Progress belong to the front end and are ignored.
+func RunStore[T TB[T]](t T, target StoreTarget, opts ...Options) {
 	t.Helper()
 	l, err := storeLauncher(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newSession(t.Context(), KindStore, l, nil, nil, Options{TempDir: t.TempDir()})
+	o := goTestOptions(t, opts)
+	s, err := newSession(t.Context(), KindStore, l, nil, nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +54,29 @@ func RunStore[T TB[T]](t T, target StoreTarget) {
 // backend with an OS interface isolated nodes (Namespaces) so that two
 // instances can carry traffic; where that is impossible they skip, saying
 // why.
-func RunBackend[T TB[T]](t T, target BackendTarget) {
+func RunBackend[T TB[T]](t T, target BackendTarget, opts ...Options) {
 	t.Helper()
-	s, err := backendSession(t.Context(), target, Options{TempDir: t.TempDir()})
+	s, err := backendSession(t.Context(), target, goTestOptions(t, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	runSubtests(t, s)
+}
+
+// goTestOptions returns the options of a go test front end: the caller's,
+// if any, with the test's own temporary directory.
+func goTestOptions[T TB[T]](t T, opts []Options) Options {
+	t.Helper()
+	var o Options
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		t.Fatal("conformance: more than one Options")
+	}
+	o.TempDir, o.Progress = t.TempDir(), nil
+	return o
 }
 
 func runSubtests[T TB[T]](t T, s *session) {
@@ -70,7 +91,7 @@ func runSubtests[T TB[T]](t T, s *session) {
 			switch {
 			case r.Status == StatusSkip:
 				t.Skip(r.Message)
-			case r.Status == StatusFail && r.Level == Must:
+			case r.Status == StatusFail && (r.Level == Must || s.opts.Strict):
 				t.Error(errors.New(r.Level.String() + " " + c.ID + ": " + c.Rule + "\n" + indent(r.Message)))
 			case r.Status == StatusFail:
 				t.Skip("SHOULD not met (" + c.Rule + "): " + r.Message)

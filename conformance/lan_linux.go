@@ -7,6 +7,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/rustynet/rustynet/internal/netnamespace"
 )
 
 // The network a namespace LAN puts behind a node: the node's end of the
@@ -30,7 +32,7 @@ func namespaceLAN(env *Env, ns netns.NsHandle) (*lanNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := joinVeth(vethEnd{ns, "rc-gw", lanGatewayServed, netip.Addr{}}, vethEnd{lanNs, "rc-lan", lanHostServed, netip.Addr{}}); err != nil {
+	if err := joinVeth(netnamespace.End{NS: ns, Name: "rc-gw", Addr: lanGatewayServed}, netnamespace.End{NS: lanNs, Name: "rc-lan", Addr: lanHostServed}); err != nil {
 		return nil, err
 	}
 	for _, end := range []struct {
@@ -47,11 +49,11 @@ func namespaceLAN(env *Env, ns netns.NsHandle) (*lanNet, error) {
 		return nil, err
 	}
 	defer h.Close()
-	back := &netlink.Route{Dst: prefixIPNet(lanMeshRoute), Gw: lanGatewayServed.Addr().AsSlice()}
+	back := &netlink.Route{Dst: netnamespace.PrefixIPNet(lanMeshRoute), Gw: lanGatewayServed.Addr().AsSlice()}
 	if err := h.RouteAdd(back); err != nil {
 		return nil, fmt.Errorf("the LAN's route back to the mesh: %w", err)
 	}
-	host := &Node{Name: fmt.Sprintf("lan%d", int(lanNs)), Isolated: true, Do: func(fn func() error) error { return doIn(lanNs, fn) }}
+	host := &Node{Name: fmt.Sprintf("lan%d", int(lanNs)), Isolated: true, Do: func(fn func() error) error { return netnamespace.Do(lanNs, fn) }}
 	lan := &lanNet{
 		served:         lanHostServed.Masked(),
 		unservedPrefix: lanHostUnserved.Masked(),
@@ -78,7 +80,7 @@ func addAddressAt(ns netns.NsHandle, name string, addr netip.Prefix) error {
 	if err != nil {
 		return err
 	}
-	if err := h.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(addr)}); err != nil {
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: netnamespace.PrefixIPNet(addr)}); err != nil {
 		return fmt.Errorf("address %s on %s: %w", addr, name, err)
 	}
 	return nil

@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 // plugins are the main packages the tests build, by binary name.
 var plugins = map[string]string{
 	"lose-appends":              "./testdata/broken/lose-appends",
+	"accept-oversize":           "./testdata/broken/accept-oversize",
+	"info-changes":              "./testdata/broken/info-changes",
 	"reorder":                   "./testdata/broken/reorder",
 	"stdout-writer":             "./testdata/broken/stdout-writer",
 	"torn-snapshot":             "./testdata/broken/torn-snapshot",

@@ -7,6 +7,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rustynet/rustynet/internal/netnamespace"
 )
 
 // foreignProtocol marks the routes "someone else" installs for the
@@ -47,7 +49,7 @@ func foreignRoute(iface string, p netip.Prefix) (*netlink.Route, error) {
 	}
 	r := &netlink.Route{
 		LinkIndex: link.Attrs().Index,
-		Dst:       prefixIPNet(p),
+		Dst:       netnamespace.PrefixIPNet(p),
 		Protocol:  foreignProtocol,
 		Priority:  foreignMetric,
 		Table:     unix.RT_TABLE_MAIN,
@@ -138,7 +140,7 @@ func defaultRouteTo(node, other *Node, extra netip.Addr) error {
 		if err != nil {
 			return err
 		}
-		return netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(netip.PrefixFrom(extra, extra.BitLen()))})
+		return netlink.AddrAdd(link, &netlink.Addr{IPNet: netnamespace.PrefixIPNet(netip.PrefixFrom(extra, extra.BitLen()))})
 	})
 	if err != nil {
 		return fmt.Errorf("address %s in node %s: %w", extra, other.Name, err)
@@ -149,7 +151,7 @@ func defaultRouteTo(node, other *Node, extra netip.Addr) error {
 			return err
 		}
 		def := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		return netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: prefixIPNet(def), Gw: gw.AsSlice()})
+		return netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: netnamespace.PrefixIPNet(def), Gw: gw.AsSlice()})
 	})
 	if err != nil {
 		return fmt.Errorf("default route via %s in node %s: %w", gw, node.Name, err)

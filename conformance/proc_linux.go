@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // procInspection reports whether this platform lets the suite see
@@ -60,7 +62,7 @@ func openFDs() (int, error) {
 // processSHA256 returns the hex SHA-256 of pid's executable, or "" if it
 // cannot be read.
 func processSHA256(pid int) string {
-	sum, err := FileSHA256(fmt.Sprintf("/proc/%d/exe", pid))
+	sum, err := hostapi.FileSHA256(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		return ""
 	}

@@ -65,7 +65,7 @@ func TestMainReattachedStore(t *testing.T) {
 		t.Fatalf("exit status: got %d, want %d; stderr:\n%s", code, conformance.ExitConforms, stderr)
 	}
 	rep := readJSONReport(t, out)
-	sum, err := conformance.FileSHA256(pluginPath(t, "rustynet-store-files"))
+	sum, err := hostapi.FileSHA256(pluginPath(t, "rustynet-store-files"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func (r *Report) Failed() []string {
 // binarySHA256 hashes the executable at path (looked up in PATH), or
 // returns "" if it cannot be read.
 func binarySHA256(path string) string {
-	sum, err := FileSHA256(lookPath(path))
+	sum, err := hostapi.FileSHA256(lookPath(path))
 	if err != nil {
 		return ""
 	}

@@ -30,6 +30,16 @@ func freshStore(ctx context.Context, env *Env) (*StoreInstance, string, error) {
 	return s, dir, err
 }
 
+// closeAndKill closes s and ends its instance, so that another instance can
+// open its directory and its files can be changed.
+func closeAndKill(ctx context.Context, s *StoreInstance) error {
+	if err := s.Close(ctx); err != nil {
+		return fmt.Errorf("Close: %w", err)
+	}
+	s.Kill()
+	return nil
+}
+
 // appendRange appends entries from..to with data from gen.
 func appendRange(ctx context.Context, s hostapi.Store, from, to uint64, gen func(uint64) []byte) error {
 	for i := from; i <= to; i++ {

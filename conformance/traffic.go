@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/echoserver"
 )
 
 // Traffic between instances: each runs a TCP echo service reachable
@@ -486,45 +487,15 @@ func (l *echoLog) last(local netip.AddrPort) (netip.Addr, bool) {
 	return from[len(from)-1], true
 }
 
-// serveEcho echoes every connection ln accepts until the case ends,
-// recording its source in seen if not nil; then it closes ln and every
-// connection and waits for its goroutines. A connection is recorded before
-// any byte of it is echoed.
+// serveEcho echoes every connection ln accepts (package echoserver) until
+// the case ends, recording its source in seen if not nil before any byte
+// of it is echoed; then it closes ln and every connection and waits for
+// its goroutines.
 func serveEcho(env *Env, ln net.Listener, seen *echoLog) {
-	var (
-		mu     sync.Mutex // guards conns and closed
-		conns  []net.Conn
-		closed bool
-		wg     sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if seen != nil {
-				seen.add(c)
-			}
-			mu.Lock()
-			if closed {
-				mu.Unlock()
-				_ = c.Close()
-				return
-			}
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(c, c) })
-		}
-	})
-	env.Cleanup(func() {
-		mu.Lock()
-		closed = true
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		_ = ln.Close()
-		wg.Wait()
-	})
+	var onAccept func(net.Conn)
+	if seen != nil {
+		onAccept = seen.add
+	}
+	s := echoserver.ServeTCP(ln, onAccept)
+	env.Cleanup(func() { _ = s.Close() })
 }

@@ -16,7 +16,8 @@ import (
 
 // Options describe a Cluster.
 type Options struct {
-	// Bin is the rustynet binary (see Build). Required.
+	// Bin is the rustynet binary (RunWithBinary builds it in TestMain).
+	// Required.
 	Bin string
 	// NetworkID is the network's id; "" means "e2e".
 	NetworkID string

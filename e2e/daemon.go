@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // process is one running daemon.
@@ -54,7 +56,7 @@ func (n *Node) start(cfg NodeConfig) error {
 	n.proc, n.lastCfg, n.started = p, cfg, true
 	n.mu.Unlock()
 	var lastErr error
-	err = poll(startTimeout, 20*time.Millisecond, func() bool {
+	err = poll.Until(startTimeout, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.done:
 			return true
@@ -230,7 +232,7 @@ func (n *Node) stop(kill bool) {
 		<-p.done
 	}
 	for _, pid := range plugins {
-		if err := poll(10*time.Second, 20*time.Millisecond, func() bool { return !alive(pid) }); err != nil {
+		if err := poll.Until(10*time.Second, 20*time.Millisecond, func() bool { return !alive(pid) }); err != nil {
 			n.c.tb.Errorf("%s: plugin process %d outlived its daemon by 10 s; killing it", n.ID, pid)
 			killPID(pid)
 		}
@@ -248,7 +250,7 @@ func (n *Node) PluginPID(kind string, not int) int {
 	}
 	var found int
 	var lastErr error
-	err := poll(time.Minute, 10*time.Millisecond, func() bool {
+	err := poll.Until(time.Minute, 10*time.Millisecond, func() bool {
 		kids, err := children(daemon)
 		if err != nil {
 			lastErr = err

@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
-	"github.com/rustynet/rustynet/internal/testbin"
 	"github.com/rustynet/rustynet/internal/vmtest/vmtesting"
 )
 
@@ -36,24 +32,7 @@ func run(m *testing.M) int {
 		bin = os.Getenv(guestBinEnv)
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "rustynet-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if bin, err = testbin.Build(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, "building rustynet:", err)
-		return 1
-	}
-	code := m.Run()
-	if pids := Leaked(); len(pids) > 0 {
-		fmt.Fprintf(os.Stderr, "processes outlived their tests: %v\n", pids)
-		return 1
-	}
-	return code
+	return RunWithBinary(m, &bin)
 }
 
 // newCluster is New with the binary of this run.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // in runs fn inside ns, or in this process's own namespace if ns is nil.
@@ -124,7 +125,7 @@ func WantWhoAmI(tb testing.TB, what string, ns *netnstest.Namespace, network, ad
 	tb.Helper()
 	var got netip.Addr
 	var lastErr error
-	err := poll(within, 50*time.Millisecond, func() bool {
+	err := poll.Until(within, 50*time.Millisecond, func() bool {
 		got, lastErr = AskWhoAmI(ns, network, addr, 2*time.Second)
 		return lastErr == nil
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // lanLoopback is the "LAN" the netstack router serves in
@@ -49,7 +50,7 @@ func TestNetstackRoutedMesh(t *testing.T) {
 	wantThrough := func(what, target string) {
 		t.Helper()
 		var lastErr error
-		if err := poll(within, 50*time.Millisecond, func() bool { _, lastErr = viaSOCKS(target); return lastErr == nil }); err != nil {
+		if err := poll.Until(within, 50*time.Millisecond, func() bool { _, lastErr = viaSOCKS(target); return lastErr == nil }); err != nil {
 			t.Fatalf("%s: %v (last error: %v)", what, err, lastErr)
 		}
 	}

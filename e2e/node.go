@@ -18,6 +18,7 @@ import (
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // Node is one node of a cluster: its keys, addresses, ports and files, and
@@ -111,7 +112,7 @@ func (n *Node) WaitStatus(what string, within time.Duration, ok func(controlapi.
 	n.c.tb.Helper()
 	var last controlapi.Status
 	var lastErr error
-	err := poll(within, 20*time.Millisecond, func() bool {
+	err := poll.Until(within, 20*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
 		last, lastErr = n.Client().Status(ctx)

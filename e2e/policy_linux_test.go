@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/internal/echoserver"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // echoPort is where Echo serves in the policy tests: a long-lived
@@ -35,38 +37,16 @@ func webPolicy(extra ...membership.Rule) *membership.Policy {
 	return p
 }
 
-// Echo serves, inside ns, a TCP line echo on addr for as long as each
-// connection lasts; it stops at cleanup.
+// Echo serves, inside ns (nil: the host's namespace), TCP echo (package
+// echoserver) on addr; it stops at cleanup.
 func Echo(tb testing.TB, ns *netnstest.Namespace, addr string) {
 	tb.Helper()
 	var ln net.Listener
 	if err := in(ns, func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
 		tb.Fatalf("listening on %s in %s: %v", addr, nsName(ns), err)
 	}
-	done := make(chan struct{})
-	tb.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if _, err := c.Write([]byte(line)); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	s := echoserver.ServeTCP(ln, nil)
+	tb.Cleanup(func() { s.Close() })
 }
 
 // echoSession is one TCP connection to an Echo server.
@@ -81,7 +61,7 @@ func dialEcho(tb testing.TB, ns *netnstest.Namespace, addr string, within time.D
 	tb.Helper()
 	var c net.Conn
 	var lastErr error
-	if err := poll(within, 50*time.Millisecond, func() bool {
+	if err := poll.Until(within, 50*time.Millisecond, func() bool {
 		lastErr = in(ns, func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err })
 		return lastErr == nil
 	}); err != nil {

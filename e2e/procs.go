@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
 	"slices"
 	"sync"
+	"testing"
+
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // tracked holds every process id the harness started or found among a
@@ -33,4 +38,25 @@ func Leaked() []int {
 		}
 	}
 	return out
+}
+
+// RunWithBinary is the TestMain of a package that runs daemons (this one,
+// benchmarks/daemon): it builds the rustynet binary (testbin.TempRustynet)
+// and sets *bin to its path, runs m, removes the binary, and fails the run
+// if a daemon or plugin process outlived it (Leaked). It returns the exit
+// code.
+func RunWithBinary(m *testing.M, bin *string) int {
+	path, remove, err := testbin.TempRustynet()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building rustynet:", err)
+		return 1
+	}
+	defer remove()
+	*bin = path
+	code := m.Run()
+	if pids := Leaked(); len(pids) > 0 {
+		fmt.Fprintf(os.Stderr, "processes outlived their tests: %v\n", pids)
+		return 1
+	}
+	return code
 }

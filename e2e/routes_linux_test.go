@@ -18,6 +18,7 @@ import (
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll"
 	"github.com/rustynet/rustynet/internal/testbin"
 )
 
@@ -277,7 +278,7 @@ func TestMixedMesh(t *testing.T) {
 	t.Run("netstack to wgtun", func(t *testing.T) {
 		var got netip.Addr
 		var lastErr error
-		if err := poll(within, 50*time.Millisecond, func() bool {
+		if err := poll.Until(within, 50*time.Millisecond, func() bool {
 			got, lastErr = socksWhoAmI(m.ns["s"], s.SOCKS, whoAmIAt(c.Addr.Addr().String()))
 			return lastErr == nil
 		}); err != nil {
@@ -304,15 +305,10 @@ func startPlainPeer(t *testing.T, ns *netnstest.Namespace, p, to *Node) {
 	if _, err := exec.LookPath("wg"); err != nil {
 		t.Fatalf("wg (wireguard-tools) is not installed: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin, err := testbin.BuildPackage(ctx, t.TempDir(), "golang.zx2c4.com/wireguard", "wireguard-go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbin.Package(t, "golang.zx2c4.com/wireguard", "wireguard-go")
 	const dev = "wgplain"
 	proc := ns.Start(t, bin, "-f", dev)
-	if err := poll(20*time.Second, 20*time.Millisecond, func() bool {
+	if err := poll.Until(20*time.Second, 20*time.Millisecond, func() bool {
 		_, err := os.Stat("/var/run/wireguard/" + dev + ".sock")
 		return err == nil
 	}); err != nil {

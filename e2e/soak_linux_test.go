@@ -22,6 +22,7 @@ import (
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // The soak and chaos test: a 3-node netstack mesh (two file stores, one
@@ -259,7 +260,7 @@ func TestSoakChaos(t *testing.T) {
 	// Every node takes every update it missed.
 	head := uint64(len(c.Log()))
 	for _, sn := range nodes {
-		if err := poll(2*time.Minute, 100*time.Millisecond, func() bool { return catchUp(sn) }); err != nil {
+		if err := poll.Until(2*time.Minute, 100*time.Millisecond, func() bool { return catchUp(sn) }); err != nil {
 			t.Errorf("%s did not catch up with epoch %d: %v (it is at %d); its log ends:\n%s", sn.n.ID, head, err, sn.epoch, sn.n.LogTail())
 		}
 		st := sn.n.Status()
@@ -288,7 +289,7 @@ func TestSoakChaos(t *testing.T) {
 	for _, sn := range nodes {
 		want := activeMembersBut(c.State(), sn.n.ID)
 		var got []string
-		if err := poll(time.Minute, 100*time.Millisecond, func() bool {
+		if err := poll.Until(time.Minute, 100*time.Millisecond, func() bool {
 			got = PeerIDs(sn.n.Status())
 			return slices.Equal(got, want)
 		}); err != nil {
@@ -298,7 +299,7 @@ func TestSoakChaos(t *testing.T) {
 	}
 	for i, sn := range nodes {
 		to := nodes[(i+1)%len(nodes)].n
-		if err := poll(reachWithin, 50*time.Millisecond, func() bool { _, err := sn.n.Fetch(to, 2*time.Second); return err == nil }); err != nil {
+		if err := poll.Until(reachWithin, 50*time.Millisecond, func() bool { _, err := sn.n.Fetch(to, 2*time.Second); return err == nil }); err != nil {
 			rep.DataPlaneMatches = false
 			t.Errorf("%s cannot reach %s through the mesh after the chaos", sn.n.ID, to.ID)
 		}

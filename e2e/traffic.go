@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/net/proxy"
+
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // Fetch sends one HTTP GET through n's SOCKS5 proxy to the web service
@@ -52,7 +54,7 @@ func (n *Node) WaitReach(to *Node, within time.Duration) time.Duration {
 	n.c.tb.Helper()
 	start := time.Now()
 	var lastErr error
-	err := poll(within, 10*time.Millisecond, func() bool {
+	err := poll.Until(within, 10*time.Millisecond, func() bool {
 		_, lastErr = n.Fetch(to, 2*time.Second)
 		return lastErr == nil
 	})

@@ -36,6 +36,3 @@ func LaunchStoreVersions(ctx context.Context, cfg LaunchConfig, vs ...int) (*Sto
 // HandshakeOut returns the stdout set aside for the handshake (nil unless
 // this process runs as a plugin), for helpers that misbehave on purpose.
 func HandshakeOut() *os.File { return handshakeOut }
-
-// FileSHA256 exposes the hash the launcher pins against.
-var FileSHA256 = fileSHA256

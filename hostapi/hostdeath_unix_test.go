@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // TestPluginExitsWhenHostIsKilled runs a host in a middle process, SIGKILLs
@@ -90,15 +92,7 @@ func TestPluginExitsWhenHostIsKilled(t *testing.T) {
 // waitGone polls until pid has exited (or is a zombie nobody reaps).
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.NewTimer(testTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for processAlive(pid) {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("plugin %d still running %s after its host was killed", pid, testTimeout)
-		}
+	if err := poll.Until(testTimeout, 10*time.Millisecond, func() bool { return !processAlive(pid) }); err != nil {
+		t.Fatalf("plugin %d still running %s after its host was killed", pid, testTimeout)
 	}
 }

@@ -14,7 +14,7 @@ func verifySHA256(path, want string) error {
 	if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size {
 		return Errorf(CodeInvalidArgument, "plugin %s: SHA-256 pin %q is not %d hex digits", path, want, 2*sha256.Size)
 	}
-	got, err := fileSHA256(path)
+	got, err := FileSHA256(path)
 	if err != nil {
 		return Errorf(CodePermission, "plugin %s: cannot hash executable: %v", path, err)
 	}
@@ -24,8 +24,9 @@ func verifySHA256(path, want string) error {
 	return nil
 }
 
-// fileSHA256 returns the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
+// FileSHA256 returns the hex SHA-256 of the file at path, in lower case:
+// the form LaunchConfig.SHA256 pins an executable with.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

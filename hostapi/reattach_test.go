@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // reattachPlugin is a helper plugin serving in reattach mode.
@@ -90,18 +91,6 @@ func reattachStore(t *testing.T, cfg hostapi.ReattachConfig) *hostapi.StoreClien
 	return c
 }
 
-// waitUntil polls cond until it holds or d passes.
-func waitUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
-
 func TestReattachGivesEachConnectionAFreshStore(t *testing.T) {
 	p := startReattach(t, "store-reattach")
 	if got, want := p.cfg.Kind, hostapi.StorePluginName; got != want {
@@ -128,7 +117,7 @@ func TestReattachGivesEachConnectionAFreshStore(t *testing.T) {
 		t.Fatal("a store was closed while both connections were open")
 	}
 	first.Kill()
-	if !waitUntil(10*time.Second, p.closedStores) {
+	if poll.Until(10*time.Second, 10*time.Millisecond, p.closedStores) != nil {
 		t.Fatal("the first connection's store was not closed after its connection ended")
 	}
 	if head, err := second.Head(t.Context()); err != nil || head != 0 {

@@ -57,7 +57,8 @@ type Store interface {
 	Close(ctx context.Context) error
 }
 
-// Size limits every Store must accept up to, and may reject beyond.
+// Size limits every Store must accept up to; Append and PutSnapshot refuse
+// larger data with ErrInvalidArgument.
 const (
 	MaxEntryBytes    = 32 << 20 // one log entry (a genesis may carry many nodes)
 	MaxSnapshotBytes = 64 << 20

@@ -1,41 +1,15 @@
 package daemonbench
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/rustynet/rustynet/e2e"
-	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // bin is the rustynet binary TestMain built for this run.
 var bin string
 
-// TestMain builds the rustynet binary once for the benchmarks.
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "rustynet-daemonbench-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if bin, err = testbin.Build(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, "building rustynet:", err)
-		return 1
-	}
-	code := m.Run()
-	if pids := e2e.Leaked(); len(pids) > 0 {
-		fmt.Fprintf(os.Stderr, "processes outlived their benchmarks: %v\n", pids)
-		return 1
-	}
-	return code
-}
+// TestMain builds the rustynet binary once for the benchmarks and fails
+// the run if a process they started outlives them.
+func TestMain(m *testing.M) { os.Exit(e2e.RunWithBinary(m, &bin)) }

@@ -111,24 +111,6 @@ func rawClient(t *testing.T, path string) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // ctxT bounds a test's calls, so that a hang fails instead of stalling.
 func ctxT(t *testing.T) context.Context {
 	t.Helper()

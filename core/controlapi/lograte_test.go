@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/lockedbuf"
 )
 
 func TestLogLimiterCountsRepeats(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	l := newLogLimiter(slog.New(slog.NewTextHandler(&logs, nil)), time.Minute)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l.now = func() time.Time { return now }

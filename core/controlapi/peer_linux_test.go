@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rustynet/rustynet/internal/lockedbuf"
 )
 
 // nobody is the uid and gid the child client runs as.
@@ -49,7 +51,7 @@ func TestPeerCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs syncBuffer
+			var logs lockedbuf.Buffer
 			h := &fakeHandler{}
 			serve(t, l, h, auth, slog.New(slog.NewTextHandler(&logs, nil)))
 

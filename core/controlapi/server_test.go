@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/lockedbuf"
 )
 
 func TestStatusRoundTrip(t *testing.T) {
@@ -248,7 +250,7 @@ func TestUpdateSizeLimit(t *testing.T) {
 }
 
 func TestRefusalIsLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	h := &fakeHandler{}
 	refuse := AuthorizerFunc(func(p Peer) error { return errors.New("go away") })
@@ -279,7 +281,7 @@ func TestClientReportsAMissingDaemon(t *testing.T) {
 // over and over (a broken store refusing every apply): the failure is
 // logged once, not once per request.
 func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	h := &fakeHandler{statusErr: hostapi.Errorf(hostapi.CodeUnavailable, "the store plugin is restarting")}
 	c := dialClient(t, startServer(t, h, allowAll, slog.New(slog.NewTextHandler(&logs, nil))))
 	for range 50 {

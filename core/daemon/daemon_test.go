@@ -21,6 +21,7 @@ import (
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/hostapi/hostapitest"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -381,23 +382,22 @@ func TestBackendRelaunchRestoresPeers(t *testing.T) {
 	first := h.backInst[0]
 	h.mu.Unlock()
 	first.Kill() // the backend plugin dies
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var (
+		n        int
+		peers    map[string]bool
+		peersErr error
+	)
+	if poll.Until(10*time.Second, 5*time.Millisecond, func() bool {
 		h.mu.Lock()
-		n := len(h.backends)
+		n = len(h.backends)
 		h.mu.Unlock()
-		var peers map[string]bool
-		var err error
+		peers, peersErr = nil, nil
 		if n == 2 {
-			peers, err = h.peersNow()
-			if len(peers) == 3 {
-				break
-			}
+			peers, peersErr = h.peersNow()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the backend died: %d launches, peers %v (%v)", n, peers, err)
-		}
-		<-time.After(5 * time.Millisecond) // polling with a deadline
+		return len(peers) == 3
+	}) != nil {
+		t.Fatalf("after the backend died: %d launches, peers %v (%v)", n, peers, peersErr)
 	}
 	h.wantPeers("b", "c", "d")
 	// The relaunched backend takes updates.

@@ -16,6 +16,7 @@ import (
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/poll"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
 )
 
 var cmpNetip = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}, netip.AddrPort{})
@@ -124,18 +125,14 @@ func TestRoutesRoutersAndExitsFollowMembership(t *testing.T) {
 	first := h.backInst[len(h.backInst)-1]
 	h.mu.Unlock()
 	first.Kill()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var n int
+	if poll.Until(10*time.Second, 5*time.Millisecond, func() bool {
 		h.mu.Lock()
-		n := len(h.backends)
+		n = len(h.backends)
 		h.mu.Unlock()
-		if n == 2 && slices.Equal(h.backend().Routes(), pfx("100.64.0.3/32", "100.64.0.4/32")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the backend died: %d launches, routes %v", n, h.backend().Routes())
-		}
-		<-time.After(5 * time.Millisecond) // polling with a deadline
+		return n == 2 && slices.Equal(h.backend().Routes(), pfx("100.64.0.3/32", "100.64.0.4/32"))
+	}) != nil {
+		t.Fatalf("after the backend died: %d launches, routes %v", n, h.backend().Routes())
 	}
 	if cfg, _ := h.backend().Config(); cfg.Gateway == nil || len(cfg.Gateway.Prefixes) != 3 {
 		t.Errorf("relaunched backend's gateway = %+v, want what the node serves", cfg.Gateway)
@@ -220,19 +217,19 @@ func TestBackendDiesDuringAnApplysPush(t *testing.T) {
 			t.Fatalf("%s did not return within 30 s of the backend's death: a deadlock", what)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var (
+		n        int
+		peers    map[string]bool
+		peersErr error
+	)
+	if poll.Until(30*time.Second, 5*time.Millisecond, func() bool {
 		h.mu.Lock()
-		n := len(h.backends)
+		n = len(h.backends)
 		h.mu.Unlock()
-		peers, err := h.peersNow()
-		if n == 2 && err == nil && peers["e"] && slices.Contains(h.backend().Routes(), netip.MustParsePrefix("100.64.0.5/32")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the added node never reached the relaunched backend: %d launches, peers %v (%v), routes %v", n, peers, err, h.backend().Routes())
-		}
-		<-time.After(5 * time.Millisecond) // polling with a deadline
+		peers, peersErr = h.peersNow()
+		return n == 2 && peersErr == nil && peers["e"] && slices.Contains(h.backend().Routes(), netip.MustParsePrefix("100.64.0.5/32"))
+	}) != nil {
+		t.Fatalf("the added node never reached the relaunched backend: %d launches, peers %v (%v), routes %v", n, peers, peersErr, h.backend().Routes())
 	}
 	if st := h.status(); st.Trust.Epoch != 2 {
 		t.Errorf("epoch after the apply = %d, want 2 (the update committed)", st.Trust.Epoch)
@@ -265,19 +262,12 @@ func TestBackendDiesBeforeAnApplysPush(t *testing.T) {
 	}()
 	<-appending // the apply holds d.mu and the ledger's lock
 	firstInst.Kill()
-	deadline := time.Now().Add(30 * time.Second)
-	for { // the relaunch begins while the apply is held up
+	// The relaunch begins while the apply is held up.
+	polltest.Until(t, "the backend's relaunch", 30*time.Second, 5*time.Millisecond, func() bool {
 		h.mu.Lock()
-		n := len(h.backInst)
-		h.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the backend was not relaunched")
-		}
-		<-time.After(5 * time.Millisecond) // polling with a deadline
-	}
+		defer h.mu.Unlock()
+		return len(h.backInst) == 2
+	})
 	close(release)
 	select {
 	case err := <-applied:

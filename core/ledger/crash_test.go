@@ -15,6 +15,7 @@ import (
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/internal/crashtest"
 )
 
 // The crash child: when this variable is set, TestMain runs crashChild
@@ -74,17 +75,7 @@ func crashChild(spec string) int {
 // or the one after it. RUSTYNET_CRASH_ITERATIONS sets the number of kills
 // per store (default 20, 3 with -short; CI runs 200).
 func TestCrashConsistency(t *testing.T) {
-	iterations := 20
-	if testing.Short() {
-		iterations = 3
-	}
-	if v := os.Getenv("RUSTYNET_CRASH_ITERATIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("RUSTYNET_CRASH_ITERATIONS=%q is not a positive number", v)
-		}
-		iterations = n
-	}
+	iterations := crashtest.Iterations(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

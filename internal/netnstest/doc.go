@@ -1,8 +1,10 @@
 // Package netnstest builds throw-away Linux network namespaces for tests:
 // named namespaces (New) joined by veth pairs (Connect), commands (Run,
-// Start) and Go functions (Namespace.Do) run inside them, and copies of the
-// test binary re-executed inside them (StartChild, ChildArgs; the test
-// package's TestMain calls Main). Everything is removed in t.Cleanup, also
+// Start) and Go functions (Namespace.Do) run inside them, echo services
+// (EchoTCP, EchoUDP), and copies of the test binary re-executed inside them
+// (StartChild, ChildArgs; the test package's TestMain calls Main). It is
+// the testing wrapper of internal/netnamespace, which enters namespaces and
+// joins them, and which the conformance suite uses without package testing. Everything is removed in t.Cleanup, also
 // when the test fails or panics; tests skip, with the reason Available
 // gives, only where namespaces cannot be made (not root, no iproute2).
 //

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+
+	"github.com/rustynet/rustynet/internal/netnamespace"
 )
 
 // nsPrefix starts the name of every namespace this package creates; sweep
@@ -23,8 +23,9 @@ type Namespace struct {
 	// Name is the namespace's name for `ip netns` and `ip -n`.
 	Name string
 
-	// fd is an open handle on the namespace, used by Do; closed in cleanup.
-	fd int
+	// handle is an open handle on the namespace, for Do, Netlink and
+	// Connect; closed in cleanup.
+	handle netns.NsHandle
 }
 
 // New creates a network namespace with a unique name, brings its loopback
@@ -35,17 +36,17 @@ func New(tb testing.TB) *Namespace {
 	Require(tb)
 	sweep()
 
-	n := &Namespace{Name: UniqueName(nsPrefix), fd: -1}
+	n := &Namespace{Name: UniqueName(nsPrefix), handle: netns.None()}
 	if out, err := exec.Command("ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
 		tb.Fatalf("ip netns add %s: %v: %s", n.Name, err, strings.TrimSpace(string(out)))
 	}
 	tb.Cleanup(func() { n.remove(tb) })
 
-	fd, err := unix.Open("/run/netns/"+n.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	h, err := netns.GetFromName(n.Name)
 	if err != nil {
 		tb.Fatalf("open namespace %s: %v", n.Name, err)
 	}
-	n.fd = fd
+	n.handle = h
 	n.Run(tb, "ip", "link", "set", "lo", "up")
 	return n
 }
@@ -54,9 +55,8 @@ func New(tb testing.TB) *Namespace {
 // disappear with it once no process or socket uses it any more.
 func (n *Namespace) remove(tb testing.TB) {
 	tb.Helper()
-	if n.fd >= 0 {
-		unix.Close(n.fd)
-		n.fd = -1
+	if n.handle.IsOpen() {
+		n.handle.Close()
 	}
 	if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
 		tb.Errorf("ip netns del %s: %v: %s", n.Name, err, strings.TrimSpace(string(out)))
@@ -64,54 +64,10 @@ func (n *Namespace) remove(tb testing.TB) {
 }
 
 // Do runs fn on an OS thread that has entered the namespace and returns
-// fn's error. Sockets and netlink handles fn opens belong to the namespace.
-// Goroutines fn starts do not run in the namespace. A panic in fn is
-// re-raised in the caller.
-//
-// The thread goes back to its own namespace before it is returned to the
-// scheduler. It is not left to die instead: a thread that exits fires the
-// parent-death signal of every child process it ever started (Go may have
-// started any child on any of its threads), which would kill plugin
-// processes the test launched. Only if going back fails does the thread stay
-// locked and end with fn.
-func (n *Namespace) Do(fn func() error) error {
-	type result struct {
-		err   error
-		panic any
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: fmt.Errorf("open this thread's namespace: %w", err)}
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(n.fd, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: fmt.Errorf("enter namespace %s: %w", n.Name, err)}
-			return
-		}
-		defer func() {
-			if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-				runtime.UnlockOSThread()
-			}
-		}()
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{panic: p}
-			}
-		}()
-		done <- result{err: fn()}
-	}()
-	r := <-done
-	if r.panic != nil {
-		panic(r.panic)
-	}
-	return r.err
-}
+// fn's error (netnamespace.Do). Sockets and netlink handles fn opens belong
+// to the namespace. Goroutines fn starts do not run in the namespace. A
+// panic in fn is re-raised in the caller.
+func (n *Namespace) Do(fn func() error) error { return netnamespace.Do(n.handle, fn) }
 
 // Command returns a command that runs name with args inside the namespace
 // (through `ip netns exec`, which execs it, so the process is the command).
@@ -144,7 +100,7 @@ func (n *Namespace) Output(ctx context.Context, name string, args ...string) (st
 // goroutine; it is closed in tb.Cleanup.
 func (n *Namespace) Netlink(tb testing.TB) *netlink.Handle {
 	tb.Helper()
-	h, err := netlink.NewHandleAt(netns.NsHandle(n.fd))
+	h, err := netlink.NewHandleAt(n.handle)
 	if err != nil {
 		tb.Fatalf("netlink handle in %s: %v", n.Name, err)
 	}

@@ -1,13 +1,13 @@
 package netnstest
 
 import (
-	"bytes"
 	"errors"
 	"os/exec"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/lockedbuf"
 )
 
 // stopGrace is how long a stopped process gets to exit after SIGTERM before
@@ -18,9 +18,9 @@ const stopGrace = 5 * time.Second
 type Process struct {
 	Cmd *exec.Cmd
 
-	exited chan struct{} // closed when Wait has returned
-	err    error         // Wait's result; read after exited is closed
-	output lockedBuffer  // stderr, and stdout unless the caller took it
+	exited chan struct{}    // closed when Wait has returned
+	err    error            // Wait's result; read after exited is closed
+	output lockedbuf.Buffer // stderr, and stdout unless the caller took it
 }
 
 // Start starts name with args inside the namespace. The process gets
@@ -100,21 +100,3 @@ func (p *Process) exitErr() error {
 
 // Output returns what the process wrote to its captured streams so far.
 func (p *Process) Output() string { return p.output.String() }
-
-// lockedBuffer is a bytes.Buffer safe for a writer and readers at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

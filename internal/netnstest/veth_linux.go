@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"testing"
+
+	"github.com/rustynet/rustynet/internal/netnamespace"
 )
 
 // Veth is a veth pair joining two namespaces.
@@ -20,15 +22,14 @@ type Veth struct {
 func Connect(tb testing.TB, a *Namespace, addrA netip.Prefix, b *Namespace, addrB netip.Prefix) *Veth {
 	tb.Helper()
 	v := &Veth{A: a, B: b, NameA: UniqueName("va"), NameB: UniqueName("vb"), AddrA: addrA, AddrB: addrB}
-	a.Run(tb, "ip", "link", "add", v.NameA, "type", "veth", "peer", "name", v.NameB, "netns", b.Name)
 	tb.Cleanup(func() {
 		// Deleting one end deletes the pair; an error means the namespace
-		// is already gone, which removed the pair too.
+		// is already gone, which removed the pair too, or there is none.
 		_, _ = a.Output(context.Background(), "ip", "link", "del", v.NameA)
 	})
-	a.Run(tb, "ip", "addr", "add", addrA.String(), "dev", v.NameA)
-	b.Run(tb, "ip", "addr", "add", addrB.String(), "dev", v.NameB)
-	a.Run(tb, "ip", "link", "set", v.NameA, "up")
-	b.Run(tb, "ip", "link", "set", v.NameB, "up")
+	err := netnamespace.Join(netnamespace.End{NS: a.handle, Name: v.NameA, Addr: addrA}, netnamespace.End{NS: b.handle, Name: v.NameB, Addr: addrB})
+	if err != nil {
+		tb.Fatalf("joining %s and %s: %v", a.Name, b.Name, err)
+	}
 	return v
 }

@@ -1,10 +1,11 @@
 // Package poll waits for a condition by checking it repeatedly with a
 // deadline: how tests (and the conformance suite, which cannot import
 // testing) synchronise with processes and backends, never with a fixed
-// sleep.
+// sleep. Package polltest wraps it for tests.
 package poll
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -14,11 +15,23 @@ import (
 // still false. ok is always called at least once, and once more at the
 // deadline.
 func Until(within, interval time.Duration, ok func() bool) error {
+	return UntilContext(context.Background(), within, interval, ok)
+}
+
+// UntilContext is Until that also gives up, with ctx's error, once ctx is
+// done.
+func UntilContext(ctx context.Context, within, interval time.Duration, ok func() bool) error {
 	deadline := time.Now().Add(within)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		<-t.C
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if ok() {
 			return nil
 		}

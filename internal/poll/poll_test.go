@@ -1,6 +1,8 @@
 package poll
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -29,5 +31,23 @@ func TestUntil(t *testing.T) {
 				t.Errorf("a failing condition was checked %d times; want it checked again at the deadline", calls)
 			}
 		})
+	}
+}
+
+func TestUntilContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	calls := 0
+	err := UntilContext(ctx, time.Hour, time.Millisecond, func() bool {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return false
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("UntilContext with ctx canceled after the third call: got %v, want %v", err, context.Canceled)
+	}
+	if calls != 3 {
+		t.Errorf("calls: got %d, want 3", calls)
 	}
 }

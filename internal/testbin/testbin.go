@@ -1,6 +1,8 @@
-// Package testbin builds the rustynet binary for tests and benchmarks that
-// run it as a user or a daemon would: once per test process, removed when
-// the process's TestMain calls Cleanup.
+// Package testbin builds the binaries that tests and benchmarks run as a
+// user, a daemon or a plugin host would: the rustynet binary once per test
+// process (Rustynet, removed when TestMain calls Cleanup; or TempRustynet,
+// for a TestMain that builds before any test), and any other command of
+// this module or one it requires (Package, BuildPackage).
 package testbin
 
 import (
@@ -42,11 +44,44 @@ func BuildPackage(ctx context.Context, dir, pkg, name string) (string, error) {
 	return bin, nil
 }
 
+// Package builds the command pkg (as BuildPackage does) into a temporary
+// directory of tb, removed at cleanup, as name, and returns the binary's
+// path. It skips tb only if the go tool is missing.
+func Package(tb testing.TB, pkg, name string) string {
+	tb.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		tb.Skipf("the go tool is not installed: cannot build %s", pkg)
+	}
+	bin, err := BuildPackage(tb.Context(), tb.TempDir(), pkg, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bin
+}
+
+// TempRustynet builds the rustynet command into a new temporary directory,
+// for a TestMain, which has no testing.TB to clean up with: remove removes
+// the directory. It gives the build ten minutes.
+func TempRustynet() (bin string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "rustynet-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if bin, err = Build(ctx, dir); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return bin, remove, nil
+}
+
 var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
+	once   sync.Once
+	path   string
+	remove func()
+	err    error
 }
 
 // Rustynet returns the binary built once for this test process, building it
@@ -57,12 +92,7 @@ func Rustynet(tb testing.TB) string {
 		tb.Skip("the go tool is not installed: cannot build the rustynet binary")
 	}
 	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "rustynet-bin-"); built.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		built.path, built.err = Build(ctx, built.dir)
+		built.path, built.remove, built.err = TempRustynet()
 	})
 	if built.err != nil {
 		tb.Fatalf("building rustynet: %v", built.err)
@@ -73,7 +103,7 @@ func Rustynet(tb testing.TB) string {
 // Cleanup removes the binary Rustynet built, if any; call it from TestMain
 // after m.Run.
 func Cleanup() {
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
+	if built.remove != nil {
+		built.remove()
 	}
 }

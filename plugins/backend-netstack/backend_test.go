@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rustynet/rustynet/hostapi"
 	"go.uber.org/goleak"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 func TestMain(m *testing.M) {
@@ -173,7 +175,7 @@ func TestMeshTraffic(t *testing.T) {
 			after, _ = peerState(t, p.a, p.b.pub)
 			return after.TxBytes >= before.TxBytes+64<<10 && after.RxBytes >= before.RxBytes+64<<10
 		}
-		if !eventually(5*time.Second, grown) {
+		if poll.Until(5*time.Second, 20*time.Millisecond, grown) != nil {
 			t.Errorf("got tx %d→%d rx %d→%d, want both to grow by at least 64 KiB", before.TxBytes, after.TxBytes, before.RxBytes, after.RxBytes)
 		}
 		if after.LastHandshake.IsZero() {

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustynet/rustynet/hostapi"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 // silence is how long traffic the filter drops is waited for: a negative
@@ -66,8 +67,8 @@ func TestFilter(t *testing.T) {
 	aIP := netip.MustParseAddr("100.64.0.1")
 	b := newTestNode(t, "100.64.0.2", &hostapi.ProxyConfig{
 		Exposes: []hostapi.Expose{
-			{Proto: hostapi.ProtoTCP, MeshPort: 7, Target: bEcho7.addr},
-			{Proto: hostapi.ProtoTCP, MeshPort: 8, Target: bEcho8.addr},
+			{Proto: hostapi.ProtoTCP, MeshPort: 7, Target: bEcho7.Addr()},
+			{Proto: hostapi.ProtoTCP, MeshPort: 8, Target: bEcho8.Addr()},
 			{Proto: hostapi.ProtoUDP, MeshPort: 7, Target: bUDP7},
 			{Proto: hostapi.ProtoUDP, MeshPort: 8, Target: bUDP8},
 		},
@@ -105,7 +106,7 @@ func TestFilter(t *testing.T) {
 		if rep, _ := socksDial(t, socks, b.ip.String(), 8); rep != socksRepTTLExpired {
 			t.Errorf("got reply %d, want %d (TTL expired: B drops the SYN)", rep, socksRepTTLExpired)
 		}
-		if n := bEcho8.accepted.Load(); n != 0 {
+		if n := bEcho8.Accepted(); n != 0 {
 			t.Errorf("B's service on the port no rule admits accepted %d connections, want 0", n)
 		}
 	})
@@ -176,19 +177,19 @@ func TestFilterGateway(t *testing.T) {
 	addPeer(t, a, b.peer("127.77.0.0/16"))
 	socks := serviceAddr(t, a, "socks5 127.0.0.1:0")
 	setFilter(t, b, hostapi.FilterRule{
-		Src: a.addresses(), Dst: []netip.Prefix{netip.PrefixFrom(admitted.addr.Addr(), 32)},
-		Proto: hostapi.ProtoTCP, Ports: []hostapi.PortRange{{First: admitted.addr.Port(), Last: admitted.addr.Port()}},
+		Src: a.addresses(), Dst: []netip.Prefix{netip.PrefixFrom(admitted.Addr().Addr(), 32)},
+		Proto: hostapi.ProtoTCP, Ports: []hostapi.PortRange{{First: admitted.Addr().Port(), Last: admitted.Addr().Port()}},
 	})
 
-	rep, c := socksDial(t, socks, admitted.addr.Addr().String(), admitted.addr.Port())
+	rep, c := socksDial(t, socks, admitted.Addr().Addr().String(), admitted.Addr().Port())
 	if rep != socksRepSucceeded {
 		t.Fatalf("to the admitted server: got reply %d, want %d", rep, socksRepSucceeded)
 	}
 	echo(t, c, []byte("forwarded and admitted"))
-	if rep, _ := socksDial(t, socks, other.addr.Addr().String(), other.addr.Port()); rep != socksRepTTLExpired {
+	if rep, _ := socksDial(t, socks, other.Addr().Addr().String(), other.Addr().Port()); rep != socksRepTTLExpired {
 		t.Errorf("to a server no rule admits: got reply %d, want %d (TTL expired: B drops the SYN)", rep, socksRepTTLExpired)
 	}
-	if n := other.accepted.Load(); n != 0 {
+	if n := other.Accepted(); n != 0 {
 		t.Errorf("the server no rule admits accepted %d connections, want 0 (nothing forwarded)", n)
 	}
 }

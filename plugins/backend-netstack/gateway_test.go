@@ -8,8 +8,9 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/rustynet/rustynet/hostapi"
 	"go.uber.org/goleak"
+
+	"github.com/rustynet/rustynet/hostapi"
 )
 
 func TestGatewayPolicy(t *testing.T) {
@@ -81,7 +82,7 @@ func TestSubnetRouter(t *testing.T) {
 
 	var open net.Conn // a forwarded connection kept open across subtests
 	t.Run("TCP through the router, with a half-close", func(t *testing.T) {
-		rep, c := socksDial(t, socks, lanEcho.addr.Addr().String(), lanEcho.addr.Port())
+		rep, c := socksDial(t, socks, lanEcho.Addr().Addr().String(), lanEcho.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("got reply %d, want %d", rep, socksRepSucceeded)
 		}
@@ -92,14 +93,14 @@ func TestSubnetRouter(t *testing.T) {
 		if err := readClosed(c); err != nil {
 			t.Errorf("after the client's half-close, the server's end did not come back: %v", err)
 		}
-		rep, open = socksDial(t, socks, lanEcho.addr.Addr().String(), lanEcho.addr.Port())
+		rep, open = socksDial(t, socks, lanEcho.Addr().Addr().String(), lanEcho.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("second connection: got reply %d, want %d", rep, socksRepSucceeded)
 		}
 		echo(t, open, []byte("stays open"))
 	})
 	t.Run("HTTP CONNECT through the router", func(t *testing.T) {
-		code, body, c := httpConnect(t, httpProxy, lanEcho.addr)
+		code, body, c := httpConnect(t, httpProxy, lanEcho.Addr())
 		if code != http.StatusOK {
 			t.Fatalf("got %d %q, want 200", code, body)
 		}
@@ -128,10 +129,10 @@ func TestSubnetRouter(t *testing.T) {
 	t.Run("dropped", func(t *testing.T) {
 		t.Run("a destination outside the router's prefixes is not forwarded", func(t *testing.T) {
 			t.Parallel()
-			if rep, _ := socksDial(t, socks, otherEcho.addr.Addr().String(), otherEcho.addr.Port()); rep != socksRepTTLExpired {
+			if rep, _ := socksDial(t, socks, otherEcho.Addr().Addr().String(), otherEcho.Addr().Port()); rep != socksRepTTLExpired {
 				t.Errorf("got reply %d, want %d (TTL expired: B drops the packets)", rep, socksRepTTLExpired)
 			}
-			if n := otherEcho.accepted.Load(); n != 0 {
+			if n := otherEcho.Accepted(); n != 0 {
 				t.Errorf("the server outside B's prefixes accepted %d connections, want 0", n)
 			}
 		})
@@ -167,12 +168,12 @@ func TestSubnetRouter(t *testing.T) {
 		if err := readClosed(open); err != nil {
 			t.Errorf("the connection to a prefix no longer served: %v", err)
 		}
-		rep, c := socksDial(t, socks, otherEcho.addr.Addr().String(), otherEcho.addr.Port())
+		rep, c := socksDial(t, socks, otherEcho.Addr().Addr().String(), otherEcho.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("to the newly served prefix: got reply %d, want %d", rep, socksRepSucceeded)
 		}
 		echo(t, c, []byte("to the new prefix"))
-		if rep, _ := socksDial(t, socks, lanEcho.addr.Addr().String(), lanEcho.addr.Port()); rep != socksRepTTLExpired {
+		if rep, _ := socksDial(t, socks, lanEcho.Addr().Addr().String(), lanEcho.Addr().Port()); rep != socksRepTTLExpired {
 			t.Errorf("to the prefix no longer served: got reply %d, want %d (TTL expired)", rep, socksRepTTLExpired)
 		}
 	})
@@ -196,12 +197,12 @@ func TestExitNode(t *testing.T) {
 	var open net.Conn
 	t.Run("TCP through the exit to an address of this host", func(t *testing.T) {
 		var rep byte
-		rep, open = socksDial(t, socks, host4.String(), hostEcho.addr.Port())
+		rep, open = socksDial(t, socks, host4.String(), hostEcho.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("got reply %d, want %d", rep, socksRepSucceeded)
 		}
 		echo(t, open, []byte("through the exit"))
-		code, body, c := httpConnect(t, httpProxy, hostEcho.addr)
+		code, body, c := httpConnect(t, httpProxy, hostEcho.Addr())
 		if code != http.StatusOK {
 			t.Fatalf("HTTP CONNECT: got %d %q, want 200", code, body)
 		}
@@ -210,24 +211,24 @@ func TestExitNode(t *testing.T) {
 	t.Run("IPv6 through the exit", func(t *testing.T) {
 		host6 := hostAddr(t, true)
 		e := startTCPEchoOn(t, netip.AddrPortFrom(host6, 0).String())
-		rep, c := socksDial(t, socks, host6.String(), e.addr.Port())
+		rep, c := socksDial(t, socks, host6.String(), e.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("got reply %d, want %d", rep, socksRepSucceeded)
 		}
 		echo(t, c, []byte("through the exit over IPv6"))
 	})
 	t.Run("the default route does not carry loopback", func(t *testing.T) {
-		if rep, _ := socksDial(t, socks, "127.0.0.1", loopEcho.addr.Port()); rep != socksRepNetworkUnreachable {
+		if rep, _ := socksDial(t, socks, "127.0.0.1", loopEcho.Addr().Port()); rep != socksRepNetworkUnreachable {
 			t.Errorf("got reply %d, want %d (network unreachable)", rep, socksRepNetworkUnreachable)
 		}
 	})
 	t.Run("the exit refuses loopback sent to it", func(t *testing.T) {
 		// A routes loopback into B explicitly; B, an exit, resets it.
 		addPeer(t, a, b.peer("0.0.0.0/0", "::/0", "127.0.0.0/8"))
-		if rep, _ := socksDial(t, socks, "127.0.0.1", loopEcho.addr.Port()); rep != socksRepConnectionRefused {
+		if rep, _ := socksDial(t, socks, "127.0.0.1", loopEcho.Addr().Port()); rep != socksRepConnectionRefused {
 			t.Errorf("got reply %d, want %d (connection refused)", rep, socksRepConnectionRefused)
 		}
-		if n := loopEcho.accepted.Load(); n != 0 {
+		if n := loopEcho.Accepted(); n != 0 {
 			t.Errorf("the loopback server accepted %d connections through the exit, want 0", n)
 		}
 	})
@@ -242,7 +243,7 @@ func TestExitNode(t *testing.T) {
 		if err := readClosed(open); err != nil {
 			t.Errorf("the forwarded connection: %v", err)
 		}
-		if rep, _ := socksDial(t, socks, host4.String(), hostEcho.addr.Port()); rep != socksRepTTLExpired {
+		if rep, _ := socksDial(t, socks, host4.String(), hostEcho.Addr().Port()); rep != socksRepTTLExpired {
 			t.Errorf("got reply %d, want %d (TTL expired: B drops the packets)", rep, socksRepTTLExpired)
 		}
 	})
@@ -300,7 +301,7 @@ func TestGatewayCloseLeavesNoGoroutines(t *testing.T) {
 			Forwards: []hostapi.Forward{{Proto: hostapi.ProtoUDP, Listen: loop, Target: lanUDP}}})
 		addPeer(t, b, a.peer())
 		addPeer(t, a, b.peer("127.77.0.0/16"))
-		rep, c := socksDial(t, serviceAddr(t, a, "socks5 127.0.0.1:0"), lanEcho.addr.Addr().String(), lanEcho.addr.Port())
+		rep, c := socksDial(t, serviceAddr(t, a, "socks5 127.0.0.1:0"), lanEcho.Addr().Addr().String(), lanEcho.Addr().Port())
 		if rep != socksRepSucceeded {
 			t.Fatalf("got reply %d, want %d", rep, socksRepSucceeded)
 		}

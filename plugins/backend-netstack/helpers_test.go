@@ -11,13 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rustynet/rustynet/hostapi"
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/echoserver"
 )
 
 // ioTimeout bounds every network operation in these tests.
@@ -199,81 +200,37 @@ func startUDPEcho(tb testing.TB) netip.AddrPort {
 	return startUDPEchoOn(tb, "127.0.0.1:0")
 }
 
-// startUDPEchoOn echoes UDP datagrams on addr.
+// startUDPEchoOn echoes UDP datagrams on addr (package echoserver) until tb
+// ends.
 func startUDPEchoOn(tb testing.TB, addr string) netip.AddrPort {
 	tb.Helper()
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan struct{})
-	tb.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	go func() {
-		defer close(done)
-		buf := make([]byte, maxDatagram)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	return netip.MustParseAddrPort(pc.LocalAddr().String())
+	u := echoserver.ServeUDP(pc)
+	tb.Cleanup(func() { u.Close() })
+	return u.Addr()
 }
 
 // startTCPEcho echoes TCP streams on the host's loopback.
 func startTCPEcho(tb testing.TB) netip.AddrPort {
 	tb.Helper()
-	return startTCPEchoOn(tb, "127.0.0.1:0").addr
+	return startTCPEchoOn(tb, "127.0.0.1:0").Addr()
 }
 
-// tcpEcho is a TCP echo server on the host. At the end of a client's stream
-// it ends its own, so a half-close travels both ways.
-type tcpEcho struct {
-	addr     netip.AddrPort
-	accepted atomic.Int32 // connections accepted so far
-}
-
-// startTCPEchoOn starts a TCP echo server on addr.
-func startTCPEchoOn(tb testing.TB, addr string) *tcpEcho {
+// startTCPEchoOn echoes TCP streams on addr (package echoserver: at the end of a
+// client's stream it ends its own, so a half-close travels both ways)
+// until tb ends.
+func startTCPEchoOn(tb testing.TB, addr string) *echoserver.TCP {
 	tb.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &tcpEcho{addr: netip.MustParseAddrPort(ln.Addr().String())}
-	done := make(chan struct{})
-	tb.Cleanup(func() {
-		ln.Close()
-		<-done
-	})
-	go func() {
-		defer close(done)
-		var open []net.Conn
-		defer func() {
-			for _, c := range open {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.accepted.Add(1)
-			open = append(open, c)
-			go func() {
-				if _, err := io.Copy(c, c); err == nil {
-					_ = c.(*net.TCPConn).CloseWrite()
-				}
-			}()
-		}
-	}()
-	return e
+	s := echoserver.ServeTCP(ln, nil)
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
 
 // unusedPort returns a TCP port on addr where nothing listens (one that was
@@ -456,20 +413,3 @@ func newByteReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(oneByt
 type oneByte struct{ r io.Reader }
 
 func (o oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:1]) }
-
-// eventually polls cond every 20 ms until it holds, and reports whether it
-// did within timeout.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
-}

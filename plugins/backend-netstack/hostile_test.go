@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll"
 )
 
 // Hostile input on every host listener of the proxy set: floods,
@@ -96,7 +97,7 @@ func waitStats(tb testing.TB, svc *service, limit int, what string, ok func(serv
 	tb.Helper()
 	var st serviceStats
 	most := 0
-	done := eventually(ioTimeout, func() bool {
+	err := poll.Until(ioTimeout, 20*time.Millisecond, func() bool {
 		st = svc.stats()
 		most = max(most, st.open)
 		return ok(st)
@@ -104,8 +105,8 @@ func waitStats(tb testing.TB, svc *service, limit int, what string, ok func(serv
 	if most > limit {
 		tb.Errorf("%s: %d connections were open at once, want at most %d", svc.name, most, limit)
 	}
-	if !done {
-		tb.Fatalf("%s: %s never happened; last counts %+v", svc.name, what, st)
+	if err != nil {
+		tb.Fatalf("%s: %s never happened (%v); last counts %+v", svc.name, what, err, st)
 	}
 	return st
 }

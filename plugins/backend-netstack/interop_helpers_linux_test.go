@@ -5,11 +5,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,23 +21,6 @@ func requireTools(t testing.TB, names ...string) {
 			t.Skipf("%s is not installed (apt-get install wireguard-tools iproute2): %v", name, err)
 		}
 	}
-}
-
-// buildWireguardGo builds the plain wireguard-go command (the root package
-// of golang.zx2c4.com/wireguard, at the version go.mod pins).
-func buildWireguardGo(t testing.TB) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go tool is needed to build wireguard-go: " + err.Error())
-	}
-	out := filepath.Join(t.TempDir(), "wireguard-go")
-	cmd := exec.Command(goTool, "build", "-o", out, "golang.zx2c4.com/wireguard")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build wireguard-go: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // hostVeth joins the test process's own (host) namespace to ns with a veth
@@ -64,44 +44,6 @@ func hostVeth(t testing.TB, ns *netnstest.Namespace, hostAddr, nsAddr netip.Pref
 	run("link", "set", hostName, "up")
 	ns.Run(t, "ip", "addr", "add", nsAddr.String(), "dev", nsName)
 	ns.Run(t, "ip", "link", "set", nsName, "up")
-}
-
-// nsEchoServer listens on addr inside ns and echoes every TCP connection
-// until t ends.
-func nsEchoServer(t testing.TB, ns *netnstest.Namespace, addr netip.AddrPort) netip.AddrPort {
-	t.Helper()
-	var ln net.Listener
-	if err := ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp", addr.String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var conns sync.Map
-	t.Cleanup(func() {
-		ln.Close()
-		conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Store(c, nil)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
 
 // echoRoundTrip writes msg on c and fails t unless the same bytes come
@@ -148,14 +90,6 @@ func noEcho(t testing.TB, c net.Conn, msg string) {
 		t.Errorf("got %d bytes of echo %q over a cut tunnel, want none", n, got[:n])
 	}
 	t.Logf("read on a cut tunnel: %v", err)
-}
-
-// waitUntil polls cond every 20 ms until it holds, or fails t after timeout.
-func waitUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
 }
 
 // nsOutput runs a command inside ns and returns its trimmed output.

@@ -15,6 +15,9 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // The interop topology: the test process's namespace (the host) and one
@@ -40,7 +43,7 @@ const (
 func TestInteropWireguardGo(t *testing.T) {
 	netnstest.Require(t)
 	requireTools(t, "ip", "wg")
-	bin := buildWireguardGo(t)
+	bin := testbin.Package(t, "golang.zx2c4.com/wireguard", "wireguard-go")
 	n := newInteropNet(t)
 	peerPriv, peerPub := newKey(t)
 	wgName := startPlainWireguardGo(t, bin, n.ns, peerPriv, n.ours)
@@ -84,7 +87,7 @@ func newInteropNet(t *testing.T) *interopNet {
 func (n *interopNet) check(t *testing.T, wgName string, peerPub hostapi.Key) {
 	t.Helper()
 	ns, ours := n.ns, n.ours
-	nsEchoServer(t, ns, netip.AddrPortFrom(interopPeerIP, interopServerPort)) // on the interface's address
+	ns.EchoTCP(t, netip.AddrPortFrom(interopPeerIP, interopServerPort)) // on the interface's address
 	addPeer(t, ours, hostapi.PeerConfig{
 		PublicKey:  peerPub,
 		Endpoint:   netip.AddrPortFrom(interopNsVeth.Addr(), interopWGPort),
@@ -132,10 +135,10 @@ func (n *interopNet) check(t *testing.T, wgName string, peerPub hostapi.Key) {
 		// wireguard-go counts a batch once the socket has taken it, which
 		// may be after the other side has read it: poll.
 		var after hostapi.PeerState
-		if !eventually(ioTimeout, func() bool {
+		if poll.Until(ioTimeout, 20*time.Millisecond, func() bool {
 			after, _ = peerState(t, ours, peerPub)
 			return after.RxBytes-before.RxBytes >= size && after.TxBytes-before.TxBytes >= size
-		}) {
+		}) != nil {
 			t.Errorf("netstack's counters for the peer: rx %d→%d, tx %d→%d; want each to grow by at least %d",
 				before.RxBytes, after.RxBytes, before.TxBytes, after.TxBytes, size)
 		}
@@ -206,7 +209,7 @@ func startPlainWireguardGo(t *testing.T, bin string, ns *netnstest.Namespace, pr
 	name := netnstest.UniqueName("wgi")
 	p := ns.Start(t, "env", "LOG_LEVEL=verbose", bin, "-f", name)
 	sock := "/var/run/wireguard/" + name + ".sock"
-	waitUntil(t, "wireguard-go's UAPI socket "+sock, 20*time.Second, func() bool {
+	polltest.Until(t, "wireguard-go's UAPI socket "+sock, 20*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.Exited():
 			t.Fatalf("wireguard-go exited: %s", p.Output())

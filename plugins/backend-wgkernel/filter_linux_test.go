@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/echoserver"
 	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	ft "github.com/rustynet/rustynet/plugins/internal/packetfilter/filtertest"
 )
@@ -184,7 +184,8 @@ func nftChainNames(t *testing.T, ns netns.NsHandle, name string) []string {
 	return out
 }
 
-// tcpEcho serves TCP echo on addr inside ns until the test ends.
+// tcpEcho serves TCP echo (package echoserver) on addr inside ns until the
+// test ends.
 func tcpEcho(t *testing.T, ns netns.NsHandle, addr netip.AddrPort) {
 	t.Helper()
 	var ln net.Listener
@@ -193,30 +194,8 @@ func tcpEcho(t *testing.T, ns netns.NsHandle, addr netip.AddrPort) {
 	if err != nil {
 		t.Fatalf("listening on %v: %v", addr, err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(c, c) })
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	s := echoserver.ServeTCP(ln, nil)
+	t.Cleanup(func() { _ = s.Close() })
 }
 
 // tcpDial connects from ns to to within timeout.

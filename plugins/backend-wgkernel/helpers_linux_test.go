@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/echoserver"
+	"github.com/rustynet/rustynet/internal/netnamespace"
 	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
@@ -61,64 +62,26 @@ func newKeyPair(t *testing.T) keyPair {
 	return keyPair{priv: hostapi.PrivateKey(k), pub: hostapi.Key(k.PublicKey())}
 }
 
-// newNetNS returns a new network namespace with lo up, deleted when the
-// test ends (the kernel frees it, and every interface in it, with the
-// last reference).
+// newNetNS returns a new network namespace with lo up
+// (netnamespace.New), deleted when the test ends (the kernel frees it, and
+// every interface in it, with the last reference).
 func newNetNS(t *testing.T) netns.NsHandle {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
+	ns, err := netnamespace.New()
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := netns.Set(orig); err != nil {
-		// The thread is stuck in the new namespace: keep it from others.
-		runtime.LockOSThread()
-		t.Fatalf("returning to the original namespace: %v", err)
 	}
 	t.Cleanup(func() { _ = ns.Close() })
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(lo); err != nil {
-		t.Fatal(err)
-	}
 	return ns
 }
 
-// inNetNS runs f on a thread that is in ns for as long as f runs. Sockets
-// and netlink handles f opens stay in ns.
+// inNetNS runs f on a thread that is in ns for as long as f runs
+// (netnamespace.Do). Sockets and netlink handles f opens stay in ns.
 func inNetNS(t *testing.T, ns netns.NsHandle, f func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
+	if err := netnamespace.Do(ns, func() error { f(); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			runtime.LockOSThread() // stuck in ns: never reuse this thread
-			t.Errorf("returning to the original namespace: %v", err)
-		}
-	}()
-	f()
 }
 
 // newBackendIn returns a backend configured with cfg in ns, closed when
@@ -183,31 +146,18 @@ func wantCode(t *testing.T, what string, err error, code hostapi.Code) {
 	}
 }
 
-// udpEcho serves UDP echo on addr inside ns until the test ends.
+// udpEcho serves UDP echo (package echoserver) on addr inside ns until the
+// test ends.
 func udpEcho(t *testing.T, ns netns.NsHandle, addr netip.AddrPort) {
 	t.Helper()
-	var conn *net.UDPConn
+	var pc net.PacketConn
 	var err error
-	inNetNS(t, ns, func() { conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr)) })
+	inNetNS(t, ns, func() { pc, err = net.ListenPacket("udp", addr.String()) })
 	if err != nil {
 		t.Fatalf("listening on %v: %v", addr, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = conn.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = conn.Close()
-		<-done
-	})
+	u := echoserver.ServeUDP(pc)
+	t.Cleanup(func() { _ = u.Close() })
 }
 
 // Echo exchange limits: an attempt waits echoAttempt for the reply (the

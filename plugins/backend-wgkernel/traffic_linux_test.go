@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
 )
 
 // The underlay between the two namespaces of a traffic test: a veth pair
@@ -280,20 +281,13 @@ func startWireGuardGo(t *testing.T, ns netns.NsHandle, name string) {
 	})
 
 	sock := "/var/run/wireguard/" + name + ".sock"
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, err := os.Stat(sock); err == nil {
-			return
-		}
+	polltest.Until(t, "wireguard-go's UAPI socket "+sock, 30*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("wireguard-go exited before creating %s: %v", sock, err)
-		case <-tick.C:
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wireguard-go did not create %s within 30s", sock)
-		}
-	}
+		_, err := os.Stat(sock)
+		return err == nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/testbin"
 	"github.com/rustynet/rustynet/plugins/internal/packetfilter/filtertest"
 )
 
@@ -143,7 +144,7 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 
-	bin := buildWireguardGo(b)
+	bin := testbin.Package(b, "golang.zx2c4.com/wireguard", "wireguard-go")
 	plainA, plainB := topology(b)
 	startWireguardGo(b, bin, plainA, plainB)
 	startWireguardGo(b, bin, plainB, plainA)

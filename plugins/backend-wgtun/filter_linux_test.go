@@ -69,8 +69,8 @@ func TestFilter(t *testing.T) {
 	a4, b4 := a.tunAddr.Addr(), b.tunAddr.Addr()
 	admitted4, denied4 := whoamiServer(t, b.ns, b4), whoamiServer(t, b.ns, b4)
 	admitted6, denied6 := whoamiServer(t, b.ns, b6), whoamiServer(t, b.ns, b6)
-	udpAdmitted, udpDenied := udpEchoServer(t, b.ns, b4), udpEchoServer(t, b.ns, b4)
-	echo4 := echoServer(t, b.ns, b4)
+	udpAdmitted, udpDenied := b.ns.EchoUDP(t, netip.AddrPortFrom(b4, 0)), b.ns.EchoUDP(t, netip.AddrPortFrom(b4, 0))
+	echo4 := b.ns.EchoTCP(t, netip.AddrPortFrom(b4, 0))
 	aSide := whoamiServer(t, a.ns, a4)
 	from, to := []netip.Addr{a4, a6}, []netip.Addr{b4, b6}
 	base := []hostapi.FilterRule{
@@ -164,35 +164,6 @@ func TestFilterGateway(t *testing.T) {
 	if got, err := whoami(a.ns, denied, blockedTimeout); err == nil {
 		t.Errorf("A reached %v through B, which no rule admits (C saw %s)", denied, got)
 	}
-}
-
-// udpEchoServer echoes UDP datagrams on addr (any port) inside ns.
-func udpEchoServer(t testing.TB, ns *netnstest.Namespace, addr netip.Addr) netip.AddrPort {
-	t.Helper()
-	var pc *net.UDPConn
-	if err := ns.Do(func() (err error) {
-		pc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	return netip.AddrPortFrom(addr, uint16(pc.LocalAddr().(*net.UDPAddr).Port))
 }
 
 // udpExchange sends datagrams from inside ns to to, one every 200 ms, and

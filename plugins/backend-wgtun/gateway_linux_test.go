@@ -163,7 +163,7 @@ func TestExitNode(t *testing.T) {
 	toExit.AllowedIPs = append(toExit.AllowedIPs, netip.MustParsePrefix("0.0.0.0/0"))
 	defaultRoute := netip.MustParsePrefix("0.0.0.0/0")
 	mustApply(t, ba, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{toExit}}, hostapi.RouteChanges{Add: []netip.Prefix{b.tunAddr, defaultRoute}})
-	meshHost := echoServer(t, b.ns, b.tunAddr.Addr())
+	meshHost := b.ns.EchoTCP(t, netip.AddrPortFrom(b.tunAddr.Addr(), 0))
 	mark, err := hostroute.MarkOf(linkIndex(t, a.ns, a.name))
 	if err != nil {
 		t.Fatal(err)

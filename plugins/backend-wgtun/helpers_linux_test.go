@@ -2,7 +2,6 @@ package wgtun
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -16,14 +15,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/internal/netnstest"
-	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"golang.org/x/crypto/curve25519"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/lockedbuf"
+	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
 // wgPort is the UDP port every node listens on (each in its own namespace).
@@ -104,7 +105,7 @@ func launch(t testing.TB, ns *netnstest.Namespace) *hostapi.BackendClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs lockedbuf.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("plugin log (%s):\n%s", ns.Name, logs.String())
@@ -164,46 +165,6 @@ func launchTowards(t testing.TB, a, peer *node) *hostapi.BackendClient {
 	return c
 }
 
-// echoServer listens on addr:port inside ns and echoes every connection.
-// It returns the listening address.
-func echoServer(t testing.TB, ns *netnstest.Namespace, addr netip.Addr) netip.AddrPort {
-	t.Helper()
-	var ln net.Listener
-	if err := ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	var conns sync.Map
-	t.Cleanup(func() {
-		conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Store(c, nil)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
-}
-
 // dial connects from inside ns to to.
 func dial(t testing.TB, ns *netnstest.Namespace, to netip.AddrPort) net.Conn {
 	t.Helper()
@@ -244,48 +205,6 @@ func mustEcho(t testing.TB, c net.Conn, msg string) {
 	}
 }
 
-// waitFor polls cond every 20 ms until it holds, or fails t after timeout.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
-}
-
-// eventually polls cond every 20 ms until it holds, and reports whether it
-// did within timeout.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
-}
-
-// buildWireguardGo builds the plain wireguard-go command (the root package
-// of golang.zx2c4.com/wireguard) from the module this repository pins.
-func buildWireguardGo(t testing.TB) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go tool is needed to build wireguard-go: " + err.Error())
-	}
-	out := filepath.Join(t.TempDir(), "wireguard-go")
-	cmd := exec.Command(goTool, "build", "-o", out, "golang.zx2c4.com/wireguard")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build wireguard-go: %v\n%s", err, msg)
-	}
-	return out
-}
-
 // startWireguardGo runs plain wireguard-go for n inside n's namespace and
 // configures it with the standard tools (wg set, ip) with peer as its only
 // peer.
@@ -294,7 +213,7 @@ func startWireguardGo(t testing.TB, bin string, n, peer *node) *netnstest.Proces
 	requireTool(t, "wg")
 	p := n.ns.Start(t, "env", "LOG_LEVEL=verbose", bin, "-f", n.name)
 	sock := "/var/run/wireguard/" + n.name + ".sock"
-	waitFor(t, "wireguard-go's UAPI socket "+sock, 20*time.Second, func() bool {
+	polltest.Until(t, "wireguard-go's UAPI socket "+sock, 20*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.Exited():
 			t.Fatalf("wireguard-go exited: %s", p.Output())
@@ -338,24 +257,6 @@ func wgShow(t testing.TB, ns *netnstest.Namespace, args ...string) string {
 	t.Helper()
 	requireTool(t, "wg")
 	return strings.TrimSpace(ns.Run(t, "wg", append([]string{"show"}, args...)...))
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // ownRoutes lists, with `ip route`, the routes through dev in ns that carry

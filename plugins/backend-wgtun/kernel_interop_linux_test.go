@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll"
 	"github.com/rustynet/rustynet/internal/vmtest/vmtesting"
 )
 
@@ -38,9 +40,9 @@ func TestKernelInterop(t *testing.T) {
 	ba := launchTowards(t, a, b)
 	startKernelWireGuard(t, b, a)
 
-	toKernel := dial(t, a.ns, echoServer(t, b.ns, b.tunAddr.Addr()))
+	toKernel := dial(t, a.ns, b.ns.EchoTCP(t, netip.AddrPortFrom(b.tunAddr.Addr(), 0)))
 	mustEcho(t, toKernel, "wgtun to kernel")
-	toWgtun := dial(t, b.ns, echoServer(t, a.ns, a.tunAddr.Addr()))
+	toWgtun := dial(t, b.ns, a.ns.EchoTCP(t, netip.AddrPortFrom(a.tunAddr.Addr(), 0)))
 	mustEcho(t, toWgtun, "kernel to wgtun")
 
 	t.Run("wgtun counters move", func(t *testing.T) {
@@ -56,10 +58,10 @@ func TestKernelInterop(t *testing.T) {
 		// has taken it, which may be after the other side has read it:
 		// poll.
 		var after hostapi.PeerState
-		if !eventually(20*time.Second, func() bool {
+		if poll.Until(20*time.Second, 20*time.Millisecond, func() bool {
 			after = peerState(t, ba, b.key.pub)
 			return after.RxBytes-before.RxBytes >= 2*size && after.TxBytes-before.TxBytes >= 2*size
-		}) {
+		}) != nil {
 			t.Errorf("wgtun's counters for the kernel peer: rx %d→%d, tx %d→%d; want each to grow by at least %d",
 				before.RxBytes, after.RxBytes, before.TxBytes, after.TxBytes, 2*size)
 		}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
+	"github.com/rustynet/rustynet/internal/testbin"
 )
 
 // BenchmarkApplyVersusSyncconf compares adding one peer to an interface
@@ -30,7 +32,7 @@ import (
 func BenchmarkApplyVersusSyncconf(b *testing.B) {
 	netnstest.Require(b)
 	requireTool(b, "wg")
-	bin := buildWireguardGo(b)
+	bin := testbin.Package(b, "golang.zx2c4.com/wireguard", "wireguard-go")
 	for _, n := range []int{1000, 10000} {
 		b.Run("wgtun/peers="+strconv.Itoa(n), func(b *testing.B) {
 			c := benchBackend(b, n)
@@ -83,7 +85,7 @@ func plainWithPeers(b *testing.B, bin string, n int) (iface, conf string) {
 	iface = netnstest.UniqueName("wgs")
 	p := ns.Start(b, bin, "-f", iface)
 	sock := "/var/run/wireguard/" + iface + ".sock"
-	waitFor(b, "wireguard-go's UAPI socket "+sock, 20*time.Second, func() bool {
+	polltest.Until(b, "wireguard-go's UAPI socket "+sock, 20*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.Exited():
 			b.Fatalf("wireguard-go exited: %s", p.Output())

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/internal/netnstest"
-	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/netnstest"
+	"github.com/rustynet/rustynet/internal/testbin"
+	"github.com/rustynet/rustynet/plugins/internal/hostroute"
 )
 
 // TestTunnel runs two wgtun plugins in two namespaces joined by a veth pair
@@ -31,7 +33,7 @@ func TestTunnel(t *testing.T) {
 	configurePair(t, a, b, ba, bb)
 	ctx := context.Background()
 
-	srv := echoServer(t, b.ns, b.tunAddr.Addr())
+	srv := b.ns.EchoTCP(t, netip.AddrPortFrom(b.tunAddr.Addr(), 0))
 	conn := dial(t, a.ns, srv)
 	mustEcho(t, conn, "first packet through wgtun")
 
@@ -279,15 +281,15 @@ func TestConfigureUpdate(t *testing.T) {
 func TestInteropWithWireguardGo(t *testing.T) {
 	netnstest.Require(t)
 	requireTool(t, "wg")
-	bin := buildWireguardGo(t)
+	bin := testbin.Package(t, "golang.zx2c4.com/wireguard", "wireguard-go")
 	a, b := topology(t)
 	ba := launchTowards(t, a, b)
 	startWireguardGo(t, bin, b, a)
 
 	// Both directions: wgtun dials wireguard-go, and wireguard-go's side
 	// dials wgtun.
-	mustEcho(t, dial(t, a.ns, echoServer(t, b.ns, b.tunAddr.Addr())), "wgtun to wireguard-go")
-	mustEcho(t, dial(t, b.ns, echoServer(t, a.ns, a.tunAddr.Addr())), "wireguard-go to wgtun")
+	mustEcho(t, dial(t, a.ns, b.ns.EchoTCP(t, netip.AddrPortFrom(b.tunAddr.Addr(), 0))), "wgtun to wireguard-go")
+	mustEcho(t, dial(t, b.ns, a.ns.EchoTCP(t, netip.AddrPortFrom(a.tunAddr.Addr(), 0))), "wireguard-go to wgtun")
 
 	if p := peerState(t, ba, b.key.pub); p.LastHandshake.IsZero() || p.RxBytes == 0 {
 		t.Errorf("wgtun's view of the wireguard-go peer: got %+v, want a handshake and traffic", p)

@@ -16,34 +16,24 @@ import (
 // specifies. ctx is checked before the write starts; a write in progress
 // runs to completion so that an error always means nothing changed.
 func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
-	if err := storerules.CheckData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
-		return err
-	}
-	s.appendMu.Lock()
-	defer s.appendMu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	if err := s.checkWritable(); err != nil {
-		return err
-	}
-	if want := s.head.Load() + 1; e.Index != want {
-		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
-	}
-	log := s.files.Load().log
-	final := entryName(e.Index)
-	if err := writeFrame(log, entryTmpName, final, magicEntry, e.Index, e.Data); err != nil {
-		return err
-	}
-	if err := log.Sync(); err != nil {
-		return s.undoAppend(log, final, statedir.PathError("sync directory", s.logPath, err))
-	}
-	s.head.Store(e.Index)
-	return nil
+	return s.gate.Append(ctx, e, func() error {
+		if err := s.checkWritable(); err != nil {
+			return err
+		}
+		if err := storerules.NextIndex(e.Index, s.head.Load()); err != nil {
+			return err
+		}
+		log := s.files.Load().log
+		final := entryName(e.Index)
+		if err := writeFrame(log, entryTmpName, final, magicEntry, e.Index, e.Data); err != nil {
+			return err
+		}
+		if err := log.Sync(); err != nil {
+			return s.undoAppend(log, final, statedir.PathError("sync directory", s.logPath, err))
+		}
+		s.head.Store(e.Index)
+		return nil
+	})
 }
 
 // undoAppend removes an entry whose rename could not be made durable, so the
@@ -61,10 +51,10 @@ func (s *Store) undoAppend(log *atomicfile.Dir, final string, cause error) error
 
 // Head returns the index of the last entry, or 0 for an empty log.
 func (s *Store) Head(ctx context.Context) (uint64, error) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return 0, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	return s.head.Load(), nil
 }
 
@@ -72,10 +62,10 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 // hostapi.Store specifies. A missing or damaged entry file fails with
 // hostapi.ErrCorrupt. ctx is checked between entries.
 func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.LogEntry, error) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	n, err := storerules.ReadRange(from, limit, s.head.Load())
 	if err != nil {
 		return nil, err

@@ -13,40 +13,30 @@ import (
 // PutSnapshot atomically and durably replaces the snapshot, as hostapi.Store
 // specifies. ctx is checked before the write starts.
 func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
-	if err := storerules.CheckData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
-		return err
-	}
-	s.snapMu.Lock()
-	defer s.snapMu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	if err := s.checkWritable(); err != nil {
-		return err
-	}
-	root := s.files.Load().root
-	if err := writeFrame(root, snapshotTmpName, snapshotName, magicSnapshot, snap.Index, snap.Data); err != nil {
-		return err
-	}
-	if err := root.Sync(); err != nil {
-		// The previous snapshot is gone from the namespace and the new one
-		// may not be durable; nothing can restore the old state.
-		return s.fail(statedir.PathError("sync directory", s.root, err))
-	}
-	return nil
+	return s.gate.PutSnapshot(ctx, snap, func() error {
+		if err := s.checkWritable(); err != nil {
+			return err
+		}
+		root := s.files.Load().root
+		if err := writeFrame(root, snapshotTmpName, snapshotName, magicSnapshot, snap.Index, snap.Data); err != nil {
+			return err
+		}
+		if err := root.Sync(); err != nil {
+			// The previous snapshot is gone from the namespace and the new
+			// one may not be durable; nothing can restore the old state.
+			return s.fail(statedir.PathError("sync directory", s.root, err))
+		}
+		return nil
+	})
 }
 
 // GetSnapshot returns the current snapshot, or hostapi.ErrNotFound if none
 // was ever put. A damaged snapshot file fails with hostapi.ErrCorrupt.
 func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return hostapi.Snapshot{}, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	if err := ctx.Err(); err != nil {
 		return hostapi.Snapshot{}, storerules.CtxError(err)
 	}

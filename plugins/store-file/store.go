@@ -30,14 +30,6 @@ const (
 	entryNameDigits = 20
 )
 
-type state int
-
-const (
-	stateNew state = iota
-	stateOpen
-	stateClosed
-)
-
 // Interface guards.
 var _ hostapi.Store = (*Store)(nil)
 
@@ -46,13 +38,12 @@ var _ hostapi.Store = (*Store)(nil)
 type Store struct {
 	logger *slog.Logger
 
-	// mu guards the lifecycle. Open and Close hold it exclusively; every
-	// other method holds it shared for its whole run, so Close waits for
-	// calls in flight and no call touches a closed directory.
-	mu    sync.RWMutex
-	state state // guarded by mu
+	// gate is the lifecycle: every method runs inside it (see
+	// storerules.Gate), so Close waits for calls in flight and no call
+	// touches a closed directory. It serialises Appends, and PutSnapshots.
+	gate storerules.Gate
 
-	// Set by Open, read-only until Close; guarded by mu.
+	// Set by Open, read-only until Close; guarded by gate.
 	dir     *statedir.Dir
 	root    string // the directory's path
 	logPath string // its log directory's path
@@ -68,13 +59,9 @@ type Store struct {
 	upgradeMu sync.Mutex
 	writable  atomic.Bool
 
-	// appendMu serialises Append; head is written only under it and read
-	// anywhere. Every entry at or below head is durable.
-	appendMu sync.Mutex
-	head     atomic.Uint64
-
-	// snapMu serialises PutSnapshot.
-	snapMu sync.Mutex
+	// head is written only by an Append, which the gate serialises, and
+	// read anywhere. Every entry at or below head is durable.
+	head atomic.Uint64
 
 	// failed is set when a write failed after its rename, leaving the disk
 	// in a state the store cannot vouch for (an fsync error may have lost
@@ -87,56 +74,36 @@ func New(logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{logger: logger}
+	info := hostapi.StoreInfo{Name: storelayout.File, Version: Version, Capabilities: statedir.Capabilities}
+	return &Store{logger: logger, gate: storerules.Gate{Info: info}}
 }
 
 // Info describes the plugin. It may be called before Open; after Close it
 // returns hostapi.ErrClosed.
-func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.state == stateClosed {
-		return hostapi.StoreInfo{}, errClosed()
-	}
-	return hostapi.StoreInfo{Name: "file", Version: Version, Capabilities: statedir.Capabilities}, nil
-}
+func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) { return s.gate.StoreInfo() }
 
 // Open opens (creating if needed) the store at cfg.Dir, as hostapi.Store
 // specifies. It removes temp files a crashed writer left and finds the head
 // by listing the log directory once. A failed Open leaves the Store unopened,
 // so Open may be retried; Open after Close returns hostapi.ErrClosed.
 func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch s.state {
-	case stateOpen:
-		return hostapi.Errorf(hostapi.CodeConflict, "store already open at %s", s.root)
-	case stateClosed:
-		return errClosed()
-	}
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	d, err := statedir.Open(cfg.Dir, storelayout.File, statedir.ModeFromEnv())
-	if err != nil {
-		return err
-	}
-	s.root = d.Path()
-	s.logPath = filepath.Join(s.root, logDirName)
-	if d.Writable() {
-		err = s.prepare(d)
-	} else {
-		err = s.openToRead(d)
-	}
-	if err != nil {
-		s.closeFiles()
-		d.Close()
-		return err
-	}
-	s.dir = d
-	s.state = stateOpen
-	s.logger.Info("file store opened", "dir", s.root, "head", s.head.Load(), "writable", s.writable.Load())
-	return nil
+	return s.gate.Open(ctx, cfg, func(d *statedir.Dir) error {
+		s.root = d.Path()
+		s.logPath = filepath.Join(s.root, logDirName)
+		var err error
+		if d.Writable() {
+			err = s.prepare(d)
+		} else {
+			err = s.openToRead(d)
+		}
+		if err != nil {
+			s.closeFiles()
+			return err
+		}
+		s.dir = d
+		s.logger.Info("file store opened", "dir", s.root, "head", s.head.Load(), "writable", s.writable.Load())
+		return nil
+	})
 }
 
 // files are a store's open directories.
@@ -279,18 +246,12 @@ func parseEntryName(name string) (uint64, bool) {
 // Close releases the lock and every resource. It is idempotent; after it
 // every method returns hostapi.ErrClosed.
 func (s *Store) Close(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateOpen {
-		s.state = stateClosed
+	return s.gate.Close(func() error {
+		s.closeFiles()
+		s.dir = nil // the gate releases it
+		s.logger.Info("file store closed", "dir", s.root)
 		return nil
-	}
-	s.state = stateClosed
-	s.closeFiles()
-	err := s.dir.Close()
-	s.dir = nil
-	s.logger.Info("file store closed", "dir", s.root)
-	return err
+	})
 }
 
 // closeFiles closes the log directory; the state directory is the
@@ -300,17 +261,6 @@ func (s *Store) closeFiles() {
 		f.log.Close()
 	}
 	s.writable.Store(false)
-}
-
-// enter admits a call on an open store; the caller must call s.mu.RUnlock
-// when it returns nil.
-func (s *Store) enter() error {
-	s.mu.RLock()
-	if s.state != stateOpen {
-		s.mu.RUnlock()
-		return errClosed()
-	}
-	return nil
 }
 
 // checkWritable fails once a write has left the disk in doubt, and takes a
@@ -328,8 +278,4 @@ func (s *Store) fail(err error) error {
 	s.failed.CompareAndSwap(nil, &msg)
 	s.logger.Error("file store failed; writes refused until reopened", "dir", s.root, "err", err)
 	return err
-}
-
-func errClosed() error {
-	return hostapi.Errorf(hostapi.CodeClosed, "file store is not open")
 }

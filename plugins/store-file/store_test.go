@@ -5,8 +5,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/rustynet/rustynet/conformance"
 	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/plugins/internal/storetest"
+	"github.com/rustynet/rustynet/internal/crashtest"
+	"github.com/rustynet/rustynet/internal/testbin"
+	"github.com/rustynet/rustynet/plugins/internal/storebench"
 	storefile "github.com/rustynet/rustynet/plugins/store-file"
 )
 
@@ -14,8 +17,25 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newStore() hostapi.Store { return storefile.New(nil) }
 
-func TestContract(t *testing.T) { storetest.Run(t, newStore) }
+// TestConformanceInProcess runs the conformance suite against stores
+// served in this process, across a real gRPC connection, where the race
+// detector and the leak check see the store's own code. The store promises
+// the SHOULD cases too (it detects damage), so they must pass.
+func TestConformanceInProcess(t *testing.T) {
+	conformance.RunStore(t, conformance.StoreTarget{Name: "store-file (in process)", New: newStore},
+		conformance.Options{Strict: true})
+}
 
-func BenchmarkAppend(b *testing.B) { storetest.BenchAppend(b, newStore) }
+// TestConformanceBinary runs the whole suite against the plugin binary,
+// launched as the daemon launches it: this adds the process cases, the
+// lock between processes, and durability across SIGKILL
+// (crashtest.Iterations kills per case).
+func TestConformanceBinary(t *testing.T) {
+	bin := testbin.Package(t, "github.com/rustynet/rustynet/plugins/store-file/cmd/rustynet-store-file", "rustynet-store-file")
+	conformance.RunStore(t, conformance.StoreTarget{Binary: hostapi.LaunchConfig{Path: bin}},
+		conformance.Options{Strict: true, CrashIterations: crashtest.Iterations(t)})
+}
 
-func BenchmarkPutSnapshot(b *testing.B) { storetest.BenchPutSnapshot(b, newStore) }
+func BenchmarkAppend(b *testing.B) { storebench.Append(b, newStore) }
+
+func BenchmarkPutSnapshot(b *testing.B) { storebench.PutSnapshot(b, newStore) }

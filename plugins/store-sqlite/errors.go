@@ -31,7 +31,3 @@ func dbError(op string, err error) error {
 	}
 	return hostapi.Errorf(code, "%s: %v", op, err)
 }
-
-func errClosed() error {
-	return hostapi.Errorf(hostapi.CodeClosed, "sqlite store is not open")
-}

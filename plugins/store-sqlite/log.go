@@ -12,41 +12,32 @@ import (
 // is checked before the transaction starts; a commit in progress is not
 // interrupted, so that an error always means nothing changed.
 func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
-	if err := storerules.CheckData("entry", e.Data, hostapi.MaxEntryBytes); err != nil {
-		return err
-	}
-	s.appendMu.Lock()
-	defer s.appendMu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	if err := s.makeWritable(ctx); err != nil {
-		return err
-	}
-	if want := s.head.Load() + 1; e.Index != want {
-		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
-	}
-	s.connMu.RLock()
-	defer s.connMu.RUnlock()
-	res, err := s.stmts.append.ExecContext(context.WithoutCancel(ctx), int64(e.Index), e.Data, checksum(e.Index, e.Data))
-	if err != nil {
-		return dbError("append", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return dbError("append", err)
-	}
-	if n != 1 {
-		// Only another writer of the database file could cause this: the
-		// directory lock keeps other stores out, so the file was edited.
-		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d: the database's last entry is not %d", e.Index, e.Index-1)
-	}
-	s.head.Store(e.Index)
-	return nil
+	return s.gate.Append(ctx, e, func() error {
+		if err := s.makeWritable(ctx); err != nil {
+			return err
+		}
+		if err := storerules.NextIndex(e.Index, s.head.Load()); err != nil {
+			return err
+		}
+		s.connMu.RLock()
+		defer s.connMu.RUnlock()
+		res, err := s.stmts.append.ExecContext(context.WithoutCancel(ctx), int64(e.Index), e.Data, checksum(e.Index, e.Data))
+		if err != nil {
+			return dbError("append", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return dbError("append", err)
+		}
+		if n != 1 {
+			// Only another writer of the database file could cause this:
+			// the directory lock keeps other stores out, so the file was
+			// edited.
+			return hostapi.Errorf(hostapi.CodeConflict, "append at index %d: the database's last entry is not %d", e.Index, e.Index-1)
+		}
+		s.head.Store(e.Index)
+		return nil
+	})
 }
 
 // Head returns the index of the last entry, or 0 for an empty log.
@@ -54,7 +45,7 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	return s.head.Load(), nil
 }
 
@@ -65,7 +56,7 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	head := s.head.Load()
 	n, err := storerules.ReadRange(from, limit, head)
 	if err != nil {

@@ -6,33 +6,24 @@ import (
 	"errors"
 
 	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
 // PutSnapshot atomically and durably replaces the snapshot in one
 // transaction, as hostapi.Store specifies. ctx is checked before the
 // transaction starts; a commit in progress is not interrupted.
 func (s *Store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
-	if err := storerules.CheckData("snapshot", snap.Data, hostapi.MaxSnapshotBytes); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	if err := s.makeWritable(ctx); err != nil {
-		return err
-	}
-	s.connMu.RLock()
-	defer s.connMu.RUnlock()
-	_, err := s.stmts.putSnapshot.ExecContext(context.WithoutCancel(ctx), int64(snap.Index), snap.Data, checksum(snap.Index, snap.Data))
-	if err != nil {
-		return dbError("put snapshot", err)
-	}
-	return nil
+	return s.gate.PutSnapshot(ctx, snap, func() error {
+		if err := s.makeWritable(ctx); err != nil {
+			return err
+		}
+		s.connMu.RLock()
+		defer s.connMu.RUnlock()
+		_, err := s.stmts.putSnapshot.ExecContext(context.WithoutCancel(ctx), int64(snap.Index), snap.Data, checksum(snap.Index, snap.Data))
+		if err != nil {
+			return dbError("put snapshot", err)
+		}
+		return nil
+	})
 }
 
 // GetSnapshot returns the current snapshot, or hostapi.ErrNotFound if none
@@ -42,7 +33,7 @@ func (s *Store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
 	if err := s.enter(); err != nil {
 		return hostapi.Snapshot{}, err
 	}
-	defer s.mu.RUnlock()
+	defer s.gate.Leave()
 	s.connMu.RLock()
 	defer s.connMu.RUnlock()
 	if s.db == nil {

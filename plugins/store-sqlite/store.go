@@ -33,14 +33,6 @@ const dbName = "store.db"
 // SQLITE_BUSY, which maps to hostapi.ErrUnavailable.
 const busyTimeoutMillis = "5000"
 
-type state int
-
-const (
-	stateNew state = iota
-	stateOpen
-	stateClosed
-)
-
 // Interface guards.
 var _ hostapi.Store = (*Store)(nil)
 
@@ -49,13 +41,12 @@ var _ hostapi.Store = (*Store)(nil)
 type Store struct {
 	logger *slog.Logger
 
-	// mu guards the lifecycle. Open and Close hold it exclusively; every
-	// other method holds it shared for its whole run, so Close waits for
-	// calls in flight.
-	mu    sync.RWMutex
-	state state // guarded by mu
+	// gate is the lifecycle: every method runs inside it (see
+	// storerules.Gate), so Close waits for calls in flight. It serialises
+	// Appends, and PutSnapshots.
+	gate storerules.Gate
 
-	// Set by Open, read-only until Close; guarded by mu.
+	// Set by Open, read-only until Close; guarded by gate.
 	dir *statedir.Dir
 
 	// connMu guards db and stmts, which makeWritable replaces (a
@@ -73,10 +64,9 @@ type Store struct {
 	writable  atomic.Bool
 	broken    atomic.Pointer[error]
 
-	// appendMu serialises Append so that head, written only under it,
-	// follows the database; head is read anywhere.
-	appendMu sync.Mutex
-	head     atomic.Uint64
+	// head is written only by an Append, which the gate serialises, so
+	// that it follows the database; it is read anywhere.
+	head atomic.Uint64
 }
 
 type statements struct {
@@ -88,55 +78,35 @@ func New(logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{logger: logger}
+	info := hostapi.StoreInfo{Name: storelayout.SQLite, Version: Version, Capabilities: statedir.Capabilities}
+	return &Store{logger: logger, gate: storerules.Gate{Info: info}}
 }
 
 // Info describes the plugin. It may be called before Open; after Close it
 // returns hostapi.ErrClosed.
-func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.state == stateClosed {
-		return hostapi.StoreInfo{}, errClosed()
-	}
-	return hostapi.StoreInfo{Name: "sqlite", Version: Version, Capabilities: statedir.Capabilities}, nil
-}
+func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) { return s.gate.StoreInfo() }
 
 // Open opens (creating if needed) the store at cfg.Dir, as hostapi.Store
 // specifies. A database that is not SQLite fails with hostapi.ErrCorrupt. A
 // failed Open leaves the Store unopened, so Open may be retried; Open after
 // Close returns hostapi.ErrClosed.
 func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch s.state {
-	case stateOpen:
-		return hostapi.Errorf(hostapi.CodeConflict, "store already open at %s", s.dir.Path())
-	case stateClosed:
-		return errClosed()
-	}
-	if err := ctx.Err(); err != nil {
-		return storerules.CtxError(err)
-	}
-	d, err := statedir.Open(cfg.Dir, storelayout.SQLite, statedir.ModeFromEnv())
-	if err != nil {
-		return err
-	}
-	var db *sql.DB
-	if d.Writable() {
-		db, err = s.openDB(ctx, d.Root())
-		s.writable.Store(err == nil)
-	} else {
-		db, err = s.openToRead(ctx, d.Root())
-	}
-	if err != nil {
-		d.Close()
-		return err
-	}
-	s.dir, s.db = d, db
-	s.state = stateOpen
-	s.logger.Info("sqlite store opened", "dir", d.Path(), "head", s.head.Load(), "writable", s.writable.Load())
-	return nil
+	return s.gate.Open(ctx, cfg, func(d *statedir.Dir) error {
+		var db *sql.DB
+		var err error
+		if d.Writable() {
+			db, err = s.openDB(ctx, d.Root())
+			s.writable.Store(err == nil)
+		} else {
+			db, err = s.openToRead(ctx, d.Root())
+		}
+		if err != nil {
+			return err
+		}
+		s.dir, s.db = d, db
+		s.logger.Info("sqlite store opened", "dir", d.Path(), "head", s.head.Load(), "writable", s.writable.Load())
+		return nil
+	})
 }
 
 // openDB opens and checks the database in the locked directory root,
@@ -412,38 +382,29 @@ func (st *statements) close() {
 // Close checkpoints and closes the database and releases the lock. It is
 // idempotent; after it every method returns hostapi.ErrClosed.
 func (s *Store) Close(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateOpen {
-		s.state = stateClosed
-		return nil
-	}
-	s.state = stateClosed
-	s.stmts.close()
-	var errs []error
-	if s.db != nil {
-		if err := s.db.Close(); err != nil {
-			errs = append(errs, dbError("close database", err))
+	return s.gate.Close(func() error {
+		s.stmts.close()
+		var err error
+		if s.db != nil {
+			if cerr := s.db.Close(); cerr != nil {
+				err = dbError("close database", cerr)
+			}
 		}
-	}
-	if err := s.dir.Close(); err != nil {
-		errs = append(errs, err)
-	}
-	s.logger.Info("sqlite store closed", "dir", s.dir.Path())
-	s.db, s.dir = nil, nil
-	return errors.Join(errs...)
+		s.logger.Info("sqlite store closed", "dir", s.dir.Path())
+		s.db, s.dir = nil, nil // the gate releases the directory
+		return err
+	})
 }
 
-// enter admits a call on an open store; the caller must call s.mu.RUnlock
-// when it returns nil.
+// enter admits a read of an open store (storerules.Gate.Enter) whose
+// makeWritable has not failed; the caller must call s.gate.Leave when it
+// returns nil.
 func (s *Store) enter() error {
-	s.mu.RLock()
-	if s.state != stateOpen {
-		s.mu.RUnlock()
-		return errClosed()
+	if err := s.gate.Enter(); err != nil {
+		return err
 	}
 	if err := s.brokenErr(); err != nil {
-		s.mu.RUnlock()
+		s.gate.Leave()
 		return err
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -227,10 +226,10 @@ func (n *filterNode) rule(proto hostapi.Proto, ports ...uint16) hostapi.FilterRu
 // and Close removing it all.
 func TestLinkFilter(t *testing.T) {
 	n := newFilterNode(t)
-	tcpOK, tcpNo := echoTCP(t, n.ns, n.self), echoTCP(t, n.ns, n.self)
-	tcp6OK := echoTCP(t, n.ns, n.self6)
-	udpOK, udpNo := echoUDP(t, n.ns, n.self), echoUDP(t, n.ns, n.self)
-	peerTCP := echoTCP(t, n.peer, n.from)
+	tcpOK, tcpNo := n.ns.EchoTCP(t, netip.AddrPortFrom(n.self, 0)), n.ns.EchoTCP(t, netip.AddrPortFrom(n.self, 0))
+	tcp6OK := n.ns.EchoTCP(t, netip.AddrPortFrom(n.self6, 0))
+	udpOK, udpNo := n.ns.EchoUDP(t, netip.AddrPortFrom(n.self, 0)), n.ns.EchoUDP(t, netip.AddrPortFrom(n.self, 0))
+	peerTCP := n.peer.EchoTCP(t, netip.AddrPortFrom(n.from, 0))
 	base := []hostapi.FilterRule{n.rule(hostapi.ProtoTCP, tcpOK.Port(), tcp6OK.Port()), n.rule(hostapi.ProtoUDP, udpOK.Port())}
 	n.setFilter(t, base...)
 
@@ -320,43 +319,6 @@ func TestLinkFilter(t *testing.T) {
 // blocked is how long traffic the filter drops is waited for.
 const blocked = time.Second
 
-// echoTCP runs a TCP echo server on addr (any port) inside ns.
-func echoTCP(t *testing.T, ns *netnstest.Namespace, addr netip.Addr) netip.AddrPort {
-	t.Helper()
-	var ln net.Listener
-	if err := ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(c, c) })
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).AddrPort()
-}
-
 func dialTCP(t *testing.T, ns *netnstest.Namespace, to netip.AddrPort) net.Conn {
 	t.Helper()
 	var c net.Conn
@@ -403,35 +365,6 @@ func mustEchoTCP(t *testing.T, ns *netnstest.Namespace, to netip.AddrPort) {
 	if err := echoTCPOnce(ns, to, 5*time.Second); err != nil {
 		t.Fatalf("echo from %s to %v: %v", ns.Name, to, err)
 	}
-}
-
-// echoUDP echoes UDP datagrams on addr (any port) inside ns.
-func echoUDP(t *testing.T, ns *netnstest.Namespace, addr netip.Addr) netip.AddrPort {
-	t.Helper()
-	var pc *net.UDPConn
-	if err := ns.Do(func() (err error) {
-		pc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
 // udpExchange sends datagrams from ns to to, one every 100 ms, and reports
@@ -597,7 +530,7 @@ func pingFrom(t *testing.T, ns *netnstest.Namespace, dst netip.Addr, wait time.D
 // nothing new, until it is set again.
 func TestLinkFilterAdopted(t *testing.T) {
 	n := newFilterNode(t)
-	srv := echoTCP(t, n.ns, n.self)
+	srv := n.ns.EchoTCP(t, netip.AddrPortFrom(n.self, 0))
 	n.setFilter(t, n.rule(hostapi.ProtoTCP, srv.Port()))
 	mustEchoTCP(t, n.peer, srv)
 	idx, name := n.link.index, n.link.name

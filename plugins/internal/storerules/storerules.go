@@ -1,6 +1,7 @@
-// Package storerules holds the argument rules of the hostapi.Store contract
-// that every store checks the same way, so the built-in stores state them
-// once: data sizes, ReadLog ranges, and how a done context is reported.
+// Package storerules holds the rules of the hostapi.Store contract that
+// every store checks the same way, so the built-in stores state them once:
+// the lifecycle and the preamble of every method (Gate), data sizes, the
+// append index, ReadLog ranges, and how a done context is reported.
 package storerules
 
 import "github.com/rustynet/rustynet/hostapi"
@@ -10,6 +11,15 @@ import "github.com/rustynet/rustynet/hostapi"
 func CheckData(what string, data []byte, limit int) error {
 	if len(data) == 0 || len(data) > limit {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "%s data is %d bytes, want 1 to %d", what, len(data), limit)
+	}
+	return nil
+}
+
+// NextIndex enforces the append index: an entry goes at head+1, any other
+// index fails with CONFLICT.
+func NextIndex(index, head uint64) error {
+	if want := head + 1; index != want {
+		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", index, want)
 	}
 	return nil
 }

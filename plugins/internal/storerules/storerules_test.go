@@ -46,3 +46,25 @@ func TestCheckData(t *testing.T) {
 		t.Errorf("at the limit: %v", err)
 	}
 }
+
+func TestNextIndex(t *testing.T) {
+	tests := []struct {
+		name        string
+		index, head uint64
+		want        hostapi.Code
+	}{
+		{"first on an empty log", 1, 0, hostapi.CodeOK},
+		{"zero on an empty log", 0, 0, hostapi.CodeConflict},
+		{"next", 4, 3, hostapi.CodeOK},
+		{"the head again", 3, 3, hostapi.CodeConflict},
+		{"skipping one", 5, 3, hostapi.CodeConflict},
+		{"far ahead", 1 << 63, 3, hostapi.CodeConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hostapi.CodeOf(NextIndex(tt.index, tt.head)); got != tt.want {
+				t.Errorf("NextIndex(%d, %d): got %v, want %v", tt.index, tt.head, got, tt.want)
+			}
+		})
+	}
+}

@@ -43,8 +43,8 @@ func (s *store) PutSnapshot(ctx context.Context, snap hostapi.Snapshot) error {
 	if _, err := s.Store.Head(ctx); err != nil {
 		return err
 	}
-	if len(snap.Data) == 0 {
-		return hostapi.Errorf(hostapi.CodeInvalidArgument, "empty snapshot")
+	if len(snap.Data) == 0 || len(snap.Data) > hostapi.MaxSnapshotBytes {
+		return hostapi.Errorf(hostapi.CodeInvalidArgument, "snapshot of %d bytes", len(snap.Data))
 	}
 	f, err := os.OpenFile(s.path(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
