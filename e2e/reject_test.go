@@ -8,6 +8,7 @@ import (
 
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/internal/evidence"
 )
 
 // reachWithin bounds how long traffic that must flow may take to: a first
@@ -32,6 +33,7 @@ func wantRejected(t *testing.T, u *membership.SignedUpdate, code membership.Code
 	for _, n := range nodes {
 		before := viewOf(n.Status())
 		_, err := n.Apply(u)
+		evidence.Case(t, n.ID, string(code), string(membership.CodeOf(err)))
 		if got := membership.CodeOf(err); got != code {
 			t.Errorf("%s: apply answered %v (code %q), want code %s", n.ID, err, got, code)
 		}

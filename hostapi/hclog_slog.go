@@ -2,10 +2,13 @@ package hostapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -44,13 +47,45 @@ func slogLevel(l hclog.Level) slog.Level {
 
 func (h *hclogSlog) Log(level hclog.Level, msg string, args ...any) {
 	lvl := slogLevel(level)
-	if lvl >= levelOff || !h.log.Enabled(context.Background(), lvl) {
+	ctx := context.Background()
+	if lvl >= levelOff || !h.log.Enabled(ctx, lvl) {
 		return
 	}
+	at, args := pluginLineTime(args)
 	if h.name != "" {
 		args = append([]any{slog.String("logger", h.name)}, args...)
 	}
-	h.log.Log(context.Background(), lvl, msg, args...)
+	r := slog.NewRecord(at, lvl, msg, 0)
+	r.Add(args...)
+	_ = h.log.Handler().Handle(ctx, r)
+}
+
+// pluginLineTime recognises a plugin's log line that go-plugin re-levels:
+// its attributes (from a JSON object, in random order) followed by
+// "timestamp" and the plugin's own time. It returns that time, to stamp the
+// record with, and the attributes sorted by key without it, so the line
+// carries one time and a stable order. Other calls keep their arguments
+// and get the time now.
+func pluginLineTime(args []any) (time.Time, []any) {
+	n := len(args)
+	if n < 2 || n%2 != 0 || args[n-2] != "timestamp" {
+		return time.Now(), args
+	}
+	s, _ := args[n-1].(string)
+	at, err := time.Parse(hclog.TimeFormat, s)
+	if err != nil {
+		return time.Now(), args
+	}
+	pairs := make([][2]any, 0, n/2-1)
+	for i := 0; i < n-2; i += 2 {
+		pairs = append(pairs, [2]any{args[i], args[i+1]})
+	}
+	slices.SortStableFunc(pairs, func(a, b [2]any) int { return strings.Compare(fmt.Sprint(a[0]), fmt.Sprint(b[0])) })
+	out := make([]any, 0, n-2)
+	for _, p := range pairs {
+		out = append(out, p[0], p[1])
+	}
+	return at, out
 }
 
 func (h *hclogSlog) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }

@@ -53,7 +53,10 @@ type LaunchConfig struct {
 // protocol version both sides speak, gRPC only, automatic mutual TLS, and a
 // first health check. The plugin's stdin is a pipe the returned client holds,
 // so the plugin exits when the host dies; on Linux the kernel also kills it
-// (parent-death signal) when the launching thread's process dies.
+// (parent-death signal) when the launching thread's process dies. On Unix
+// the plugin leads a process group of its own, so a signal sent to the
+// host's group (a terminal's ^C, timeout(1)) reaches the host alone, which
+// then stops its plugins in order.
 //
 // Errors: an invalid cfg gives CodeInvalidArgument; a missing executable
 // CodeNotFound; a pin mismatch CodePermission; no common protocol version

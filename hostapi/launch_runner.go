@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -128,7 +129,10 @@ func (r *processRunner) Stderr() io.ReadCloser {
 		io.Closer
 	}{io.TeeReader(r.stderr, r.tail), r.stderr}
 }
-func (r *processRunner) Name() string { return r.path }
+
+// Name is the plugin's command line, which go-plugin logs and whose base
+// name (e.g. "rustynet plugin store-file") labels the plugin's log lines.
+func (r *processRunner) Name() string { return strings.Join(append([]string{r.path}, r.args...), " ") }
 func (r *processRunner) ID() string   { return strconv.Itoa(r.pid) }
 
 func (r *processRunner) Diagnose(context.Context) string {

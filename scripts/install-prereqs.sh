@@ -12,6 +12,9 @@ apt_packages=(
   cpio kmod         # initramfs and module dependency resolution
   xz-utils zstd     # Debian ships kernel modules compressed
   protobuf-compiler # regenerating hostapi's gRPC code (checked in CI)
+  systemd           # systemd-analyze verify: the service unit (internal/service)
+  util-linux        # unshare, nsenter: the daemon run as its systemd unit runs it
+  zip               # release archives for Windows (scripts/release.sh)
 )
 
 missing=()
@@ -39,4 +42,5 @@ install_tool() { # name module@version
 }
 install_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 install_tool govulncheck golang.org/x/vuln/cmd/govulncheck@v1.8.0
+install_tool go-licenses github.com/google/go-licenses@v1.6.0 # scripts/dependency-policy.sh
 install_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12

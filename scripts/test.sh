@@ -29,30 +29,72 @@ go vet ./...
 step "cross-builds: linux/amd64 linux/arm64 darwin/arm64 windows/amd64"
 for target in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do
   echo "$target"
-  GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+  # As the release builds (scripts/release.sh), so that it reuses this cache.
+  CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -trimpath ./...
   GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
 done
+
+step "release build (snapshot mode: no network) and its reproducibility"
+rel=$(mktemp -d)
+scripts/release.sh --snapshot --out "$rel/a" | tail -n 5
+(cd "$rel/a" && sha256sum --quiet -c SHA256SUMS)
+TARGETS=linux/amd64 scripts/release.sh --snapshot --out "$rel/b" >/dev/null
+if ! grep -qF "$(cat "$rel/b/SHA256SUMS")" "$rel/a/SHA256SUMS"; then
+  echo "release: rebuilding linux/amd64 gave another archive:"; cat "$rel/a/SHA256SUMS" "$rel/b/SHA256SUMS"; exit 1
+fi
+tar -xzf "$rel"/a/rustynet_*_linux_amd64.tar.gz -C "$rel"
+for f in packaging/systemd/rustynet.service packaging/launchd/net.rustynet.daemon.plist rustynet-store-file rustynet-backend-netstack; do
+  ls "$rel"/rustynet_*_linux_amd64/$f >/dev/null
+done
+"$rel"/rustynet_*_linux_amd64/rustynet version | grep -q '^rustynet v0.0.0-snapshot+' || { echo "release: the binary is not stamped"; exit 1; }
+rm -rf "$rel"
 
 step "staticcheck"
 staticcheck ./...
 
-step "govulncheck"
-if out=$(timeout 120 govulncheck ./... 2>&1); then
-  echo "$out" | tail -n 3
-elif grep -q "fetching vulnerabilities" <<<"$out"; then
-  echo "govulncheck: the vulnerability database is not reachable from this machine; skipped"
-else
-  echo "$out"; exit 1
+step "release gate: go mod tidy leaves go.mod and go.sum unchanged"
+if ! diff=$(go mod tidy -diff 2>&1); then
+  echo "$diff"; echo "go.mod/go.sum are not tidy: run \`go mod tidy\` and commit the result"; exit 1
 fi
+echo "tidy"
 
-step "tests (race detector on core/ and hostapi/)"
-mkdir -p artifacts
+step "release gate: dependency policy (licenses, module sources)"
+scripts/dependency-policy.sh
+
+step "release gate: govulncheck (fails on a vulnerability in called code; says so when it cannot run)"
+scripts/vulncheck.sh
+
+step "release gate: SECURITY.md"
+grep -q "^## Reporting a vulnerability" SECURITY.md && grep -q "^## Patch targets" SECURITY.md
+echo "SECURITY.md: how to report, patch targets"
+
+step "tests (race detector on core/ and hostapi/; results in artifacts/test/ for the membership artifacts)"
+rm -rf artifacts/test artifacts/drills artifacts/membership # nothing stale may pass for this run's evidence
+mkdir -p artifacts/test
+tools=$(mktemp -d)
+trap 'rm -rf "$tools"' EXIT
+go build -o "$tools/evidence" ./scripts/evidence
+# membership_artifacts writes artifacts/membership/ from this run's results
+# (scripts/evidence); a failing run writes them too, saying fail.
+membership_artifacts() {
+  "$tools/evidence" membership -tests artifacts/test/core.jsonl,artifacts/test/other.jsonl \
+    -drills artifacts/drills -runbooks docs/operations -out artifacts/membership
+}
+fail_with_artifacts() {
+  echo "(the membership artifacts record the failure)"
+  membership_artifacts || true
+  exit 1
+}
 race_pkgs=$(go list ./core/... ./hostapi/...)
 other_pkgs=$(go list ./... | grep -v -e '/core/' -e '/core$' -e '/hostapi/' -e '/hostapi$')
-go test -race -count=1 $race_pkgs
+# `go test -json` keeps every result (and the expected and observed codes
+# the threat tests log); evidence stream prints it for people as it goes.
+go test -race -count=1 -json $race_pkgs | "$tools/evidence" stream artifacts/test/core.jsonl || fail_with_artifacts
 # TestWgkernelInVM boots a VM for the conformance suite; conformance.sh
-# below runs it (and keeps its report), so it runs once.
-go test -count=1 -skip '^TestWgkernelInVM$' $other_pkgs
+# below runs it (and keeps its report), so it runs once. The drills run
+# below, with their evidence.
+go test -count=1 -json -skip '^(TestWgkernelInVM|TestDrills)$' $other_pkgs |
+  "$tools/evidence" stream artifacts/test/other.jsonl || fail_with_artifacts
 
 step "soak and chaos test: a 3-node mesh under SIGKILLs, ${RUSTYNET_SOAK_DURATION:-2m} (report in artifacts/soak/)"
 mkdir -p artifacts/soak
@@ -65,6 +107,12 @@ grep -E '"(updates|applies|lost_acknowledged)"|^(ok|---)' artifacts/soak/soak.lo
 
 step "conformance suite against every built-in plugin (reports in artifacts/conformance/)"
 scripts/conformance.sh
+
+step "drills: every runbook of docs/operations on real local daemons (evidence in artifacts/drills/)"
+scripts/drills/run.sh || fail_with_artifacts
+
+step "membership artifacts from the results above (artifacts/membership/)"
+membership_artifacts
 
 # Fuzz budgets are execution counts, not durations. With a duration, Go 1.26's
 # fuzz coordinator can fail a clean run with a bare "context deadline exceeded"

@@ -34,6 +34,10 @@ func (c *command) execute(ctx context.Context, e *env, parent string, args []str
 	fs := flag.NewFlagSet(path, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&e.json, "json", e.json, "machine-readable output")
+	showVersion := false
+	if parent == "" {
+		fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printGroupHelp(e.stdout, path)
@@ -42,6 +46,9 @@ func (c *command) execute(ctx context.Context, e *env, parent string, args []str
 		return withHint(usageErrorf("%s: %v", path, err), path)
 	}
 	rest := fs.Args()
+	if showVersion {
+		return e.printVersion()
+	}
 	if len(rest) == 0 {
 		return withHint(usageErrorf("%s: missing command", path), path)
 	}

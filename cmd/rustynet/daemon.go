@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rustynet/rustynet/core/config"
@@ -14,9 +16,13 @@ import (
 	"github.com/rustynet/rustynet/core/daemon"
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/metrics"
+	"github.com/rustynet/rustynet/core/paths"
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/daemonlog"
+	"github.com/rustynet/rustynet/internal/version"
 )
 
 // autoOrder is the order `backend = "auto"` probes backends in: the
@@ -26,7 +32,7 @@ var autoOrder = []config.BackendKind{config.BackendWGKernel, config.BackendWGTun
 func daemonCommand() *command {
 	return &command{
 		name:    "daemon",
-		args:    "--config FILE",
+		args:    "[--config FILE]",
 		summary: "run the node agent",
 		help: "Runs the node: verifies its membership log, starts its store and\n" +
 			"backend plugins, keeps the data plane equal to trusted membership and\n" +
@@ -34,25 +40,61 @@ func daemonCommand() *command {
 			"A plugin that keeps crashing is retried for ever, ever more slowly,\n" +
 			"while `rustynet status` reports the node degraded; with\n" +
 			"[daemon] exit_on_broken_plugin = true the daemon exits 3 (UNAVAILABLE)\n" +
-			"instead, for a service manager to restart it.",
+			"instead, for a service manager to restart it.\n\n" +
+			"Without --config it reads the default configuration: as root\n" +
+			"/etc/rustynet/rustynet.toml (macOS: /Library/Application Support/rustynet/,\n" +
+			"Windows: %ProgramData%\\rustynet\\), else $XDG_CONFIG_HOME/rustynet/rustynet.toml.\n" +
+			"Under systemd (Type=notify) it reports readiness once it serves; run by\n" +
+			"the Windows Service Control Manager it is that service. SIGTERM or\n" +
+			"SIGINT stop it cleanly, its plugins with it.",
 		run: runDaemon,
 	}
 }
 
 func runDaemon(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
-	path := fs.String("config", "", "the node's TOML configuration")
+	path := fs.String("config", "", "the node's TOML configuration (default: the system's or the user's, see above)")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "config"); err != nil {
-		return err
+	if *path == "" {
+		l, err := paths.Current()
+		if l.ConfigFile == "" {
+			return e.usagef("--config is required: there is no default configuration file (%v)", err)
+		}
+		*path = l.ConfigFile
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.Log.Level}))
+	return underServiceManager(ctx, e, func(ctx context.Context, lc lifecycle) error { return serveNode(ctx, e, cfg, lc) })
+}
+
+// lifecycle tells a service manager how the node is doing.
+type lifecycle struct {
+	// ready reports that the node serves (systemd READY=1, the Windows
+	// service Running), with a one-line status.
+	ready func(status string) error
+	// stopping reports that it is shutting down.
+	stopping func() error
+}
+
+// daemonLogger is the daemon's logger: [log] level and format on e's
+// stderr, with syslog priority prefixes when that is systemd's journal.
+func daemonLogger(e *env, cfg *config.Config) *slog.Logger {
+	journal := false
+	if f, ok := e.stderr.(*os.File); ok {
+		journal = daemonlog.ToJournal(f)
+	}
+	return daemonlog.New(e.stderr, daemonlog.Options{Level: cfg.Log.Level, JSON: cfg.Log.Format == config.LogJSON, Priority: journal})
+}
+
+// serveNode runs the node of cfg until ctx ends or the daemon fails: the
+// control API, the metrics endpoint if configured, readiness once both
+// serve.
+func serveNode(ctx context.Context, e *env, cfg *config.Config, lc lifecycle) error {
+	logger := daemonLogger(e, cfg)
 	opts, err := daemonOptions(cfg, logger)
 	if err != nil {
 		return err
@@ -66,6 +108,19 @@ func runDaemon(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("control.group: %v", err)
 	}
+	var (
+		mln net.Listener
+		m   *metrics.Metrics
+		src = &startedDaemon{}
+	)
+	if a := cfg.Metrics.Listen; a.IsValid() {
+		if mln, err = net.Listen("tcp", a.String()); err != nil {
+			return ioErrorf("metrics.listen %s: %v", a, err)
+		}
+		defer mln.Close()
+		m = metrics.New(src, nil)
+		opts.Observer = m.Recorder()
+	}
 	d, err := daemon.Start(ctx, opts)
 	if err != nil {
 		if membership.CodeOf(err) != "" {
@@ -74,17 +129,26 @@ func runDaemon(ctx context.Context, e *env, args []string) error {
 		return internalErrorf("starting the node: %v", err)
 	}
 	defer d.Close()
+	src.set(d)
 	srv := controlapi.NewServer(d, auth, logger, controlapi.Limits{})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("node running", "node", cfg.Node.ID, "control", cfg.Control.Socket)
+	var msrv *metrics.Server
+	if m != nil {
+		msrv = m.Serve(mln)
+		logger.Info("metrics serving", "listen", msrv.Addr().String())
+	}
+	logger.Info("node running", "node", cfg.Node.ID, "control", cfg.Control.Socket, "version", version.Get().String())
+	if err := lc.ready(fmt.Sprintf("node %s serving on %s", cfg.Node.ID, cfg.Control.Socket)); err != nil {
+		logger.Warn("could not tell the service manager the node is ready", "err", err)
+	}
 	var failed error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-served:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return internalErrorf("control API: %v", err)
+			failed = internalErrorf("control API: %v", err)
 		}
 	case err := <-d.Failed():
 		logger.Error("shutting down: [daemon] exit_on_broken_plugin is set", "err", err)
@@ -92,10 +156,40 @@ func runDaemon(ctx context.Context, e *env, args []string) error {
 			msg:  fmt.Sprintf("%v; exiting since [daemon] exit_on_broken_plugin is set", err),
 			hint: "hint: the service manager is to restart the node; `rustynet daemon` logged the plugin's failures"}
 	}
+	if err := lc.stopping(); err != nil {
+		logger.Debug("could not tell the service manager the node is stopping", "err", err)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
 	srv.Shutdown(sctx)
 	return failed
+}
+
+// startedDaemon is the metrics' status source: the daemon once it has
+// started (metrics.New comes first, to give the daemon its recorder).
+type startedDaemon struct {
+	mu sync.Mutex
+	d  *daemon.Daemon
+}
+
+func (s *startedDaemon) set(d *daemon.Daemon) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = d
+}
+
+// Status is the daemon's status, or an error before it has started.
+func (s *startedDaemon) Status(ctx context.Context) (controlapi.Status, error) {
+	s.mu.Lock()
+	d := s.d
+	s.mu.Unlock()
+	if d == nil {
+		return controlapi.Status{}, errors.New("the node is starting")
+	}
+	return d.Status(ctx)
 }
 
 // loadConfig reads and checks a configuration; its errors are usage
@@ -208,7 +302,7 @@ func backendChoices(cfg *config.Config, logger *slog.Logger) ([]daemon.BackendCh
 }
 
 // controlClient returns a client for the local daemon: the socket from
-// --socket, else from --config, else the default configuration's.
+// --socket, else from --config, else the one defaultSocket finds.
 func controlClient(socket, configPath string) (*controlapi.Client, error) {
 	switch {
 	case socket != "":
@@ -219,7 +313,10 @@ func controlClient(socket, configPath string) (*controlapi.Client, error) {
 		}
 		socket = cfg.Control.Socket
 	default:
-		socket = config.Default().Control.Socket
+		var err error
+		if socket, err = defaultSocket(); err != nil {
+			return nil, err
+		}
 	}
 	return controlapi.Dial(socket), nil
 }

@@ -179,18 +179,14 @@ func waitForDaemon(t *testing.T, sock string) {
 	t.Helper()
 	c := controlapi.Dial(sock)
 	defer c.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var lastErr error
+	if poll.Until(60*time.Second, 50*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := c.Status(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not answer on %s: %v", sock, err)
-		}
-		<-time.After(50 * time.Millisecond) // polling with a deadline
+		defer cancel()
+		_, lastErr = c.Status(ctx)
+		return lastErr == nil
+	}) != nil {
+		t.Fatalf("the daemon did not answer on %s: %v", sock, lastErr)
 	}
 }
 

@@ -1,7 +1,9 @@
-// Command rustynet is the Rustynet operator CLI (SPEC §8). This build holds
-// the offline commands: key generation, quorum-signed membership governance
-// over portable log files and node state directories, and the plugin mode
-// that serves the built-in plugins.
+// Command rustynet is the Rustynet node agent and operator CLI (SPEC §8):
+// the daemon, the offline commands (key generation, quorum-signed
+// membership governance over portable log files and node state
+// directories, the access policy), the running node's status, a local
+// demo, the plugin conformance suite, and the plugin mode that serves the
+// built-in plugins.
 //
 //	rustynet [--json] key generate --kind approver|node --out FILE [--force]
 //	rustynet [--json] key public FILE
@@ -9,6 +11,12 @@
 //	                  verify-update | apply-update | status | export |
 //	                  verify-log | backup | restore ...
 //	rustynet [--json] policy check | test | show ...
+//	rustynet daemon [--config FILE]
+//	rustynet [--json] status [--socket PATH | --config FILE] [--check]
+//	rustynet service install [--config FILE] [--binary PATH] | uninstall | start | stop | status
+//	rustynet [--json] version        (also: rustynet --version)
+//	rustynet demo [--keep]
+//	rustynet conformance --plugin PATH ... (see package conformance)
 //
 // Run `rustynet help` or `rustynet COMMAND -h` for every command's flags.
 // Flags may come before or after positional arguments; `--` ends flags.
@@ -40,7 +48,9 @@
 // CLI process never opens a store's files or holds its lock. The trusted
 // chain in the directory is verified by core/ledger on every open; its
 // high-water mark lives outside the directory (--high-water FILE, default
-// under $XDG_STATE_HOME/rustynet or ~/.local/state/rustynet) and detects a
+// in the layout's high-water directory, core/paths: /var/lib/rustynet/highwater
+// for root on Linux, else under $XDG_STATE_HOME/rustynet or
+// ~/.local/state/rustynet) and detects a
 // rollback of the whole directory. A directory that fails verification is in
 // restricted-safe mode (docs/restricted-mode.md): verify-log and status
 // report INTEGRITY_FAILURE, every other command refuses with

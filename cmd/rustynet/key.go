@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+
+	"github.com/rustynet/rustynet/internal/fileperm"
 )
 
 // keyCommand is the "key" group: approver and node private keys.
@@ -66,6 +68,10 @@ func runKeyGenerate(_ context.Context, e *env, args []string) error {
 	}
 	if err := writeNewFile(*out, data, 0o600, *force); err != nil {
 		return err
+	}
+	// Windows: an owner-only access control list (0600 is Unix's).
+	if err := fileperm.MakePrivate(*out); err != nil {
+		return ioErrorf("restricting %s to its owner: %v", *out, err)
 	}
 	return e.printKey(keyOutput{Kind: key.kind, PublicKey: key.publicBase64(), File: *out})
 }

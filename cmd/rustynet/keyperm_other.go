@@ -2,8 +2,18 @@
 
 package main
 
-import "io/fs"
+import (
+	"io/fs"
 
-// checkPrivateKeyMode accepts every file: on this platform access control
-// lives in ACLs, which permission bits do not reflect.
-func checkPrivateKeyMode(string, fs.FileInfo) error { return nil }
+	"github.com/rustynet/rustynet/internal/fileperm"
+)
+
+// checkPrivateKeyMode refuses a private key file that others may access:
+// on Windows, an access control list open to anyone but its owner,
+// SYSTEM and Administrators (fileperm.CheckPrivate).
+func checkPrivateKeyMode(path string, info fs.FileInfo) error {
+	if err := fileperm.CheckPrivate(path, info); err != nil {
+		return usageErrorf("private key file %v; refusing to use it", err)
+	}
+	return nil
+}

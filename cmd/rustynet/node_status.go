@@ -13,9 +13,16 @@ import (
 func nodeStatusCommand() *command {
 	return &command{
 		name:    "status",
-		args:    "[--socket PATH | --config FILE]",
+		args:    "[--socket PATH | --config FILE] [--check]",
 		summary: "show the running node: membership, backend (and why), peers",
-		run:     runNodeStatus,
+		help: "Without --socket or --config it finds the local daemon as the daemon\n" +
+			"finds its own socket: the default configuration of this user, else the\n" +
+			"system's (/etc/rustynet/rustynet.toml on Linux), else the default sockets.\n\n" +
+			"--check prints one line, the node's health and why, and exits\n" +
+			"0 healthy, 1 degraded (a plugin restarting or broken, a stalled feed),\n" +
+			"2 restricted-safe mode, 3 daemon unreachable — for monitoring and\n" +
+			"service managers (the same verdict as /healthz beside the metrics).",
+		run: runNodeStatus,
 	}
 }
 
@@ -23,6 +30,7 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	socket := fs.String("socket", "", "the daemon's control socket")
 	cfgPath := fs.String("config", "", "the daemon's configuration (to find its socket)")
+	check := fs.Bool("check", false, "print the health verdict in one line; exit 0 healthy, 1 degraded, 2 restricted, 3 unreachable")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -32,6 +40,9 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	st, err := c.Status(ctx)
+	if *check {
+		return e.printCheck(st, err)
+	}
 	if err != nil {
 		return daemonError("asking the daemon for its status", err)
 	}
@@ -42,9 +53,30 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// printCheck prints the health verdict of st (or, with err, that the
+// daemon is unreachable) as one line, or JSON, and exits with its level.
+func (e *env) printCheck(st controlapi.Status, err error) error {
+	res := st.Check()
+	if err != nil {
+		res = controlapi.CheckResult{Level: controlapi.CheckUnreachable, State: controlapi.CheckUnreachable.String(),
+			Reason: asCLIError(daemonError("asking the daemon for its status", err)).msg}
+	}
+	if e.json {
+		if err := e.printJSON(res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stdout, res.Line())
+	}
+	return exitStatus(res.Level)
+}
+
 func printStatus(e *env, st controlapi.Status) {
 	w := e.stdout
 	fmt.Fprintf(w, "node       %s (%s) in network %s\n", st.Node.ID, st.Node.PublicKey, st.Node.NetworkID)
+	if b := st.Build; b.Version != "" {
+		fmt.Fprintf(w, "daemon     %s\n", buildLine(b))
+	}
 	if st.Health.State == controlapi.HealthDegraded {
 		fmt.Fprintln(w, "health     DEGRADED")
 		for _, r := range st.Health.Reasons {
@@ -58,6 +90,9 @@ func printStatus(e *env, st controlapi.Status) {
 		trust = "RESTRICTED-SAFE MODE: " + st.Trust.Reason
 	}
 	fmt.Fprintf(w, "membership epoch %d, root %s (%s)\n", st.Trust.Epoch, st.Trust.StateRoot, trust)
+	if !st.Trust.LastUpdateAt.IsZero() {
+		fmt.Fprintf(w, "newest update created %s\n", e.ago(st.Trust.LastUpdateAt))
+	}
 	switch {
 	case st.Trust.PolicyDigest == "":
 		fmt.Fprintf(w, "policy     NONE: the membership has no access policy, so every connection from peers is denied\n")
@@ -118,6 +153,9 @@ func pluginLine(e *env, p controlapi.PluginStatus) string {
 	}
 	if p.State != "running" && p.LastError != "" {
 		s += "; last failure: " + p.LastError
+	}
+	if p.Version != "" {
+		s += "; version " + p.Version
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/paths"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 	Control    Control
 	Daemon     Daemon
 	Log        Log
+	Metrics    Metrics
 
 	src *source // positions for Validate's errors; nil for Default
 }
@@ -173,7 +175,26 @@ const (
 
 // Log is the [log] table.
 type Log struct {
-	Level slog.Level
+	Level  slog.Level
+	Format LogFormat
+}
+
+// LogFormat is how the daemon writes its log lines.
+type LogFormat string
+
+// Log formats.
+const (
+	LogText LogFormat = "text" // slog's key=value lines
+	LogJSON LogFormat = "json" // one JSON object per line
+)
+
+// Metrics is the [metrics] table: the opt-in Prometheus endpoint, with
+// /healthz beside it.
+type Metrics struct {
+	// Listen is the HTTP listener's address; zero (the default) serves no
+	// endpoint. A loopback address unless AllowNonLoopback.
+	Listen           netip.AddrPort
+	AllowNonLoopback bool
 }
 
 // DefaultMTU is the tunnel MTU when none is configured.
@@ -182,26 +203,31 @@ const DefaultMTU = 1420
 // Default returns the configuration of an empty file: every default set, the
 // required keys ([node] id and private_key_file, [membership] genesis_file
 // and genesis_root) empty. StateDir, HighWaterFile and Control.Socket come
-// from the environment (XDG_STATE_HOME, XDG_RUNTIME_DIR, HOME); if no state
-// directory can be found there, they are empty and Parse reports
+// from the process's default layout (paths.Current: system locations for
+// root, the XDG directories for a user); if a user layout has no state
+// directory (no HOME, no XDG_STATE_HOME), they are empty and Parse reports
 // node.state_dir as required.
-func Default() *Config {
-	c := defaults()
-	_ = c.fillDerived()
+func Default() *Config { return defaultIn(currentLayout()) }
+
+// defaultIn is Default in layout l.
+func defaultIn(l paths.Layout) *Config {
+	c := defaults(l)
+	_ = c.fillDerived(l)
 	return c
 }
 
-// defaults returns Default before the settings derived from others.
-func defaults() *Config {
+// defaults returns the defaults in layout l before the settings derived
+// from others.
+func defaults(l paths.Layout) *Config {
 	c := &Config{
 		Membership: Membership{FeedInterval: 5 * time.Second, MaxClockSkew: 5 * time.Minute},
 		Store:      Store{Kind: StoreFile},
 		Backend:    Backend{Kind: BackendNetstack, MTU: DefaultMTU, UAPI: true},
 		Routing:    Routing{AcceptRoutes: true, Serve: true, Masquerade: true},
 		Proxy:      Proxy{SOCKS5: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 1080)},
-		Log:        Log{Level: slog.LevelInfo},
+		Log:        Log{Level: slog.LevelInfo, Format: LogText},
 	}
-	c.Node.StateDir, _ = defaultStateDir()
+	c.Node.StateDir = l.StateDir
 	return c
 }
 

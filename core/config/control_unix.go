@@ -4,19 +4,16 @@ package config
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 )
 
-// defaultSocket returns $XDG_RUNTIME_DIR/rustynet/control.sock, else
-// <stateDir>.sock beside the state directory, else "" when stateDir is
-// unknown. Never a path inside stateDir: the store's directory holds only
-// the store's own files, and a store refuses one with a socket in it.
+// defaultSocket returns <stateDir>.sock beside the state directory, for a
+// layout that fixes no socket (paths.Layout.ControlSocket), else "" when
+// stateDir is unknown. Never a path inside stateDir: the store's directory
+// holds only the store's own files, and a store refuses one with a socket
+// in it.
 func defaultSocket(stateDir string) string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
-		return filepath.Join(d, "rustynet", "control.sock")
-	}
 	if stateDir == "" {
 		return ""
 	}

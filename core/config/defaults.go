@@ -1,39 +1,33 @@
 package config
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
-
 	"github.com/rustynet/rustynet/core/ledger"
+	"github.com/rustynet/rustynet/core/paths"
 )
 
-// defaultStateDir returns $XDG_STATE_HOME/rustynet/state, else
-// ~/.local/state/rustynet/state. A relative XDG_STATE_HOME is ignored, as the
-// XDG base directory specification requires.
-func defaultStateDir() (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		if !filepath.IsAbs(home) {
-			return "", errors.New("the home directory is not an absolute path")
-		}
-		base = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(base, "rustynet", "state"), nil
+// currentLayout is the default layout of this process (paths.Current); a
+// user layout without a home directory leaves the paths it cannot decide
+// empty, and Parse then reports them as required.
+func currentLayout() paths.Layout {
+	l, _ := paths.Current()
+	return l
 }
 
 // fillDerived sets the defaults that depend on other settings: the
-// high-water mark and the control socket follow the state directory.
-func (c *Config) fillDerived() error {
+// high-water mark and the control socket follow the state directory
+// unless the layout l fixes them.
+func (c *Config) fillDerived(l paths.Layout) error {
+	if c.Control.Socket == "" {
+		c.Control.Socket = l.ControlSocket
+	}
 	if c.Control.Socket == "" {
 		c.Control.Socket = defaultSocket(c.Node.StateDir)
 	}
 	if c.Node.HighWaterFile == "" && c.Node.StateDir != "" {
-		p, err := ledger.DefaultHighWaterPath(c.Node.StateDir)
+		if l.HighWaterDir == "" {
+			return paths.ErrNoHome
+		}
+		p, err := ledger.HighWaterPathIn(l.HighWaterDir, c.Node.StateDir)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/paths"
 )
 
 var cmpConfig = cmp.Options{cmpopts.IgnoreUnexported(Config{}), cmpAddrs}
@@ -51,7 +52,7 @@ func TestDefaultsFillAMinimalFile(t *testing.T) {
 		Proxy:   Proxy{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")},
 		Routing: Routing{AcceptRoutes: true, Serve: true, Masquerade: true},
 		Control: Control{Socket: "/xdg/state/rustynet/state.sock"},
-		Log:     Log{Level: slog.LevelInfo},
+		Log:     Log{Level: slog.LevelInfo, Format: LogText},
 	}
 	got := mustParse(t)
 	if diff := cmp.Diff(want, got, cmpConfig); diff != "" {
@@ -69,11 +70,13 @@ func TestDefaultsFillAMinimalFile(t *testing.T) {
 func TestDerivedDefaults(t *testing.T) {
 	tests := []struct {
 		name       string
+		scope      paths.Scope
 		env        map[string]string
 		lines      []string
 		stateDir   string
 		socket     string
-		highWater  string // "" = ledger's default for stateDir
+		highWater  string // "" = <highWaterDir>/<hash of stateDir>.json
+		hwDir      string
 		wantErrKey string
 	}{
 		{
@@ -81,19 +84,22 @@ func TestDerivedDefaults(t *testing.T) {
 			env:      map[string]string{"XDG_STATE_HOME": "/s", "XDG_RUNTIME_DIR": "/run/user/1000"},
 			stateDir: "/s/rustynet/state",
 			socket:   "/run/user/1000/rustynet/control.sock",
+			hwDir:    "/s/rustynet/highwater",
 		},
 		{
 			name:     "socket (beside it) and high-water mark follow a configured state_dir",
 			env:      map[string]string{"XDG_STATE_HOME": "/s", "XDG_RUNTIME_DIR": ""},
-			lines:    []string{`node.state_dir = "/var/lib/rustynet"`},
-			stateDir: "/var/lib/rustynet",
-			socket:   "/var/lib/rustynet.sock",
+			lines:    []string{`node.state_dir = "/srv/rustynet"`},
+			stateDir: "/srv/rustynet",
+			socket:   "/srv/rustynet.sock",
+			hwDir:    "/s/rustynet/highwater",
 		},
 		{
 			name:     "relative XDG variables are ignored",
 			env:      map[string]string{"XDG_STATE_HOME": "rel", "XDG_RUNTIME_DIR": "rel", "HOME": "/home/u"},
 			stateDir: "/home/u/.local/state/rustynet/state",
 			socket:   "/home/u/.local/state/rustynet/state.sock",
+			hwDir:    "/home/u/.local/state/rustynet/highwater",
 		},
 		{
 			name:       "no home and no XDG: state_dir is required",
@@ -114,13 +120,28 @@ func TestDerivedDefaults(t *testing.T) {
 			socket:    "/etc/rn/st.sock",
 			highWater: "/etc/rn/hw",
 		},
+		{
+			name:     "system: root with no HOME needs nothing but the required keys",
+			scope:    paths.System,
+			stateDir: "/var/lib/rustynet/state",
+			socket:   "/run/rustynet/control.sock",
+			hwDir:    "/var/lib/rustynet/highwater",
+		},
+		{
+			name:     "system: the socket stays in /run whatever the state_dir",
+			scope:    paths.System,
+			env:      map[string]string{"HOME": "/root", "XDG_RUNTIME_DIR": "/run/user/0"},
+			lines:    []string{`node.state_dir = "/srv/rn"`},
+			stateDir: "/srv/rn",
+			socket:   "/run/rustynet/control.sock",
+			hwDir:    "/var/lib/rustynet/highwater",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			c, err := parse(t, tt.lines...)
+			l, _ := paths.Default(tt.scope, func(k string) string { return tt.env[k] })
+			text, _ := doc(tt.lines...)
+			c, err := parseIn([]byte(text), "node.toml", "/etc/rn", l)
 			if tt.wantErrKey != "" {
 				if e := asError(t, err); e.Key != tt.wantErrKey {
 					t.Fatalf("got %v, want an error about %s", err, tt.wantErrKey)
@@ -131,7 +152,7 @@ func TestDerivedDefaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.highWater == "" {
-				tt.highWater = highWater(t, tt.stateDir)
+				tt.highWater = highWaterIn(t, tt.hwDir, tt.stateDir)
 			}
 			got := [3]string{c.Node.StateDir, c.Control.Socket, c.Node.HighWaterFile}
 			if want := [3]string{tt.stateDir, tt.socket, tt.highWater}; got != want {
@@ -139,4 +160,13 @@ func TestDerivedDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+func highWaterIn(t *testing.T, dir, stateDir string) string {
+	t.Helper()
+	p, err := ledger.HighWaterPathIn(dir, stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -10,8 +10,10 @@
 //	[node]
 //	id = "n1"                      # required; membership node id
 //	private_key_file = "n1.key"    # required; WireGuard private key (wg genkey), mode 0600
-//	state_dir = "…"                # default: $XDG_STATE_HOME/rustynet/state, else ~/.local/state/rustynet/state
-//	high_water_file = ""           # default: ledger.DefaultHighWaterPath(state_dir)
+//	state_dir = "…"                # default: the layout's (core/paths): /var/lib/rustynet/state for root on Linux,
+//	                               # else $XDG_STATE_HOME/rustynet/state, else ~/.local/state/rustynet/state
+//	high_water_file = ""           # default: <the layout's high-water directory>/<hash of state_dir>.json
+//	                               # (/var/lib/rustynet/highwater for root on Linux; ledger.HighWaterPathIn)
 //
 //	[membership]
 //	genesis_file = "genesis.json"  # required: the signed genesis
@@ -56,7 +58,9 @@
 //	masquerade = true              # source-NAT forwarded traffic to this host's address (wgtun, wgkernel)
 //
 //	[control]
-//	socket = ""                    # default: $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>.sock (never inside state_dir); \\.\pipe\rustynet on Windows
+//	socket = ""                    # default: /run/rustynet/control.sock for root on Linux (core/paths), else
+//	                               # $XDG_RUNTIME_DIR/rustynet/control.sock, else <state_dir>.sock (never inside
+//	                               # state_dir); \\.\pipe\rustynet on Windows
 //	group = ""                     # Unix group allowed besides root and the daemon's own uid
 //
 //	[daemon]
@@ -67,6 +71,16 @@
 //
 //	[log]
 //	level = "info"                 # debug | info | warn | error
+//	format = "text"                # text (slog key=value) | json (one object per line); under systemd
+//	                               # (JOURNAL_STREAM) each line also starts with its syslog priority, <3>…<7>
+//
+//	[metrics]                      # opt-in: Prometheus metrics at /metrics and a health check at /healthz
+//	listen = ""                    # e.g. "127.0.0.1:9464"; "" serves nothing
+//	allow_non_loopback = false     # true: listen may be a non-loopback address
+//
+// Without --config, `rustynet daemon` reads the layout's configuration
+// file: /etc/rustynet/rustynet.toml for root on Linux (see core/paths for
+// every platform), else $XDG_CONFIG_HOME/rustynet/rustynet.toml.
 //
 // Parse and Load look at nothing but the configuration text; Validate checks
 // the files the configuration names (existence, the private key's mode, the

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rustynet/rustynet/core/paths"
 	"github.com/rustynet/rustynet/internal/inputfile"
 )
 
@@ -35,6 +36,11 @@ func Load(path string) (*Config, error) {
 // Default's values. Any problem gives an *Error: the one that comes first in
 // the text.
 func Parse(data []byte, name, baseDir string) (*Config, error) {
+	return parseIn(data, name, baseDir, currentLayout())
+}
+
+// parseIn is Parse with the defaults of layout l.
+func parseIn(data []byte, name, baseDir string, l paths.Layout) (*Config, error) {
 	baseDir, err := filepath.Abs(baseDir)
 	if err != nil {
 		return nil, &Error{File: name, Msg: "base directory: " + err.Error()}
@@ -50,10 +56,10 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 	}
 	src := &source{file: name, data: string(data), tree: tree}
 	d := newDecoder(src, md, baseDir)
-	c := defaults()
+	c := defaults(l)
 	d.config(c)
 	d.checkUnknown()
-	if err := c.fillDerived(); err != nil {
+	if err := c.fillDerived(l); err != nil {
 		d.probs = append(d.probs, problem{key: "node.high_water_file", at: loc{key: toml.Key{"node"}},
 			msg: "required: there is no default: " + err.Error()})
 	}

@@ -33,6 +33,7 @@ func (d *decoder) config(c *Config) {
 	d.control(d.sub(root, "control"), &c.Control)
 	d.daemon(d.sub(root, "daemon"), &c.Daemon)
 	d.log(d.sub(root, "log"), &c.Log)
+	d.metrics(d.sub(root, "metrics"), &c.Metrics)
 }
 
 func (d *decoder) node(t *table, n *Node) {
@@ -324,5 +325,22 @@ var logLevels = map[string]slog.Level{
 func (d *decoder) log(t *table, l *Log) {
 	if s, ok := d.enum(t, "level", "debug", "info", "warn", "error"); ok {
 		l.Level = logLevels[s]
+	}
+	if s, ok := d.enum(t, "format", string(LogText), string(LogJSON)); ok {
+		l.Format = LogFormat(s)
+	}
+}
+
+func (d *decoder) metrics(t *table, m *Metrics) {
+	if v, ok := d.boolean(t, "allow_non_loopback"); ok {
+		m.AllowNonLoopback = v
+	}
+	if ap, ok := d.addrPort(t, "listen", func(ap netip.AddrPort) error {
+		if !m.AllowNonLoopback && !ap.Addr().IsLoopback() {
+			return fmt.Errorf("%s is not a loopback address; set metrics.allow_non_loopback = true to serve metrics on it", ap)
+		}
+		return nil
+	}); ok {
+		m.Listen = ap
 	}
 }

@@ -6,6 +6,9 @@ import "time"
 // data plane and its peers.
 type Status struct {
 	Node NodeStatus `json:"node"`
+	// Build is the daemon's build: its version and the plugin protocol
+	// versions it speaks.
+	Build BuildStatus `json:"build"`
 	// Health sums up whether the node can do all its work.
 	Health  HealthStatus  `json:"health"`
 	Trust   TrustStatus   `json:"trust"`
@@ -114,6 +117,20 @@ type TrustStatus struct {
 	// has (the policy compiled for this node); 0 admits no connection from
 	// peers. -1 before the first filter is in place.
 	FilterRules int `json:"filter_rules"`
+	// LastUpdateAt is when the newest trusted update (the genesis at
+	// first) was created, by its signed created_at; zero if there is none.
+	LastUpdateAt time.Time `json:"last_update_at,omitzero"`
+}
+
+// BuildStatus identifies the daemon's build (internal/version).
+type BuildStatus struct {
+	Version   string    `json:"version"`            // module version
+	Revision  string    `json:"revision,omitempty"` // VCS commit
+	Modified  bool      `json:"modified,omitempty"` // built from a checkout with changes
+	Date      time.Time `json:"date,omitzero"`      // build (commit) date
+	GoVersion string    `json:"go_version"`
+	// Protocols are the plugin protocol versions the daemon speaks.
+	Protocols []int `json:"protocols"`
 }
 
 // Rejection is an update the node refused.
@@ -154,6 +171,9 @@ type PluginStatus struct {
 	// MissedPings counts the health checks the running plugin has missed
 	// in a row; it is relaunched after a few.
 	MissedPings int `json:"missed_pings,omitempty"`
+	// Version is what the running plugin's Info reports; empty while it is
+	// not running.
+	Version string `json:"version,omitempty"`
 }
 
 // Feed states.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rustynet/rustynet/core/audit"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
@@ -17,10 +18,12 @@ import (
 // is pushed to the backend as a removal before anything else. A rejected
 // update changes nothing and is remembered for status.
 func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (controlapi.ApplyResult, error) {
+	defer d.auditSettle() // last, after d.mu is released
 	start := time.Now()
 	u, err := membership.ParseSignedUpdate(data, d.opts.Limits)
 	if err != nil {
 		d.reject(err)
+		d.auditRejected(audit.SourceAPI, err, data, nil)
 		return controlapi.ApplyResult{}, err
 	}
 	if dryRun {
@@ -38,8 +41,10 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	res, err := d.ledger.Apply(ctx, u)
 	if err != nil {
 		d.rejectLocked(err)
+		d.auditRejected(audit.SourceAPI, err, data, u) // queued, never waited for: see audit.go
 		return controlapi.ApplyResult{}, err
 	}
+	d.auditAccepted(audit.SourceAPI, res, data)
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
 	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
@@ -63,6 +68,7 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	}
 	latency := time.Since(start)
 	out.LatencyMicros = latency.Microseconds()
+	d.observer().UpdateApplied(latency)
 	d.log.Info("update applied", "epoch", out.Epoch, "op", u.Body.Operation.Type, "latency", latency)
 	return out, nil
 }
@@ -83,6 +89,7 @@ func (d *Daemon) rejectLocked(err error) {
 		msg = me.Msg // the code is its own field
 	}
 	d.rejected = &controlapi.Rejection{Code: string(code), Message: msg, At: d.opts.Now()}
+	d.observer().UpdateRejected(string(code))
 	d.log.Warn("update rejected", "code", code, "err", err)
 }
 
@@ -114,11 +121,13 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 	state := controlapi.FeedFailing
 	stalled := errors.Is(err, feed.ErrStalled)
 	var n int
+	var log []*membership.SignedUpdate
+	var from uint64 // the trusted epoch the feed's log was applied to
 	if err == nil {
-		var log []*membership.SignedUpdate
 		log, err = membership.ParseLog(data, d.opts.Limits)
 		if err == nil {
 			d.mu.Lock()
+			from = d.ledger.Status().Epoch
 			n, err = d.ledger.Extend(ctx, log)
 			if n > 0 {
 				if rerr := d.fullReconcile(ctx); rerr != nil {
@@ -138,6 +147,8 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 			state = controlapi.FeedRejected
 		}
 	}
+	d.auditFeed(log, from, n, err)
+	d.observer().FeedFetched(state)
 	now, epoch := time.Now(), d.ledger.Status().Epoch // not under feedMu: the ledger's lock comes first
 	d.feedMu.Lock()
 	defer d.feedMu.Unlock()

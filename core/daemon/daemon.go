@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rustynet/rustynet/core/audit"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/ledger"
@@ -74,6 +75,10 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observer, if set, receives the events metrics count (see Observer).
+	Observer Observer
+	// Audit configures the audit trail (on by default, beside StateDir).
+	Audit AuditOptions
 }
 
 // Daemon is a running node agent.
@@ -116,6 +121,8 @@ type Daemon struct {
 	feedSince time.Time
 
 	failed chan error // receives why the daemon must stop (ExitOnBrokenPlugin)
+
+	aud auditTrail // set before the first supervisor starts; see audit.go
 }
 
 // Interface guard: the daemon is what the control API serves.
@@ -164,14 +171,17 @@ func (d *Daemon) start(ctx context.Context) error {
 	if opts.StoreName == "" {
 		opts.StoreName = "store"
 	}
+	d.openAudit()
 	d.store, err = pluginhost.Start(ctx, pluginhost.Config[hostapi.Store]{
 		Name:   opts.StoreName,
 		Launch: opts.Store,
 		Setup: func(ctx context.Context, s hostapi.Store) error {
 			return s.Open(ctx, hostapi.StoreConfig{Dir: opts.StateDir})
 		},
-		OnBroken: d.onBroken("store"),
-		Logger:   d.log,
+		OnBroken:   d.onBroken("store"),
+		OnFailure:  d.auditPlugin(audit.KindPluginCrashed),
+		OnRelaunch: d.auditPlugin(audit.KindPluginRelaunched),
+		Logger:     d.log,
 	})
 	if err != nil {
 		return err
@@ -188,11 +198,13 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	empty := d.ledger.Status().Epoch == 0
 	if d.ledger.Restricted() == nil && opts.Genesis != nil {
 		if err := d.ledger.Bootstrap(ctx, opts.Genesis); err != nil {
 			return fmt.Errorf("daemon: genesis: %w", err)
 		}
 	}
+	d.auditStart(empty && d.ledger.Status().Epoch > 0)
 	if err := d.chooseBackend(ctx); err != nil {
 		return err
 	}
@@ -223,7 +235,9 @@ func (d *Daemon) Failed() <-chan error { return d.failed }
 // onBroken returns the supervisors' OnBroken for a plugin of kind. It
 // runs on a supervisor's goroutine and takes no lock.
 func (d *Daemon) onBroken(kind string) func(pluginhost.Status) {
+	record := d.auditPlugin(audit.KindPluginBroken)
 	return func(st pluginhost.Status) {
+		record(st)
 		if !d.opts.ExitOnBrokenPlugin {
 			return
 		}
@@ -240,11 +254,13 @@ func (d *Daemon) onBroken(kind string) func(pluginhost.Status) {
 func (d *Daemon) chooseBackend(ctx context.Context) error {
 	for _, c := range d.opts.Backends {
 		sup, err := pluginhost.Start(ctx, pluginhost.Config[hostapi.Backend]{
-			Name:     c.Name,
-			Launch:   c.Launch,
-			Setup:    d.setupBackend,
-			OnBroken: d.onBroken("backend"),
-			Logger:   d.log,
+			Name:       c.Name,
+			Launch:     c.Launch,
+			Setup:      d.setupBackend,
+			OnBroken:   d.onBroken("backend"),
+			OnFailure:  d.auditPlugin(audit.KindPluginCrashed),
+			OnRelaunch: d.auditPlugin(audit.KindPluginRelaunched),
+			Logger:     d.log,
 		})
 		if err != nil {
 			d.skipped = append(d.skipped, controlapi.SkippedBackend{Name: c.Name, Reason: err.Error()})
@@ -536,6 +552,7 @@ func (d *Daemon) Close() {
 		cancel()
 		d.store.Close()
 	}
+	d.auditClose()
 }
 
 // sameFilter reports whether a and b are the same rules in the same order

@@ -19,6 +19,22 @@
 // its own goroutine, outside every lock, within the source's own bounds
 // (core/feed); however long a fetch takes, nothing else waits for it.
 //
+// Audit trail: every update accepted or refused (through the control API
+// or the feed, with its code, reason and source), the trusted head and any
+// change of trust state at each start and stop (restricted-safe mode, a
+// recovery, a head changed while stopped), and every plugin crash,
+// relaunch and breaker opening are recorded in the node's audit log
+// (core/audit; AuditOptions, beside the state directory by default). A
+// record is queued without blocking, so the daemon records under d.mu and
+// from the supervisors' hooks; the log's writer takes none of the daemon's
+// locks, and a full or failing audit log never holds up an apply (it is
+// counted, reported in the health status, and recorded once writes
+// succeed again). An update sent through the control API is answered once
+// its record is written too — after d.mu is released, and waiting at most
+// 100 ms — so that the record is durable when the sender hears the
+// verdict. A node whose audit log cannot be opened runs without one,
+// degraded. Dry runs are not recorded: they change nothing.
+//
 // Locking, in order — a goroutine holding one lock may take only locks
 // below it:
 //
@@ -42,4 +58,9 @@
 // supervisor's Setup takes neither, and neither does either supervisor's
 // OnBroken (it only offers the reason to Failed's channel).
 // TestBackendDiesDuringAnApplysPush holds the daemon to this order.
+//
+// Options.Observer (the metrics' recorder) is called with d.mu held
+// (UpdateApplied, UpdateRejected) or holding no lock (FeedFetched); it
+// takes no lock of the daemon's and returns at once. Status reads the plugins' versions with
+// Info calls, bounded, holding no lock.
 package daemon

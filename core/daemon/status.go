@@ -44,6 +44,9 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 		s.Feed = &f
 	}
 	s.Health = health(s)
+	d.auditHealth(&s.Health)
+	s.Trust.LastUpdateAt = d.lastUpdateAt()
+	d.fillVersions(ctx, &s)
 	ids := map[hostapi.Key]string{}
 	state := d.ledger.State()
 	if state != nil {

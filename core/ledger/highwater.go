@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/paths"
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/internal/fileperm"
@@ -28,11 +29,23 @@ type highWater struct {
 }
 
 // DefaultHighWaterPath returns where the high-water mark of the store at
-// stateDir lives by default: under the invoking user's state directory
-// ($XDG_STATE_HOME/rustynet, else ~/.local/state/rustynet), in
-// highwater/<first 32 hex digits of SHA-256(absolute stateDir, symbolic
-// links resolved)>.json.
+// stateDir lives by default: in the high-water directory of the process's
+// default layout (paths.Current: /var/lib/rustynet/highwater for a root
+// node on Linux, $XDG_STATE_HOME/rustynet/highwater or
+// ~/.local/state/rustynet/highwater for a user's), as HighWaterPathIn
+// names it.
 func DefaultHighWaterPath(stateDir string) (string, error) {
+	l, err := paths.Current()
+	if l.HighWaterDir == "" {
+		return "", fmt.Errorf("no state directory for the high-water mark: %w", err)
+	}
+	return HighWaterPathIn(l.HighWaterDir, stateDir)
+}
+
+// HighWaterPathIn returns the high-water mark of the store at stateDir
+// within the directory dir: <dir>/<first 32 hex digits of
+// SHA-256(absolute stateDir, symbolic links resolved)>.json.
+func HighWaterPathIn(dir, stateDir string) (string, error) {
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		return "", err
@@ -42,16 +55,8 @@ func DefaultHighWaterPath(stateDir string) (string, error) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no state directory for the high-water mark: %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
-	}
 	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(base, "rustynet", "highwater", hex.EncodeToString(sum[:16])+".json"), nil
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".json"), nil
 }
 
 // maxMarkBytes bounds what readHighWater reads: a mark is a few hundred
@@ -115,8 +120,13 @@ func readHighWater(path string) (*highWater, error) {
 // wrapping fs.ErrNotExist.
 func openMarkDir(path string, create bool) (*atomicfile.Dir, error) {
 	name := filepath.Dir(path)
-	if create {
+	if _, err := os.Lstat(name); create && errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(name, 0o700); err != nil {
+			return nil, fmt.Errorf("creating high-water directory: %w", err)
+		}
+		// Private on Windows too (an owner-only access control list, which
+		// the marks created in it inherit); on Unix 0700 already is.
+		if err := fileperm.MakePrivate(name); err != nil {
 			return nil, fmt.Errorf("creating high-water directory: %w", err)
 		}
 	}
@@ -169,5 +179,8 @@ func replaceMark(path string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	defer dir.Close()
-	return dir.WriteFile(filepath.Base(path), data, perm)
+	if err := dir.WriteFile(filepath.Base(path), data, perm); err != nil {
+		return err
+	}
+	return fileperm.MakePrivate(path) // Windows: whatever directory it is in
 }

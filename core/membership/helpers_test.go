@@ -11,6 +11,7 @@ import (
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/internal/evidence"
 )
 
 // The helpers below build updates the engine's own constructors refuse to
@@ -137,6 +138,9 @@ func transplant(tb testing.TB, from, to *membership.SignedUpdate) *membership.Si
 // no error).
 func wantCode(tb testing.TB, err error, want membership.Code) {
 	tb.Helper()
+	if want != "" {
+		evidence.Case(tb, "", string(want), string(membership.CodeOf(err)))
+	}
 	if got := membership.CodeOf(err); got != want || (want == "" && err != nil) {
 		tb.Fatalf("got error %v (code %q), want code %q", err, got, want)
 	}
@@ -150,6 +154,7 @@ func wantReject(tb testing.TB, net *membershiptest.Network, u *membership.Signed
 	before, logLen := net.Chain.State(), len(net.Log)
 	_, seenBefore := net.Chain.Seen(u.Body.UpdateID)
 	res, err := net.Apply(u)
+	evidence.Case(tb, "", string(want), string(membership.CodeOf(err)))
 	if got := membership.CodeOf(err); got != want {
 		tb.Fatalf("got %v (code %q), want code %s", err, got, want)
 	}

@@ -26,6 +26,11 @@
 // up to a cap of minutes. A broken plugin is so retried for ever at a
 // bounded rate, and comes back by itself once its fault is gone.
 //
+// Hooks: OnFailure is called each time an instance ends or a relaunch
+// fails, OnRelaunch each time a relaunched instance serves, OnBroken each
+// time the breaker opens — on the supervisor's goroutine, holding no lock
+// (the daemon records them in its audit trail).
+//
 // The supervisor is generic over what a plugin serves (hostapi.Store or
 // hostapi.Backend) and over how it is launched (LaunchFunc), so the daemon
 // and the CLI launch plugins one way and tests can inject failures.

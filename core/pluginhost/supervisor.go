@@ -89,6 +89,13 @@ type Config[T any] struct {
 	// supervisor's status then. It runs on the supervisor's goroutine,
 	// holding no lock: it must return promptly and must not call Close.
 	OnBroken func(Status)
+	// OnFailure, if set, is called each time an instance ends (it exited,
+	// or failed its health checks) and each time a relaunch fails, with
+	// the supervisor's status then (LastError says why). OnRelaunch, if
+	// set, is called each time a relaunched instance has been set up and
+	// serves. Both run on the supervisor's goroutine, holding no lock:
+	// they must return promptly and must not call Close.
+	OnFailure, OnRelaunch func(Status)
 
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -245,6 +252,7 @@ func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 		delay := backoff
 		backoff = min(2*backoff, s.cfg.BackoffMax)
 		open := s.noteRestart(why, false) // no caller gets inst from here on
+		s.notify(s.cfg.OnFailure)
 		inst.Kill()
 		if !open {
 			s.log.Warn(msgRelaunching, "reason", why, "delay", delay)
@@ -269,15 +277,24 @@ func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 			if err == nil {
 				inst = next
 				s.setInstance(inst)
+				s.notify(s.cfg.OnRelaunch)
 				break
 			}
 			delay = backoff
 			backoff = min(2*backoff, s.cfg.BackoffMax)
 			open = s.noteRestart(err.Error(), errors.Is(err, ErrPermanent))
+			s.notify(s.cfg.OnFailure)
 			if !open {
 				s.log.Warn("relaunch failed", "err", err, "delay", delay)
 			}
 		}
+	}
+}
+
+// notify calls hook, if set, with the status; s.mu must not be held.
+func (s *Supervisor[T]) notify(hook func(Status)) {
+	if hook != nil {
+		hook(s.Status())
 	}
 }
 

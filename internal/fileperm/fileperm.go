@@ -7,8 +7,11 @@
 // under the daemon, and a daemon running as root would then write, or
 // trust, whatever that user chose.
 //
-// The rule needs Unix ownership and permission bits; elsewhere (Windows,
-// where access is in ACLs) every check passes.
+// On Unix the rule reads ownership and permission bits. On Windows it reads
+// the security descriptor: owned by the process's user, SYSTEM or
+// Administrators, and an access control list that admits nobody else
+// (CheckACL, testable on every platform); MakePrivate gives a new entry
+// such a list. Elsewhere only the entry's type is checked.
 package fileperm
 
 import (

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package fileperm
 
@@ -21,3 +21,6 @@ func CheckParent(path string, info fs.FileInfo) error {
 	}
 	return nil
 }
+
+// MakePrivate does nothing on this platform.
+func MakePrivate(string) error { return nil }

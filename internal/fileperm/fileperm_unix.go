@@ -72,3 +72,8 @@ func describeUID(uid int) string {
 	}
 	return fmt.Sprintf("uid %d", uid)
 }
+
+// MakePrivate does nothing on Unix, where the mode a private file or
+// directory is created with (0600, 0700) is what CheckPrivate checks. It
+// exists for Windows, where it sets the owner-only access control list.
+func MakePrivate(string) error { return nil }

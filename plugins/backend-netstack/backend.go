@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/version"
 	"github.com/rustynet/rustynet/plugins/internal/wgdev"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 )
 
-// Version is the backend's version, reported by Info.
-const Version = "0.1.0"
+// Version is the plugin's version, reported by Info: the build's
+// (internal/version), as `rustynet version` prints it.
+var Version = version.Get().String()
 
 // defaultMTU is the tunnel MTU when InterfaceConfig.MTU is 0.
 const defaultMTU = 1420

@@ -4,13 +4,15 @@ import (
 	"context"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/version"
 )
 
 // Name is the backend's name, as configured and reported.
 const Name = "wgkernel"
 
-// Version is this backend's version.
-const Version = "0.1.0"
+// Version is the plugin's version, reported by Info: the build's
+// (internal/version), as `rustynet version` prints it.
+var Version = version.Get().String()
 
 // Capabilities are the optional features this backend supports (on Linux;
 // elsewhere it cannot be configured at all).

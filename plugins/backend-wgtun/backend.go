@@ -3,10 +3,10 @@ package wgtun
 import (
 	"context"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 
 	"github.com/rustynet/rustynet/hostapi"
+	buildversion "github.com/rustynet/rustynet/internal/version"
 )
 
 // Name is the backend's name in BackendInfo and in configuration.
@@ -58,13 +58,9 @@ func (b *Backend) Info(ctx context.Context) (hostapi.BackendInfo, error) {
 	}, nil
 }
 
-// version is the module version this binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+// version is the build's version (internal/version), as `rustynet
+// version` prints it.
+func version() string { return buildversion.Get().String() }
 
 // Probe reports whether a TUN device can be created here, without creating
 // one: nil, or ErrPermission / ErrUnsupported saying why not.

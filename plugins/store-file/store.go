@@ -14,12 +14,14 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/internal/storelayout"
+	"github.com/rustynet/rustynet/internal/version"
 	"github.com/rustynet/rustynet/plugins/internal/statedir"
 	"github.com/rustynet/rustynet/plugins/internal/storerules"
 )
 
-// Version is this plugin's version, reported by Info.
-const Version = "0.1.0"
+// Version is the plugin's version, reported by Info: the build's
+// (internal/version), as `rustynet version` prints it.
+var Version = version.Get().String()
 
 // Names inside the state directory; see the package documentation.
 const (

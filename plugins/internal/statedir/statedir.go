@@ -251,6 +251,11 @@ func create(dir string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return PathError("chmod", dir, err)
 	}
+	// On Windows, the owner-only access control list that the store's
+	// files inherit (0700 is what Unix checks).
+	if err := fileperm.MakePrivate(dir); err != nil {
+		return PathError("restrict", dir, err)
+	}
 	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
