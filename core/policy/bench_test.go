@@ -49,3 +49,32 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompileDefault compiles the default policy (every member to
+// every member), which a node recompiles on every member change.
+func BenchmarkCompileDefault(b *testing.B) {
+	for _, members := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+			net := membershiptest.New(b, 0)
+			var ns []membership.Node
+			for i := range members {
+				ns = append(ns, membershiptest.Node(membershiptest.NodeID(i), i))
+			}
+			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
+				ns, membership.DefaultPolicy(), net.Proposal())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := membership.NewChain("bench")
+			net.Sign(b, g, "alice", "bob")
+			if _, err := c.Apply(g, net.Options()); err != nil {
+				b.Fatal(err)
+			}
+			s := c.State()
+			b.ResetTimer()
+			for b.Loop() {
+				policy.Compile(s.Policy(), s, membershiptest.NodeID(7), policy.Options{Serve: true})
+			}
+		})
+	}
+}

@@ -31,18 +31,28 @@ type view struct {
 }
 
 func newView(s *membership.State) *view {
-	v := &view{s: s, byID: make(map[string]*membership.Node, s.NodeCount()), byAddr: map[netip.Addr]*membership.Node{},
+	count := s.NodeCount()
+	v := &view{s: s, byID: make(map[string]*membership.Node, count), byAddr: make(map[netip.Addr]*membership.Node, count),
 		addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}}
-	var mesh, routed []netip.Prefix
+	// One array holds every node the view points at: a compile runs on
+	// every membership change, and a copy per node was most of its cost.
+	nodes := make([]membership.Node, 0, count)
 	for n := range s.Nodes() {
-		v.byID[n.ID] = &n
+		nodes = append(nodes, n)
+	}
+	mesh := make([]netip.Prefix, 0, count)
+	var routed []netip.Prefix
+	v.active = make([]*membership.Node, 0, count)
+	for i := range nodes {
+		n := &nodes[i]
+		v.byID[n.ID] = n
 		for _, a := range n.Addresses {
-			v.byAddr[a.Addr()] = &n
+			v.byAddr[a.Addr()] = n
 			mesh = append(mesh, a)
 		}
-		if active(&n) {
-			v.active = append(v.active, &n)
-			routed = append(routed, routerServes(&n)...)
+		if active(n) {
+			v.active = append(v.active, n)
+			routed = append(routed, routerServes(n)...)
 		}
 	}
 	v.meshSpace = aggregate(mesh)
