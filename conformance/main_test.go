@@ -70,6 +70,9 @@ var built = sync.OnceValue(func() error {
 // pluginPath builds the test plugins (once) and returns the path of one.
 func pluginPath(t *testing.T, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no suite runs against built plugin binaries (scripts/test.sh runs them all)")
+	}
 	if _, ok := plugins[name]; !ok {
 		t.Fatalf("no test plugin %q", name)
 	}
