@@ -67,7 +67,7 @@ func TestServiceLifecycleAsSystemdRunsIt(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "etc-rustynet") // becomes /etc/rustynet
 	must(t, os.Mkdir(src, 0o755))
-	port := strconv.Itoa(int(freePort("tcp")))
+	port := strconv.Itoa(int(freeTCPPort(t)))
 	cfgText := svcNetwork(t, bin, src) + "[proxy]\nsocks5 = \"\"\n\n[log]\nformat = \"json\"\n\n[metrics]\nlisten = \"127.0.0.1:" + port + "\"\n"
 	must(t, os.WriteFile(filepath.Join(src, "rustynet.toml"), []byte(cfgText), 0o644))
 	must(t, os.WriteFile(filepath.Join(src, "bad.toml"), []byte(cfgText+"[node.extra]\n"), 0o644))
@@ -182,6 +182,17 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// freeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freeTCPPort(t *testing.T) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port)
 }
 
 // svcNetwork makes, with the binary in dir, approver and node keys and a
