@@ -167,11 +167,12 @@ func (r *drillRun) fork(other string) {
 		r.write(filepath.Join(r.work, "log.json"), log, 0o644)
 		r.write(filepath.Join(r.feed, "log.json"), log, 0o644)
 		r.write(filepath.Join(r.work, "other.json"), rival.Encode(), 0o644)
-		// other's feed now serves the published branch: it refuses it.
+		// other's feed now serves the published branch: the proof of the
+		// equivocation, so other is forked.
 		n := r.c.Node(other)
 		return poll.Until(time.Minute, 20*time.Millisecond, func() bool {
 			st, err := r.status(n)
-			return err == nil && st.Trust.LastRejected != nil && st.Trust.LastRejected.Code == string(membership.WrongPrevRoot)
+			return err == nil && st.Trust.Forked != nil && st.Trust.LastRejected != nil && st.Trust.LastRejected.Code == string(membership.Forked)
 		})
 	})
 }

@@ -260,6 +260,7 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 			Masquerade:   cfg.Routing.Masquerade,
 		},
 		FeedInterval:       cfg.Membership.FeedInterval,
+		MaxUpdateAge:       cfg.Membership.MaxUpdateAge,
 		ExitOnBrokenPlugin: cfg.Daemon.ExitOnBrokenPlugin,
 		Limits:             &limits,
 		Logger:             logger,

@@ -17,7 +17,7 @@ func membershipCommand() *command {
 	subs := []*command{initCommand()}
 	subs = append(subs, proposeCommands()...)
 	subs = append(subs, signCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand(),
-		verifyLogCommand(), backupCommand(), restoreCommand())
+		verifyLogCommand(), verifyEvidenceCommand(), backupCommand(), restoreCommand())
 	return &command{
 		name:    "membership",
 		summary: "create, propose, sign, verify and apply membership updates",

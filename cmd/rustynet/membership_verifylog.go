@@ -37,6 +37,9 @@ type verifyLogOutput struct {
 	Epoch         uint64 `json:"epoch"`           // of the log, or of its longest verified prefix
 	StateRoot     string `json:"state_root"`      // likewise; "" for an empty directory
 	Entries       uint64 `json:"entries"`         // verified entries
+	// Forked is the summary of the fork the directory's evidence proves
+	// (docs/forks.md); empty if none. The log itself still verifies.
+	Forked string `json:"forked,omitempty"`
 }
 
 // runVerifyLog implements "membership verify-log".
@@ -60,6 +63,10 @@ func runVerifyLog(ctx context.Context, e *env, args []string) error {
 	o := verifyLogOutput{StateDir: t.path, Store: t.sd.store.name(), Result: "ok", GenesisPinned: t.pinned, Epoch: st.Epoch, Entries: st.Head}
 	if !t.empty() {
 		o.NetworkID, o.GenesisRoot, o.StateRoot = st.NetworkID, t.genesisRoot().String(), st.Root.String()
+	}
+	o.Forked = st.Forked
+	if o.Forked != "" {
+		e.notef("FORKED: %s; the node accepts no update until the fork is resolved (docs/forks.md)", o.Forked)
 	}
 	restricted := t.sd.ledger.Restricted()
 	if restricted != nil {

@@ -86,12 +86,26 @@ func printStatus(e *env, st controlapi.Status) {
 		fmt.Fprintf(w, "health     %s\n", st.Health.State)
 	}
 	trust := "trusted"
-	if st.Trust.Restricted {
+	switch {
+	case st.Trust.Restricted:
 		trust = "RESTRICTED-SAFE MODE: " + st.Trust.Reason
+	case st.Trust.Forked != nil:
+		trust = "FORKED: accepting no update; the data plane follows only what both sides agree on"
 	}
 	fmt.Fprintf(w, "membership epoch %d, root %s (%s)\n", st.Trust.Epoch, st.Trust.StateRoot, trust)
+	if f := st.Trust.Forked; f != nil {
+		fmt.Fprintf(w, "fork       %s\n", f.Summary)
+		fmt.Fprintf(w, "  floor    %d members; evidence %s (check it: rustynet membership verify-evidence FILE)\n", f.FloorMembers, orDash(f.Evidence))
+	}
 	if !st.Trust.LastUpdateAt.IsZero() {
-		fmt.Fprintf(w, "newest update created %s\n", e.ago(st.Trust.LastUpdateAt))
+		fresh := ""
+		switch {
+		case st.Trust.Stale:
+			fresh = fmt.Sprintf(" — STALE (max_update_age %s)", time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second)
+		case st.Trust.MaxUpdateAgeSeconds > 0:
+			fresh = fmt.Sprintf(" (max_update_age %s)", time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second)
+		}
+		fmt.Fprintf(w, "newest update created %s%s\n", e.ago(st.Trust.LastUpdateAt), fresh)
 	}
 	switch {
 	case st.Trust.PolicyDigest == "":

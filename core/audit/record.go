@@ -64,9 +64,14 @@ const (
 	// stopped (an offline apply-update or restore), outside restricted
 	// mode: PrevEpoch/PrevRoot as last recorded, Epoch/Root now.
 	KindTrustChanged Kind = "trust.changed_offline"
-	// KindTrustStale: the node's state is stale (SPEC §13 freshness).
-	// Reserved: nothing records it until freshness lands.
+	// KindTrustStale: the newest trusted update is older than the
+	// configured maximum age (SPEC §13 freshness): Epoch/Root the head,
+	// Reason how old it is.
 	KindTrustStale Kind = "trust.stale"
+	// KindTrustForked: the node holds evidence of a fork (an equivocation
+	// by approvers) and accepts no update until it is resolved: Reason is
+	// the evidence's summary and where it is kept.
+	KindTrustForked Kind = "trust.forked"
 
 	// KindPluginCrashed: a plugin instance ended or failed to relaunch
 	// (Reason); Restarts counts relaunches since the daemon started.
@@ -81,7 +86,7 @@ const (
 var kinds = map[Kind]bool{
 	KindOpened: true, KindClosed: true, KindTornTail: true, KindChainBreak: true, KindLost: true, KindRotatedOut: true,
 	KindUpdateAccepted: true, KindUpdateRejected: true,
-	KindTrustRestricted: true, KindTrustRecovered: true, KindTrustChanged: true, KindTrustStale: true,
+	KindTrustRestricted: true, KindTrustRecovered: true, KindTrustChanged: true, KindTrustStale: true, KindTrustForked: true,
 	KindPluginCrashed: true, KindPluginRelaunched: true, KindPluginBroken: true,
 }
 

@@ -48,6 +48,9 @@ type Membership struct {
 	Feed         Feed            // zero: no feed
 	FeedInterval time.Duration   // > 0
 	MaxClockSkew time.Duration   // >= 0
+	// MaxUpdateAge is how old the newest trusted update may be before the
+	// node reports itself stale; 0 (the default) never.
+	MaxUpdateAge time.Duration // >= 0
 }
 
 // Feed is where signed updates are fetched from: at most one of URL and Dir

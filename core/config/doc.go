@@ -21,6 +21,7 @@
 //	feed = ""                      # optional: a directory or an http(s):// URL serving the portable log
 //	feed_interval = "5s"
 //	max_clock_skew = "5m"
+//	max_update_age = "0s"          # > 0: older newest update ⇒ status stale, health degraded
 //
 //	[store]
 //	kind = "file"                  # file | sqlite

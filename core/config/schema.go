@@ -90,6 +90,9 @@ func (d *decoder) membership(t *table, m *Membership) {
 	if v, ok := d.duration(t, "max_clock_skew", 0, 24*time.Hour); ok {
 		m.MaxClockSkew = v
 	}
+	if v, ok := d.duration(t, "max_update_age", 0, 10*365*24*time.Hour); ok {
+		m.MaxUpdateAge = v
+	}
 }
 
 // parseFeed reads a feed: an http(s) URL if s has a scheme, else a

@@ -13,7 +13,7 @@ type CheckLevel int
 const (
 	CheckHealthy     CheckLevel = 0 // the node does all its work
 	CheckDegraded    CheckLevel = 1 // it runs but cannot do all its work: a plugin restarting or broken, a stalled feed, a lagging high-water mark
-	CheckRestricted  CheckLevel = 2 // restricted-safe mode: its trusted state failed verification; it admits no peer
+	CheckRestricted  CheckLevel = 2 // restricted-safe mode (its trusted state failed verification; it admits no peer) or forked (its data plane follows only a fork's floor)
 	CheckUnreachable CheckLevel = 3 // the daemon did not answer (set by the caller; Check never returns it)
 )
 
@@ -43,11 +43,13 @@ func (r CheckResult) Line() string { return r.State + ": " + r.Reason }
 
 // Check is the one rule for judging a node's health, which `rustynet
 // status --check` and the /healthz endpoint both apply: restricted-safe
-// mode is worst, then anything that makes Health degraded, else healthy.
+// mode and a fork (the data plane only shrinks) are worst, then anything that makes Health degraded, else healthy.
 func (s Status) Check() CheckResult {
 	switch {
 	case s.Trust.Restricted:
 		return checkResult(CheckRestricted, "restricted-safe mode: "+s.Trust.Reason)
+	case s.Trust.Forked != nil:
+		return checkResult(CheckRestricted, "forked: "+s.Trust.Forked.Summary)
 	case s.Health.State != HealthOK:
 		why := strings.Join(s.Health.Reasons, "; ")
 		if why == "" {

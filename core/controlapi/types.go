@@ -120,6 +120,33 @@ type TrustStatus struct {
 	// LastUpdateAt is when the newest trusted update (the genesis at
 	// first) was created, by its signed created_at; zero if there is none.
 	LastUpdateAt time.Time `json:"last_update_at,omitzero"`
+	// UpdateAgeSeconds is how old that update is now.
+	UpdateAgeSeconds int64 `json:"update_age_seconds"`
+	// MaxUpdateAgeSeconds is the configured maximum age
+	// ([membership] max_update_age), 0 if none; Stale is true while the
+	// newest update is older than that. A stale node keeps its peers.
+	MaxUpdateAgeSeconds int64 `json:"max_update_age_seconds,omitempty"`
+	Stale               bool  `json:"stale"`
+	// Forked is set while the node holds evidence of a fork: it accepts
+	// no update (FORKED) and its data plane follows only the fork's floor.
+	Forked *ForkStatus `json:"forked,omitempty"`
+}
+
+// ForkStatus is the fork a node holds evidence of (docs/forks.md).
+type ForkStatus struct {
+	// Epoch is the epoch both updates claim; PrevStateRoot the root (hex)
+	// of the state both extend.
+	Epoch         uint64 `json:"epoch"`
+	PrevStateRoot string `json:"prev_state_root"`
+	// Updates are the two updates' digests (hex), in the evidence's order.
+	Updates []string `json:"updates"`
+	// DoubleSigners are the approvers whose valid signatures are on both.
+	DoubleSigners []string `json:"double_signers"`
+	// Evidence is the evidence file's path ("" if it could not be kept).
+	Evidence string `json:"evidence,omitempty"`
+	Summary  string `json:"summary"`
+	// FloorMembers is how many members (active or revoked) the floor holds.
+	FloorMembers int `json:"floor_members"`
 }
 
 // BuildStatus identifies the daemon's build (internal/version).

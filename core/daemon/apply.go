@@ -41,6 +41,7 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	res, err := d.ledger.Apply(ctx, u)
 	if err != nil {
 		d.rejectLocked(err)
+		d.noteRefusal(ctx, err)
 		d.auditRejected(audit.SourceAPI, err, data, u) // queued, never waited for: see audit.go
 		return controlapi.ApplyResult{}, err
 	}
@@ -137,6 +138,7 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 			}
 			if err != nil {
 				d.rejectLocked(err)
+				d.noteRefusal(ctx, err)
 			}
 			d.mu.Unlock()
 		}

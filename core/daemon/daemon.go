@@ -79,6 +79,11 @@ type Options struct {
 	Observer Observer
 	// Audit configures the audit trail (on by default, beside StateDir).
 	Audit AuditOptions
+	// MaxUpdateAge, if positive, is how old the newest trusted update (by
+	// its signed created_at) may be before the node reports itself stale:
+	// status says so, health is degraded, and the log and the audit trail
+	// say it once. Traffic is not cut: a quiet network is not an attack.
+	MaxUpdateAge time.Duration
 }
 
 // Daemon is a running node agent.
@@ -100,8 +105,10 @@ type Daemon struct {
 	// noGatewayLogged is set once the node has said that its backend
 	// cannot forward what the membership lets it serve.
 	noGatewayLogged atomic.Bool
-	cancel          context.CancelFunc
-	wg              sync.WaitGroup
+	// staleSeen is whether the node was stale at the last freshness check.
+	staleSeen atomic.Bool
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	// mu serialises data-plane changes and guards the fields below. It
 	// comes before the ledger's lock (see the package doc): hold it across
@@ -112,6 +119,9 @@ type Daemon struct {
 	filter   *hostapi.Filter        // as last set successfully; nil before the first
 	isolated string
 	rejected *controlapi.Rejection
+	// forkSeen is set once the daemon has acted on the ledger's fork
+	// (recorded it, shrunk the data plane to its floor).
+	forkSeen bool
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex
@@ -205,6 +215,10 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 	}
 	d.auditStart(empty && d.ledger.Status().Epoch > 0)
+	if d.ledger.Fork() != nil {
+		d.forkSeen = true // Start is before any other goroutine: no lock needed
+		d.recordFork()
+	}
 	if err := d.chooseBackend(ctx); err != nil {
 		return err
 	}
@@ -377,9 +391,10 @@ func (d *Daemon) withoutImplied(c hostapi.RouteChanges) hostapi.RouteChanges {
 	}
 }
 
-// plan is the desired data plane: nothing in restricted-safe mode, and
+// plan is the desired data plane: nothing in restricted-safe mode,
 // nothing on a backend that cannot enforce the signed access policy (a
-// node that cannot filter admits no peer: fail closed).
+// node that cannot filter admits no peer: fail closed), and while the
+// ledger holds evidence of a fork only the fork's floor (effectiveState).
 func (d *Daemon) plan() reconcile.Plan {
 	if err := d.ledger.Restricted(); err != nil {
 		return reconcile.Plan{Isolated: "restricted-safe mode: " + err.Error()}
@@ -387,7 +402,7 @@ func (d *Daemon) plan() reconcile.Plan {
 	if !d.caps().Has(hostapi.BackendCapPacketFilter) {
 		return reconcile.Plan{Isolated: fmt.Sprintf("backend %s has no packet filter, so it cannot enforce the network's signed access policy", d.chosen)}
 	}
-	return reconcile.Desired(d.ledger.State(), d.recOpts)
+	return reconcile.Desired(d.effectiveState(), d.recOpts)
 }
 
 // filterOf is the packet filter the node enforces: the signed access
@@ -398,7 +413,7 @@ func (d *Daemon) filterOf(isolated string) hostapi.Filter {
 	if isolated != "" || d.ledger.Restricted() != nil {
 		return hostapi.Filter{}
 	}
-	st := d.ledger.State()
+	st := d.effectiveState()
 	if st == nil {
 		return hostapi.Filter{}
 	}
@@ -513,6 +528,7 @@ func (d *Daemon) repairLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			d.checkFreshness()
 		case <-d.repair:
 		}
 		d.mu.Lock()

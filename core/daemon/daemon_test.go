@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -278,8 +279,8 @@ func TestThreatsRejectedDataPlaneUnchanged(t *testing.T) {
 		{"replayed update", func(h *harness) []byte {
 			return h.net.Log[0].Encode() // the genesis, again
 		}, membership.ReplayedUpdate},
-		{"conflicting same-epoch update", func(h *harness) []byte {
-			other := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")
+		{"conflicting same-epoch update under the threshold", func(h *harness) []byte {
+			other := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "bob")
 			h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "carol")
 			return other
 		}, membership.StaleEpoch},
@@ -437,18 +438,32 @@ func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	if st := h.status(); st.Trust.Epoch != 2 || st.Feed.LastError == "" {
 		t.Errorf("rollback feed: epoch %d, feed error %q", st.Trust.Epoch, st.Feed.LastError)
 	}
-	// A forked feed (another epoch-2 update) is rejected and reported.
+	// A feed whose log diverges with an update that does not verify is
+	// refused as a fork of the source: nothing changes.
 	fork := &membershiptest.Network{Approvers: h.net.Approvers, Chain: membership.NewChain("test"), Now: h.net.Now}
 	fork.MustApply(t, h.net.Log[0])
+	bad := fork.Sign(t, fork.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}), "bob")
+	write(append(slices.Clone(fork.Log), bad))
+	d.pollFeed(context.Background())
+	st := h.status()
+	if r := st.Trust.LastRejected; st.Trust.Epoch != 2 || st.Feed.LastError == "" || r == nil || r.Code != string(membership.WrongPrevRoot) || st.Trust.Forked != nil {
+		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Trust.Epoch, st.Feed.LastError, r)
+	}
+	h.wantPeers("b", "d")
+
+	// A feed whose log diverges with a valid quorum-signed update (another
+	// epoch-2 update) is evidence of an equivocation: the node is forked,
+	// and its peers are those both sides agree on (b is revoked on one
+	// side, c on the other).
 	fu := fork.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"})
 	fork.MustApply(t, fork.Sign(t, fu, "alice", "bob"))
 	write(fork.Log)
 	d.pollFeed(context.Background())
-	st := h.status()
-	if r := st.Trust.LastRejected; st.Trust.Epoch != 2 || st.Feed.LastError == "" || r == nil || r.Code != string(membership.WrongPrevRoot) {
-		t.Errorf("forked feed: epoch %d, feed error %q, rejection %+v", st.Trust.Epoch, st.Feed.LastError, r)
+	st = h.status()
+	if r := st.Trust.LastRejected; st.Trust.Epoch != 2 || r == nil || r.Code != string(membership.Forked) || st.Trust.Forked == nil {
+		t.Errorf("equivocating feed: epoch %d, rejection %+v, fork %+v", st.Trust.Epoch, r, st.Trust.Forked)
 	}
-	h.wantPeers("b", "d")
+	h.wantPeers("d")
 }
 
 func TestOwnAddressesFollowMembership(t *testing.T) {

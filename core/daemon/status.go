@@ -43,12 +43,13 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 		f := d.feedStatus()
 		s.Feed = &f
 	}
+	s.Trust.Forked = d.forkStatus()
+	d.freshness(&s.Trust)
 	s.Health = health(s)
 	d.auditHealth(&s.Health)
-	s.Trust.LastUpdateAt = d.lastUpdateAt()
 	d.fillVersions(ctx, &s)
 	ids := map[hostapi.Key]string{}
-	state := d.ledger.State()
+	state := d.effectiveState()
 	if state != nil {
 		if h, ok := state.PolicyDigest(); ok {
 			s.Trust.PolicyDigest = h.String()
@@ -82,12 +83,18 @@ func pluginStatus(s pluginhost.Status) controlapi.PluginStatus {
 }
 
 // health says whether the node can do all its work, and if not why: it is
-// in restricted-safe mode, a plugin is broken or restarting, or its feed
+// in restricted-safe mode, forked, stale, a plugin is broken or restarting, or its feed
 // has stalled.
 func health(s controlapi.Status) controlapi.HealthStatus {
 	var why []string
 	if s.Trust.Restricted {
 		why = append(why, "restricted-safe mode: "+s.Trust.Reason)
+	}
+	if f := s.Trust.Forked; f != nil {
+		why = append(why, "forked: "+f.Summary+"; accepting no update until the fork is resolved (docs/forks.md)")
+	}
+	if s.Trust.Stale {
+		why = append(why, staleReason(s.Trust))
 	}
 	if s.Trust.HighWaterError != "" {
 		why = append(why, "the high-water mark lags the log (retrying): "+s.Trust.HighWaterError)

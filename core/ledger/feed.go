@@ -25,17 +25,25 @@ import (
 //     smuggled in on its own.
 //   - Nothing is committed unless every new entry verifies; then each is
 //     committed in order.
+//   - A source whose entry at the divergence is one side of an
+//     equivocation (see Ledger.Apply) makes the ledger forked: FORKED.
 func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.restricted != nil {
 		return 0, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
 	}
+	if l.fork != nil {
+		return 0, l.forkedErr()
+	}
 	if len(log) < len(l.updates) {
 		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("the source's log ends at epoch %d, behind the trusted epoch %d (rollback)", len(log), len(l.updates))}
 	}
 	for i, u := range l.updates {
 		if !bytes.Equal(log[i].BodyBytes(), u.BodyBytes()) {
+			if ferr := l.detectFork(log[i]); ferr != nil {
+				return 0, ferr
+			}
 			return 0, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the source's log diverges from the trusted log at epoch %d (fork)", i+1)}
 		}
 	}

@@ -20,7 +20,14 @@ func TestExtend(t *testing.T) {
 		{"the same log applies nothing", func(f *fixture, _ *membershiptest.Network) []*membership.SignedUpdate { return f.net.Log[:3] }, "", 0},
 		{"a longer log applies the suffix", func(f *fixture, _ *membershiptest.Network) []*membership.SignedUpdate { return f.net.Log }, "", 3},
 		{"a shorter log is a rollback", func(f *fixture, _ *membershiptest.Network) []*membership.SignedUpdate { return f.net.Log[:2] }, membership.StaleEpoch, 0},
-		{"a diverging log is a fork", func(_ *fixture, fork *membershiptest.Network) []*membership.SignedUpdate { return fork.Log }, membership.WrongPrevRoot, 0},
+		{"a log diverging with a valid update is evidence of a fork", func(_ *fixture, fork *membershiptest.Network) []*membership.SignedUpdate { return fork.Log }, membership.Forked, 0},
+		{"a log diverging with an update that does not verify is the source's fork", func(f *fixture, fork *membershiptest.Network) []*membership.SignedUpdate {
+			log := append([]*membership.SignedUpdate(nil), fork.Log...)
+			bad, _ := membership.ParseSignedUpdate(log[2].Encode(), nil)
+			bad.Signatures = bad.Signatures[:1]
+			log[2] = bad
+			return log
+		}, membership.WrongPrevRoot, 0},
 		{"a tampered new entry applies nothing", func(f *fixture, _ *membershiptest.Network) []*membership.SignedUpdate {
 			log := append([]*membership.SignedUpdate(nil), f.net.Log...)
 			bad, _ := membership.ParseSignedUpdate(log[4].Encode(), nil)

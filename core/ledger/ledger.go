@@ -37,6 +37,9 @@ type Config struct {
 	SnapshotEvery uint64
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// EvidenceDir is where evidence of forks is kept and found at Open;
+	// "" means DefaultEvidenceDir(StateDir), or none without a StateDir.
+	EvidenceDir string
 	// ReadFirst opens the ledger as a command that may only read does
 	// (verify-log, status, export of a stopped node's directory or a
 	// copy): Open verifies as always but writes no high-water mark (a log
@@ -68,6 +71,12 @@ type Ledger struct {
 	snapIndex  uint64
 	snapBusy   bool  // a background snapshot write is in flight
 	restricted error // non-nil: restricted-safe mode, and why
+	// prevState is the state before the last entry (nil for an empty log),
+	// kept so that a fork at the head is checked without replaying.
+	prevState *membership.State
+	// fork is non-nil while the ledger holds evidence of a fork: it then
+	// refuses every update with FORKED (see fork.go).
+	fork *Fork
 	// hwErr is why the high-water mark lags the log (its last write
 	// failed), nil while it does not; markRetry is set while a goroutine
 	// retries the write.
@@ -99,6 +108,9 @@ type Status struct {
 	// it does (a write failed, for example on a full disk; the ledger
 	// retries); empty otherwise.
 	HighWaterError string
+	// Forked is the summary of the fork the ledger holds evidence of
+	// (Ledger.Fork), while it does; empty otherwise.
+	Forked string
 }
 
 // Open loads and re-verifies the ledger kept in cfg.Store. A verification
@@ -118,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		l.restricted = err
 		l.log.Error("membership ledger is in restricted-safe mode", "reason", err.Error())
 	}
+	l.loadEvidence()
 	return l, nil
 }
 
@@ -243,9 +256,11 @@ func (l *Ledger) replayDecoded(se hostapi.LogEntry, d decodedEntry) error {
 		}
 		l.chain = membership.NewChain(e.Update.Body.NetworkID)
 	}
+	pre := l.chain.State()
 	if _, err := l.chain.Apply(e.Update, membership.Options{History: true, Limits: l.cfg.Limits}); err != nil {
 		return integrityf("log entry %d does not verify: %v", e.Index, err)
 	}
+	l.prevState = pre
 	l.updates = append(l.updates, e.Update)
 	l.roots = append(l.roots, l.chain.State().Root())
 	l.lastHash = e.Hash
@@ -395,6 +410,9 @@ func (l *Ledger) Status() Status {
 	if l.hwErr != nil {
 		s.HighWaterError = l.hwErr.Error()
 	}
+	if l.fork != nil {
+		s.Forked = l.fork.Report.Summary()
+	}
 	return s
 }
 
@@ -419,6 +437,9 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 	if l.restricted != nil {
 		return nil, nil, restrictedf("the ledger is in restricted-safe mode and accepts no update until it is recovered: %v", l.restricted)
 	}
+	if l.fork != nil {
+		return nil, nil, l.forkedErr()
+	}
 	chain := l.chain
 	if chain == nil {
 		if err := l.checkGenesis(u); err != nil {
@@ -434,11 +455,20 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 // advances the high-water mark, and makes it the trusted state. On any
 // error the trusted state is unchanged. Verification failures carry the
 // membership error codes; storage failures are returned as they are.
+//
+// An update refused because it extends a state the log already moved past
+// is checked for a fork: if it and the log's entry at its epoch both
+// verify on the state they extend, the ledger keeps the evidence (in
+// Config.EvidenceDir), enters the forked state and returns FORKED; from
+// then on it refuses every update with FORKED (docs/forks.md).
 func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	chain, res, err := l.evaluate(u)
 	if err != nil {
+		if ferr := l.detectFork(u); ferr != nil {
+			return res, ferr
+		}
 		return res, err
 	}
 	return res, l.commit(ctx, chain, res)
@@ -464,6 +494,7 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 		return err
 	}
 	l.chain = chain
+	l.prevState = res.Pre
 	l.updates = append(l.updates, res.Update)
 	l.roots = append(l.roots, res.Post.Root())
 	l.lastHash = hashEntry(data)

@@ -32,6 +32,10 @@ const (
 	LimitExceeded       Code = "LIMIT_EXCEEDED"
 	IntegrityFailure    Code = "INTEGRITY_FAILURE"
 	RestrictedMode      Code = "RESTRICTED_MODE"
+	// Forked: the node holds evidence of an equivocation (two quorum-signed
+	// updates extending the same state) and accepts no update until the
+	// fork is resolved (docs/forks.md).
+	Forked Code = "FORKED"
 )
 
 // Error is a verification failure with a stable Code. Use errors.Is with the
@@ -85,6 +89,7 @@ var (
 	ErrLimitExceeded       = &Error{Code: LimitExceeded}
 	ErrIntegrityFailure    = &Error{Code: IntegrityFailure}
 	ErrRestrictedMode      = &Error{Code: RestrictedMode}
+	ErrForked              = &Error{Code: Forked}
 )
 
 // prefixErr returns err with its message prefixed, keeping its code.

@@ -62,6 +62,11 @@ func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
 	return nil
 }
 
+// VerifySignature reports whether u's i-th signature verifies over u's
+// body under the key it names. It says nothing of whether that key may
+// sign (Evaluate decides that against a state).
+func (u *SignedUpdate) VerifySignature(i int) bool { return u.verifySignature(&u.Signatures[i]) }
+
 func (u *SignedUpdate) verifySignature(s *Signature) bool {
 	if ok, done := u.prechecked[*s]; done {
 		return ok

@@ -1,0 +1,77 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// TestForkShrinksToTheFloor: a valid update conflicting with an applied
+// one makes the node forked at once: it is refused with FORKED, the data
+// plane drops every member the two sides disagree on, status and the check
+// say forked, and later updates are refused too.
+func TestForkShrinksToTheFloor(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	other := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "bob", "carol")
+	h.wantPeers("b", "c")
+	_, err := h.d.ApplyUpdate(context.Background(), other, false)
+	if membership.CodeOf(err) != membership.Forked {
+		t.Fatalf("ApplyUpdate of the conflicting update: %v, want FORKED", err)
+	}
+	h.wantPeers("c")
+	st := h.status()
+	f := st.Trust.Forked
+	if f == nil || !slices.Equal(f.DoubleSigners, []string{"bob"}) || f.Epoch != 2 || f.Evidence == "" {
+		t.Fatalf("status fork = %+v", f)
+	}
+	if c := st.Check(); c.Level != controlapi.CheckRestricted {
+		t.Errorf("check = %+v, want restricted (forked)", c)
+	}
+	next := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"}, "alice", "bob", "carol")
+	if _, err := h.d.ApplyUpdate(context.Background(), next, false); membership.CodeOf(err) != membership.Forked {
+		t.Fatalf("a later update: %v, want FORKED", err)
+	}
+	// A full reconcile keeps the floor.
+	h.d.mu.Lock()
+	err = h.d.fullReconcile(context.Background())
+	h.d.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wantPeers("c")
+}
+
+// TestStaleButNotBroken: with max_update_age set, a node whose newest
+// update grows older than it reports itself stale (status, health, check
+// degraded) and keeps every peer; a newer update makes it fresh again.
+func TestStaleButNotBroken(t *testing.T) {
+	h := newHarness(t)
+	h.opts.MaxUpdateAge = time.Hour
+	h.start()
+	if st := h.status(); st.Trust.Stale || st.Trust.MaxUpdateAgeSeconds != 3600 || st.Health.State != controlapi.HealthOK {
+		t.Fatalf("fresh node: %+v %+v", st.Trust, st.Health)
+	}
+	h.net.Now = h.net.Now.Add(2 * time.Hour) // nothing arrives for two hours
+	st := h.status()
+	if !st.Trust.Stale || st.Trust.UpdateAgeSeconds != 7200 || st.Health.State != controlapi.HealthDegraded {
+		t.Fatalf("stale node: %+v %+v", st.Trust, st.Health)
+	}
+	if c := st.Check(); c.Level != controlapi.CheckDegraded {
+		t.Errorf("check = %+v, want degraded", c)
+	}
+	h.d.checkFreshness()
+	if !h.d.staleSeen.Load() {
+		t.Error("the freshness check did not note the stale state")
+	}
+	h.wantPeers("b", "c", "d")
+	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "bob")
+	if st := h.status(); st.Trust.Stale || st.Health.State != controlapi.HealthOK {
+		t.Fatalf("after a new update: %+v %+v", st.Trust, st.Health)
+	}
+}
