@@ -15,8 +15,10 @@
 //	rustynet_membership_last_update_timestamp_seconds      created_at of the newest trusted update
 //	rustynet_membership_last_update_age_seconds            seconds since then
 //	rustynet_membership_restricted                         1 in restricted-safe mode
+//	rustynet_membership_forked                             1 while holding evidence of a fork
+//	rustynet_membership_stale                              1 while older than max_update_age
 //	rustynet_health_degraded                               1 while status says degraded
-//	rustynet_health_check_level                            0 healthy, 1 degraded, 2 restricted (status --check)
+//	rustynet_health_check_level                            0 healthy, 1 degraded, 2 restricted or forked (status --check)
 //	rustynet_update_apply_duration_seconds                 histogram: receipt → durable → data plane changed
 //	rustynet_update_rejections_total{code}                 refused updates by membership error code
 //	rustynet_plugin_up{kind,plugin}                        1 while the plugin runs

@@ -34,7 +34,7 @@ func sampleStatus() controlapi.Status {
 		Node:   controlapi.NodeStatus{ID: "n1"},
 		Build:  controlapi.BuildStatus{Version: "v1.2.3", Revision: "abc", GoVersion: "go1.26.0", Protocols: []int{1}},
 		Health: controlapi.HealthStatus{State: controlapi.HealthDegraded, Reasons: []string{"the backend plugin netstack is restarting"}},
-		Trust: controlapi.TrustStatus{Epoch: 7, FilterRules: 4, LastUpdateAt: now.Add(-90 * time.Second),
+		Trust: controlapi.TrustStatus{Epoch: 7, FilterRules: 4, LastUpdateAt: now.Add(-90 * time.Second), Stale: true,
 			LastRejected: &controlapi.Rejection{Code: "THRESHOLD_NOT_MET"}},
 		Backend: controlapi.BackendStatus{Name: "netstack", Plugin: controlapi.PluginStatus{Name: "netstack", State: "restarting", Restarts: 2}},
 		Store:   controlapi.PluginStatus{Name: "file", State: "running", MissedPings: 1},
@@ -143,6 +143,8 @@ func TestScrape(t *testing.T) {
 		{"rustynet_membership_last_update_timestamp_seconds", nil, float64(now.Add(-90 * time.Second).Unix())},
 		{"rustynet_membership_last_update_age_seconds", nil, 90},
 		{"rustynet_membership_restricted", nil, 0},
+		{"rustynet_membership_forked", nil, 0},
+		{"rustynet_membership_stale", nil, 1},
 		{"rustynet_health_degraded", nil, 1},
 		{"rustynet_health_check_level", nil, 1},
 		{"rustynet_update_apply_duration_seconds", nil, 2},
@@ -205,6 +207,8 @@ func TestHealthz(t *testing.T) {
 	healthy.Health = controlapi.HealthStatus{State: controlapi.HealthOK}
 	restricted := sampleStatus()
 	restricted.Trust.Restricted, restricted.Trust.Reason = true, "INTEGRITY_FAILURE: bad log"
+	forked := sampleStatus()
+	forked.Trust.Forked = &controlapi.ForkStatus{Epoch: 3, Summary: "two updates extend epoch 2"}
 	tests := []struct {
 		name     string
 		src      *fakeSource
@@ -214,6 +218,7 @@ func TestHealthz(t *testing.T) {
 		{"healthy", &fakeSource{s: healthy}, 200, "healthy: node n1 at epoch 7, backend netstack, 2 peers\n"},
 		{"degraded", &fakeSource{s: sampleStatus()}, 503, "degraded: the backend plugin netstack is restarting\n"},
 		{"restricted", &fakeSource{s: restricted}, 503, "restricted: restricted-safe mode: INTEGRITY_FAILURE: bad log\n"},
+		{"forked", &fakeSource{s: forked}, 503, "restricted: forked: two updates extend epoch 2\n"},
 		{"no status", &fakeSource{err: errors.New("closing")}, 503, "unreachable: reading the daemon's status: closing\n"},
 	}
 	for _, tt := range tests {

@@ -21,8 +21,10 @@ var (
 	descLastUpdateTS = desc("rustynet_membership_last_update_timestamp_seconds", "Signed creation time of the newest trusted update, as a Unix time.")
 	descLastUpdateAg = desc("rustynet_membership_last_update_age_seconds", "Seconds since the newest trusted update was created.")
 	descRestricted   = desc("rustynet_membership_restricted", "1 while the node is in restricted-safe mode, else 0.")
+	descForked       = desc("rustynet_membership_forked", "1 while the node holds evidence of a fork (docs/forks.md), else 0.")
+	descStale        = desc("rustynet_membership_stale", "1 while the newest trusted update is older than max_update_age, else 0.")
 	descDegraded     = desc("rustynet_health_degraded", "1 while the node reports itself degraded, else 0.")
-	descCheckLevel   = desc("rustynet_health_check_level", "Health verdict, as `rustynet status --check` exits: 0 healthy, 1 degraded, 2 restricted.")
+	descCheckLevel   = desc("rustynet_health_check_level", "Health verdict, as `rustynet status --check` exits: 0 healthy, 1 degraded, 2 restricted or forked.")
 	descPluginUp     = desc("rustynet_plugin_up", "1 while the plugin runs, else 0.", "kind", "plugin")
 	descPluginState  = desc("rustynet_plugin_state", "1 for the plugin supervisor's current state, 0 for the others.", "kind", "plugin", "state")
 	descRestarts     = desc("rustynet_plugin_restarts_total", "Relaunches of the plugin since the daemon started.", "kind", "plugin")
@@ -46,8 +48,8 @@ var pluginStates = []string{"running", "restarting", "broken", "closed"}
 type statusCollector struct{ m *Metrics }
 
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBuild, descEpoch, descLastUpdateTS, descLastUpdateAg, descRestricted, descDegraded,
-		descCheckLevel, descPluginUp, descPluginState, descRestarts, descMissed, descPeers, descHandshakeTS, descHandshakeAge,
+	for _, d := range []*prometheus.Desc{descBuild, descEpoch, descLastUpdateTS, descLastUpdateAg, descRestricted, descForked, descStale,
+		descDegraded, descCheckLevel, descPluginUp, descPluginState, descRestarts, descMissed, descPeers, descHandshakeTS, descHandshakeAge,
 		descRx, descTx, descFilterRules, descFeedStalls, descFeedStalled, descFeedSuccess, descScrapeError} {
 		ch <- d
 	}
@@ -78,6 +80,8 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- gauge(descLastUpdateAg, now.Sub(t).Seconds())
 	}
 	ch <- gauge(descRestricted, boolean(s.Trust.Restricted))
+	ch <- gauge(descForked, boolean(s.Trust.Forked != nil))
+	ch <- gauge(descStale, boolean(s.Trust.Stale))
 	ch <- gauge(descDegraded, boolean(s.Health.State != controlapi.HealthOK))
 	ch <- gauge(descCheckLevel, float64(s.Check().Level))
 	for _, p := range []struct {
