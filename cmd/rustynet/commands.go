@@ -24,6 +24,7 @@ func rootCommand() *command {
 			membershipCommand(),
 			policyCommand(),
 			daemonCommand(),
+			configCommand(),
 			nodeStatusCommand(),
 			auditCommand(),
 			serviceCommand(),

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,15 +9,13 @@ import (
 )
 
 // decoder walks a parsed configuration tree along the schema, converting
-// values and collecting problems with their locations. The schema is the
-// code in schema.go: every key it asks for is a known key, and any other key
-// in the file is an error.
+// values and collecting problems with their locations. The tables and keys
+// it accepts are those keys.go declares; any other key in the file is an
+// error. The code in schema.go reads them.
 type decoder struct {
 	src     *source
 	baseDir string
-	keys    []loc           // every key of the file, in order
-	known   map[string]bool // every schema key, spelled exactly
-	values  map[string]bool // the keys among known that hold values, not tables
+	keys    []loc // every key of the file, in order
 	probs   []problem
 }
 
@@ -46,7 +43,7 @@ func (t *table) at(name string) loc {
 func (t *table) self() loc { return loc{key: t.key, arrayLen: t.arrayLen, elem: t.elem} }
 
 func newDecoder(src *source, md toml.MetaData, baseDir string) *decoder {
-	return &decoder{src: src, baseDir: baseDir, keys: src.keyLocs(md), known: map[string]bool{}, values: map[string]bool{}}
+	return &decoder{src: src, baseDir: baseDir, keys: src.keyLocs(md)}
 }
 
 // keyLocs locates every key of the file, in the file's order. A key in an
@@ -74,10 +71,11 @@ func (d *decoder) fail(t *table, name, format string, args ...any) {
 	d.probs = append(d.probs, problem{key: l.key.String(), at: l, msg: fmt.Sprintf(format, args...)})
 }
 
-// sub returns the table name in t; an absent table reads as empty.
+// sub returns the table name in t, after recording the required keys it
+// lacks; an absent table reads as empty.
 func (d *decoder) sub(t *table, name string) *table {
 	l := t.at(name)
-	d.known[l.key.String()] = true
+	spec := tableSpecFor(l.key.String(), false)
 	sub := &table{key: l.key, arrayLen: t.arrayLen, elem: t.elem}
 	switch v := t.m[name].(type) {
 	case nil:
@@ -86,14 +84,16 @@ func (d *decoder) sub(t *table, name string) *table {
 	default:
 		d.fail(t, name, "must be a table, not %s", tomlType(v))
 	}
+	d.require(sub, spec.required...)
 	return sub
 }
 
 // array returns the tables of the array of tables name in t: [[name]]
-// headers or an inline array of inline tables.
+// headers or an inline array of inline tables. It records the required keys
+// each lacks.
 func (d *decoder) array(t *table, name string) []*table {
 	l := t.at(name)
-	d.known[l.key.String()] = true
+	spec := tableSpecFor(l.key.String(), true)
 	var elems []map[string]any
 	switch v := t.m[name].(type) {
 	case nil:
@@ -114,31 +114,31 @@ func (d *decoder) array(t *table, name string) []*table {
 	out := make([]*table, len(elems))
 	for i, m := range elems {
 		out[i] = &table{m: m, key: l.key, arrayLen: len(l.key), elem: i}
+		d.require(out[i], spec.required...)
 	}
 	return out
 }
 
 // value returns the raw value of key name in t, if present.
 func (d *decoder) value(t *table, name string) (any, bool) {
-	k := t.at(name).key.String()
-	d.known[k], d.values[k] = true, true
+	mustBeValueKey(t.at(name).key.String())
 	v, ok := t.m[name]
 	return v, ok
 }
 
-// checkUnknown records every key of the file that the schema does not know.
-// MetaData.Undecoded cannot find them all when decoding into structs,
-// because BurntSushi/toml matches struct fields case-insensitively (ID = "x"
-// would set id); so the file is decoded as a plain tree and every key is
-// compared with the schema exactly.
+// checkUnknown records every key of the file that keys.go does not
+// declare. MetaData.Undecoded cannot find them all when decoding into
+// structs, because BurntSushi/toml matches struct fields case-insensitively
+// (ID = "x" would set id); so the file is decoded as a plain tree and every
+// key is compared with the declared ones exactly.
 func (d *decoder) checkUnknown() {
 	for _, l := range d.keys {
 		ks := l.key.String()
-		if d.known[ks] || d.insideValue(l.key) {
+		if knownKeys[ks] || insideValue(l.key) {
 			continue
 		}
 		msg := "unknown key"
-		for known := range d.known {
+		for known := range knownKeys {
 			if strings.EqualFold(known, ks) {
 				msg = fmt.Sprintf("unknown key (keys are case-sensitive: %s)", known)
 			}
@@ -159,29 +159,23 @@ func (d *decoder) firstKeyUnder(key toml.Key) loc {
 
 // insideValue reports whether k lies inside a value of the schema (an inline
 // table given where a string belongs, say), whose type check reports it.
-func (d *decoder) insideValue(k toml.Key) bool {
+func insideValue(k toml.Key) bool {
 	for n := 1; n < len(k); n++ {
-		if d.values[k[:n].String()] {
+		if valueKeys[k[:n].String()] {
 			return true
 		}
 	}
 	return false
 }
 
-// err returns the problem that comes first in the file as an *Error, or nil.
-func (d *decoder) err() error {
-	if len(d.probs) == 0 {
-		return nil
-	}
-	errs := make([]*Error, len(d.probs))
+// errs returns every problem, each as an *Error, in the order of the file.
+func (d *decoder) errs() ErrorList {
+	errs := make(ErrorList, len(d.probs))
 	for i, p := range d.probs {
 		errs[i] = &Error{File: d.src.file, Line: d.src.line(p.at), Key: p.key, Msg: p.msg}
 	}
-	// Unknown lines (0) sort last.
-	slices.SortStableFunc(errs, func(a, b *Error) int {
-		return cmp.Compare(uint(a.Line-1), uint(b.Line-1))
-	})
-	return errs[0]
+	errs.sort()
+	return errs
 }
 
 // tomlType names the TOML type of a decoded value for error messages.

@@ -13,9 +13,9 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-// This file is the schema: every key the configuration may hold, its type,
-// its checks and the field it sets. Keys a file leaves out keep the values
-// of Default.
+// This file is the schema: for every key keys.go declares, its type, its
+// checks and the field it sets. Keys a file leaves out keep the values of
+// Default.
 
 func (d *decoder) config(c *Config) {
 	root := &table{m: d.src.tree}
@@ -37,7 +37,6 @@ func (d *decoder) config(c *Config) {
 }
 
 func (d *decoder) node(t *table, n *Node) {
-	d.require(t, "id", "private_key_file")
 	if id, ok := d.str(t, "id"); ok {
 		if membership.ValidID(id) {
 			n.ID = id
@@ -61,7 +60,6 @@ func (d *decoder) node(t *table, n *Node) {
 }
 
 func (d *decoder) membership(t *table, m *Membership) {
-	d.require(t, "genesis_file", "genesis_root")
 	if p, ok := d.nonEmptyPath(t, "genesis_file"); ok {
 		m.GenesisFile = p
 	}
@@ -229,7 +227,6 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 	tcpListeners := map[netip.AddrPort]bool{p.SOCKS5: true, p.HTTP: true}
 	udpListeners := map[netip.AddrPort]bool{}
 	for _, f := range d.array(t, "forward") {
-		d.require(f, "listen", "target")
 		fw := hostapi.Forward{Proto: d.proto(f)}
 		listen, okL := d.addrPort(f, "listen", listener)
 		target, okT := d.addrPort(f, "target", meshTarget)
@@ -250,7 +247,6 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 	}
 	exposed := map[hostapi.Proto]map[int64]bool{hostapi.ProtoTCP: {}, hostapi.ProtoUDP: {}}
 	for _, e := range d.array(t, "expose") {
-		d.require(e, "port", "target")
 		ex := hostapi.Expose{Proto: d.proto(e)}
 		port, okP := d.integer(e, "port", 1, 65535)
 		target, okT := d.addrPort(e, "target", nil)

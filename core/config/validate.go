@@ -16,24 +16,27 @@ import (
 // Parse does not touch: the private key file is a regular file that only
 // its owner may access (on Unix), the genesis file and any plugin binaries
 // are regular files, a directory feed is a directory, and the control group
-// exists. Every problem is an *Error pointing at the key; the first is
-// returned.
-func (c *Config) Validate() error {
-	if err := c.checkFile("node.private_key_file", c.Node.PrivateKeyFile); err != nil {
-		return err
-	}
-	if err := c.checkKeyMode(); err != nil {
-		return err
-	}
-	if err := c.checkFile("membership.genesis_file", c.Membership.GenesisFile); err != nil {
-		return err
-	}
-	for _, p := range []struct{ key, path string }{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
-		if p.path == "" {
-			continue
+// exists. It returns an ErrorList of every problem, each pointing at its
+// key.
+func (c *Config) Validate() error { return c.validate().err() }
+
+// validate returns every problem Validate reports, in no particular order.
+func (c *Config) validate() ErrorList {
+	var errs ErrorList
+	add := func(err error) { // every check returns an *Error or nil
+		if e, ok := err.(*Error); ok {
+			errs = append(errs, e)
 		}
-		if err := c.checkFile(p.key, p.path); err != nil {
-			return err
+	}
+	if err := c.checkFile("node.private_key_file", c.Node.PrivateKeyFile); err != nil {
+		add(err)
+	} else {
+		add(c.checkKeyMode())
+	}
+	add(c.checkFile("membership.genesis_file", c.Membership.GenesisFile))
+	for _, p := range []struct{ key, path string }{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
+		if p.path != "" {
+			add(c.checkFile(p.key, p.path))
 		}
 	}
 	if dir := c.Membership.Feed.Dir; dir != "" {
@@ -42,15 +45,15 @@ func (c *Config) Validate() error {
 			err = errors.New("is not a directory")
 		}
 		if err != nil {
-			return c.errorf("membership.feed", "%s: %v", dir, describe(err))
+			add(c.errorf("membership.feed", "%s: %v", dir, describe(err)))
 		}
 	}
 	if g := c.Control.Group; g != "" {
 		if _, err := lookupGroup(g); err != nil {
-			return c.errorf("control.group", "%v", err)
+			add(c.errorf("control.group", "%v", err))
 		}
 	}
-	return nil
+	return errs
 }
 
 // ReadPrivateKey reads the node's WireGuard private key (one base64 line,

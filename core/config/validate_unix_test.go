@@ -5,9 +5,11 @@ package config
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -187,4 +189,72 @@ func lineOf(t *testing.T, path, key string) int {
 	}
 	t.Fatalf("%s does not set %s", path, key)
 	return 0
+}
+
+// TestCheck checks that Check reports the problems of the text and of the
+// files it names together, in the order of the file, and each key once.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, n *node)
+		lines []string
+		want  []string // "line: key: message part", lines within lines; 0 = a line of the base
+	}{
+		{name: "valid"},
+		{name: "text and files",
+			setup: func(t *testing.T, n *node) { chmod(t, filepath.Join(n.dir, "n1.key"), 0o644) },
+			lines: []string{`node.id = "N1"`, `membership.genesis_file = "nope.json"`, `log.level = "loud"`},
+			want: []string{
+				`0: node.private_key_file: has mode 0644`,
+				`1: node.id: is not a node id`,
+				`2: membership.genesis_file: nope.json: no such file or directory`,
+				`3: log.level: is not one of`,
+			}},
+		{name: "a key the text refuses is not checked again",
+			lines: []string{`node.private_key_file = 5`, `membership.genesis_file = "nope.json"`},
+			want: []string{
+				`1: node.private_key_file: must be a string, not an integer`,
+				`2: membership.genesis_file: no such file or directory`,
+			}},
+		{name: "a syntax error ends the check",
+			lines: []string{`membership.genesis_file = "nope.json"`, `[log`},
+			want:  []string{`2: : table name`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t)
+			if tt.setup != nil {
+				tt.setup(t, n)
+			}
+			text, offset := doc(tt.lines...)
+			writeFile(t, n.path, text, 0o644)
+			c, err := Check(n.path)
+			if tt.want == nil {
+				if err != nil || c == nil {
+					t.Fatalf("Check: %v", err)
+				}
+				return
+			}
+			var list ErrorList
+			if !errors.As(err, &list) || c != nil {
+				t.Fatalf("got %v, %v (%T), want no configuration and an ErrorList", c, err, err)
+			}
+			if len(list) != len(tt.want) {
+				t.Errorf("got %d problems, want %d:\n%v", len(list), len(tt.want), err)
+			}
+			for i, e := range list[:min(len(list), len(tt.want))] {
+				lineKey, part, _ := strings.Cut(tt.want[i], ": ")
+				line, _ := strconv.Atoi(lineKey)
+				key, part, _ := strings.Cut(part, ": ")
+				if line > 0 {
+					line += offset
+				} else {
+					line = lineOf(t, n.path, strings.TrimPrefix(key, "node."))
+				}
+				if e.File != n.path || e.Line != line || e.Key != key || !strings.Contains(e.Msg, part) {
+					t.Errorf("problem %d: got %q, want %s:%d: %s: …%s…", i, e, n.path, line, key, part)
+				}
+			}
+		})
+	}
 }
