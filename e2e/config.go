@@ -27,6 +27,13 @@ type NodeConfig struct {
 	FeedInterval time.Duration
 	// Genesis replaces the cluster's genesis (a rogue node's own network).
 	Genesis *membership.SignedUpdate
+	// SyncInterval is membership.sync_interval, the rounds of the exchange
+	// of heads with peers; 0 means 1s. NoSync turns the exchange off
+	// (sync_port = 0), for a node that must stay as it is told.
+	SyncInterval time.Duration
+	NoSync       bool
+	// MaxUpdateAge is membership.max_update_age (0: not set).
+	MaxUpdateAge time.Duration
 	// Extra is TOML appended to the configuration as it is.
 	Extra string
 	// RunAs runs the daemon as another user; its files are given to it.
@@ -79,6 +86,18 @@ func (n *Node) writeFiles(cfg NodeConfig) (string, error) {
 			cfg.FeedInterval = 100 * time.Millisecond
 		}
 		fmt.Fprintf(&b, "feed = %q\nfeed_interval = %q\n", cfg.Feed, cfg.FeedInterval.String())
+	}
+	if cfg.MaxUpdateAge > 0 {
+		fmt.Fprintf(&b, "max_update_age = %q\n", cfg.MaxUpdateAge.String())
+	}
+	switch {
+	case cfg.NoSync:
+		b.WriteString("sync_port = 0\n")
+	default:
+		if cfg.SyncInterval == 0 {
+			cfg.SyncInterval = time.Second
+		}
+		fmt.Fprintf(&b, "sync_interval = %q\n", cfg.SyncInterval.String())
 	}
 	fmt.Fprintf(&b, "\n[store]\nkind = %q\n\n[backend]\nkind = %q\nlisten_port = %d\n", cfg.Store, cfg.Backend, n.Port)
 	if cfg.Interface != "" {

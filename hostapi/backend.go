@@ -203,6 +203,31 @@ type ProxyConfig struct {
 	Forwards []Forward      // local listener → mesh address
 	Exposes  []Expose       // mesh port → local service (the allow-list)
 	DNS      []netip.Addr   // resolvers inside the mesh for proxied names
+	// MeshService, if set, connects the node agent's own service (the
+	// exchange of membership heads between members, core/gossip) to the
+	// mesh. A backend with an OS interface needs none of this: the agent
+	// listens and dials on the interface itself.
+	MeshService *MeshService
+}
+
+// MeshService connects the node agent to the mesh on a backend without an
+// OS interface, through two Unix sockets private to the agent:
+//
+//   - Every TCP connection that reaches Port on one of the node's mesh
+//     addresses (and passes the packet filter) is relayed to the Unix
+//     socket Accept, on which the agent listens.
+//   - The backend listens on the Unix socket Dial (created 0600, replacing
+//     a stale socket file). On each connection the agent writes one line,
+//     the mesh address to reach ("100.64.0.2\n", at most 64 bytes); the
+//     backend connects to that address at Port inside the mesh and answers
+//     "ok\n" and relays, or answers "error: <why>\n" and closes. Only Port
+//     can be reached this way.
+//
+// Both paths are absolute; Port is not 0 and is not exposed otherwise.
+type MeshService struct {
+	Port   uint16
+	Accept string
+	Dial   string
 }
 
 // Forward listens on a local address and relays to a mesh address.

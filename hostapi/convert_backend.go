@@ -155,6 +155,9 @@ func proxyConfigToPB(p ProxyConfig) (*pb.ProxyConfig, error) {
 	if m.Dns, err = addrsToStrings(p.DNS, "proxy.dns"); err != nil {
 		return nil, err
 	}
+	if ms := p.MeshService; ms != nil {
+		m.MeshService = &pb.MeshService{Port: uint32(ms.Port), Accept: ms.Accept, Dial: ms.Dial}
+	}
 	return &m, nil
 }
 
@@ -197,6 +200,13 @@ func proxyConfigFromPB(m *pb.ProxyConfig) (ProxyConfig, error) {
 	}
 	if p.DNS, err = addrsFromStrings(m.GetDns(), "proxy.dns"); err != nil {
 		return ProxyConfig{}, err
+	}
+	if mm := m.GetMeshService(); mm != nil {
+		ms := &MeshService{Accept: mm.GetAccept(), Dial: mm.GetDial()}
+		if ms.Port, err = portFromUint32(mm.GetPort(), "proxy.mesh_service.port"); err != nil {
+			return ProxyConfig{}, err
+		}
+		p.MeshService = ms
 	}
 	return p, nil
 }

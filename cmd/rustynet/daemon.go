@@ -261,6 +261,7 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 		},
 		FeedInterval:       cfg.Membership.FeedInterval,
 		MaxUpdateAge:       cfg.Membership.MaxUpdateAge,
+		Sync:               daemon.SyncOptions{Port: cfg.Membership.SyncPort, Interval: cfg.Membership.SyncInterval},
 		ExitOnBrokenPlugin: cfg.Daemon.ExitOnBrokenPlugin,
 		Limits:             &limits,
 		Logger:             logger,

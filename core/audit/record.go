@@ -97,7 +97,7 @@ type Source string
 const (
 	SourceAPI  Source = "api"  // the local control API (rustynet membership apply-update)
 	SourceFeed Source = "feed" // the configured feed
-	SourcePeer Source = "peer" // another node (SPEC §13; nothing records it yet)
+	SourcePeer Source = "peer" // another member, over the mesh (core/gossip)
 	// SourceConfig: the genesis named in the node's configuration, which
 	// the node applied to its empty state at start.
 	SourceConfig Source = "config"

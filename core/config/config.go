@@ -51,6 +51,10 @@ type Membership struct {
 	// MaxUpdateAge is how old the newest trusted update may be before the
 	// node reports itself stale; 0 (the default) never.
 	MaxUpdateAge time.Duration // >= 0
+	// SyncPort is the TCP port, on the node's mesh addresses, of the
+	// exchange of heads with peers (core/gossip); 0 turns it off.
+	SyncPort     uint16
+	SyncInterval time.Duration // > 0
 }
 
 // Feed is where signed updates are fetched from: at most one of URL and Dir
@@ -203,6 +207,10 @@ type Metrics struct {
 // DefaultMTU is the tunnel MTU when none is configured.
 const DefaultMTU = 1420
 
+// DefaultSyncPort is [membership] sync_port unless set: the TCP port of
+// the exchange of heads with peers on the mesh.
+const DefaultSyncPort = 51871
+
 // Default returns the configuration of an empty file: every default set, the
 // required keys ([node] id and private_key_file, [membership] genesis_file
 // and genesis_root) empty. StateDir, HighWaterFile and Control.Socket come
@@ -223,7 +231,7 @@ func defaultIn(l paths.Layout) *Config {
 // from others.
 func defaults(l paths.Layout) *Config {
 	c := &Config{
-		Membership: Membership{FeedInterval: 5 * time.Second, MaxClockSkew: 5 * time.Minute},
+		Membership: Membership{FeedInterval: 5 * time.Second, MaxClockSkew: 5 * time.Minute, SyncPort: DefaultSyncPort, SyncInterval: 5 * time.Second},
 		Store:      Store{Kind: StoreFile},
 		Backend:    Backend{Kind: BackendNetstack, MTU: DefaultMTU, UAPI: true},
 		Routing:    Routing{AcceptRoutes: true, Serve: true, Masquerade: true},

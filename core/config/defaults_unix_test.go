@@ -46,6 +46,8 @@ func TestDefaultsFillAMinimalFile(t *testing.T) {
 			GenesisRoot:  root,
 			FeedInterval: 5 * time.Second,
 			MaxClockSkew: 5 * time.Minute,
+			SyncPort:     DefaultSyncPort,
+			SyncInterval: 5 * time.Second,
 		},
 		Store:   Store{Kind: StoreFile},
 		Backend: Backend{Kind: BackendNetstack, MTU: 1420, UAPI: true},

@@ -91,6 +91,12 @@ func (d *decoder) membership(t *table, m *Membership) {
 	if v, ok := d.duration(t, "max_update_age", 0, 10*365*24*time.Hour); ok {
 		m.MaxUpdateAge = v
 	}
+	if v, ok := d.integer(t, "sync_port", 0, 65535); ok {
+		m.SyncPort = uint16(v)
+	}
+	if v, ok := d.duration(t, "sync_interval", 100*time.Millisecond, time.Hour); ok {
+		m.SyncInterval = v
+	}
 }
 
 // parseFeed reads a feed: an http(s) URL if s has a scheme, else a

@@ -15,6 +15,9 @@ type Status struct {
 	Backend BackendStatus `json:"backend"`
 	Store   PluginStatus  `json:"store"`
 	Feed    *FeedStatus   `json:"feed,omitempty"` // nil without a configured feed
+	// Sync is the exchange of heads with peers over the mesh; nil when it
+	// is off.
+	Sync *SyncStatus `json:"sync,omitempty"`
 	// Interface is the data-plane interface as the backend reports it; nil
 	// if the backend could not be read (the plugin status says why).
 	Interface *InterfaceStatus `json:"interface,omitempty"`
@@ -227,6 +230,35 @@ type FeedStatus struct {
 	// Stalls counts the fetches cut because the source stopped sending or
 	// sent too slowly.
 	Stalls uint64 `json:"stalls"`
+}
+
+// SyncStatus is the exchange of heads with peers (core/gossip).
+type SyncStatus struct {
+	Port uint16 `json:"port"` // TCP, on the node's mesh addresses
+	// Transport is "interface" (the OS interface carries it) or "backend
+	// relay" (a userspace backend relays it).
+	Transport string    `json:"transport"`
+	Rounds    uint64    `json:"rounds"`
+	LastRound time.Time `json:"last_round,omitzero"`
+	// Newest is the newest head heard from a peer; nil if none yet.
+	Newest *HeardHead `json:"newest_heard,omitempty"`
+	// Behind is true when that head is ahead of this node's after the
+	// round that heard it: the node could not catch up (LastError says
+	// why).
+	Behind bool `json:"behind"`
+	// Applied counts updates applied from peers; Failures the peers that
+	// could not be asked or whose answers were refused.
+	Applied   uint64 `json:"applied"`
+	Failures  uint64 `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// HeardHead is a head heard from a peer.
+type HeardHead struct {
+	Peer      string    `json:"peer"`
+	Epoch     uint64    `json:"epoch"`
+	StateRoot string    `json:"state_root"`
+	At        time.Time `json:"at"`
 }
 
 // PeerStatus is one peer as the backend reports it.

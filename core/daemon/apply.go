@@ -129,17 +129,7 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 		if err == nil {
 			d.mu.Lock()
 			from = d.ledger.Status().Epoch
-			n, err = d.ledger.Extend(ctx, log)
-			if n > 0 {
-				if rerr := d.fullReconcile(ctx); rerr != nil {
-					d.log.Error("reconcile after feed update failed; will retry", "err", rerr)
-					d.requestRepair()
-				}
-			}
-			if err != nil {
-				d.rejectLocked(err)
-				d.noteRefusal(ctx, err)
-			}
+			n, err = d.extendLocked(ctx, log)
 			d.mu.Unlock()
 		}
 		switch {

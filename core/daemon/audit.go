@@ -168,13 +168,19 @@ func (d *Daemon) auditRejected(src audit.Source, err error, data []byte, u *memb
 // applied (log[from:from+n]), and its refusal, unless the feed refused the
 // same way at the previous fetch. Called holding no lock.
 func (d *Daemon) auditFeed(log []*membership.SignedUpdate, from uint64, n int, err error) {
+	d.auditExtend(audit.SourceFeed, log, from, n, err)
+}
+
+// auditExtend records what extending the ledger with log from src did (a
+// fetch of the feed, or entries from a peer), as auditFeed says.
+func (d *Daemon) auditExtend(src audit.Source, log []*membership.SignedUpdate, from uint64, n int, err error) {
 	if d.aud.log == nil {
 		return
 	}
 	if n > 0 {
 		state := d.ledger.State()
 		for _, u := range log[from : from+uint64(n)] {
-			r := updateRecord(audit.KindUpdateAccepted, audit.SourceFeed, u, state)
+			r := updateRecord(audit.KindUpdateAccepted, src, u, state)
 			r.Epoch, r.Root = u.Body.Epoch, u.Body.NewStateRoot.String()
 			r.PrevEpoch, r.PrevRoot = u.Body.Epoch-1, u.Body.PrevStateRoot.String()
 			d.record(r)
@@ -189,13 +195,13 @@ func (d *Daemon) auditFeed(log []*membership.SignedUpdate, from uint64, n int, e
 		return // a fetch that failed says nothing about the updates
 	}
 	code, reason := rejectionOf(err)
-	key := code + "\x00" + reason
+	key := string(src) + "\x00" + code + "\x00" + reason
 	d.aud.feedMu.Lock()
 	repeat := key == d.aud.feedLast
 	d.aud.feedLast = key
 	d.aud.feedMu.Unlock()
 	if !repeat {
-		r := audit.Record{Kind: audit.KindUpdateRejected, Source: audit.SourceFeed, Code: code, Reason: reason}
+		r := audit.Record{Kind: audit.KindUpdateRejected, Source: src, Code: code, Reason: reason}
 		r.Epoch, r.Root = head(d.ledger.Status())
 		d.record(r)
 	}

@@ -79,6 +79,9 @@ type Options struct {
 	Observer Observer
 	// Audit configures the audit trail (on by default, beside StateDir).
 	Audit AuditOptions
+	// Sync configures the exchange of heads with peers over the mesh
+	// (core/gossip); a zero Port turns it off.
+	Sync SyncOptions
 	// MaxUpdateAge, if positive, is how old the newest trusted update (by
 	// its signed created_at) may be before the node reports itself stale:
 	// status says so, health is degraded, and the log and the audit trail
@@ -133,6 +136,8 @@ type Daemon struct {
 	failed chan error // receives why the daemon must stop (ExitOnBrokenPlugin)
 
 	aud auditTrail // set before the first supervisor starts; see audit.go
+
+	sync *meshSync // nil when the exchange with peers is off; see sync.go
 }
 
 // Interface guard: the daemon is what the control API serves.
@@ -215,6 +220,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 	}
 	d.auditStart(empty && d.ledger.Status().Epoch > 0)
+	if err := d.prepareSync(); err != nil {
+		return err
+	}
 	if d.ledger.Fork() != nil {
 		d.forkSeen = true // Start is before any other goroutine: no lock needed
 		d.recordFork()
@@ -230,6 +238,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	d.startSync(loopCtx) // before the loops: it picks its transport once
 	d.wg.Add(1)
 	go d.repairLoop(loopCtx)
 	if opts.Feed != nil {
@@ -346,6 +355,13 @@ func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 	caps := d.caps()
 	if !caps.Has(hostapi.BackendCapProxy) {
 		cfg.Proxy = nil // proxies and forwards are for userspace stacks only
+	} else if d.sync != nil && d.sync.service != nil {
+		p := hostapi.ProxyConfig{}
+		if cfg.Proxy != nil {
+			p = *cfg.Proxy
+		}
+		p.MeshService = d.sync.service
+		cfg.Proxy = &p
 	}
 	cfg.UAPI = cfg.UAPI && caps.Has(hostapi.BackendCapUAPI)
 	if plan.Gateway != nil {
@@ -417,7 +433,7 @@ func (d *Daemon) filterOf(isolated string) hostapi.Filter {
 	if st == nil {
 		return hostapi.Filter{}
 	}
-	return policy.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve})
+	return policy.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port})
 }
 
 // pushFilter gives the backend f unless it already enforces it; d.mu must
@@ -466,6 +482,7 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 		d.log.Warn("node isolated: no peers", "reason", plan.Isolated)
 	}
 	d.isolated = plan.Isolated
+	d.sync.listenMesh()
 	return nil
 }
 
@@ -547,6 +564,7 @@ func (d *Daemon) Close() {
 		d.cancel()
 	}
 	d.wg.Wait()
+	d.sync.close()
 	if d.backSup != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if b, err := d.backSup.Get(ctx); err == nil {

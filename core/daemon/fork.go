@@ -25,11 +25,15 @@ func (d *Daemon) effectiveState() *membership.State {
 // records the fork in the audit trail and shrinks the data plane to the
 // fork's floor at once. d.mu must be held.
 func (d *Daemon) noteRefusal(ctx context.Context, err error) {
-	if membership.CodeOf(err) != membership.Forked || d.forkSeen {
-		return
+	if membership.CodeOf(err) == membership.Forked {
+		d.noteFork(ctx)
 	}
-	f := d.ledger.Fork()
-	if f == nil {
+}
+
+// noteFork acts on the ledger's fork, once: it records it in the audit
+// trail and shrinks the data plane to the fork's floor. d.mu must be held.
+func (d *Daemon) noteFork(ctx context.Context) {
+	if d.forkSeen || d.ledger.Fork() == nil {
 		return
 	}
 	d.forkSeen = true

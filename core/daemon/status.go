@@ -44,6 +44,7 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 		s.Feed = &f
 	}
 	s.Trust.Forked = d.forkStatus()
+	s.Sync = d.sync.status()
 	d.freshness(&s.Trust)
 	s.Health = health(s)
 	d.auditHealth(&s.Health)
@@ -95,6 +96,9 @@ func health(s controlapi.Status) controlapi.HealthStatus {
 	}
 	if s.Trust.Stale {
 		why = append(why, staleReason(s.Trust))
+	}
+	if y := s.Sync; y != nil && y.Behind && y.Newest != nil {
+		why = append(why, fmt.Sprintf("behind its peers: %s is at epoch %d, this node at %d; last error: %s", y.Newest.Peer, y.Newest.Epoch, s.Trust.Epoch, y.LastError))
 	}
 	if s.Trust.HighWaterError != "" {
 		why = append(why, "the high-water mark lags the log (retrying): "+s.Trust.HighWaterError)

@@ -89,14 +89,10 @@ func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 		}
 		pre = chain.State()
 	}
-	rep, err := membership.CheckEquivocation(pre, ours, u, l.cfg.Limits)
+	ev := membership.NewEvidence(l.updates[:e-1], ours, u)
+	rep, err := membership.CheckEquivocation(pre, ev.Updates[0], ev.Updates[1], l.cfg.Limits) // in the evidence's order
 	if err != nil {
 		l.log.Warn("an update conflicting with the trusted log does not verify: not a fork", "epoch", e, "err", err)
-		return nil
-	}
-	ev := membership.NewEvidence(l.updates[:e-1], ours, u)
-	rep, err = membership.CheckEquivocation(pre, ev.Updates[0], ev.Updates[1], l.cfg.Limits) // in the evidence's order
-	if err != nil {
 		return nil
 	}
 	rep.GenesisRoot = l.roots[0]
@@ -206,6 +202,47 @@ func (l *Ledger) loadEvidence() {
 	}
 }
 
+// CheckFork checks u — an entry a peer holds for an epoch this log
+// already has a different entry for — for a fork, as Apply does for an
+// update it refuses: if u and the log's entry both verify on the state
+// they extend, the ledger keeps the evidence, becomes forked and returns
+// FORKED; otherwise it returns nil and changes nothing.
+func (l *Ledger) CheckFork(u *membership.SignedUpdate) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.detectFork(u)
+}
+
+// AddEvidence verifies evidence from elsewhere (a peer): it must prove a
+// fork in this node's own history — its log a prefix of the trusted log,
+// both updates valid on the state that prefix leads to. Then the ledger
+// keeps it and becomes forked, unless it already is (the fork it holds
+// stands). The evidence's log must not run past the trusted head: catch
+// up first.
+func (l *Ledger) AddEvidence(ev *membership.Evidence) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.restricted != nil {
+		return restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
+	}
+	if l.fork != nil {
+		return nil
+	}
+	if l.chain == nil {
+		return integrityf("the ledger holds no log yet")
+	}
+	rep, err := l.checkEvidence(ev)
+	if err != nil {
+		return err
+	}
+	path, werr := l.writeEvidence(ev, rep)
+	if werr != nil {
+		l.log.Error("keeping the evidence of a fork failed; the node is forked until it stops", "err", werr)
+	}
+	l.enterFork(ev, rep, path)
+	return nil
+}
+
 func (l *Ledger) checkEvidenceFile(path string) (*membership.Evidence, *membership.EvidenceReport, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
@@ -222,23 +259,48 @@ func (l *Ledger) checkEvidenceFile(path string) (*membership.Evidence, *membersh
 	if err != nil {
 		return nil, nil, err
 	}
+	rep, err := l.checkEvidence(ev)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ev, rep, nil
+}
+
+// checkEvidence verifies that ev proves a fork in the trusted log: its
+// log is a prefix of ours, and both updates verify on the state that
+// prefix leads to (the trusted log's own: the evidence's copy is only
+// compared). The node need not hold either update. l.mu must be held, or the ledger not yet shared.
+func (l *Ledger) checkEvidence(ev *membership.Evidence) (*membership.EvidenceReport, error) {
 	k := len(ev.Log)
-	if k+1 > len(l.updates) {
-		return nil, nil, fmt.Errorf("the fork is at epoch %d, past this node's head %d", k+1, len(l.updates))
+	if k == 0 {
+		return nil, integrityf("the evidence has no log")
+	}
+	if k > len(l.updates) {
+		return nil, &membership.Error{Code: membership.FutureEpoch, Msg: fmt.Sprintf("the fork is at epoch %d, past this node's head %d: catch up first", k+1, len(l.updates))}
 	}
 	for i, u := range ev.Log {
 		if !bytes.Equal(u.BodyBytes(), l.updates[i].BodyBytes()) {
-			return nil, nil, fmt.Errorf("its log differs from this node's at epoch %d", i+1)
+			return nil, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the evidence's log differs from this node's at epoch %d", i+1)}
 		}
 	}
-	chain, _, err := membership.Replay(l.updates[:k], l.cfg.GenesisRoot, l.cfg.Limits)
-	if err != nil {
-		return nil, nil, err
+	var pre *membership.State
+	switch k {
+	case len(l.updates): // a fork right after this node's head: it saw neither side
+		pre = l.chain.State()
+	case len(l.updates) - 1:
+		pre = l.prevState
 	}
-	rep, err := membership.CheckEquivocation(chain.State(), ev.Updates[0], ev.Updates[1], l.cfg.Limits)
+	if pre == nil {
+		chain, _, err := membership.Replay(l.updates[:k], l.cfg.GenesisRoot, l.cfg.Limits)
+		if err != nil {
+			return nil, err
+		}
+		pre = chain.State()
+	}
+	rep, err := membership.CheckEquivocation(pre, ev.Updates[0], ev.Updates[1], l.cfg.Limits)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rep.GenesisRoot = l.roots[0]
-	return ev, rep, nil
+	return rep, nil
 }

@@ -423,6 +423,29 @@ func (l *Ledger) Log() []*membership.SignedUpdate {
 	return append([]*membership.SignedUpdate(nil), l.updates...)
 }
 
+// Entries returns the trusted entries of epochs from, from+1, …, at most
+// max of them (none if from is 0 or past the head).
+func (l *Ledger) Entries(from uint64, max int) []*membership.SignedUpdate {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if from == 0 || from > uint64(len(l.updates)) || max <= 0 {
+		return nil
+	}
+	end := min(from-1+uint64(max), uint64(len(l.updates)))
+	return append([]*membership.SignedUpdate(nil), l.updates[from-1:end]...)
+}
+
+// RootAt returns the trusted state root after epoch e; false if e is 0 or
+// past the head.
+func (l *Ledger) RootAt(e uint64) (membership.Hash, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e == 0 || e > uint64(len(l.roots)) {
+		return membership.Hash{}, false
+	}
+	return l.roots[e-1], true
+}
+
 // Evaluate verifies u against the trusted state at the current time without
 // applying it (a dry run). An empty ledger accepts only a genesis, matching
 // the pinned root if one is configured.

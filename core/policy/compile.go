@@ -18,6 +18,12 @@ type Options struct {
 	// compile to nothing at self: local configuration can only narrow what
 	// the signed state allows, never widen it.
 	Serve bool
+	// MeshServicePort, if not 0, is the TCP port of the node agent's own
+	// service (the exchange of membership heads, core/gossip): every
+	// active member may reach it at self's mesh addresses, whatever the
+	// policy says and even in a state without one. It is how members stay
+	// consistent, and nothing else is served on it.
+	MeshServicePort uint16
 }
 
 // Compile returns the ingress filter node self enforces on the traffic
@@ -32,13 +38,17 @@ type Options struct {
 // rules with the same sources and destinations share one rule per protocol,
 // rules that differ only in sources or only in destinations are merged, and
 // rules are sorted; merging never changes what is allowed. It has at most
-// three rules per rule of p. It is empty (deny everything) when p or s is
-// nil or self is not an active member. p must be a valid policy
+// three rules per rule of p, and one more for Options.MeshServicePort. It
+// is empty (deny everything) when s is nil or self is not an active
+// member, and holds only the mesh service's rule when p is nil. p must be a valid policy
 // (membership.ValidatePolicy; a state's policy always is). Compile never
 // modifies p or s.
 func Compile(p *membership.Policy, s *membership.State, self string, opts Options) hostapi.Filter {
-	if p == nil || s == nil {
+	if s == nil || (p == nil && opts.MeshServicePort == 0) {
 		return hostapi.Filter{}
+	}
+	if p == nil {
+		p = &membership.Policy{}
 	}
 	v := newView(s)
 	me := v.byID[self]
@@ -46,6 +56,12 @@ func Compile(p *membership.Policy, s *membership.State, self string, opts Option
 		return hostapi.Filter{}
 	}
 	var atoms []atom
+	if port := opts.MeshServicePort; port != 0 {
+		src := v.addrs([]membership.Selector{{Kind: membership.SelectMembers}}, self)
+		if dst := aggregate(me.Addresses); len(src) > 0 && len(dst) > 0 {
+			atoms = append(atoms, atom{src: src, dst: dst, ports: []membership.PortSpec{{Proto: membership.ProtoTCP, First: port, Last: port}}})
+		}
+	}
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		dst := v.dstAt(r, me, opts.Serve)

@@ -65,6 +65,10 @@ func (p *proxySet) specs(cfg hostapi.ProxyConfig) []serviceSpec {
 		out = append(out, serviceSpec{fmt.Sprintf("expose %s %d->%s", protoName(e.Proto), e.MeshPort, e.Target), "",
 			func() (*service, error) { return startExpose(p.log, p.mesh, p.limits, e) }})
 	}
+	if ms := cfg.MeshService; ms != nil {
+		out = append(out, serviceSpec{fmt.Sprintf("mesh service %d %s %s", ms.Port, ms.Accept, ms.Dial), "unix " + ms.Dial,
+			func() (*service, error) { return startMeshService(p.log, p.mesh, p.limits, *ms) }})
+	}
 	return out
 }
 
@@ -233,6 +237,9 @@ func validateProxy(cfg hostapi.ProxyConfig) error {
 		if !usableTarget(netip.AddrPortFrom(a, 53)) {
 			errs = append(errs, fmt.Errorf("DNS server %s: want a unicast address", a))
 		}
+	}
+	if err := validateMeshService(cfg.MeshService, cfg.Exposes); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "proxy: %v", err)

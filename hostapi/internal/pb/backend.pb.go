@@ -369,6 +369,7 @@ type ProxyConfig struct {
 	Forwards      []*Forward             `protobuf:"bytes,3,rep,name=forwards,proto3" json:"forwards,omitempty"`
 	Exposes       []*Expose              `protobuf:"bytes,4,rep,name=exposes,proto3" json:"exposes,omitempty"`
 	Dns           []string               `protobuf:"bytes,5,rep,name=dns,proto3" json:"dns,omitempty"`
+	MeshService   *MeshService           `protobuf:"bytes,6,opt,name=mesh_service,json=meshService,proto3" json:"mesh_service,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +439,74 @@ func (x *ProxyConfig) GetDns() []string {
 	return nil
 }
 
+func (x *ProxyConfig) GetMeshService() *MeshService {
+	if x != nil {
+		return x.MeshService
+	}
+	return nil
+}
+
+// MeshService mirrors hostapi.MeshService.
+type MeshService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
+	Accept        string                 `protobuf:"bytes,2,opt,name=accept,proto3" json:"accept,omitempty"`
+	Dial          string                 `protobuf:"bytes,3,opt,name=dial,proto3" json:"dial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeshService) Reset() {
+	*x = MeshService{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeshService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeshService) ProtoMessage() {}
+
+func (x *MeshService) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeshService.ProtoReflect.Descriptor instead.
+func (*MeshService) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MeshService) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *MeshService) GetAccept() string {
+	if x != nil {
+		return x.Accept
+	}
+	return ""
+}
+
+func (x *MeshService) GetDial() string {
+	if x != nil {
+		return x.Dial
+	}
+	return ""
+}
+
 // Forward mirrors hostapi.Forward.
 type Forward struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -450,7 +519,7 @@ type Forward struct {
 
 func (x *Forward) Reset() {
 	*x = Forward{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +531,7 @@ func (x *Forward) String() string {
 func (*Forward) ProtoMessage() {}
 
 func (x *Forward) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +544,7 @@ func (x *Forward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Forward.ProtoReflect.Descriptor instead.
 func (*Forward) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Forward) GetProto() Proto {
@@ -511,7 +580,7 @@ type Expose struct {
 
 func (x *Expose) Reset() {
 	*x = Expose{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +592,7 @@ func (x *Expose) String() string {
 func (*Expose) ProtoMessage() {}
 
 func (x *Expose) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +605,7 @@ func (x *Expose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expose.ProtoReflect.Descriptor instead.
 func (*Expose) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Expose) GetProto() Proto {
@@ -573,7 +642,7 @@ type PeerConfig struct {
 
 func (x *PeerConfig) Reset() {
 	*x = PeerConfig{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +654,7 @@ func (x *PeerConfig) String() string {
 func (*PeerConfig) ProtoMessage() {}
 
 func (x *PeerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +667,7 @@ func (x *PeerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerConfig.ProtoReflect.Descriptor instead.
 func (*PeerConfig) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PeerConfig) GetPublicKey() []byte {
@@ -640,7 +709,7 @@ type PeerChanges struct {
 
 func (x *PeerChanges) Reset() {
 	*x = PeerChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +721,7 @@ func (x *PeerChanges) String() string {
 func (*PeerChanges) ProtoMessage() {}
 
 func (x *PeerChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +734,7 @@ func (x *PeerChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerChanges.ProtoReflect.Descriptor instead.
 func (*PeerChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PeerChanges) GetRemove() [][]byte {
@@ -697,7 +766,7 @@ type InterfaceState struct {
 
 func (x *InterfaceState) Reset() {
 	*x = InterfaceState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +778,7 @@ func (x *InterfaceState) String() string {
 func (*InterfaceState) ProtoMessage() {}
 
 func (x *InterfaceState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +791,7 @@ func (x *InterfaceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceState.ProtoReflect.Descriptor instead.
 func (*InterfaceState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InterfaceState) GetName() string {
@@ -783,7 +852,7 @@ type PeerState struct {
 
 func (x *PeerState) Reset() {
 	*x = PeerState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +864,7 @@ func (x *PeerState) String() string {
 func (*PeerState) ProtoMessage() {}
 
 func (x *PeerState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +877,7 @@ func (x *PeerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerState.ProtoReflect.Descriptor instead.
 func (*PeerState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PeerState) GetPublicKey() []byte {
@@ -870,7 +939,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +951,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +964,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Filter) GetRules() []*FilterRule {
@@ -918,7 +987,7 @@ type FilterRule struct {
 
 func (x *FilterRule) Reset() {
 	*x = FilterRule{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +999,7 @@ func (x *FilterRule) String() string {
 func (*FilterRule) ProtoMessage() {}
 
 func (x *FilterRule) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1012,7 @@ func (x *FilterRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterRule.ProtoReflect.Descriptor instead.
 func (*FilterRule) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FilterRule) GetSrc() []string {
@@ -985,7 +1054,7 @@ type PortRange struct {
 
 func (x *PortRange) Reset() {
 	*x = PortRange{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1066,7 @@ func (x *PortRange) String() string {
 func (*PortRange) ProtoMessage() {}
 
 func (x *PortRange) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1079,7 @@ func (x *PortRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortRange.ProtoReflect.Descriptor instead.
 func (*PortRange) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PortRange) GetFirst() uint32 {
@@ -1035,7 +1104,7 @@ type BackendInfoRequest struct {
 
 func (x *BackendInfoRequest) Reset() {
 	*x = BackendInfoRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1116,7 @@ func (x *BackendInfoRequest) String() string {
 func (*BackendInfoRequest) ProtoMessage() {}
 
 func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1129,7 @@ func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoRequest.ProtoReflect.Descriptor instead.
 func (*BackendInfoRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
 }
 
 type BackendInfoResponse struct {
@@ -1072,7 +1141,7 @@ type BackendInfoResponse struct {
 
 func (x *BackendInfoResponse) Reset() {
 	*x = BackendInfoResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1153,7 @@ func (x *BackendInfoResponse) String() string {
 func (*BackendInfoResponse) ProtoMessage() {}
 
 func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1166,7 @@ func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoResponse.ProtoReflect.Descriptor instead.
 func (*BackendInfoResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BackendInfoResponse) GetInfo() *BackendInfo {
@@ -1115,7 +1184,7 @@ type BackendProbeRequest struct {
 
 func (x *BackendProbeRequest) Reset() {
 	*x = BackendProbeRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1196,7 @@ func (x *BackendProbeRequest) String() string {
 func (*BackendProbeRequest) ProtoMessage() {}
 
 func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1209,7 @@ func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeRequest.ProtoReflect.Descriptor instead.
 func (*BackendProbeRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
 }
 
 type BackendProbeResponse struct {
@@ -1151,7 +1220,7 @@ type BackendProbeResponse struct {
 
 func (x *BackendProbeResponse) Reset() {
 	*x = BackendProbeResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1232,7 @@ func (x *BackendProbeResponse) String() string {
 func (*BackendProbeResponse) ProtoMessage() {}
 
 func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1245,7 @@ func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeResponse.ProtoReflect.Descriptor instead.
 func (*BackendProbeResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
 }
 
 type BackendConfigureRequest struct {
@@ -1188,7 +1257,7 @@ type BackendConfigureRequest struct {
 
 func (x *BackendConfigureRequest) Reset() {
 	*x = BackendConfigureRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1269,7 @@ func (x *BackendConfigureRequest) String() string {
 func (*BackendConfigureRequest) ProtoMessage() {}
 
 func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1282,7 @@ func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureRequest.ProtoReflect.Descriptor instead.
 func (*BackendConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BackendConfigureRequest) GetConfig() *InterfaceConfig {
@@ -1231,7 +1300,7 @@ type BackendConfigureResponse struct {
 
 func (x *BackendConfigureResponse) Reset() {
 	*x = BackendConfigureResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1312,7 @@ func (x *BackendConfigureResponse) String() string {
 func (*BackendConfigureResponse) ProtoMessage() {}
 
 func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1325,7 @@ func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureResponse.ProtoReflect.Descriptor instead.
 func (*BackendConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
 }
 
 type BackendApplyPeersRequest struct {
@@ -1268,7 +1337,7 @@ type BackendApplyPeersRequest struct {
 
 func (x *BackendApplyPeersRequest) Reset() {
 	*x = BackendApplyPeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1349,7 @@ func (x *BackendApplyPeersRequest) String() string {
 func (*BackendApplyPeersRequest) ProtoMessage() {}
 
 func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1362,7 @@ func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BackendApplyPeersRequest) GetChanges() *PeerChanges {
@@ -1311,7 +1380,7 @@ type BackendApplyPeersResponse struct {
 
 func (x *BackendApplyPeersResponse) Reset() {
 	*x = BackendApplyPeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1392,7 @@ func (x *BackendApplyPeersResponse) String() string {
 func (*BackendApplyPeersResponse) ProtoMessage() {}
 
 func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1405,7 @@ func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
 }
 
 type BackendRemovePeersRequest struct {
@@ -1348,7 +1417,7 @@ type BackendRemovePeersRequest struct {
 
 func (x *BackendRemovePeersRequest) Reset() {
 	*x = BackendRemovePeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1429,7 @@ func (x *BackendRemovePeersRequest) String() string {
 func (*BackendRemovePeersRequest) ProtoMessage() {}
 
 func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1442,7 @@ func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BackendRemovePeersRequest) GetKeys() [][]byte {
@@ -1391,7 +1460,7 @@ type BackendRemovePeersResponse struct {
 
 func (x *BackendRemovePeersResponse) Reset() {
 	*x = BackendRemovePeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +1472,7 @@ func (x *BackendRemovePeersResponse) String() string {
 func (*BackendRemovePeersResponse) ProtoMessage() {}
 
 func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +1485,7 @@ func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 type BackendStateRequest struct {
@@ -1427,7 +1496,7 @@ type BackendStateRequest struct {
 
 func (x *BackendStateRequest) Reset() {
 	*x = BackendStateRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1508,7 @@ func (x *BackendStateRequest) String() string {
 func (*BackendStateRequest) ProtoMessage() {}
 
 func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1521,7 @@ func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateRequest.ProtoReflect.Descriptor instead.
 func (*BackendStateRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 type BackendStateResponse struct {
@@ -1464,7 +1533,7 @@ type BackendStateResponse struct {
 
 func (x *BackendStateResponse) Reset() {
 	*x = BackendStateResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1545,7 @@ func (x *BackendStateResponse) String() string {
 func (*BackendStateResponse) ProtoMessage() {}
 
 func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1558,7 @@ func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateResponse.ProtoReflect.Descriptor instead.
 func (*BackendStateResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BackendStateResponse) GetState() *InterfaceState {
@@ -1510,7 +1579,7 @@ type RouteChanges struct {
 
 func (x *RouteChanges) Reset() {
 	*x = RouteChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1591,7 @@ func (x *RouteChanges) String() string {
 func (*RouteChanges) ProtoMessage() {}
 
 func (x *RouteChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1604,7 @@ func (x *RouteChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteChanges.ProtoReflect.Descriptor instead.
 func (*RouteChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RouteChanges) GetRemove() []string {
@@ -1561,7 +1630,7 @@ type BackendApplyRoutesRequest struct {
 
 func (x *BackendApplyRoutesRequest) Reset() {
 	*x = BackendApplyRoutesRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1642,7 @@ func (x *BackendApplyRoutesRequest) String() string {
 func (*BackendApplyRoutesRequest) ProtoMessage() {}
 
 func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1655,7 @@ func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BackendApplyRoutesRequest) GetChanges() *RouteChanges {
@@ -1604,7 +1673,7 @@ type BackendApplyRoutesResponse struct {
 
 func (x *BackendApplyRoutesResponse) Reset() {
 	*x = BackendApplyRoutesResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1685,7 @@ func (x *BackendApplyRoutesResponse) String() string {
 func (*BackendApplyRoutesResponse) ProtoMessage() {}
 
 func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1698,7 @@ func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 type BackendSetFilterRequest struct {
@@ -1641,7 +1710,7 @@ type BackendSetFilterRequest struct {
 
 func (x *BackendSetFilterRequest) Reset() {
 	*x = BackendSetFilterRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1722,7 @@ func (x *BackendSetFilterRequest) String() string {
 func (*BackendSetFilterRequest) ProtoMessage() {}
 
 func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1735,7 @@ func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterRequest.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BackendSetFilterRequest) GetFilter() *Filter {
@@ -1684,7 +1753,7 @@ type BackendSetFilterResponse struct {
 
 func (x *BackendSetFilterResponse) Reset() {
 	*x = BackendSetFilterResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +1765,7 @@ func (x *BackendSetFilterResponse) String() string {
 func (*BackendSetFilterResponse) ProtoMessage() {}
 
 func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +1778,7 @@ func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterResponse.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 type BackendCloseRequest struct {
@@ -1720,7 +1789,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1801,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1814,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 type BackendCloseResponse struct {
@@ -1756,7 +1825,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1837,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1850,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -1816,13 +1885,18 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\bprefixes\x18\x01 \x03(\tR\bprefixes\x12\x1e\n" +
 	"\n" +
 	"masquerade\x18\x02 \x01(\bR\n" +
-	"masquerade\"\xba\x01\n" +
+	"masquerade\"\xfe\x01\n" +
 	"\vProxyConfig\x12\x16\n" +
 	"\x06socks5\x18\x01 \x01(\tR\x06socks5\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x127\n" +
 	"\bforwards\x18\x03 \x03(\v2\x1b.rustynet.plugin.v1.ForwardR\bforwards\x124\n" +
 	"\aexposes\x18\x04 \x03(\v2\x1a.rustynet.plugin.v1.ExposeR\aexposes\x12\x10\n" +
-	"\x03dns\x18\x05 \x03(\tR\x03dns\"j\n" +
+	"\x03dns\x18\x05 \x03(\tR\x03dns\x12B\n" +
+	"\fmesh_service\x18\x06 \x01(\v2\x1f.rustynet.plugin.v1.MeshServiceR\vmeshService\"M\n" +
+	"\vMeshService\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\rR\x04port\x12\x16\n" +
+	"\x06accept\x18\x02 \x01(\tR\x06accept\x12\x12\n" +
+	"\x04dial\x18\x03 \x01(\tR\x04dial\"j\n" +
 	"\aForward\x12/\n" +
 	"\x05proto\x18\x01 \x01(\x0e2\x19.rustynet.plugin.v1.ProtoR\x05proto\x12\x16\n" +
 	"\x06listen\x18\x02 \x01(\tR\x06listen\x12\x16\n" +
@@ -1931,7 +2005,7 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(Proto)(0),                         // 0: rustynet.plugin.v1.Proto
 	(*BackendInfo)(nil),                // 1: rustynet.plugin.v1.BackendInfo
@@ -1939,77 +2013,79 @@ var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(*InterfaceConfig)(nil),            // 3: rustynet.plugin.v1.InterfaceConfig
 	(*GatewayConfig)(nil),              // 4: rustynet.plugin.v1.GatewayConfig
 	(*ProxyConfig)(nil),                // 5: rustynet.plugin.v1.ProxyConfig
-	(*Forward)(nil),                    // 6: rustynet.plugin.v1.Forward
-	(*Expose)(nil),                     // 7: rustynet.plugin.v1.Expose
-	(*PeerConfig)(nil),                 // 8: rustynet.plugin.v1.PeerConfig
-	(*PeerChanges)(nil),                // 9: rustynet.plugin.v1.PeerChanges
-	(*InterfaceState)(nil),             // 10: rustynet.plugin.v1.InterfaceState
-	(*PeerState)(nil),                  // 11: rustynet.plugin.v1.PeerState
-	(*Filter)(nil),                     // 12: rustynet.plugin.v1.Filter
-	(*FilterRule)(nil),                 // 13: rustynet.plugin.v1.FilterRule
-	(*PortRange)(nil),                  // 14: rustynet.plugin.v1.PortRange
-	(*BackendInfoRequest)(nil),         // 15: rustynet.plugin.v1.BackendInfoRequest
-	(*BackendInfoResponse)(nil),        // 16: rustynet.plugin.v1.BackendInfoResponse
-	(*BackendProbeRequest)(nil),        // 17: rustynet.plugin.v1.BackendProbeRequest
-	(*BackendProbeResponse)(nil),       // 18: rustynet.plugin.v1.BackendProbeResponse
-	(*BackendConfigureRequest)(nil),    // 19: rustynet.plugin.v1.BackendConfigureRequest
-	(*BackendConfigureResponse)(nil),   // 20: rustynet.plugin.v1.BackendConfigureResponse
-	(*BackendApplyPeersRequest)(nil),   // 21: rustynet.plugin.v1.BackendApplyPeersRequest
-	(*BackendApplyPeersResponse)(nil),  // 22: rustynet.plugin.v1.BackendApplyPeersResponse
-	(*BackendRemovePeersRequest)(nil),  // 23: rustynet.plugin.v1.BackendRemovePeersRequest
-	(*BackendRemovePeersResponse)(nil), // 24: rustynet.plugin.v1.BackendRemovePeersResponse
-	(*BackendStateRequest)(nil),        // 25: rustynet.plugin.v1.BackendStateRequest
-	(*BackendStateResponse)(nil),       // 26: rustynet.plugin.v1.BackendStateResponse
-	(*RouteChanges)(nil),               // 27: rustynet.plugin.v1.RouteChanges
-	(*BackendApplyRoutesRequest)(nil),  // 28: rustynet.plugin.v1.BackendApplyRoutesRequest
-	(*BackendApplyRoutesResponse)(nil), // 29: rustynet.plugin.v1.BackendApplyRoutesResponse
-	(*BackendSetFilterRequest)(nil),    // 30: rustynet.plugin.v1.BackendSetFilterRequest
-	(*BackendSetFilterResponse)(nil),   // 31: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendCloseRequest)(nil),        // 32: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),       // 33: rustynet.plugin.v1.BackendCloseResponse
+	(*MeshService)(nil),                // 6: rustynet.plugin.v1.MeshService
+	(*Forward)(nil),                    // 7: rustynet.plugin.v1.Forward
+	(*Expose)(nil),                     // 8: rustynet.plugin.v1.Expose
+	(*PeerConfig)(nil),                 // 9: rustynet.plugin.v1.PeerConfig
+	(*PeerChanges)(nil),                // 10: rustynet.plugin.v1.PeerChanges
+	(*InterfaceState)(nil),             // 11: rustynet.plugin.v1.InterfaceState
+	(*PeerState)(nil),                  // 12: rustynet.plugin.v1.PeerState
+	(*Filter)(nil),                     // 13: rustynet.plugin.v1.Filter
+	(*FilterRule)(nil),                 // 14: rustynet.plugin.v1.FilterRule
+	(*PortRange)(nil),                  // 15: rustynet.plugin.v1.PortRange
+	(*BackendInfoRequest)(nil),         // 16: rustynet.plugin.v1.BackendInfoRequest
+	(*BackendInfoResponse)(nil),        // 17: rustynet.plugin.v1.BackendInfoResponse
+	(*BackendProbeRequest)(nil),        // 18: rustynet.plugin.v1.BackendProbeRequest
+	(*BackendProbeResponse)(nil),       // 19: rustynet.plugin.v1.BackendProbeResponse
+	(*BackendConfigureRequest)(nil),    // 20: rustynet.plugin.v1.BackendConfigureRequest
+	(*BackendConfigureResponse)(nil),   // 21: rustynet.plugin.v1.BackendConfigureResponse
+	(*BackendApplyPeersRequest)(nil),   // 22: rustynet.plugin.v1.BackendApplyPeersRequest
+	(*BackendApplyPeersResponse)(nil),  // 23: rustynet.plugin.v1.BackendApplyPeersResponse
+	(*BackendRemovePeersRequest)(nil),  // 24: rustynet.plugin.v1.BackendRemovePeersRequest
+	(*BackendRemovePeersResponse)(nil), // 25: rustynet.plugin.v1.BackendRemovePeersResponse
+	(*BackendStateRequest)(nil),        // 26: rustynet.plugin.v1.BackendStateRequest
+	(*BackendStateResponse)(nil),       // 27: rustynet.plugin.v1.BackendStateResponse
+	(*RouteChanges)(nil),               // 28: rustynet.plugin.v1.RouteChanges
+	(*BackendApplyRoutesRequest)(nil),  // 29: rustynet.plugin.v1.BackendApplyRoutesRequest
+	(*BackendApplyRoutesResponse)(nil), // 30: rustynet.plugin.v1.BackendApplyRoutesResponse
+	(*BackendSetFilterRequest)(nil),    // 31: rustynet.plugin.v1.BackendSetFilterRequest
+	(*BackendSetFilterResponse)(nil),   // 32: rustynet.plugin.v1.BackendSetFilterResponse
+	(*BackendCloseRequest)(nil),        // 33: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),       // 34: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
 	5,  // 1: rustynet.plugin.v1.InterfaceConfig.proxy:type_name -> rustynet.plugin.v1.ProxyConfig
 	4,  // 2: rustynet.plugin.v1.InterfaceConfig.gateway:type_name -> rustynet.plugin.v1.GatewayConfig
-	6,  // 3: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
-	7,  // 4: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
-	0,  // 5: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
-	0,  // 6: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
-	8,  // 7: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
-	11, // 8: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
-	13, // 9: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
-	0,  // 10: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
-	14, // 11: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
-	1,  // 12: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
-	3,  // 13: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
-	9,  // 14: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
-	10, // 15: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
-	27, // 16: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
-	12, // 17: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	15, // 18: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	17, // 19: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	19, // 20: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	21, // 21: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	23, // 22: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	25, // 23: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	28, // 24: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
-	30, // 25: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	32, // 26: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	16, // 27: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	18, // 28: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	20, // 29: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	22, // 30: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	24, // 31: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	26, // 32: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	29, // 33: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
-	31, // 34: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	33, // 35: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	7,  // 3: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
+	8,  // 4: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
+	6,  // 5: rustynet.plugin.v1.ProxyConfig.mesh_service:type_name -> rustynet.plugin.v1.MeshService
+	0,  // 6: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
+	0,  // 7: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
+	9,  // 8: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
+	12, // 9: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
+	14, // 10: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
+	0,  // 11: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
+	15, // 12: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
+	1,  // 13: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
+	3,  // 14: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
+	10, // 15: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
+	11, // 16: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
+	28, // 17: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
+	13, // 18: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	16, // 19: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	18, // 20: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	20, // 21: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	22, // 22: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	24, // 23: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	26, // 24: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	29, // 25: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	31, // 26: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	33, // 27: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	17, // 28: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	19, // 29: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	21, // 30: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	23, // 31: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	25, // 32: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	27, // 33: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	30, // 34: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	32, // 35: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	34, // 36: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -2023,7 +2099,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
