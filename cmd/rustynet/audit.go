@@ -123,7 +123,7 @@ func verifyAudit(dir string) ([]*audit.Record, *audit.Report, error) {
 // auditIntegrity is the error of a log that does not verify.
 func auditIntegrity(rep *audit.Report) error {
 	return &cliError{code: string(membership.IntegrityFailure), exit: exitRejected, msg: rep.Error().Error(),
-		hint: "hint: `rustynet audit verify` lists every problem"}
+		hint: hintPrefix + "`rustynet audit verify` lists every problem"}
 }
 
 // auditShowOutput is what audit show prints with --json.

@@ -90,7 +90,10 @@ func TestBinary(t *testing.T) {
 	}
 	genesisRoot := root[1]
 	for i, name := range []string{"alice", "bob", "carol"} {
-		u.expect(0, fmt.Sprintf("signed genesis.json as %s (%d signature(s) now)\n", pub[name], i+1), "",
+		missing := []string{"still missing:\n  the signature of every initial approver (1 of 3 so far) from: bob, carol\n",
+			"still missing:\n  the signature of every initial approver (2 of 3 so far) from: carol\n",
+			"complete: genesis.json has every signature it needs; apply it with `rustynet membership apply-update`\n"}[i]
+		u.expect(0, fmt.Sprintf("signed genesis.json as %s (%d signature(s) now)\n%s", pub[name], i+1, missing), "",
 			"membership", "sign-update", "--key", name+".key", "genesis.json")
 	}
 	u.expect(1, "", "error: DUPLICATE_SIGNER: key "+pub["alice"]+" already signed this update\n",
@@ -105,10 +108,12 @@ func TestBinary(t *testing.T) {
 	pin := []string{"--from", "log.json", "--genesis-root", genesisRoot}
 	u.expect(0, "wrote add.json\n…", "", append([]string{"membership", "propose-add-node", "--node-id", "n2", "--node-key", pub["n2"],
 		"--address", "100.64.0.2/32", "--endpoint", "127.0.0.1:51821", "--expires-in", "1h", "--out", "add.json"}, pin...)...)
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "alice.key", "add.json")
+	u.expect(0, "signed add.json as "+pub["alice"]+" (1 signature(s) now)\nstill missing:\n  1 more signature(s) of the current approvers (1 of 2 so far) from: bob, carol\n", "",
+		append([]string{"membership", "sign-update", "--key", "alice.key", "add.json"}, pin...)...)
 	u.expect(1, "", "error: THRESHOLD_NOT_MET: 1 of 2 approver signatures\n", append([]string{"membership", "apply-update", "add.json"}, pin...)...)
 	u.expect(1, "file: add.json\n…", "error: THRESHOLD_NOT_MET: 1 of 2 approver signatures\n", append([]string{"membership", "verify-update", "add.json"}, pin...)...)
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "bob.key", "add.json")
+	u.expect(0, "…", "note: not checked whether "+pub["bob"]+" is an approver of this update, nor which signatures it still needs: give --from LOG|DIR\n",
+		"membership", "sign-update", "--key", "bob.key", "add.json")
 	r = u.expect(0, "file: add.json\n…", "", append([]string{"membership", "verify-update", "add.json"}, pin...)...)
 	if !strings.HasSuffix(r.stdout, "\nresult: ok\n") {
 		t.Errorf("verify-update does not end in `result: ok`:\n%s", r.stdout)

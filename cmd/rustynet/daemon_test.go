@@ -23,9 +23,9 @@ func TestDaemonThroughTheCLI(t *testing.T) {
 
 	u.expect(0, "…", "…", "membership", "propose-add-node", "--from", "genesis.json", "--node-id", "n2",
 		"--node-key", pub["n2"], "--address", "100.64.0.2/32", "--out", "add.json")
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "alice.key", "add.json")
+	u.expect(0, "…", "…", "membership", "sign-update", "--key", "alice.key", "add.json")
 	u.expect(1, "", "error: THRESHOLD_NOT_MET: …", "membership", "apply-update", "--socket", sock, "add.json")
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "bob.key", "add.json")
+	u.expect(0, "…", "…", "membership", "sign-update", "--key", "bob.key", "add.json")
 	u.expect(0, "applied: epoch 2, root …", "", "membership", "apply-update", "--socket", sock, "add.json")
 	u.expect(1, "", "error: REPLAYED_UPDATE: …", "membership", "apply-update", "--socket", sock, "add.json")
 
@@ -80,8 +80,8 @@ func TestBrokenStoreIsUnavailableEndToEnd(t *testing.T) {
 		[]string{envTestPlugin + "=store-file", envTestPluginCrashFile + "=" + crash})
 	u.expect(0, "…", "…", "membership", "propose-add-node", "--from", "genesis.json", "--node-id", "n2",
 		"--node-key", pub["n2"], "--address", "100.64.0.2/32", "--out", "add.json")
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "alice.key", "add.json")
-	u.expect(0, "…", "", "membership", "sign-update", "--key", "bob.key", "add.json")
+	u.expect(0, "…", "…", "membership", "sign-update", "--key", "alice.key", "add.json")
+	u.expect(0, "…", "…", "membership", "sign-update", "--key", "bob.key", "add.json")
 	if err := os.WriteFile(crash, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 )
 
@@ -166,4 +167,70 @@ func TestHelpExplainsTheExitStatuses(t *testing.T) {
 			t.Errorf("help lacks %q:\n%s", want, got.stdout)
 		}
 	}
+}
+
+// TestDaemonUnreachable checks what the CLI says when no daemon answers
+// on the socket: which socket it tried, why, and to start the daemon or
+// pass --socket — for status, status --check and apply-update.
+func TestDaemonUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	notSocket := filepath.Join(dir, "file.sock")
+	if err := os.WriteFile(notSocket, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	update := filepath.Join(dir, "u.json")
+	if err := os.WriteFile(update, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, sock, reason string
+	}{
+		{"no socket", filepath.Join(dir, "missing.sock"), "no such file or directory"},
+		{"nothing listening", notSocket, "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reach := "cannot reach the daemon at " + tt.sock + ": " + tt.reason
+			for _, c := range []struct {
+				args []string
+				what string
+			}{
+				{[]string{"status", "--socket", tt.sock}, "asking the daemon for its status"},
+				{[]string{"membership", "apply-update", "--socket", tt.sock, update}, "applying through the daemon"},
+			} {
+				r := runCLI(t, c.args...)
+				want := "error: IO: " + c.what + ": " + reach + "\n" + notRunningHint + "\n"
+				if r.exit != exitIO || r.stderr != want {
+					t.Errorf("rustynet %s: exit %d, stderr %q; want exit %d, stderr %q", strings.Join(c.args, " "), r.exit, r.stderr, exitIO, want)
+				}
+			}
+			r := runCLI(t, "status", "--check", "--socket", tt.sock)
+			if r.exit != int(controlapi.CheckUnreachable) || !strings.Contains(r.stdout, reach) {
+				t.Errorf("status --check: exit %d, stdout %q; want exit %d naming %q", r.exit, r.stdout, controlapi.CheckUnreachable, reach)
+			}
+		})
+	}
+}
+
+// TestDaemonErrorsReadWell holds the daemon's answers, as the CLI reports
+// them, to the error corpus's rules (errmsg_test.go).
+func TestDaemonErrorsReadWell(t *testing.T) {
+	allow := controlapi.AuthorizerFunc(func(controlapi.Peer) error { return nil })
+	answering := func(code membership.Code, msg string) func(t *testing.T, n *testNet) []string {
+		return func(t *testing.T, n *testNet) []string {
+			sock := serveFake(t, fakeDaemon{err: &membership.Error{Code: code, Msg: msg}}, allow)
+			n.addNode(t, "alice", "bob")
+			return []string{"membership", "apply-update", "--socket", sock, "add.json"}
+		}
+	}
+	runErrorCorpus(t, []errorCase{
+		{"an update the daemon has", answering(membership.ReplayedUpdate, "update 1050d1 was already applied at epoch 2"),
+			exitRejected, "REPLAYED_UPDATE", []string{"applying through the daemon: update 1050d1 was already applied at epoch 2"}},
+		{"an update the daemon's head is past", answering(membership.StaleEpoch, "update is for epoch 2, the trusted state is already at epoch 2 (expected 3)"),
+			exitRejected, "STALE_EPOCH", []string{"applying through the daemon: update is for epoch 2", "hint: " + staleNextStep}},
+		{"a daemon that is not running", func(t *testing.T, n *testNet) []string {
+			n.addNode(t, "alice", "bob")
+			return []string{"membership", "apply-update", "--socket", filepath.Join(n.dir, "none.sock"), "add.json"}
+		}, exitIO, "IO", []string{"applying through the daemon: cannot reach the daemon at ", notRunningHint}},
+	})
 }

@@ -70,9 +70,8 @@ func TestDemoErrors(t *testing.T) {
 	}{
 		{"temporary directory", &demo.Error{Kind: demo.TempDir, What: "creating the temporary directory", Err: errors.New("mkdirtemp /x/rustynet-demo-*: no such file or directory")},
 			report{codeIO, exitIO, "mkdirtemp /x/rustynet-demo-*: no such file or directory"}},
-		// As before the move, What and the engine's message are joined without a separator.
 		{"engine refused what the demo built", &demo.Error{Kind: demo.Refused, What: "proposal", Err: verdict},
-			report{string(membership.ThresholdNotMet), exitRejected, "proposal1 of 2 approver signatures"}},
+			report{string(membership.ThresholdNotMet), exitRejected, "proposal: 1 of 2 approver signatures"}},
 		{"daemon's verdict", &demo.Error{Kind: demo.Daemon, What: "n4 refused the update", Err: verdict},
 			report{string(membership.ThresholdNotMet), exitRejected, "n4 refused the update: 1 of 2 approver signatures"}},
 		{"daemon unavailable", &demo.Error{Kind: demo.Daemon, What: "status of n2", Err: &controlapi.Error{Code: controlapi.CodeUnavailable, Message: "busy"}},

@@ -7,7 +7,7 @@
 //
 //	rustynet [--json] key generate --kind approver|node --out FILE [--force]
 //	rustynet [--json] key public FILE
-//	rustynet [--json] membership init | propose-* | sign-update |
+//	rustynet [--json] membership init | propose-* | sign-update | unsign |
 //	                  verify-update | apply-update | status | export |
 //	                  verify-log | backup | restore ...
 //	rustynet [--json] policy check | test | show ...
@@ -64,6 +64,17 @@
 // ledger logged at warning level or above, go to stderr, after any error
 // line.
 //
+// # Approvers
+//
+// A proposal (propose-*) is for the next epoch of the log's head and
+// expires after --expires-in: 24h by default, day units allowed (7d,
+// 1d12h), at most membership.DefaultLimits().MaxValidity (90d; longer is
+// a usage error). `sign-update --from LOG|DIR` checks the signer against
+// the update's approvers at the log's head before writing anything and
+// then lists the signatures still missing; `unsign` removes a signature
+// added by mistake. An update whose epoch another update took is
+// STALE_EPOCH everywhere: it is proposed again and signed again.
+//
 // # Exit status and error codes
 //
 //	0  success
@@ -79,7 +90,13 @@
 //	   succeed a moment later; `rustynet status` says what the node is
 //	   waiting for.
 //
-// On failure the first line on stderr is `error: CODE: message`. The rule
+// On failure the first line on stderr is `error: CODE: message`, where the
+// message puts what the command was doing (a file, a request) before the
+// reason, joined by ": " (joinContext); a common failure has a second
+// line, `hint: ` and the next step (LOCKED, STALE_EPOCH, a daemon that
+// does not answer, UNAVAILABLE). With --json the error is instead one JSON
+// object on one line of stderr, {"code", "message", "hint", "notes"}: the
+// hint without its `hint: ` and the notes that would follow it. The rule
 // that decides the code: whatever the trust engine judged carries the
 // engine's stable code (membership.CodeOf) and exits 1 — including record
 // files that are malformed or not canonical (NON_CANONICAL, UNKNOWN_SCHEMA,

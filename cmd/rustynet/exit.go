@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
@@ -36,8 +40,12 @@ const (
 	codeUnavailable = controlapi.CodeUnavailable // the daemon or a plugin cannot serve this now (exit 3): retry
 )
 
+// hintPrefix starts a hint line that says what to do next; a usage
+// error's pointer to -h is the other kind of hint.
+const hintPrefix = "hint: "
+
 // retryHint is the second line of every UNAVAILABLE error.
-const retryHint = "hint: this is temporary (a plugin is restarting or broken, or the daemon is busy); " +
+const retryHint = hintPrefix + "this is temporary (a plugin is restarting or broken, or the daemon is busy); " +
 	"retry in a moment — `rustynet status` shows what the node is waiting for"
 
 // unavailablef reports a failure a retry may cure (exit 3, UNAVAILABLE).
@@ -50,10 +58,37 @@ type cliError struct {
 	code string // a membership.Code or one of codeUsage, codeIO, codeInternal
 	exit int
 	msg  string
-	hint string // optional second line, e.g. where to find usage
+	hint string // optional second line, e.g. where to find usage or hintPrefix and the next step
 }
 
 func (e *cliError) Error() string { return e.code + ": " + e.msg }
+
+// joinContext returns cause said while doing what: "what: cause", or cause
+// alone if what is empty. Every message that puts what a command was doing
+// (a file, a request, a step) before the reason it failed is built here,
+// so no context runs into its cause (TestErrorCorpusReadsWell).
+func joinContext(what, cause string) string {
+	if what == "" {
+		return cause
+	}
+	if observeContext != nil {
+		observeContext(what)
+	}
+	return what + ": " + cause
+}
+
+// observeContext, when set (by tests only), sees every context given to
+// joinContext, so a test can check that each one reached the user
+// followed by ": ".
+var observeContext func(what string)
+
+// inContext returns err, classified as the CLI reports it, with its
+// message said while doing what (joinContext); code, exit status and hint
+// are kept.
+func inContext(what string, err error) error {
+	ce := asCLIError(err)
+	return &cliError{code: ce.code, exit: ce.exit, msg: joinContext(what, ce.msg), hint: ce.hint}
+}
 
 // usageErrorf reports a usage or input error (exit 2).
 func usageErrorf(format string, args ...any) error {
@@ -71,14 +106,15 @@ func internalErrorf(format string, args ...any) error {
 }
 
 // rejected turns an error of the trust engine into the CLI's report of it:
-// the engine's code, exit 1, and its message after prefix (which may be
-// empty). An error without an engine code is internal.
-func rejected(prefix string, err error) error {
+// the engine's code, exit 1, and its message in the context what (which
+// may be empty; see joinContext). An error without an engine code is
+// internal.
+func rejected(what string, err error) error {
 	var me *membership.Error
 	if errors.As(err, &me) {
-		return &cliError{code: string(me.Code), exit: exitRejected, msg: prefix + me.Msg}
+		return &cliError{code: string(me.Code), exit: exitRejected, msg: joinContext(what, me.Msg)}
 	}
-	return internalErrorf("%s%v", prefix, err)
+	return internalErrorf("%s", joinContext(what, err.Error()))
 }
 
 // exitStatus ends the command with a status and no error line, for a
@@ -97,28 +133,33 @@ func asCLIError(err error) *cliError {
 	return ce
 }
 
+// lockedHint is the next step when a state directory is LOCKED.
+const lockedHint = hintPrefix + "another process holds the state directory (a running daemon, or another command writing to it): " +
+	"stop the daemon first, or work on a copy of the directory"
+
 // storeError reports an error met while using a store plugin, or the
-// ledger kept in it, after prefix. A trust-engine error keeps its code and
-// exits 1. An error from the plugin contract carries its stable code
-// (LOCKED, UNAVAILABLE, PERMISSION, ...): a plugin or state directory
-// unusable as the user named it (INVALID_ARGUMENT, NOT_FOUND, PERMISSION,
-// UNSUPPORTED) exits 2, anything else 3. Other errors are I/O errors; an
-// error already classified for the CLI is returned as it is.
-func storeError(prefix string, err error) error {
+// ledger kept in it, in the context what (joinContext). A trust-engine
+// error keeps its code and exits 1. An error from the plugin contract
+// carries its stable code (LOCKED, UNAVAILABLE, PERMISSION, ...): a plugin
+// or state directory unusable as the user named it (INVALID_ARGUMENT,
+// NOT_FOUND, PERMISSION, UNSUPPORTED) exits 2, anything else 3; LOCKED
+// says what to do about it. Other errors are I/O errors; an error already
+// classified for the CLI is returned as it is.
+func storeError(what string, err error) error {
 	var ce *cliError
 	if errors.As(err, &ce) {
 		return err // already reported as the CLI reports it
 	}
 	var me *membership.Error
 	if errors.As(err, &me) {
-		return rejected(prefix, err)
+		return rejected(what, err)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return ioErrorf("%sinterrupted: %v", prefix, err)
+		return ioErrorf("%s", joinContext(what, "interrupted: "+err.Error()))
 	}
 	var he *hostapi.Error
 	if !errors.As(err, &he) {
-		return ioErrorf("%s%v", prefix, err)
+		return ioErrorf("%s", joinContext(what, err.Error()))
 	}
 	exit := exitIO
 	switch he.Code {
@@ -126,38 +167,70 @@ func storeError(prefix string, err error) error {
 		exit = exitUsage
 	}
 	// The code leads the line; drop its repetition inside the message.
-	msg := strings.Replace(err.Error(), he.Code.String()+": ", "", 1)
-	if he.Code == hostapi.CodeUnavailable {
-		return unavailablef("%s%s", prefix, msg)
+	msg := joinContext(what, strings.Replace(err.Error(), he.Code.String()+": ", "", 1))
+	switch he.Code {
+	case hostapi.CodeUnavailable:
+		return unavailablef("%s", msg)
+	case hostapi.CodeLocked:
+		return &cliError{code: he.Code.String(), exit: exit, msg: msg, hint: lockedHint}
 	}
-	return &cliError{code: he.Code.String(), exit: exit, msg: prefix + msg}
+	return &cliError{code: he.Code.String(), exit: exit, msg: msg}
 }
 
-// daemonError reports a failure of the daemon's control API, after what
-// (the request): the daemon's verification verdicts keep their codes and
-// exit 1, and so does FORBIDDEN (the daemon does not admit this user; the
-// message says who it admits); UNAVAILABLE (a plugin is restarting or
+// notRunningHint is the next step when no daemon answers on the socket.
+const notRunningHint = hintPrefix + "is the daemon running? start it with `rustynet daemon --config FILE` or pass --socket"
+
+// daemonError reports a failure of the daemon's control API in the context
+// what (the request): the daemon's verification verdicts keep their codes
+// and exit 1, and so does FORBIDDEN (the daemon does not admit this user;
+// the message says who it admits); UNAVAILABLE (a plugin is restarting or
 // broken, the daemon is busy or timed out) exits 3 and says to retry; a
-// request the daemon finds malformed (USAGE) exits 2; anything else —
-// including a daemon that does not answer — is an I/O error (exit 3).
+// request the daemon finds malformed (USAGE) exits 2; anything else is an
+// I/O error (exit 3). A daemon that cannot be reached is named by its
+// socket, and one that is not there or refuses the connection gets the
+// hint to start it.
 func daemonError(what string, err error) error {
 	if membership.CodeOf(err) != "" {
-		return rejected(what+": ", err)
+		return rejected(what, err)
 	}
 	var ce *controlapi.Error
 	if !errors.As(err, &ce) {
-		return ioErrorf("%s: %v", what, err)
+		return unreachableDaemon(what, err)
 	}
+	msg := joinContext(what, ce.Message)
 	switch ce.Code {
 	case controlapi.CodeForbidden:
-		return &cliError{code: codeForbidden, exit: exitRejected, msg: what + ": " + ce.Message}
+		return &cliError{code: codeForbidden, exit: exitRejected, msg: msg}
 	case controlapi.CodeUnavailable:
-		return unavailablef("%s: %s", what, ce.Message)
+		return unavailablef("%s", msg)
 	case controlapi.CodeUsage:
-		return usageErrorf("%s: %s", what, ce.Message)
+		return usageErrorf("%s", msg)
 	case controlapi.CodeInternal:
-		return internalErrorf("%s: %s", what, ce.Message)
+		return internalErrorf("%s", msg)
 	default: // a code from a newer daemon
-		return &cliError{code: ce.Code, exit: exitIO, msg: what + ": " + ce.Message}
+		return &cliError{code: ce.Code, exit: exitIO, msg: msg}
 	}
+}
+
+// unreachableDaemon reports a control API request that got no answer (an
+// I/O error): a connection that could not be made names the socket tried
+// and why, without the HTTP request around it; with nothing listening
+// there, the hint says to start the daemon.
+func unreachableDaemon(what string, err error) error {
+	ce := &cliError{code: codeIO, exit: exitIO, msg: joinContext(what, err.Error())}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" && oe.Addr != nil {
+		reason := oe.Err
+		var se *os.SyscallError
+		if errors.As(reason, &se) {
+			reason = se.Err
+		}
+		ce.msg = joinContext(what, fmt.Sprintf("cannot reach the daemon at %s: %v", oe.Addr, reason))
+	}
+	// Only a failed connection is a missing file or a refusal here (a
+	// named pipe that does not exist is one too).
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+		ce.hint = notRunningHint
+	}
+	return ce
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -120,9 +122,23 @@ func parseApproverPEM(text []byte) (privateKey, error) {
 	}
 	priv, ok := key.(ed25519.PrivateKey)
 	if !ok {
-		return privateKey{}, usageErrorf("the PEM key is a %T, not an Ed25519 approver key", key)
+		return privateKey{}, usageErrorf("the PEM key is %s, not an Ed25519 approver key", keyAlgorithm(key))
 	}
 	return privateKey{kind: kindApprover, approver: priv}, nil
+}
+
+// keyAlgorithm names the algorithm of a PKCS#8 key that is not Ed25519,
+// in words rather than as a Go type.
+func keyAlgorithm(key any) string {
+	switch key.(type) {
+	case *rsa.PrivateKey:
+		return "an RSA key"
+	case *ecdsa.PrivateKey:
+		return "an ECDSA key"
+	case *ecdh.PrivateKey:
+		return "an ECDH (X25519) key"
+	}
+	return "of another algorithm"
 }
 
 // readPrivateKey reads and decodes the private key file at path. Like ssh,
@@ -135,13 +151,7 @@ func readPrivateKey(path string) (privateKey, error) {
 	}
 	k, err := parsePrivateKey(data)
 	if err != nil {
-		return privateKey{}, prefixUsage(path+": ", err)
+		return privateKey{}, inContext(path, err)
 	}
 	return k, nil
-}
-
-// prefixUsage prefixes the message of a CLI error.
-func prefixUsage(prefix string, err error) error {
-	ce := asCLIError(err)
-	return &cliError{code: ce.code, exit: ce.exit, msg: prefix + ce.msg, hint: ce.hint}
 }

@@ -16,7 +16,7 @@ import (
 func membershipCommand() *command {
 	subs := []*command{initCommand()}
 	subs = append(subs, proposeCommands()...)
-	subs = append(subs, signCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand(),
+	subs = append(subs, signCommand(), unsignCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand(),
 		verifyLogCommand(), verifyEvidenceCommand(), backupCommand(), restoreCommand())
 	return &command{
 		name:    "membership",
@@ -173,11 +173,11 @@ func (lf *logFlags) loadFile(e *env) (*trustedLog, error) {
 	}
 	entries, err := membership.ParseLog(raw, nil)
 	if err != nil {
-		return nil, rejected(lf.from+": ", err)
+		return nil, rejected(lf.from, err)
 	}
 	chain, applied, err := membership.Replay(entries, pin, nil)
 	if err != nil {
-		return nil, rejected(fmt.Sprintf("%s: entry %d: ", lf.from, applied+1), err)
+		return nil, rejected(fmt.Sprintf("%s: entry %d", lf.from, applied+1), err)
 	}
 	t := &trustedLog{path: lf.from, raw: raw, entries: entries, chain: chain, pinned: lf.genesisRoot != ""}
 	lf.notePin(e, t)
@@ -199,7 +199,7 @@ func readUpdate(path string) (*membership.SignedUpdate, []byte, error) {
 	}
 	u, err := membership.ParseSignedUpdate(raw, nil)
 	if err != nil {
-		return nil, nil, rejected(path+": ", err)
+		return nil, nil, rejected(path, err)
 	}
 	return u, raw, nil
 }

@@ -120,7 +120,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	}
 	entries, err := membership.ParseLog(raw, nil)
 	if err != nil {
-		return rejected(*from+": ", err)
+		return rejected(*from, err)
 	}
 	dir, create, err := checkStateDir(*dirFlag, true)
 	if err != nil {
@@ -141,7 +141,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 		old.close(ctx, true)
 	}
 	if err != nil {
-		return storeError(fmt.Sprintf("restoring %s from %s: ", *dirFlag, *from), err)
+		return storeError(fmt.Sprintf("restoring %s from %s", *dirFlag, *from), err)
 	}
 	if !lf.genesisRootGiven() {
 		e.notef("genesis root not pinned (--genesis-root); trusted %s's own genesis %s", *from, entries[0].Body.NewStateRoot)
@@ -186,9 +186,9 @@ func (e *env) holdOld(ctx context.Context, store storeChoice, dir string) (*stat
 	}
 	old.close(ctx, true)
 	if hostapi.CodeOf(err) == hostapi.CodeLocked {
-		return nil, storeError(fmt.Sprintf("state directory %s is in use (stop the node first): ", dir), err)
+		return nil, storeError(fmt.Sprintf("state directory %s is in use (stop the node first)", dir), err)
 	}
-	return nil, storeError(fmt.Sprintf("the %s store cannot open state directory %s: ", store.name(), dir), err)
+	return nil, storeError(fmt.Sprintf("the %s store cannot open state directory %s", store.name(), dir), err)
 }
 
 // restoreInto verifies log (ledger.Restore: from the pinned genesis, up to

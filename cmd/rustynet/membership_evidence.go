@@ -59,11 +59,11 @@ func runVerifyEvidence(ctx context.Context, e *env, args []string) error {
 	}
 	ev, err := membership.ParseEvidence(data, nil)
 	if err != nil {
-		return rejected(rest[0]+": ", err)
+		return rejected(rest[0], err)
 	}
 	rep, err := membership.VerifyEvidence(ev, pin, nil)
 	if err != nil {
-		return rejected(rest[0]+": ", err)
+		return rejected(rest[0], err)
 	}
 	o := verifyEvidenceOutput{File: rest[0], Result: "equivocation", NetworkID: rep.NetworkID, GenesisRoot: rep.GenesisRoot.String(),
 		GenesisPinned: pin != membership.Hash{}, Epoch: rep.Epoch, PrevStateRoot: rep.PrevRoot.String(), DoubleSigners: append([]string{}, rep.DoubleSigners...)}

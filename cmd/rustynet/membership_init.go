@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
 )
@@ -18,7 +17,8 @@ func initCommand() *command {
 			"genesis is the first entry of the network's log (and a log by itself).\n" +
 			"The genesis always carries the network's access policy (docs/policy.md):\n" +
 			"POLICYFILE, or by default one rule, allow-members: every active member\n" +
-			"may reach every other member with any protocol.",
+			"may reach every other member with any protocol. It expires after\n" +
+			"--expires-in (default " + formatDays(defaultExpiry) + ", at most " + formatDays(maxExpiry) + ").",
 		run: runInit,
 	}
 }
@@ -31,7 +31,7 @@ func runInit(_ context.Context, e *env, args []string) error {
 	approvers := listVar(fs, "approver", "an initial approver, `ID=PUBKEY[:owner]`")
 	nodes := listVar(fs, "node", "an initial node, `ID=NODEPUBKEY,ADDR[,ADDR...]`")
 	policyFile := fs.String("policy", "", "the network's access policy `FILE` (default: every member may reach every other)")
-	expiresIn := fs.Duration("expires-in", 24*time.Hour, "how long approvers have to sign it")
+	expiresIn := addExpiryFlag(fs, "how long approvers have to sign it")
 	out := fs.String("out", "", "write the genesis update to `FILE`")
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	if _, err := e.parse(fs, args, 0); err != nil {
@@ -39,9 +39,6 @@ func runInit(_ context.Context, e *env, args []string) error {
 	}
 	if err := e.require(fs, "network-id", "threshold", "approver", "out"); err != nil {
 		return err
-	}
-	if *expiresIn <= 0 {
-		return e.usagef("--expires-in must be positive")
 	}
 	as, ns, err := e.parseMembers(approvers.values, nodes.values)
 	if err != nil {
@@ -58,7 +55,7 @@ func runInit(_ context.Context, e *env, args []string) error {
 	if err := checkNotExist(*out, *force); err != nil {
 		return err
 	}
-	p := membership.Proposal{CreatedAt: e.now(), Validity: *expiresIn}
+	p := membership.Proposal{CreatedAt: e.now(), Validity: expiresIn.d}
 	g, err := membership.NewGenesis(*networkID, *threshold, as, ns, pol, p)
 	if err != nil {
 		return rejected("", err)

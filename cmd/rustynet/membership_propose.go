@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
 )
@@ -52,7 +51,10 @@ func (p proposer) command() *command {
 		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
 		summary: "propose: " + p.summary,
 		help: "Writes the unsigned update to FILE. Approvers review it with verify-update\n" +
-			"and sign it with sign-update; apply-update then appends it to the log.",
+			"and sign it with sign-update; apply-update then appends it to the log.\n" +
+			"The update is for the next epoch of the log's head: once another update\n" +
+			"takes that epoch it is STALE_EPOCH, and must be proposed again and signed\n" +
+			"again. It expires after --expires-in (default " + formatDays(defaultExpiry) + ", at most " + formatDays(maxExpiry) + ").",
 		run: p.run,
 	}
 }
@@ -61,7 +63,7 @@ func (p proposer) command() *command {
 func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := addLogFlags(fs)
-	expiresIn := fs.Duration("expires-in", time.Hour, "how long approvers have to sign and apply it")
+	expiresIn := addExpiryFlag(fs, "how long approvers have to sign and apply it")
 	out := fs.String("out", "", "write the unsigned update to `FILE`")
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	build := p.define(fs)
@@ -70,9 +72,6 @@ func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	}
 	if err := e.require(fs, append([]string{"from", "out"}, p.required...)...); err != nil {
 		return err
-	}
-	if *expiresIn <= 0 {
-		return e.usagef("--expires-in must be positive")
 	}
 	if err := checkNotExist(*out, *force); err != nil {
 		return err
@@ -93,7 +92,7 @@ func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := membership.NewUpdate(pre, op, membership.Proposal{CreatedAt: e.now(), Validity: *expiresIn})
+	u, err := membership.NewUpdate(pre, op, membership.Proposal{CreatedAt: e.now(), Validity: expiresIn.d})
 	if err != nil {
 		return rejected("", err)
 	}

@@ -61,7 +61,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if verr != nil {
-		return rejected("", verr)
+		return withNextStep(rejected("", verr))
 	}
 	return nil
 }
@@ -158,7 +158,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 		}
-		return rejected("", verr)
+		return withNextStep(rejected("", verr))
 	}
 	o := applyOutput{Log: t.path, DryRun: *dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
 	if *dryRun {
@@ -196,7 +196,7 @@ func (e *env) applyToDir(ctx context.Context, t *trustedLog, file string, u *mem
 				return err
 			}
 		}
-		return storeError("", verr)
+		return withNextStep(storeError("", verr))
 	}
 	o := applyOutput{Log: t.path, DryRun: dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
 	if dryRun {

@@ -93,7 +93,7 @@ func integrityFailure(reason error) error {
 	ce := asCLIError(rejected("", reason))
 	msg := ce.msg
 	if ce.code != string(membership.IntegrityFailure) {
-		msg = ce.code + ": " + msg
+		msg = joinContext(ce.code, msg)
 	}
 	return &cliError{code: string(membership.IntegrityFailure), exit: exitRejected, msg: msg}
 }

@@ -269,7 +269,7 @@ func (e *env) applyToDaemon(ctx context.Context, socket, cfgPath, file string, d
 	defer c.Close()
 	res, err := c.ApplyUpdate(ctx, data, dryRun)
 	if err != nil {
-		return daemonError("applying through the daemon", err)
+		return withNextStep(daemonError("applying through the daemon", err))
 	}
 	if e.json {
 		return e.printJSON(res)

@@ -56,7 +56,7 @@ func TestPolicyBinary(t *testing.T) {
 		t.Errorf("verify-update does not show the rule diff:\n%s", r.stdout)
 	}
 	for _, name := range []string{"alice", "bob"} {
-		u.expect(0, "…", "", "membership", "sign-update", "--key", name+".key", "set.json")
+		u.expect(0, "…", "…", "membership", "sign-update", "--key", name+".key", "--from", "log.json", "set.json")
 	}
 	u.expect(0, "applied …", "…", "membership", "apply-update", "--from", "log.json", "set.json")
 	u.expect(0, "allow: n1 -> 100.64.0.2 tcp/22 (mesh, at n2)\nrule ssh allows it\n", "…", "policy", "test", "--from", "log.json", "n1", "100.64.0.2", "tcp/22")

@@ -85,7 +85,7 @@ func TestRejections(t *testing.T) {
 		}, membership.NonCanonical},
 		{"expired", func(t *testing.T, n *testNet) []string {
 			n.addNode(t, "alice", "bob")
-			setClock(t, time.Now().Add(2*time.Hour))
+			setClock(t, time.Now().Add(defaultExpiry+time.Hour))
 			return applyAdd
 		}, membership.Expired},
 		{"signing twice with one key", func(t *testing.T, n *testNet) []string {

@@ -23,8 +23,10 @@ type verifyReport struct {
 	OwnerRequired  bool              `json:"owner_required"`
 	OwnerSigned    bool              `json:"owner_signed"`
 	SelfSignatures []selfSignReport  `json:"self_signatures"`
-	Result         string            `json:"result"`          // "ok" or the error code
-	Error          string            `json:"error,omitempty"` // the error message
+	Result         string            `json:"result"`              // "ok" or the error code
+	Error          string            `json:"error,omitempty"`     // the error message
+	Why            string            `json:"why,omitempty"`       // what in the log led to the verdict, where the log tells more than the message
+	NextStep       string            `json:"next_step,omitempty"` // what to do about the verdict, for verdicts that have one
 }
 
 // Signature entry statuses.
@@ -86,6 +88,8 @@ func buildReport(file string, t *trustedLog, res *membership.Result, verr error)
 	if verr != nil {
 		ce := asCLIError(rejected("", verr))
 		r.Result, r.Error = ce.code, ce.msg
+		r.Why = whyEpoch(t, res.Update, membership.Code(ce.code))
+		r.NextStep = nextStep(membership.Code(ce.code))
 	}
 	return r
 }
@@ -153,6 +157,12 @@ func (r *verifyReport) writeText(w io.Writer) {
 		fmt.Fprintf(w, "result: %s: %s\n", r.Result, r.Error)
 	} else {
 		fmt.Fprintln(w, "result: ok")
+	}
+	if r.Why != "" {
+		fmt.Fprintf(w, "why: %s\n", r.Why)
+	}
+	if r.NextStep != "" {
+		fmt.Fprintf(w, "next step: %s\n", r.NextStep)
 	}
 }
 

@@ -99,7 +99,7 @@ func TestVerifyReport(t *testing.T) {
 		}},
 		{"expired before signatures are looked at", func(t *testing.T, n *testNet) string {
 			n.addNode(t, "alice", "bob")
-			setClock(t, time.Now().Add(2*time.Hour))
+			setClock(t, time.Now().Add(defaultExpiry+time.Hour))
 			return "add.json"
 		}, reportView{
 			Signatures: []string{"alice unchecked yes no", "bob unchecked yes no"},

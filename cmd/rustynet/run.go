@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -35,25 +37,46 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // finish prints err (first, so its code leads stderr) and then the notes,
-// and returns the exit status.
+// and returns the exit status. Under --json an error is one JSON object
+// on stderr (jsonError) that carries the notes too.
 func (e *env) finish(err error) int {
 	status := exitOK
 	var quiet exitStatus
 	if errors.As(err, &quiet) {
 		status, err = int(quiet), nil
 	}
+	notes := append(e.notes, e.logs.lines()...)
 	if err != nil {
 		ce := asCLIError(err)
+		status = ce.exit
+		if e.json {
+			e.printJSONError(ce, notes)
+			return status
+		}
 		fmt.Fprintf(e.stderr, "error: %s: %s\n", ce.code, ce.msg)
 		if ce.hint != "" {
 			fmt.Fprintln(e.stderr, ce.hint)
 		}
-		status = ce.exit
 	}
-	for _, n := range append(e.notes, e.logs.lines()...) {
+	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
 	return status
+}
+
+// jsonError is a command's error as --json prints it on stderr.
+type jsonError struct {
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Hint    string   `json:"hint"`            // the next step or where to find usage; "" if none
+	Notes   []string `json:"notes,omitempty"` // what text output prints as note: lines
+}
+
+// printJSONError prints ce and notes as one jsonError on one line.
+func (e *env) printJSONError(ce *cliError, notes []string) {
+	enc := json.NewEncoder(e.stderr)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(jsonError{Code: ce.code, Message: ce.msg, Hint: strings.TrimPrefix(ce.hint, hintPrefix), Notes: notes}) // strings always encode
 }
 
 // notef queues a note for stderr.

@@ -61,7 +61,7 @@ func (e *env) openStateDir(ctx context.Context, sf *stateFlags, path string, cre
 	}
 	if s.ledger, err = ledger.Open(ctx, cfg); err != nil {
 		s.close(ctx, false)
-		return nil, storeError("verifying state directory "+s.dir+": ", err)
+		return nil, storeError("verifying state directory "+s.dir, err)
 	}
 	return s, nil
 }
@@ -109,7 +109,7 @@ func (s *stateDir) launch(ctx context.Context, e *env) error {
 	case hostapi.CodeOf(err) == hostapi.CodeCorrupt:
 		err = &membership.Error{Code: membership.IntegrityFailure, Msg: fmt.Sprintf("the %s store cannot read state directory %s: %v", s.store.name(), s.dir, err)}
 	default:
-		err = storeError(fmt.Sprintf("the %s store cannot open state directory %s: ", s.store.name(), s.dir), err)
+		err = storeError(fmt.Sprintf("the %s store cannot open state directory %s", s.store.name(), s.dir), err)
 	}
 	s.close(ctx, false)
 	return err
@@ -131,7 +131,7 @@ func (s *stateDir) start(ctx context.Context, e *env) error {
 		cfg.Env = append(cfg.Env, storelayout.ReadFirstEnv+"=1")
 	}
 	if s.client, err = hostapi.LaunchStore(ctx, cfg); err != nil {
-		return storeError(fmt.Sprintf("launching the %s store plugin: ", s.store.name()), err)
+		return storeError(fmt.Sprintf("launching the %s store plugin", s.store.name()), err)
 	}
 	return nil
 }

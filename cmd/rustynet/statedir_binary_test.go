@@ -38,7 +38,7 @@ func TestBinaryStateDir(t *testing.T) {
 				t.Helper()
 				ok(append([]string{"membership"}, append(n.expand(args...), "--from", "node", "--out", out)...)...)
 				for _, s := range signers {
-					assertOK(t, "sign-update", u.run("membership", "sign-update", "--key", s+".key", out))
+					assertOK(t, "sign-update", run("membership", "sign-update", "--key", s+".key", "--from", "node", out))
 				}
 			}
 

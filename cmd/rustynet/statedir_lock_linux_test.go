@@ -21,7 +21,7 @@ import (
 // process and never by the CLI's own; that another command that only
 // reads may run meanwhile (commands open read-first and share the lock
 // until they write); and that one that writes gets the store's LOCKED
-// error, reported cleanly with exit 3, changing nothing.
+// error, reported cleanly with exit 3 and what to do, changing nothing.
 func TestStoreLockHeldByPlugin(t *testing.T) {
 	for _, store := range builtinStoreKinds {
 		t.Run(store, func(t *testing.T) {
@@ -45,6 +45,9 @@ func TestStoreLockHeldByPlugin(t *testing.T) {
 			d.ok(t, "membership", "verify-log", "--state-dir", "node")
 			r := d.cli(t, "membership", "apply-update", "--state-dir", "node", "add.json")
 			assertFails(t, "apply-update while another command holds the directory", r, exitIO, "LOCKED")
+			if !strings.Contains(r.stderr, "\n"+lockedHint+"\n") {
+				t.Errorf("stderr %q lacks the next step %q", r.stderr, lockedHint)
+			}
 			if r.stdout != "" {
 				t.Errorf("stdout: got %q, want nothing", r.stdout)
 			}

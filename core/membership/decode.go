@@ -5,7 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/netip"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -100,7 +105,7 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&peek); err != nil {
-		return Body{}, errorf(NonCanonical, "update body is not a JSON object: %v", err)
+		return Body{}, errorf(NonCanonical, "update body is not a JSON object: %s", jsonProblem(err))
 	}
 	version, ok := schemaVersions[peek.SchemaVersion]
 	if !ok || version > maxVersion {
@@ -111,7 +116,7 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 	}
 	var w wireBody
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return Body{}, errorf(NonCanonical, "update body does not match the schema: %v", err)
+		return Body{}, errorf(NonCanonical, "update body does not match the schema: %s", jsonProblem(err))
 	}
 	b, err := w.convert(l, version)
 	if err != nil {
@@ -300,7 +305,7 @@ func ParsePolicy(raw []byte, l *Limits) (*Policy, error) {
 	}
 	var w wirePolicy
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, errorf(NonCanonical, "policy does not match the schema: %v", err)
+		return nil, errorf(NonCanonical, "policy does not match the schema: %s", jsonProblem(err))
 	}
 	p, err := w.convert(l)
 	if err != nil {
@@ -372,17 +377,23 @@ func parseSignedUpdate(data []byte, l *Limits, maxVersion uint64) (*SignedUpdate
 	if len(data) > l.MaxGenesisBytes+l.MaxEnvelopeExtra {
 		return nil, errorf(LimitExceeded, "update file is %d bytes, more than any update may be", len(data))
 	}
-	if err := checkEnvelopeKeys(data); err != nil {
-		return nil, errorf(NonCanonical, "not a signed update file: %v", err)
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, errorf(NonCanonical, "not a signed update file: want a JSON object")
 	}
+	// Decoding first reports malformed JSON and values of the wrong kind
+	// by field and byte; checkEnvelopeKeys then refuses what decoding lets
+	// through. Both must pass.
 	var w wireEnvelope
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return nil, errorf(NonCanonical, "not a signed update file: %v", err)
+		return nil, errorf(NonCanonical, "not a signed update file: %s", jsonProblem(err))
 	}
 	if dec.More() {
 		return nil, errorf(NonCanonical, "trailing data after the signed update")
+	}
+	if err := checkEnvelopeKeys(data); err != nil {
+		return nil, errorf(NonCanonical, "not a signed update file: %s", jsonProblem(err))
 	}
 	return fromWire(&w, l, maxVersion)
 }
@@ -438,4 +449,81 @@ func (u *SignedUpdate) Encode() []byte {
 	}
 	b.WriteString("]\n}\n")
 	return b.Bytes()
+}
+
+// jsonProblem says in plain words what encoding/json found wrong with
+// input: the field holding the wrong kind of value, or the byte where the
+// text stops being JSON. It never names a Go type: these messages reach
+// the operator whose file it is.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		want := "want " + jsonKind(te.Type) + ", got " + jsonValue(te.Value)
+		if te.Field == "" {
+			return want
+		}
+		return "field " + te.Field + ": " + want
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the JSON ends early"
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "invalid number literal") { // a string where json.Number wants a number
+		return "want a number, got a string"
+	}
+	return msg
+}
+
+// jsonKind names the kind of JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	if t == reflect.TypeFor[json.Number]() {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another kind of value"
+}
+
+// jsonValue names the JSON value encoding/json describes as v ("number",
+// "number -1", "string", "bool", "array", "object").
+func jsonValue(v string) string {
+	kind, literal, _ := strings.Cut(v, " ")
+	switch kind {
+	case "number":
+		kind = "a number"
+	case "string":
+		kind = "a string"
+	case "bool":
+		kind = "true or false"
+	case "array":
+		kind = "an array"
+	case "object":
+		kind = "an object"
+	}
+	if literal != "" {
+		return kind + " (" + literal + ")"
+	}
+	return kind
 }

@@ -152,7 +152,7 @@ func ParseEvidence(data []byte, l *Limits) (*Evidence, error) {
 	dec.DisallowUnknownFields()
 	var w wireEvidence
 	if err := dec.Decode(&w); err != nil {
-		return nil, errorf(NonCanonical, "not an evidence file: %v", err)
+		return nil, errorf(NonCanonical, "not an evidence file: %s", jsonProblem(err))
 	}
 	if dec.More() {
 		return nil, errorf(NonCanonical, "trailing data after the evidence")

@@ -37,15 +37,19 @@ func parseLog(data []byte, l *Limits, maxVersion uint64) ([]*SignedUpdate, error
 		var w wireEnvelope
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
+			return nil, errorf(NonCanonical, "log entry %d: %s", len(log)+1, jsonProblem(err))
 		}
-		if err := checkEnvelopeKeys(raw); err != nil {
-			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
+		if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+			return nil, errorf(NonCanonical, "log entry %d: want a JSON object (a signed update)", len(log)+1)
 		}
+		// As in parseSignedUpdate: decode first, for errors by field.
 		ed := json.NewDecoder(bytes.NewReader(raw))
 		ed.DisallowUnknownFields()
 		if err := ed.Decode(&w); err != nil {
-			return nil, errorf(NonCanonical, "log entry %d: %v", len(log)+1, err)
+			return nil, errorf(NonCanonical, "log entry %d: %s", len(log)+1, jsonProblem(err))
+		}
+		if err := checkEnvelopeKeys(raw); err != nil {
+			return nil, errorf(NonCanonical, "log entry %d: %s", len(log)+1, jsonProblem(err))
 		}
 		u, err := fromWire(&w, l, maxVersion)
 		if err != nil {
@@ -54,7 +58,7 @@ func parseLog(data []byte, l *Limits, maxVersion uint64) ([]*SignedUpdate, error
 		log = append(log, u)
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, errorf(NonCanonical, "log file is truncated: %v", err)
+		return nil, errorf(NonCanonical, "log file is truncated: %s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errorf(NonCanonical, "trailing data after the log")
