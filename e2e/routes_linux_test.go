@@ -17,6 +17,7 @@ import (
 
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
 	"github.com/rustynet/rustynet/internal/netnstest"
 	"github.com/rustynet/rustynet/internal/poll"
 	"github.com/rustynet/rustynet/internal/testbin"
@@ -119,9 +120,9 @@ func whoAmIAt(a string) string {
 // what the daemons install from signed membership — and checks every
 // route by real TCP and UDP traffic: mesh addresses, a subnet router (and
 // its masquerading), an exit node (and that the tunnel's own packets stay
-// outside it), `wg show`, the status the CLI reports, a backend relaunch,
-// and that a revocation and a removed tag take the routes away in the
-// apply.
+// outside it), `wg show`, the status the CLI reports, the exchange of
+// heads over the interface, a backend relaunch, and that a revocation and
+// a removed tag take the routes away in the apply.
 func TestWgtunRoutedMesh(t *testing.T) {
 	m := newRoutedMesh(t)
 	testRoutedMesh(t, m, "wgtun")
@@ -199,6 +200,17 @@ func testRoutedMesh(t *testing.T, m *routedMesh, backend string) {
 		}
 		if g := cliStatus(t, r).Interface.Gateway; g == nil || !slices.Equal(g.Prefixes, []string{lanPrefix}) || !g.Masquerade || g.Reason != "" {
 			t.Errorf("r's status gateway = %+v, want it serving %s with masquerading", g, lanPrefix)
+		}
+	})
+	t.Run("a node given no update catches up from its peers over the interface", func(t *testing.T) {
+		u := m.c.Sign(m.c.Propose(membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node(ExtraMemberID(7), extraBase+7)}), "a1", "a2")
+		m.c.ApplyAll(u, "c")
+		head := m.c.State().Root().String()
+		for _, n := range []*Node{r, x} {
+			st := n.WaitStatus(n.ID+" at c's head by the exchange alone", syncWithin, func(st controlapi.Status) bool { return st.Trust.StateRoot == head })
+			if st.Sync == nil || st.Sync.Transport != "interface" || st.Sync.Applied < 1 {
+				t.Errorf("%s: sync %+v", n.ID, st.Sync)
+			}
 		}
 	})
 	t.Run("backend relaunch restores every route", func(t *testing.T) {
