@@ -46,8 +46,8 @@ func (n *node) Head() (gossip.Head, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ev := ""
-	if len(n.evidence) > 0 {
-		ev = "fork-2-00000000-11111111.json"
+	if len(n.evidence) > 0 { // named after its first byte, as a real name is after the digests
+		ev = fmt.Sprintf("fork-2-%08x-11111111.json", n.evidence[len(n.evidence)-1][0])
 	}
 	return gossip.HeadOf(n.chain.State(), ev), true
 }
