@@ -129,6 +129,9 @@ func printStatus(e *env, st controlapi.Status) {
 	if f := st.Feed; f != nil {
 		fmt.Fprintf(w, "feed       %s, applied through epoch %d (%s)\n", f.Source, f.AppliedThrough, feedLine(e, f))
 	}
+	if y := st.Sync; y != nil {
+		fmt.Fprintf(w, "sync       tcp/%d over the %s: %s\n", y.Port, y.Transport, syncLine(e, y))
+	}
 	printInterface(w, st.Interface)
 	tw := newTable(w)
 	fmt.Fprintln(tw, "\nPEER\tENDPOINT\tALLOWED IPS\tLAST HANDSHAKE\tRX\tTX")
@@ -144,6 +147,26 @@ func printStatus(e *env, st controlapi.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, p.RxBytes, p.TxBytes)
 	}
 	tw.Flush()
+}
+
+// syncLine sums up the exchange of heads with peers.
+func syncLine(e *env, y *controlapi.SyncStatus) string {
+	if y.Rounds == 0 {
+		return "no round yet"
+	}
+	line := fmt.Sprintf("%d rounds, last %s", y.Rounds, e.ago(y.LastRound))
+	if n := y.Newest; n != nil {
+		line += fmt.Sprintf("; newest head heard: epoch %d from %s, %s", n.Epoch, n.Peer, e.ago(n.At))
+	} else {
+		line += "; no peer heard yet"
+	}
+	if y.Applied > 0 {
+		line += fmt.Sprintf("; %d updates from peers", y.Applied)
+	}
+	if y.Behind {
+		line += "; BEHIND its peers: " + y.LastError
+	}
+	return line
 }
 
 // ago says how long ago t was.

@@ -41,3 +41,30 @@ func TestStatusShowsADegradedNode(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusShowsForkStaleAndSync prints a forked, stale node that is
+// behind its peers: each is said in words, with what to look at.
+func TestStatusShowsForkStaleAndSync(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	st := controlapi.Status{
+		Node: controlapi.NodeStatus{ID: "n1", NetworkID: "net"},
+		Trust: controlapi.TrustStatus{Epoch: 4, StateRoot: "ab", LastUpdateAt: now.Add(-2 * time.Hour), UpdateAgeSeconds: 7200,
+			MaxUpdateAgeSeconds: 3600, Stale: true,
+			Forked: &controlapi.ForkStatus{Epoch: 4, Summary: "two quorum-signed updates extend epoch 3", FloorMembers: 5, Evidence: "/s.evidence/fork-4-a-b.json"}},
+		Sync: &controlapi.SyncStatus{Port: 51871, Transport: "backend relay", Rounds: 12, LastRound: now.Add(-time.Second),
+			Newest: &controlapi.HeardHead{Peer: "n2", Epoch: 6, At: now.Add(-3 * time.Second)}, Applied: 2, Behind: true, LastError: "n2: EXPIRED"},
+	}
+	var out bytes.Buffer
+	printStatus(&env{stdout: &out, now: func() time.Time { return now }}, st)
+	for _, want := range []string{
+		"(FORKED: accepting no update; the data plane follows only what both sides agree on)\n",
+		"fork       two quorum-signed updates extend epoch 3\n",
+		"  floor    5 members; evidence /s.evidence/fork-4-a-b.json",
+		"newest update created 2h0m0s ago — STALE (max_update_age 1h0m0s)\n",
+		"sync       tcp/51871 over the backend relay: 12 rounds, last 1s ago; newest head heard: epoch 6 from n2, 3s ago; 2 updates from peers; BEHIND its peers: n2: EXPIRED\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}
