@@ -39,6 +39,11 @@ type Options struct {
 	// membership.DefaultPolicy() (every member reaches every member, in
 	// the mesh context only).
 	Policy *membership.Policy
+	// RecoveryKeys, if not 0, declares that many cold recovery keys in the
+	// genesis, r1 to rN (keys of membershiptest.NewApprover: Sign with
+	// their ids), RecoveryThreshold of which may replace the approvers.
+	RecoveryKeys      int
+	RecoveryThreshold uint64
 }
 
 // Cluster is one test network: its approvers' keys, the chain as the
@@ -130,11 +135,22 @@ func New(tb testing.TB, opts Options) *Cluster {
 	if opts.Policy == nil {
 		opts.Policy = membership.DefaultPolicy()
 	}
-	g, err := membership.NewGenesis(opts.NetworkID, opts.Threshold, as, nodes, opts.Policy, membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
+	var rec *membership.Recovery
+	var recIDs []string
+	if opts.RecoveryKeys > 0 {
+		rec = &membership.Recovery{Threshold: opts.RecoveryThreshold}
+		for i := 1; i <= opts.RecoveryKeys; i++ {
+			id := fmt.Sprintf("r%d", i)
+			recIDs = append(recIDs, id)
+			rec.Keys = append(rec.Keys, membershiptest.NewApprover(id, membership.RoleApprover).PublicKey)
+		}
+	}
+	g, err := membership.NewGenesisWithRecovery(opts.NetworkID, opts.Threshold, as, nodes, opts.Policy, rec,
+		membership.Proposal{CreatedAt: time.Now(), Validity: 24 * time.Hour})
 	if err != nil {
 		tb.Fatalf("genesis: %v", err)
 	}
-	c.Sign(g, c.ApproverIDs()...)
+	c.Sign(g, append(c.ApproverIDs(), recIDs...)...)
 	c.chain = membership.NewChain(opts.NetworkID)
 	c.Commit(g)
 	c.Genesis, c.GenesisRoot = g, g.Body.NewStateRoot

@@ -36,6 +36,8 @@ func proposeCommands() []*command {
 		proposeRemoveApprover(),
 		proposeSetThreshold(),
 		proposeSetPolicy(),
+		proposeSetRecovery(),
+		proposeRecover(),
 	}
 	cmds := make([]*command, len(ps))
 	for i, p := range ps {
@@ -308,6 +310,50 @@ func proposeSetPolicy() proposer {
 					return membership.Operation{}, err
 				}
 				return membership.Operation{Type: membership.OpSetPolicy, Policy: f.Policy}, nil
+			}
+		},
+	}
+}
+
+// proposeSetRecovery is "propose-set-recovery": declare or replace the
+// network's cold recovery keys (docs/recovery.md).
+func proposeSetRecovery() proposer {
+	return proposer{
+		name:     "propose-set-recovery",
+		args:     "--recovery-key PUBKEY... --recovery-threshold R",
+		summary:  "declare or replace the cold recovery keys (needs an owner, the threshold, and each new recovery key's own signature)",
+		required: []string{"recovery-key", "recovery-threshold"},
+		define: func(fs *flag.FlagSet) opBuilder {
+			keys := listVar(fs, "recovery-key", "a recovery key (Ed25519 public key, `BASE64`)")
+			t := fs.Uint64("recovery-threshold", 0, "how many recovery keys together may replace the approvers (`R`)")
+			return func(e *env, _ *membership.State) (membership.Operation, error) {
+				r, err := parseRecovery(e, keys.values, *t)
+				if err != nil {
+					return membership.Operation{}, err
+				}
+				return membership.Operation{Type: membership.OpSetRecovery, Recovery: r}, nil
+			}
+		},
+	}
+}
+
+// proposeRecover is "propose-recover": replace the whole approver set, to
+// be signed by the recovery keys (docs/recovery.md).
+func proposeRecover() proposer {
+	return proposer{
+		name:     "propose-recover",
+		args:     "--approver ID=PUBKEY[:owner]... --threshold K",
+		summary:  "RECOVERY: replace the whole approver set (signed by the recovery threshold of recovery keys and every new approver, no old approver)",
+		required: []string{"approver", "threshold"},
+		define: func(fs *flag.FlagSet) opBuilder {
+			approvers := listVar(fs, "approver", "an approver of the new set, `ID=PUBKEY[:owner]`")
+			k := fs.Uint64("threshold", 0, "the new set's threshold `K`")
+			return func(e *env, _ *membership.State) (membership.Operation, error) {
+				as, _, err := e.parseMembers(approvers.values, nil)
+				if err != nil {
+					return membership.Operation{}, err
+				}
+				return membership.Operation{Type: membership.OpRecover, Approvers: membership.NewApproverSet(as), Threshold: *k}, nil
 			}
 		},
 	}

@@ -151,7 +151,7 @@ func (o *signOutput) check(t *trustedLog, res *membership.Result, verr error) er
 		return withNextStep(rejected(refused, verr))
 	}
 	me := a.Signers[i]
-	if !me.InPre && !me.InPost {
+	if !me.InPre && !me.InPost && !me.Recovery {
 		return &cliError{code: string(membership.UnknownSigner), exit: exitRejected, msg: notApprover}
 	}
 	o.Checked, o.ApproverID = true, me.ID
@@ -211,6 +211,15 @@ func stillMissing(res *membership.Result) []missingSignatures {
 	if a.OwnerRequired && !a.OwnerSigned {
 		out = append(out, missingSignatures{What: "owner", Need: 1, From: unsigned(owners)})
 	}
+	if r := a.Recovery; r != nil && !r.Met() {
+		var keys []string
+		if rec := res.Pre.Recovery(); rec != nil {
+			for _, k := range rec.Keys {
+				keys = append(keys, "recovery:"+k.String())
+			}
+		}
+		out = append(out, missingSignatures{What: "recovery_keys", Have: r.Have, Need: r.Need, From: unsigned(keys)})
+	}
 	for _, id := range a.Missing {
 		out = append(out, missingSignatures{What: "self_signature", Need: 1, From: []string{id}})
 	}
@@ -246,7 +255,7 @@ func approverIDs(res *membership.Result, resulting bool) []string {
 // is no approver's, else the first that does not verify.
 func signatureProblem(signers []membership.SignerCheck, file string) string {
 	for _, c := range signers {
-		if !c.InPre && !c.InPost {
+		if !c.InPre && !c.InPost && !c.Recovery {
 			return fmt.Sprintf("%s also carries a signature of %s, which is not an approver: every node refuses it (UNKNOWN_SIGNER) until it is removed with `rustynet membership unsign --public-key %s %s`", file, c.Key, c.Key, file)
 		}
 	}
@@ -291,7 +300,9 @@ func (m missingSignatures) text() string {
 	case "owner":
 		return "an owner's signature from: " + from
 	case "self_signature":
-		return fmt.Sprintf("the signature of %s itself (a new approver signs its own addition)", from)
+		return fmt.Sprintf("the signature of %s itself (a new approver or recovery key proves it holds its key)", from)
+	case "recovery_keys":
+		return fmt.Sprintf("%d more signature(s) of the recovery keys (%d of %d so far) from: %s", m.Need-m.Have, m.Have, m.Need, from)
 	}
 	return m.What
 }

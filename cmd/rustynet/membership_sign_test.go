@@ -58,7 +58,7 @@ func TestSignUpdateChecksTheSigner(t *testing.T) {
 		{"an approver change without the new approver", func(t *testing.T, n *testNet) []string {
 			n.addDave(t, "alice")
 			return sign("bob", "dave.json", fromLog...)
-		}, want{exitOK, "", []string{"still missing:\n  the signature of dave itself (a new approver signs its own addition)\n"}, nil}},
+		}, want{exitOK, "", []string{"still missing:\n  the signature of dave itself (a new approver or recovery key proves it holds its key)\n"}, nil}},
 		{"an update another took the epoch of", func(t *testing.T, n *testNet) []string {
 			n.addNode(t, "alice", "bob")
 			n.propose(t, "revoke.json", []string{"alice"}, "propose-revoke-node", "--node-id", "n1")

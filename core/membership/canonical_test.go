@@ -347,7 +347,11 @@ func TestDecodeNegative(t *testing.T) {
 
 		// Versions and kinds.
 		{name: "schema_version 2 on a state without a policy", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2,`, code: ill},
-		{name: "schema_version 3", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":3,`, code: us},
+		{name: "schema_version 3 on a state without recovery keys", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":3,`, code: ill},
+		{name: "schema_version 4", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":4,`, code: us},
+		{name: "recovery member in a v1 genesis", step: stepGenesis, old: `],"threshold":2,"type":"genesis"`, new: `],"recovery":{"keys":[],"threshold":1},"threshold":2,"type":"genesis"`, code: nc},
+		{name: "set_recovery in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"recovery":{"keys":[],"threshold":1},"type":"set_recovery"}`, code: us},
+		{name: "recover in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"approvers":[],"threshold":1,"type":"recover"}`, code: us},
 		{name: "schema_version 2.0", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2.0,`, code: us},
 		{name: "policy member in a v1 genesis", step: stepGenesis, old: `],"threshold":2,"type":"genesis"`, new: `],"policy":{"rules":[]},"threshold":2,"type":"genesis"`, code: nc},
 		{name: "set_policy in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"policy":{"rules":[]},"type":"set_policy"}`, code: us},

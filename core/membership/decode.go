@@ -50,6 +50,12 @@ type wireOperation struct {
 	Approver   wireApprover   `json:"approver"`
 	ApproverID string         `json:"approver_id"`
 	Policy     *wirePolicy    `json:"policy"`
+	Recovery   *wireRecovery  `json:"recovery"`
+}
+
+type wireRecovery struct {
+	Keys      []string `json:"keys"`
+	Threshold uint64   `json:"threshold"`
 }
 
 type wirePolicy struct {
@@ -129,7 +135,7 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 }
 
 // schemaVersions maps the one spelling of each schema version to it.
-var schemaVersions = map[json.Number]uint64{"1": 1, "2": 2}
+var schemaVersions = map[json.Number]uint64{"1": 1, "2": 2, "3": 3}
 
 func (w *wireBody) convert(l *Limits, version uint64) (Body, error) {
 	b := Body{SchemaVersion: version}
@@ -139,7 +145,8 @@ func (w *wireBody) convert(l *Limits, version uint64) (Body, error) {
 	}
 	b.NetworkID = w.NetworkID
 	b.Epoch = w.Epoch
-	if w.Epoch > maxSafeInt || w.CreatedAt < 0 || w.CreatedAt > maxSafeInt || w.ExpiresAt < 0 || w.ExpiresAt > maxSafeInt || w.Operation.Threshold > maxSafeInt {
+	if w.Epoch > maxSafeInt || w.CreatedAt < 0 || w.CreatedAt > maxSafeInt || w.ExpiresAt < 0 || w.ExpiresAt > maxSafeInt || w.Operation.Threshold > maxSafeInt ||
+		w.Operation.Recovery != nil && w.Operation.Recovery.Threshold > maxSafeInt {
 		return b, errorf(NonCanonical, "epoch, times and threshold must be integers from 0 to 2^53-1")
 	}
 	b.CreatedAt, b.ExpiresAt = w.CreatedAt, w.ExpiresAt
@@ -165,6 +172,9 @@ func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 	if op.Type == OpSetPolicy && version < 2 {
 		return op, errorf(UnknownSchema, "operation type %q needs schema version 2", w.Type)
 	}
+	if (op.Type == OpSetRecovery || op.Type == OpRecover) && version < 3 {
+		return op, errorf(UnknownSchema, "operation type %q needs schema version 3", w.Type)
+	}
 	switch op.Type {
 	case OpGenesis:
 		op.Threshold = w.Threshold
@@ -188,6 +198,9 @@ func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 		}
 		if version >= 2 {
 			op.Policy, err = w.Policy.convert(l)
+		}
+		if err == nil && version >= 3 && w.Recovery != nil {
+			op.Recovery, err = w.Recovery.convert(l)
 		}
 	case OpAddNode:
 		op.Node, err = w.Node.convert()
@@ -214,10 +227,41 @@ func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 		op.Threshold = w.Threshold
 	case OpSetPolicy:
 		op.Policy, err = w.Policy.convert(l)
+	case OpSetRecovery:
+		if w.Recovery == nil {
+			return op, errorf(NonCanonical, "set_recovery carries no recovery set")
+		}
+		op.Recovery, err = w.Recovery.convert(l)
+	case OpRecover:
+		op.Threshold = w.Threshold
+		if len(w.Approvers) > l.MaxApprovers {
+			return op, errorf(LimitExceeded, "recover: %d approvers exceed the limit of %d", len(w.Approvers), l.MaxApprovers)
+		}
+		op.Approvers = make([]Approver, len(w.Approvers))
+		for i := range w.Approvers {
+			if op.Approvers[i], err = w.Approvers[i].convert(); err != nil {
+				return op, err
+			}
+		}
 	default:
 		return op, errorf(UnknownSchema, "unknown operation type %q", w.Type)
 	}
 	return op, err
+}
+
+func (w *wireRecovery) convert(l *Limits) (*Recovery, error) {
+	if len(w.Keys) > l.MaxApprovers {
+		return nil, errorf(LimitExceeded, "recovery: %d keys exceed the limit of %d", len(w.Keys), l.MaxApprovers)
+	}
+	r := &Recovery{Threshold: w.Threshold, Keys: make([]ApproverKey, len(w.Keys))}
+	for i, s := range w.Keys {
+		k, err := ParseApproverKey(s)
+		if err != nil {
+			return nil, prefixErr(err, "recovery key %d: ", i+1)
+		}
+		r.Keys[i] = k
+	}
+	return r, nil
 }
 
 func (w *wireNode) convert() (Node, error) {

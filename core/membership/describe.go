@@ -23,6 +23,24 @@ func Describe(pre *State, op *Operation) []string {
 		if op.Policy != nil {
 			lines = append(lines, describePolicyChange(nil, op.Policy, true)...)
 		}
+		if op.Recovery != nil {
+			lines = append(lines, describeRecovery(op.Recovery)...)
+		}
+		return lines
+	case OpSetRecovery:
+		lines := []string{"~ recovery set replaced (signed by a threshold of approvers and an owner)"}
+		if r := pre.recovery; r != nil {
+			lines = append(lines, fmt.Sprintf("- recovery set: %d of %d keys", r.Threshold, len(r.Keys)))
+		}
+		return append(lines, describeRecovery(op.Recovery)...)
+	case OpRecover:
+		lines := []string{fmt.Sprintf("! RECOVERY: the whole approver set is replaced by recovery keys: threshold %d of %d approvers", op.Threshold, len(op.Approvers))}
+		for _, a := range pre.approvers {
+			lines = append(lines, "- approver "+describeApprover(a))
+		}
+		for _, a := range op.Approvers {
+			lines = append(lines, "+ approver "+describeApprover(a))
+		}
 		return lines
 	case OpAddNode:
 		return []string{"+ node " + describeNode(&op.Node)}
@@ -92,6 +110,18 @@ func describeNode(n *Node) string {
 		s += fmt.Sprintf(" owner=%q", n.Owner)
 	}
 	return s
+}
+
+// describeRecovery describes a recovery set, one line per key.
+func describeRecovery(r *Recovery) []string {
+	if r == nil {
+		return nil
+	}
+	lines := []string{fmt.Sprintf("+ recovery set: %d of %d keys may replace the approvers", r.Threshold, len(r.Keys))}
+	for _, k := range r.Keys {
+		lines = append(lines, "+ recovery key "+k.String())
+	}
+	return lines
 }
 
 func describeApprover(a Approver) string {

@@ -68,6 +68,10 @@ func (w *canonWriter) operation(op *Operation) {
 			w.key("policy")
 			w.policy(op.Policy)
 		}
+		if op.Recovery != nil {
+			w.key("recovery")
+			w.recovery(op.Recovery)
+		}
 		w.fieldUint("threshold", op.Threshold)
 	case OpAddNode:
 		w.key("node")
@@ -93,9 +97,48 @@ func (w *canonWriter) operation(op *Operation) {
 	case OpSetPolicy:
 		w.key("policy")
 		w.policy(op.Policy)
+	case OpSetRecovery:
+		w.key("recovery")
+		w.recovery(op.Recovery)
+	case OpRecover:
+		w.key("approvers")
+		w.beginArray()
+		for i := range op.Approvers {
+			w.approver(&op.Approvers[i])
+		}
+		w.endArray()
+		w.fieldUint("threshold", op.Threshold)
 	}
 	w.field("type", string(op.Type))
 	w.endObject()
+}
+
+// recovery writes a recovery set (§14); nil is written as an empty one,
+// which no state accepts.
+func (w *canonWriter) recovery(r *Recovery) {
+	w.beginObject()
+	w.key("keys")
+	w.beginArray()
+	if r != nil {
+		for _, k := range r.Keys {
+			w.value(k.String())
+		}
+	}
+	w.endArray()
+	var t uint64
+	if r != nil {
+		t = r.Threshold
+	}
+	w.fieldUint("threshold", t)
+	w.endObject()
+}
+
+// EncodeRecovery returns the canonical encoding of r (§14), the input of
+// its digest.
+func EncodeRecovery(r *Recovery) []byte {
+	w := canonWriter{b: make([]byte, 0, 256)}
+	w.recovery(r)
+	return w.b
 }
 
 // policy writes a policy document (§13.3); nil is written as a policy

@@ -28,6 +28,10 @@ func RecomputeRoot(s *State) Hash {
 	if s.policy != nil {
 		cp.policyDigest = digestPolicy(EncodePolicy(s.policy))
 	}
+	if s.recovery != nil {
+		b := &builder{s: &cp}
+		b.setRecovery(s.recovery)
+	}
 	return cp.computeRoot()
 }
 
@@ -38,4 +42,12 @@ var (
 	ParseBodyV1Only         = func(raw []byte) (Body, error) { return parseBody(raw, nil, 1) }
 	ParseSignedUpdateV1Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 1) }
 	ParseLogV1Only          = func(data []byte) ([]*SignedUpdate, error) { return parseLog(data, nil, 1) }
+)
+
+// The parsers of a node that knows schema versions 1 and 2, for
+// TestV2VerifierRefusesV3.
+var (
+	ParseBodyV2Only         = func(raw []byte) (Body, error) { return parseBody(raw, nil, 2) }
+	ParseSignedUpdateV2Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 2) }
+	ParseLogV2Only          = func(data []byte) ([]*SignedUpdate, error) { return parseLog(data, nil, 2) }
 )

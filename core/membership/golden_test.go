@@ -261,6 +261,7 @@ func goldenFiles(tb testing.TB) map[string][]byte {
 	files[fuzzSeed("FuzzParseLog", "log")] = fuzzCorpusFile(membership.EncodeLog(log))
 	files[fuzzSeed("FuzzParseLog", "log-prefix")] = fuzzCorpusFile(membership.EncodeLog(log[:3]))
 	goldenFilesV2(tb, files, steps)
+	goldenFilesV3(tb, files)
 	return files
 }
 
@@ -282,8 +283,8 @@ func marshalGolden(tb testing.TB, v any) []byte {
 	return append(b, '\n')
 }
 
-// goldenDirs hold the golden vectors: v1 (§12) and v2 (§13.10).
-var goldenDirs = []string{filepath.Join("testdata", "golden"), filepath.Join("testdata", "golden-v2")}
+// goldenDirs hold the golden vectors: v1 (§12), v2 (§13.10) and v3 (§14.7).
+var goldenDirs = []string{filepath.Join("testdata", "golden"), filepath.Join("testdata", "golden-v2"), filepath.Join("testdata", "golden-v3")}
 
 // TestGolden regenerates every golden vector from the fixed inputs and
 // fails if any byte differs from the committed files (or, with -update,

@@ -3,6 +3,8 @@ package membership
 import (
 	"crypto/rand"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -76,6 +78,13 @@ func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 // all traffic until a set_policy gives it one: for compatibility tests
 // only.
 func NewGenesis(networkID string, threshold uint64, approvers []Approver, nodes []Node, policy *Policy, p Proposal) (*SignedUpdate, error) {
+	return NewGenesisWithRecovery(networkID, threshold, approvers, nodes, policy, nil, p)
+}
+
+// NewGenesisWithRecovery is NewGenesis with a cold recovery set (schema 3,
+// encoding doc §14); nil makes it NewGenesis. Every recovery key must sign
+// the genesis too, as every approver does.
+func NewGenesisWithRecovery(networkID string, threshold uint64, approvers []Approver, nodes []Node, policy *Policy, recovery *Recovery, p Proposal) (*SignedUpdate, error) {
 	as := append([]Approver(nil), approvers...)
 	sortBy(as, func(a Approver) string { return a.ID })
 	ns := make([]Node, len(nodes))
@@ -91,5 +100,23 @@ func NewGenesis(networkID string, threshold uint64, approvers []Approver, nodes 
 	if pol != nil {
 		pol.Normalize()
 	}
-	return NewUpdate(Empty(networkID), Operation{Type: OpGenesis, Threshold: threshold, Approvers: as, Nodes: ns, Policy: pol}, p)
+	return NewUpdate(Empty(networkID), Operation{Type: OpGenesis, Threshold: threshold, Approvers: as, Nodes: ns, Policy: pol,
+		Recovery: NewRecovery(recovery)}, p)
+}
+
+// NewRecovery returns a copy of r with its keys in canonical order (nil
+// for nil): what set_recovery and a genesis carry.
+func NewRecovery(r *Recovery) *Recovery {
+	r = r.Clone()
+	if r != nil {
+		slices.SortFunc(r.Keys, func(a, b ApproverKey) int { return strings.Compare(a.String(), b.String()) })
+	}
+	return r
+}
+
+// NewApproverSet returns a copy of as sorted by id: what recover carries.
+func NewApproverSet(as []Approver) []Approver {
+	out := append([]Approver(nil), as...)
+	sortBy(out, func(a Approver) string { return a.ID })
+	return out
 }

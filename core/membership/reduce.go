@@ -96,6 +96,9 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		if err := validateApprover(&a); err != nil {
 			return nil, err
 		}
+		if pre.recovery.Has(a.PublicKey) {
+			return nil, errorf(IllegalOperation, "add_approver: the key of %s is a recovery key", a.ID)
+		}
 		for _, x := range pre.approvers {
 			if x.ID == a.ID {
 				return nil, errorf(IllegalOperation, "add_approver: approver %s already exists", a.ID)
@@ -133,6 +136,27 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 			return nil, errorf(IllegalOperation, "set_policy: the policy is already this one: the update changes nothing")
 		}
 		b.setPolicy(p, enc)
+	case OpSetRecovery:
+		r := op.Recovery.Clone()
+		if err := validateRecovery(r, pre.approvers, l); err != nil {
+			return nil, prefixErr(err, "set_recovery: ")
+		}
+		if pre.recovery != nil && slices.Equal(r.Keys, pre.recovery.Keys) && r.Threshold == pre.recovery.Threshold {
+			return nil, errorf(IllegalOperation, "set_recovery: the recovery set is already this one: the update changes nothing")
+		}
+		b.setRecovery(r)
+	case OpRecover:
+		if pre.recovery == nil {
+			return nil, errorf(IllegalOperation, "recover: this network has no recovery keys (set_recovery declares them)")
+		}
+		if err := setApproverSet(b, "recover", op.Approvers, op.Threshold, l); err != nil {
+			return nil, err
+		}
+		for _, a := range op.Approvers {
+			if pre.recovery.Has(a.PublicKey) {
+				return nil, errorf(IllegalOperation, "recover: the key of approver %s is a recovery key", a.ID)
+			}
+		}
 	case OpSetThreshold:
 		if op.Threshold < 1 || op.Threshold > uint64(len(pre.approvers)) {
 			return nil, errorf(BadThreshold, "set_threshold: %d is not between 1 and the %d approvers", op.Threshold, len(pre.approvers))
@@ -147,35 +171,81 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 	return b, nil
 }
 
-func reduceGenesis(b *builder, pre *State, op *Operation, l *Limits) error {
-	if pre.epoch != 0 {
-		return errorf(IllegalOperation, "genesis applies only to the empty state, not epoch %d", pre.epoch)
+// setApproverSet makes as, with threshold t, the whole approver set (a
+// genesis, a recover): within the limit, each valid, keys unique, sorted by
+// id, at least one owner, 1 ≤ t ≤ len(as).
+func setApproverSet(b *builder, what string, as []Approver, t uint64, l *Limits) error {
+	if len(as) > l.MaxApprovers {
+		return errorf(LimitExceeded, "%s: %d approvers exceed the limit of %d", what, len(as), l.MaxApprovers)
 	}
-	if len(op.Approvers) > l.MaxApprovers {
-		return errorf(LimitExceeded, "genesis: %d approvers exceed the limit of %d", len(op.Approvers), l.MaxApprovers)
-	}
-	if op.Threshold < 1 || op.Threshold > uint64(len(op.Approvers)) {
-		return errorf(BadThreshold, "genesis: threshold %d is not between 1 and the %d approvers", op.Threshold, len(op.Approvers))
+	if t < 1 || t > uint64(len(as)) {
+		return errorf(BadThreshold, "%s: threshold %d is not between 1 and the %d approvers", what, t, len(as))
 	}
 	keys := map[ApproverKey]bool{}
-	for i := range op.Approvers {
-		a := &op.Approvers[i]
+	for i := range as {
+		a := &as[i]
 		if err := validateApprover(a); err != nil {
 			return err
 		}
 		if keys[a.PublicKey] {
-			return errorf(IllegalOperation, "genesis: approver %s reuses another approver's key", a.ID)
+			return errorf(IllegalOperation, "%s: approver %s reuses another approver's key", what, a.ID)
 		}
 		keys[a.PublicKey] = true
 	}
-	if !sortedUnique(op.Approvers, func(x, y Approver) int { return cmpString(x.ID, y.ID) }) {
-		return errorf(NonCanonical, "genesis: approvers are not sorted by id and unique")
+	if !sortedUnique(as, func(x, y Approver) int { return cmpString(x.ID, y.ID) }) {
+		return errorf(NonCanonical, "%s: approvers are not sorted by id and unique", what)
 	}
-	b.setApprovers(slices.Clone(op.Approvers))
+	b.setApprovers(slices.Clone(as))
 	if b.s.owners() == 0 {
-		return errorf(OwnerRequired, "genesis: at least one approver must be an owner")
+		return errorf(OwnerRequired, "%s: at least one approver must be an owner", what)
 	}
-	b.s.threshold = op.Threshold
+	b.s.threshold = t
+	return nil
+}
+
+// validateRecovery checks a recovery set (§14.3): 1 to MaxApprovers keys,
+// none all zero, sorted by their text form and unique, none an approver's
+// key, and 1 ≤ Threshold ≤ len(Keys).
+func validateRecovery(r *Recovery, approvers []Approver, l *Limits) error {
+	if r == nil || len(r.Keys) == 0 {
+		return errorf(IllegalOperation, "the recovery set has no keys")
+	}
+	if len(r.Keys) > l.MaxApprovers {
+		return errorf(LimitExceeded, "%d recovery keys exceed the limit of %d", len(r.Keys), l.MaxApprovers)
+	}
+	if r.Threshold < 1 || r.Threshold > uint64(len(r.Keys)) {
+		return errorf(BadThreshold, "recovery threshold %d is not between 1 and the %d recovery keys", r.Threshold, len(r.Keys))
+	}
+	for i, k := range r.Keys {
+		if k == (ApproverKey{}) {
+			return errorf(IllegalOperation, "recovery key %d is all zeroes", i+1)
+		}
+		if i > 0 && cmpString(r.Keys[i-1].String(), k.String()) >= 0 {
+			return errorf(NonCanonical, "recovery keys are not sorted and unique")
+		}
+		for _, a := range approvers {
+			if a.PublicKey == k {
+				return errorf(IllegalOperation, "recovery key %s is approver %s's key", k, a.ID)
+			}
+		}
+	}
+	return nil
+}
+
+func reduceGenesis(b *builder, pre *State, op *Operation, l *Limits) error {
+	if pre.epoch != 0 {
+		return errorf(IllegalOperation, "genesis applies only to the empty state, not epoch %d", pre.epoch)
+	}
+	if err := setApproverSet(b, "genesis", op.Approvers, op.Threshold, l); err != nil {
+		return err
+	}
+	if op.Recovery != nil {
+		r := op.Recovery.Clone()
+		if err := validateRecovery(r, op.Approvers, l); err != nil {
+			return prefixErr(err, "genesis: ")
+		}
+		b.setRecovery(r)
+	}
 	if len(op.Nodes) > l.MaxNodes {
 		return errorf(LimitExceeded, "genesis: %d nodes exceed the limit of %d", len(op.Nodes), l.MaxNodes)
 	}

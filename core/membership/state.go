@@ -22,6 +22,9 @@ const (
 	domainUpdateDigestV2 = "rustynet.membership.update-digest.v2\x00"
 	domainSignatureV2    = "rustynet.membership.update.v2\x00"
 	domainPolicy         = "rustynet.membership.policy.v2\x00"
+
+	domainStateRootV3 = "rustynet.membership.state-root.v3\x00"
+	domainRecovery    = "rustynet.membership.recovery.v3\x00"
 )
 
 // State is the trusted membership of one network at one epoch. A State is
@@ -54,6 +57,11 @@ type State struct {
 	// until a schema-2 genesis or a set_policy sets one.
 	policy       *Policy
 	policyDigest Hash
+
+	// recovery is the cold recovery set (immutable, shared between
+	// states); nil until a schema-3 genesis or a set_recovery sets one.
+	recovery       *Recovery
+	recoveryDigest Hash
 
 	approversDigest Hash
 	nodesDigest     Hash
@@ -118,6 +126,10 @@ func (s *State) owners() int {
 	return n
 }
 
+// Recovery returns a copy of the cold recovery set, nil if the network
+// has none.
+func (s *State) Recovery() *Recovery { return s.recovery.Clone() }
+
 // Policy returns the access policy, or nil if the state has none (a state
 // without a policy denies all traffic). The value is shared with the state
 // and every later state that keeps it: callers must not modify it (use
@@ -132,6 +144,9 @@ func (s *State) PolicyDigest() (Hash, bool) { return s.policyDigest, s.policy !=
 // else 1. An update of any operation but genesis and set_policy applied to
 // s must have this version (SchemaFor).
 func (s *State) SchemaVersion() uint64 {
+	if s.recovery != nil {
+		return 3
+	}
 	if s.policy != nil {
 		return 2
 	}
@@ -178,10 +193,13 @@ func (s *State) Nodes() iter.Seq[Node] {
 // computeRoot computes the root by §5 (no policy) or §13.5 (a policy).
 func (s *State) computeRoot() Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}
-	if s.policy == nil {
-		w.b = append(w.b, domainStateRoot...)
-	} else {
+	switch {
+	case s.recovery != nil:
+		w.b = append(w.b, domainStateRootV3...)
+	case s.policy != nil:
 		w.b = append(w.b, domainStateRootV2...)
+	default:
+		w.b = append(w.b, domainStateRoot...)
 	}
 	w.beginObject()
 	w.field("approvers_digest", s.approversDigest.String())
@@ -192,6 +210,9 @@ func (s *State) computeRoot() Hash {
 	w.field("nodes_digest", s.nodesDigest.String())
 	if s.policy != nil {
 		w.field("policy_digest", s.policyDigest.String())
+	}
+	if s.recovery != nil {
+		w.field("recovery_digest", s.recoveryDigest.String())
 	}
 	w.fieldUint("schema_version", s.SchemaVersion())
 	w.fieldUint("threshold", s.threshold)
@@ -288,6 +309,16 @@ func (b *builder) setApprovers(as []Approver) {
 func (b *builder) setPolicy(p *Policy, enc []byte) {
 	b.s.policy = p
 	b.s.policyDigest = digestPolicy(enc)
+}
+
+// setRecovery makes r (which the builder now owns) the state's recovery
+// set.
+func (b *builder) setRecovery(r *Recovery) {
+	b.s.recovery = r
+	h := sha256.New()
+	h.Write([]byte(domainRecovery))
+	h.Write(EncodeRecovery(r))
+	b.s.recoveryDigest = Hash(h.Sum(nil))
 }
 
 // finish seals the new state at the given epoch and update digest.

@@ -9,8 +9,9 @@ import (
 
 // SchemaVersion is the newest record schema version this package accepts;
 // it accepts every version from 1 to SchemaVersion. Version 1 is the frozen
-// format of the encoding doc §1–§12; version 2 (§13) adds the policy.
-const SchemaVersion = 2
+// format of the encoding doc §1–§12; version 2 (§13) adds the policy;
+// version 3 (§14) adds the cold recovery set.
+const SchemaVersion = 3
 
 // UpdateKind is the value of the "kind" field of every update record.
 const UpdateKind = "rustynet.membership.update"
@@ -147,7 +148,9 @@ const (
 	OpAddApprover    OpType = "add_approver"
 	OpRemoveApprover OpType = "remove_approver"
 	OpSetThreshold   OpType = "set_threshold"
-	OpSetPolicy      OpType = "set_policy" // schema version 2
+	OpSetPolicy      OpType = "set_policy"   // schema version 2
+	OpSetRecovery    OpType = "set_recovery" // schema version 3
+	OpRecover        OpType = "recover"      // schema version 3
 )
 
 // governs reports whether op changes who may approve (the stricter rule set).
@@ -169,8 +172,11 @@ func (op OpType) governs() bool {
 //	remove_approver  ApproverID
 //	set_threshold    Threshold
 //	set_policy       Policy (the whole new document; nil is a policy without rules)
+//	set_recovery     Recovery (the whole new recovery set)
+//	recover          Approvers, Threshold (the whole new approver set)
 //
 // A schema-2 genesis also carries Policy; a schema-1 genesis has none (nil).
+// A schema-3 genesis also carries Recovery.
 type Operation struct {
 	Type       OpType
 	Threshold  uint64
@@ -186,6 +192,30 @@ type Operation struct {
 	Approver   Approver
 	ApproverID string
 	Policy     *Policy
+	Recovery   *Recovery
+}
+
+// Recovery is a network's cold recovery set (schema 3, encoding doc §14):
+// keys kept offline, none of them an approver, of which Threshold together
+// may replace the whole approver set and threshold (recover) — the way out
+// when approver keys are lost below the threshold, the owner's included —
+// and may do nothing else.
+type Recovery struct {
+	Keys      []ApproverKey // sorted by their text form, unique
+	Threshold uint64
+}
+
+// Clone returns a deep copy of r (nil for nil).
+func (r *Recovery) Clone() *Recovery {
+	if r == nil {
+		return nil
+	}
+	return &Recovery{Keys: append([]ApproverKey(nil), r.Keys...), Threshold: r.Threshold}
+}
+
+// Has reports whether k is one of r's keys.
+func (r *Recovery) Has(k ApproverKey) bool {
+	return r != nil && slices.Contains(r.Keys, k)
 }
 
 // Hash is a SHA-256 digest; its text form is lower-case hex.

@@ -34,7 +34,12 @@ type SignerCheck struct {
 	Role   Role
 	InPre  bool // an approver of the pre-state: counts toward its threshold
 	InPost bool // an approver of the post-state: counts toward its threshold
-	Valid  bool // the signature verifies
+	// Recovery: a key of the recovery set this update may be signed by
+	// (the pre-state's for recover, counting toward its threshold; the
+	// post-state's for a genesis or set_recovery, as proof of possession).
+	// Its ID is "recovery:" and the key.
+	Recovery bool
+	Valid    bool // the signature verifies
 }
 
 // ThresholdCheck counts distinct valid approver signatures against a need.
@@ -55,6 +60,9 @@ type Authorization struct {
 	// New is the threshold of the post-state's approvers (genesis and
 	// approver-set/threshold changes need it too).
 	New *ThresholdCheck
+	// Recovery is the threshold of the pre-state's recovery keys (recover
+	// needs it, and no approver's signature).
+	Recovery *ThresholdCheck
 	// OwnerRequired: an owner of the pre-state must sign.
 	OwnerRequired bool
 	OwnerSigned   bool
@@ -135,7 +143,7 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	}
 
 	if want := SchemaFor(pre, op); b.SchemaVersion != want {
-		return res, errorf(IllegalOperation, "update is a schema %d record; %s on this state must be schema %d (a state with a policy takes only schema 2 updates, one without only schema 1, set_policy is schema 2)", b.SchemaVersion, op.Type, want)
+		return res, errorf(IllegalOperation, "update is a schema %d record; %s on this state must be schema %d (a state with recovery keys takes only schema 3 updates, one with a policy only schema 2, one without either only schema 1; set_policy is schema 2 or more, set_recovery and recover are 3)", b.SchemaVersion, op.Type, want)
 	}
 	bld, err := reduce(pre, op, l)
 	if err != nil {
@@ -203,12 +211,26 @@ func checkTimes(b *Body, opt Options, l *Limits) error {
 
 // authorize checks the signatures of u against the pre- and post-state
 // approver sets and fills res.Auth.
+// recoverySignerID names recovery key k among an update's signers.
+func recoverySignerID(k ApproverKey) string { return "recovery:" + k.String() }
+
 func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 	a := &res.Auth
 	op := &u.Body.Operation
+	// The recovery keys that may sign this update (see SignerCheck).
+	var recovery *Recovery
+	switch op.Type {
+	case OpGenesis, OpSetRecovery:
+		recovery = post.recovery
+	case OpRecover:
+		recovery = pre.recovery
+	}
 	for i := range u.Signatures {
 		s := &u.Signatures[i]
 		c := SignerCheck{Key: s.PublicKey}
+		if recovery.Has(s.PublicKey) {
+			c.ID, c.Recovery = recoverySignerID(s.PublicKey), true
+		}
 		if ap, ok := pre.ApproverByKey(s.PublicKey); ok {
 			c.ID, c.Role, c.InPre = ap.ID, ap.Role, true
 		}
@@ -219,7 +241,7 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 	}
 	for i := range a.Signers {
 		c := &a.Signers[i]
-		if !c.InPre && !c.InPost {
+		if !c.InPre && !c.InPost && !c.Recovery {
 			return errorf(UnknownSigner, "key %s is not an approver", c.Key)
 		}
 		c.Valid = u.verifySignature(&u.Signatures[i])
@@ -252,6 +274,36 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 		for _, ap := range post.approvers {
 			a.MustSign = append(a.MustSign, ap.ID)
 		}
+		if post.recovery != nil {
+			for _, k := range post.recovery.Keys {
+				a.MustSign = append(a.MustSign, recoverySignerID(k))
+			}
+		}
+	case op.Type == OpRecover:
+		// The recovery keys replace the approvers: no approver's signature
+		// is needed or counted (their keys may be lost), and every new
+		// approver proves it holds its key.
+		var have uint64
+		for _, c := range a.Signers {
+			if c.Valid && c.Recovery {
+				have++
+			}
+		}
+		a.Recovery = &ThresholdCheck{Have: have, Need: pre.recovery.Threshold}
+		for _, ap := range post.approvers {
+			a.MustSign = append(a.MustSign, ap.ID)
+		}
+	case op.Type == OpSetRecovery:
+		a.Old = &ThresholdCheck{Have: count(true), Need: pre.threshold}
+		a.OwnerRequired = true
+		for _, c := range a.Signers {
+			a.OwnerSigned = a.OwnerSigned || c.Valid && c.InPre && c.Role == RoleOwner
+		}
+		for _, k := range post.recovery.Keys {
+			if !pre.recovery.Has(k) {
+				a.MustSign = append(a.MustSign, recoverySignerID(k))
+			}
+		}
 	case op.Type.governs():
 		a.Old = &ThresholdCheck{Have: count(true), Need: pre.threshold}
 		a.New = &ThresholdCheck{Have: count(false), Need: post.threshold}
@@ -276,6 +328,9 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 	}
 	if a.New != nil && !a.New.Met() {
 		return errorf(ThresholdNotMet, "%d of %d signatures of the resulting approver set", a.New.Have, a.New.Need)
+	}
+	if a.Recovery != nil && !a.Recovery.Met() {
+		return errorf(ThresholdNotMet, "%d of %d recovery signatures", a.Recovery.Have, a.Recovery.Need)
 	}
 	if a.OwnerRequired && !a.OwnerSigned {
 		return errorf(OwnerRequired, "%s needs the signature of an owner", op.Type)
