@@ -41,44 +41,74 @@ type cliConfig struct {
 	plugin, args, kind, run, level, format, out string
 	reattach                                    string
 	reference, referenceArgs, sha256            string
-	netns, list, verbose                        bool
+	netns, list, verbose, json                  bool
 	timeout                                     time.Duration
 }
+
+// UsageError is an error of Run's command line: a flag or argument that
+// is wrong, rather than a plugin that cannot be launched (LaunchError) or
+// a report that cannot be written.
+type UsageError struct{ Err error }
+
+// Error returns the command line's problem.
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *UsageError) Unwrap() error { return e.Err }
 
 // Main is the conformance command line:
 //
 //	rustynet conformance (--plugin PATH [--args "ARGS"] | --reattach CONFIG) [--kind store|backend]
-//	    [--run REGEX] [--level must|should] [--format text|json|junit] [--out FILE]
+//	    [--run REGEX] [--level must|should] [--format text|json|junit | --json] [--out FILE]
 //	    [--netns] [--reference PATH [--reference-args "ARGS"]] [--sha256 HEX]
 //	    [--timeout DURATION] [--list] [-v]
 //
 // args are the arguments after the command's name. The report goes to out
 // (or --out), progress and errors to errOut. It returns ExitConforms,
 // ExitMustFailed or ExitCannotLaunch. ctx ends the run early (the cases not
-// yet run are left out of the report).
+// yet run are left out of the report). The text report on out is written
+// as the run goes: its header once the plugin has answered, each case's
+// line as the case ends, the summary last.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
-	cfg, err := parseArgs(args, errOut)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitConforms
-	}
+	code, err := Run(ctx, args, out, errOut)
 	if err != nil {
 		fmt.Fprintf(errOut, "error: %v\n", err)
-		return ExitCannotLaunch
+	}
+	return code
+}
+
+// Run is Main for a host that prints errors its own way: instead of
+// printing why it returns ExitCannotLaunch, it returns that error too — a
+// *UsageError for the command line, a *LaunchError for a plugin that
+// cannot be launched, any other error for a report that cannot be
+// written. A run that completed returns a nil error; its exit status is
+// the verdict. Help (-h) goes to errOut and returns ExitConforms.
+func Run(ctx context.Context, args []string, out, errOut io.Writer) (int, error) {
+	cfg, err := parseArgs(args, errOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitConforms, nil
+	}
+	if err != nil {
+		return ExitCannotLaunch, &UsageError{Err: err}
 	}
 	if cfg.list {
-		return listCases(cfg, out)
+		return listCases(cfg, out), nil
 	}
 	opts := Options{CaseTimeout: cfg.timeout, MustOnly: cfg.level == "must"}
 	if cfg.run != "" {
 		re, err := regexp.Compile(cfg.run)
 		if err != nil {
-			fmt.Fprintf(errOut, "error: --run: %v\n", err)
-			return ExitCannotLaunch
+			return ExitCannotLaunch, &UsageError{Err: fmt.Errorf("--run: %w", err)}
 		}
 		opts.Match = re.MatchString
 	}
-	progress := cfg.format != "text" || cfg.out != ""
-	if progress {
+	// The text report streams to standard output; any other report is
+	// written at the end, so progress goes to errOut meanwhile.
+	var stream *TextStream
+	if cfg.format == "text" && cfg.out == "" {
+		stream = NewTextStream(out, cfg.verbose)
+		opts.Started, opts.Progress = stream.Header, stream.Case
+	} else {
 		opts.Progress = func(r Result) {
 			fmt.Fprintf(errOut, "%-4s %-6s %s (%s)\n", strings.ToUpper(string(r.Status)), r.Level, r.ID, r.Duration.Round(time.Millisecond))
 		}
@@ -91,19 +121,16 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if cfg.reattach != "" {
 		rc, err := hostapi.ParseReattachConfig(cfg.reattach)
 		if err != nil {
-			fmt.Fprintf(errOut, "error: --reattach: %v\n", err)
-			return ExitCannotLaunch
+			return ExitCannotLaunch, &UsageError{Err: fmt.Errorf("--reattach: %w", err)}
 		}
 		if kind != "" && string(kind) != rc.Kind {
-			fmt.Fprintf(errOut, "error: --kind %s, but the reattached plugin serves a %s\n", kind, rc.Kind)
-			return ExitCannotLaunch
+			return ExitCannotLaunch, &UsageError{Err: fmt.Errorf("--kind %s, but the reattached plugin serves a %s", kind, rc.Kind)}
 		}
 		reattach, kind = &rc, Kind(rc.Kind)
 	}
 	if kind == "" {
 		if kind, err = detectKind(ctx, launch); err != nil {
-			fmt.Fprintf(errOut, "error: %v\n", err)
-			return ExitCannotLaunch
+			return ExitCannotLaunch, err
 		}
 	}
 	var rep *Report
@@ -128,48 +155,52 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) int {
 		rep, err = RunBackendSuite(ctx, target, opts)
 	}
 	if err != nil {
-		fmt.Fprintf(errOut, "error: %v\n", err)
-		return ExitCannotLaunch
+		return ExitCannotLaunch, err
 	}
-	if err := writeReport(rep, cfg, out); err != nil {
-		fmt.Fprintf(errOut, "error: writing the report: %v\n", err)
-		return ExitCannotLaunch
+	if stream != nil {
+		err = stream.Summary(rep)
+	} else {
+		err = writeReport(rep, cfg, out)
 	}
-	if cfg.out != "" || cfg.format != "text" {
+	if err != nil {
+		return ExitCannotLaunch, fmt.Errorf("writing the report: %w", err)
+	}
+	if stream == nil {
 		s := rep.Summary()
 		fmt.Fprintf(errOut, "%s: %d passed, %d failed (%d MUST), %d skipped\n", rep.Plugin, s.Pass, s.Fail, s.MustFail, s.Skip)
 	}
 	if !rep.Conforms() {
-		return ExitMustFailed
+		return ExitMustFailed, nil
 	}
-	return ExitConforms
+	return ExitConforms, nil
+}
+
+// Flags returns a flag set with the flags of Main defined, not parsed:
+// for help and shell completion.
+func Flags() *flag.FlagSet {
+	fs := newFlagSet(new(cliConfig))
+	fs.SetOutput(io.Discard)
+	return fs
 }
 
 func parseArgs(args []string, errOut io.Writer) (cliConfig, error) {
 	var cfg cliConfig
-	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs := newFlagSet(&cfg)
 	fs.SetOutput(errOut)
 	fs.Usage = func() {
 		fmt.Fprint(errOut, usageText)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.plugin, "plugin", "", "the plugin `executable` (required, except with --reattach or --list)")
-	fs.StringVar(&cfg.reattach, "reattach", "", "reach a plugin running in reattach mode: the `line` (or JSON) it printed")
-	fs.StringVar(&cfg.args, "args", "", "the plugin's `arguments`, split at spaces (quotes group), e.g. \"plugin store-file\"")
-	fs.StringVar(&cfg.kind, "kind", "", "the plugin kind, store or backend; empty: ask the plugin")
-	fs.StringVar(&cfg.run, "run", "", "run only cases whose ID matches this `regexp`")
-	fs.StringVar(&cfg.level, "level", "should", "run MUST cases only (must) or every case (should)")
-	fs.StringVar(&cfg.format, "format", "text", "report format: text, json or junit")
-	fs.StringVar(&cfg.out, "out", "", "write the report to this `file` instead of standard output")
-	fs.BoolVar(&cfg.netns, "netns", false, "run backend instances in network namespaces of their own (Linux, root)")
-	fs.StringVar(&cfg.reference, "reference", "", "a reference backend `executable` for the interop cases")
-	fs.StringVar(&cfg.referenceArgs, "reference-args", "", "the reference backend's `arguments`")
-	fs.StringVar(&cfg.sha256, "sha256", "", "refuse to launch the plugin unless its SHA-256 is this `hex` digest")
-	fs.DurationVar(&cfg.timeout, "timeout", DefaultCaseTimeout, "bound on each case")
-	fs.BoolVar(&cfg.list, "list", false, "list the cases (of --kind, or all) and exit")
-	fs.BoolVar(&cfg.verbose, "v", false, "text format: show the plugin's log under failed cases")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.json {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "format" })
+		if given && cfg.format != "json" {
+			return cfg, fmt.Errorf("--json and --format %s exclude each other", cfg.format)
+		}
+		cfg.format = "json"
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -192,6 +223,28 @@ func parseArgs(args []string, errOut io.Writer) (cliConfig, error) {
 		return cfg, fmt.Errorf("--timeout %s: want a positive duration", cfg.timeout)
 	}
 	return cfg, nil
+}
+
+// newFlagSet returns the command line's flags, bound to cfg.
+func newFlagSet(cfg *cliConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.StringVar(&cfg.plugin, "plugin", "", "the plugin `executable` (required, except with --reattach or --list)")
+	fs.StringVar(&cfg.reattach, "reattach", "", "reach a plugin running in reattach mode: the `line` (or JSON) it printed")
+	fs.StringVar(&cfg.args, "args", "", "the plugin's `arguments`, split at spaces (quotes group), e.g. \"plugin store-file\"")
+	fs.StringVar(&cfg.kind, "kind", "", "the plugin kind, store or backend; empty: ask the plugin")
+	fs.StringVar(&cfg.run, "run", "", "run only cases whose ID matches this `regexp`")
+	fs.StringVar(&cfg.level, "level", "should", "run MUST cases only (must) or every case (should)")
+	fs.StringVar(&cfg.format, "format", "text", "report format: text, json or junit")
+	fs.StringVar(&cfg.out, "out", "", "write the report to this `file` instead of standard output")
+	fs.BoolVar(&cfg.netns, "netns", false, "run backend instances in network namespaces of their own (Linux, root)")
+	fs.StringVar(&cfg.reference, "reference", "", "a reference backend `executable` for the interop cases")
+	fs.StringVar(&cfg.referenceArgs, "reference-args", "", "the reference backend's `arguments`")
+	fs.StringVar(&cfg.sha256, "sha256", "", "refuse to launch the plugin unless its SHA-256 is this `hex` digest")
+	fs.DurationVar(&cfg.timeout, "timeout", DefaultCaseTimeout, "bound on each case")
+	fs.BoolVar(&cfg.list, "list", false, "list the cases (of --kind, or all) and exit")
+	fs.BoolVar(&cfg.verbose, "v", false, "text format: show the plugin's log under failed cases")
+	fs.BoolVar(&cfg.json, "json", false, "the report as JSON (--format json)")
+	return fs
 }
 
 // detectKind launches the plugin and asks it for its Info, as a store and

@@ -92,8 +92,11 @@
 // one subtest per case; an optional Options holds the plugin to the SHOULD
 // cases too (Strict) or sets CrashIterations. Main is the command line (`rustynet conformance`,
 // and the standalone command in cmd/rustynet-conformance), which writes a
-// text, JSON or JUnit Report and exits 0, 1 or 2. The package itself never
-// imports package testing.
+// text, JSON or JUnit Report and exits 0, 1 or 2; Run is the same for a
+// host that reports errors itself. The text report streams: a TextStream
+// fed by Options.Started and Options.Progress writes each case's line as
+// the case ends, and the finished Report's WriteText writes the same text
+// at once. The package itself never imports package testing.
 //
 // docs/plugin-authors.md is the guide; testdata/broken holds deliberately
 // broken plugins that the package's tests use to prove the suite fails

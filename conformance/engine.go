@@ -38,6 +38,10 @@ type Options struct {
 	// TempDir is where the run makes its directories; empty means
 	// os.TempDir().
 	TempDir string
+	// Started, if not nil, receives a copy of the report before the first
+	// case runs: the plugin as the run found it (Plugin, SHA256, Args,
+	// Kind, ProtocolVersion, Info, Started) and no results yet.
+	Started func(*Report)
 	// Progress, if not nil, receives each result as soon as its case ends.
 	Progress func(Result)
 	// Logger receives the engine's own messages; nil discards them.
@@ -226,6 +230,10 @@ func runGuarded(ctx context.Context, c Case, env *Env) (err error) {
 // run runs every selected case in order and builds the report.
 func (s *session) run(ctx context.Context) *Report {
 	rep := s.newReport()
+	if s.opts.Started != nil {
+		header := *rep
+		s.opts.Started(&header)
+	}
 	for _, c := range s.cases() {
 		if ctx.Err() != nil {
 			break

@@ -167,8 +167,41 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 
 // WriteText writes the report for a terminal: a header, one line per case
 // (status, level, ID, duration) with the message under failures and skips,
-// and a summary line. verbose adds the log of failed cases.
+// and a summary line. verbose adds the log of failed cases. It writes what
+// a TextStream writes over the run.
 func (r *Report) WriteText(w io.Writer, verbose bool) error {
+	var b strings.Builder
+	ts := NewTextStream(&b, verbose)
+	ts.Header(r)
+	for _, res := range r.Results {
+		ts.Case(res)
+	}
+	if err := ts.Summary(r); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// TextStream writes the text report of WriteText while the suite runs, so
+// a terminal shows each case as it ends: Header once the plugin has
+// answered (Options.Started), Case after each case (Options.Progress),
+// Summary once the run is over. A TextStream is not safe for concurrent
+// use; the engine calls Started and Progress from one goroutine.
+type TextStream struct {
+	w       io.Writer
+	verbose bool
+	err     error // the first write error, reported by Summary
+}
+
+// NewTextStream returns a TextStream writing to w; verbose adds the log
+// of failed cases, as in WriteText.
+func NewTextStream(w io.Writer, verbose bool) *TextStream {
+	return &TextStream{w: w, verbose: verbose}
+}
+
+// Header writes the report's header: the plugin, its digest and Info.
+func (ts *TextStream) Header(r *Report) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "conformance: %s plugin %s\n", r.Kind, r.Plugin)
 	if r.SHA256 != "" {
@@ -176,26 +209,43 @@ func (r *Report) WriteText(w io.Writer, verbose bool) error {
 	}
 	fmt.Fprintf(&b, "  %s %s, protocol version %d, capabilities [%s]\n\n",
 		r.Info.Name, r.Info.Version, r.ProtocolVersion, strings.Join(r.Info.Capabilities, " "))
-	for _, res := range r.Results {
-		fmt.Fprintf(&b, "%-4s %-6s %-48s %s\n", strings.ToUpper(string(res.Status)), res.Level, res.ID, res.Duration.Round(time.Millisecond))
-		if res.Message != "" {
-			fmt.Fprintf(&b, "%s\n", indent(res.Message))
-		}
-		if verbose && res.Status == StatusFail {
-			for _, line := range res.Log {
-				fmt.Fprintf(&b, "      | %s\n", line)
-			}
+	ts.write(b.String())
+}
+
+// Case writes one case's line, with its message and (verbose, failed)
+// its log under it.
+func (ts *TextStream) Case(res Result) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-4s %-6s %-48s %s\n", strings.ToUpper(string(res.Status)), res.Level, res.ID, res.Duration.Round(time.Millisecond))
+	if res.Message != "" {
+		fmt.Fprintf(&b, "%s\n", indent(res.Message))
+	}
+	if ts.verbose && res.Status == StatusFail {
+		for _, line := range res.Log {
+			fmt.Fprintf(&b, "      | %s\n", line)
 		}
 	}
+	ts.write(b.String())
+}
+
+// Summary writes the verdict and the counts of the finished report r and
+// returns the first error met writing any part of the stream.
+func (ts *TextStream) Summary(r *Report) error {
 	s := r.Summary()
 	verdict := "CONFORMS"
 	if !r.Conforms() {
 		verdict = "DOES NOT CONFORM"
 	}
-	fmt.Fprintf(&b, "\n%s: %d cases, %d passed, %d failed (%d MUST, %d SHOULD), %d skipped in %s\n",
-		verdict, s.Total, s.Pass, s.Fail, s.MustFail, s.ShouldFail, s.Skip, r.Duration.Round(time.Millisecond))
-	_, err := io.WriteString(w, b.String())
-	return err
+	ts.write(fmt.Sprintf("\n%s: %d cases, %d passed, %d failed (%d MUST, %d SHOULD), %d skipped in %s\n",
+		verdict, s.Total, s.Pass, s.Fail, s.MustFail, s.ShouldFail, s.Skip, r.Duration.Round(time.Millisecond)))
+	return ts.err
+}
+
+// write writes text unless an earlier write failed.
+func (ts *TextStream) write(text string) {
+	if ts.err == nil {
+		_, ts.err = io.WriteString(ts.w, text)
+	}
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

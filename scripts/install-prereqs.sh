@@ -15,6 +15,7 @@ apt_packages=(
   systemd           # systemd-analyze verify: the service unit (internal/service)
   util-linux        # unshare, nsenter: the daemon run as its systemd unit runs it
   zip               # release archives for Windows (scripts/release.sh)
+  zsh fish          # the completion scripts' syntax and behaviour (cmd/rustynet)
 )
 
 missing=()

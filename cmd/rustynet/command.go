@@ -18,8 +18,12 @@ type command struct {
 	summary string // one line, shown in the group's listing
 	help    string // optional paragraph shown by -h
 	hidden  bool   // left out of the group's listing (internal commands)
-	subs    []*command
-	run     func(ctx context.Context, e *env, args []string) error
+	// noJSON, on a leaf, says why it has no JSON output; --json then
+	// ends it with a usage error saying so (refuseJSON). A leaf without
+	// it prints its result as JSON under --json (TestEveryCommandJSON).
+	noJSON string
+	subs   []*command
+	run    func(ctx context.Context, e *env, args []string) error
 }
 
 // execute runs c with args; parent is the full name of c's parent ("" for
@@ -29,15 +33,13 @@ func (c *command) execute(ctx context.Context, e *env, parent string, args []str
 	path := strings.TrimSpace(parent + " " + c.name)
 	if c.run != nil {
 		e.cmd, e.path = c, path
+		if err := e.refuseJSON(); err != nil {
+			return err
+		}
 		return c.run(ctx, e, args)
 	}
-	fs := flag.NewFlagSet(path, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.BoolVar(&e.json, "json", e.json, "machine-readable output")
 	showVersion := false
-	if parent == "" {
-		fs.BoolVar(&showVersion, "version", false, "print the version and exit")
-	}
+	fs := e.groupFlagSet(path, parent == "", &showVersion)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printGroupHelp(e.stdout, path)
@@ -60,6 +62,18 @@ func (c *command) execute(ctx context.Context, e *env, parent string, args []str
 		return withHint(usageErrorf("%s: unknown command %q", path, rest[0]), path)
 	}
 	return sub.execute(ctx, e, path, rest[1:])
+}
+
+// groupFlagSet returns the flag set of a group: --json, and at the root
+// --version, which sets showVersion.
+func (e *env) groupFlagSet(path string, root bool, showVersion *bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(path, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&e.json, "json", e.json, "machine-readable output")
+	if root {
+		fs.BoolVar(showVersion, "version", false, "print the version and exit")
+	}
+	return fs
 }
 
 // find returns the subcommand called name, or nil.
@@ -118,6 +132,15 @@ func (c *command) printLeafHelp(w io.Writer, path string, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+}
+
+// refuseJSON fails when --json was given to a leaf that has no JSON
+// output, rather than let the flag be ignored.
+func (e *env) refuseJSON() error {
+	if !e.json || e.cmd.noJSON == "" || e.describe != nil {
+		return nil
+	}
+	return e.usagef("--json is not supported: %s", e.cmd.noJSON)
 }
 
 // withHint adds the usual pointer to a command's help to a usage error.

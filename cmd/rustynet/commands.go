@@ -29,6 +29,7 @@ func rootCommand() *command {
 			auditCommand(),
 			serviceCommand(),
 			versionCommand(),
+			completionCommand(),
 			demoCommand(),
 			conformanceCommand(),
 			pluginCommand(builtinPlugins),

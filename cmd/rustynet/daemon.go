@@ -47,7 +47,8 @@ func daemonCommand() *command {
 			"Under systemd (Type=notify) it reports readiness once it serves; run by\n" +
 			"the Windows Service Control Manager it is that service. SIGTERM or\n" +
 			"SIGINT stop it cleanly, its plugins with it.",
-		run: runDaemon,
+		noJSON: "the daemon prints only its log (JSON with [log] format = \"json\")",
+		run:    runDaemon,
 	}
 }
 
@@ -100,6 +101,9 @@ func serveNode(ctx context.Context, e *env, cfg *config.Config, lc lifecycle) er
 		return err
 	}
 	ln, err := controlapi.ListenConfig{Group: cfg.Control.Group}.Listen(cfg.Control.Socket)
+	if err != nil && addrInUse(err) {
+		return listenError(cfg, "control.socket", cfg.Control.Socket, err)
+	}
 	if err != nil {
 		return ioErrorf("control socket %s: %v", cfg.Control.Socket, err)
 	}
@@ -115,7 +119,7 @@ func serveNode(ctx context.Context, e *env, cfg *config.Config, lc lifecycle) er
 	)
 	if a := cfg.Metrics.Listen; a.IsValid() {
 		if mln, err = net.Listen("tcp", a.String()); err != nil {
-			return ioErrorf("metrics.listen %s: %v", a, err)
+			return listenError(cfg, "metrics.listen", a.String(), err)
 		}
 		defer mln.Close()
 		m = metrics.New(src, nil)
@@ -125,6 +129,9 @@ func serveNode(ctx context.Context, e *env, cfg *config.Config, lc lifecycle) er
 	if err != nil {
 		if membership.CodeOf(err) != "" {
 			return rejected("starting the node", err)
+		}
+		if busy := busyListeners(cfg, err); busy != nil {
+			return busy
 		}
 		return internalErrorf("starting the node: %v", err)
 	}

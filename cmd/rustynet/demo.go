@@ -21,7 +21,8 @@ func demoCommand() *command {
 			"refused, revokes a node and shows its traffic refused. It needs no root\n" +
 			"and no configuration, leaves nothing behind (unless --keep), and exits\n" +
 			"0 only if every step did what it should.",
-		run: runDemo,
+		noJSON: "the demo narrates its steps for a person; its exit status is the verdict",
+		run:    runDemo,
 	}
 }
 

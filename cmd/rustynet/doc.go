@@ -15,8 +15,9 @@
 //	rustynet [--json] status [--socket PATH | --config FILE] [--check]
 //	rustynet service install [--config FILE] [--binary PATH] | uninstall | start | stop | status
 //	rustynet [--json] version        (also: rustynet --version)
+//	rustynet completion bash|zsh|fish|powershell
 //	rustynet demo [--keep]
-//	rustynet conformance --plugin PATH ... (see package conformance)
+//	rustynet [--json] conformance --plugin PATH ... (see package conformance)
 //
 // Run `rustynet help` or `rustynet COMMAND -h` for every command's flags.
 // Flags may come before or after positional arguments; `--` ends flags.
@@ -59,10 +60,18 @@
 // # Output
 //
 // Results go to stdout: text for people, or one JSON object with --json
-// (accepted before the command or as a flag of any command). Notes (for
+// (accepted before the command or as a flag of any command). A command
+// without a result to print as JSON (daemon, demo, completion, the
+// service commands, plugin mode) says why in its command.noJSON and
+// refuses --json as a usage error; no command ignores it. Notes (for
 // example that the genesis root was not pinned), then what plugins and the
 // ledger logged at warning level or above, go to stderr, after any error
 // line.
+//
+// `rustynet completion SHELL` prints a completion script for bash, zsh,
+// fish or PowerShell, made from the command tree: commandInfos walks it
+// and learns each leaf's flags by running it with env.describe set, so a
+// new command or flag completes without further work.
 //
 // # Approvers
 //
@@ -118,7 +127,9 @@
 // larger than such an input may be (every input file is read through
 // internal/inputfile: bounded, and refused at once), an output file that
 // already exists without --force, a private key file that group or
-// others may access), IO (exit 3: writing
+// others may access, an address the configuration has the daemon listen
+// on that another program holds — named by its key, e.g. proxy.socks5,
+// backend.listen_port, metrics.listen, control.socket), IO (exit 3: writing
 // failed, or a file changed under us) or INTERNAL (exit 3).
 //
 // # Nothing changes on error
@@ -148,7 +159,9 @@
 //
 // The command tree is rootCommand in commands.go; a group lists its
 // subcommands, a leaf has a run function that builds its own flag.FlagSet
-// with env.flagSet and parses it with env.parse. Long-running modes (the
-// daemon) must return when their ctx is cancelled: main cancels it on
-// SIGINT and SIGTERM.
+// with env.flagSet and parses it with env.parse before it does anything
+// else (completion relies on that). A leaf either prints its result as
+// JSON under --json, with a case in TestEveryCommandJSON, or sets noJSON.
+// Long-running modes (the daemon) must return when their ctx is
+// cancelled: main cancels it on SIGINT and SIGTERM.
 package main

@@ -166,8 +166,7 @@ func storeError(what string, err error) error {
 	case hostapi.CodeInvalidArgument, hostapi.CodeNotFound, hostapi.CodePermission, hostapi.CodeUnsupported:
 		exit = exitUsage
 	}
-	// The code leads the line; drop its repetition inside the message.
-	msg := joinContext(what, strings.Replace(err.Error(), he.Code.String()+": ", "", 1))
+	msg := joinContext(what, withoutCode(err, he.Code))
 	switch he.Code {
 	case hostapi.CodeUnavailable:
 		return unavailablef("%s", msg)
@@ -175,6 +174,12 @@ func storeError(what string, err error) error {
 		return &cliError{code: he.Code.String(), exit: exit, msg: msg, hint: lockedHint}
 	}
 	return &cliError{code: he.Code.String(), exit: exit, msg: msg}
+}
+
+// withoutCode returns err's message without the first "CODE: " of code
+// in it: the code leads the CLI's error line already.
+func withoutCode(err error, code hostapi.Code) string {
+	return strings.Replace(err.Error(), code.String()+": ", "", 1)
 }
 
 // notRunningHint is the next step when no daemon answers on the socket.

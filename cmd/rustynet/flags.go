@@ -23,8 +23,14 @@ func (e *env) flagSet() *flag.FlagSet {
 // parse parses args with fs, allowing flags before and after positional
 // arguments, and returns the positional arguments, of which there must be
 // exactly n. On -h it prints the command's help and returns errHelpShown,
-// which run reports as success.
+// which run reports as success. With e.describe set it parses nothing:
+// it hands fs to e.describe and returns errHelpShown, so the leaf ends
+// before it does anything.
 func (e *env) parse(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	if e.describe != nil {
+		e.describe(fs)
+		return nil, errHelpShown
+	}
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		e.cmd.printLeafHelp(e.stdout, e.path, fs)
@@ -32,6 +38,9 @@ func (e *env) parse(fs *flag.FlagSet, args []string, n int) ([]string, error) {
 	}
 	if err != nil {
 		return nil, e.usagef("%v", err)
+	}
+	if err := e.refuseJSON(); err != nil {
+		return nil, err
 	}
 	if len(pos) != n {
 		return nil, e.usagef("want %d argument(s), got %d%s", n, len(pos), listed(pos))

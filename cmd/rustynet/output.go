@@ -45,3 +45,37 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 func formatUnix(sec int64) string {
 	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
 }
+
+// formatBytes formats a byte count for people in binary units with one
+// decimal: "512 B", "4.4 KiB", "1.0 MiB". JSON output keeps raw counts.
+func formatBytes(n uint64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v := float64(n) / 1024
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	i := 0
+	for v >= 1024-0.05 && i < len(units)-1 { // 1023.96 KiB reads as 1.0 MiB, not 1024.0 KiB
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// formatAge formats an age or a wait for people: its two most significant
+// units, as --expires-in reads them ("45s", "10m5s", "1h30m", "2d1h");
+// under a second, or negative (a clock ahead of ours), "0s". JSON output
+// keeps timestamps and raw seconds.
+func formatAge(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "0s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+	case d < 48*time.Hour:
+		d = d.Round(time.Minute)
+	default:
+		d = d.Round(time.Hour)
+	}
+	return formatDays(d)
+}

@@ -25,6 +25,7 @@ func pluginCommand(plugins []builtinPlugin) *command {
 		subs[i] = &command{
 			name:    p.name,
 			summary: "serve " + p.summary + " to a Rustynet host",
+			noJSON:  "standard output carries the plugin handshake",
 			run:     p.run,
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -23,6 +24,11 @@ type env struct {
 
 	cmd  *command // the leaf being run
 	path string   // its full name, e.g. "rustynet membership init"
+
+	// describe, when set, asks the leaf for its flags instead of running
+	// it: env.parse hands it the leaf's flag set and ends the leaf
+	// (commandFlags; completion and the CLI reference use it).
+	describe func(*flag.FlagSet)
 }
 
 // run is the whole CLI: it runs the command named by args and returns the

@@ -10,9 +10,12 @@ import (
 	"github.com/rustynet/rustynet/internal/service"
 )
 
+// serviceNoJSON is why the service commands have no --json.
+const serviceNoJSON = "the service commands pass on what the service manager reports, which is text"
+
 func serviceCommand() *command {
 	leaf := func(name, summary string, act func(service.Manager) (string, error)) *command {
-		return &command{name: name, args: "", summary: summary, run: func(ctx context.Context, e *env, args []string) error {
+		return &command{name: name, args: "", summary: summary, noJSON: serviceNoJSON, run: func(ctx context.Context, e *env, args []string) error {
 			return e.runService(args, act)
 		}}
 	}
@@ -26,7 +29,7 @@ func serviceCommand() *command {
 			"The same unit and property list are shipped under packaging/. Run as\n" +
 			"root (Administrator).",
 		subs: []*command{
-			{name: "install", args: "[--config FILE] [--binary PATH]", summary: "install the service and enable it at boot",
+			{name: "install", args: "[--config FILE] [--binary PATH]", summary: "install the service and enable it at boot", noJSON: serviceNoJSON,
 				help: "The configuration (default: the system's, /etc/rustynet/rustynet.toml on\n" +
 					"Linux) must exist and be valid: the unit's capabilities and writable\n" +
 					"paths are derived from it. Reinstall after changing the backend.",
