@@ -179,7 +179,7 @@ func TestErrorCorpusReadsWell(t *testing.T) {
 		}, exitRejected, "NON_CANONICAL", []string{"bad.json: "}},
 		{"an evidence file of the wrong shape", func(t *testing.T, n *testNet) []string {
 			writeText(t, "ev.json", `5`)
-			return []string{"membership", "verify-evidence", "ev.json"}
+			return []string{"membership", "verify-evidence", "--genesis-root", strings.Repeat("a", 64), "ev.json"}
 		}, exitRejected, "NON_CANONICAL", []string{"ev.json: not an evidence file: want an object, got a number"}},
 	})
 }

@@ -12,13 +12,14 @@ import (
 func verifyEvidenceCommand() *command {
 	return &command{
 		name:    "verify-evidence",
-		args:    "[--genesis-root HEX] [--json] FILE",
+		args:    "--genesis-root HEX [--json] FILE",
 		summary: "verify evidence of a fork offline and name the approvers who signed both sides",
 		help: "FILE is an evidence file a node kept when it met two quorum-signed\n" +
 			"updates extending the same state (in <state_dir>.evidence/, named in\n" +
 			"`rustynet status`). It holds the log from genesis up to that state and\n" +
-			"both updates; this command replays the log (from the pinned genesis\n" +
-			"with --genesis-root), checks both updates against the state it ends in\n" +
+			"both updates; this command replays the log from the pinned genesis\n" +
+			"(--genesis-root, required: names signed under another genesis prove\n" +
+			"nothing about yours), checks both updates against the state it ends in\n" +
 			"by the rules of history, and prints the approvers whose valid\n" +
 			"signatures are on both. It needs no node and no network. Exit 0: the\n" +
 			"evidence proves an equivocation; exit 1 with the code of what failed\n" +
@@ -53,6 +54,9 @@ func runVerifyEvidence(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pin == (membership.Hash{}) {
+		return e.usagef("--genesis-root is required: the evidence names approvers only under the genesis it is pinned to")
+	}
 	data, err := readInput(rest[0])
 	if err != nil {
 		return err
@@ -83,8 +87,5 @@ func runVerifyEvidence(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  update %s → state root %s\n", o.Updates[i], o.StateRoots[i])
 	}
 	fmt.Fprintf(e.stdout, "signed both: %s\n", who)
-	if !o.GenesisPinned {
-		e.notef("the evidence's own genesis (root %s) was trusted; pin it with --genesis-root", o.GenesisRoot)
-	}
 	return nil
 }

@@ -122,9 +122,9 @@ type Daemon struct {
 	filter   *hostapi.Filter        // as last set successfully; nil before the first
 	isolated string
 	rejected *controlapi.Rejection
-	// forkSeen is set once the daemon has acted on the ledger's fork
-	// (recorded it, shrunk the data plane to its floor).
-	forkSeen bool
+	// forkSeen is how many pieces of the ledger's evidence of forks the
+	// daemon has acted on (recorded, shrunk the data plane to the floor).
+	forkSeen int
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex
@@ -223,8 +223,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.prepareSync(); err != nil {
 		return err
 	}
-	if d.ledger.Fork() != nil {
-		d.forkSeen = true // Start is before any other goroutine: no lock needed
+	if f := d.ledger.Fork(); f != nil {
+		d.forkSeen = len(f.Items) // Start is before any other goroutine: no lock needed
 		d.recordFork()
 	}
 	if err := d.chooseBackend(ctx); err != nil {

@@ -30,13 +30,15 @@ func (d *Daemon) noteRefusal(ctx context.Context, err error) {
 	}
 }
 
-// noteFork acts on the ledger's fork, once: it records it in the audit
-// trail and shrinks the data plane to the fork's floor. d.mu must be held.
+// noteFork acts on the ledger's fork, once per piece of evidence: it
+// records it in the audit trail and shrinks the data plane to the fork's
+// floor. d.mu must be held.
 func (d *Daemon) noteFork(ctx context.Context) {
-	if d.forkSeen || d.ledger.Fork() == nil {
+	f := d.ledger.Fork()
+	if f == nil || len(f.Items) == d.forkSeen {
 		return
 	}
-	d.forkSeen = true
+	d.forkSeen = len(f.Items)
 	d.recordFork()
 	if rerr := d.fullReconcile(ctx); rerr != nil {
 		d.log.Error("shrinking the data plane to the fork's floor failed; repairing", "err", rerr)
@@ -52,9 +54,9 @@ func (d *Daemon) recordFork() {
 	}
 	ls := d.ledger.Status()
 	epoch, root := head(ls)
-	why := f.Report.Summary()
-	if f.Path != "" {
-		why += "; evidence in " + f.Path
+	why := f.Summary()
+	if p := f.First().Path; p != "" {
+		why += "; evidence in " + p
 	}
 	d.record(audit.Record{Kind: audit.KindTrustForked, Epoch: epoch, Root: root, Code: string(membership.Forked), Reason: why})
 }
@@ -65,9 +67,10 @@ func (d *Daemon) forkStatus() *controlapi.ForkStatus {
 	if f == nil {
 		return nil
 	}
-	r := f.Report
+	first := f.First()
+	r := first.Report
 	fs := &controlapi.ForkStatus{Epoch: r.Epoch, PrevStateRoot: r.PrevRoot.String(), DoubleSigners: append([]string{}, r.DoubleSigners...),
-		Evidence: f.Path, Summary: r.Summary(), FloorMembers: f.Floor.NodeCount()}
+		Evidence: first.Path, Summary: f.Summary(), FloorMembers: f.Floor.NodeCount(), MoreEvidence: len(f.Items) - 1}
 	for i := range 2 {
 		fs.Updates = append(fs.Updates, r.Digests[i].String())
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -114,7 +115,6 @@ func (s *meshSync) serve(ln net.Listener) {
 // closeRelay closes the relay's socket and directory (OS mode needs
 // neither).
 func (s *meshSync) closeRelay() {
-	s.service = nil
 	s.server.Close()
 	s.wg.Wait()
 	s.server = gossip.NewServer(syncSource{s.d}, s.d.log)
@@ -155,8 +155,51 @@ func (s *meshSync) listenMesh() {
 			continue
 		}
 		s.listeners[a] = ln
-		s.serve(ln)
+		s.serve(membersOnly{ln, s.d})
 	}
+}
+
+// membersOnly accepts only connections from an active member's mesh
+// address (of the effective state: the floor while forked). An OS host
+// delivers a packet for one of its addresses whichever interface it came
+// in on, so the packet filter on the mesh interface alone does not keep a
+// neighbour on another link from the service.
+type membersOnly struct {
+	net.Listener
+	d *Daemon
+}
+
+func (l membersOnly) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil && l.d.isMemberAddr(ap.Addr().Unmap()) {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+// isMemberAddr reports whether a is a mesh address of an active member
+// other than this node.
+func (d *Daemon) isMemberAddr(a netip.Addr) bool {
+	st := d.effectiveState()
+	if st == nil || d.ledger.Restricted() != nil {
+		return false
+	}
+	for n := range st.Nodes() {
+		if n.ID == d.opts.NodeID || n.Status != membership.StatusActive {
+			continue
+		}
+		for _, p := range n.Addresses {
+			if p.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dialRelay reaches a peer through the backend's dial socket.
@@ -250,9 +293,9 @@ func (s syncSource) Head() (gossip.Head, bool) {
 	if st == nil {
 		return gossip.Head{}, false
 	}
-	evidence := ""
+	var evidence []string
 	if f := l.Fork(); f != nil {
-		evidence = f.Report.Name()
+		evidence = f.Names()
 	}
 	return gossip.HeadOf(st, evidence), true
 }
@@ -264,9 +307,11 @@ func (s syncSource) Entries(from uint64, max int) []*membership.SignedUpdate {
 	return s.d.ledger.Entries(from, max)
 }
 
-func (s syncSource) Evidence() []byte {
+func (s syncSource) Evidence(name string) []byte {
 	if f := s.d.ledger.Fork(); f != nil {
-		return f.Evidence.Encode()
+		if it, ok := f.Item(name); ok {
+			return it.Encoded
+		}
 	}
 	return nil
 }
@@ -294,8 +339,27 @@ func (s syncLocal) RootAt(e uint64) (membership.Hash, bool) { return s.d.ledger.
 func (s syncLocal) Extend(ctx context.Context, entries []*membership.SignedUpdate, from string) (int, error) {
 	d := s.d
 	d.mu.Lock()
-	log := append(d.ledger.Log(), entries...)
-	before := uint64(len(log) - len(entries))
+	ours := d.ledger.Log()
+	// Another peer may have handed over some of these in the meantime (the
+	// peers of a round are asked at once): skip what the log holds already,
+	// byte for byte; a different entry is for the ledger to judge.
+	for len(entries) > 0 {
+		e := entries[0].Body.Epoch
+		if e == 0 || e > uint64(len(ours)) || !bytes.Equal(entries[0].BodyBytes(), ours[e-1].BodyBytes()) {
+			break
+		}
+		entries = entries[1:]
+	}
+	if len(entries) == 0 {
+		d.mu.Unlock()
+		return 0, nil
+	}
+	if entries[0].Body.Epoch != uint64(len(ours))+1 {
+		d.mu.Unlock()
+		return 0, fmt.Errorf("entries from %s start at epoch %d, not right after this node's head %d", from, entries[0].Body.Epoch, len(ours))
+	}
+	log := append(ours, entries...)
+	before := uint64(len(ours))
 	n, err := d.extendLocked(ctx, log)
 	d.mu.Unlock()
 	d.auditExtend(audit.SourcePeer, log, before, n, err)

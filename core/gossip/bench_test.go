@@ -63,7 +63,7 @@ func benchSpread(b *testing.B, evidence bool) {
 			nodes[0].mu.Lock()
 			nodes[0].evidence = [][]byte{data}
 			nodes[0].mu.Unlock()
-			waitAll(b, nodes, func(n *node) bool { return len(n.evidence) > 0 && n.evidence[len(n.evidence)-1][0] == byte(i) })
+			waitAll(b, nodes, func(n *node) bool { return len(n.evidence) > 0 && n.evidence[0][0] == byte(i) })
 			for _, n := range nodes { // ready for the next spread
 				n.mu.Lock()
 				n.evidence = nil

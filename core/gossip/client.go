@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -108,7 +109,8 @@ func (c *Client) Log(ctx context.Context, addr netip.Addr, from uint64) ([]*memb
 	return log, nil
 }
 
-// Evidence asks the peer at addr for the evidence it holds; nil if none.
-func (c *Client) Evidence(ctx context.Context, addr netip.Addr) ([]byte, error) {
-	return c.get(ctx, addr, "/v1/evidence", MaxEvidenceBytes)
+// Evidence asks the peer at addr for the evidence it holds under name;
+// nil if none.
+func (c *Client) Evidence(ctx context.Context, addr netip.Addr, name string) ([]byte, error) {
+	return c.get(ctx, addr, "/v1/evidence?name="+url.QueryEscape(name), MaxEvidenceBytes)
 }

@@ -24,7 +24,7 @@
 //	GET /v1/head              Head: network, epoch, state root, digest of the last update, evidence held
 //	GET /v1/log?from=N        the portable log (membership.EncodeLog) of the entries of epochs N, N+1, …,
 //	                          at most MaxBatch of them
-//	GET /v1/evidence          the evidence file the node holds (membership.Evidence.Encode), 404 if none
+//	GET /v1/evidence?name=N   the evidence file named N in the head (membership.Evidence.Encode), 404 if none
 //
 // Bounds, on both sides: requests are GET with no body and headers of at
 // most 4 KiB, read within 5 s; at most MaxConcurrent requests are served

@@ -45,9 +45,9 @@ func newNode(t testing.TB, id string, addr netip.Addr, log []*membership.SignedU
 func (n *node) Head() (gossip.Head, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ev := ""
-	if len(n.evidence) > 0 { // named after its first byte, as a real name is after the digests
-		ev = fmt.Sprintf("fork-2-%08x-11111111.json", n.evidence[len(n.evidence)-1][0])
+	var ev []string
+	for _, e := range n.evidence { // named after its first byte, as a real name is after the digests
+		ev = append(ev, evName(e))
 	}
 	return gossip.HeadOf(n.chain.State(), ev), true
 }
@@ -61,14 +61,18 @@ func (n *node) Entries(from uint64, max int) []*membership.SignedUpdate {
 	return append([]*membership.SignedUpdate(nil), n.log[from-1:min(uint64(len(n.log)), from-1+uint64(max))]...)
 }
 
-func (n *node) Evidence() []byte {
+func (n *node) Evidence(name string) []byte {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(n.evidence) == 0 {
-		return nil
+	for _, e := range n.evidence {
+		if evName(e) == name {
+			return e
+		}
 	}
-	return n.evidence[0]
+	return nil
 }
+
+func evName(e []byte) string { return fmt.Sprintf("fork-2-%08x-11111111.json", e[0]) }
 
 func (n *node) Peers() []gossip.Peer { return n.peers }
 
@@ -256,7 +260,9 @@ func TestServerRefusesMalformedRequests(t *testing.T) {
 	}{
 		{"GET", "/v1/head", "", "", 200},
 		{"GET", "/v1/log?from=1", "", "", 200},
-		{"GET", "/v1/evidence", "", "", 404},
+		{"GET", "/v1/evidence?name=fork-2-00000000-11111111.json", "", "", 404},
+		{"GET", "/v1/evidence", "", "", 400},
+		{"GET", "/v1/evidence?name=../../etc/passwd", "", "", 400},
 		{"POST", "/v1/head", "x", "", 405},
 		{"PUT", "/v1/log?from=1", "", "", 405},
 		{"GET", "/v1/log", "", "", 400},

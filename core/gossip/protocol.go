@@ -45,10 +45,13 @@ type Head struct {
 	// and the digest of the update that produced it.
 	StateRoot  string `json:"state_root"`
 	LastUpdate string `json:"last_update"`
-	// Evidence names the evidence of a fork the node holds (the file name,
-	// membership.EvidenceReport.Name), "" if none.
-	Evidence string `json:"evidence,omitempty"`
+	// Evidence names the evidence of forks the node holds (file names,
+	// membership.EvidenceReport.Name), at most MaxEvidence.
+	Evidence []string `json:"evidence,omitempty"`
 }
+
+// MaxEvidence bounds the evidence names a head carries.
+const MaxEvidence = 16
 
 var (
 	hexDigest    = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -78,14 +81,19 @@ func ParseHead(data []byte) (Head, error) {
 		return Head{}, errors.New("head: epoch 0")
 	case !hexDigest.MatchString(h.StateRoot) || !hexDigest.MatchString(h.LastUpdate):
 		return Head{}, errors.New("head: digests must be 64 lower-case hex digits")
-	case h.Evidence != "" && !evidenceName.MatchString(h.Evidence):
-		return Head{}, errors.New("head: bad evidence name")
+	case len(h.Evidence) > MaxEvidence:
+		return Head{}, errors.New("head: too many evidence names")
+	}
+	for _, n := range h.Evidence {
+		if !evidenceName.MatchString(n) {
+			return Head{}, errors.New("head: bad evidence name")
+		}
 	}
 	return h, nil
 }
 
 // HeadOf returns the head of a trusted state.
-func HeadOf(s *membership.State, evidence string) Head {
+func HeadOf(s *membership.State, evidence []string) Head {
 	return Head{NetworkID: s.NetworkID(), Epoch: s.Epoch(), StateRoot: s.Root().String(),
 		LastUpdate: s.LastUpdateDigest().String(), Evidence: evidence}
 }

@@ -24,8 +24,9 @@ type Source interface {
 	// Entries returns the trusted entries of epochs from, from+1, …, at
 	// most max of them; none if from is past the head.
 	Entries(from uint64, max int) []*membership.SignedUpdate
-	// Evidence returns the evidence file the node holds, nil if none.
-	Evidence() []byte
+	// Evidence returns the evidence file the node holds under name
+	// (Head.Evidence), nil if none.
+	Evidence(name string) []byte
 }
 
 // Server serves a Source (see the package doc for the protocol and its
@@ -113,7 +114,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(membership.EncodeLog(s.src.Entries(from, MaxBatch)))
 	case "/v1/evidence":
-		data := s.src.Evidence()
+		q := r.URL.Query()
+		if len(q) != 1 || len(q["name"]) != 1 || !evidenceName.MatchString(q.Get("name")) {
+			http.Error(w, "want ?name=EVIDENCE (a name from the head)", http.StatusBadRequest)
+			return
+		}
+		data := s.src.Evidence(q.Get("name"))
 		if data == nil {
 			http.Error(w, "no evidence", http.StatusNotFound)
 			return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,6 +156,7 @@ func (s *Syncer) Round(ctx context.Context) {
 	s.status.Rounds++
 	s.status.LastRound = s.now()
 	s.status.Failures += uint64(len(errs))
+	s.status.LastError = ""
 	if len(errs) > 0 {
 		s.status.LastError = errors.Join(errs...).Error()
 	}
@@ -188,41 +190,65 @@ func (s *Syncer) syncWith(ctx context.Context, p Peer) error {
 		return fmt.Errorf("its head is of network %q, not %q", h.NetworkID, mine.NetworkID)
 	}
 	s.heard(p.ID, h)
-	if h.Evidence != "" && h.Evidence != mine.Evidence {
-		data, err := s.client.Evidence(ctx, p.Addr)
+	// Evidence it holds and this node does not: fetched and verified. A
+	// failure does not stop the catch-up below (a node behind the fork
+	// may need the entries first).
+	var evErr error
+	for _, name := range h.Evidence {
+		if slices.Contains(mine.Evidence, name) {
+			continue
+		}
+		data, err := s.client.Evidence(ctx, p.Addr, name)
+		if err == nil && data != nil {
+			err = s.local.AddEvidence(ctx, data, p.ID)
+		}
+		if err != nil {
+			evErr = fmt.Errorf("its evidence %s: %w", name, err)
+		}
+	}
+	mine, _ = s.local.Head()
+	var syncErr error
+	switch {
+	case h.Epoch <= mine.Epoch:
+		// Same history up to its head? If not, the entry where the two
+		// histories part is a candidate fork.
+		if root, ok := s.local.RootAt(h.Epoch); ok && root.String() != h.StateRoot {
+			syncErr = s.offerDivergence(ctx, p, h.Epoch)
+		}
+	default:
+		syncErr = s.catchUp(ctx, p, mine, h)
+	}
+	return errors.Join(evErr, syncErr)
+}
+
+// offerDivergence finds where the peer's history parts from the node's,
+// at or below epoch e (where the two differ), and offers the peer's entry
+// there to the ledger as a possible fork. It walks down from e, one entry
+// per request, comparing each entry's previous root with the node's root
+// at the epoch before: at most maxDivergenceWalk entries, so a peer cannot
+// keep it busy.
+func (s *Syncer) offerDivergence(ctx context.Context, p Peer, e uint64) error {
+	for range maxDivergenceWalk {
+		log, err := s.client.Log(ctx, p.Addr, e)
 		if err != nil {
 			return err
 		}
-		if data != nil {
-			if err := s.local.AddEvidence(ctx, data, p.ID); err != nil {
-				return fmt.Errorf("its evidence: %w", err)
-			}
-			mine, _ = s.local.Head()
+		if len(log) == 0 {
+			return fmt.Errorf("it has no entry of epoch %d, which its head claims", e)
 		}
-	}
-	if h.Epoch <= mine.Epoch {
-		// Same history up to its head? If not, its entry there is a
-		// candidate fork.
-		if root, ok := s.local.RootAt(h.Epoch); ok && root.String() != h.StateRoot {
-			return s.offerConflict(ctx, p, h.Epoch)
+		u := log[0]
+		prev, ok := s.local.RootAt(e - 1)
+		if e == 1 || !ok || u.Body.PrevStateRoot == prev {
+			return s.local.Conflict(ctx, u, p.ID) // the two part here
 		}
-		return nil
+		e--
 	}
-	return s.catchUp(ctx, p, mine, h)
+	return fmt.Errorf("its history parts from this node's more than %d entries below its head", maxDivergenceWalk)
 }
 
-// offerConflict fetches the peer's entry of epoch e and offers it to the
-// ledger as a possible fork.
-func (s *Syncer) offerConflict(ctx context.Context, p Peer, e uint64) error {
-	log, err := s.client.Log(ctx, p.Addr, e)
-	if err != nil {
-		return err
-	}
-	if len(log) == 0 {
-		return fmt.Errorf("it has no entry of epoch %d, which its head claims", e)
-	}
-	return s.local.Conflict(ctx, log[0], p.ID)
-}
+// maxDivergenceWalk bounds how far below a peer's head offerDivergence
+// looks for where two histories part.
+const maxDivergenceWalk = 64
 
 // maxCatchUp bounds the entries one catch-up gathers before the ledger
 // verifies them (a portable log's own bound).
@@ -248,7 +274,7 @@ func (s *Syncer) catchUp(ctx context.Context, p Peer, mine, h Head) error {
 		}
 		if from == mine.Epoch {
 			if !bytes.Equal(batch[0].BodyBytes(), ours[0].BodyBytes()) {
-				return s.local.Conflict(ctx, batch[0], p.ID)
+				return s.offerDivergence(ctx, p, mine.Epoch)
 			}
 			batch = batch[1:]
 		}

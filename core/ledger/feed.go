@@ -33,9 +33,6 @@ func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (in
 	if l.restricted != nil {
 		return 0, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
 	}
-	if l.fork != nil {
-		return 0, l.forkedErr()
-	}
 	if len(log) < len(l.updates) {
 		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("the source's log ends at epoch %d, behind the trusted epoch %d (rollback)", len(log), len(l.updates))}
 	}
@@ -46,6 +43,9 @@ func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (in
 			}
 			return 0, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the source's log diverges from the trusted log at epoch %d (fork)", i+1)}
 		}
+	}
+	if l.fork != nil { // the source agrees with the trusted log; nothing more is accepted
+		return 0, l.forkedErr()
 	}
 	fresh := log[len(l.updates):]
 	if len(fresh) == 0 {

@@ -2,11 +2,14 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -15,22 +18,78 @@ import (
 
 // Fork is what a ledger holding evidence of an equivocation reports (see
 // docs/forks.md): the evidence, where it is kept, and the floor — the part
-// of the trusted state both sides of the fork agree on, which is all the
-// data plane may follow while the node is forked.
+// of the trusted state every side of every fork it holds agrees on, which
+// is all the data plane may follow while the node is forked.
+//
+// A ledger may hold several pieces of evidence (three updates for one
+// epoch are two pieces; two forks at different epochs too): it keeps
+// verifying conflicts while forked, and the floor covers all of them, so
+// nodes that have seen the same updates end with the same floor whatever
+// the order. A Fork is immutable; the ledger replaces it as evidence
+// arrives.
 type Fork struct {
-	Report *membership.EvidenceReport
-	// Evidence is the evidence itself, Path the file it is kept in ("" if
-	// the ledger has no evidence directory).
-	Evidence *membership.Evidence
-	Path     string
-	// Floor is membership.ForkFloor of the trusted state, the state both
-	// updates extend and the two states they lead to.
+	// Items are the evidence held, lowest epoch first, then by name; at
+	// most MaxEvidence.
+	Items []EvidenceItem
+	// Floor is membership.ForkFloor of the trusted state and, for every
+	// item, the state its updates extend and the states they lead to.
 	Floor *membership.State
+}
+
+// EvidenceItem is one piece of evidence a ledger holds.
+type EvidenceItem struct {
+	Report   *membership.EvidenceReport
+	Evidence *membership.Evidence // rebuilt from the ledger's own log
+	Encoded  []byte               // Evidence.Encode(), what is kept and served
+	// Path is the file it is kept in ("" if the ledger has no evidence
+	// directory or the write failed).
+	Path string
+}
+
+// MaxEvidence bounds the pieces of evidence a ledger holds; more are
+// reported and dropped.
+const MaxEvidence = 16
+
+// First is the evidence of the lowest epoch.
+func (f *Fork) First() EvidenceItem { return f.Items[0] }
+
+// Names are the names of the evidence held (EvidenceReport.Name), in
+// order.
+func (f *Fork) Names() []string {
+	out := make([]string, len(f.Items))
+	for i, it := range f.Items {
+		out[i] = it.Report.Name()
+	}
+	return out
+}
+
+// Summary is one line: the first fork's summary, and how many more.
+func (f *Fork) Summary() string {
+	s := f.Items[0].Report.Summary()
+	if n := len(f.Items) - 1; n > 0 {
+		s += fmt.Sprintf(" (and %d more piece(s) of evidence)", n)
+	}
+	return s
+}
+
+// Item returns the evidence named name.
+func (f *Fork) Item(name string) (EvidenceItem, bool) {
+	for _, it := range f.Items {
+		if it.Report.Name() == name {
+			return it, true
+		}
+	}
+	return EvidenceItem{}, false
 }
 
 // DefaultEvidenceDir is where a ledger keeps evidence for the state
 // directory dir: beside it, in dir + ".evidence" (the store owns dir).
 func DefaultEvidenceDir(dir string) string {
+	// The directory's real path, as the high-water mark uses: reaching it
+	// through another path must find the same evidence.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	return filepath.Clean(dir) + ".evidence"
 }
 
@@ -49,7 +108,7 @@ func (l *Ledger) Fork() *Fork {
 // forkedErr returns the FORKED error of a forked ledger; l.mu must be held.
 func (l *Ledger) forkedErr() error {
 	return &membership.Error{Code: membership.Forked, Msg: "this node holds evidence of a fork and accepts no update until it is resolved (docs/forks.md): " +
-		l.fork.Report.Summary() + evidenceWhere(l.fork.Path)}
+		l.fork.Summary() + evidenceWhere(l.fork.First().Path)}
 }
 
 func evidenceWhere(path string) string {
@@ -73,13 +132,20 @@ func evidenceWhere(path string) string {
 // history (a fork deeper than the last entry replays the log up to it).
 func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 	e := u.Body.Epoch
-	if l.chain == nil || l.restricted != nil || l.fork != nil || e < 2 || e > uint64(len(l.updates)) ||
+	if l.chain == nil || l.restricted != nil || e < 2 || e > uint64(len(l.updates)) ||
 		u.Body.NetworkID != l.chain.State().NetworkID() || u.Body.PrevStateRoot != l.roots[e-2] {
 		return nil
 	}
 	ours := l.updates[e-1]
 	if bytes.Equal(ours.BodyBytes(), u.BodyBytes()) || !l.signedByKnownKeys(u) {
 		return nil
+	}
+	if l.fork != nil { // already held: nothing to check again
+		for _, it := range l.fork.Items {
+			if it.Report.Epoch == e && (bytes.Equal(it.Evidence.Updates[0].BodyBytes(), u.BodyBytes()) || bytes.Equal(it.Evidence.Updates[1].BodyBytes(), u.BodyBytes())) {
+				return l.forkedErr()
+			}
+		}
 	}
 	pre := l.prevState
 	if e != uint64(len(l.updates)) || pre == nil {
@@ -96,11 +162,7 @@ func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 		return nil
 	}
 	rep.GenesisRoot = l.roots[0]
-	path, werr := l.writeEvidence(ev, rep)
-	if werr != nil {
-		l.log.Error("keeping the evidence of a fork failed; the node is forked until it stops", "err", werr)
-	}
-	l.enterFork(ev, rep, path)
+	l.keepEvidence(ev, rep)
 	return l.forkedErr()
 }
 
@@ -128,12 +190,46 @@ func (l *Ledger) signedByKnownKeys(u *membership.SignedUpdate) bool {
 	return true
 }
 
-// enterFork makes the ledger forked on ev. l.mu must be held.
-func (l *Ledger) enterFork(ev *membership.Evidence, rep *membership.EvidenceReport, path string) {
-	floor := membership.ForkFloor(l.chain.State(), rep.Pre, rep.Posts[0], rep.Posts[1])
-	l.fork = &Fork{Report: rep, Evidence: ev, Path: path, Floor: floor}
-	l.log.Error("FORK: this node holds evidence of an equivocation; it accepts no update and its data plane follows only what both sides agree on",
-		"epoch", rep.Epoch, "double_signers", strings.Join(rep.DoubleSigners, ","), "evidence", path)
+// keepEvidence writes ev to the evidence directory and adds it to the
+// fork the ledger holds (making it forked). l.mu must be held.
+func (l *Ledger) keepEvidence(ev *membership.Evidence, rep *membership.EvidenceReport) {
+	path, werr := l.writeEvidence(ev, rep)
+	if werr != nil {
+		l.log.Error("keeping the evidence of a fork failed; the node is forked until it stops", "err", werr)
+		path = ""
+	}
+	l.addEvidence(EvidenceItem{Report: rep, Evidence: ev, Encoded: ev.Encode(), Path: path})
+}
+
+// addEvidence adds it to the fork (unless held already or MaxEvidence are)
+// and recomputes the floor. l.mu must be held (or the ledger not shared).
+func (l *Ledger) addEvidence(it EvidenceItem) {
+	var items []EvidenceItem
+	if l.fork != nil {
+		if _, held := l.fork.Item(it.Report.Name()); held {
+			return
+		}
+		if len(l.fork.Items) >= MaxEvidence {
+			l.log.Error("FORK: more evidence than the ledger keeps; this piece is dropped", "max", MaxEvidence, "epoch", it.Report.Epoch)
+			return
+		}
+		items = slices.Clone(l.fork.Items)
+	}
+	items = append(items, it)
+	slices.SortFunc(items, func(a, b EvidenceItem) int {
+		if c := cmp.Compare(a.Report.Epoch, b.Report.Epoch); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Report.Name(), b.Report.Name())
+	})
+	others := make([]*membership.State, 0, 3*len(items))
+	for _, x := range items {
+		others = append(others, x.Report.Pre, x.Report.Posts[0], x.Report.Posts[1])
+	}
+	l.fork = &Fork{Items: items, Floor: membership.ForkFloor(l.chain.State(), others...)}
+	r := it.Report
+	l.log.Error("FORK: this node holds evidence of an equivocation; it accepts no update and its data plane follows only what every side agrees on",
+		"epoch", r.Epoch, "double_signers", strings.Join(r.DoubleSigners, ","), "evidence", it.Path, "pieces", len(items))
 }
 
 // writeEvidence keeps ev in the evidence directory (created 0700, the file
@@ -166,7 +262,8 @@ func (l *Ledger) evidenceDir() string {
 // ours and its two updates verify on the state that prefix leads to. Files
 // that are not such evidence (another network, another history, malformed)
 // are reported and otherwise ignored: evidence proves itself or is nothing.
-// The lowest epoch wins. l.mu need not be held (Open).
+// Every valid file counts (up to MaxEvidence). l.mu need not be held
+// (Open).
 func (l *Ledger) loadEvidence() {
 	dir := l.evidenceDir()
 	if dir == "" || l.chain == nil || l.restricted != nil {
@@ -185,7 +282,6 @@ func (l *Ledger) loadEvidence() {
 			names = append(names, de.Name())
 		}
 	}
-	var best *Fork
 	for _, name := range names {
 		path := filepath.Join(dir, name)
 		ev, rep, err := l.checkEvidenceFile(path)
@@ -193,12 +289,8 @@ func (l *Ledger) loadEvidence() {
 			l.log.Warn("ignoring a file in the evidence directory that is not evidence of a fork in this node's log", "file", path, "err", err)
 			continue
 		}
-		if best == nil || rep.Epoch < best.Report.Epoch {
-			best = &Fork{Report: rep, Evidence: ev, Path: path}
-		}
-	}
-	if best != nil {
-		l.enterFork(best.Evidence, best.Report, best.Path)
+		own := membership.NewEvidence(l.updates[:len(ev.Log)], ev.Updates[0], ev.Updates[1])
+		l.addEvidence(EvidenceItem{Report: rep, Evidence: own, Encoded: own.Encode(), Path: path})
 	}
 }
 
@@ -225,9 +317,6 @@ func (l *Ledger) AddEvidence(ev *membership.Evidence) error {
 	if l.restricted != nil {
 		return restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
 	}
-	if l.fork != nil {
-		return nil
-	}
 	if l.chain == nil {
 		return integrityf("the ledger holds no log yet")
 	}
@@ -235,11 +324,15 @@ func (l *Ledger) AddEvidence(ev *membership.Evidence) error {
 	if err != nil {
 		return err
 	}
-	path, werr := l.writeEvidence(ev, rep)
-	if werr != nil {
-		l.log.Error("keeping the evidence of a fork failed; the node is forked until it stops", "err", werr)
+	if l.fork != nil {
+		if _, held := l.fork.Item(rep.Name()); held {
+			return nil
+		}
 	}
-	l.enterFork(ev, rep, path)
+	// Kept and served as this node's own log makes it: the copy received
+	// was only compared (same bodies, perhaps other signatures).
+	own := membership.NewEvidence(l.updates[:len(ev.Log)], ev.Updates[0], ev.Updates[1])
+	l.keepEvidence(own, rep)
 	return nil
 }
 
@@ -271,6 +364,35 @@ func (l *Ledger) checkEvidenceFile(path string) (*membership.Evidence, *membersh
 // prefix leads to (the trusted log's own: the evidence's copy is only
 // compared). The node need not hold either update. l.mu must be held, or the ledger not yet shared.
 func (l *Ledger) checkEvidence(ev *membership.Evidence) (*membership.EvidenceReport, error) {
+	name := evidenceKey(ev)
+	if l.badEvidence[name] {
+		return nil, &membership.Error{Code: membership.IntegrityFailure, Msg: "this evidence was checked before and proves nothing"}
+	}
+	rep, err := l.checkEvidenceOnce(ev)
+	if err != nil && membership.CodeOf(err) != membership.FutureEpoch {
+		if l.badEvidence == nil || len(l.badEvidence) >= 256 {
+			l.badEvidence = map[string]bool{}
+		}
+		l.badEvidence[name] = true
+	}
+	return rep, err
+}
+
+// evidenceKey identifies evidence by its two update bodies.
+func evidenceKey(ev *membership.Evidence) string {
+	a, b := sha256.Sum256(ev.Updates[0].BodyBytes()), sha256.Sum256(ev.Updates[1].BodyBytes())
+	return string(a[:]) + string(b[:])
+}
+
+// checkEvidenceOnce is checkEvidence without its memory of failures. Both
+// updates must be signed only by keys the log knows (signedByKnownKeys)
+// before any state is rebuilt.
+func (l *Ledger) checkEvidenceOnce(ev *membership.Evidence) (*membership.EvidenceReport, error) {
+	for i, u := range ev.Updates {
+		if !l.signedByKnownKeys(u) {
+			return nil, &membership.Error{Code: membership.UnknownSigner, Msg: fmt.Sprintf("update %d of the evidence carries a signature that is not a valid one by a key this network ever had", i+1)}
+		}
+	}
 	k := len(ev.Log)
 	if k == 0 {
 		return nil, integrityf("the evidence has no log")

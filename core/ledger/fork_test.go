@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -46,17 +47,17 @@ func TestForkAtHeadKeepsEvidenceAndRefusesEverything(t *testing.T) {
 		t.Fatalf("the conflicting update: %v, want FORKED", err)
 	}
 	fk := l.Fork()
-	if fk == nil || !slices.Equal(fk.Report.DoubleSigners, []string{"bob"}) || fk.Report.Epoch != 4 {
+	if fk == nil || !slices.Equal(fk.First().Report.DoubleSigners, []string{"bob"}) || fk.First().Report.Epoch != 4 {
 		t.Fatalf("fork = %+v", fk)
 	}
-	if want := filepath.Join(DefaultEvidenceDir(f.dir), fk.Report.Name()); fk.Path != want {
-		t.Fatalf("evidence at %q, want %q", fk.Path, want)
+	if want := filepath.Join(DefaultEvidenceDir(f.dir), fk.First().Report.Name()); fk.First().Path != want {
+		t.Fatalf("evidence at %q, want %q", fk.First().Path, want)
 	}
-	fi, err := os.Stat(fk.Path)
+	fi, err := os.Stat(fk.First().Path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("evidence file: %v, mode %v", err, fi.Mode())
 	}
-	data, _ := os.ReadFile(fk.Path)
+	data, _ := os.ReadFile(fk.First().Path)
 	ev, err := membership.ParseEvidence(data, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestForkAtHeadKeepsEvidenceAndRefusesEverything(t *testing.T) {
 
 	// The evidence outlives a restart.
 	l2, _ := f.open(t)
-	if l2.Fork() == nil || l2.Fork().Report.Name() != fk.Report.Name() || l2.Restricted() != nil {
+	if l2.Fork() == nil || l2.Fork().First().Report.Name() != fk.First().Report.Name() || l2.Restricted() != nil {
 		t.Fatalf("reopened: fork %v restricted %v", l2.Fork(), l2.Restricted())
 	}
 }
@@ -116,8 +117,8 @@ func TestForkBelowTheHead(t *testing.T) {
 	if membership.CodeOf(err) != membership.Forked {
 		t.Fatalf("%v, want FORKED", err)
 	}
-	if fk := l.Fork(); fk.Report.Epoch != 4 || !slices.Equal(fk.Report.DoubleSigners, []string{"alice", "carol"}) {
-		t.Fatalf("fork %+v", fk.Report)
+	if fk := l.Fork(); fk.First().Report.Epoch != 4 || !slices.Equal(fk.First().Report.DoubleSigners, []string{"alice", "carol"}) {
+		t.Fatalf("fork %+v", fk.First().Report)
 	}
 }
 
@@ -192,5 +193,82 @@ func TestEvidenceFilesThatProveNothingAreIgnored(t *testing.T) {
 	l2, _ := f.open(t)
 	if l2.Fork() != nil || l2.Restricted() != nil {
 		t.Fatalf("fork %v restricted %v", l2.Fork(), l2.Restricted())
+	}
+}
+
+// TestThreeConflictingUpdatesInAnyOrder: three quorum-signed updates for
+// one epoch, seen in different orders, leave every ledger with the same
+// evidence and the same floor (the floor covers every piece held).
+func TestThreeConflictingUpdatesInAnyOrder(t *testing.T) {
+	ctx := context.Background()
+	floors := map[string]bool{}
+	for _, order := range [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {2, 1, 0}} {
+		f := newFixture(t, "file")
+		l, _ := f.started(t)
+		x, y := f.conflicting(t, []string{"alice", "bob"}, []string{"bob", "carol"})
+		z := f.net.Sign(t, f.net.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "n00002"}), "alice", "carol")
+		us := []*membership.SignedUpdate{x, y, z}
+		if _, err := l.Apply(ctx, us[order[0]]); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range order[1:] {
+			if _, err := l.Apply(ctx, us[i]); membership.CodeOf(err) != membership.Forked {
+				t.Fatalf("order %v, update %d: %v, want FORKED", order, i, err)
+			}
+		}
+		fk := l.Fork()
+		if len(fk.Items) != 2 {
+			t.Fatalf("order %v: %d pieces of evidence, want 2", order, len(fk.Items))
+		}
+		var ids []string
+		for n := range fk.Floor.Nodes() {
+			ids = append(ids, n.ID+":"+string(n.Status))
+		}
+		floors[strings.Join(ids, ",")] = true
+	}
+	if len(floors) != 1 {
+		t.Fatalf("the floors differ by order: %v", floors)
+	}
+}
+
+// TestEvidenceFromElsewhereIsKeptAsOwnLogMakesIt: evidence whose log
+// carries no signatures (only the bodies are compared with the node's
+// log) makes the node forked, and what it keeps and serves is rebuilt
+// from its own log, so it verifies offline. Evidence signed by keys the
+// network never had is refused at once, and remembered.
+func TestEvidenceFromElsewhereIsKeptAsOwnLogMakesIt(t *testing.T) {
+	f := newFixture(t, "file")
+	l, _ := f.started(t)
+	x, y := f.conflicting(t, []string{"alice", "bob"}, []string{"bob", "carol"})
+	bare := make([]*membership.SignedUpdate, len(f.net.Log))
+	for i, u := range f.net.Log {
+		c := *u
+		c.Signatures = nil
+		bare[i] = &c
+	}
+	junk := f.net.Sign(t, f.net.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "n00002"}), "mallory", "trudy")
+	if err := l.AddEvidence(membership.NewEvidence(f.net.Log, x, junk)); membership.CodeOf(err) != membership.UnknownSigner {
+		t.Fatalf("evidence signed by outsiders: %v, want UNKNOWN_SIGNER", err)
+	}
+	if err := l.AddEvidence(membership.NewEvidence(f.net.Log, x, junk)); membership.CodeOf(err) != membership.IntegrityFailure {
+		t.Fatalf("the same evidence again: %v, want it remembered (INTEGRITY_FAILURE)", err)
+	}
+	if err := l.AddEvidence(membership.NewEvidence(bare, x, y)); err != nil {
+		t.Fatal(err)
+	}
+	fk := l.Fork()
+	if fk == nil {
+		t.Fatal("not forked")
+	}
+	data, err := os.ReadFile(fk.First().Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := membership.ParseEvidence(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := membership.VerifyEvidence(ev, f.net.Log[0].Body.NewStateRoot, nil); err != nil {
+		t.Fatalf("the kept evidence does not verify: %v", err)
 	}
 }

@@ -75,8 +75,11 @@ type Ledger struct {
 	// kept so that a fork at the head is checked without replaying.
 	prevState *membership.State
 	// fork is non-nil while the ledger holds evidence of a fork: it then
-	// refuses every update with FORKED (see fork.go).
-	fork *Fork
+	// refuses every update with FORKED (see fork.go). badEvidence holds
+	// evidence checked and found to prove nothing (by its two update
+	// bodies), so that a peer offering it again costs nothing.
+	fork        *Fork
+	badEvidence map[string]bool
 	// hwErr is why the high-water mark lags the log (its last write
 	// failed), nil while it does not; markRetry is set while a goroutine
 	// retries the write.
@@ -411,7 +414,7 @@ func (l *Ledger) Status() Status {
 		s.HighWaterError = l.hwErr.Error()
 	}
 	if l.fork != nil {
-		s.Forked = l.fork.Report.Summary()
+		s.Forked = l.fork.Summary()
 	}
 	return s
 }

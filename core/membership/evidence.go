@@ -63,14 +63,24 @@ func digestOf(u *SignedUpdate) Hash { return updateDigest(&u.Body) }
 func (h Hash) bytes() []byte { return h[:] }
 
 // CheckEquivocation verifies that a and b are an equivocation on pre: they
-// differ, and each is valid on pre by the rules of history (signatures,
-// thresholds, roots; not the clock — an equivocation is proven by the
-// signatures, whenever it is checked). It returns what it established;
+// differ, their signed validity windows [created_at, expires_at) overlap
+// (so both were live together: an update re-proposed after the first
+// expired is a retry, not a fork), and each is valid on pre by the rules
+// of history (signatures, thresholds, roots; not the clock — an
+// equivocation is proven by the signatures, whenever it is checked). It returns what it established;
 // on failure the error says which update failed and why, with the
 // update's own code.
 func CheckEquivocation(pre *State, a, b *SignedUpdate, l *Limits) (*EvidenceReport, error) {
 	if bytes.Equal(a.BodyBytes(), b.BodyBytes()) {
 		return nil, errorf(IllegalOperation, "not an equivocation: the two updates have the same body")
+	}
+	// An update that expired unapplied, proposed again for the same epoch
+	// once it had expired, is the normal way to retry: the approvers who
+	// signed both did so one after the other, never for two live updates.
+	// Only updates whose signed validity windows overlap are an
+	// equivocation.
+	if a.Body.ExpiresAt <= b.Body.CreatedAt || b.Body.ExpiresAt <= a.Body.CreatedAt {
+		return nil, errorf(IllegalOperation, "not an equivocation: the validity windows of the two updates do not overlap (one expired before the other was created)")
 	}
 	r := &EvidenceReport{NetworkID: pre.networkID, Epoch: pre.epoch + 1, PrevRoot: pre.root, Pre: pre}
 	signers := [2]map[string]bool{}
@@ -215,8 +225,9 @@ func short(h Hash) string { return h.String()[:16] }
 // only if its record (key, addresses, routes, endpoints, tags, status) is
 // byte-identical in cur and in every other state; the policy stays only if
 // it is the same everywhere, and otherwise there is none (every connection
-// from peers is denied). Approvers, threshold, epoch and root are cur's:
-// the floor is what the data plane follows, not a trusted state.
+// from peers is denied). Approvers, threshold and epoch are cur's, and its
+// root is its own: the floor is what the data plane follows, not a
+// trusted state.
 //
 // The floor is order-independent: for a fork at the head (cur is one of
 // the two post-states and others are the pre-state and both post-states),

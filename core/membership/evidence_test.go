@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
@@ -173,5 +174,18 @@ func TestForkFloorIsOrderIndependent(t *testing.T) {
 	}
 	if _, ok := membership.ForkFloor(rz.Posts[1], rz.Pre, rz.Posts[0], rz.Posts[1]).PolicyDigest(); ok {
 		t.Error("a floor over two different policies keeps one")
+	}
+}
+
+// TestReproposalAfterExpiryIsNoEquivocation: an update that expired
+// unapplied and the one proposed again for the same epoch after it had
+// expired, both signed by a quorum, are a retry, not a fork.
+func TestReproposalAfterExpiryIsNoEquivocation(t *testing.T) {
+	net, x, _ := fork(t)
+	net.Now = net.Now.Add(2 * time.Hour) // x expired unapplied; the operator proposes again
+	again := net.Sign(t, net.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node("n00009", 9)}), "alice", "bob")
+	_, err := membership.CheckEquivocation(net.Chain.State(), x, again, nil)
+	if membership.CodeOf(err) != membership.IllegalOperation {
+		t.Fatalf("%v, want ILLEGAL_OPERATION (not an equivocation)", err)
 	}
 }
