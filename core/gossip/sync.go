@@ -53,10 +53,11 @@ type Heard struct {
 type Status struct {
 	Rounds    uint64
 	LastRound time.Time
-	// Newest is the newest head heard (highest epoch), nil if none yet.
+	// Newest is the newest head (highest epoch) heard in the last round
+	// that heard any, nil if none yet.
 	Newest *Heard
-	// Behind is true when the newest head heard is ahead of the node's
-	// after the round that heard it.
+	// Behind is true when the last round heard a head ahead of the node's
+	// and could not catch up to it.
 	Behind bool
 	// Applied counts the entries applied from peers; Failures the peers
 	// that could not be asked or whose answers were refused.
@@ -77,6 +78,7 @@ type Syncer struct {
 
 	mu     sync.Mutex
 	status Status
+	round  *Heard // the newest head heard in the round under way
 }
 
 // NewSyncer returns a syncer of local over client; log may be nil.
@@ -125,6 +127,9 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
 // says. The node's side (Local) is safe for concurrent use; what changes
 // state is serialised there, by the ledger.
 func (s *Syncer) Round(ctx context.Context) {
+	s.mu.Lock()
+	s.round = nil
+	s.mu.Unlock()
 	peers := s.local.Peers()
 	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
 	fanout := s.Fanout
@@ -160,15 +165,20 @@ func (s *Syncer) Round(ctx context.Context) {
 	if len(errs) > 0 {
 		s.status.LastError = errors.Join(errs...).Error()
 	}
-	s.status.Behind = s.status.Newest != nil && s.status.Newest.Head.NetworkID == mine.NetworkID && s.status.Newest.Head.Epoch > mine.Epoch
+	// What this round heard: a peer that once claimed a head it could not
+	// serve makes the node "behind" only while it keeps claiming it.
+	if s.round != nil {
+		s.status.Newest = s.round
+	}
+	s.status.Behind = s.round != nil && s.round.Head.NetworkID == mine.NetworkID && s.round.Head.Epoch > mine.Epoch
 }
 
 // heard records h as heard from peer.
 func (s *Syncer) heard(peer string, h Head) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.status.Newest == nil || h.Epoch >= s.status.Newest.Head.Epoch {
-		s.status.Newest = &Heard{Peer: peer, Head: h, At: s.now()}
+	if s.round == nil || h.Epoch >= s.round.Head.Epoch {
+		s.round = &Heard{Peer: peer, Head: h, At: s.now()}
 	}
 }
 
