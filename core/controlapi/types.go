@@ -150,9 +150,6 @@ type ForkStatus struct {
 	Summary  string `json:"summary"`
 	// FloorMembers is how many members (active or revoked) the floor holds.
 	FloorMembers int `json:"floor_members"`
-	// MoreEvidence is how many further pieces of evidence the node holds
-	// (other conflicting updates, other forks); the floor covers them all.
-	MoreEvidence int `json:"more_evidence,omitempty"`
 }
 
 // BuildStatus identifies the daemon's build (internal/version).
@@ -233,6 +230,37 @@ type FeedStatus struct {
 	// Stalls counts the fetches cut because the source stopped sending or
 	// sent too slowly.
 	Stalls uint64 `json:"stalls"`
+	// Head is the newest epoch the feed named at the last fetch; ServedBy
+	// the location (of the feed and its mirrors) that served it.
+	Head     uint64 `json:"head,omitempty"`
+	ServedBy string `json:"served_by,omitempty"`
+	// LastRequests and LastBytes are what the last fetch transferred: one
+	// small request, answered "not modified", while the node is at the
+	// feed's head.
+	LastRequests int   `json:"last_requests"`
+	LastBytes    int64 `json:"last_bytes"`
+	// Skipped are the locations the last fetch passed over, and why (a
+	// failure, or a log the node refused: a rollback, a fork).
+	Skipped []FeedSkip `json:"skipped,omitempty"`
+	// CatchingUp is the progress of the fetch in progress while it brings
+	// entries; nil otherwise.
+	CatchingUp *FeedProgress `json:"catching_up,omitempty"`
+}
+
+// FeedSkip is a location of the feed a fetch passed over.
+type FeedSkip struct {
+	Source string `json:"source"`
+	Error  string `json:"error"`
+}
+
+// FeedProgress is how far a fetch catching up has come: entries verified
+// (not yet applied: they are applied together once all verify) from Base
+// through Through, of the feed's Head.
+type FeedProgress struct {
+	Base    uint64 `json:"base"`
+	Through uint64 `json:"verified_through"`
+	Head    uint64 `json:"head"`
+	Bytes   int64  `json:"bytes"`
 }
 
 // SyncStatus is the exchange of heads with peers (core/gossip).

@@ -109,42 +109,72 @@ func (d *Daemon) feedLoop(ctx context.Context) {
 	}
 }
 
-// pollFeed fetches the feed once, outside every lock, and extends the
-// ledger with what verifies.
+// pollFeed pulls from the feed once, outside every lock (the pull
+// verifies what it brings against the ledger as it arrives), then commits
+// what verified and reconciles, as extendLocked does for a log.
 func (d *Daemon) pollFeed(ctx context.Context) {
 	d.feedMu.Lock()
 	d.feed.FetchingSince = time.Now()
 	d.feedMu.Unlock()
-	data, err := d.opts.Feed.Fetch(ctx)
+	var logged time.Time
+	res, err := d.opts.Feed.Pull(ctx, d.ledger, func(p feed.Progress) {
+		d.feedMu.Lock()
+		d.feed.CatchingUp = &controlapi.FeedProgress{Base: p.Base, Through: p.Through, Head: p.Head, Bytes: p.Bytes}
+		d.feedMu.Unlock()
+		if time.Since(logged) >= feedProgressEvery {
+			logged = time.Now()
+			d.log.Info("catching up from the feed", "source", p.Source, "verified_through", p.Through, "head", p.Head, "bytes", p.Bytes)
+		}
+	})
 	if ctx.Err() != nil {
 		return // the daemon is closing
 	}
-	state := controlapi.FeedFailing
-	stalled := errors.Is(err, feed.ErrStalled)
-	var n int
-	var log []*membership.SignedUpdate
-	var from uint64 // the trusted epoch the feed's log was applied to
-	if err == nil {
-		log, err = membership.ParseLog(data, d.opts.Limits)
-		if err == nil {
-			d.mu.Lock()
-			from = d.ledger.Status().Epoch
-			n, err = d.extendLocked(ctx, log)
-			d.mu.Unlock()
-		}
-		switch {
-		case err == nil:
-			state = controlapi.FeedOK
-		case membership.CodeOf(err) != "":
-			state = controlapi.FeedRejected
+	var applied []*membership.SignedUpdate
+	d.mu.Lock()
+	for _, s := range res.Skipped {
+		d.auditFeed(nil, 0, 0, s.Err)
+		if membership.CodeOf(s.Err) != "" {
+			d.rejectLocked(s.Err)
 		}
 	}
-	d.auditFeed(log, from, n, err)
+	if err == nil && res.Extension != nil {
+		applied, err = res.Extension.Commit(ctx)
+		if len(applied) > 0 {
+			if rerr := d.fullReconcile(ctx); rerr != nil {
+				d.log.Error("reconcile after new updates failed; will retry", "err", rerr)
+				d.requestRepair()
+			}
+		}
+	}
+	if err != nil {
+		d.rejectLocked(err)
+		d.noteRefusal(ctx, err)
+	}
+	d.mu.Unlock()
+	state := controlapi.FeedOK
+	switch {
+	case membership.CodeOf(err) != "":
+		state = controlapi.FeedRejected
+	case err != nil:
+		state = controlapi.FeedFailing
+	}
+	d.auditFeed(applied, 0, len(applied), err)
 	d.observer().FeedFetched(state)
+	stalled := errors.Is(err, feed.ErrStalled)
+	var skipped []controlapi.FeedSkip
+	for _, s := range res.Skipped {
+		stalled = stalled || errors.Is(s.Err, feed.ErrStalled)
+		skipped = append(skipped, controlapi.FeedSkip{Source: s.Source, Error: s.Err.Error()})
+		d.log.Warn("feed location passed over", "source", s.Source, "err", s.Err)
+	}
 	now, epoch := time.Now(), d.ledger.Status().Epoch // not under feedMu: the ledger's lock comes first
 	d.feedMu.Lock()
 	defer d.feedMu.Unlock()
 	d.feed.State, d.feed.FetchingSince, d.feed.LastFetch, d.feed.LastError = state, time.Time{}, now, ""
+	d.feed.LastRequests, d.feed.LastBytes, d.feed.Skipped, d.feed.CatchingUp = res.Requests, res.Bytes, skipped, nil
+	if res.Source != "" {
+		d.feed.Head, d.feed.ServedBy = res.Head, res.Source
+	}
 	if state == controlapi.FeedOK {
 		d.feed.LastSuccess, d.feedSince = now, now
 	}
@@ -156,10 +186,13 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 		d.log.Warn("feed fetch failed or rejected", "source", d.feed.Source, "state", state, "err", err)
 	}
 	d.feed.AppliedThrough = epoch
-	if n > 0 {
-		d.log.Info("feed applied updates", "count", n, "epoch", d.feed.AppliedThrough)
+	if len(applied) > 0 {
+		d.log.Info("feed applied updates", "count", len(applied), "epoch", d.feed.AppliedThrough)
 	}
 }
+
+// feedProgressEvery is how often a pull catching up logs its progress.
+const feedProgressEvery = 5 * time.Second
 
 // feedStatus is the feed's status now: stalled if the fetch in progress
 // has run for FeedStallAfter, or (unless its log was refused, which says

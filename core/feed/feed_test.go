@@ -11,48 +11,48 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
 )
 
-func TestSources(t *testing.T) {
+// TestSingleFileFeed follows a feed of one portable log file, from a
+// directory and from a URL: it still works beside the static layout, is
+// told apart by its content, and a node at its head costs one conditional
+// request.
+func TestSingleFileFeed(t *testing.T) {
+	net := network(t, 20)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "log.json"), []byte("[]"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, LegacyFile), membership.EncodeLog(net.Log), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/big" {
-			w.Write([]byte(strings.Repeat("x", MaxLogBytes+1)))
-			return
-		}
-		if r.URL.Path != "/log.json" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte("[1]"))
-	}))
-	defer srv.Close()
-	tests := []struct {
-		loc     string
-		want    string
-		wantErr bool
-	}{
-		{dir, "[]", false},
-		{srv.URL + "/log.json", "[1]", false},
-		{srv.URL + "/missing", "", true},
-		{srv.URL + "/big", "", true},
+	srv, w := serveFeed(t, dir, nil)
+	for _, loc := range []string{dir, srv.URL + "/" + LegacyFile} {
+		t.Run(loc, func(t *testing.T) {
+			l := newLedger(t, net, 5)
+			src := newSource(t, loc, Options{Client: srv.Client()})
+			res, n, err := pull(t, src, l)
+			if err != nil || n != 15 || res.Head != 20 {
+				t.Fatalf("first pull: %d applied, head %d, %v; want 15 applied, head 20", n, res.Head, err)
+			}
+			w.reset()
+			res, n, err = pull(t, src, l)
+			if err != nil || n != 0 || !res.NotModified || res.Requests != 1 || res.Bytes != 0 {
+				t.Errorf("pull at the head: %+v, %d applied, %v; want one request answered not modified", res, n, err)
+			}
+			if strings.HasPrefix(loc, "http") && w.cond != 1 {
+				t.Errorf("the server saw %d conditional requests, want 1", w.cond)
+			}
+		})
 	}
-	for _, tt := range tests {
-		src, err := New(tt.loc, Options{Client: srv.Client()})
-		if err != nil {
-			t.Fatalf("New(%q): %v", tt.loc, err)
-		}
-		got, err := src.Fetch(context.Background())
-		if (err != nil) != tt.wantErr || string(got) != tt.want {
-			t.Errorf("Fetch(%q) = %q, %v; want %q, error %v", tt.loc, got, err, tt.want, tt.wantErr)
-		}
-	}
-	for _, bad := range []string{"", filepath.Join(dir, "log.json"), filepath.Join(dir, "absent")} {
+	for _, bad := range []string{"", filepath.Join(dir, LegacyFile), filepath.Join(dir, "absent")} {
 		if _, err := New(bad, Options{}); err == nil {
 			t.Errorf("New(%q) succeeded", bad)
+		}
+	}
+	l := newLedger(t, net, 1)
+	for _, loc := range []string{srv.URL + "/missing", t.TempDir()} {
+		if _, err := newSource(t, loc, Options{Client: srv.Client()}).Pull(context.Background(), l, nil); err == nil {
+			t.Errorf("Pull from %s, which serves nothing, succeeded", loc)
 		}
 	}
 }
@@ -67,23 +67,24 @@ func hostile(t *testing.T, h func(w http.ResponseWriter, r *http.Request, end <-
 	return srv
 }
 
-// fetchWithin runs src.Fetch and fails the test if it does not return
-// within a minute (a hung fetch); it returns Fetch's error.
-func fetchWithin(t *testing.T, src Source) error {
+// pullWithin runs src.Pull and fails the test if it does not return
+// within a minute (a held pull); it returns Pull's error.
+func pullWithin(t *testing.T, src Source) error {
 	t.Helper()
+	l := newLedger(t, network(t, 2), 1)
 	done := make(chan error, 1)
-	go func() { _, err := src.Fetch(t.Context()); done <- err }()
+	go func() { _, err := src.Pull(t.Context(), l, nil); done <- err }()
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(time.Minute):
-		t.Fatalf("Fetch of %s did not return: the feed is held", src)
+		t.Fatalf("Pull from %s did not return: the feed is held", src)
 		return nil
 	}
 }
 
-// TestHTTPFeedCannotHoldTheNode serves the ways a feed can hang a fetch:
-// each fetch ends, with an error saying why.
+// TestHTTPFeedCannotHoldTheNode serves the ways a feed can hang a request:
+// each pull ends, with an error saying why.
 func TestHTTPFeedCannotHoldTheNode(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -152,16 +153,21 @@ func TestHTTPFeedCannotHoldTheNode(t *testing.T) {
 			},
 			want: "more than",
 		},
+		{
+			name: "serves more than a log may hold",
+			opts: Options{StallTimeout: time.Hour, Timeout: time.Hour},
+			handler: func(w http.ResponseWriter, r *http.Request, end <-chan struct{}) {
+				w.Write([]byte(strings.Repeat(" ", MaxLogBytes+1)))
+			},
+			want: "more than",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := hostile(t, tt.handler)
 			tt.opts.Client = srv.Client()
-			src, err := New(srv.URL+"/log.json", tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = fetchWithin(t, src)
+			src := newSource(t, srv.URL+"/log.json", tt.opts)
+			err := pullWithin(t, src)
 			if err == nil || errors.Is(err, ErrStalled) != tt.stalled || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), srv.URL) {
 				t.Errorf("got %v; want an error naming the source, saying %q, stalled: %v", err, tt.want, tt.stalled)
 			}
@@ -169,10 +175,10 @@ func TestHTTPFeedCannotHoldTheNode(t *testing.T) {
 	}
 }
 
-// TestDirFeedReadsOnlyARegularLog puts things that are not a log file
-// where log.json belongs: each is refused at once instead of hanging the
-// fetch (a FIFO) or exhausting memory (a device, a huge file).
-func TestDirFeedReadsOnlyARegularLog(t *testing.T) {
+// TestDirFeedReadsOnlyRegularFiles puts things that are not a feed's files
+// where the head or the log belongs: each is refused at once instead of
+// hanging the pull (a FIFO) or exhausting memory (a device, a huge file).
+func TestDirFeedReadsOnlyRegularFiles(t *testing.T) {
 	tests := []struct {
 		name string
 		make func(t *testing.T, path string)
@@ -201,16 +207,15 @@ func TestDirFeedReadsOnlyARegularLog(t *testing.T) {
 		}, "more than"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			tt.make(t, filepath.Join(dir, "log.json"))
-			src, err := New(dir, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := fetchWithin(t, src); err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "log.json") {
-				t.Errorf("got %v; want an error naming log.json and saying %q", err, tt.want)
-			}
-		})
+		for _, name := range []string{LegacyFile, HeadFile} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				dir := t.TempDir()
+				tt.make(t, filepath.Join(dir, name))
+				err := pullWithin(t, newSource(t, dir, Options{}))
+				if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), name) {
+					t.Errorf("got %v; want an error naming %s and saying %q", err, name, tt.want)
+				}
+			})
+		}
 	}
 }
