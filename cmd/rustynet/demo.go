@@ -20,7 +20,10 @@ func demoCommand() *command {
 			"mesh, adds a fourth node by a signed update, shows a forged update\n" +
 			"refused, revokes a node and shows its traffic refused. It needs no root\n" +
 			"and no configuration, leaves nothing behind (unless --keep), and exits\n" +
-			"0 only if every step did what it should.",
+			"0 only if every step did what it should.\n\n" +
+			"--keep keeps the directory as a network to govern by hand: the approvers'\n" +
+			"keys, every signed update, the log, each node's configuration and state,\n" +
+			"and governance.sh, the steps as CLI commands.",
 		noJSON: "the demo narrates its steps for a person; its exit status is the verdict",
 		run:    runDemo,
 	}
@@ -28,7 +31,7 @@ func demoCommand() *command {
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
-	keep := fs.Bool("keep", false, "keep the temporary directory (keys, configs, logs) for inspection")
+	keep := fs.Bool("keep", false, "keep the temporary directory: keys, updates, the log, configurations, logs and the steps as CLI commands")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/rustynet/rustynet/cmd/rustynet/internal/keyfile"
 	"github.com/rustynet/rustynet/core/config"
 )
 
@@ -80,16 +81,12 @@ func (k privateKey) publicBase64() string {
 	return base64.StdEncoding.EncodeToString(k.node.PublicKey().Bytes())
 }
 
-// marshal returns the key file contents.
+// marshal returns the key file contents (package keyfile).
 func (k privateKey) marshal() ([]byte, error) {
 	if k.kind == kindApprover {
-		der, err := x509.MarshalPKCS8PrivateKey(k.approver)
-		if err != nil {
-			return nil, err
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+		return keyfile.Approver(k.approver)
 	}
-	return []byte(base64.StdEncoding.EncodeToString(k.node.Bytes()) + "\n"), nil
+	return keyfile.Node(k.node.Bytes()), nil
 }
 
 // parsePrivateKey decodes a key file of either kind: PEM means an approver

@@ -17,8 +17,16 @@
 // the command exits 0 only then. It needs no root and no configuration.
 // Whether it succeeds or fails it stops every daemon it started; it
 // removes its temporary directory on success unless Options.Keep, and
-// keeps it (keys, configurations and each node's daemon log) on failure,
-// saying where.
+// keeps it on failure, saying where and what it holds.
+//
+// A kept directory is a network that can be governed by hand: the
+// approvers' private keys (approvers/, as `rustynet key generate` writes
+// them, package keyfile), every signed update (genesis.json, updates/),
+// the network's log (log.json), each node's configuration, key, state and
+// daemon log, and ScriptName, a shell script of the CLI commands
+// equivalent to each step the demo took (commented out: they are done),
+// the commands that check the log and each node's state (which the
+// script runs), and those that go on from there.
 //
 // Errors another party is responsible for (the temporary directory, the
 // trust engine, a node's daemon) are *Error, whose Kind says which, so the

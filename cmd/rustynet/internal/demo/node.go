@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rustynet/rustynet/cmd/rustynet/internal/keyfile"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 )
@@ -62,7 +62,7 @@ func (s *session) start(ctx context.Context, id string) error {
 		return err
 	}
 	keyFile := filepath.Join(n.dir, "node.key")
-	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(n.priv)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyfile.Node(n.priv), 0o600); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -92,6 +92,8 @@ func (s *session) start(ctx context.Context, id string) error {
 	}
 	n.exited = make(chan error, 1)
 	go func() { n.exited <- n.cmd.Wait(); logf.Close() }()
+	s.started = append(s.started, id)
+	s.history.did("rustynet daemon --config %s/rustynet.toml &   # as the demo started it (its SOCKS5 proxy: %s)", id, orNone(n.socks))
 	n.control = controlapi.Dial(filepath.Join(n.dir, "control.sock"))
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -111,6 +113,14 @@ func (s *session) start(ctx context.Context, id string) error {
 			return fmt.Errorf("the daemon of %s did not answer within a minute; see %s", id, logf.Name())
 		}
 	}
+}
+
+// orNone is s, or "none" if it is empty.
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // stopAll ends every daemon: SIGTERM, then SIGKILL after 10 s.
