@@ -55,7 +55,7 @@ func (d *Daemon) prepareSync() error {
 	if o.Port == 0 {
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "rustynet-sync-")
+	dir, err := syncSocketDir(d.opts.StateDir)
 	if err != nil {
 		return fmt.Errorf("daemon: sync sockets: %w", err)
 	}
@@ -71,6 +71,24 @@ func (d *Daemon) prepareSync() error {
 	s.serve(ln)
 	d.sync = s
 	return nil
+}
+
+// syncSocketDir makes the private directory of the relay's sockets:
+// <state_dir>.sync (0700), emptied of what a crashed run left — the store's
+// lock on the state directory keeps two daemons from sharing it — or, if
+// that path is too long for a Unix socket, a new temporary directory.
+func syncSocketDir(stateDir string) (string, error) {
+	if stateDir == "" || len(filepath.Clean(stateDir))+len(".sync/accept.sock") > 100 {
+		return os.MkdirTemp("", "rustynet-sync-")
+	}
+	dir := filepath.Clean(stateDir) + ".sync"
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // startSync starts the rounds, on the transport the chosen backend has.
