@@ -150,6 +150,9 @@ type ForkStatus struct {
 	Summary  string `json:"summary"`
 	// FloorMembers is how many members (active or revoked) the floor holds.
 	FloorMembers int `json:"floor_members"`
+	// MoreEvidence is how many further pieces of evidence the node holds
+	// (other conflicting updates, other forks); the floor covers them all.
+	MoreEvidence int `json:"more_evidence,omitempty"`
 }
 
 // BuildStatus identifies the daemon's build (internal/version).
