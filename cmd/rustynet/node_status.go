@@ -101,9 +101,9 @@ func printStatus(e *env, st controlapi.Status) {
 		fresh := ""
 		switch {
 		case st.Trust.Stale:
-			fresh = fmt.Sprintf(" — STALE (max_update_age %s)", time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second)
+			fresh = fmt.Sprintf(" — STALE (max_update_age %s)", formatAge(time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second))
 		case st.Trust.MaxUpdateAgeSeconds > 0:
-			fresh = fmt.Sprintf(" (max_update_age %s)", time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second)
+			fresh = fmt.Sprintf(" (max_update_age %s)", formatAge(time.Duration(st.Trust.MaxUpdateAgeSeconds)*time.Second))
 		}
 		fmt.Fprintf(w, "newest update created %s%s\n", e.ago(st.Trust.LastUpdateAt), fresh)
 	}
@@ -144,7 +144,7 @@ func printStatus(e *env, st controlapi.Status) {
 		if id == "" {
 			id = p.PublicKey
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, p.RxBytes, p.TxBytes)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, formatBytes(p.RxBytes), formatBytes(p.TxBytes))
 	}
 	tw.Flush()
 }
@@ -169,9 +169,9 @@ func syncLine(e *env, y *controlapi.SyncStatus) string {
 	return line
 }
 
-// ago says how long ago t was.
+// ago says how long ago t was, for people (formatAge).
 func (e *env) ago(t time.Time) string {
-	return e.now().Sub(t).Round(time.Second).String() + " ago"
+	return formatAge(e.now().Sub(t)) + " ago"
 }
 
 // pluginLine describes a supervised plugin: its state, restarts and, when
@@ -181,7 +181,7 @@ func pluginLine(e *env, p controlapi.PluginStatus) string {
 	switch p.State {
 	case "broken":
 		s = fmt.Sprintf("BROKEN: it crash-looped, %d restarts; next attempt in %s", p.Restarts,
-			p.NextAttempt.Sub(e.now()).Round(time.Second))
+			formatAge(p.NextAttempt.Sub(e.now())))
 	case "restarting":
 		s = fmt.Sprintf("RESTARTING, %d restarts", p.Restarts)
 	}
@@ -204,7 +204,7 @@ func feedLine(e *env, f *controlapi.FeedStatus) string {
 	case controlapi.FeedStalled:
 		s = "STALLED"
 		if !f.FetchingSince.IsZero() {
-			s += ": a fetch has been running for " + e.now().Sub(f.FetchingSince).Round(time.Second).String()
+			s += ": a fetch has been running for " + formatAge(e.now().Sub(f.FetchingSince))
 		}
 	case controlapi.FeedFailing:
 		s = "FAILING"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func TestStatusShowsADegradedNode(t *testing.T) {
 		"  - the feed https://example.org/log has stalled\n",
 		"backend    netstack (plugin running, 0 restarts, 1 health checks missed)\n",
 		"store      store-file (BROKEN: it crash-looped, 6 restarts; next attempt in 40s; last failure: exit status 2)\n",
-		"feed       https://example.org/log, applied through epoch 7 (STALLED: a fetch has been running for 45s; last success 10m0s ago; 3 fetches cut for stalling)\n",
+		"feed       https://example.org/log, applied through epoch 7 (STALLED: a fetch has been running for 45s; last success 10m ago; 3 fetches cut for stalling)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
@@ -60,11 +62,61 @@ func TestStatusShowsForkStaleAndSync(t *testing.T) {
 		"(FORKED: accepting no update; the data plane follows only what both sides agree on)\n",
 		"fork       two quorum-signed updates extend epoch 3\n",
 		"  floor    5 members; evidence /s.evidence/fork-4-a-b.json (check it: rustynet membership verify-evidence --genesis-root ROOT FILE)",
-		"newest update created 2h0m0s ago — STALE (max_update_age 1h0m0s)\n",
+		"newest update created 2h ago — STALE (max_update_age 1h)\n",
 		"sync       tcp/51871 over the backend relay: 12 rounds, last 1s ago; newest head heard: epoch 6 from n2, 3s ago; 2 updates from peers; BEHIND its peers: n2: EXPIRED\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestStatusUnits: status says byte counts and ages in units people read
+// in text, and keeps raw numbers and timestamps in JSON.
+func TestStatusUnits(t *testing.T) {
+	handshake := time.Now().Add(-90 * time.Second).UTC().Truncate(time.Second)
+	st := controlapi.Status{Node: controlapi.NodeStatus{ID: "n1"}, Peers: []controlapi.PeerStatus{
+		{NodeID: "n2", Endpoint: "192.0.2.2:51820", AllowedIPs: []string{"100.64.0.2/32"}, LastHandshake: handshake, RxBytes: 4500, TxBytes: 3 << 29},
+	}}
+	sock := serveStatus(t, st)
+	text := mustRun(t, "status", "--socket", sock).stdout
+	if !regexp.MustCompile(`\nn2 +192\.0\.2\.2:51820 +100\.64\.0\.2/32 +1m3\ds ago +4\.4 KiB +1\.5 GiB\n`).MatchString(text) {
+		t.Errorf("status does not show n2's traffic as 4.4 KiB and 1.5 GiB, 1m3Xs after its handshake:\n%s", text)
+	}
+	var got controlapi.Status
+	if err := json.Unmarshal([]byte(mustRun(t, "--json", "status", "--socket", sock).stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if p := got.Peers[0]; p.RxBytes != 4500 || p.TxBytes != 3<<29 || !p.LastHandshake.Equal(handshake) {
+		t.Errorf("status --json: got rx %d, tx %d, handshake %s; want 4500, %d, %s", p.RxBytes, p.TxBytes, p.LastHandshake, uint64(3<<29), handshake)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for _, tt := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {4500, "4.4 KiB"}, {1048524, "1023.9 KiB"},
+		{1048575, "1.0 MiB"}, {3 << 29, "1.5 GiB"}, {1 << 62, "4.0 EiB"}, {^uint64(0), "16.0 EiB"},
+	} {
+		if got := formatBytes(tt.n); got != tt.want {
+			t.Errorf("formatBytes(%d): got %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestFormatAge(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Minute, "0s"}, {300 * time.Millisecond, "0s"}, {45 * time.Second, "45s"}, {10*time.Minute + 5*time.Second, "10m5s"},
+		{time.Hour, "1h"}, {90*time.Minute + 29*time.Second, "1h30m"}, {47*time.Hour + 59*time.Minute, "47h59m"},
+		{49*time.Hour + 20*time.Minute, "2d1h"}, {30 * 24 * time.Hour, "30d"},
+	} {
+		if got := formatAge(tt.d); got != tt.want {
+			t.Errorf("formatAge(%s): got %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }
