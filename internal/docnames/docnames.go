@@ -51,7 +51,7 @@ func (f Finding) String() string {
 // programs and modules (systemd, Windows, go-plugin, wgctrl). Add a word
 // here when the check takes one for an identifier.
 var notIdentifiers = map[string]bool{
-	"WireGuard": true, "gRPC": true, "gVisor": true, "macOS": true, "GitHub": true,
+	"WireGuard": true, "gRPC": true, "gVisor": true, "macOS": true, "GitHub": true, "PowerShell": true,
 	"KiB": true, "MiB": true, "GiB": true,
 	"AutoMTLS": true, "FirewallMark": true, "KillMode": true, "SyslogLevelPrefix": true,
 	"LocalSystem": true, "ProgramData": true,
