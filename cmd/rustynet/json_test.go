@@ -75,7 +75,7 @@ var jsonCases = map[string]jsonCase{
 	"rustynet membership verify-log": {setup: withStateDir("membership", "verify-log", "--state-dir", "node")},
 	"rustynet membership verify-evidence": {setup: func(t *testing.T, n *testNet) []string {
 		writeEvidence(t, n, "fork.json")
-		return []string{"membership", "verify-evidence", "fork.json"}
+		return []string{"membership", "verify-evidence", "--genesis-root", status(t).GenesisRoot, "fork.json"}
 	}},
 	"rustynet membership backup": {setup: withStateDir("membership", "backup", "--state-dir", "node", "--out", "backup.json")},
 	"rustynet membership restore": {setup: func(t *testing.T, n *testNet) []string {
