@@ -15,6 +15,7 @@ import (
 	"github.com/rustynet/rustynet/core/audit"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/gossip"
+	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -385,6 +386,47 @@ func (s syncLocal) Extend(ctx context.Context, entries []*membership.SignedUpdat
 		return n, fmt.Errorf("entries from %s: %w", from, err)
 	}
 	return n, nil
+}
+
+func (s syncLocal) BeginCatchUp() (gossip.CatchUp, error) {
+	x, err := s.d.ledger.BeginExtension()
+	if err != nil {
+		return nil, err
+	}
+	return catchUp{s.d, x}, nil
+}
+
+// catchUp is a catch-up from a peer over a ledger.Extension.
+type catchUp struct {
+	d *Daemon
+	x *ledger.Extension
+}
+
+func (c catchUp) Add(from uint64, entries []*membership.SignedUpdate) error {
+	return c.x.Add(from, entries)
+}
+
+// Commit commits what verified and reconciles, as pollFeed does.
+func (c catchUp) Commit(ctx context.Context, from string) (int, error) {
+	d := c.d
+	d.mu.Lock()
+	applied, err := c.x.Commit(ctx)
+	if len(applied) > 0 {
+		if rerr := d.fullReconcile(ctx); rerr != nil {
+			d.log.Error("reconcile after new updates failed; will retry", "err", rerr)
+			d.requestRepair()
+		}
+	}
+	if err != nil {
+		d.rejectLocked(err)
+		d.noteRefusal(ctx, err)
+	}
+	d.mu.Unlock()
+	d.auditExtend(audit.SourcePeer, applied, 0, len(applied), err)
+	if err != nil {
+		return len(applied), fmt.Errorf("entries from %s: %w", from, err)
+	}
+	return len(applied), nil
 }
 
 func (s syncLocal) Conflict(ctx context.Context, u *membership.SignedUpdate, from string) error {

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +98,36 @@ func (n *node) Extend(_ context.Context, entries []*membership.SignedUpdate, _ s
 		n.roots = append(n.roots, n.chain.State().Root())
 	}
 	return len(entries), nil
+}
+
+func (n *node) BeginCatchUp() (gossip.CatchUp, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return &testCatchUp{n: n, pre: n.chain.State()}, nil
+}
+
+// testCatchUp verifies each batch as it arrives, against the state the
+// entries before it lead to, as ledger.Extension does.
+type testCatchUp struct {
+	n     *node
+	pre   *membership.State
+	fresh []*membership.SignedUpdate
+}
+
+func (c *testCatchUp) Add(_ uint64, entries []*membership.SignedUpdate) error {
+	for _, u := range entries {
+		res, err := membership.Evaluate(c.pre, u, membership.Options{History: true})
+		if err != nil {
+			return err
+		}
+		c.pre = res.Post
+		c.fresh = append(c.fresh, u)
+	}
+	return nil
+}
+
+func (c *testCatchUp) Commit(ctx context.Context, from string) (int, error) {
+	return c.n.Extend(ctx, c.fresh, from)
 }
 
 func (n *node) Conflict(_ context.Context, u *membership.SignedUpdate, _ string) error {
@@ -381,4 +413,56 @@ func FuzzParseHead(f *testing.F) {
 			t.Fatal("unreachable")
 		}
 	})
+}
+
+// TestJunkEntriesStopAtTheFirstBatch: a peer claiming a far head and
+// serving entries no quorum signed costs one batch: the first is verified
+// as it arrives and refused, and nothing more is fetched or kept.
+func TestJunkEntriesStopAtTheFirstBatch(t *testing.T) {
+	nw := membershiptest.New(t, 1)
+	me := newNode(t, "me", addrOf(1), nw.Log)
+	// Entries of the right epochs, chained, signed by one approver of two.
+	liar := membershiptest.New(t, 1)
+	liar.Log, liar.Chain = nil, membership.NewChain("test")
+	for _, u := range nw.Log {
+		liar.MustApply(t, u)
+	}
+	var junk []*membership.SignedUpdate
+	for i := range gossip.MaxBatch {
+		u := liar.Sign(t, liar.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node(membershiptest.NodeID(10+i), 10+i)}), "alice", "bob")
+		liar.MustApply(t, u)
+		bad := *u
+		bad.Signatures = bad.Signatures[:1]
+		junk = append(junk, &bad)
+	}
+	var logRequests atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/head" {
+			w.Write([]byte(`{"network_id":"test","epoch":1000000,"state_root":"` + strings.Repeat("a", 64) + `","last_update":"` + strings.Repeat("a", 64) + `"}`))
+			return
+		}
+		logRequests.Add(1)
+		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+		if from == 1 {
+			w.Write(membership.EncodeLog(append([]*membership.SignedUpdate{nw.Log[0]}, junk[:gossip.MaxBatch-1]...)))
+			return
+		}
+		w.Write(membership.EncodeLog(junk))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	me.peers = []gossip.Peer{{ID: "liar", Addr: addrOf(9)}}
+	dial := func(ctx context.Context, _ netip.Addr) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", ln.Addr().String())
+	}
+	s := gossip.NewSyncer(me, gossip.NewClient(dial, nil), nil)
+	s.Round(context.Background())
+	if st := s.Status(); st.Failures != 1 || st.Applied != 0 || me.epoch() != 1 || logRequests.Load() != 1 {
+		t.Fatalf("status %+v, epoch %d, %d log requests (want 1)", st, me.epoch(), logRequests.Load())
+	}
 }

@@ -34,12 +34,27 @@ type Local interface {
 	// its head, and applies those that verify (ledger.Ledger.Extend);
 	// from names the peer for logs and the audit trail.
 	Extend(ctx context.Context, entries []*membership.SignedUpdate, from string) (int, error)
+	// BeginCatchUp begins a catch-up from a peer that verifies its entries
+	// as they arrive (ledger.Extension), so a peer serving junk costs one
+	// batch, not the whole claimed log.
+	BeginCatchUp() (CatchUp, error)
 	// Conflict checks u, a peer's entry for an epoch the node has a
 	// different entry for, for a fork (ledger.Ledger.CheckFork).
 	Conflict(ctx context.Context, u *membership.SignedUpdate, from string) error
 	// AddEvidence verifies evidence a peer holds and, if it proves a fork
 	// in the node's own history, keeps it (the node is forked).
 	AddEvidence(ctx context.Context, data []byte, from string) error
+}
+
+// CatchUp is an extension of the trusted log received in batches.
+type CatchUp interface {
+	// Add verifies the entries of epochs from, from+1, … (from is right
+	// after the last added, or after the head for the first batch).
+	Add(from uint64, entries []*membership.SignedUpdate) error
+	// Commit applies what Add verified, if its newest entry passes the
+	// acceptance rules now; from names the peer. It returns how many
+	// entries were applied.
+	Commit(ctx context.Context, from string) (int, error)
 }
 
 // Heard is a head heard from a peer.
@@ -260,20 +275,25 @@ func (s *Syncer) offerDivergence(ctx context.Context, p Peer, e uint64) error {
 // looks for where two histories part.
 const maxDivergenceWalk = 64
 
-// maxCatchUp bounds the entries one catch-up gathers before the ledger
-// verifies them (a portable log's own bound).
+// maxCatchUp bounds the entries one catch-up gathers (each verified as it
+// arrives) before the ledger commits them: a portable log's own bound.
 var maxCatchUp = membership.DefaultLimits().MaxLogEntries
 
 // catchUp fetches the peer's entries after the node's head, from the
-// node's head on (to check that the two agree there), and hands them to
-// the ledger in one piece: the newest must pass acceptance now, and it
-// vouches for the others (ledger.Ledger.Extend).
+// node's head on (to check that the two agree there), has the ledger
+// verify each batch as it arrives, and commits them in one piece: the
+// newest must pass acceptance now, and it vouches for the others
+// (ledger.Extension).
 func (s *Syncer) catchUp(ctx context.Context, p Peer, mine, h Head) error {
 	ours := s.local.Entries(mine.Epoch, 1)
 	if len(ours) != 1 {
 		return fmt.Errorf("the node has no entry of its own head %d", mine.Epoch)
 	}
-	var fresh []*membership.SignedUpdate
+	x, err := s.local.BeginCatchUp()
+	if err != nil {
+		return err
+	}
+	added := 0
 	for from := mine.Epoch; from <= h.Epoch; {
 		batch, err := s.client.Log(ctx, p.Addr, from)
 		if err != nil {
@@ -287,17 +307,24 @@ func (s *Syncer) catchUp(ctx context.Context, p Peer, mine, h Head) error {
 				return s.offerDivergence(ctx, p, mine.Epoch)
 			}
 			batch = batch[1:]
+			from++
+			if len(batch) == 0 {
+				continue
+			}
 		}
-		fresh = append(fresh, batch...)
-		if len(fresh) > maxCatchUp {
+		if err := x.Add(from, batch); err != nil {
+			return err
+		}
+		added += len(batch)
+		if added > maxCatchUp {
 			return fmt.Errorf("it offers more than %d entries at once", maxCatchUp)
 		}
-		from = mine.Epoch + uint64(len(fresh)) + 1
+		from += uint64(len(batch))
 	}
-	if len(fresh) == 0 {
+	if added == 0 {
 		return nil
 	}
-	n, err := s.local.Extend(ctx, fresh, p.ID)
+	n, err := x.Commit(ctx, p.ID)
 	s.mu.Lock()
 	s.status.Applied += uint64(n)
 	s.mu.Unlock()
