@@ -2,7 +2,9 @@ package hostapi
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -198,11 +200,28 @@ type RouteChanges struct {
 // ProxyConfig is how a host without a tunnel interface reaches the mesh and
 // how the mesh reaches selected local services.
 type ProxyConfig struct {
-	SOCKS5   netip.AddrPort // SOCKS5 (CONNECT, UDP ASSOCIATE) listener; zero = off
-	HTTP     netip.AddrPort // HTTP CONNECT proxy listener; zero = off
-	Forwards []Forward      // local listener → mesh address
-	Exposes  []Expose       // mesh port → local service (the allow-list)
-	DNS      []netip.Addr   // resolvers inside the mesh for proxied names
+	SOCKS5 netip.AddrPort // SOCKS5 (CONNECT, UDP ASSOCIATE) listener; zero = off
+	// HTTP is the HTTP proxy listener (CONNECT, and requests for
+	// absolute http:// URIs); zero = off.
+	HTTP     netip.AddrPort
+	Forwards []Forward    // local listener → mesh address or name
+	Exposes  []Expose     // mesh port → local service (the allow-list)
+	DNS      []netip.Addr // resolvers inside the mesh for proxied names
+	// Auth, if set, is what every client of the SOCKS5 and HTTP proxies
+	// must present (CheckProxyAuth); nil lets every client in, so the
+	// proxies may then listen on loopback addresses only.
+	Auth *ProxyAuth
+	// Hosts are the mesh's own names, from trusted membership: the
+	// proxies and forwards resolve a name here first, case-insensitively,
+	// and go to DNS only for a name that is not here. Each name passes
+	// CheckHostName and appears once; each has at least one address.
+	// Builders list them sorted by name, so that equal tables compare
+	// equal; a backend does not rely on the order.
+	Hosts []Host
+	// Domain, if set, is the mesh's own domain (the network id): a name
+	// "<host>.<Domain>" resolves as <host> does in Hosts. It passes
+	// CheckHostName.
+	Domain string
 	// MeshService, if set, connects the node agent's own service (the
 	// exchange of membership heads between members, core/gossip) to the
 	// mesh. A backend with an OS interface needs none of this: the agent
@@ -230,11 +249,46 @@ type MeshService struct {
 	Dial   string
 }
 
+// ProxyAuth is a username and password for the proxies: RFC 1929
+// username/password authentication for SOCKS5, Basic credentials in
+// Proxy-Authorization for HTTP. String never shows the password.
+type ProxyAuth struct {
+	Username string
+	Password string
+}
+
+// String names the username only.
+func (a ProxyAuth) String() string { return "user " + a.Username + " (password hidden)" }
+
+// GoString is String, so that %#v does not print the password either.
+func (a ProxyAuth) GoString() string { return a.String() }
+
+// Host is a name in the mesh and its addresses.
+type Host struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
 // Forward listens on a local address and relays to a mesh address.
 type Forward struct {
 	Proto  Proto          // ProtoTCP or ProtoUDP
 	Listen netip.AddrPort // on the host
-	Target netip.AddrPort // in the mesh
+	// Target is the destination in the mesh. With TargetHost set it holds
+	// only the port (netip.AddrPortFrom(netip.Addr{}, port)).
+	Target netip.AddrPort
+	// TargetHost, if set, names the destination instead of Target's
+	// address: a name resolved as the proxies resolve one (Hosts, then
+	// DNS) each time a connection or UDP flow begins. It passes
+	// CheckHostName and is not an address.
+	TargetHost string
+}
+
+// Destination is where f relays to, as host:port.
+func (f Forward) Destination() string {
+	if f.TargetHost != "" {
+		return net.JoinHostPort(f.TargetHost, strconv.Itoa(int(f.Target.Port())))
+	}
+	return f.Target.String()
 }
 
 // Expose accepts connections on a mesh port and relays them to a local

@@ -2,6 +2,9 @@ package hostapi
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi/internal/pb"
@@ -136,7 +139,9 @@ func proxyConfigToPB(p ProxyConfig) (*pb.ProxyConfig, error) {
 		if fm.Listen, err = addrPortToString(f.Listen, what+".listen"); err != nil {
 			return nil, err
 		}
-		if fm.Target, err = addrPortToString(f.Target, what+".target"); err != nil {
+		if f.TargetHost != "" {
+			fm.TargetHost = f.Destination()
+		} else if fm.Target, err = addrPortToString(f.Target, what+".target"); err != nil {
 			return nil, err
 		}
 		m.Forwards = append(m.Forwards, &fm)
@@ -158,6 +163,20 @@ func proxyConfigToPB(p ProxyConfig) (*pb.ProxyConfig, error) {
 	if ms := p.MeshService; ms != nil {
 		m.MeshService = &pb.MeshService{Port: uint32(ms.Port), Accept: ms.Accept, Dial: ms.Dial}
 	}
+	if a := p.Auth; a != nil {
+		m.Auth = &pb.ProxyAuth{Username: a.Username, Password: a.Password}
+	}
+	if len(p.Hosts) > 0 {
+		m.Hosts = make([]*pb.Host, len(p.Hosts))
+		for i, h := range p.Hosts {
+			hm := &pb.Host{Name: h.Name}
+			if hm.Addrs, err = addrsToStrings(h.Addrs, fmt.Sprintf("proxy.hosts[%d].addrs", i)); err != nil {
+				return nil, err
+			}
+			m.Hosts[i] = hm
+		}
+	}
+	m.Domain = p.Domain
 	return &m, nil
 }
 
@@ -179,7 +198,11 @@ func proxyConfigFromPB(m *pb.ProxyConfig) (ProxyConfig, error) {
 		if f.Listen, err = addrPortFromString(fm.GetListen(), what+".listen"); err != nil {
 			return ProxyConfig{}, err
 		}
-		if f.Target, err = addrPortFromString(fm.GetTarget(), what+".target"); err != nil {
+		if th := fm.GetTargetHost(); th != "" {
+			if f.TargetHost, f.Target, err = hostPortFromString(th, what+".target_host"); err != nil {
+				return ProxyConfig{}, err
+			}
+		} else if f.Target, err = addrPortFromString(fm.GetTarget(), what+".target"); err != nil {
 			return ProxyConfig{}, err
 		}
 		p.Forwards = append(p.Forwards, f)
@@ -208,7 +231,35 @@ func proxyConfigFromPB(m *pb.ProxyConfig) (ProxyConfig, error) {
 		}
 		p.MeshService = ms
 	}
+	if am := m.GetAuth(); am != nil {
+		p.Auth = &ProxyAuth{Username: am.GetUsername(), Password: am.GetPassword()}
+	}
+	if hs := m.GetHosts(); len(hs) > 0 {
+		p.Hosts = make([]Host, len(hs))
+		for i, hm := range hs {
+			h := Host{Name: hm.GetName()}
+			if h.Addrs, err = addrsFromStrings(hm.GetAddrs(), fmt.Sprintf("proxy.hosts[%d].addrs", i)); err != nil {
+				return ProxyConfig{}, err
+			}
+			p.Hosts[i] = h
+		}
+	}
+	p.Domain = m.GetDomain()
 	return p, nil
+}
+
+// hostPortFromString splits "name:port" into the name and the port, as
+// Forward holds them with TargetHost set.
+func hostPortFromString(s, what string) (string, netip.AddrPort, error) {
+	host, portText, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", netip.AddrPort{}, Errorf(CodeInvalidArgument, "%s: %v", what, err)
+	}
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil || host == "" {
+		return "", netip.AddrPort{}, Errorf(CodeInvalidArgument, "%s: %q is not name:port", what, s)
+	}
+	return host, netip.AddrPortFrom(netip.Addr{}, uint16(port)), nil
 }
 
 func peerChangesToPB(c PeerChanges) (*pb.PeerChanges, error) {

@@ -99,3 +99,18 @@ func CodeOf(err error) Code {
 	}
 	return CodeInternal
 }
+
+// Message returns err's message without its code: the Msg of the *Error
+// err carries, or err.Error() for an error that carries none, or "" for
+// nil. It suits one problem reported among others under a code of its
+// own.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	return err.Error()
+}

@@ -116,10 +116,17 @@ func fullInterfaceConfig() hostapi.InterfaceConfig {
 			Forwards: []hostapi.Forward{
 				{Proto: hostapi.ProtoTCP, Listen: netip.MustParseAddrPort("127.0.0.1:8080"), Target: netip.MustParseAddrPort("100.64.0.2:80")},
 				{Proto: hostapi.ProtoUDP, Listen: netip.MustParseAddrPort("[::1]:5353"), Target: netip.MustParseAddrPort("[fd7a::2]:53")},
+				{Proto: hostapi.ProtoTCP, Listen: netip.MustParseAddrPort("127.0.0.1:8081"), Target: netip.AddrPortFrom(netip.Addr{}, 443), TargetHost: "n2.lab"},
 			},
 			Exposes:     []hostapi.Expose{{Proto: hostapi.ProtoTCP, MeshPort: 22, Target: netip.MustParseAddrPort("127.0.0.1:2222")}},
 			DNS:         []netip.Addr{netip.MustParseAddr("100.100.100.100"), netip.MustParseAddr("fe80::1%eth0")},
 			MeshService: &hostapi.MeshService{Port: 7946, Accept: "/run/rn/accept.sock", Dial: "/run/rn/dial.sock"},
+			Auth:        &hostapi.ProxyAuth{Username: "ü", Password: "p:w d"},
+			Hosts: []hostapi.Host{
+				{Name: "n1", Addrs: []netip.Addr{netip.MustParseAddr("100.64.0.1")}},
+				{Name: "n2", Addrs: []netip.Addr{netip.MustParseAddr("100.64.0.2"), netip.MustParseAddr("fd7a::2")}},
+			},
+			Domain: "lab",
 		},
 		UAPI:    true,
 		Gateway: &hostapi.GatewayConfig{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/24"), netip.MustParsePrefix("::/0")}, Masquerade: true},
@@ -213,6 +220,8 @@ func TestBackendRejectsUnencodableValuesBeforeSending(t *testing.T) {
 	badProxy.Proxy.Forwards[0].Proto = hostapi.Proto(9)
 	badListen := fullInterfaceConfig()
 	badListen.Proxy.HTTP = netip.AddrPortFrom(netip.Addr{}, 8080)
+	badHost := fullInterfaceConfig()
+	badHost.Proxy.Hosts[1].Addrs = []netip.Addr{{}}
 	tests := []struct {
 		name string
 		call func(context.Context) error
@@ -222,6 +231,7 @@ func TestBackendRejectsUnencodableValuesBeforeSending(t *testing.T) {
 		}},
 		{"unknown forward protocol", func(ctx context.Context) error { return c.Configure(ctx, badProxy) }},
 		{"port without address", func(ctx context.Context) error { return c.Configure(ctx, badListen) }},
+		{"host without a valid address", func(ctx context.Context) error { return c.Configure(ctx, badHost) }},
 		{"invalid allowed IP", func(ctx context.Context) error {
 			return c.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{AllowedIPs: []netip.Prefix{{}}}}})
 		}},

@@ -34,8 +34,12 @@ func validProxy(p hostapi.ProxyConfig) error {
 		if f.Proto != hostapi.ProtoTCP && f.Proto != hostapi.ProtoUDP {
 			return hostapi.Errorf(hostapi.CodeInvalidArgument, "forward %s: protocol must be TCP or UDP", f.Listen)
 		}
-		if f.Listen == (netip.AddrPort{}) || !validListener(f.Listen) || !usable(f.Target) {
-			return hostapi.Errorf(hostapi.CodeInvalidArgument, "forward %s → %s: invalid address", f.Listen, f.Target)
+		target := usable(f.Target)
+		if f.TargetHost != "" {
+			target = hostapi.CheckHostName(f.TargetHost) == nil && f.Target.Port() != 0 && !f.Target.Addr().IsValid()
+		}
+		if f.Listen == (netip.AddrPort{}) || !validListener(f.Listen) || !target {
+			return hostapi.Errorf(hostapi.CodeInvalidArgument, "forward %s → %s: invalid address", f.Listen, f.Destination())
 		}
 	}
 	for _, e := range p.Exposes {
@@ -50,6 +54,22 @@ func validProxy(p hostapi.ProxyConfig) error {
 		if !a.IsValid() {
 			return hostapi.Errorf(hostapi.CodeInvalidArgument, "invalid DNS server address")
 		}
+	}
+	if p.Auth != nil {
+		if err := hostapi.CheckProxyAuth(*p.Auth); err != nil {
+			return err
+		}
+	}
+	for _, h := range p.Hosts {
+		if err := hostapi.CheckHostName(h.Name); err != nil {
+			return err
+		}
+		if len(h.Addrs) == 0 {
+			return hostapi.Errorf(hostapi.CodeInvalidArgument, "host %s has no address", h.Name)
+		}
+	}
+	if p.Domain != "" {
+		return hostapi.CheckHostName(p.Domain)
 	}
 	return nil
 }

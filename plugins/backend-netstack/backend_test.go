@@ -544,7 +544,10 @@ func TestProxyProtocolErrors(t *testing.T) {
 		req  string
 		want int
 	}{
-		{"GET", "GET http://100.64.0.2/ HTTP/1.1\r\nHost: 100.64.0.2\r\n\r\n", http.StatusMethodNotAllowed},
+		{"GET of a path, not a URI", "GET / HTTP/1.1\r\nHost: 100.64.0.2\r\n\r\n", http.StatusBadRequest},
+		{"GET of an https URI", "GET https://100.64.0.2/ HTTP/1.1\r\nHost: 100.64.0.2\r\n\r\n", http.StatusBadRequest},
+		{"GET without a route", "GET http://100.64.0.2/ HTTP/1.1\r\nHost: 100.64.0.2\r\n\r\n", http.StatusBadGateway},
+		{"GET of a name without mesh DNS", "GET http://web.mesh/ HTTP/1.1\r\nHost: web.mesh\r\n\r\n", http.StatusBadGateway},
 		{"CONNECT without port", "CONNECT 100.64.0.2 HTTP/1.1\r\nHost: 100.64.0.2\r\n\r\n", http.StatusBadRequest},
 		{"CONNECT to a name without mesh DNS", "CONNECT web.mesh:80 HTTP/1.1\r\nHost: web.mesh:80\r\n\r\n", http.StatusBadGateway},
 		{"garbage", "\x00\x01\x02\r\n\r\n", http.StatusBadRequest},

@@ -1,10 +1,24 @@
 // Package netstack is the rootless Rustynet backend: wireguard-go on an
 // embedded gVisor network stack, with no TUN device and no privileges. The
 // host reaches the mesh through local proxies and forwards (SOCKS5 with
-// CONNECT and UDP ASSOCIATE, HTTP CONNECT, TCP and UDP forwards); the mesh
-// reaches the host only through the ports it exposes, and, on a subnet
-// router or exit node, through the gateway. Names are resolved by DNS
-// servers inside the mesh, or not at all.
+// CONNECT and UDP ASSOCIATE, an HTTP proxy with CONNECT and plain http://
+// requests, TCP and UDP forwards); the mesh reaches the host only through
+// the ports it exposes, and, on a subnet router or exit node, through the
+// gateway.
+//
+// # Names and credentials
+//
+// The proxies and forwards resolve the mesh's own names first
+// (hostapi.ProxyConfig.Hosts and Domain, which the daemon fills from
+// trusted membership: "n2" and "n2.<network id>"), case-insensitively,
+// then any other name through the DNS servers inside the mesh, or not at
+// all (names.go, mesh.lookup). With hostapi.ProxyConfig.Auth, every
+// SOCKS5 client must authenticate with username and password (RFC 1929)
+// and every HTTP request carry Basic credentials in Proxy-Authorization
+// (else 407); the check takes the same time whatever a client sends
+// (credentials.go). Only proxies with credentials may listen on
+// non-loopback addresses. New credentials restart the proxies, ending the
+// sessions the old ones admitted.
 //
 // # Routes
 //
@@ -56,14 +70,17 @@
 //
 // # Limits
 //
-// Every listener of the proxy set (SOCKS5, HTTP CONNECT, each forward and
-// expose) holds at most proxyLimits.conns connections or UDP sessions
+// Every listener of the proxy set (SOCKS5, HTTP, each forward and expose)
+// holds at most proxyLimits.conns connections or UDP sessions
 // (limits.go). A SOCKS5 or HTTP client must send its request within
 // headerTimeout, and an HTTP request line and header may take at most
 // headerBytes (else 431). At the limit, the oldest connection still in its
-// request is closed to make room, so slow clients cannot starve a client
-// that asks at once; with none in its request, a new connection is reset
-// and a new UDP session's datagram dropped. A SOCKS5 request read whole
+// request (or, for HTTP, idle between two requests) is closed to make
+// room, so slow clients cannot starve a client that asks at once; with
+// none in its request, a new connection is reset and a new UDP session's
+// datagram dropped. The HTTP proxy is net/http's server on the same
+// admission (serviceListener) and forwards plain requests with
+// httputil.ReverseProxy, one connection into the mesh per request. A SOCKS5 request read whole
 // but malformed gets reply 1 (general failure), an unknown address type
 // reply 8.
 //

@@ -10,13 +10,19 @@ import (
 )
 
 // startForward listens on f.Listen on the host and relays every TCP
-// connection or UDP flow to f.Target inside the mesh.
+// connection or UDP flow to f.Target inside the mesh, or to f.TargetHost,
+// resolved as each connection or flow begins.
 func startForward(log *slog.Logger, m *mesh, limits proxyLimits, f hostapi.Forward) (*service, error) {
-	name := fmt.Sprintf("forward %s %s->%s", protoName(f.Proto), f.Listen, f.Target)
+	name := forwardKey(f)
 	switch f.Proto {
 	case hostapi.ProtoTCP:
 		return startTCPService(name, log, limits, f.Listen, false, func(s *service, c net.Conn) {
-			relayTCP(s, c, func(ctx context.Context) (net.Conn, error) { return m.dialTCP(ctx, f.Target) })
+			relayTCP(s, c, func(ctx context.Context) (net.Conn, error) {
+				if f.TargetHost != "" {
+					return m.dialHost(ctx, f.TargetHost, f.Target.Port())
+				}
+				return m.dialTCP(ctx, f.Target)
+			})
 		})
 	case hostapi.ProtoUDP:
 		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(f.Listen))
@@ -26,11 +32,21 @@ func startForward(log *slog.Logger, m *mesh, limits proxyLimits, f hostapi.Forwa
 		s := newService(name, log, limits)
 		s.addr = pc.LocalAddr().String()
 		s.track(pc)
-		r := &udpRelay{svc: s, front: pc, dial: func(context.Context) (net.Conn, error) { return m.dialUDP(f.Target) }}
+		r := &udpRelay{svc: s, front: pc, dial: func(ctx context.Context) (net.Conn, error) {
+			if f.TargetHost != "" {
+				return m.dialUDPHost(ctx, f.TargetHost, f.Target.Port())
+			}
+			return m.dialUDP(f.Target)
+		}}
 		s.goroutine(r.run)
 		return s, nil
 	}
 	return nil, fmt.Errorf("forward protocol %d", f.Proto)
+}
+
+// forwardKey names the forward f, as its service key and in logs.
+func forwardKey(f hostapi.Forward) string {
+	return fmt.Sprintf("forward %s %s->%s", protoName(f.Proto), f.Listen, f.Destination())
 }
 
 // relayTCP connects c to what dial returns and splices them. If dial

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -333,13 +334,41 @@ func httpConnect(tb testing.TB, proxy string, target netip.AddrPort) (int, strin
 // gives it, and reads the reply header and bound address.
 func socksRequest(tb testing.TB, proxy string, cmd byte, host string, port uint16) (net.Conn, byte) {
 	tb.Helper()
+	return socksRequestAs(tb, proxy, nil, cmd, host, port)
+}
+
+// socksRequestAs is socksRequest that, with auth, authenticates with
+// username and password (RFC 1929) first; credentials refused fail the
+// test.
+func socksRequestAs(tb testing.TB, proxy string, auth *hostapi.ProxyAuth, cmd byte, host string, port uint16) (net.Conn, byte) {
+	tb.Helper()
 	c, err := net.DialTimeout("tcp", proxy, ioTimeout)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	_ = c.SetDeadline(time.Now().Add(ioTimeout))
-	req := []byte{5, 1, 0}
-	req = append(req, 5, cmd, 0)
+	greeting, wantMethod := []byte{5, 1, 0}, []byte{5, 0}
+	if auth != nil {
+		greeting, wantMethod = []byte{5, 1, 2}, []byte{5, 2}
+	}
+	exchange := func(req, want []byte, what string) {
+		tb.Helper()
+		if _, err := c.Write(req); err != nil {
+			tb.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil {
+			tb.Fatalf("SOCKS5 %s: %v", what, err)
+		}
+		if !bytes.Equal(got, want) {
+			tb.Fatalf("got SOCKS5 %s % x, want % x", what, got, want)
+		}
+	}
+	exchange(greeting, wantMethod, "method reply")
+	if auth != nil {
+		exchange(userPassRequest(auth.Username, auth.Password), []byte{1, 0}, "authentication reply")
+	}
+	req := []byte{5, cmd, 0}
 	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
 		req = append(req, 1)
 		req = append(req, a.AsSlice()...)
@@ -354,31 +383,35 @@ func socksRequest(tb testing.TB, proxy string, cmd byte, host string, port uint1
 	if _, err := c.Write(req); err != nil {
 		tb.Fatal(err)
 	}
-	var resp [2 + 4 + 4 + 2]byte // method choice, then VER REP RSV ATYP(IPv4) ADDR PORT
-	if _, err := io.ReadFull(c, resp[:6]); err != nil {
+	var resp [4 + 4 + 2]byte // VER REP RSV ATYP(IPv4) ADDR PORT
+	if _, err := io.ReadFull(c, resp[:4]); err != nil {
 		tb.Fatalf("SOCKS5 reply: %v", err)
 	}
-	if resp[0] != 5 || resp[1] != 0 {
-		tb.Fatalf("got method reply % x, want 05 00", resp[:2])
-	}
-	rep := resp[3]
-	switch resp[5] {
+	rep := resp[1]
+	switch resp[3] {
 	case 1:
-		_, err = io.ReadFull(c, resp[6:])
+		_, err = io.ReadFull(c, resp[4:])
 	case 4:
 		_, err = io.ReadFull(c, make([]byte, 16+2))
 	default:
-		tb.Fatalf("got reply address type %d", resp[5])
+		tb.Fatalf("got reply address type %d", resp[3])
 	}
 	if err != nil {
 		tb.Fatalf("SOCKS5 reply address: %v", err)
 	}
 	_ = c.SetDeadline(time.Time{})
-	if resp[5] == 1 {
-		bnd := netip.AddrPortFrom(netip.AddrFrom4([4]byte(resp[6:10])), binary.BigEndian.Uint16(resp[10:12]))
+	if resp[3] == 1 {
+		bnd := netip.AddrPortFrom(netip.AddrFrom4([4]byte(resp[4:8])), binary.BigEndian.Uint16(resp[8:10]))
 		c = &boundConn{Conn: c, bound: bnd}
 	}
 	return c, rep
+}
+
+// userPassRequest is an RFC 1929 username/password request.
+func userPassRequest(user, pass string) []byte {
+	b := append([]byte{1, byte(len(user))}, user...)
+	b = append(b, byte(len(pass)))
+	return append(b, pass...)
 }
 
 // boundConn carries the BND address of a SOCKS5 reply.

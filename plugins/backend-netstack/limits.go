@@ -8,11 +8,12 @@ import (
 )
 
 // proxyLimits bound what one listener of the proxy set (the SOCKS5 proxy,
-// the HTTP CONNECT proxy, a forward, an expose) may hold, so that a flood
-// or a slow client costs bounded memory and time. A listener at its limit
+// the HTTP proxy, a forward, an expose) may hold, so that a flood or a
+// slow client costs bounded memory and time. A listener at its limit
 // makes room by closing the oldest connection still in its request (a
 // SOCKS5 or HTTP client that has not finished asking, however slowly it
-// sends); if every connection is past its request, the new one is reset
+// sends, or an HTTP client between two requests); if every connection is
+// past its request, the new one is reset
 // (TCP) or its datagram dropped (a UDP session). So a client that sends
 // its request at once is served while slow ones hold the listener, and
 // memory per listener stays below conns × (the relay's two copy buffers,
@@ -22,11 +23,13 @@ type proxyLimits struct {
 	// conns is the most connections (TCP) or sessions (UDP) a listener
 	// keeps open at once; 0 is no limit (the gateway, which has its own).
 	conns int
-	// headerBytes is the most an HTTP CONNECT request, line and headers,
+	// headerBytes is the most an HTTP proxy request, line and headers,
 	// may take; a longer one gets 431.
 	headerBytes int
-	// headerTimeout bounds a proxy client's request, from accept to the
-	// last byte of the SOCKS5 request or HTTP header.
+	// headerTimeout bounds a proxy client's request, from accept (or, for
+	// an HTTP client's next request, from its first byte) to the last
+	// byte of the SOCKS5 request or HTTP header; an HTTP client idle for
+	// as long between two requests is closed.
 	headerTimeout time.Duration
 }
 
@@ -117,6 +120,18 @@ func (s *service) settle(c io.Closer) bool {
 		s.slots[c] = nil
 	}
 	return true
+}
+
+// await makes c, settled, evictable again as the newest connection in its
+// request: it waits for its next request (an idle keep-alive connection)
+// and holds its slot no more firmly than while it sent its first. Nothing
+// happens if c holds no slot or is still in its request.
+func (s *service) await(c io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.slots[c]; ok && e == nil {
+		s.slots[c] = s.waiting.PushBack(c)
+	}
 }
 
 // release frees c's slot, if it still holds one.

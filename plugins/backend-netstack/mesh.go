@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/rustynet/rustynet/hostapi"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -24,25 +27,30 @@ import (
 var errNoResolver = errors.New("no DNS server inside the mesh is configured; use an address")
 
 // mesh dials and listens inside the mesh, on the link's stack, and resolves
-// names through the configured DNS servers inside the mesh. A dial to a
-// destination the link does not route fails at once with errNoRoute; one
-// that is routed but does not answer fails after timeout.
+// names: the mesh's own names from trusted membership first, then through
+// the configured DNS servers inside the mesh. A dial to a destination the
+// link does not route fails at once with errNoRoute; one that is routed
+// but does not answer fails after timeout.
 type mesh struct {
 	link    *link
 	timeout time.Duration                // bounds a dial, name lookup included
 	dns     atomic.Pointer[[]netip.Addr] // replaced whole by Configure
+	names   atomic.Pointer[meshNames]    // replaced whole by Configure
 	next    atomic.Uint32                // round-robin over dns
 }
 
 func newMesh(l *link, dns []netip.Addr, timeout time.Duration) *mesh {
 	m := &mesh{link: l, timeout: timeout}
-	m.setDNS(dns)
+	m.setResolution(dns, nil, "")
 	return m
 }
 
-func (m *mesh) setDNS(dns []netip.Addr) {
+// setResolution replaces the DNS servers and the mesh's own names; hosts
+// must have passed checkHosts.
+func (m *mesh) setResolution(dns []netip.Addr, hosts []hostapi.Host, domain string) {
 	d := append([]netip.Addr(nil), dns...)
 	m.dns.Store(&d)
+	m.names.Store(newMeshNames(hosts, domain))
 }
 
 // fullAddress converts ap to gVisor's form.
@@ -133,13 +141,19 @@ func (m *mesh) bind(transport tcpip.TransportProtocolNumber, proto tcpip.Network
 }
 
 // lookup resolves host (a name or an address literal) to addresses inside
-// the mesh. A name needs a configured mesh DNS server, else errNoResolver.
-// Names go through Go's resolver with its transport replaced by the mesh,
-// so the host's /etc/hosts and search domains apply as for any lookup, but
-// every DNS query goes to the mesh servers, never to the host's.
+// the mesh. A name of the mesh's own (meshNames: a member's id, or
+// id.<network id>) resolves to its addresses from trusted membership;
+// any other name needs a configured mesh DNS server, else errNoResolver.
+// Those go through Go's resolver with its transport replaced by the
+// mesh, so the host's /etc/hosts and search domains apply as for any
+// lookup, but every DNS query goes to the mesh servers, never to the
+// host's.
 func (m *mesh) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
+	}
+	if addrs, ok := m.names.Load().lookup(host); ok {
+		return slices.Clone(addrs), nil
 	}
 	servers := *m.dns.Load()
 	if len(servers) == 0 {
@@ -190,4 +204,19 @@ func (m *mesh) dialHost(ctx context.Context, host string, port uint16) (net.Conn
 		firstErr = fmt.Errorf("%s has no address", net.JoinHostPort(host, strconv.Itoa(int(port))))
 	}
 	return nil, firstErr
+}
+
+// dialUDPHost returns a UDP socket inside the mesh connected to the first
+// address host resolves to, at port; the lookup is bounded by m.timeout.
+func (m *mesh) dialUDPHost(ctx context.Context, host string, port uint16) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	addrs, err := m.lookup(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%s has no address", host)
+	}
+	return m.dialUDP(netip.AddrPortFrom(addrs[0], port))
 }

@@ -11,12 +11,13 @@ import (
 )
 
 // proxySet runs the services a hostapi.ProxyConfig asks for: the SOCKS5 and
-// HTTP CONNECT proxies and the forwards on the host, the exposes in the
-// mesh. Its methods are called with the Backend's configuration lock held.
+// HTTP proxies and the forwards on the host, the exposes in the mesh. Its
+// methods are called with the Backend's configuration lock held.
 type proxySet struct {
 	log     *slog.Logger
 	mesh    *mesh
 	limits  proxyLimits
+	tagger  *authTagger
 	cfg     hostapi.ProxyConfig
 	running map[string]runningService // by serviceSpec.key
 }
@@ -37,7 +38,7 @@ type serviceSpec struct {
 }
 
 func newProxySet(log *slog.Logger, m *mesh, limits proxyLimits) *proxySet {
-	return &proxySet{log: log, mesh: m, limits: limits, running: make(map[string]runningService)}
+	return &proxySet{log: log, mesh: m, limits: limits, tagger: newAuthTagger(), running: make(map[string]runningService)}
 }
 
 func hostSocket(transport string, ap netip.AddrPort) string {
@@ -47,18 +48,23 @@ func hostSocket(transport string, ap netip.AddrPort) string {
 	return transport + " " + ap.String()
 }
 
+// specs lists the services cfg asks for. The proxies' keys carry a tag of
+// the credentials (authTagger), so that new credentials restart them.
 func (p *proxySet) specs(cfg hostapi.ProxyConfig) []serviceSpec {
 	var out []serviceSpec
+	creds, tag := newCredentials(cfg.Auth), p.tagger.tag(cfg.Auth)
 	if cfg.SOCKS5.IsValid() {
-		out = append(out, serviceSpec{"socks5 " + cfg.SOCKS5.String(), hostSocket("tcp", cfg.SOCKS5),
-			func() (*service, error) { return startSOCKS5(p.log, p.mesh, p.limits, cfg.SOCKS5) }})
+		key := "socks5 " + cfg.SOCKS5.String() + tag
+		out = append(out, serviceSpec{key, hostSocket("tcp", cfg.SOCKS5),
+			func() (*service, error) { return startSOCKS5(p.log, p.mesh, p.limits, creds, key, cfg.SOCKS5) }})
 	}
 	if cfg.HTTP.IsValid() {
-		out = append(out, serviceSpec{"http " + cfg.HTTP.String(), hostSocket("tcp", cfg.HTTP),
-			func() (*service, error) { return startHTTPConnect(p.log, p.mesh, p.limits, cfg.HTTP) }})
+		key := "http " + cfg.HTTP.String() + tag
+		out = append(out, serviceSpec{key, hostSocket("tcp", cfg.HTTP),
+			func() (*service, error) { return startHTTPProxy(p.log, p.mesh, p.limits, creds, key, cfg.HTTP) }})
 	}
 	for _, f := range cfg.Forwards {
-		out = append(out, serviceSpec{fmt.Sprintf("forward %s %s->%s", protoName(f.Proto), f.Listen, f.Target), hostSocket(protoName(f.Proto), f.Listen),
+		out = append(out, serviceSpec{forwardKey(f), hostSocket(protoName(f.Proto), f.Listen),
 			func() (*service, error) { return startForward(p.log, p.mesh, p.limits, f) }})
 	}
 	for _, e := range cfg.Exposes {
@@ -127,7 +133,7 @@ func (c *proxyChange) commit() {
 		}
 	}
 	c.p.cfg = c.cfg
-	c.p.mesh.setDNS(c.cfg.DNS)
+	c.p.mesh.setResolution(c.cfg.DNS, c.cfg.Hosts, c.cfg.Domain)
 }
 
 // abort stops the services prepare started and restarts those it stopped.
@@ -174,8 +180,8 @@ func (p *proxySet) close() {
 	}
 }
 
-// validateProxy checks cfg before anything is started. The proxies take no
-// credentials, so they may listen only on loopback addresses.
+// validateProxy checks cfg before anything is started. Proxies without
+// credentials may listen only on loopback addresses.
 func validateProxy(cfg hostapi.ProxyConfig) error {
 	var errs []error
 	hostTCP := make(map[netip.AddrPort]string)
@@ -196,7 +202,11 @@ func validateProxy(cfg hostapi.ProxyConfig) error {
 		if p.ap == (netip.AddrPort{}) {
 			continue
 		}
-		if !p.ap.Addr().IsValid() || !p.ap.Addr().IsLoopback() {
+		if !p.ap.Addr().IsValid() {
+			errs = append(errs, fmt.Errorf("%s proxy address %s: invalid", p.name, p.ap))
+			continue
+		}
+		if cfg.Auth == nil && !p.ap.Addr().IsLoopback() {
 			errs = append(errs, fmt.Errorf("%s proxy address %s: want a loopback address (the proxy has no authentication)", p.name, p.ap))
 			continue
 		}
@@ -209,7 +219,9 @@ func validateProxy(cfg hostapi.ProxyConfig) error {
 			errs = append(errs, fmt.Errorf("%s: protocol %d, want TCP or UDP", what, f.Proto))
 		case !f.Listen.Addr().IsValid():
 			errs = append(errs, fmt.Errorf("%s: invalid listen address %s", what, f.Listen))
-		case !usableTarget(f.Target):
+		case f.TargetHost != "" && (hostapi.CheckHostName(f.TargetHost) != nil || f.Target.Addr().IsValid() || f.Target.Port() == 0):
+			errs = append(errs, fmt.Errorf("%s: target %s needs a host name and a port, and no address", what, f.Destination()))
+		case f.TargetHost == "" && !usableTarget(f.Target):
 			errs = append(errs, fmt.Errorf("%s: target %s needs an address and a port", what, f.Target))
 		case f.Proto == hostapi.ProtoTCP:
 			claim(hostTCP, f.Listen, what)
@@ -240,6 +252,14 @@ func validateProxy(cfg hostapi.ProxyConfig) error {
 	}
 	if err := validateMeshService(cfg.MeshService, cfg.Exposes); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.Auth != nil {
+		if err := hostapi.CheckProxyAuth(*cfg.Auth); err != nil {
+			errs = append(errs, errors.New(hostapi.Message(err)))
+		}
+	}
+	if err := checkHosts(cfg.Hosts, cfg.Domain); err != nil {
+		errs = append(errs, errors.New(hostapi.Message(err)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return hostapi.Errorf(hostapi.CodeInvalidArgument, "proxy: %v", err)

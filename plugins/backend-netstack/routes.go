@@ -13,7 +13,7 @@ import (
 // stack covers. The proxies answer it at once: SOCKS5 "network unreachable"
 // (RFC 1928 reply 3: there is no route to the destination's network, as
 // with ENETUNREACH; "host unreachable", reply 4, is kept for a routed
-// destination that does not answer), HTTP CONNECT 502.
+// destination that does not answer), HTTP 502.
 var errNoRoute = errors.New("network unreachable: no route into the mesh")
 
 // hostScoped reports whether a is an address whose meaning is local to a

@@ -88,8 +88,9 @@ func (s *service) goroutine(f func()) {
 }
 
 // enter registers a goroutine that s did not start (one of gVisor's
-// forwarder goroutines, or one started by such a goroutine) so that
-// shutdown waits for it, and returns true; once shutdown has begun it
+// forwarder goroutines, or one started by such a goroutine, or net/http's
+// for a request) so that shutdown waits for it, and returns true; once
+// shutdown has begun it
 // returns false and registers nothing. After a true, the goroutine calls
 // leave when it ends.
 func (s *service) enter() bool {
@@ -119,30 +120,47 @@ func (s *service) shutdown() {
 	s.wg.Wait()
 }
 
-// serve accepts connections on ln until it is closed, admitting each (see
-// admit: evictable while in its request if request is true) and tracking
-// it, and hands it to handle in its own goroutine; handle closes and
-// untracks it, and settles it once its request is read. A connection the
-// limit refuses is reset at once. ln must already be tracked.
+// serve accepts connections on ln until it is closed (see accept) and
+// hands each to handle in its own goroutine; handle closes and untracks
+// it, and settles it once its request is read. ln must already be
+// tracked.
 func (s *service) serve(ln net.Listener, request bool, handle func(net.Conn)) {
+	for {
+		c, err := s.accept(ln, request)
+		if err != nil {
+			return
+		}
+		s.goroutine(func() {
+			defer s.release(c)
+			handle(c)
+		})
+	}
+}
+
+// accept returns the next connection ln accepts that the service admits
+// (see admit: evictable while in its request if request is true), tracked;
+// a connection the limit refuses is reset at once. The caller releases
+// the connection when it is done. It returns an error once ln is closed
+// or fails for good; it waits out a shortage of descriptors or buffers,
+// as net/http does.
+func (s *service) accept(ln net.Listener, request bool) (net.Conn, error) {
 	backoff := 5 * time.Millisecond
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if s.ctx.Err() != nil {
-				return
+				return nil, err
 			}
 			if !isTemporary(err) && !isTimeout(err) {
 				s.log.Error("netstack: listener failed", "err", err)
-				return
+				return nil, err
 			}
-			// Out of file descriptors and the like: wait, as net/http does.
 			s.log.Warn("netstack: accept failed; retrying", "err", err, "in", backoff)
 			t := time.NewTimer(backoff)
 			select {
 			case <-s.ctx.Done():
 				t.Stop()
-				return
+				return nil, err
 			case <-t.C:
 			}
 			backoff = min(2*backoff, time.Second)
@@ -155,12 +173,9 @@ func (s *service) serve(ln net.Listener, request bool, handle func(net.Conn)) {
 		}
 		if !s.track(c) {
 			s.release(c)
-			return
+			return nil, net.ErrClosed
 		}
-		s.goroutine(func() {
-			defer s.release(c)
-			handle(c)
-		})
+		return c, nil
 	}
 }
 
@@ -177,4 +192,45 @@ func isTemporary(err error) bool {
 func (s *service) done(c io.Closer) {
 	c.Close()
 	s.untrack(c)
+}
+
+// serviceListener is ln for a server that runs its own connections
+// (net/http's): Accept hands it connections as serve would, admitted
+// (evictable while in their request) and tracked, each a *serviceConn
+// whose Close frees its slot. ln must already be tracked.
+type serviceListener struct {
+	net.Listener
+	s *service
+}
+
+func (l serviceListener) Accept() (net.Conn, error) {
+	c, err := l.s.accept(l.Listener, true)
+	if err != nil {
+		return nil, err
+	}
+	return &serviceConn{Conn: c, s: l.s}, nil
+}
+
+// serviceConn is a connection serviceListener accepted; the service's
+// slots and tracking know it by Conn.
+type serviceConn struct {
+	net.Conn
+	s *service
+}
+
+// Close closes and untracks the connection and frees its slot. It is
+// idempotent.
+func (c *serviceConn) Close() error {
+	c.s.done(c.Conn)
+	c.s.release(c.Conn)
+	return nil
+}
+
+// CloseWrite ends the sending half, so that net/http can end an exchange
+// in order.
+func (c *serviceConn) CloseWrite() error {
+	if cw, ok := c.Conn.(closeWriter); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
 }

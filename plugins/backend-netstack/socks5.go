@@ -26,12 +26,15 @@ const (
 	maxAssociationPeers = 1024
 )
 
-// startSOCKS5 serves SOCKS5 (RFC 1928) on addr: no authentication, CONNECT
-// and UDP ASSOCIATE, to every destination the mesh routes. A CONNECT
-// always gets a reply: see socksReply for the failures.
-func startSOCKS5(log *slog.Logger, m *mesh, limits proxyLimits, addr netip.AddrPort) (*service, error) {
-	return startTCPService("socks5 "+addr.String(), log, limits, addr, true, func(s *service, c net.Conn) {
-		serveSOCKS5(s, m, c)
+// startSOCKS5 serves SOCKS5 (RFC 1928) on addr: CONNECT and UDP
+// ASSOCIATE, to every destination the mesh routes. Without creds a client
+// must offer "no authentication"; with them it must offer
+// username/password (RFC 1929) and present them, or it is closed after
+// the method reply (0xff) or the failure status. A CONNECT always gets a
+// reply: see socksReply for the failures.
+func startSOCKS5(log *slog.Logger, m *mesh, limits proxyLimits, creds *credentials, name string, addr netip.AddrPort) (*service, error) {
+	return startTCPService(name, log, limits, addr, true, func(s *service, c net.Conn) {
+		serveSOCKS5(s, m, creds, c)
 	})
 }
 
@@ -50,7 +53,7 @@ func startTCPService(name string, log *slog.Logger, limits proxyLimits, addr net
 	return s, nil
 }
 
-func serveSOCKS5(s *service, m *mesh, c net.Conn) {
+func serveSOCKS5(s *service, m *mesh, creds *credentials, c net.Conn) {
 	defer s.done(c)
 	_ = c.SetDeadline(time.Now().Add(s.limits.headerTimeout))
 	methods, err := readGreeting(c)
@@ -58,11 +61,18 @@ func serveSOCKS5(s *service, m *mesh, c net.Conn) {
 		s.log.Debug("netstack: bad SOCKS5 greeting", "client", c.RemoteAddr(), "err", err)
 		return
 	}
-	if !bytes.Contains(methods, []byte{socksMethodNoAuth}) {
+	method := byte(socksMethodNoAuth)
+	if creds != nil {
+		method = socksMethodUserPass
+	}
+	if !bytes.Contains(methods, []byte{method}) {
 		_, _ = c.Write([]byte{socksVersion, socksMethodNoAcceptable})
 		return
 	}
-	if _, err := c.Write([]byte{socksVersion, socksMethodNoAuth}); err != nil {
+	if _, err := c.Write([]byte{socksVersion, method}); err != nil {
+		return
+	}
+	if creds != nil && !socksAuthenticate(s, creds, c) {
 		return
 	}
 	cmd, dst, err := readRequest(c)
@@ -89,6 +99,24 @@ func serveSOCKS5(s *service, m *mesh, c net.Conn) {
 	default:
 		_ = writeReply(c, socksRepCommandNotSupported, netip.AddrPort{})
 	}
+}
+
+// socksAuthenticate reads the client's username and password and
+// answers whether they are creds; RFC 1929 has the server close the
+// connection after a failure, which the caller does.
+func socksAuthenticate(s *service, creds *credentials, c net.Conn) bool {
+	user, pass, err := readUserPass(c)
+	if err != nil {
+		s.log.Debug("netstack: bad SOCKS5 username/password request", "client", c.RemoteAddr(), "err", err)
+		return false
+	}
+	if !creds.match(user, pass) {
+		s.log.Debug("netstack: SOCKS5 client without valid credentials", "client", c.RemoteAddr())
+		_, _ = c.Write([]byte{socksAuthVersion, socksAuthFailed})
+		return false
+	}
+	_, err = c.Write([]byte{socksAuthVersion, socksAuthOK})
+	return err == nil
 }
 
 func socksConnect(s *service, m *mesh, c net.Conn, dst socksAddr) {

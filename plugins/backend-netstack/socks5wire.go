@@ -14,6 +14,7 @@ const (
 	socksVersion = 5
 
 	socksMethodNoAuth       = 0x00
+	socksMethodUserPass     = 0x02 // RFC 1929
 	socksMethodNoAcceptable = 0xff
 
 	socksCmdConnect      = 1
@@ -81,6 +82,45 @@ func readGreeting(r io.Reader) (methods []byte, err error) {
 		return nil, err
 	}
 	return methods, nil
+}
+
+// Username/password authentication for SOCKS5, RFC 1929.
+const (
+	socksAuthVersion = 1
+	socksAuthOK      = 0
+	socksAuthFailed  = 1
+)
+
+// readUserPass reads a username/password request: VER ULEN UNAME PLEN
+// PASSWD. A version other than socksAuthVersion is an error.
+func readUserPass(r io.Reader) (user, pass string, err error) {
+	var ver [1]byte
+	if _, err := io.ReadFull(r, ver[:]); err != nil {
+		return "", "", err
+	}
+	if ver[0] != socksAuthVersion {
+		return "", "", fmt.Errorf("socks5: username/password version %d", ver[0])
+	}
+	if user, err = readShortString(r); err != nil {
+		return "", "", err
+	}
+	if pass, err = readShortString(r); err != nil {
+		return "", "", err
+	}
+	return user, pass, nil
+}
+
+// readShortString reads a length byte and that many bytes.
+func readShortString(r io.Reader) (string, error) {
+	var n [1]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return "", err
+	}
+	b := make([]byte, n[0])
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // readRequest reads a request: VER CMD RSV ATYP DST.ADDR DST.PORT. An

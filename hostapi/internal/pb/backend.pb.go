@@ -363,13 +363,17 @@ func (x *GatewayConfig) GetMasquerade() bool {
 
 // ProxyConfig mirrors hostapi.ProxyConfig.
 type ProxyConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Socks5        string                 `protobuf:"bytes,1,opt,name=socks5,proto3" json:"socks5,omitempty"`
-	Http          string                 `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
-	Forwards      []*Forward             `protobuf:"bytes,3,rep,name=forwards,proto3" json:"forwards,omitempty"`
-	Exposes       []*Expose              `protobuf:"bytes,4,rep,name=exposes,proto3" json:"exposes,omitempty"`
-	Dns           []string               `protobuf:"bytes,5,rep,name=dns,proto3" json:"dns,omitempty"`
-	MeshService   *MeshService           `protobuf:"bytes,6,opt,name=mesh_service,json=meshService,proto3" json:"mesh_service,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Socks5      string                 `protobuf:"bytes,1,opt,name=socks5,proto3" json:"socks5,omitempty"`
+	Http        string                 `protobuf:"bytes,2,opt,name=http,proto3" json:"http,omitempty"`
+	Forwards    []*Forward             `protobuf:"bytes,3,rep,name=forwards,proto3" json:"forwards,omitempty"`
+	Exposes     []*Expose              `protobuf:"bytes,4,rep,name=exposes,proto3" json:"exposes,omitempty"`
+	Dns         []string               `protobuf:"bytes,5,rep,name=dns,proto3" json:"dns,omitempty"`
+	MeshService *MeshService           `protobuf:"bytes,6,opt,name=mesh_service,json=meshService,proto3" json:"mesh_service,omitempty"`
+	// auth is absent when hostapi.ProxyConfig.Auth is nil.
+	Auth          *ProxyAuth `protobuf:"bytes,7,opt,name=auth,proto3" json:"auth,omitempty"`
+	Hosts         []*Host    `protobuf:"bytes,8,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	Domain        string     `protobuf:"bytes,9,opt,name=domain,proto3" json:"domain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -446,6 +450,133 @@ func (x *ProxyConfig) GetMeshService() *MeshService {
 	return nil
 }
 
+func (x *ProxyConfig) GetAuth() *ProxyAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
+func (x *ProxyConfig) GetHosts() []*Host {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+func (x *ProxyConfig) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+// ProxyAuth mirrors hostapi.ProxyAuth.
+type ProxyAuth struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProxyAuth) Reset() {
+	*x = ProxyAuth{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProxyAuth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProxyAuth) ProtoMessage() {}
+
+func (x *ProxyAuth) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProxyAuth.ProtoReflect.Descriptor instead.
+func (*ProxyAuth) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ProxyAuth) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ProxyAuth) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// Host mirrors hostapi.Host.
+type Host struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Addrs         []string               `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Host) Reset() {
+	*x = Host{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Host) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Host) ProtoMessage() {}
+
+func (x *Host) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Host.ProtoReflect.Descriptor instead.
+func (*Host) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Host) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Host) GetAddrs() []string {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
 // MeshService mirrors hostapi.MeshService.
 type MeshService struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -458,7 +589,7 @@ type MeshService struct {
 
 func (x *MeshService) Reset() {
 	*x = MeshService{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +601,7 @@ func (x *MeshService) String() string {
 func (*MeshService) ProtoMessage() {}
 
 func (x *MeshService) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[5]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +614,7 @@ func (x *MeshService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeshService.ProtoReflect.Descriptor instead.
 func (*MeshService) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{5}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MeshService) GetPort() uint32 {
@@ -509,17 +640,20 @@ func (x *MeshService) GetDial() string {
 
 // Forward mirrors hostapi.Forward.
 type Forward struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Proto         Proto                  `protobuf:"varint,1,opt,name=proto,proto3,enum=rustynet.plugin.v1.Proto" json:"proto,omitempty"`
-	Listen        string                 `protobuf:"bytes,2,opt,name=listen,proto3" json:"listen,omitempty"`
-	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Proto  Proto                  `protobuf:"varint,1,opt,name=proto,proto3,enum=rustynet.plugin.v1.Proto" json:"proto,omitempty"`
+	Listen string                 `protobuf:"bytes,2,opt,name=listen,proto3" json:"listen,omitempty"`
+	// target is empty when target_host is set.
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// target_host is hostapi.Forward.TargetHost with the port, "n2:80".
+	TargetHost    string `protobuf:"bytes,4,opt,name=target_host,json=targetHost,proto3" json:"target_host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Forward) Reset() {
 	*x = Forward{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +665,7 @@ func (x *Forward) String() string {
 func (*Forward) ProtoMessage() {}
 
 func (x *Forward) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[6]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +678,7 @@ func (x *Forward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Forward.ProtoReflect.Descriptor instead.
 func (*Forward) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{6}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Forward) GetProto() Proto {
@@ -568,6 +702,13 @@ func (x *Forward) GetTarget() string {
 	return ""
 }
 
+func (x *Forward) GetTargetHost() string {
+	if x != nil {
+		return x.TargetHost
+	}
+	return ""
+}
+
 // Expose mirrors hostapi.Expose.
 type Expose struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -580,7 +721,7 @@ type Expose struct {
 
 func (x *Expose) Reset() {
 	*x = Expose{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +733,7 @@ func (x *Expose) String() string {
 func (*Expose) ProtoMessage() {}
 
 func (x *Expose) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[7]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +746,7 @@ func (x *Expose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expose.ProtoReflect.Descriptor instead.
 func (*Expose) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{7}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Expose) GetProto() Proto {
@@ -642,7 +783,7 @@ type PeerConfig struct {
 
 func (x *PeerConfig) Reset() {
 	*x = PeerConfig{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +795,7 @@ func (x *PeerConfig) String() string {
 func (*PeerConfig) ProtoMessage() {}
 
 func (x *PeerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[8]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +808,7 @@ func (x *PeerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerConfig.ProtoReflect.Descriptor instead.
 func (*PeerConfig) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{8}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PeerConfig) GetPublicKey() []byte {
@@ -709,7 +850,7 @@ type PeerChanges struct {
 
 func (x *PeerChanges) Reset() {
 	*x = PeerChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +862,7 @@ func (x *PeerChanges) String() string {
 func (*PeerChanges) ProtoMessage() {}
 
 func (x *PeerChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[9]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +875,7 @@ func (x *PeerChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerChanges.ProtoReflect.Descriptor instead.
 func (*PeerChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{9}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PeerChanges) GetRemove() [][]byte {
@@ -766,7 +907,7 @@ type InterfaceState struct {
 
 func (x *InterfaceState) Reset() {
 	*x = InterfaceState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +919,7 @@ func (x *InterfaceState) String() string {
 func (*InterfaceState) ProtoMessage() {}
 
 func (x *InterfaceState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[10]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +932,7 @@ func (x *InterfaceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceState.ProtoReflect.Descriptor instead.
 func (*InterfaceState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{10}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InterfaceState) GetName() string {
@@ -852,7 +993,7 @@ type PeerState struct {
 
 func (x *PeerState) Reset() {
 	*x = PeerState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1005,7 @@ func (x *PeerState) String() string {
 func (*PeerState) ProtoMessage() {}
 
 func (x *PeerState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[11]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1018,7 @@ func (x *PeerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerState.ProtoReflect.Descriptor instead.
 func (*PeerState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{11}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PeerState) GetPublicKey() []byte {
@@ -939,7 +1080,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1092,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[12]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1105,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{12}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Filter) GetRules() []*FilterRule {
@@ -987,7 +1128,7 @@ type FilterRule struct {
 
 func (x *FilterRule) Reset() {
 	*x = FilterRule{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1140,7 @@ func (x *FilterRule) String() string {
 func (*FilterRule) ProtoMessage() {}
 
 func (x *FilterRule) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1153,7 @@ func (x *FilterRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterRule.ProtoReflect.Descriptor instead.
 func (*FilterRule) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FilterRule) GetSrc() []string {
@@ -1054,7 +1195,7 @@ type PortRange struct {
 
 func (x *PortRange) Reset() {
 	*x = PortRange{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1207,7 @@ func (x *PortRange) String() string {
 func (*PortRange) ProtoMessage() {}
 
 func (x *PortRange) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1220,7 @@ func (x *PortRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortRange.ProtoReflect.Descriptor instead.
 func (*PortRange) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PortRange) GetFirst() uint32 {
@@ -1104,7 +1245,7 @@ type BackendInfoRequest struct {
 
 func (x *BackendInfoRequest) Reset() {
 	*x = BackendInfoRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1257,7 @@ func (x *BackendInfoRequest) String() string {
 func (*BackendInfoRequest) ProtoMessage() {}
 
 func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1270,7 @@ func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoRequest.ProtoReflect.Descriptor instead.
 func (*BackendInfoRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
 }
 
 type BackendInfoResponse struct {
@@ -1141,7 +1282,7 @@ type BackendInfoResponse struct {
 
 func (x *BackendInfoResponse) Reset() {
 	*x = BackendInfoResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1294,7 @@ func (x *BackendInfoResponse) String() string {
 func (*BackendInfoResponse) ProtoMessage() {}
 
 func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1307,7 @@ func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoResponse.ProtoReflect.Descriptor instead.
 func (*BackendInfoResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BackendInfoResponse) GetInfo() *BackendInfo {
@@ -1184,7 +1325,7 @@ type BackendProbeRequest struct {
 
 func (x *BackendProbeRequest) Reset() {
 	*x = BackendProbeRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1337,7 @@ func (x *BackendProbeRequest) String() string {
 func (*BackendProbeRequest) ProtoMessage() {}
 
 func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1350,7 @@ func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeRequest.ProtoReflect.Descriptor instead.
 func (*BackendProbeRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
 }
 
 type BackendProbeResponse struct {
@@ -1220,7 +1361,7 @@ type BackendProbeResponse struct {
 
 func (x *BackendProbeResponse) Reset() {
 	*x = BackendProbeResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1373,7 @@ func (x *BackendProbeResponse) String() string {
 func (*BackendProbeResponse) ProtoMessage() {}
 
 func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1386,7 @@ func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeResponse.ProtoReflect.Descriptor instead.
 func (*BackendProbeResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
 }
 
 type BackendConfigureRequest struct {
@@ -1257,7 +1398,7 @@ type BackendConfigureRequest struct {
 
 func (x *BackendConfigureRequest) Reset() {
 	*x = BackendConfigureRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1410,7 @@ func (x *BackendConfigureRequest) String() string {
 func (*BackendConfigureRequest) ProtoMessage() {}
 
 func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1423,7 @@ func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureRequest.ProtoReflect.Descriptor instead.
 func (*BackendConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BackendConfigureRequest) GetConfig() *InterfaceConfig {
@@ -1300,7 +1441,7 @@ type BackendConfigureResponse struct {
 
 func (x *BackendConfigureResponse) Reset() {
 	*x = BackendConfigureResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1453,7 @@ func (x *BackendConfigureResponse) String() string {
 func (*BackendConfigureResponse) ProtoMessage() {}
 
 func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1466,7 @@ func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureResponse.ProtoReflect.Descriptor instead.
 func (*BackendConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
 }
 
 type BackendApplyPeersRequest struct {
@@ -1337,7 +1478,7 @@ type BackendApplyPeersRequest struct {
 
 func (x *BackendApplyPeersRequest) Reset() {
 	*x = BackendApplyPeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1490,7 @@ func (x *BackendApplyPeersRequest) String() string {
 func (*BackendApplyPeersRequest) ProtoMessage() {}
 
 func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1503,7 @@ func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BackendApplyPeersRequest) GetChanges() *PeerChanges {
@@ -1380,7 +1521,7 @@ type BackendApplyPeersResponse struct {
 
 func (x *BackendApplyPeersResponse) Reset() {
 	*x = BackendApplyPeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1533,7 @@ func (x *BackendApplyPeersResponse) String() string {
 func (*BackendApplyPeersResponse) ProtoMessage() {}
 
 func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1546,7 @@ func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 type BackendRemovePeersRequest struct {
@@ -1417,7 +1558,7 @@ type BackendRemovePeersRequest struct {
 
 func (x *BackendRemovePeersRequest) Reset() {
 	*x = BackendRemovePeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1570,7 @@ func (x *BackendRemovePeersRequest) String() string {
 func (*BackendRemovePeersRequest) ProtoMessage() {}
 
 func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1583,7 @@ func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BackendRemovePeersRequest) GetKeys() [][]byte {
@@ -1460,7 +1601,7 @@ type BackendRemovePeersResponse struct {
 
 func (x *BackendRemovePeersResponse) Reset() {
 	*x = BackendRemovePeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1613,7 @@ func (x *BackendRemovePeersResponse) String() string {
 func (*BackendRemovePeersResponse) ProtoMessage() {}
 
 func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1626,7 @@ func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
 type BackendStateRequest struct {
@@ -1496,7 +1637,7 @@ type BackendStateRequest struct {
 
 func (x *BackendStateRequest) Reset() {
 	*x = BackendStateRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1649,7 @@ func (x *BackendStateRequest) String() string {
 func (*BackendStateRequest) ProtoMessage() {}
 
 func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1662,7 @@ func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateRequest.ProtoReflect.Descriptor instead.
 func (*BackendStateRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
 }
 
 type BackendStateResponse struct {
@@ -1533,7 +1674,7 @@ type BackendStateResponse struct {
 
 func (x *BackendStateResponse) Reset() {
 	*x = BackendStateResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1686,7 @@ func (x *BackendStateResponse) String() string {
 func (*BackendStateResponse) ProtoMessage() {}
 
 func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1699,7 @@ func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateResponse.ProtoReflect.Descriptor instead.
 func (*BackendStateResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BackendStateResponse) GetState() *InterfaceState {
@@ -1579,7 +1720,7 @@ type RouteChanges struct {
 
 func (x *RouteChanges) Reset() {
 	*x = RouteChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1732,7 @@ func (x *RouteChanges) String() string {
 func (*RouteChanges) ProtoMessage() {}
 
 func (x *RouteChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1745,7 @@ func (x *RouteChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteChanges.ProtoReflect.Descriptor instead.
 func (*RouteChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RouteChanges) GetRemove() []string {
@@ -1630,7 +1771,7 @@ type BackendApplyRoutesRequest struct {
 
 func (x *BackendApplyRoutesRequest) Reset() {
 	*x = BackendApplyRoutesRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1783,7 @@ func (x *BackendApplyRoutesRequest) String() string {
 func (*BackendApplyRoutesRequest) ProtoMessage() {}
 
 func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1796,7 @@ func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BackendApplyRoutesRequest) GetChanges() *RouteChanges {
@@ -1673,7 +1814,7 @@ type BackendApplyRoutesResponse struct {
 
 func (x *BackendApplyRoutesResponse) Reset() {
 	*x = BackendApplyRoutesResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1826,7 @@ func (x *BackendApplyRoutesResponse) String() string {
 func (*BackendApplyRoutesResponse) ProtoMessage() {}
 
 func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1839,7 @@ func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 type BackendSetFilterRequest struct {
@@ -1710,7 +1851,7 @@ type BackendSetFilterRequest struct {
 
 func (x *BackendSetFilterRequest) Reset() {
 	*x = BackendSetFilterRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1863,7 @@ func (x *BackendSetFilterRequest) String() string {
 func (*BackendSetFilterRequest) ProtoMessage() {}
 
 func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1876,7 @@ func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterRequest.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BackendSetFilterRequest) GetFilter() *Filter {
@@ -1753,7 +1894,7 @@ type BackendSetFilterResponse struct {
 
 func (x *BackendSetFilterResponse) Reset() {
 	*x = BackendSetFilterResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1906,7 @@ func (x *BackendSetFilterResponse) String() string {
 func (*BackendSetFilterResponse) ProtoMessage() {}
 
 func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1919,7 @@ func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterResponse.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
 type BackendCloseRequest struct {
@@ -1789,7 +1930,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +1942,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +1955,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
 }
 
 type BackendCloseResponse struct {
@@ -1825,7 +1966,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1978,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1991,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -1885,22 +2026,33 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\bprefixes\x18\x01 \x03(\tR\bprefixes\x12\x1e\n" +
 	"\n" +
 	"masquerade\x18\x02 \x01(\bR\n" +
-	"masquerade\"\xfe\x01\n" +
+	"masquerade\"\xf9\x02\n" +
 	"\vProxyConfig\x12\x16\n" +
 	"\x06socks5\x18\x01 \x01(\tR\x06socks5\x12\x12\n" +
 	"\x04http\x18\x02 \x01(\tR\x04http\x127\n" +
 	"\bforwards\x18\x03 \x03(\v2\x1b.rustynet.plugin.v1.ForwardR\bforwards\x124\n" +
 	"\aexposes\x18\x04 \x03(\v2\x1a.rustynet.plugin.v1.ExposeR\aexposes\x12\x10\n" +
 	"\x03dns\x18\x05 \x03(\tR\x03dns\x12B\n" +
-	"\fmesh_service\x18\x06 \x01(\v2\x1f.rustynet.plugin.v1.MeshServiceR\vmeshService\"M\n" +
+	"\fmesh_service\x18\x06 \x01(\v2\x1f.rustynet.plugin.v1.MeshServiceR\vmeshService\x121\n" +
+	"\x04auth\x18\a \x01(\v2\x1d.rustynet.plugin.v1.ProxyAuthR\x04auth\x12.\n" +
+	"\x05hosts\x18\b \x03(\v2\x18.rustynet.plugin.v1.HostR\x05hosts\x12\x16\n" +
+	"\x06domain\x18\t \x01(\tR\x06domain\"C\n" +
+	"\tProxyAuth\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"0\n" +
+	"\x04Host\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\tR\x05addrs\"M\n" +
 	"\vMeshService\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\rR\x04port\x12\x16\n" +
 	"\x06accept\x18\x02 \x01(\tR\x06accept\x12\x12\n" +
-	"\x04dial\x18\x03 \x01(\tR\x04dial\"j\n" +
+	"\x04dial\x18\x03 \x01(\tR\x04dial\"\x8b\x01\n" +
 	"\aForward\x12/\n" +
 	"\x05proto\x18\x01 \x01(\x0e2\x19.rustynet.plugin.v1.ProtoR\x05proto\x12\x16\n" +
 	"\x06listen\x18\x02 \x01(\tR\x06listen\x12\x16\n" +
-	"\x06target\x18\x03 \x01(\tR\x06target\"n\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x1f\n" +
+	"\vtarget_host\x18\x04 \x01(\tR\n" +
+	"targetHost\"n\n" +
 	"\x06Expose\x12/\n" +
 	"\x05proto\x18\x01 \x01(\x0e2\x19.rustynet.plugin.v1.ProtoR\x05proto\x12\x1b\n" +
 	"\tmesh_port\x18\x02 \x01(\rR\bmeshPort\x12\x16\n" +
@@ -2005,7 +2157,7 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(Proto)(0),                         // 0: rustynet.plugin.v1.Proto
 	(*BackendInfo)(nil),                // 1: rustynet.plugin.v1.BackendInfo
@@ -2013,79 +2165,83 @@ var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(*InterfaceConfig)(nil),            // 3: rustynet.plugin.v1.InterfaceConfig
 	(*GatewayConfig)(nil),              // 4: rustynet.plugin.v1.GatewayConfig
 	(*ProxyConfig)(nil),                // 5: rustynet.plugin.v1.ProxyConfig
-	(*MeshService)(nil),                // 6: rustynet.plugin.v1.MeshService
-	(*Forward)(nil),                    // 7: rustynet.plugin.v1.Forward
-	(*Expose)(nil),                     // 8: rustynet.plugin.v1.Expose
-	(*PeerConfig)(nil),                 // 9: rustynet.plugin.v1.PeerConfig
-	(*PeerChanges)(nil),                // 10: rustynet.plugin.v1.PeerChanges
-	(*InterfaceState)(nil),             // 11: rustynet.plugin.v1.InterfaceState
-	(*PeerState)(nil),                  // 12: rustynet.plugin.v1.PeerState
-	(*Filter)(nil),                     // 13: rustynet.plugin.v1.Filter
-	(*FilterRule)(nil),                 // 14: rustynet.plugin.v1.FilterRule
-	(*PortRange)(nil),                  // 15: rustynet.plugin.v1.PortRange
-	(*BackendInfoRequest)(nil),         // 16: rustynet.plugin.v1.BackendInfoRequest
-	(*BackendInfoResponse)(nil),        // 17: rustynet.plugin.v1.BackendInfoResponse
-	(*BackendProbeRequest)(nil),        // 18: rustynet.plugin.v1.BackendProbeRequest
-	(*BackendProbeResponse)(nil),       // 19: rustynet.plugin.v1.BackendProbeResponse
-	(*BackendConfigureRequest)(nil),    // 20: rustynet.plugin.v1.BackendConfigureRequest
-	(*BackendConfigureResponse)(nil),   // 21: rustynet.plugin.v1.BackendConfigureResponse
-	(*BackendApplyPeersRequest)(nil),   // 22: rustynet.plugin.v1.BackendApplyPeersRequest
-	(*BackendApplyPeersResponse)(nil),  // 23: rustynet.plugin.v1.BackendApplyPeersResponse
-	(*BackendRemovePeersRequest)(nil),  // 24: rustynet.plugin.v1.BackendRemovePeersRequest
-	(*BackendRemovePeersResponse)(nil), // 25: rustynet.plugin.v1.BackendRemovePeersResponse
-	(*BackendStateRequest)(nil),        // 26: rustynet.plugin.v1.BackendStateRequest
-	(*BackendStateResponse)(nil),       // 27: rustynet.plugin.v1.BackendStateResponse
-	(*RouteChanges)(nil),               // 28: rustynet.plugin.v1.RouteChanges
-	(*BackendApplyRoutesRequest)(nil),  // 29: rustynet.plugin.v1.BackendApplyRoutesRequest
-	(*BackendApplyRoutesResponse)(nil), // 30: rustynet.plugin.v1.BackendApplyRoutesResponse
-	(*BackendSetFilterRequest)(nil),    // 31: rustynet.plugin.v1.BackendSetFilterRequest
-	(*BackendSetFilterResponse)(nil),   // 32: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendCloseRequest)(nil),        // 33: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),       // 34: rustynet.plugin.v1.BackendCloseResponse
+	(*ProxyAuth)(nil),                  // 6: rustynet.plugin.v1.ProxyAuth
+	(*Host)(nil),                       // 7: rustynet.plugin.v1.Host
+	(*MeshService)(nil),                // 8: rustynet.plugin.v1.MeshService
+	(*Forward)(nil),                    // 9: rustynet.plugin.v1.Forward
+	(*Expose)(nil),                     // 10: rustynet.plugin.v1.Expose
+	(*PeerConfig)(nil),                 // 11: rustynet.plugin.v1.PeerConfig
+	(*PeerChanges)(nil),                // 12: rustynet.plugin.v1.PeerChanges
+	(*InterfaceState)(nil),             // 13: rustynet.plugin.v1.InterfaceState
+	(*PeerState)(nil),                  // 14: rustynet.plugin.v1.PeerState
+	(*Filter)(nil),                     // 15: rustynet.plugin.v1.Filter
+	(*FilterRule)(nil),                 // 16: rustynet.plugin.v1.FilterRule
+	(*PortRange)(nil),                  // 17: rustynet.plugin.v1.PortRange
+	(*BackendInfoRequest)(nil),         // 18: rustynet.plugin.v1.BackendInfoRequest
+	(*BackendInfoResponse)(nil),        // 19: rustynet.plugin.v1.BackendInfoResponse
+	(*BackendProbeRequest)(nil),        // 20: rustynet.plugin.v1.BackendProbeRequest
+	(*BackendProbeResponse)(nil),       // 21: rustynet.plugin.v1.BackendProbeResponse
+	(*BackendConfigureRequest)(nil),    // 22: rustynet.plugin.v1.BackendConfigureRequest
+	(*BackendConfigureResponse)(nil),   // 23: rustynet.plugin.v1.BackendConfigureResponse
+	(*BackendApplyPeersRequest)(nil),   // 24: rustynet.plugin.v1.BackendApplyPeersRequest
+	(*BackendApplyPeersResponse)(nil),  // 25: rustynet.plugin.v1.BackendApplyPeersResponse
+	(*BackendRemovePeersRequest)(nil),  // 26: rustynet.plugin.v1.BackendRemovePeersRequest
+	(*BackendRemovePeersResponse)(nil), // 27: rustynet.plugin.v1.BackendRemovePeersResponse
+	(*BackendStateRequest)(nil),        // 28: rustynet.plugin.v1.BackendStateRequest
+	(*BackendStateResponse)(nil),       // 29: rustynet.plugin.v1.BackendStateResponse
+	(*RouteChanges)(nil),               // 30: rustynet.plugin.v1.RouteChanges
+	(*BackendApplyRoutesRequest)(nil),  // 31: rustynet.plugin.v1.BackendApplyRoutesRequest
+	(*BackendApplyRoutesResponse)(nil), // 32: rustynet.plugin.v1.BackendApplyRoutesResponse
+	(*BackendSetFilterRequest)(nil),    // 33: rustynet.plugin.v1.BackendSetFilterRequest
+	(*BackendSetFilterResponse)(nil),   // 34: rustynet.plugin.v1.BackendSetFilterResponse
+	(*BackendCloseRequest)(nil),        // 35: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),       // 36: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
 	5,  // 1: rustynet.plugin.v1.InterfaceConfig.proxy:type_name -> rustynet.plugin.v1.ProxyConfig
 	4,  // 2: rustynet.plugin.v1.InterfaceConfig.gateway:type_name -> rustynet.plugin.v1.GatewayConfig
-	7,  // 3: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
-	8,  // 4: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
-	6,  // 5: rustynet.plugin.v1.ProxyConfig.mesh_service:type_name -> rustynet.plugin.v1.MeshService
-	0,  // 6: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
-	0,  // 7: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
-	9,  // 8: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
-	12, // 9: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
-	14, // 10: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
-	0,  // 11: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
-	15, // 12: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
-	1,  // 13: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
-	3,  // 14: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
-	10, // 15: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
-	11, // 16: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
-	28, // 17: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
-	13, // 18: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	16, // 19: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	18, // 20: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	20, // 21: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	22, // 22: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	24, // 23: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	26, // 24: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	29, // 25: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
-	31, // 26: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	33, // 27: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	17, // 28: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	19, // 29: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	21, // 30: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	23, // 31: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	25, // 32: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	27, // 33: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	30, // 34: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
-	32, // 35: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	34, // 36: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	28, // [28:37] is the sub-list for method output_type
-	19, // [19:28] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	9,  // 3: rustynet.plugin.v1.ProxyConfig.forwards:type_name -> rustynet.plugin.v1.Forward
+	10, // 4: rustynet.plugin.v1.ProxyConfig.exposes:type_name -> rustynet.plugin.v1.Expose
+	8,  // 5: rustynet.plugin.v1.ProxyConfig.mesh_service:type_name -> rustynet.plugin.v1.MeshService
+	6,  // 6: rustynet.plugin.v1.ProxyConfig.auth:type_name -> rustynet.plugin.v1.ProxyAuth
+	7,  // 7: rustynet.plugin.v1.ProxyConfig.hosts:type_name -> rustynet.plugin.v1.Host
+	0,  // 8: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
+	0,  // 9: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
+	11, // 10: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
+	14, // 11: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
+	16, // 12: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
+	0,  // 13: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
+	17, // 14: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
+	1,  // 15: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
+	3,  // 16: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
+	12, // 17: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
+	13, // 18: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
+	30, // 19: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
+	15, // 20: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	18, // 21: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	20, // 22: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	22, // 23: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	24, // 24: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	26, // 25: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	28, // 26: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	31, // 27: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	33, // 28: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	35, // 29: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	19, // 30: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	21, // 31: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	23, // 32: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	25, // 33: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	27, // 34: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	29, // 35: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	32, // 36: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	34, // 37: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	36, // 38: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	30, // [30:39] is the sub-list for method output_type
+	21, // [21:30] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -2099,7 +2255,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
