@@ -34,6 +34,10 @@ type NodeConfig struct {
 	NoSync       bool
 	// MaxUpdateAge is membership.max_update_age (0: not set).
 	MaxUpdateAge time.Duration
+	// Proxy is TOML added to the [proxy] table of a node with a proxy (not
+	// NoProxy): keys such as http or username, and [[proxy.forward]]
+	// tables, after which the node's expose follows.
+	Proxy string
 	// Extra is TOML appended to the configuration as it is.
 	Extra string
 	// RunAs runs the daemon as another user; its files are given to it.
@@ -110,7 +114,7 @@ func (n *Node) writeFiles(cfg NodeConfig) (string, error) {
 	case cfg.NoProxy:
 		b.WriteString("[proxy]\nsocks5 = \"\"\n\n") // the default is 127.0.0.1:1080
 	default:
-		fmt.Fprintf(&b, "[proxy]\nsocks5 = %q\n\n[[proxy.expose]]\nproto = \"tcp\"\nport = 80\ntarget = %q\n\n", n.SOCKS, n.Web)
+		fmt.Fprintf(&b, "[proxy]\nsocks5 = %q\n%s\n[[proxy.expose]]\nproto = \"tcp\"\nport = 80\ntarget = %q\n\n", n.SOCKS, cfg.Proxy, n.Web)
 	}
 	fmt.Fprintf(&b, "[control]\nsocket = %q\n\n[log]\nlevel = \"info\"\n", n.Socket)
 	b.WriteString(cfg.Extra)

@@ -220,6 +220,10 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 	if err != nil {
 		return daemon.Options{}, usageErrorf("%v", err)
 	}
+	proxy, err := cfg.ProxyConfig() // reads the proxies' password, if any
+	if err != nil {
+		return daemon.Options{}, usageErrorf("%v", err)
+	}
 	data, err := readInput(cfg.Membership.GenesisFile)
 	if err != nil {
 		return daemon.Options{}, err
@@ -256,7 +260,7 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 			Name:       cfg.Backend.Interface,
 			ListenPort: cfg.Backend.ListenPort,
 			MTU:        cfg.Backend.MTU,
-			Proxy:      cfg.ProxyConfig(),
+			Proxy:      proxy,
 			UAPI:       cfg.Backend.UAPI,
 		},
 		PersistentKeepalive: cfg.Backend.PersistentKeepalive,

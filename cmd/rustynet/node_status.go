@@ -257,6 +257,12 @@ func printInterface(w io.Writer, is *controlapi.InterfaceStatus) {
 		if p.Target != "" {
 			target = " → " + p.Target
 		}
+		switch {
+		case p.Auth:
+			target += " (username and password required)"
+		case p.Kind == "socks5" || p.Kind == "http":
+			target += " (no authentication)"
+		}
 		fmt.Fprintf(w, "proxy      %s %s%s\n", p.Kind, p.Listen, target)
 	}
 	kinds := map[string][]string{}

@@ -132,6 +132,12 @@ type Proxy struct {
 	AllowNonLoopback bool // listeners may bind non-loopback addresses
 	Forwards         []hostapi.Forward
 	Exposes          []hostapi.Expose
+	// Username and PasswordFile, both or neither, make the SOCKS5 and HTTP
+	// proxies ask every client for this username and the password held in
+	// PasswordFile (ReadProxyPassword); a proxy listening on a non-loopback
+	// address needs them.
+	Username     string
+	PasswordFile string
 }
 
 // Routing is the [routing] table: which signed routes this node uses and
@@ -243,18 +249,27 @@ func defaults(l paths.Layout) *Config {
 }
 
 // ProxyConfig returns the proxy settings in the backend contract's form, or
-// nil if none is set. The daemon passes it only to a backend advertising
-// hostapi.BackendCapProxy.
-func (c *Config) ProxyConfig() *hostapi.ProxyConfig {
+// nil if none is set; with proxy.username set it reads the password
+// (ReadProxyPassword), whose error it returns. The daemon passes it only
+// to a backend advertising hostapi.BackendCapProxy.
+func (c *Config) ProxyConfig() (*hostapi.ProxyConfig, error) {
 	p := c.Proxy
 	if !p.SOCKS5.IsValid() && !p.HTTP.IsValid() && len(p.DNS) == 0 && len(p.Forwards) == 0 && len(p.Exposes) == 0 {
-		return nil
+		return nil, nil
 	}
-	return &hostapi.ProxyConfig{
+	pc := &hostapi.ProxyConfig{
 		SOCKS5:   p.SOCKS5,
 		HTTP:     p.HTTP,
 		Forwards: append([]hostapi.Forward(nil), p.Forwards...),
 		Exposes:  append([]hostapi.Expose(nil), p.Exposes...),
 		DNS:      append([]netip.Addr(nil), p.DNS...),
 	}
+	if p.Username != "" {
+		pass, err := c.ReadProxyPassword()
+		if err != nil {
+			return nil, err
+		}
+		pc.Auth = &hostapi.ProxyAuth{Username: p.Username, Password: pass}
+	}
+	return pc, nil
 }

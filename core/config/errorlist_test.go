@@ -63,7 +63,7 @@ func TestEveryProblemIsReported(t *testing.T) {
 				`retries = 3`,
 			},
 			want: []string{
-				`7: proxy.forward.target: "nowhere" is not IP:port, such as 127.0.0.1:1080 or [::1]:1080`,
+				`7: proxy.forward.target: "nowhere" has no port: want name:port, such as n2:80, or IP:port`,
 				`8: proxy.forward.target: required key is missing`,
 				`11: proxy.forward.proto: "sctp" is not one of tcp, udp`,
 				`14: proxy.forward.retries: unknown key`,

@@ -27,7 +27,7 @@ var tableSpecs = []tableSpec{
 		required: []string{"genesis_file", "genesis_root"}},
 	{name: "store", keys: []string{"kind", "plugin", "plugin_sha256"}},
 	{name: "backend", keys: []string{"kind", "plugin", "plugin_sha256", "interface", "listen_port", "mtu", "persistent_keepalive", "uapi"}},
-	{name: "proxy", keys: []string{"socks5", "http", "dns", "allow_non_loopback"}},
+	{name: "proxy", keys: []string{"socks5", "http", "dns", "allow_non_loopback", "username", "password_file"}},
 	{name: "proxy.forward", array: true, keys: []string{"proto", "listen", "target"},
 		required: []string{"listen", "target"}},
 	{name: "proxy.expose", array: true, keys: []string{"proto", "port", "target"},

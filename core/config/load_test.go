@@ -123,15 +123,18 @@ func TestParseResolvesAgainstARelativeBaseDir(t *testing.T) {
 
 func TestProxyConfig(t *testing.T) {
 	t.Run("nothing set", func(t *testing.T) {
-		if got := mustParse(t, `proxy.socks5 = ""`).ProxyConfig(); got != nil {
-			t.Errorf("got %+v, want nil", got)
+		if got, err := mustParse(t, `proxy.socks5 = ""`).ProxyConfig(); got != nil || err != nil {
+			t.Errorf("got %+v, %v, want nil", got, err)
 		}
 	})
 	t.Run("everything set", func(t *testing.T) {
 		c := mustParse(t, `proxy.http = "127.0.0.1:3128"`, `proxy.dns = ["100.64.0.53"]`,
 			`[[proxy.forward]]`, `listen = "127.0.0.1:2"`, `target = "100.64.0.2:22"`,
 			`[[proxy.expose]]`, `port = 80`, `target = "127.0.0.1:8080"`)
-		got := c.ProxyConfig()
+		got, err := c.ProxyConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := &hostapi.ProxyConfig{
 			SOCKS5:   c.Proxy.SOCKS5,
 			HTTP:     c.Proxy.HTTP,

@@ -4,8 +4,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -202,9 +204,20 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 	if v, ok := d.boolean(t, "allow_non_loopback"); ok {
 		p.AllowNonLoopback = v
 	}
+	d.proxyAuth(t, p)
 	listener := func(ap netip.AddrPort) error {
 		if !p.AllowNonLoopback && !ap.Addr().IsLoopback() {
 			return fmt.Errorf("%s is not a loopback address; set proxy.allow_non_loopback = true to listen on it", ap)
+		}
+		return nil
+	}
+	// A proxy reachable from other hosts must ask its clients who they are.
+	proxyListener := func(ap netip.AddrPort) error {
+		if err := listener(ap); err != nil {
+			return err
+		}
+		if p.Username == "" && !ap.Addr().IsLoopback() {
+			return fmt.Errorf("%s is not a loopback address; a proxy other hosts can reach needs proxy.username and proxy.password_file", ap)
 		}
 		return nil
 	}
@@ -212,7 +225,7 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 		name string
 		dst  *netip.AddrPort
 	}{{"socks5", &p.SOCKS5}, {"http", &p.HTTP}} {
-		if ap, ok := d.addrPort(t, k.name, listener); ok {
+		if ap, ok := d.addrPort(t, k.name, proxyListener); ok {
 			*k.dst = ap
 		}
 	}
@@ -235,7 +248,7 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 	for _, f := range d.array(t, "forward") {
 		fw := hostapi.Forward{Proto: d.proto(f)}
 		listen, okL := d.addrPort(f, "listen", listener)
-		target, okT := d.addrPort(f, "target", meshTarget)
+		target, host, okT := d.forwardTarget(f)
 		if !okL || !okT || fw.Proto == hostapi.ProtoAny {
 			continue
 		}
@@ -248,7 +261,7 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 			continue
 		}
 		seen[listen] = true
-		fw.Listen, fw.Target = listen, target
+		fw.Listen, fw.Target, fw.TargetHost = listen, target, host
 		p.Forwards = append(p.Forwards, fw)
 	}
 	exposed := map[hostapi.Proto]map[int64]bool{hostapi.ProtoTCP: {}, hostapi.ProtoUDP: {}}
@@ -267,6 +280,55 @@ func (d *decoder) proxy(t *table, p *Proxy) {
 		ex.MeshPort, ex.Target = uint16(port), target
 		p.Exposes = append(p.Exposes, ex)
 	}
+}
+
+// proxyAuth reads the username and password_file keys of the [proxy]
+// table t: both or neither.
+func (d *decoder) proxyAuth(t *table, p *Proxy) {
+	user, okU := d.str(t, "username")
+	if okU && user != "" {
+		if err := hostapi.CheckProxyUsername(user); err != nil {
+			d.fail(t, "username", "%s", hostapi.Message(err))
+			okU = false
+		}
+	}
+	file, okF := d.path(t, "password_file")
+	switch {
+	case !okU && d.present(t, "username"), !okF && d.present(t, "password_file"):
+		// reported already
+	case user != "" && file == "":
+		d.fail(t, "username", "needs %s, the file holding the password", t.at("password_file").key)
+	case user == "" && file != "":
+		d.fail(t, "password_file", "needs %s", t.at("username").key)
+	default:
+		p.Username, p.PasswordFile = user, file
+	}
+}
+
+// forwardTarget reads the target key of a [[proxy.forward]] element:
+// IP:port, or name:port for a name the proxies resolve (a node id, or
+// id.network-id, or a name the mesh's DNS knows). For a name, the port is
+// returned in the AddrPort and the name beside it.
+func (d *decoder) forwardTarget(t *table) (netip.AddrPort, string, bool) {
+	s, ok := d.str(t, "target")
+	if !ok || s == "" {
+		return netip.AddrPort{}, "", ok
+	}
+	host, portText, err := net.SplitHostPort(s)
+	switch {
+	case err == nil && hostapi.CheckHostName(host) == nil:
+		port, err := strconv.ParseUint(portText, 10, 16)
+		if err != nil || port == 0 {
+			d.fail(t, "target", "%q: want a port of 1–65535 after the name", s)
+			return netip.AddrPort{}, "", false
+		}
+		return netip.AddrPortFrom(netip.Addr{}, uint16(port)), host, true
+	case err != nil && hostapi.CheckHostName(s) == nil:
+		d.fail(t, "target", "%q has no port: want name:port, such as n2:80, or IP:port", s)
+		return netip.AddrPort{}, "", false
+	}
+	ap, ok := d.addrPort(t, "target", meshTarget)
+	return ap, "", ok
 }
 
 // meshTarget refuses targets no packet can be sent to.

@@ -13,8 +13,9 @@ import (
 )
 
 // Validate checks the files and names the configuration refers to, which
-// Parse does not touch: the private key file is a regular file that only
-// its owner may access (on Unix), the genesis file and any plugin binaries
+// Parse does not touch: the private key file and any proxy password file
+// are regular files that only their owner may access (on Unix; on
+// Windows, fileperm.CheckPrivate), the genesis file and any plugin binaries
 // are regular files, a directory feed is a directory, and the control group
 // exists. It returns an ErrorList of every problem, each pointing at its
 // key.
@@ -28,13 +29,20 @@ func (c *Config) validate() ErrorList {
 			errs = append(errs, e)
 		}
 	}
-	if err := c.checkFile("node.private_key_file", c.Node.PrivateKeyFile); err != nil {
-		add(err)
-	} else {
-		add(c.checkKeyMode())
+	type file struct{ key, path string }
+	secrets := []file{{"node.private_key_file", c.Node.PrivateKeyFile}}
+	if c.Proxy.PasswordFile != "" {
+		secrets = append(secrets, file{"proxy.password_file", c.Proxy.PasswordFile})
+	}
+	for _, f := range secrets {
+		if err := c.checkFile(f.key, f.path); err != nil {
+			add(err)
+		} else {
+			add(c.checkPrivateMode(f.key, f.path))
+		}
 	}
 	add(c.checkFile("membership.genesis_file", c.Membership.GenesisFile))
-	for _, p := range []struct{ key, path string }{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
+	for _, p := range []file{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
 		if p.path != "" {
 			add(c.checkFile(p.key, p.path))
 		}
@@ -65,7 +73,7 @@ func (c *Config) ReadPrivateKey() (hostapi.PrivateKey, error) {
 	if c.Node.PrivateKeyFile == "" {
 		return hostapi.PrivateKey{}, c.errorf(key, "required key is missing")
 	}
-	data, err := inputfile.ReadChecked(c.Node.PrivateKeyFile, MaxKeyFileBytes, c.keyModeError)
+	data, err := inputfile.ReadChecked(c.Node.PrivateKeyFile, MaxKeyFileBytes, c.privateModeError(key, c.Node.PrivateKeyFile))
 	var ce *Error
 	if errors.As(err, &ce) {
 		return hostapi.PrivateKey{}, err
@@ -78,6 +86,32 @@ func (c *Config) ReadPrivateKey() (hostapi.PrivateKey, error) {
 		return hostapi.PrivateKey{}, c.errorf(key, "%s does not hold a WireGuard private key (generate one with `rustynet key generate --kind node`)", c.Node.PrivateKeyFile)
 	}
 	return k, nil
+}
+
+// ReadProxyPassword reads the proxies' password from proxy.password_file
+// after the same checks as Validate, made on the file it reads, of at
+// most MaxKeyFileBytes: its one line (a final newline is not part of it)
+// must pass hostapi.CheckProxyPassword. Errors name the file, never its
+// contents.
+func (c *Config) ReadProxyPassword() (string, error) {
+	const key = "proxy.password_file"
+	path := c.Proxy.PasswordFile
+	if path == "" {
+		return "", c.errorf(key, "not set")
+	}
+	data, err := inputfile.ReadChecked(path, MaxKeyFileBytes, c.privateModeError(key, path))
+	var ce *Error
+	if errors.As(err, &ce) {
+		return "", err
+	}
+	if err != nil {
+		return "", c.errorf(key, "%s: %v", path, describe(err))
+	}
+	pass := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	if err := hostapi.CheckProxyPassword(pass); err != nil {
+		return "", c.errorf(key, "%s: %s (the file holds the password on one line)", path, hostapi.Message(err))
+	}
+	return pass, nil
 }
 
 // checkFile checks that path is a regular file.

@@ -10,24 +10,27 @@ import (
 	"github.com/rustynet/rustynet/internal/fileperm"
 )
 
-// checkKeyMode refuses a private key file that others may access: on
-// Windows, an access control list open to anyone but its owner, SYSTEM and
+// checkPrivateMode refuses a secret file (the private key, the proxy
+// password) at path, named by key, that others may access: on Windows, an
+// access control list open to anyone but its owner, SYSTEM and
 // Administrators (fileperm.CheckPrivate).
-func (c *Config) checkKeyMode() error {
-	fi, err := os.Lstat(c.Node.PrivateKeyFile)
+func (c *Config) checkPrivateMode(key, path string) error {
+	fi, err := os.Lstat(path)
 	if err != nil {
-		return c.errorf("node.private_key_file", "%s: %v", c.Node.PrivateKeyFile, describe(err))
+		return c.errorf(key, "%s: %v", path, describe(err))
 	}
-	return c.keyModeError(fi)
+	return c.privateModeError(key, path)(fi)
 }
 
-// keyModeError refuses the private key file fi describes if others may
-// access it.
-func (c *Config) keyModeError(fi fs.FileInfo) error {
-	if err := fileperm.CheckPrivate(c.Node.PrivateKeyFile, fi); err != nil {
-		return c.errorf("node.private_key_file", "%v", err)
+// privateModeError returns a check that refuses the secret file at path,
+// named by key, if others may access it.
+func (c *Config) privateModeError(key, path string) func(fs.FileInfo) error {
+	return func(fi fs.FileInfo) error {
+		if err := fileperm.CheckPrivate(path, fi); err != nil {
+			return c.errorf(key, "%v", err)
+		}
+		return nil
 	}
-	return nil
 }
 
 // lookupGroup fails: control groups are a Unix feature, and Parse refuses

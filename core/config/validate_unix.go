@@ -10,23 +10,26 @@ import (
 	"strconv"
 )
 
-// checkKeyMode refuses a private key file that group or others may read,
-// write or search, as ssh does.
-func (c *Config) checkKeyMode() error {
-	fi, err := os.Stat(c.Node.PrivateKeyFile)
+// checkPrivateMode refuses a secret file (the private key, the proxy
+// password) at path, named by key, that group or others may read, write
+// or search, as ssh does.
+func (c *Config) checkPrivateMode(key, path string) error {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return c.errorf("node.private_key_file", "%s: %v", c.Node.PrivateKeyFile, describe(err))
+		return c.errorf(key, "%s: %v", path, describe(err))
 	}
-	return c.keyModeError(fi)
+	return c.privateModeError(key, path)(fi)
 }
 
-// keyModeError refuses the private key file fi describes if group or
-// others may access it.
-func (c *Config) keyModeError(fi fs.FileInfo) error {
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return c.errorf("node.private_key_file", "%s has mode %#o, so others may access it; it must be 0600 (run: chmod 600 %s)", c.Node.PrivateKeyFile, perm, c.Node.PrivateKeyFile)
+// privateModeError returns a check that refuses the secret file at path,
+// named by key, if group or others may access it.
+func (c *Config) privateModeError(key, path string) func(fs.FileInfo) error {
+	return func(fi fs.FileInfo) error {
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return c.errorf(key, "%s has mode %#o, so others may access it; it must be 0600 (run: chmod 600 %s)", path, perm, path)
+		}
+		return nil
 	}
-	return nil
 }
 
 // lookupGroup resolves a group name to its gid; a numeric gid is taken as

@@ -88,6 +88,12 @@ func TestValidate(t *testing.T) {
 			key: "membership.feed", line: 1, msgPart: "not a directory"},
 		{name: "group unknown", lines: []string{`[control]`, `group = "no-such-group-rustynet"`},
 			key: "control.group", line: 2, msgPart: "no-such-group-rustynet"},
+		{name: "proxy password file", setup: func(t *testing.T, n *node) { writeFile(t, filepath.Join(n.dir, "proxy.pw"), "pw\n", 0o600) },
+			lines: []string{`[proxy]`, `username = "u"`, `password_file = "proxy.pw"`}},
+		{name: "proxy password file readable by others", setup: func(t *testing.T, n *node) { writeFile(t, filepath.Join(n.dir, "proxy.pw"), "pw\n", 0o644) },
+			lines: []string{`[proxy]`, `username = "u"`, `password_file = "proxy.pw"`}, key: "proxy.password_file", line: 3, msgPart: "has mode 0644, so others may access it; it must be 0600"},
+		{name: "proxy password file missing", lines: []string{`[proxy]`, `username = "u"`, `password_file = "proxy.pw"`},
+			key: "proxy.password_file", line: 3, msgPart: "no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +165,46 @@ func TestReadPrivateKey(t *testing.T) {
 			t.Errorf("got %v, want a mode error", err)
 		}
 	})
+}
+
+func TestReadProxyPassword(t *testing.T) {
+	const secret = "correct horse: battery staple"
+	tests := []struct {
+		name    string
+		content string
+		mode    os.FileMode
+		want    string
+		msgPart string // "": no error
+	}{
+		{"one line", secret + "\n", 0o600, secret, ""},
+		{"no final newline", secret, 0o600, secret, ""},
+		{"CRLF", secret + "\r\n", 0o400, secret, ""},
+		{"readable by others", secret + "\n", 0o640, "", "must be 0600"},
+		{"empty", "\n", 0o600, "", "proxy password: empty"},
+		{"two lines", secret + "\nsecond\n", 0o600, "", "has a control character"},
+		{"too long", strings.Repeat("p", 256), 0o600, "", "longer than 255 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t)
+			writeFile(t, filepath.Join(n.dir, "proxy.pw"), tt.content, tt.mode)
+			c, _ := n.load(t, `[proxy]`, `username = "alice"`, `password_file = "proxy.pw"`)
+			got, err := c.ProxyConfig()
+			if tt.msgPart != "" {
+				e := asError(t, err)
+				if e.Key != "proxy.password_file" || !strings.Contains(e.Msg, tt.msgPart) || strings.Contains(err.Error(), "horse") {
+					t.Errorf("got %q, want a proxy.password_file error …%s… without the file's content", err, tt.msgPart)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Auth == nil || *got.Auth != (hostapi.ProxyAuth{Username: "alice", Password: tt.want}) {
+				t.Errorf("got credentials %v, want alice and the file's line", got.Auth)
+			}
+		})
+	}
 }
 
 func chmod(t *testing.T, path string, mode os.FileMode) {

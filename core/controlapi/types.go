@@ -89,6 +89,9 @@ type ProxyStatus struct {
 	Kind   string `json:"kind"`   // "socks5", "http", "forward/tcp", "forward/udp", "expose/tcp", "expose/udp"
 	Listen string `json:"listen"` // host address; for an expose, the mesh port
 	Target string `json:"target,omitempty"`
+	// Auth is true when clients must present the configured username and
+	// password (socks5 and http only; forwards and exposes never ask).
+	Auth bool `json:"auth"`
 }
 
 // NodeStatus identifies the node.

@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdh"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +127,10 @@ type Daemon struct {
 	// forkSeen is how many pieces of the ledger's evidence of forks the
 	// daemon has acted on (recorded, shrunk the data plane to the floor).
 	forkSeen int
+	// hosts is the digest (hostsDigest) of the proxies' names table as
+	// last configured successfully: fullReconcile compares one digest,
+	// not the table, whatever the size of the network.
+	hosts [sha256.Size]byte
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex
@@ -345,22 +351,25 @@ func (d *Daemon) caps() hostapi.BackendCapabilities {
 
 // interfaceConfig is the interface configuration: the configured one
 // with the node's key; proxies and the UAPI socket only if the backend has
-// them; plan's gateway if the backend can forward (else a log line says
-// why the node does not serve); and, unless configured explicitly, the
-// node's mesh addresses from trusted membership (none while it is not an
-// active member).
+// them, the proxies with the mesh's names (meshHosts); plan's gateway if
+// the backend can forward (else a log line says why the node does not
+// serve); and, unless configured explicitly, the node's mesh addresses
+// from trusted membership (none while it is not an active member).
 func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 	cfg := d.opts.Interface
 	cfg.PrivateKey = d.opts.PrivateKey
 	caps := d.caps()
 	if !caps.Has(hostapi.BackendCapProxy) {
 		cfg.Proxy = nil // proxies and forwards are for userspace stacks only
-	} else if d.sync != nil && d.sync.service != nil {
+	} else {
 		p := hostapi.ProxyConfig{}
 		if cfg.Proxy != nil {
 			p = *cfg.Proxy
 		}
-		p.MeshService = d.sync.service
+		if d.sync != nil && d.sync.service != nil {
+			p.MeshService = d.sync.service
+		}
+		p.Hosts, p.Domain = d.meshHosts()
 		cfg.Proxy = &p
 	}
 	cfg.UAPI = cfg.UAPI && caps.Has(hostapi.BackendCapUAPI)
@@ -379,6 +388,59 @@ func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 		}
 	}
 	return cfg
+}
+
+// meshHosts are the names the proxies and forwards resolve from trusted
+// membership (the effective state): each active member's id, to its mesh
+// addresses, sorted by id, and the network id as their domain, so that
+// "n2" and "n2.<network id>" both name n2. A name the backend could not
+// take (an id that reads as an address) is left out; in restricted-safe
+// mode there are none.
+func (d *Daemon) meshHosts() ([]hostapi.Host, string) {
+	st := d.effectiveState()
+	if st == nil || d.ledger.Restricted() != nil {
+		return nil, ""
+	}
+	var hosts []hostapi.Host
+	for n := range st.Nodes() { // in id order
+		if n.Status != membership.StatusActive || len(n.Addresses) == 0 || hostapi.CheckHostName(n.ID) != nil {
+			continue
+		}
+		addrs := make([]netip.Addr, len(n.Addresses))
+		for i, a := range n.Addresses {
+			addrs[i] = a.Addr()
+		}
+		hosts = append(hosts, hostapi.Host{Name: n.ID, Addrs: addrs})
+	}
+	domain := st.NetworkID()
+	if hostapi.CheckHostName(domain) != nil {
+		domain = ""
+	}
+	return hosts, domain
+}
+
+// hostsDigest is a digest of p's names table (Hosts and Domain; nil p: an
+// empty one), unambiguous for any table.
+func hostsDigest(p *hostapi.ProxyConfig) [sha256.Size]byte {
+	if p == nil {
+		p = &hostapi.ProxyConfig{}
+	}
+	h := sha256.New()
+	w := bufio.NewWriter(h)
+	w.WriteString(p.Domain)
+	w.WriteByte(0) // names hold no NUL
+	for _, host := range p.Hosts {
+		w.WriteString(host.Name)
+		w.WriteByte(0)
+		for _, a := range host.Addrs {
+			b := a.AsSlice()
+			w.WriteByte(byte(len(b)))
+			w.Write(b)
+		}
+		w.WriteByte(0) // no address has length 0
+	}
+	w.Flush()
+	return [sha256.Size]byte(h.Sum(nil))
 }
 
 // routesOf returns the routes of plan the backend is to install: none if
@@ -457,14 +519,16 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("daemon: reading the data plane: %w", err)
 	}
-	// The node's own addresses and what it serves follow membership too: a
-	// node that joined, or whose record an update changed, gets them here.
+	// The node's own addresses, what it serves and the names its proxies
+	// resolve follow membership too: a node that joined, or whose record
+	// an update changed, gets them here.
 	cfg := d.interfaceConfig(plan)
-	if !samePrefixes(cfg.Addresses, cur.Addresses) || !sameGateway(cfg.Gateway, d.gateway) {
+	hosts := hostsDigest(cfg.Proxy)
+	if !samePrefixes(cfg.Addresses, cur.Addresses) || !sameGateway(cfg.Gateway, d.gateway) || hosts != d.hosts {
 		if err := d.backend.Configure(ctx, cfg); err != nil {
 			return fmt.Errorf("daemon: configuring the interface: %w", err)
 		}
-		d.gateway = cfg.Gateway
+		d.gateway, d.hosts = cfg.Gateway, hosts
 	}
 	c := reconcile.Delta{Peers: reconcile.Diff(plan.Peers, cur.Peers, d.applied)}
 	if d.caps().Has(hostapi.BackendCapRoutes) {
@@ -492,7 +556,9 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 // changed (nil: keep it), then peers added or changed, then routes added —
 // so a route never leads into the interface before its peer has the
 // prefix, nor outlives it by more than one call, and a peer is added only
-// once the filter it must pass is in place. d.mu must be held.
+// once the filter it must pass is in place. If the peers it changed change
+// the proxies' names, it asks the repair loop for a full reconcile. d.mu
+// must be held.
 func (d *Daemon) push(ctx context.Context, c reconcile.Delta, f *hostapi.Filter) error {
 	if len(c.Peers.Remove) > 0 {
 		if err := d.backend.RemovePeers(ctx, c.Peers.Remove); err != nil {
@@ -524,6 +590,16 @@ func (d *Daemon) push(ctx context.Context, c reconcile.Delta, f *hostapi.Filter)
 	if routes && len(c.Routes.Add) > 0 {
 		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Add: c.Routes.Add}); err != nil {
 			return fmt.Errorf("daemon: adding routes: %w", err)
+		}
+	}
+	// A peer added, removed or changed by an update applied without a full
+	// reconcile may change the names the proxies resolve; only a full
+	// reconcile configures them, so ask for one now (fullReconcile itself
+	// has configured them before it gets here, and asks nothing).
+	if len(c.Peers.Remove)+len(c.Peers.Upsert) > 0 && d.caps().Has(hostapi.BackendCapProxy) {
+		hosts, domain := d.meshHosts()
+		if hostsDigest(&hostapi.ProxyConfig{Hosts: hosts, Domain: domain}) != d.hosts {
+			d.requestRepair()
 		}
 	}
 	return nil

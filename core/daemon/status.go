@@ -180,16 +180,19 @@ func (d *Daemon) gatewayPlan(state *membership.State) *hostapi.GatewayConfig {
 	return reconcile.Gateway(state, d.recOpts)
 }
 
+// proxyStatus lists the listeners of p. Their addresses are those
+// configured, which are those the backend listens on: the configuration
+// refuses port 0, and a listener that cannot bind fails Configure.
 func proxyStatus(p hostapi.ProxyConfig) []controlapi.ProxyStatus {
 	var out []controlapi.ProxyStatus
 	if p.SOCKS5.IsValid() {
-		out = append(out, controlapi.ProxyStatus{Kind: "socks5", Listen: p.SOCKS5.String()})
+		out = append(out, controlapi.ProxyStatus{Kind: "socks5", Listen: p.SOCKS5.String(), Auth: p.Auth != nil})
 	}
 	if p.HTTP.IsValid() {
-		out = append(out, controlapi.ProxyStatus{Kind: "http", Listen: p.HTTP.String()})
+		out = append(out, controlapi.ProxyStatus{Kind: "http", Listen: p.HTTP.String(), Auth: p.Auth != nil})
 	}
 	for _, f := range p.Forwards {
-		out = append(out, controlapi.ProxyStatus{Kind: "forward/" + protoName(f.Proto), Listen: f.Listen.String(), Target: f.Target.String()})
+		out = append(out, controlapi.ProxyStatus{Kind: "forward/" + protoName(f.Proto), Listen: f.Listen.String(), Target: f.Destination()})
 	}
 	for _, e := range p.Exposes {
 		out = append(out, controlapi.ProxyStatus{Kind: "expose/" + protoName(e.Proto), Listen: strconv.Itoa(int(e.MeshPort)), Target: e.Target.String()})
