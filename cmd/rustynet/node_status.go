@@ -303,6 +303,10 @@ func (e *env) applyToDaemon(ctx context.Context, socket, cfgPath, file string, d
 	if e.json {
 		return e.printJSON(res)
 	}
+	if res.AlreadyApplied {
+		fmt.Fprintf(e.stdout, "already applied: the node holds this update at epoch %d (from a peer, the feed or an earlier apply); nothing changed\n", res.Epoch)
+		return nil
+	}
 	verb := "applied"
 	if res.DryRun {
 		verb = "would apply (dry run)"

@@ -313,7 +313,12 @@ type PeerStatus struct {
 type ApplyResult struct {
 	// Applied is true when the update is now the trusted state; false for a
 	// dry run.
-	Applied   bool   `json:"applied"`
+	Applied bool `json:"applied"`
+	// AlreadyApplied is true when the node held this very update already
+	// (the same body at its epoch: it came from a peer, the feed or an
+	// earlier apply): nothing changed, and Epoch and StateRoot are the
+	// update's.
+	AlreadyApplied bool `json:"already_applied,omitempty"`
 	DryRun    bool   `json:"dry_run"`
 	Epoch     uint64 `json:"epoch"`      // the epoch the update produces
 	StateRoot string `json:"state_root"` // hex root the update produces

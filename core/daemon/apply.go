@@ -16,7 +16,10 @@ import (
 // ApplyUpdate verifies a signed update file and, unless dryRun, commits it
 // durably and changes the data plane accordingly: a removal or revocation
 // is pushed to the backend as a removal before anything else. A rejected
-// update changes nothing and is remembered for status.
+// update changes nothing and is remembered for status. An update the log
+// holds already, byte for byte, is answered AlreadyApplied (nothing
+// changes): applying one update to every node is safe while the nodes
+// also hand it to each other.
 func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (controlapi.ApplyResult, error) {
 	defer d.auditSettle() // last, after d.mu is released
 	start := time.Now()
@@ -39,6 +42,12 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	defer d.mu.Unlock()
 	pre := d.ledger.State()
 	res, err := d.ledger.Apply(ctx, u)
+	if membership.CodeOf(err) == membership.ReplayedUpdate && d.ledger.Holds(u) {
+		// This very update is in the log already (a peer or the feed was
+		// quicker): applying it again is done, not refused. A different
+		// body under an applied update's id is still REPLAYED_UPDATE.
+		return controlapi.ApplyResult{AlreadyApplied: true, Epoch: u.Body.Epoch, StateRoot: u.Body.NewStateRoot.String()}, nil
+	}
 	if err != nil {
 		d.rejectLocked(err)
 		d.noteRefusal(ctx, err)

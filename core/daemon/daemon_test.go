@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/sha256"
@@ -276,8 +277,18 @@ func TestThreatsRejectedDataPlaneUnchanged(t *testing.T) {
 		{"under threshold", func(h *harness) []byte {
 			return h.update(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(5)}, "alice")
 		}, membership.ThresholdNotMet},
-		{"replayed update", func(h *harness) []byte {
-			return h.net.Log[0].Encode() // the genesis, again
+		{"an applied update's id on another body", func(h *harness) []byte {
+			// A new update that reuses the update id of one applied: the
+			// id was applied, this update never was.
+			h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "bob")
+			id := h.net.Log[len(h.net.Log)-1].Body.UpdateID
+			p := h.net.Proposal()
+			p.Rand = bytes.NewReader(id[:])
+			u, err := membership.NewUpdate(h.net.Chain.State(), membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h.net.Sign(t, u, "alice", "bob").Encode()
 		}, membership.ReplayedUpdate},
 		{"conflicting same-epoch update under the threshold", func(h *harness) []byte {
 			other := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "bob")

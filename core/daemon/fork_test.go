@@ -75,3 +75,24 @@ func TestStaleButNotBroken(t *testing.T) {
 		t.Fatalf("after a new update: %+v %+v", st.Trust, st.Health)
 	}
 }
+
+// TestReapplyingAnUpdateIsAlreadyApplied: an update the log holds, byte
+// for byte, is answered AlreadyApplied — nothing changes and nothing is
+// recorded as rejected — so applying one update on every node is safe
+// while peers hand it to each other.
+func TestReapplyingAnUpdateIsAlreadyApplied(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	u := h.update(membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}, "alice", "bob")
+	if _, err := h.d.ApplyUpdate(context.Background(), u, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.d.ApplyUpdate(context.Background(), u, false)
+	if err != nil || !res.AlreadyApplied || res.Applied || res.Epoch != 2 {
+		t.Fatalf("again: %+v, %v", res, err)
+	}
+	if st := h.status(); st.Trust.LastRejected != nil || st.Trust.Epoch != 2 {
+		t.Fatalf("status after a re-apply: %+v", st.Trust)
+	}
+	h.wantPeers("b", "c")
+}

@@ -438,6 +438,15 @@ func (l *Ledger) Entries(from uint64, max int) []*membership.SignedUpdate {
 	return append([]*membership.SignedUpdate(nil), l.updates[from-1:end]...)
 }
 
+// Holds reports whether the trusted log holds u itself: its entry at u's
+// epoch has byte-identical body bytes.
+func (l *Ledger) Holds(u *membership.SignedUpdate) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := u.Body.Epoch
+	return e >= 1 && e <= uint64(len(l.updates)) && bytes.Equal(l.updates[e-1].BodyBytes(), u.BodyBytes())
+}
+
 // RootAt returns the trusted state root after epoch e; false if e is 0 or
 // past the head.
 func (l *Ledger) RootAt(e uint64) (membership.Hash, bool) {

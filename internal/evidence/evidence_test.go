@@ -249,7 +249,7 @@ func TestMissingTestsAndDrillsFail(t *testing.T) {
 		want   map[string]string
 	}{
 		{"an end-to-end threat test did not run", map[string]func(*stream, string, string){
-			"TestConflictingSameEpochUpdates": func(*stream, string, string) {},
+			"TestForkSameOutcomeInEveryOrder": func(*stream, string, string) {},
 		}, allDrillsPass, map[string]string{NegativeFile: Fail}},
 		{"a threat test was skipped", map[string]func(*stream, string, string){
 			"TestRevokedNodeIsCutOff": func(s *stream, pkg, name string) { s.test(pkg, name, Skip) },

@@ -78,7 +78,7 @@ var ThreatMatrix = []ThreatRow{
 	}},
 	{3, "replayed old valid update", "reject by epoch, root, update id or watermark", []CaseSpec{
 		{pkgMembership, "TestThreatMatrix/3_replayed_old_valid_update", "", false},
-		{pkgDaemon, "TestThreatsRejectedDataPlaneUnchanged/replayed_update", "REPLAYED_UPDATE", false},
+		{pkgDaemon, "TestThreatsRejectedDataPlaneUnchanged/an_applied_update's_id_on_another_body", "REPLAYED_UPDATE", false},
 		{pkgE2E, "TestRejectedUpdatesLeaveDataPlaneUnchanged/replay_of_an_applied_update", "", false},
 	}},
 	{4, "rollback to an older snapshot", "integrity mismatch, fail closed", []CaseSpec{
@@ -88,10 +88,11 @@ var ThreatMatrix = []ThreatRow{
 		{pkgCLI, "TestStateDirRollback", "INTEGRITY_FAILURE", false},
 		{pkgE2E, "TestRollbackOfStateDirIsRestricted", "INTEGRITY_FAILURE", false},
 	}},
-	{5, "conflicting same-epoch updates", "one accepted by chain continuity, the others rejected", []CaseSpec{
+	{5, "conflicting same-epoch updates", "one accepted by chain continuity; a second quorum-signed one is evidence of a fork (FORKED, docs/forks.md), one without a quorum is rejected", []CaseSpec{
 		{pkgMembership, "TestThreatMatrix/5_conflicting_same-epoch_updates", "", false},
-		{pkgDaemon, "TestThreatsRejectedDataPlaneUnchanged/conflicting_same-epoch_update", "STALE_EPOCH", false},
-		{pkgE2E, "TestConflictingSameEpochUpdates", "STALE_EPOCH", false},
+		{pkgDaemon, "TestThreatsRejectedDataPlaneUnchanged/conflicting_same-epoch_update_under_the_threshold", "STALE_EPOCH", false},
+		{pkgDaemon, "TestForkShrinksToTheFloor", "FORKED", false},
+		{pkgE2E, "TestForkSameOutcomeInEveryOrder", "FORKED", false},
 	}},
 	{6, "compromised node re-adds itself without quorum", "reject", []CaseSpec{
 		{pkgMembership, "TestThreatMatrix/6_revoked_node_re-adds_itself_without_quorum", "", false},
