@@ -318,10 +318,10 @@ type ApplyResult struct {
 	// (the same body at its epoch: it came from a peer, the feed or an
 	// earlier apply): nothing changed, and Epoch and StateRoot are the
 	// update's.
-	AlreadyApplied bool `json:"already_applied,omitempty"`
-	DryRun    bool   `json:"dry_run"`
-	Epoch     uint64 `json:"epoch"`      // the epoch the update produces
-	StateRoot string `json:"state_root"` // hex root the update produces
+	AlreadyApplied bool   `json:"already_applied,omitempty"`
+	DryRun         bool   `json:"dry_run"`
+	Epoch          uint64 `json:"epoch"`      // the epoch the update produces
+	StateRoot      string `json:"state_root"` // hex root the update produces
 	// Changes describes what the update does, one line per change.
 	Changes []string `json:"changes"`
 	// LatencyMicros is the time from receiving the update to the data plane
