@@ -106,6 +106,7 @@ type Daemon struct {
 	skipped []controlapi.SkippedBackend
 
 	repair   chan struct{} // a full reconcile is wanted
+	names    chan struct{} // the proxies' names may have changed (namesLoop)
 	backCaps atomic.Uint64 // capabilities of the running backend plugin
 	// noGatewayLogged is set once the node has said that its backend
 	// cannot forward what the membership lets it serve.
@@ -172,7 +173,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: node private key: %w", err)
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{},
+	d := &Daemon{opts: opts, log: opts.Logger, repair: make(chan struct{}, 1), names: make(chan struct{}, 1), applied: map[hostapi.Key]hostapi.PeerConfig{},
 		failed: make(chan error, 1)}
 	copy(d.selfKey[:], priv.PublicKey().Bytes())
 	d.recOpts = opts.Routing
@@ -245,8 +246,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.startSync(loopCtx) // before the loops: it picks its transport once
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.repairLoop(loopCtx)
+	go d.namesLoop(loopCtx)
 	if opts.Feed != nil {
 		d.feed = controlapi.FeedStatus{Source: opts.Feed.String(), State: controlapi.FeedPending}
 		d.feedSince = time.Now()
@@ -593,16 +595,55 @@ func (d *Daemon) push(ctx context.Context, c reconcile.Delta, f *hostapi.Filter)
 		}
 	}
 	// A peer added, removed or changed by an update applied without a full
-	// reconcile may change the names the proxies resolve; only a full
-	// reconcile configures them, so ask for one now (fullReconcile itself
-	// has configured them before it gets here, and asks nothing).
+	// reconcile may change the names the proxies resolve: the names loop
+	// configures them, soon and off the apply path (building the table is
+	// O(members)), coalescing a burst of updates into one change.
 	if len(c.Peers.Remove)+len(c.Peers.Upsert) > 0 && d.caps().Has(hostapi.BackendCapProxy) {
-		hosts, domain := d.meshHosts()
-		if hostsDigest(&hostapi.ProxyConfig{Hosts: hosts, Domain: domain}) != d.hosts {
-			d.requestRepair()
+		select {
+		case d.names <- struct{}{}:
+		default:
 		}
 	}
 	return nil
+}
+
+// namesDelay is how long the names loop waits after a change before it
+// configures the proxies' names, so that a burst of updates makes one
+// change.
+const namesDelay = 100 * time.Millisecond
+
+// namesLoop gives the backend's proxies the mesh's names when push says
+// they may have changed (see meshHosts): it configures the interface if
+// the table's digest moved, as fullReconcile does.
+func (d *Daemon) namesLoop(ctx context.Context) {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.names:
+		}
+		t := time.NewTimer(namesDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		cfg := d.interfaceConfig(d.plan())
+		if hosts := hostsDigest(cfg.Proxy); hosts != d.hosts {
+			if err := d.backend.Configure(ctx, cfg); err != nil {
+				if ctx.Err() == nil {
+					d.log.Warn("configuring the proxies' names failed; the repair loop retries", "err", err)
+					d.requestRepair()
+				}
+			} else {
+				d.gateway, d.hosts = cfg.Gateway, hosts
+			}
+		}
+		d.mu.Unlock()
+	}
 }
 
 func (d *Daemon) requestRepair() {
