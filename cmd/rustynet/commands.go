@@ -31,6 +31,7 @@ func rootCommand() *command {
 			versionCommand(),
 			completionCommand(),
 			demoCommand(),
+			feedCommand(),
 			conformanceCommand(),
 			pluginCommand(builtinPlugins),
 		},

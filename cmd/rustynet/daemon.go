@@ -278,7 +278,11 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 		Logger:             logger,
 	}
 	if !cfg.Membership.Feed.IsZero() {
-		src, err := feed.New(cfg.Membership.Feed.String(), feed.Options{})
+		var mirrors []string
+		for _, m := range cfg.Membership.FeedMirrors {
+			mirrors = append(mirrors, m.String())
+		}
+		src, err := feed.New(cfg.Membership.Feed.String(), feed.Options{Mirrors: mirrors, Limits: &limits})
 		if err != nil {
 			return daemon.Options{}, usageErrorf("membership.feed: %v", err)
 		}

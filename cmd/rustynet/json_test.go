@@ -72,6 +72,7 @@ var jsonCases = map[string]jsonCase{
 	}},
 	"rustynet membership status":     {setup: args("membership", "status", "--from", "log.json")},
 	"rustynet membership export":     {setup: args("membership", "export", "--from", "log.json", "--out", "exported.json")},
+	"rustynet feed publish":          {setup: args("feed", "publish", "--from", "log.json", "--out", "feed")},
 	"rustynet membership verify-log": {setup: withStateDir("membership", "verify-log", "--state-dir", "node")},
 	"rustynet membership verify-evidence": {setup: func(t *testing.T, n *testNet) []string {
 		writeEvidence(t, n, "fork.json")

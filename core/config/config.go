@@ -46,6 +46,7 @@ type Membership struct {
 	GenesisFile  string          // the signed genesis update
 	GenesisRoot  membership.Hash // never zero: it pins the network
 	Feed         Feed            // zero: no feed
+	FeedMirrors  []Feed          // further locations of the feed, tried in turn; only with Feed
 	FeedInterval time.Duration   // > 0
 	MaxClockSkew time.Duration   // >= 0
 	// MaxUpdateAge is how old the newest trusted update may be before the
@@ -60,8 +61,8 @@ type Membership struct {
 // Feed is where signed updates are fetched from: at most one of URL and Dir
 // is set. The transport is untrusted; the node verifies what it fetches.
 type Feed struct {
-	URL *url.URL // an http or https URL serving the portable log file
-	Dir string   // an absolute directory serving the portable log file
+	URL *url.URL // an http or https URL of the feed's head or single-file log (docs/feed.md)
+	Dir string   // an absolute directory holding the feed (head.json, or log.json)
 }
 
 // IsZero reports whether no feed is configured.

@@ -22,7 +22,7 @@ type tableSpec struct {
 var tableSpecs = []tableSpec{
 	{name: "node", keys: []string{"id", "private_key_file", "state_dir", "high_water_file"},
 		required: []string{"id", "private_key_file"}},
-	{name: "membership", keys: []string{"genesis_file", "genesis_root", "feed", "feed_interval", "max_clock_skew", "max_update_age",
+	{name: "membership", keys: []string{"genesis_file", "genesis_root", "feed", "feed_mirrors", "feed_interval", "max_clock_skew", "max_update_age",
 		"sync_port", "sync_interval"},
 		required: []string{"genesis_file", "genesis_root"}},
 	{name: "store", keys: []string{"kind", "plugin", "plugin_sha256"}},

@@ -84,6 +84,19 @@ func (d *decoder) membership(t *table, m *Membership) {
 			m.Feed = f
 		}
 	}
+	if list, ok := d.strList(t, "feed_mirrors"); ok {
+		for _, s := range list {
+			f, err := parseFeed(s, d.baseDir)
+			if err != nil {
+				d.fail(t, "feed_mirrors", "%v", err)
+				continue
+			}
+			m.FeedMirrors = append(m.FeedMirrors, f)
+		}
+		if len(list) > 0 && m.Feed.IsZero() {
+			d.fail(t, "feed_mirrors", "mirrors of no feed: set feed too (the first location tried)")
+		}
+	}
 	if v, ok := d.duration(t, "feed_interval", time.Millisecond, 24*time.Hour); ok {
 		m.FeedInterval = v
 	}

@@ -47,13 +47,19 @@ func (c *Config) validate() ErrorList {
 			add(c.checkFile(p.key, p.path))
 		}
 	}
-	if dir := c.Membership.Feed.Dir; dir != "" {
-		fi, err := os.Stat(dir)
+	for i, f := range append([]Feed{c.Membership.Feed}, c.Membership.FeedMirrors...) {
+		if f.Dir == "" {
+			continue
+		}
+		fi, err := os.Stat(f.Dir)
 		if err == nil && !fi.IsDir() {
 			err = errors.New("is not a directory")
 		}
-		if err != nil {
-			add(c.errorf("membership.feed", "%s: %v", dir, describe(err)))
+		if key := "membership.feed"; err != nil {
+			if i > 0 {
+				key = "membership.feed_mirrors"
+			}
+			add(c.errorf(key, "%s: %v", f.Dir, describe(err)))
 		}
 	}
 	if g := c.Control.Group; g != "" {

@@ -31,6 +31,10 @@ const (
 	DefaultKeep = 10 * time.Minute
 )
 
+// ErrDiverged is wrapped by Publish's refusal to replace a feed holding
+// another history, or more of it, than the log to publish.
+var ErrDiverged = errors.New("the feed holds another history or a longer one")
+
 // PublishOptions configure Publish. Zero values mean the defaults.
 type PublishOptions struct {
 	// SegmentEntries is the entries of a full segment, ChunkEntries those
@@ -70,7 +74,8 @@ type PublishResult struct {
 // never a mixture. Full segments hold SegmentEntries entries each; chunks
 // of ChunkEntries cover the newest full segment and the rest of the log
 // (the last chunk partial). A feed already in dir must hold a prefix of
-// log's history (the same state root at its head), unless opts.Force.
+// log's history (the same state root at its head), unless opts.Force:
+// else Publish fails with an error wrapping ErrDiverged.
 func Publish(dir string, log []*membership.SignedUpdate, opts PublishOptions) (PublishResult, error) {
 	res := PublishResult{Dir: dir}
 	if opts.SegmentEntries == 0 {
@@ -102,7 +107,7 @@ func Publish(dir string, log []*membership.SignedUpdate, opts PublishOptions) (P
 	}
 	if old != nil && !opts.Force {
 		if err := checkPrefix(old, log); err != nil {
-			return res, fmt.Errorf("feed: %s: %w; publish with force to replace it", dir, err)
+			return res, fmt.Errorf("feed: %s: %v; publish with force to replace it: %w", dir, err, ErrDiverged)
 		}
 	}
 	d, err := atomicfile.OpenDir(dir)
