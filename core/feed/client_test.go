@@ -383,3 +383,36 @@ func TestPullAheadOfTheFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainStaticServer follows a feed served by a plain file server
+// (http.FileServer: Last-Modified in whole seconds, no ETag): a head
+// replaced within the second it was served in is not missed, and a head
+// older than a second is revalidated with If-Modified-Since, answered 304.
+func TestPlainStaticServer(t *testing.T) {
+	net := network(t, 100)
+	dir := t.TempDir()
+	publish(t, dir, net.Log, testSegment, testChunk)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	src := newSource(t, srv.URL+"/", Options{Client: srv.Client()})
+	l := newLedger(t, net, 1)
+	if _, n, err := pull(t, src, l); err != nil || n != 99 {
+		t.Fatalf("first pull: %d applied, %v", n, err)
+	}
+	for i := range 3 { // each publish within the second the head was served in
+		grow(t, net, 1)
+		publish(t, dir, net.Log, testSegment, testChunk)
+		if _, n, err := pull(t, src, l); err != nil || n != 1 {
+			t.Fatalf("pull %d right after a publish: %d applied, %v; want the new entry", i, n, err)
+		}
+	}
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(filepath.Join(dir, HeadFile), old, old); err != nil {
+		t.Fatal(err)
+	}
+	pull(t, src, l) // learns the head's Last-Modified, now old enough to trust
+	res, n, err := pull(t, src, l)
+	if err != nil || n != 0 || !res.NotModified || res.Requests != 1 || res.Bytes != 0 {
+		t.Errorf("pull at the head: %+v, %d applied, %v; want one request answered 304", res, n, err)
+	}
+}

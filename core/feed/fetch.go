@@ -149,7 +149,7 @@ func (h *httpLocation) get(ctx context.Context, u *url.URL, max, want int64, con
 	}
 	defer resp.Body.Close()
 	idle.Reset(h.stall)
-	v = validators{etag: resp.Header.Get("ETag"), modified: resp.Header.Get("Last-Modified")}
+	v = validators{etag: resp.Header.Get("ETag"), modified: strongModified(resp.Header)}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && (cond.etag != "" || cond.modified != ""):
 		return nil, cond, true, nil
@@ -170,6 +170,20 @@ func (h *httpLocation) get(ctx context.Context, u *url.URL, max, want int64, con
 		return nil, v, false, fmt.Errorf("feed: %s serves more than it may hold (%d bytes)", u.Redacted(), max)
 	}
 	return data, v, false, nil
+}
+
+// strongModified returns h's Last-Modified if it can tell this version
+// from the next: only if it is at least a second before the response's
+// Date (RFC 9110, 8.8.2.2). A file replaced within the second it was
+// served in keeps its Last-Modified (whole seconds), so If-Modified-Since
+// would be answered 304 and the new version missed until the next change.
+func strongModified(h http.Header) string {
+	lm, err1 := http.ParseTime(h.Get("Last-Modified"))
+	date, err2 := http.ParseTime(h.Get("Date"))
+	if err1 != nil || err2 != nil || date.Sub(lm) < time.Second {
+		return ""
+	}
+	return h.Get("Last-Modified")
 }
 
 // failed explains err, which ended a request for u: a stall if the request
