@@ -25,6 +25,9 @@ type NodeConfig struct {
 	// interval (default 100ms when Feed is set).
 	Feed         string
 	FeedInterval time.Duration
+	// FeedMirrors are further locations of the feed
+	// (membership.feed_mirrors).
+	FeedMirrors []string
 	// Genesis replaces the cluster's genesis (a rogue node's own network).
 	Genesis *membership.SignedUpdate
 	// SyncInterval is membership.sync_interval, the rounds of the exchange
@@ -90,6 +93,13 @@ func (n *Node) writeFiles(cfg NodeConfig) (string, error) {
 			cfg.FeedInterval = 100 * time.Millisecond
 		}
 		fmt.Fprintf(&b, "feed = %q\nfeed_interval = %q\n", cfg.Feed, cfg.FeedInterval.String())
+		if len(cfg.FeedMirrors) > 0 {
+			q := make([]string, len(cfg.FeedMirrors))
+			for i, m := range cfg.FeedMirrors {
+				q[i] = fmt.Sprintf("%q", m)
+			}
+			fmt.Fprintf(&b, "feed_mirrors = [%s]\n", strings.Join(q, ", "))
+		}
 	}
 	if cfg.MaxUpdateAge > 0 {
 		fmt.Fprintf(&b, "max_update_age = %q\n", cfg.MaxUpdateAge.String())
