@@ -99,7 +99,7 @@ func TestBinary(t *testing.T) {
 	u.expect(1, "", "error: DUPLICATE_SIGNER: key "+pub["alice"]+" already signed this update\n",
 		"membership", "sign-update", "--key", "alice.key", "genesis.json")
 
-	note := "note: genesis root not pinned (--genesis-root); trusted genesis.json's own genesis " + genesisRoot + "\n"
+	note := "note: genesis root not pinned (--genesis-root, --config or $RUSTYNET_GENESIS_ROOT); trusted genesis.json's own genesis " + genesisRoot + "\n"
 	u.expect(0, "network:       demo\ngenesis root:  "+genesisRoot+" (not pinned)\nepoch:         1\n…", note,
 		"membership", "status", "--from", "genesis.json")
 	u.expect(0, "exported 1 update(s) to log.json: epoch 1, state root "+genesisRoot+"\n", note,

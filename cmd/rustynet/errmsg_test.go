@@ -282,7 +282,7 @@ func TestErrorsAsJSON(t *testing.T) {
 			mustRun(t, applyAdd...)
 			return []string{"--json", "membership", "apply-update", "--from", "log.json", "revoke.json"}
 		}, exitRejected, jsonError{Code: "STALE_EPOCH", Message: "update is for epoch 2, the trusted state is already at epoch 2 (expected 3)",
-			Hint: staleNextStep, Notes: []string{"genesis root not pinned (--genesis-root); trusted log.json's own genesis {root}"}}},
+			Hint: staleNextStep, Notes: []string{"genesis root not pinned (--genesis-root, --config or $RUSTYNET_GENESIS_ROOT); trusted log.json's own genesis {root}"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

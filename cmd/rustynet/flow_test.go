@@ -103,7 +103,7 @@ func TestGenesisRootPinning(t *testing.T) {
 	newNet(t)
 	root := status(t).GenesisRoot
 	unpinned := mustRun(t, "membership", "status", "--from", "log.json")
-	wantNote := fmt.Sprintf("note: genesis root not pinned (--genesis-root); trusted log.json's own genesis %s\n", root)
+	wantNote := fmt.Sprintf("note: genesis root not pinned (--genesis-root, --config or $RUSTYNET_GENESIS_ROOT); trusted log.json's own genesis %s\n", root)
 	if unpinned.stderr != wantNote {
 		t.Errorf("unpinned stderr: got %q, want %q", unpinned.stderr, wantNote)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rustynet/rustynet/core/config"
 	"github.com/rustynet/rustynet/core/membership"
 )
 
@@ -24,7 +25,9 @@ func membershipCommand() *command {
 		help: "--from STATE names a portable log FILE (a JSON array of signed updates\n" +
 			"from genesis on; a signed genesis file is a log of one) or a node state\n" +
 			"DIR (kept by a store plugin: --store file|sqlite, or --store-plugin PATH).\n" +
-			"Either is verified entry by entry; pin its genesis with --genesis-root HEX.\n" +
+			"Either is verified entry by entry; pin its genesis with --genesis-root HEX,\n" +
+			"the genesis_root of --config FILE (the node's configuration, which also\n" +
+			"names its state directory, store and high-water mark) or $RUSTYNET_GENESIS_ROOT.\n" +
 			"A state directory is only ever opened through its store plugin, and its\n" +
 			"high-water mark (--high-water) detects a rollback of the whole directory.",
 		subs: subs,
@@ -35,34 +38,25 @@ func membershipCommand() *command {
 type logFlags struct {
 	from        string
 	genesisRoot string
-	state       *stateFlags
+	configFile  string
+	state       *stateFlags    // nil for a command that opens no state directory
+	cfg         *config.Config // --config once read (see config)
 }
 
-// addLogFlags defines --from, --genesis-root and the state directory flags
-// on fs.
+// addLogFlags defines --from, --genesis-root, --config and the state
+// directory flags on fs.
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	lf := &logFlags{}
-	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` or node state directory to verify against")
+	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` or node state directory to verify against (default with --config: the node's state directory)")
 	lf.addPin(fs)
+	lf.addConfig(fs)
 	lf.state = addStateFlags(fs)
 	return lf
 }
 
 // addPin defines --genesis-root on fs.
 func (lf *logFlags) addPin(fs *flag.FlagSet) {
-	fs.StringVar(&lf.genesisRoot, "genesis-root", "", "pin the genesis state root (`HEX`); without it the log's own genesis is trusted")
-}
-
-// pin returns the pinned genesis root, zero if none was given.
-func (lf *logFlags) pin(e *env) (membership.Hash, error) {
-	if lf.genesisRoot == "" {
-		return membership.Hash{}, nil
-	}
-	h, err := membership.ParseHash(lf.genesisRoot)
-	if err != nil {
-		return h, e.usagef("--genesis-root: want 64 lower-case hex digits")
-	}
-	return h, nil
+	fs.StringVar(&lf.genesisRoot, "genesis-root", "", "pin the genesis state root (`HEX`; default: --config's, else $"+genesisRootEnv+"); without a pin the log's own genesis is trusted")
 }
 
 // trustedLog is a log that passed verification from its genesis: a
@@ -74,7 +68,7 @@ type trustedLog struct {
 	entries []*membership.SignedUpdate
 	chain   *membership.Chain // a file's replayed chain; nil for a state directory
 	sd      *stateDir         // the state directory; nil for a file
-	pinned  bool              // the genesis root matched --genesis-root
+	pinned  bool              // the genesis root matched the pin (logFlags.pin)
 }
 
 // empty reports whether the log holds no genesis yet (a new state
@@ -137,7 +131,14 @@ func (t *trustedLog) requireTrusted(what string) error {
 // directory, through its store plugin. The caller must close it.
 func (lf *logFlags) load(ctx context.Context, e *env) (*trustedLog, error) {
 	if lf.from == "" {
-		return nil, e.usagef("--from is required")
+		dir, err := lf.stateDir("")
+		if err != nil {
+			return nil, err
+		}
+		if dir == "" {
+			return nil, e.usagef("--from is required")
+		}
+		return lf.loadDir(ctx, e, dir, false)
 	}
 	if info, err := os.Stat(lf.from); err == nil && info.IsDir() {
 		return lf.loadDir(ctx, e, lf.from, false)
@@ -156,8 +157,8 @@ func (lf *logFlags) loadDir(ctx context.Context, e *env, dir string, create bool
 	if err != nil {
 		return nil, err
 	}
-	t := &trustedLog{path: dir, entries: sd.ledger.Log(), sd: sd, pinned: lf.genesisRoot != ""}
-	lf.notePin(e, t)
+	t := &trustedLog{path: dir, entries: sd.ledger.Log(), sd: sd, pinned: pin != membership.Hash{}}
+	notePin(e, t)
 	return t, nil
 }
 
@@ -179,15 +180,15 @@ func (lf *logFlags) loadFile(e *env) (*trustedLog, error) {
 	if err != nil {
 		return nil, rejected(fmt.Sprintf("%s: entry %d", lf.from, applied+1), err)
 	}
-	t := &trustedLog{path: lf.from, raw: raw, entries: entries, chain: chain, pinned: lf.genesisRoot != ""}
-	lf.notePin(e, t)
+	t := &trustedLog{path: lf.from, raw: raw, entries: entries, chain: chain, pinned: pin != membership.Hash{}}
+	notePin(e, t)
 	return t, nil
 }
 
 // notePin notes that the genesis the log was verified from is its own.
-func (lf *logFlags) notePin(e *env, t *trustedLog) {
+func notePin(e *env, t *trustedLog) {
 	if !t.pinned && !t.empty() {
-		e.notef("genesis root not pinned (--genesis-root); trusted %s's own genesis %s", t.path, t.genesisRoot())
+		e.noteUnpinned(t.path, t.genesisRoot())
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 func backupCommand() *command {
 	return &command{
 		name:    "backup",
-		args:    "--state-dir DIR [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
+		args:    "--state-dir DIR | --config FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
 		summary: "write a verified portable log of a node state directory, for restore",
 		help: "The directory is verified completely first; one in restricted-safe mode\n" +
 			"is refused (RESTRICTED_MODE): back up only what verifies. FILE (mode\n" +
@@ -29,7 +29,7 @@ func backupCommand() *command {
 func restoreCommand() *command {
 	return &command{
 		name:    "restore",
-		args:    "--state-dir DIR --from FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX]",
+		args:    "(--state-dir DIR | --config FILE) --from FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX]",
 		summary: "rebuild a node state directory from a verified log, moving the old one aside",
 		help: "On a stopped node (a directory a running node holds fails with LOCKED).\n" +
 			"FILE (a backup, an export, or a log from any other node) is verified\n" +
@@ -48,19 +48,27 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := &logFlags{state: addStateFlags(fs)}
 	lf.addPin(fs)
+	lf.addConfig(fs)
 	stateDir := fs.String("state-dir", "", "the node state `DIR` to back up")
 	out := fs.String("out", "", "write the backup to `FILE`")
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "state-dir", "out"); err != nil {
+	dir, err := lf.stateDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		return e.usagef("--state-dir is required")
+	}
+	if err := e.require(fs, "out"); err != nil {
 		return err
 	}
 	if err := checkNotExist(*out, *force); err != nil {
 		return err
 	}
-	t, err := lf.loadDir(ctx, e, *stateDir, false)
+	t, err := lf.loadDir(ctx, e, dir, false)
 	if err != nil {
 		return err
 	}
@@ -99,12 +107,20 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := &logFlags{state: addStateFlags(fs)}
 	lf.addPin(fs)
+	lf.addConfig(fs)
 	dirFlag := fs.String("state-dir", "", "the node state `DIR` to restore")
 	from := fs.String("from", "", "the log `FILE` to restore from: a backup, an export or another node's log")
-	if _, err := e.parse(fs, args, 0); err != nil {
+	_, err := e.parse(fs, args, 0)
+	if err != nil {
 		return err
 	}
-	if err := e.require(fs, "state-dir", "from"); err != nil {
+	if *dirFlag, err = lf.stateDir(*dirFlag); err != nil {
+		return err
+	}
+	if *dirFlag == "" {
+		return e.usagef("--state-dir is required")
+	}
+	if err := e.require(fs, "from"); err != nil {
 		return err
 	}
 	pin, err := lf.pin(e)
@@ -143,8 +159,8 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return storeError(fmt.Sprintf("restoring %s from %s", *dirFlag, *from), err)
 	}
-	if !lf.genesisRootGiven() {
-		e.notef("genesis root not pinned (--genesis-root); trusted %s's own genesis %s", *from, entries[0].Body.NewStateRoot)
+	if pin == (membership.Hash{}) {
+		e.noteUnpinned(*from, entries[0].Body.NewStateRoot)
 	}
 	st := l.Status()
 	o := restoreOutput{StateDir: *dirFlag, From: *from, Store: lf.state.store.name(), LogEntries: st.Head, Epoch: st.Epoch, StateRoot: st.Root.String()}
@@ -160,9 +176,6 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	}
 	return nil
 }
-
-// genesisRootGiven reports whether --genesis-root was given.
-func (lf *logFlags) genesisRootGiven() bool { return lf.genesisRoot != "" }
 
 // holdOld opens the existing state directory dir in a plugin of store, so
 // that its lock is held while the restore runs. A directory a running node

@@ -12,7 +12,7 @@ import (
 func verifyEvidenceCommand() *command {
 	return &command{
 		name:    "verify-evidence",
-		args:    "--genesis-root HEX [--json] FILE",
+		args:    "--genesis-root HEX | --config FILE [--json] FILE",
 		summary: "verify evidence of a fork offline and name the approvers who signed both sides",
 		help: "FILE is an evidence file a node kept when it met two quorum-signed\n" +
 			"updates extending the same state (in <state_dir>.evidence/, named in\n" +
@@ -46,6 +46,7 @@ func runVerifyEvidence(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := &logFlags{}
 	lf.addPin(fs)
+	lf.addConfig(fs)
 	rest, err := e.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func runVerifyEvidence(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if pin == (membership.Hash{}) {
-		return e.usagef("--genesis-root is required: the evidence names approvers only under the genesis it is pinned to")
+		return e.usagef("--genesis-root is required (or --config, or $%s): the evidence names approvers only under the genesis it is pinned to", genesisRootEnv)
 	}
 	data, err := readInput(rest[0])
 	if err != nil {

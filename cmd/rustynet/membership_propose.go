@@ -50,7 +50,7 @@ func proposeCommands() []*command {
 func (p proposer) command() *command {
 	return &command{
 		name:    p.name,
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
+		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
 		summary: "propose: " + p.summary,
 		help: "Writes the unsigned update to FILE. Approvers review it with verify-update\n" +
 			"and sign it with sign-update; apply-update then appends it to the log.\n" +
@@ -72,7 +72,10 @@ func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, append([]string{"from", "out"}, p.required...)...); err != nil {
+	if err := lf.requireFrom(e); err != nil {
+		return err
+	}
+	if err := e.require(fs, append([]string{"out"}, p.required...)...); err != nil {
 		return err
 	}
 	if err := checkNotExist(*out, *force); err != nil {

@@ -13,7 +13,7 @@ import (
 func signCommand() *command {
 	return &command{
 		name:    "sign-update",
-		args:    "--key FILE [--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
+		args:    "--key FILE [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
 		summary: "add your approver signature to an update file, in place",
 		help: "With --from, UPDATE is first checked against the head of that log: a key\n" +
 			"that is not an approver of the update is refused (UNKNOWN_SIGNER), and so\n" +
@@ -31,7 +31,7 @@ func signCommand() *command {
 func unsignCommand() *command {
 	return &command{
 		name:    "unsign",
-		args:    "--key-id ID|--public-key BASE64 [--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
+		args:    "--key-id ID|--public-key BASE64 [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
 		summary: "remove one signature from an update file, in place",
 		help: "--public-key names the signing key as the update file shows it. --key-id\n" +
 			"names an approver: its key is looked up in UPDATE (the approvers of a\n" +
@@ -107,7 +107,7 @@ func runSign(ctx context.Context, e *env, args []string) error {
 		if err := o.check(nil, res, verr); err != nil {
 			return err
 		}
-	case lf.from != "":
+	case lf.hasSource():
 		t, err := lf.load(ctx, e)
 		if err != nil {
 			return err
@@ -372,7 +372,7 @@ func (e *env) approverKey(ctx context.Context, lf *logFlags, u *membership.Signe
 			return ap.PublicKey, nil
 		}
 	}
-	if lf.from == "" {
+	if !lf.hasSource() {
 		return membership.ApproverKey{}, e.usagef("--key-id %s: the update names no such approver; give --from LOG|DIR to look it up, or --public-key", id)
 	}
 	t, err := lf.load(ctx, e)

@@ -12,7 +12,7 @@ import (
 func statusCommand() *command {
 	return &command{
 		name:    "status",
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--json]",
+		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--json]",
 		summary: "verify a log or state directory and show the membership it leads to",
 		help: "A state directory in restricted-safe mode shows the longest verified\n" +
 			"prefix of its log and exits 1 with INTEGRITY_FAILURE and the reason.",
@@ -24,7 +24,7 @@ func statusCommand() *command {
 func exportCommand() *command {
 	return &command{
 		name:    "export",
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
+		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
 		summary: "verify a log or state directory and write its portable log",
 		run:     runExport,
 	}
@@ -202,7 +202,10 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "from", "out"); err != nil {
+	if err := lf.requireFrom(e); err != nil {
+		return err
+	}
+	if err := e.require(fs, "out"); err != nil {
 		return err
 	}
 	if err := checkNotExist(*out, *force); err != nil {

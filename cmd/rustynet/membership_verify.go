@@ -11,7 +11,7 @@ import (
 func verifyCommand() *command {
 	return &command{
 		name:    "verify-update",
-		args:    "[--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE]] [--genesis-root HEX] UPDATE",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE]] [--genesis-root HEX] UPDATE",
 		summary: "explain an update and check that applying it now would succeed",
 		help: "Exits 0 only if apply-update would accept UPDATE now. A genesis update\n" +
 			"may be checked without --from.",
@@ -23,11 +23,13 @@ func verifyCommand() *command {
 func applyCommand() *command {
 	return &command{
 		name: "apply-update",
-		args: "[--from FILE|DIR | --state-dir DIR | --socket PATH | --config FILE] [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] " +
+		args: "[--from FILE|DIR | --state-dir DIR | --socket PATH] [--config FILE] [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] " +
 			"[--high-water FILE] [--genesis-root HEX] [--dry-run] UPDATE",
 		summary: "verify an update and apply it: to the running daemon, a log file or a node state directory",
 		help: "Without --from or --state-dir the update goes to the running daemon over its\n" +
-			"control API; the daemon verifies it itself and changes its data plane.\n" +
+			"control API (found by --socket, or by the control socket of --config FILE);\n" +
+			"the daemon verifies it itself and changes its data plane. With them,\n" +
+			"--config only supplies the store, high-water mark and genesis root.\n" +
 			"With --dry-run it verifies and shows what would change, and writes nothing.\n" +
 			"--state-dir DIR is created if missing; an empty one accepts only a genesis\n" +
 			"signed by every initial approver (and matching --genesis-root if given),\n" +
@@ -50,7 +52,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var t *trustedLog
-	if lf.from != "" || u.Body.Operation.Type != membership.OpGenesis {
+	if lf.hasSource() || u.Body.Operation.Type != membership.OpGenesis {
 		if t, err = lf.load(ctx, e); err != nil {
 			return err
 		}
@@ -122,7 +124,6 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	stateDir := fs.String("state-dir", "", "the node state `DIR` to apply to; created if missing")
 	dryRun := fs.Bool("dry-run", false, "verify and show what would change; write nothing")
 	socket := fs.String("socket", "", "the running daemon's control `SOCKET` (default: with neither --from nor --state-dir, the local daemon)")
-	cfgPath := fs.String("config", "", "the running daemon's configuration `FILE`, to find its socket")
 	pos, err := e.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -131,9 +132,9 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	case lf.from != "" && *stateDir != "":
 		return e.usagef("give either --from or --state-dir, not both")
 	case lf.from == "" && *stateDir == "":
-		return e.applyToDaemon(ctx, *socket, *cfgPath, pos[0], *dryRun)
-	case *socket != "" || *cfgPath != "":
-		return e.usagef("--socket and --config name a running daemon; they do not go with --from or --state-dir")
+		return e.applyToDaemon(ctx, *socket, lf.configFile, pos[0], *dryRun)
+	case *socket != "":
+		return e.usagef("--socket names a running daemon; it does not go with --from or --state-dir")
 	}
 	u, _, err := readUpdate(pos[0])
 	if err != nil {

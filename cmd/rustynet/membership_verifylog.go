@@ -11,7 +11,7 @@ import (
 func verifyLogCommand() *command {
 	return &command{
 		name:    "verify-log",
-		args:    "--state-dir DIR [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] [--json]",
+		args:    "--state-dir DIR | --config FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] [--json]",
 		summary: "re-verify a node state directory: every entry, the snapshot and the high-water mark",
 		help: "Works on a stopped node's directory or on a copy, a read-only one\n" +
 			"included. Prints `ok: epoch N root R entries N`, or exits 1 with\n" +
@@ -47,14 +47,19 @@ func runVerifyLog(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	lf := &logFlags{state: addStateFlags(fs)}
 	lf.addPin(fs)
+	lf.addConfig(fs)
 	stateDir := fs.String("state-dir", "", "the node state `DIR` to verify")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "state-dir"); err != nil {
+	dir, err := lf.stateDir(*stateDir)
+	if err != nil {
 		return err
 	}
-	t, err := lf.loadDir(ctx, e, *stateDir, false)
+	if dir == "" {
+		return e.usagef("--state-dir is required")
+	}
+	t, err := lf.loadDir(ctx, e, dir, false)
 	if err != nil {
 		return err
 	}

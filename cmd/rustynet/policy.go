@@ -51,7 +51,7 @@ func readPolicyFile(path string) (*policy.File, error) {
 func policyCheckCommand() *command {
 	return &command{
 		name:    "check",
-		args:    "[--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] POLICYFILE",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] POLICYFILE",
 		summary: "validate a policy file and, with --from, find what in it selects nothing",
 		help: "Exits 0 if POLICYFILE is a valid policy and (with --from) every selector\n" +
 			"and rule selects something in the current membership; 1 with\n" +
@@ -103,7 +103,7 @@ func runPolicyCheck(ctx context.Context, e *env, args []string) error {
 	}
 	o := checkOutput{File: pos[0], Rules: len(f.Policy.Rules), Findings: []findingOutput{}}
 	o.Digest = policyDigest(f.Policy)
-	if lf.from != "" {
+	if lf.hasSource() {
 		t, err := lf.load(ctx, e)
 		if err != nil {
 			return err
@@ -179,7 +179,7 @@ func policyDigest(p *membership.Policy) string { return membership.PolicyDigest(
 func policyTestCommand() *command {
 	return &command{
 		name:    "test",
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--policy POLICYFILE] SRC DST PROTO[/PORT]",
+		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--policy POLICYFILE] SRC DST PROTO[/PORT]",
 		summary: "say whether a connection is allowed, and by which rule",
 		help: "SRC is a node id or mesh address; DST a node id or an address (a mesh\n" +
 			"address is the mesh context, an address a router serves the router\n" +
@@ -214,7 +214,7 @@ func runPolicyTest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.require(fs, "from"); err != nil {
+	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	proto, port, err := parseProtoPort(pos[2])
@@ -299,7 +299,7 @@ func parseProtoPort(s string) (hostapi.Proto, uint16, error) {
 func policyShowCommand() *command {
 	return &command{
 		name:    "show",
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--out FILE [--force]]",
+		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--out FILE [--force]]",
 		summary: "print the signed policy as a policy file (--json: the canonical document)",
 		help: "The file it prints reads back as the signed policy: edit it, check it\n" +
 			"with `policy check`, and propose it with `membership propose-set-policy`.",
@@ -323,7 +323,7 @@ func runPolicyShow(ctx context.Context, e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "from"); err != nil {
+	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	if *out != "" {
