@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 )
 
-// client is the Source New returns. Its fields belong to Pull, which is
-// never called concurrently.
+// client is the Source New returns. Its fields belong to Pull, which
+// serialises its callers (the daemon's feed loop, and a caller that pulls
+// at once).
 type client struct {
+	mu      sync.Mutex // held by Pull
 	opts    Options
 	mirrors []*mirror
 	first   int // the mirror tried first: the last that served a pull
@@ -47,6 +50,8 @@ type verdict struct {
 func (c *client) String() string { return c.mirrors[0].loc.String() }
 
 func (c *client) Pull(ctx context.Context, l *ledger.Ledger, report func(Progress)) (res Result, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var cnt counter
 	defer func() { res.Requests, res.Bytes = int(cnt.requests.Load()), cnt.bytes.Load() }()
 	var errs []error
