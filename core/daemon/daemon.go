@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -302,7 +303,11 @@ func (d *Daemon) chooseBackend(ctx context.Context) error {
 		d.log.Info("backend chosen", "backend", c.Name)
 		return nil
 	}
-	return fmt.Errorf("daemon: no backend works here: %v", d.skipped)
+	why := make([]string, len(d.skipped))
+	for i, sk := range d.skipped {
+		why[i] = sk.Name + ": " + sk.Reason
+	}
+	return fmt.Errorf("daemon: no backend works here (%s)", strings.Join(why, "; "))
 }
 
 // setupBackend prepares a freshly launched backend plugin: it must work
