@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"bufio"
-	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/feed/feedtest"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
 )
@@ -55,12 +53,9 @@ func TestStaticFeed(t *testing.T) {
 	publishFeed(t, c, primary, mirror)
 	var dir atomic.Pointer[string] // what the static server serves
 	dir.Store(&primary)
-	static := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	static := feedtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.FileServer(http.Dir(*dir.Load())).ServeHTTP(w, r)
 	}))
-	wire := &wireCount{}
-	static.Listener = wire.wrap(static.Listener)
-	static.Start()
 	t.Cleanup(static.Close)
 	mirrorURL := serveFeed(t, mirror)
 
@@ -77,7 +72,7 @@ func TestStaticFeed(t *testing.T) {
 	n1.WaitReach(n2, reachWithin)
 
 	// At the head: every poll is one conditional request, answered 304.
-	wire.reset()
+	static.Reset()
 	last := st.Feed.LastFetch
 	for polls := 0; polls < 5; {
 		st = n1.WaitStatus("the next poll", feedWithin, func(st controlapi.Status) bool { return st.Feed.LastFetch.After(last) })
@@ -86,11 +81,11 @@ func TestStaticFeed(t *testing.T) {
 			t.Errorf("a poll at the head: %d requests, %d bytes, %s; want one request bringing nothing", f.LastRequests, f.LastBytes, f.State)
 		}
 	}
-	reqs, bytes, notModified := wire.load()
-	if reqs == 0 || notModified != reqs || bytes/reqs >= 1024 {
-		t.Errorf("at the head the static server answered %d requests, %d of them 304, %d bytes on the wire; want every one a 304 under 1 KB", reqs, notModified, bytes)
+	w := static.Counts()
+	if w.Requests == 0 || w.NotModified != w.Requests || w.Bytes/w.Requests >= 1024 {
+		t.Errorf("at the head the static server saw %+v; want every request answered 304, under 1 KB on the wire", w)
 	}
-	t.Logf("at the head: %d polls, %d bytes each on the wire", reqs, bytes/max(reqs, 1))
+	t.Logf("at the head: %d polls, %d bytes each on the wire", w.Requests, w.Bytes/max(w.Requests, 1))
 
 	// A new member, told only by the feed.
 	n3 := c.AddNode("n3")
@@ -205,59 +200,4 @@ func serveFeed(t *testing.T, dir string) string {
 		t.Fatal("rustynet feed serve did not start")
 		return ""
 	}
-}
-
-// wireCount counts a server's requests, the bytes its connections carry
-// both ways, and its 304 answers.
-type wireCount struct {
-	bytes atomic.Int64
-	reqs  atomic.Int64
-	nm    atomic.Int64
-}
-
-func (w *wireCount) reset() { w.bytes.Store(0); w.reqs.Store(0); w.nm.Store(0) }
-
-func (w *wireCount) load() (reqs, bytes, notModified int64) {
-	return w.reqs.Load(), w.bytes.Load(), w.nm.Load()
-}
-
-func (w *wireCount) wrap(l net.Listener) net.Listener { return countedListener{l, w} }
-
-type countedListener struct {
-	net.Listener
-	w *wireCount
-}
-
-func (l countedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &countedConn{Conn: c, w: l.w}, nil
-}
-
-// countedConn counts bytes, and each response's status line: "HTTP/1.1 "
-// and a status code at the start of a write.
-type countedConn struct {
-	net.Conn
-	w *wireCount
-}
-
-func (c *countedConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.w.bytes.Add(int64(n))
-	return n, err
-}
-
-func (c *countedConn) Write(b []byte) (int, error) {
-	var code int
-	if _, err := fmt.Sscanf(string(b[:min(len(b), 16)]), "HTTP/1.1 %d", &code); err == nil {
-		c.w.reqs.Add(1)
-		if code == http.StatusNotModified {
-			c.w.nm.Add(1)
-		}
-	}
-	n, err := c.Conn.Write(b)
-	c.w.bytes.Add(int64(n))
-	return n, err
 }

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rustynet/rustynet/core/feed/feedtest"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
 )
@@ -31,7 +34,7 @@ func TestFollowAStaticFeed(t *testing.T) {
 	net := network(t, 600)
 	dir := t.TempDir()
 	publish(t, dir, net.Log, testSegment, testChunk)
-	srv, w := serveFeed(t, dir, nil)
+	srv := serveFeed(t, dir, nil)
 	for _, loc := range []string{srv.URL + "/" + HeadFile, srv.URL + "/", dir} {
 		t.Run(loc, func(t *testing.T) {
 			publish(t, dir, net.Log, testSegment, testChunk)
@@ -54,13 +57,13 @@ func TestFollowAStaticFeed(t *testing.T) {
 
 			// At the head: one small conditional request per pull.
 			for range 3 {
-				w.reset()
+				srv.Reset()
 				res, n, err := pull(t, src, l)
 				if err != nil || n != 0 || !res.NotModified || res.Requests != 1 || res.Bytes != 0 {
 					t.Fatalf("pull at the head: %+v, %d applied, %v; want one request answered not modified", res, n, err)
 				}
-				if strings.HasPrefix(loc, "http") && (w.requests.Load() != 1 || w.cond != 1 || w.bytes.Load() > 1024) {
-					t.Errorf("at the head the server saw %d requests (%d conditional), %d bytes on the wire; want 1 conditional, under 1 KB", w.requests.Load(), w.cond, w.bytes.Load())
+				if c := srv.Counts(); strings.HasPrefix(loc, "http") && (c.Requests != 1 || c.NotModified != 1 || c.Bytes > 1024) {
+					t.Errorf("at the head the server saw %+v; want one request answered 304, under 1 KB on the wire", c)
 				}
 			}
 
@@ -69,7 +72,6 @@ func TestFollowAStaticFeed(t *testing.T) {
 			for _, n := range []int{1, 5, 20, 70} {
 				grow(t, net, n)
 				head := int64(len(publishHead(t, dir, net.Log)))
-				w.reset()
 				res, got, err := pull(t, src, l)
 				if err != nil || got != n {
 					t.Fatalf("catching up %d: %d applied, %v", n, got, err)
@@ -209,7 +211,7 @@ func TestHostileFeeds(t *testing.T) {
 			if tt.feed != nil {
 				tt.feed(t, dir)
 			}
-			srv, _ := serveFeed(t, dir, tt.serve)
+			srv := serveFeed(t, dir, tt.serve)
 			for _, loc := range []string{srv.URL + "/", dir} {
 				if tt.serve != nil && loc == dir {
 					continue
@@ -285,7 +287,7 @@ func TestMirrors(t *testing.T) {
 
 	end := make(chan struct{})
 	defer close(end)
-	stalling, _ := serveFeed(t, good, func(h http.Handler) http.Handler {
+	stalling := serveFeed(t, good, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !strings.HasPrefix(r.URL.Path, "/"+SegmentDir) {
 				h.ServeHTTP(w, r)
@@ -303,8 +305,8 @@ func TestMirrors(t *testing.T) {
 			}
 		})
 	})
-	forkSrv, _ := serveFeed(t, forked, nil)
-	goodSrv, gw := serveFeed(t, good, nil)
+	forkSrv := serveFeed(t, forked, nil)
+	goodSrv := serveFeed(t, good, nil)
 	src := newSource(t, stalling.URL+"/", Options{Mirrors: []string{forkSrv.URL + "/", goodSrv.URL + "/"}, StallTimeout: 100 * time.Millisecond})
 
 	l := newLedger(t, net, 350)
@@ -315,9 +317,9 @@ func TestMirrors(t *testing.T) {
 	if len(res.Skipped) != 2 || !errors.Is(res.Skipped[0].Err, ErrStalled) || membership.CodeOf(res.Skipped[1].Err) != membership.WrongPrevRoot {
 		t.Errorf("skipped %+v; want the stalled mirror, then the fork (WRONG_PREV_ROOT)", res.Skipped)
 	}
-	gw.reset()
+	goodSrv.Reset()
 	res, n, err = pull(t, src, l)
-	if err != nil || n != 0 || len(res.Skipped) != 0 || res.Requests != 1 || gw.requests.Load() != 1 {
+	if err != nil || n != 0 || len(res.Skipped) != 0 || res.Requests != 1 || goodSrv.Counts().Requests != 1 {
 		t.Errorf("next pull: %+v, %d applied, %v; want one request, to the good mirror only", res, n, err)
 	}
 }
@@ -331,9 +333,15 @@ func TestPullResumes(t *testing.T) {
 	h := readHeadFile(t, dir)
 	broken := h.Segments[4].Path() // epochs 257 to 320
 	fail := true
-	srv, w := serveFeed(t, dir, func(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	var paths []string // requested, in order
+	srv := serveFeed(t, dir, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			if fail && r.URL.Path == "/"+broken {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			failing := fail
+			mu.Unlock()
+			if failing && r.URL.Path == "/"+broken {
 				http.Error(rw, "try later", http.StatusServiceUnavailable)
 				return
 			}
@@ -347,19 +355,20 @@ func TestPullResumes(t *testing.T) {
 		t.Fatalf("pull with a failing segment: %v; want the 503", err)
 	}
 	sameState(t, l, before)
-	fail = false
-	w.reset()
+	mu.Lock()
+	fail, paths = false, nil
+	mu.Unlock()
 	res, n, err := pull(t, src, l)
 	if err != nil || n != 499 {
 		t.Fatalf("resumed pull: %d applied, %v; want 499", n, err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.paths[1] != "/"+broken {
-		t.Errorf("the resumed pull fetched %v; want the head, then the failed segment first", w.paths)
+	mu.Lock()
+	defer mu.Unlock()
+	if paths[1] != "/"+broken {
+		t.Errorf("the resumed pull fetched %v; want the head, then the failed segment first", paths)
 	}
-	if res.Requests != len(w.paths) || res.Requests > 1+len(h.Segments)-4 {
-		t.Errorf("resumed pull made %d requests (%v)", res.Requests, w.paths)
+	if res.Requests != len(paths) || res.Requests > 1+len(h.Segments)-4 {
+		t.Errorf("resumed pull made %d requests (%v)", res.Requests, paths)
 	}
 }
 
@@ -370,7 +379,7 @@ func TestPullAheadOfTheFeed(t *testing.T) {
 	net := network(t, 200)
 	dir := t.TempDir()
 	publish(t, dir, net.Log[:150], testSegment, testChunk)
-	srv, _ := serveFeed(t, dir, nil)
+	srv := serveFeed(t, dir, nil)
 	l := newLedger(t, net, 200)
 	src := newSource(t, srv.URL+"/", Options{Client: srv.Client()})
 	for i := range 2 {
@@ -414,5 +423,38 @@ func TestPlainStaticServer(t *testing.T) {
 	res, n, err := pull(t, src, l)
 	if err != nil || n != 0 || !res.NotModified || res.Requests != 1 || res.Bytes != 0 {
 		t.Errorf("pull at the head: %+v, %d applied, %v; want one request answered 304", res, n, err)
+	}
+}
+
+// TestBehindACache follows a feed through a shared cache (a CDN): what the
+// head and segments say about caching lets the cache answer a second node
+// catching up, and nodes at the head, without asking the origin.
+func TestBehindACache(t *testing.T) {
+	net := network(t, 300)
+	dir := t.TempDir()
+	publish(t, dir, net.Log, testSegment, testChunk)
+	origin := serveFeed(t, dir, nil)
+	u, _ := url.Parse(origin.URL)
+	front := httptest.NewServer(feedtest.NewCache(u, origin.Client()))
+	defer front.Close()
+
+	a := newLedger(t, net, 1)
+	src := newSource(t, front.URL+"/", Options{Client: front.Client()})
+	if _, n, err := pull(t, src, a); err != nil || n != 299 {
+		t.Fatalf("first node: %d applied, %v", n, err)
+	}
+	first := origin.Counts()
+	origin.Reset()
+	b := newLedger(t, net, 1)
+	if _, n, err := pull(t, newSource(t, front.URL+"/", Options{Client: front.Client()}), b); err != nil || n != 299 {
+		t.Fatalf("second node: %d applied, %v", n, err)
+	}
+	for range 3 {
+		if res, n, err := pull(t, src, a); err != nil || n != 0 || !res.NotModified {
+			t.Fatalf("at the head behind the cache: %+v, %d, %v", res, n, err)
+		}
+	}
+	if c := origin.Counts(); c.Requests != 0 {
+		t.Errorf("the origin saw %+v for a second node catching up and three polls at the head (the first node's catch-up: %+v); want nothing", c, first)
 	}
 }

@@ -3,15 +3,12 @@ package feed
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rustynet/rustynet/core/feed/feedtest"
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
@@ -106,79 +103,18 @@ func publish(tb testing.TB, dir string, log []*membership.SignedUpdate, size, ch
 	return res
 }
 
-// wire counts the requests a server answered and the bytes its
-// connections carried both ways.
-type wire struct {
-	requests atomic.Int64
-	bytes    atomic.Int64
-	mu       sync.Mutex
-	paths    []string // requested, in order
-	cond     int      // requests carrying If-None-Match or If-Modified-Since
-}
-
-func (w *wire) reset() {
-	w.requests.Store(0)
-	w.bytes.Store(0)
-	w.mu.Lock()
-	w.paths, w.cond = nil, 0
-	w.mu.Unlock()
-}
-
-// serveFeed serves dir with Handler over a real HTTP server on loopback;
-// wrap, if not nil, wraps the handler (to misbehave). It returns the
-// server and what crosses its wire.
-func serveFeed(tb testing.TB, dir string, wrap func(http.Handler) http.Handler) (*httptest.Server, *wire) {
+// serveFeed serves dir with Handler over a real HTTP server on loopback,
+// counting what crosses its wire; wrap, if not nil, wraps the handler (to
+// misbehave).
+func serveFeed(tb testing.TB, dir string, wrap func(http.Handler) http.Handler) *feedtest.Server {
 	tb.Helper()
-	w := &wire{}
 	var h http.Handler = Handler(dir, HandlerOptions{})
 	if wrap != nil {
 		h = wrap(h)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		w.requests.Add(1)
-		w.mu.Lock()
-		w.paths = append(w.paths, r.URL.Path)
-		if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
-			w.cond++
-		}
-		w.mu.Unlock()
-		h.ServeHTTP(rw, r)
-	}))
-	srv.Listener = countingListener{srv.Listener, &w.bytes}
-	srv.Start()
+	srv := feedtest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return srv, w
-}
-
-// countingListener counts the bytes its connections read and write.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return countingConn{c, l.n}, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c countingConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.n.Add(int64(n))
-	return n, err
+	return srv
 }
 
 // newSource returns the source for loc (and mirrors) with the server's
