@@ -77,7 +77,7 @@ type Source interface {
 	// are none), for the caller to commit. It returns within the bounds of
 	// its requests whatever the far end does, and soon after ctx ends.
 	// report, if not nil, is called after each segment with the progress
-	// made. Pull must not be called concurrently with itself.
+	// made. Concurrent calls are serialised: one pull at a time.
 	Pull(ctx context.Context, l *ledger.Ledger, report func(Progress)) (Result, error)
 	// String names the source (its first location) for status and logs.
 	String() string
