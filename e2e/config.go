@@ -28,6 +28,9 @@ type NodeConfig struct {
 	// FeedMirrors are further locations of the feed
 	// (membership.feed_mirrors).
 	FeedMirrors []string
+	// NoGenesisFile leaves membership.genesis_file out: the node, pinned by
+	// the genesis root alone, takes its genesis from the feed.
+	NoGenesisFile bool
 	// Genesis replaces the cluster's genesis (a rogue node's own network).
 	Genesis *membership.SignedUpdate
 	// SyncInterval is membership.sync_interval, the rounds of the exchange
@@ -87,7 +90,11 @@ func (n *Node) writeFiles(cfg NodeConfig) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[node]\nid = %q\nprivate_key_file = %q\nstate_dir = %q\nhigh_water_file = %q\n\n",
 		n.ID, keyFile, n.StateDir, n.HighWater)
-	fmt.Fprintf(&b, "[membership]\ngenesis_file = %q\ngenesis_root = %q\n", genesisFile, root.String())
+	if cfg.NoGenesisFile {
+		fmt.Fprintf(&b, "[membership]\ngenesis_root = %q\n", root.String())
+	} else {
+		fmt.Fprintf(&b, "[membership]\ngenesis_file = %q\ngenesis_root = %q\n", genesisFile, root.String())
+	}
 	if cfg.Feed != "" {
 		if cfg.FeedInterval == 0 {
 			cfg.FeedInterval = 100 * time.Millisecond

@@ -29,7 +29,9 @@ const staticFeedUpdatesEnv = "RUSTYNET_E2E_FEED_UPDATES"
 // layout alone, served by a plain static file server (Go's
 // http.FileServer: Last-Modified, no ETag, nothing of ours) with a mirror
 // served by `rustynet feed serve`, both published by `rustynet feed
-// publish`. The node catches up from its genesis, then costs one small
+// publish`. The node has no genesis file — only the genesis root pins its
+// network — and takes the genesis and the whole log from the feed, then
+// costs one small
 // conditional request per poll answered 304, applies a new member it is
 // told of only by the feed, and when the static server turns to a
 // rollback passes it over, says so, and follows the mirror.
@@ -59,7 +61,9 @@ func TestStaticFeed(t *testing.T) {
 	t.Cleanup(static.Close)
 	mirrorURL := serveFeed(t, mirror)
 
-	n1.Start(NodeConfig{Feed: static.URL + "/", FeedMirrors: []string{mirrorURL}, FeedInterval: 200 * time.Millisecond, NoSync: true})
+	// n1 has no genesis file: pinned by the genesis root alone, it takes the
+	// genesis and everything after it from the feed.
+	n1.Start(NodeConfig{Feed: static.URL + "/", FeedMirrors: []string{mirrorURL}, FeedInterval: 200 * time.Millisecond, NoSync: true, NoGenesisFile: true})
 	n2.Start(NodeConfig{NoSync: true})
 	start = time.Now()
 	st := n1.WaitStatus("the catch-up from the feed", catchUpWithin(updates), func(st controlapi.Status) bool {

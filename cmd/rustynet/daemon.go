@@ -224,13 +224,18 @@ func daemonOptions(cfg *config.Config, logger *slog.Logger) (daemon.Options, err
 	if err != nil {
 		return daemon.Options{}, usageErrorf("%v", err)
 	}
-	data, err := readInput(cfg.Membership.GenesisFile)
-	if err != nil {
-		return daemon.Options{}, err
-	}
-	genesis, err := membership.ParseSignedUpdate(data, nil)
-	if err != nil {
-		return daemon.Options{}, rejected("genesis "+cfg.Membership.GenesisFile, err)
+	// Without a genesis file the genesis comes from the feed (pinned by
+	// genesis_root, which the ledger checks): the node starts empty.
+	var genesis *membership.SignedUpdate
+	if cfg.Membership.GenesisFile != "" {
+		data, err := readInput(cfg.Membership.GenesisFile)
+		if err != nil {
+			return daemon.Options{}, err
+		}
+		genesis, err = membership.ParseSignedUpdate(data, nil)
+		if err != nil {
+			return daemon.Options{}, rejected("genesis "+cfg.Membership.GenesisFile, err)
+		}
 	}
 	limits := membership.DefaultLimits()
 	limits.MaxClockSkew = cfg.Membership.MaxClockSkew

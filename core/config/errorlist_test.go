@@ -76,8 +76,8 @@ func TestEveryProblemIsReported(t *testing.T) {
 				`2: log.level: "loud" is not one of debug, info, warn, error`,
 				`0: node.id: required key is missing`,
 				`0: node.private_key_file: required key is missing`,
-				`0: membership.genesis_file: required key is missing`,
 				`0: membership.genesis_root: required key is missing`,
+				`0: membership.genesis_file: required key is missing`,
 			},
 		},
 	}

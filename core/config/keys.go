@@ -24,7 +24,7 @@ var tableSpecs = []tableSpec{
 		required: []string{"id", "private_key_file"}},
 	{name: "membership", keys: []string{"genesis_file", "genesis_root", "feed", "feed_mirrors", "feed_interval", "max_clock_skew", "max_update_age",
 		"sync_port", "sync_interval"},
-		required: []string{"genesis_file", "genesis_root"}},
+		required: []string{"genesis_root"}},
 	{name: "store", keys: []string{"kind", "plugin", "plugin_sha256"}},
 	{name: "backend", keys: []string{"kind", "plugin", "plugin_sha256", "interface", "listen_port", "mtu", "persistent_keepalive", "uapi"}},
 	{name: "proxy", keys: []string{"socks5", "http", "dns", "allow_non_loopback", "username", "password_file"}},

@@ -65,6 +65,15 @@ func (d *decoder) membership(t *table, m *Membership) {
 	if p, ok := d.nonEmptyPath(t, "genesis_file"); ok {
 		m.GenesisFile = p
 	}
+	defer func() {
+		// Without a genesis file the node takes its genesis from the feed,
+		// where genesis_root pins it: one of the two is needed (without a
+		// feed, genesis_file is a required key).
+		if _, ok := t.m["genesis_file"]; !ok && m.Feed.IsZero() {
+			l := t.at("genesis_file")
+			d.probs = append(d.probs, problem{key: l.key.String(), at: t.self(), msg: "required key is missing"})
+		}
+	}()
 	if s, ok := d.str(t, "genesis_root"); ok {
 		h, err := membership.ParseHash(s)
 		switch {

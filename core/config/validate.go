@@ -41,7 +41,9 @@ func (c *Config) validate() ErrorList {
 			add(c.checkPrivateMode(f.key, f.path))
 		}
 	}
-	add(c.checkFile("membership.genesis_file", c.Membership.GenesisFile))
+	if c.Membership.GenesisFile != "" {
+		add(c.checkFile("membership.genesis_file", c.Membership.GenesisFile))
+	}
 	for _, p := range []file{{"store.plugin", c.Store.Plugin}, {"backend.plugin", c.Backend.Plugin}} {
 		if p.path != "" {
 			add(c.checkFile(p.key, p.path))

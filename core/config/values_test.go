@@ -301,7 +301,8 @@ func TestRequiredKeys(t *testing.T) {
 		{"node.private_key_file", "[membership]\ngenesis_file = \"g\"\ngenesis_root = \"" + testRoot + "\"\n[node]\nid = \"n1\"\n", "node.private_key_file", 4},
 		{"membership.genesis_file", "[node]\nid = \"n1\"\nprivate_key_file = \"k\"\n\n[membership]\ngenesis_root = \"" + testRoot + "\"\n", "membership.genesis_file", 5},
 		{"membership.genesis_root", "[node]\nid = \"n1\"\nprivate_key_file = \"k\"\n[membership]\ngenesis_file = \"g\"\n", "membership.genesis_root", 4},
-		{"table missing", "[node]\nid = \"n1\"\nprivate_key_file = \"k\"\n", "membership.genesis_file", 0},
+		{"table missing", "[node]\nid = \"n1\"\nprivate_key_file = \"k\"\n", "membership.genesis_root", 0},
+		{"genesis_file without a feed", "[node]\nid = \"n1\"\nprivate_key_file = \"k\"\n[membership]\ngenesis_root = \"" + testRoot + "\"\nfeed = \"\"\n", "membership.genesis_file", 4},
 		{"empty file", "", "node.id", 0},
 	}
 	for _, tt := range tests {
