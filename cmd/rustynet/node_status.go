@@ -221,6 +221,20 @@ func feedLine(e *env, f *controlapi.FeedStatus) string {
 	if f.Stalls > 0 {
 		s += fmt.Sprintf("; %d fetches cut for stalling", f.Stalls)
 	}
+	if f.Head > 0 {
+		s += fmt.Sprintf("; the feed's head is epoch %d", f.Head)
+		if f.ServedBy != "" && f.ServedBy != f.Source {
+			s += " (served by " + f.ServedBy + ")"
+		}
+	}
+	if p := f.CatchingUp; p != nil {
+		s += fmt.Sprintf("; CATCHING UP: verified through epoch %d of %d (%s so far)", p.Through, p.Head, formatBytes(uint64(max(p.Bytes, 0))))
+	} else if f.LastRequests > 0 {
+		s += fmt.Sprintf("; last fetch %d request(s), %s", f.LastRequests, formatBytes(uint64(max(f.LastBytes, 0))))
+	}
+	for _, sk := range f.Skipped {
+		s += "; passed over " + sk.Source + ": " + sk.Error
+	}
 	if f.LastError != "" {
 		s += "; last error: " + f.LastError
 	}

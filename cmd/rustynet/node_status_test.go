@@ -55,6 +55,9 @@ func TestStatusShowsForkStaleAndSync(t *testing.T) {
 			Forked: &controlapi.ForkStatus{Epoch: 4, Summary: "two quorum-signed updates extend epoch 3", FloorMembers: 5, Evidence: "/s.evidence/fork-4-a-b.json"}},
 		Sync: &controlapi.SyncStatus{Port: 51871, Transport: "backend relay", Rounds: 12, LastRound: now.Add(-time.Second),
 			Newest: &controlapi.HeardHead{Peer: "n2", Epoch: 6, At: now.Add(-3 * time.Second)}, Applied: 2, Behind: true, LastError: "n2: EXPIRED"},
+		Feed: &controlapi.FeedStatus{Source: "https://feed.example/", State: controlapi.FeedOK, LastSuccess: now.Add(-time.Second),
+			AppliedThrough: 4, Head: 1000, ServedBy: "https://mirror.example/", CatchingUp: &controlapi.FeedProgress{Base: 4, Through: 500, Head: 1000, Bytes: 2048},
+			Skipped: []controlapi.FeedSkip{{Source: "https://feed.example/", Error: "STALE_EPOCH: rollback"}}},
 	}
 	var out bytes.Buffer
 	printStatus(&env{stdout: &out, now: func() time.Time { return now }}, st)
@@ -63,6 +66,7 @@ func TestStatusShowsForkStaleAndSync(t *testing.T) {
 		"fork       two quorum-signed updates extend epoch 3\n",
 		"  floor    5 members; evidence /s.evidence/fork-4-a-b.json (check it: rustynet membership verify-evidence --genesis-root ROOT FILE)",
 		"newest update created 2h ago — STALE (max_update_age 1h)\n",
+		"; the feed's head is epoch 1000 (served by https://mirror.example/); CATCHING UP: verified through epoch 500 of 1000 (2.0 KiB so far); passed over https://feed.example/: STALE_EPOCH: rollback)\n",
 		"sync       tcp/51871 over the backend relay: 12 rounds, last 1s ago; newest head heard: epoch 6 from n2, 3s ago; 2 updates from peers; BEHIND its peers: n2: EXPIRED\n",
 	} {
 		if !strings.Contains(out.String(), want) {
