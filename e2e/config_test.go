@@ -60,8 +60,9 @@ func numbered(text string) string {
 
 // TestStartFailureExitsCleanly starts a daemon whose only backend cannot
 // be set up (its SOCKS5 port is taken): daemon.Start fails after it has
-// launched plugins, so it must stop them and the command must exit with
-// status 3 (internal/I-O failure, SPEC §8) and say why — not crash.
+// launched plugins, so it must stop them, and the command must exit with
+// status 2 (a USAGE error: the configuration names an address another
+// program holds) naming the key — not crash.
 func TestStartFailureExitsCleanly(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, Options{Members: []string{"n1"}})
@@ -72,8 +73,9 @@ func TestStartFailureExitsCleanly(t *testing.T) {
 	}
 	defer taken.Close()
 	code, stderr := n1.Exec(NodeConfig{}, time.Minute)
-	if code != 3 || strings.Contains(stderr, "panic:") || !strings.Contains(stderr, "no backend works here") {
-		t.Errorf("exit status %d, want 3 with the reason and no panic; stderr ends:\n%s", code, lastLines(stderr, 25))
+	if code != 2 || strings.Contains(stderr, "panic:") || !strings.Contains(stderr, "error: USAGE: ") ||
+		!strings.Contains(stderr, "proxy.socks5: "+n1.SOCKS+" is in use by another program") {
+		t.Errorf("exit status %d, want 2 (USAGE) naming proxy.socks5 and no panic; stderr ends:\n%s", code, lastLines(stderr, 25))
 	}
 }
 
