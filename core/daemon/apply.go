@@ -120,7 +120,7 @@ func (d *Daemon) feedLoop(ctx context.Context) {
 
 // pollFeed pulls from the feed once, outside every lock (the pull
 // verifies what it brings against the ledger as it arrives), then commits
-// what verified and reconciles, as extendLocked does for a log.
+// what verified and reconciles (afterExtendLocked).
 func (d *Daemon) pollFeed(ctx context.Context) {
 	d.feedMu.Lock()
 	d.feed.FetchingSince = time.Now()
@@ -148,17 +148,8 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 	}
 	if err == nil && res.Extension != nil {
 		applied, err = res.Extension.Commit(ctx)
-		if len(applied) > 0 {
-			if rerr := d.fullReconcile(ctx); rerr != nil {
-				d.log.Error("reconcile after new updates failed; will retry", "err", rerr)
-				d.requestRepair()
-			}
-		}
 	}
-	if err != nil {
-		d.rejectLocked(err)
-		d.noteRefusal(ctx, err)
-	}
+	d.afterExtendLocked(ctx, len(applied), err)
 	d.mu.Unlock()
 	state := controlapi.FeedOK
 	switch {

@@ -42,9 +42,9 @@ func (d *Daemon) fillVersions(ctx context.Context, s *controlapi.Status) {
 // lastUpdateAt is when the newest trusted update was created (its signed
 // created_at); zero without one.
 func (d *Daemon) lastUpdateAt() time.Time {
-	log := d.ledger.Log()
-	if len(log) == 0 {
+	newest := d.ledger.Entries(d.ledger.Status().Head, 1) // one entry, not a copy of the log
+	if len(newest) == 0 {
 		return time.Time{}
 	}
-	return time.Unix(log[len(log)-1].Body.CreatedAt, 0).UTC()
+	return time.Unix(newest[0].Body.CreatedAt, 0).UTC()
 }

@@ -411,16 +411,7 @@ func (c catchUp) Commit(ctx context.Context, from string) (int, error) {
 	d := c.d
 	d.mu.Lock()
 	applied, err := c.x.Commit(ctx)
-	if len(applied) > 0 {
-		if rerr := d.fullReconcile(ctx); rerr != nil {
-			d.log.Error("reconcile after new updates failed; will retry", "err", rerr)
-			d.requestRepair()
-		}
-	}
-	if err != nil {
-		d.rejectLocked(err)
-		d.noteRefusal(ctx, err)
-	}
+	d.afterExtendLocked(ctx, len(applied), err)
 	d.mu.Unlock()
 	d.auditExtend(audit.SourcePeer, applied, 0, len(applied), err)
 	if err != nil {
@@ -469,7 +460,16 @@ func (s syncLocal) AddEvidence(ctx context.Context, data []byte, from string) er
 // that made the node forked shrinks the data plane. d.mu must be held.
 func (d *Daemon) extendLocked(ctx context.Context, log []*membership.SignedUpdate) (int, error) {
 	n, err := d.ledger.Extend(ctx, log)
-	if n > 0 {
+	d.afterExtendLocked(ctx, n, err)
+	return n, err
+}
+
+// afterExtendLocked is what follows every extension of the ledger (a
+// log, a feed's pull, a peer's catch-up): a full reconcile if anything was
+// applied, and a refusal remembered for status — one that made the node
+// forked shrinks the data plane. d.mu must be held.
+func (d *Daemon) afterExtendLocked(ctx context.Context, applied int, err error) {
+	if applied > 0 {
 		if rerr := d.fullReconcile(ctx); rerr != nil {
 			d.log.Error("reconcile after new updates failed; will retry", "err", rerr)
 			d.requestRepair()
@@ -479,5 +479,4 @@ func (d *Daemon) extendLocked(ctx context.Context, log []*membership.SignedUpdat
 		d.rejectLocked(err)
 		d.noteRefusal(ctx, err)
 	}
-	return n, err
 }
