@@ -46,7 +46,19 @@ type LaunchConfig struct {
 	// StartTimeout bounds the wait for the plugin's handshake; zero means
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+
+	// trace, if set, is called as a launch passes each of its steps (the
+	// launchStep constants); the launch benchmark times them.
+	trace func(step string)
 }
+
+// Steps of a launch that LaunchConfig.trace reports, in order.
+const (
+	stepSpawned   = "spawned"   // the process exists (fork and exec returned)
+	stepHandshake = "handshake" // its handshake line has been read and checked
+	stepTLS       = "tls"       // the mutual-TLS handshake has completed
+	stepReady     = "ready"     // it answered the first health check
+)
 
 // LaunchStore starts the store plugin cfg describes and connects to it:
 // go-plugin handshake with the magic cookie, negotiation of the highest
@@ -121,7 +133,12 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 	}
 	env := append(os.Environ(), cfg.Env...)
 	env = append(env, envWatchStdin+"=1", envLogLevel+"="+lowestEnabledLevel(logger))
+	trace := cfg.trace
+	if trace == nil {
+		trace = func(string) {}
+	}
 	run := newProcessRunner(path, cfg.Args, env, stdinR)
+	run.started = func() { trace(stepSpawned) }
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: sets,
@@ -145,7 +162,12 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 	// go-plugin's start takes no context: a done ctx kills the process,
 	// which ends the wait for the handshake.
 	stopWatch := context.AfterFunc(ctx, func() { _ = run.Kill(context.Background()) })
-	rpc, err := client.Client()
+	var rpc plugin.ClientProtocol
+	_, err = client.Start()
+	if err == nil {
+		trace(stepHandshake)
+		rpc, err = client.Client()
+	}
 	if !stopWatch() {
 		kill()
 		return nil, nil, ctx.Err()
@@ -179,6 +201,7 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 		}
 		return nil, nil, Errorf(CodeUnavailable, "%s plugin %s: health check after handshake: %v", kind, path, err)
 	}
+	trace(stepReady)
 	return conn, raw, nil
 }
 

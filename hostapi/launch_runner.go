@@ -22,6 +22,8 @@ type processRunner struct {
 	env  []string
 	done chan struct{} // closed when the process has exited and been reaped
 	tail *tailBuffer   // the end of what the plugin wrote to stderr
+	// started, if set, is called once the process has been started.
+	started func()
 
 	mu        sync.Mutex // guards the fields below
 	stdin     *os.File   // read end of the plugin's stdin; nil once closed
@@ -69,6 +71,9 @@ func (r *processRunner) Start(context.Context) error {
 		return err
 	}
 	r.pid = r.cmd.Process.Pid
+	if r.started != nil {
+		r.started()
+	}
 	return nil
 }
 
