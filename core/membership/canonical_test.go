@@ -97,6 +97,19 @@ func TestCanonicalKeyOrder(t *testing.T) {
 	} {
 		records = append(records, record{"zero/" + string(op.Type), membership.Body{Operation: op}})
 	}
+	// A resolve_fork embeds whole signed updates (§15): with and without
+	// a choice.
+	{
+		net, x, y := fork(t)
+		for _, choice := range []membership.Hash{{}, x.Digest()} {
+			r, err := membership.NewResolution(net.Chain.State(), []*membership.SignedUpdate{x, y}, choice, net.Proposal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			net.Sign(t, r, "alice")
+			records = append(records, record{"resolve_fork/" + choice.String()[:8], r.Body})
+		}
+	}
 	// Largest integers the format admits.
 	big := base
 	big.Epoch, big.CreatedAt, big.ExpiresAt = 1<<53-1, 1<<53-1, 1<<53-1
@@ -348,7 +361,8 @@ func TestDecodeNegative(t *testing.T) {
 		// Versions and kinds.
 		{name: "schema_version 2 on a state without a policy", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":2,`, code: ill},
 		{name: "schema_version 3 on a state without recovery keys", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":3,`, code: ill},
-		{name: "schema_version 4", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":4,`, code: us},
+		{name: "schema_version 4 for add_node", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":4,`, code: us},
+		{name: "schema_version 5", step: stepAddNode, old: `"schema_version":1,`, new: `"schema_version":5,`, code: us},
 		{name: "recovery member in a v1 genesis", step: stepGenesis, old: `],"threshold":2,"type":"genesis"`, new: `],"recovery":{"keys":[],"threshold":1},"threshold":2,"type":"genesis"`, code: nc},
 		{name: "set_recovery in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"recovery":{"keys":[],"threshold":1},"type":"set_recovery"}`, code: us},
 		{name: "recover in a v1 record", step: stepRemoveNode, old: `{"node_id":"srv-db_01","type":"remove_node"}`, new: `{"approvers":[],"threshold":1,"type":"recover"}`, code: us},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -51,6 +52,8 @@ type wireOperation struct {
 	ApproverID string         `json:"approver_id"`
 	Policy     *wirePolicy    `json:"policy"`
 	Recovery   *wireRecovery  `json:"recovery"`
+	Choice     string         `json:"choice"`
+	Sides      []wireEnvelope `json:"sides"`
 }
 
 type wireRecovery struct {
@@ -135,7 +138,7 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 }
 
 // schemaVersions maps the one spelling of each schema version to it.
-var schemaVersions = map[json.Number]uint64{"1": 1, "2": 2, "3": 3}
+var schemaVersions = map[json.Number]uint64{"1": 1, "2": 2, "3": 3, "4": 4}
 
 func (w *wireBody) convert(l *Limits, version uint64) (Body, error) {
 	b := Body{SchemaVersion: version}
@@ -174,6 +177,12 @@ func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 	}
 	if (op.Type == OpSetRecovery || op.Type == OpRecover) && version < 3 {
 		return op, errorf(UnknownSchema, "operation type %q needs schema version 3", w.Type)
+	}
+	if op.Type == OpResolveFork && version < 4 {
+		return op, errorf(UnknownSchema, "operation type %q needs schema version 4", w.Type)
+	}
+	if version == 4 && op.Type != OpResolveFork {
+		return op, errorf(UnknownSchema, "a schema 4 record carries only resolve_fork, not %q", w.Type)
 	}
 	switch op.Type {
 	case OpGenesis:
@@ -243,10 +252,49 @@ func (w *wireOperation) convert(l *Limits, version uint64) (Operation, error) {
 				return op, err
 			}
 		}
+	case OpResolveFork:
+		op.Sides, op.Choice, err = convertSides(w, l, version)
 	default:
 		return op, errorf(UnknownSchema, "unknown operation type %q", w.Type)
 	}
 	return op, err
+}
+
+// convertSides decodes the sides and choice of a resolve_fork (§15): 2 to
+// MaxForkSides signed updates, each in canonical form and of a schema
+// version no newer than the record's, in ascending order of their update
+// digests (so distinct); the choice is "" (none) or one of their digests.
+// Whether the sides are a fork is checked on the state (checkSides).
+func convertSides(w *wireOperation, l *Limits, version uint64) ([]*SignedUpdate, Hash, error) {
+	var choice Hash
+	if len(w.Sides) < 2 {
+		return nil, choice, errorf(IllegalOperation, "resolve_fork: %d side(s); a fork has at least 2", len(w.Sides))
+	}
+	if len(w.Sides) > MaxForkSides {
+		return nil, choice, errorf(LimitExceeded, "resolve_fork: %d sides exceed the limit of %d", len(w.Sides), MaxForkSides)
+	}
+	sides := make([]*SignedUpdate, len(w.Sides))
+	for i := range w.Sides {
+		u, err := fromWire(&w.Sides[i], l, version)
+		if err != nil {
+			return nil, choice, prefixErr(err, "resolve_fork: side %d: ", i+1)
+		}
+		if i > 0 && bytes.Compare(digestOf(sides[i-1]).bytes(), digestOf(u).bytes()) >= 0 {
+			return nil, choice, errorf(NonCanonical, "resolve_fork: the sides are not in ascending order of their update digests, or repeat one")
+		}
+		sides[i] = u
+	}
+	if w.Choice == "" {
+		return sides, choice, nil
+	}
+	choice, err := ParseHash(w.Choice)
+	if err != nil {
+		return nil, choice, prefixErr(err, "resolve_fork: choice: ")
+	}
+	if !slices.ContainsFunc(sides, func(u *SignedUpdate) bool { return digestOf(u) == choice }) {
+		return nil, choice, errorf(IllegalOperation, "resolve_fork: the choice %s is not the digest of one of its sides", choice)
+	}
+	return sides, choice, nil
 }
 
 func (w *wireRecovery) convert(l *Limits) (*Recovery, error) {

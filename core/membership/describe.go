@@ -33,6 +33,19 @@ func Describe(pre *State, op *Operation) []string {
 			lines = append(lines, fmt.Sprintf("- recovery set: %d of %d keys", r.Threshold, len(r.Keys)))
 		}
 		return append(lines, describeRecovery(op.Recovery)...)
+	case OpResolveFork:
+		lines := []string{fmt.Sprintf("! FORK RESOLUTION: settles %d conflicting updates of epoch %d; every node follows this instead of the side it holds", len(op.Sides), pre.epoch+1)}
+		for _, u := range op.Sides {
+			mark := "- side"
+			if u.Digest() == op.Choice {
+				mark = "= side (chosen)"
+			}
+			lines = append(lines, fmt.Sprintf("%s %s: %s", mark, short(u.Digest()), u.Body.Operation.Type))
+		}
+		if chosen := op.chosen(); chosen != nil {
+			return append(lines, Describe(pre, &chosen.Body.Operation)...)
+		}
+		return append(lines, "= nothing else changes (no side chosen)")
 	case OpRecover:
 		lines := []string{fmt.Sprintf("! RECOVERY: the whole approver set is replaced by recovery keys: threshold %d of %d approvers", op.Threshold, len(op.Approvers))}
 		for _, a := range pre.approvers {

@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"net/netip"
 )
@@ -108,8 +109,39 @@ func (w *canonWriter) operation(op *Operation) {
 		}
 		w.endArray()
 		w.fieldUint("threshold", op.Threshold)
+	case OpResolveFork:
+		choice := ""
+		if op.Choice != (Hash{}) {
+			choice = op.Choice.String()
+		}
+		w.field("choice", choice)
+		w.key("sides")
+		w.beginArray()
+		for _, u := range op.Sides {
+			w.signedUpdate(u)
+		}
+		w.endArray()
 	}
 	w.field("type", string(op.Type))
+	w.endObject()
+}
+
+// signedUpdate writes a whole signed update as one object (§15): its
+// canonical body verbatim and its signatures, in the order they carry.
+func (w *canonWriter) signedUpdate(u *SignedUpdate) {
+	w.beginObject()
+	w.key("body")
+	w.sep()
+	w.b = append(w.b, u.raw...)
+	w.key("signatures")
+	w.beginArray()
+	for _, s := range u.Signatures {
+		w.beginObject()
+		w.field("public_key", s.PublicKey.String())
+		w.field("signature", base64.StdEncoding.EncodeToString(s.Sig[:]))
+		w.endObject()
+	}
+	w.endArray()
 	w.endObject()
 }
 

@@ -74,6 +74,9 @@ func CheckEquivocation(pre *State, a, b *SignedUpdate, l *Limits) (*EvidenceRepo
 	if bytes.Equal(a.BodyBytes(), b.BodyBytes()) {
 		return nil, errorf(IllegalOperation, "not an equivocation: the two updates have the same body")
 	}
+	if Supersedes(a, b) || Supersedes(b, a) {
+		return nil, errorf(IllegalOperation, "not an equivocation: one of the two updates is a resolve_fork that settles the other")
+	}
 	// An update that expired unapplied, proposed again for the same epoch
 	// once it had expired, is the normal way to retry: the approvers who
 	// signed both did so one after the other, never for two live updates.

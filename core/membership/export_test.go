@@ -51,3 +51,7 @@ var (
 	ParseSignedUpdateV2Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 2) }
 	ParseLogV2Only          = func(data []byte) ([]*SignedUpdate, error) { return parseLog(data, nil, 2) }
 )
+
+// ParseSignedUpdateV3Only is the parser of a node that knows schema
+// versions 1 to 3, for TestV3VerifierRefusesResolution.
+var ParseSignedUpdateV3Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 3) }

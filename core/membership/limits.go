@@ -60,6 +60,10 @@ func DefaultLimits() Limits {
 	}
 }
 
+// MaxForkSides is the most conflicting updates one resolve_fork may
+// settle (§15).
+const MaxForkSides = 8
+
 // maxSignatures is the most signature entries an update may carry: every
 // approver of the pre-state plus one being added. More cannot all be valid,
 // so they are refused before any signature is checked.

@@ -16,6 +16,13 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 	switch op.Type {
 	case OpGenesis:
 		return b, reduceGenesis(b, pre, op, l)
+	case OpResolveFork:
+		// The chosen side's operation, as if it alone had been applied;
+		// none: the state stays as it was (its epoch and digest move on).
+		if chosen := op.chosen(); chosen != nil {
+			return reduce(pre, &chosen.Body.Operation, l)
+		}
+		return b, nil
 	case OpAddNode:
 		n := op.Node.Clone()
 		if err := validateNode(&n, l); err != nil {

@@ -10,8 +10,9 @@ import (
 // SchemaVersion is the newest record schema version this package accepts;
 // it accepts every version from 1 to SchemaVersion. Version 1 is the frozen
 // format of the encoding doc §1–§12; version 2 (§13) adds the policy;
-// version 3 (§14) adds the cold recovery set.
-const SchemaVersion = 3
+// version 3 (§14) adds the cold recovery set; version 4 (§15) adds the
+// resolution of a fork (resolve_fork), the one operation it adds.
+const SchemaVersion = 4
 
 // UpdateKind is the value of the "kind" field of every update record.
 const UpdateKind = "rustynet.membership.update"
@@ -151,6 +152,7 @@ const (
 	OpSetPolicy      OpType = "set_policy"   // schema version 2
 	OpSetRecovery    OpType = "set_recovery" // schema version 3
 	OpRecover        OpType = "recover"      // schema version 3
+	OpResolveFork    OpType = "resolve_fork" // schema version 4
 )
 
 // governs reports whether op changes who may approve (the stricter rule set).
@@ -174,6 +176,9 @@ func (op OpType) governs() bool {
 //	set_policy       Policy (the whole new document; nil is a policy without rules)
 //	set_recovery     Recovery (the whole new recovery set)
 //	recover          Approvers, Threshold (the whole new approver set)
+//	resolve_fork     Sides (the conflicting updates it settles, by digest),
+//	                 Choice (the digest of the side whose operation it
+//	                 applies; zero: none — the state stays as it was)
 //
 // A schema-2 genesis also carries Policy; a schema-1 genesis has none (nil).
 // A schema-3 genesis also carries Recovery.
@@ -193,6 +198,8 @@ type Operation struct {
 	ApproverID string
 	Policy     *Policy
 	Recovery   *Recovery
+	Sides      []*SignedUpdate
+	Choice     Hash
 }
 
 // Recovery is a network's cold recovery set (schema 3, encoding doc §14):

@@ -39,7 +39,10 @@ type SignerCheck struct {
 	// post-state's for a genesis or set_recovery, as proof of possession).
 	// Its ID is "recovery:" and the key.
 	Recovery bool
-	Valid    bool // the signature verifies
+	// DoubleSigner: the key signed two sides of the fork a resolve_fork
+	// settles; its signature counts toward nothing.
+	DoubleSigner bool
+	Valid        bool // the signature verifies (and, for a resolve_fork, counts)
 }
 
 // ThresholdCheck counts distinct valid approver signatures against a need.
@@ -142,8 +145,15 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 		seen[s.PublicKey] = true
 	}
 
+	var err error
 	if want := SchemaFor(pre, op); b.SchemaVersion != want {
 		return res, errorf(IllegalOperation, "update is a schema %d record; %s on this state must be schema %d (a state with recovery keys takes only schema 3 updates, one with a policy only schema 2, one without either only schema 1; set_policy is schema 2 or more, set_recovery and recover are 3)", b.SchemaVersion, op.Type, want)
+	}
+	var doubles map[ApproverKey]bool
+	if op.Type == OpResolveFork {
+		if doubles, err = checkSides(pre, op, l); err != nil {
+			return res, err
+		}
 	}
 	bld, err := reduce(pre, op, l)
 	if err != nil {
@@ -153,7 +163,7 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	if post.root != b.NewStateRoot {
 		return res, errorf(WrongNewRoot, "update claims new root %s, applying it gives %s", b.NewStateRoot, post.root)
 	}
-	if err := authorize(res, pre, post, u); err != nil {
+	if err := authorize(res, pre, post, u, doubles); err != nil {
 		return res, err
 	}
 	res.Post = post
@@ -170,6 +180,9 @@ func checkBodySize(n int, op OpType, l *Limits) error {
 		max = l.MaxGenesisBytes
 	case OpSetPolicy:
 		max = l.MaxPolicyUpdateBytes
+	case OpResolveFork:
+		// It carries its sides, each up to a set_policy's size.
+		max = l.MaxGenesisBytes
 	}
 	if n > max {
 		return errorf(LimitExceeded, "update body is %d bytes, the limit for %s is %d", n, op, max)
@@ -214,9 +227,18 @@ func checkTimes(b *Body, opt Options, l *Limits) error {
 // recoverySignerID names recovery key k among an update's signers.
 func recoverySignerID(k ApproverKey) string { return "recovery:" + k.String() }
 
-func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
+// For a resolve_fork the rules are those of the operation it applies (its
+// chosen side's; none: an ordinary update's), and the keys in doubles —
+// the double-signers of its sides — are named but count toward nothing.
+func authorize(res *Result, pre, post *State, u *SignedUpdate, doubles map[ApproverKey]bool) error {
 	a := &res.Auth
 	op := &u.Body.Operation
+	if op.Type == OpResolveFork {
+		op = &Operation{} // none chosen: the ordinary rule
+		if chosen := u.Body.Operation.chosen(); chosen != nil {
+			op = &chosen.Body.Operation
+		}
+	}
 	// The recovery keys that may sign this update (see SignerCheck).
 	var recovery *Recovery
 	switch op.Type {
@@ -227,7 +249,7 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 	}
 	for i := range u.Signatures {
 		s := &u.Signatures[i]
-		c := SignerCheck{Key: s.PublicKey}
+		c := SignerCheck{Key: s.PublicKey, DoubleSigner: doubles[s.PublicKey]}
 		if recovery.Has(s.PublicKey) {
 			c.ID, c.Recovery = recoverySignerID(s.PublicKey), true
 		}
@@ -248,6 +270,9 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate) error {
 		if !c.Valid {
 			return errorf(BadSignature, "signature of %s (%s) does not verify over this update", c.ID, c.Key)
 		}
+		// A double-signer's signature is checked but proves nothing: it
+		// counts toward no threshold and is no owner's or new approver's.
+		c.Valid = !c.DoubleSigner
 	}
 
 	count := func(inPre bool) uint64 {
