@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
 )
 
 // fixedNode is a control API handler reporting a fixed status.
@@ -20,6 +21,9 @@ type fixedNode struct{ st controlapi.Status }
 func (f fixedNode) Status(context.Context) (controlapi.Status, error) { return f.st, nil }
 func (f fixedNode) ApplyUpdate(context.Context, []byte, bool) (controlapi.ApplyResult, error) {
 	return controlapi.ApplyResult{}, errors.New("not here")
+}
+func (f fixedNode) Log(context.Context, uint64, int) (controlapi.LogHead, []*membership.SignedUpdate, error) {
+	return controlapi.LogHead{}, nil, nil // a node without membership
 }
 
 // serveStatus serves st on a control socket for the test and returns it.

@@ -29,6 +29,10 @@ func (f fakeDaemon) ApplyUpdate(context.Context, []byte, bool) (controlapi.Apply
 	return controlapi.ApplyResult{}, f.err
 }
 
+func (f fakeDaemon) Log(context.Context, uint64, int) (controlapi.LogHead, []*membership.SignedUpdate, error) {
+	return controlapi.LogHead{}, nil, f.err
+}
+
 // serveFake serves h on a control socket until the test ends and returns
 // the socket's path.
 func serveFake(t *testing.T, h controlapi.Handler, auth controlapi.Authorizer) string {

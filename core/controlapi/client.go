@@ -69,6 +69,11 @@ func (c *Client) ApplyUpdate(ctx context.Context, update []byte, dryRun bool) (A
 
 // do sends one request and decodes the response into out.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	return c.doLimit(ctx, method, path, body, out, maxResponseBytes)
+}
+
+// doLimit is do reading at most limit bytes of the response.
+func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, out any, limit int64) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -85,7 +90,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return fmt.Errorf("control API at %s: %w", c.path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return fmt.Errorf("control API at %s: reading the response: %w", c.path, err)
 	}

@@ -6,6 +6,14 @@
 //
 //	GET  /v1/status                       → Status
 //	POST /v1/apply-update[?dry_run=true]  signed update (its JSON file, as is) → ApplyResult
+//	GET  /v1/log?from=N                   → LogPage: the head, and the trusted entries of
+//	                                        epochs N, N+1, … (at most MaxLogEntries, and
+//	                                        MaxLogPageBytes past the first)
+//
+// The log is served for the CLI to read membership from the local node
+// (`rustynet membership status` with no --from): the CLI verifies it from
+// its genesis, against the genesis root it pins itself, exactly as it
+// verifies a log file — the daemon is not trusted more than a file.
 //
 // Failures are {"code": CODE, "message": "…"} with HTTP status 422 and the
 // membership error code (THRESHOLD_NOT_MET, RESTRICTED_MODE, …) for a

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
 )
 
 // fakeHandler answers with fixed values and records what it was asked.
@@ -18,11 +20,18 @@ type fakeHandler struct {
 	statusErr error
 	result    ApplyResult
 	applyErr  error
+	// log is the trusted log Log serves, under logHead (whose Head, if
+	// 0, is the log's length); logErr fails it instead.
+	log     []*membership.SignedUpdate
+	logHead LogHead
+	logErr  error
 
 	mu        sync.Mutex
 	calls     int
 	gotUpdate []byte
 	gotDryRun bool
+	gotFrom   uint64
+	gotMax    int
 	gotPeer   Peer
 	peerOK    bool
 }
@@ -38,6 +47,21 @@ func (f *fakeHandler) ApplyUpdate(ctx context.Context, update []byte, dryRun boo
 	defer f.mu.Unlock()
 	f.gotUpdate, f.gotDryRun = bytes.Clone(update), dryRun
 	return f.result, f.applyErr
+}
+
+func (f *fakeHandler) Log(ctx context.Context, from uint64, max int) (LogHead, []*membership.SignedUpdate, error) {
+	f.record(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gotFrom, f.gotMax = from, max
+	h := f.logHead
+	if h.Head == 0 {
+		h.Head = uint64(len(f.log))
+	}
+	if f.logErr != nil || from > uint64(len(f.log)) {
+		return h, nil, f.logErr
+	}
+	return h, f.log[from-1 : min(from-1+uint64(max), uint64(len(f.log)))], nil
 }
 
 func (f *fakeHandler) record(ctx context.Context) {

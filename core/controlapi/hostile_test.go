@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
 )
 
 // These tests play hostile clients against a real server on a real Unix
@@ -63,6 +65,10 @@ func (g *gate) wait(ctx context.Context) error {
 
 func (g *gate) ApplyUpdate(ctx context.Context, update []byte, dryRun bool) (ApplyResult, error) {
 	return ApplyResult{Applied: true}, g.wait(ctx)
+}
+
+func (g *gate) Log(ctx context.Context, from uint64, max int) (LogHead, []*membership.SignedUpdate, error) {
+	return LogHead{}, nil, g.wait(ctx)
 }
 
 func (g *gate) Status(ctx context.Context) (Status, error) {

@@ -29,6 +29,10 @@ type Handler interface {
 	// ApplyUpdate verifies the signed update (the bytes of its JSON file)
 	// and, unless dryRun, applies it.
 	ApplyUpdate(ctx context.Context, update []byte, dryRun bool) (ApplyResult, error)
+	// Log returns the head of the trusted log and its entries of epochs
+	// from, from+1, …: at most max of them, none past the head it
+	// returns, none if from is past it. from and max are 1 or more.
+	Log(ctx context.Context, from uint64, max int) (LogHead, []*membership.SignedUpdate, error)
 }
 
 // MaxUpdateBytes is the largest update body the server reads; a larger one
@@ -131,6 +135,7 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
 	mux.HandleFunc("/v1/apply-update", s.applyUpdate)
+	mux.HandleFunc("/v1/log", s.logPage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &Error{Code: CodeUsage, Message: "no such endpoint: " + r.URL.Path, Status: http.StatusNotFound})
 	})
