@@ -124,6 +124,7 @@ var storeCapList = []struct {
 }{
 	{hostapi.StoreCapLock, "lock"},
 	{hostapi.StoreCapPermissions, "permissions"},
+	{hostapi.StoreCapTruncate, "truncate"},
 }
 
 var backendCapList = []struct {
@@ -138,8 +139,8 @@ var backendCapList = []struct {
 	{hostapi.BackendCapGateway, "gateway"},
 }
 
-// StoreCapNames returns the names of the flags in c ("lock", "permissions"),
-// and "unknown-0x…" for bits the contract does not define.
+// StoreCapNames returns the names of the flags in c ("lock", "permissions",
+// "truncate"), and "unknown-0x…" for bits the contract does not define.
 func StoreCapNames(c hostapi.StoreCapabilities) []string {
 	var out []string
 	for _, f := range storeCapList {

@@ -35,7 +35,11 @@ func storeBasicCases() []Case {
 			ID: "store.info.known-capabilities", Level: Should,
 			Rule: "Info advertises only capability flags the contract defines",
 			Run: func(ctx context.Context, env *Env) error {
-				if unknown := env.StoreInfo.Capabilities &^ (hostapi.StoreCapLock | hostapi.StoreCapPermissions); unknown != 0 {
+				var all hostapi.StoreCapabilities
+				for _, f := range storeCapList {
+					all |= f.c
+				}
+				if unknown := env.StoreInfo.Capabilities &^ all; unknown != 0 {
 					return fmt.Errorf("capabilities %#x include bits the contract does not define: %#x", uint64(env.StoreInfo.Capabilities), uint64(unknown))
 				}
 				return nil

@@ -67,6 +67,12 @@ func (c *StoreClient) Open(ctx context.Context, cfg StoreConfig) error {
 // Append calls the plugin's Store.Append.
 func (c *StoreClient) Append(ctx context.Context, e LogEntry) error { return c.store.Append(ctx, e) }
 
+// Truncate calls the plugin's Store.Truncate. A plugin built before
+// Truncate existed fails it with CodeUnsupported.
+func (c *StoreClient) Truncate(ctx context.Context, after uint64) error {
+	return c.store.Truncate(ctx, after)
+}
+
 // Head calls the plugin's Store.Head.
 func (c *StoreClient) Head(ctx context.Context) (uint64, error) { return c.store.Head(ctx) }
 

@@ -34,6 +34,13 @@ func (c *storeClient) Append(ctx context.Context, e LogEntry) error {
 	return fromStatus(ctx, StorePluginName, err)
 }
 
+// Truncate calls the plugin's Truncate; a plugin built before the RPC
+// existed answers gRPC UNIMPLEMENTED, which fromStatus makes ErrUnsupported.
+func (c *storeClient) Truncate(ctx context.Context, after uint64) error {
+	_, err := c.rpc.Truncate(ctx, &pb.StoreTruncateRequest{After: after})
+	return fromStatus(ctx, StorePluginName, err)
+}
+
 func (c *storeClient) Head(ctx context.Context) (uint64, error) {
 	resp, err := c.rpc.Head(ctx, &pb.StoreHeadRequest{})
 	if err != nil {

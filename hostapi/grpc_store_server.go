@@ -39,6 +39,13 @@ func (s *storeServer) Append(ctx context.Context, req *pb.StoreAppendRequest) (*
 	return &pb.StoreAppendResponse{}, nil
 }
 
+func (s *storeServer) Truncate(ctx context.Context, req *pb.StoreTruncateRequest) (*pb.StoreTruncateResponse, error) {
+	if err := s.impl.Truncate(ctx, req.GetAfter()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.StoreTruncateResponse{}, nil
+}
+
 func (s *storeServer) Head(ctx context.Context, _ *pb.StoreHeadRequest) (*pb.StoreHeadResponse, error) {
 	head, err := s.impl.Head(ctx)
 	if err != nil {

@@ -64,6 +64,8 @@ func TestStoreRoundTrip(t *testing.T) {
 		{"Append", func(ctx context.Context) (any, error) {
 			return nil, c.Append(ctx, hostapi.LogEntry{Index: 1<<64 - 1, Data: []byte{0, 1, 0xff}})
 		}, call{"Append", []any{hostapi.LogEntry{Index: 1<<64 - 1, Data: []byte{0, 1, 0xff}}}}, nil},
+		{"Truncate", func(ctx context.Context) (any, error) { return nil, c.Truncate(ctx, 1<<63+1) },
+			call{"Truncate", []any{uint64(1<<63 + 1)}}, nil},
 		{"Head", func(ctx context.Context) (any, error) { return c.Head(ctx) },
 			call{Method: "Head"}, impl.head},
 		{"ReadLog", func(ctx context.Context) (any, error) { return c.ReadLog(ctx, 3, 4) },

@@ -61,6 +61,10 @@ func (s *scriptedStore) Append(_ context.Context, e hostapi.LogEntry) error {
 	return s.record("Append", e)
 }
 
+func (s *scriptedStore) Truncate(_ context.Context, after uint64) error {
+	return s.record("Truncate", after)
+}
+
 func (s *scriptedStore) Head(context.Context) (uint64, error) { return s.head, s.record("Head") }
 
 func (s *scriptedStore) ReadLog(_ context.Context, from uint64, limit int) ([]hostapi.LogEntry, error) {

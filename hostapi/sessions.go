@@ -158,6 +158,14 @@ func (r storeRouter) Append(ctx context.Context, e LogEntry) error {
 	return impl.Append(ctx, e)
 }
 
+func (r storeRouter) Truncate(ctx context.Context, after uint64) error {
+	impl, err := r.s.get(ctx)
+	if err != nil {
+		return err
+	}
+	return impl.Truncate(ctx, after)
+}
+
 func (r storeRouter) Head(ctx context.Context) (uint64, error) {
 	impl, err := r.s.get(ctx)
 	if err != nil {

@@ -31,9 +31,26 @@ type Store interface {
 
 	// Append writes e at e.Index, which must be Head()+1; any other index
 	// fails with ErrConflict and changes nothing. Entries are never
-	// overwritten. Data must be non-empty and at most MaxEntryBytes
-	// (ErrInvalidArgument otherwise).
+	// overwritten (Truncate aside). Data must be non-empty and at most
+	// MaxEntryBytes (ErrInvalidArgument otherwise).
 	Append(ctx context.Context, e LogEntry) error
+
+	// Truncate removes every entry with an index above after, and the
+	// snapshot if its Index is above after; after == Head() changes
+	// nothing, after > Head() fails with ErrConflict and changes nothing.
+	// after may be 0 (an empty log). It is the one exception to "entries are
+	// never overwritten": the core calls it only to replace a suffix of the
+	// log by a verified fork resolution, and re-verifies what remains.
+	// Crash safety: removal runs from the highest index down, the snapshot
+	// first, so after a crash the log is always a contiguous prefix of the
+	// old log no shorter than after (never a log with a hole), and the
+	// snapshot never lies beyond the log's head; when Truncate returns nil
+	// the whole removal is durable. Safe for concurrent use with the other
+	// methods like Append (serialised with it). A plugin that advertises
+	// StoreCapTruncate implements it; one that does not fails it with
+	// ErrUnsupported and changes nothing (a plugin built before Truncate
+	// existed does so across the wire).
+	Truncate(ctx context.Context, after uint64) error
 
 	// Head returns the index of the last entry, or 0 for an empty log.
 	Head(ctx context.Context) (uint64, error)
@@ -86,6 +103,10 @@ const (
 	StoreCapLock StoreCapabilities = 1 << iota
 	// StoreCapPermissions: Open enforces 0700/0600 permissions.
 	StoreCapPermissions
+	// StoreCapTruncate: Truncate is implemented. The core refuses a fork
+	// resolution, cleanly and before changing anything, with a store
+	// that lacks it.
+	StoreCapTruncate
 )
 
 // Has reports whether all flags in want are set.

@@ -42,6 +42,9 @@ func (p storeProxy) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 func (p storeProxy) Append(ctx context.Context, e hostapi.LogEntry) error {
 	return call0(ctx, p.s, func(st hostapi.Store) error { return st.Append(ctx, e) })
 }
+func (p storeProxy) Truncate(ctx context.Context, after uint64) error {
+	return call0(ctx, p.s, func(st hostapi.Store) error { return st.Truncate(ctx, after) })
+}
 func (p storeProxy) Head(ctx context.Context) (uint64, error) {
 	return call(ctx, p.s, func(st hostapi.Store) (uint64, error) { return st.Head(ctx) })
 }

@@ -11,7 +11,7 @@ import (
 
 // Elsewhere the example takes no lock and cannot vouch for modes, and says
 // so in Info.
-const capabilities = 0
+const capabilities = hostapi.StoreCapTruncate
 
 func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)

@@ -11,7 +11,7 @@ import (
 	"github.com/rustynet/rustynet/hostapi"
 )
 
-const capabilities = hostapi.StoreCapLock | hostapi.StoreCapPermissions
+const capabilities = hostapi.StoreCapLock | hostapi.StoreCapPermissions | hostapi.StoreCapTruncate
 
 // lockDir takes an exclusive flock on dir/LOCK, which dies with the process.
 func lockDir(dir string) (*os.File, error) {

@@ -142,6 +142,54 @@ func (s *Store) Append(_ context.Context, e hostapi.LogEntry) error {
 	return nil
 }
 
+// Truncate removes the entries above after, and the snapshot if its index
+// is above after: the snapshot first, then the entries from the head down,
+// each removal synced before the next, so that a crash leaves a contiguous
+// prefix of the log (which Open checks) and no snapshot beyond it.
+func (s *Store) Truncate(_ context.Context, after uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if after > s.head {
+		return hostapi.Errorf(hostapi.CodeConflict, "truncate after %d, head is %d", after, s.head)
+	}
+	if after == s.head {
+		return nil
+	}
+	snapshot := filepath.Join(s.dir, "snapshot")
+	b, err := os.ReadFile(snapshot)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil || len(b) < 9:
+		return hostapi.Errorf(hostapi.CodeCorrupt, "snapshot: %d bytes (%v)", len(b), err)
+	case binary.BigEndian.Uint64(b) > after:
+		if err := removeDurably(s.dir, snapshot); err != nil {
+			return err
+		}
+	}
+	for ; s.head > after; s.head-- {
+		if err := removeDurably(s.dir, entryPath(s.dir, s.head)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeDurably removes path and syncs dir, so that the removal survives a
+// crash before the next one is made.
+func removeDurably(dir, path string) error {
+	err := os.Remove(path)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return hostapi.Errorf(hostapi.CodeInternal, "remove %s: %v", path, err)
+	}
+	return nil
+}
+
 // Head returns the last index.
 func (s *Store) Head(context.Context) (uint64, error) {
 	s.mu.Lock()

@@ -48,7 +48,8 @@ const (
 // contract except durability across the death of its process (its Disk
 // lives in memory) and file permissions (it creates no files, and does not
 // advertise hostapi.StoreCapPermissions). It advertises hostapi.StoreCapLock:
-// a directory open in one Store of a Disk is locked against the others. Data
+// a directory open in one Store of a Disk is locked against the others; and
+// hostapi.StoreCapTruncate, whose removal it makes in one step. Data
 // is copied in and out. Once closed, a Store stays closed: open a new Store
 // on the same Disk to reopen a directory. Safe for concurrent use.
 type Store struct {
@@ -96,13 +97,14 @@ func (s *Store) begin(ctx context.Context, op string, needOpen bool) error {
 	return nil
 }
 
-// Info describes the store: name "memory", version "test", StoreCapLock.
+// Info describes the store: name "memory", version "test", StoreCapLock and
+// StoreCapTruncate.
 func (s *Store) Info(ctx context.Context) (hostapi.StoreInfo, error) {
 	if err := s.begin(ctx, "Info", false); err != nil {
 		return hostapi.StoreInfo{}, err
 	}
 	defer s.mu.Unlock()
-	return hostapi.StoreInfo{Name: "memory", Version: "test", Capabilities: hostapi.StoreCapLock}, nil
+	return hostapi.StoreInfo{Name: "memory", Version: "test", Capabilities: hostapi.StoreCapLock | hostapi.StoreCapTruncate}, nil
 }
 
 // Open opens cfg.Dir, which must be an absolute, clean path.
@@ -156,6 +158,31 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 			return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", e.Index, want)
 		}
 		d.entries = append(d.entries, hostapi.LogEntry{Index: e.Index, Data: clone(e.Data)})
+		return nil
+	})
+}
+
+// Truncate removes the entries above after, and the snapshot if its index
+// is above after, in one step under the Disk's lock; after above the head
+// fails with ErrConflict.
+func (s *Store) Truncate(ctx context.Context, after uint64) error {
+	if err := s.begin(ctx, "Truncate", true); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	return s.withDir(func(d *dirState) error {
+		head := uint64(len(d.entries))
+		switch {
+		case after > head:
+			return hostapi.Errorf(hostapi.CodeConflict, "truncate after index %d beyond head %d", after, head)
+		case after == head:
+			return nil
+		}
+		if d.snapshot != nil && d.snapshot.Index > after {
+			d.snapshot = nil
+		}
+		clear(d.entries[after:]) // drop the removed entries' data
+		d.entries = d.entries[:after]
 		return nil
 	})
 }

@@ -294,3 +294,74 @@ func TestStoreFault(t *testing.T) {
 	s.SetFault(nil)
 	appendN(t, s, 1)
 }
+
+func TestStoreTruncate(t *testing.T) {
+	tests := []struct {
+		name     string
+		after    uint64
+		snapshot uint64 // index of the snapshot put before Truncate
+		wantErr  error
+		wantHead uint64
+		wantSnap bool // whether the snapshot is kept
+	}{
+		{"to the middle, snapshot below", 2, 1, nil, 2, true},
+		{"to the middle, snapshot at the new head", 2, 2, nil, 2, true},
+		{"to the middle, snapshot above", 2, 3, nil, 2, false},
+		{"to empty", 0, 1, nil, 0, false},
+		{"at the head", 5, 1 << 63, nil, 5, true},
+		{"beyond the head", 6, 4, hostapi.ErrConflict, 5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runStoreTargets(t, func(t *testing.T, newStore func() hostapi.Store) {
+				ctx := t.Context()
+				s := newStore()
+				openStore(t, s)
+				appendN(t, s, 5)
+				snap := hostapi.Snapshot{Index: tt.snapshot, Data: []byte("snap")}
+				if err := s.PutSnapshot(ctx, snap); err != nil {
+					t.Fatal(err)
+				}
+				err := s.Truncate(ctx, tt.after)
+				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+					t.Fatalf("Truncate(%d): got %v, want %v", tt.after, err, tt.wantErr)
+				}
+				if head, err := s.Head(ctx); err != nil || head != tt.wantHead {
+					t.Errorf("Head: got %d, %v; want %d", head, err, tt.wantHead)
+				}
+				got, err := s.GetSnapshot(ctx)
+				switch {
+				case tt.wantSnap && (err != nil || got.Index != snap.Index):
+					t.Errorf("GetSnapshot: got %+v, %v; want index %d", got, err, snap.Index)
+				case !tt.wantSnap:
+					wantIs(t, "GetSnapshot", err, hostapi.ErrNotFound)
+				}
+				// The log goes on from the new head.
+				appendN(t, s, 1)
+				entries, err := s.ReadLog(ctx, 1, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []hostapi.LogEntry
+				for i := uint64(1); i <= tt.wantHead+1; i++ {
+					want = append(want, hostapi.LogEntry{Index: i, Data: []byte{byte(i)}})
+				}
+				if diff := cmp.Diff(want, entries); diff != "" {
+					t.Errorf("log after Truncate and Append (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+func TestStoreTruncateClosed(t *testing.T) {
+	runStoreTargets(t, func(t *testing.T, newStore func() hostapi.Store) {
+		s := newStore()
+		wantIs(t, "Truncate before Open", s.Truncate(t.Context(), 0), hostapi.ErrClosed)
+		openStore(t, s)
+		if err := s.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		wantIs(t, "Truncate after Close", s.Truncate(t.Context(), 0), hostapi.ErrClosed)
+	})
+}

@@ -45,8 +45,17 @@
 // n+1 is never renamed before entry n is durable and the log stays
 // contiguous. PutSnapshot does the same with .tmp-snapshot and snapshot.
 //
+// Truncate (the one write that removes) removes the snapshot first if its
+// index is above the new head, then the entry files from the head down,
+// syncing the directory after each removal. The log on disk is therefore
+// always a contiguous prefix of the old one, never a log with a hole, and
+// never shorter than a snapshot it keeps; Truncate returns once the last
+// removal is durable. It runs alone (no read or write beside it), so no
+// reader meets an entry removed below the head it read.
+//
 // Open finds the head by listing log/ once and keeps it in memory; later
-// appends never list or read the log.
+// appends never list or read the log, and a Truncate lowers it as it
+// removes.
 //
 // # No symbolic links
 //

@@ -42,7 +42,8 @@ type Store struct {
 
 	// gate is the lifecycle: every method runs inside it (see
 	// storerules.Gate), so Close waits for calls in flight and no call
-	// touches a closed directory. It serialises Appends, and PutSnapshots.
+	// touches a closed directory. It serialises Appends, and PutSnapshots,
+	// and runs a Truncate alone.
 	gate storerules.Gate
 
 	// Set by Open, read-only until Close; guarded by gate.
@@ -61,8 +62,9 @@ type Store struct {
 	upgradeMu sync.Mutex
 	writable  atomic.Bool
 
-	// head is written only by an Append, which the gate serialises, and
-	// read anywhere. Every entry at or below head is durable.
+	// head is written only by an Append or a Truncate, which the gate
+	// serialises, and read anywhere. Every entry at or below head is
+	// durable.
 	head atomic.Uint64
 
 	// failed is set when a write failed after its rename, leaving the disk
@@ -76,7 +78,7 @@ func New(logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	info := hostapi.StoreInfo{Name: storelayout.File, Version: Version, Capabilities: statedir.Capabilities}
+	info := hostapi.StoreInfo{Name: storelayout.File, Version: Version, Capabilities: statedir.Capabilities | hostapi.StoreCapTruncate}
 	return &Store{logger: logger, gate: storerules.Gate{Info: info}}
 }
 

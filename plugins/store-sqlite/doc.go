@@ -32,7 +32,10 @@
 // hence one transaction, whose WHERE clause checks that the index is
 // MAX(idx)+1: the check and the insert cannot be separated, and of two
 // Appends at one index exactly one inserts a row. PutSnapshot is one upsert,
-// hence one transaction. The store uses a single connection, so its calls
+// hence one transaction. Truncate is one transaction that checks the log's
+// last row against the head the store keeps in memory, deletes the rows
+// above the new head and the snapshot if its index (compared as a uint64)
+// is above it; the head in memory follows the commit. The store uses a single connection, so its calls
 // are serialised by database/sql as well as by its own locks.
 //
 // # Safety and reading first

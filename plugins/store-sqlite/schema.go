@@ -37,6 +37,11 @@ const (
 	putSnapshotSQL = `INSERT INTO snapshot (id, idx, data, crc) VALUES (1, ?1, ?2, ?3)
 		ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, data = excluded.data, crc = excluded.crc`
 	getSnapshotSQL = `SELECT idx, data, crc FROM snapshot WHERE id = 1`
+
+	// Truncate's statements, run in one transaction (see truncateDB).
+	snapshotIndexSQL  = `SELECT idx FROM snapshot WHERE id = 1`
+	deleteSnapshotSQL = `DELETE FROM snapshot WHERE id = 1`
+	truncateLogSQL    = `DELETE FROM log WHERE idx > ?1`
 )
 
 // createSchema creates the schema in a new, empty database.

@@ -45,7 +45,7 @@ type Store struct {
 
 	// gate is the lifecycle: every method runs inside it (see
 	// storerules.Gate), so Close waits for calls in flight. It serialises
-	// Appends, and PutSnapshots.
+	// Appends, and PutSnapshots, and runs a Truncate alone.
 	gate storerules.Gate
 
 	// Set by Open, read-only until Close; guarded by gate.
@@ -66,8 +66,9 @@ type Store struct {
 	writable  atomic.Bool
 	broken    atomic.Pointer[error]
 
-	// head is written only by an Append, which the gate serialises, so
-	// that it follows the database; it is read anywhere.
+	// head is written only by an Append or a Truncate, which the gate
+	// serialises, once its transaction has committed, so that it follows
+	// the database; it is read anywhere.
 	head atomic.Uint64
 }
 
@@ -80,7 +81,7 @@ func New(logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	info := hostapi.StoreInfo{Name: storelayout.SQLite, Version: Version, Capabilities: statedir.Capabilities}
+	info := hostapi.StoreInfo{Name: storelayout.SQLite, Version: Version, Capabilities: statedir.Capabilities | hostapi.StoreCapTruncate}
 	return &Store{logger: logger, gate: storerules.Gate{Info: info}}
 }
 

@@ -882,6 +882,86 @@ func (*StoreCloseResponse) Descriptor() ([]byte, []int) {
 	return file_rustynet_plugin_v1_store_proto_rawDescGZIP(), []int{19}
 }
 
+type StoreTruncateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	After         uint64                 `protobuf:"varint,1,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreTruncateRequest) Reset() {
+	*x = StoreTruncateRequest{}
+	mi := &file_rustynet_plugin_v1_store_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreTruncateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreTruncateRequest) ProtoMessage() {}
+
+func (x *StoreTruncateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_store_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreTruncateRequest.ProtoReflect.Descriptor instead.
+func (*StoreTruncateRequest) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_store_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StoreTruncateRequest) GetAfter() uint64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+type StoreTruncateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreTruncateResponse) Reset() {
+	*x = StoreTruncateResponse{}
+	mi := &file_rustynet_plugin_v1_store_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreTruncateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreTruncateResponse) ProtoMessage() {}
+
+func (x *StoreTruncateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_store_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreTruncateResponse.ProtoReflect.Descriptor instead.
+func (*StoreTruncateResponse) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_store_proto_rawDescGZIP(), []int{21}
+}
+
 var File_rustynet_plugin_v1_store_proto protoreflect.FileDescriptor
 
 const file_rustynet_plugin_v1_store_proto_rawDesc = "" +
@@ -923,7 +1003,10 @@ const file_rustynet_plugin_v1_store_proto_rawDesc = "" +
 	"\x18StoreGetSnapshotResponse\x128\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x1c.rustynet.plugin.v1.SnapshotR\bsnapshot\"\x13\n" +
 	"\x11StoreCloseRequest\"\x14\n" +
-	"\x12StoreCloseResponse2\xed\x05\n" +
+	"\x12StoreCloseResponse\",\n" +
+	"\x14StoreTruncateRequest\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\x04R\x05after\"\x17\n" +
+	"\x15StoreTruncateResponse2\xce\x06\n" +
 	"\x05Store\x12S\n" +
 	"\x04Info\x12$.rustynet.plugin.v1.StoreInfoRequest\x1a%.rustynet.plugin.v1.StoreInfoResponse\x12S\n" +
 	"\x04Open\x12$.rustynet.plugin.v1.StoreOpenRequest\x1a%.rustynet.plugin.v1.StoreOpenResponse\x12Y\n" +
@@ -932,7 +1015,8 @@ const file_rustynet_plugin_v1_store_proto_rawDesc = "" +
 	"\aReadLog\x12'.rustynet.plugin.v1.StoreReadLogRequest\x1a(.rustynet.plugin.v1.StoreReadLogResponse0\x01\x12h\n" +
 	"\vPutSnapshot\x12+.rustynet.plugin.v1.StorePutSnapshotRequest\x1a,.rustynet.plugin.v1.StorePutSnapshotResponse\x12h\n" +
 	"\vGetSnapshot\x12+.rustynet.plugin.v1.StoreGetSnapshotRequest\x1a,.rustynet.plugin.v1.StoreGetSnapshotResponse\x12V\n" +
-	"\x05Close\x12%.rustynet.plugin.v1.StoreCloseRequest\x1a&.rustynet.plugin.v1.StoreCloseResponseB2Z0github.com/rustynet/rustynet/hostapi/internal/pbb\x06proto3"
+	"\x05Close\x12%.rustynet.plugin.v1.StoreCloseRequest\x1a&.rustynet.plugin.v1.StoreCloseResponse\x12_\n" +
+	"\bTruncate\x12(.rustynet.plugin.v1.StoreTruncateRequest\x1a).rustynet.plugin.v1.StoreTruncateResponseB2Z0github.com/rustynet/rustynet/hostapi/internal/pbb\x06proto3"
 
 var (
 	file_rustynet_plugin_v1_store_proto_rawDescOnce sync.Once
@@ -946,7 +1030,7 @@ func file_rustynet_plugin_v1_store_proto_rawDescGZIP() []byte {
 	return file_rustynet_plugin_v1_store_proto_rawDescData
 }
 
-var file_rustynet_plugin_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_rustynet_plugin_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_rustynet_plugin_v1_store_proto_goTypes = []any{
 	(*StoreInfo)(nil),                // 0: rustynet.plugin.v1.StoreInfo
 	(*StoreConfig)(nil),              // 1: rustynet.plugin.v1.StoreConfig
@@ -968,6 +1052,8 @@ var file_rustynet_plugin_v1_store_proto_goTypes = []any{
 	(*StoreGetSnapshotResponse)(nil), // 17: rustynet.plugin.v1.StoreGetSnapshotResponse
 	(*StoreCloseRequest)(nil),        // 18: rustynet.plugin.v1.StoreCloseRequest
 	(*StoreCloseResponse)(nil),       // 19: rustynet.plugin.v1.StoreCloseResponse
+	(*StoreTruncateRequest)(nil),     // 20: rustynet.plugin.v1.StoreTruncateRequest
+	(*StoreTruncateResponse)(nil),    // 21: rustynet.plugin.v1.StoreTruncateResponse
 }
 var file_rustynet_plugin_v1_store_proto_depIdxs = []int32{
 	0,  // 0: rustynet.plugin.v1.StoreInfoResponse.info:type_name -> rustynet.plugin.v1.StoreInfo
@@ -984,16 +1070,18 @@ var file_rustynet_plugin_v1_store_proto_depIdxs = []int32{
 	14, // 11: rustynet.plugin.v1.Store.PutSnapshot:input_type -> rustynet.plugin.v1.StorePutSnapshotRequest
 	16, // 12: rustynet.plugin.v1.Store.GetSnapshot:input_type -> rustynet.plugin.v1.StoreGetSnapshotRequest
 	18, // 13: rustynet.plugin.v1.Store.Close:input_type -> rustynet.plugin.v1.StoreCloseRequest
-	5,  // 14: rustynet.plugin.v1.Store.Info:output_type -> rustynet.plugin.v1.StoreInfoResponse
-	7,  // 15: rustynet.plugin.v1.Store.Open:output_type -> rustynet.plugin.v1.StoreOpenResponse
-	9,  // 16: rustynet.plugin.v1.Store.Append:output_type -> rustynet.plugin.v1.StoreAppendResponse
-	11, // 17: rustynet.plugin.v1.Store.Head:output_type -> rustynet.plugin.v1.StoreHeadResponse
-	13, // 18: rustynet.plugin.v1.Store.ReadLog:output_type -> rustynet.plugin.v1.StoreReadLogResponse
-	15, // 19: rustynet.plugin.v1.Store.PutSnapshot:output_type -> rustynet.plugin.v1.StorePutSnapshotResponse
-	17, // 20: rustynet.plugin.v1.Store.GetSnapshot:output_type -> rustynet.plugin.v1.StoreGetSnapshotResponse
-	19, // 21: rustynet.plugin.v1.Store.Close:output_type -> rustynet.plugin.v1.StoreCloseResponse
-	14, // [14:22] is the sub-list for method output_type
-	6,  // [6:14] is the sub-list for method input_type
+	20, // 14: rustynet.plugin.v1.Store.Truncate:input_type -> rustynet.plugin.v1.StoreTruncateRequest
+	5,  // 15: rustynet.plugin.v1.Store.Info:output_type -> rustynet.plugin.v1.StoreInfoResponse
+	7,  // 16: rustynet.plugin.v1.Store.Open:output_type -> rustynet.plugin.v1.StoreOpenResponse
+	9,  // 17: rustynet.plugin.v1.Store.Append:output_type -> rustynet.plugin.v1.StoreAppendResponse
+	11, // 18: rustynet.plugin.v1.Store.Head:output_type -> rustynet.plugin.v1.StoreHeadResponse
+	13, // 19: rustynet.plugin.v1.Store.ReadLog:output_type -> rustynet.plugin.v1.StoreReadLogResponse
+	15, // 20: rustynet.plugin.v1.Store.PutSnapshot:output_type -> rustynet.plugin.v1.StorePutSnapshotResponse
+	17, // 21: rustynet.plugin.v1.Store.GetSnapshot:output_type -> rustynet.plugin.v1.StoreGetSnapshotResponse
+	19, // 22: rustynet.plugin.v1.Store.Close:output_type -> rustynet.plugin.v1.StoreCloseResponse
+	21, // 23: rustynet.plugin.v1.Store.Truncate:output_type -> rustynet.plugin.v1.StoreTruncateResponse
+	15, // [15:24] is the sub-list for method output_type
+	6,  // [6:15] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -1010,7 +1098,7 @@ func file_rustynet_plugin_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_store_proto_rawDesc), len(file_rustynet_plugin_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	Store_PutSnapshot_FullMethodName = "/rustynet.plugin.v1.Store/PutSnapshot"
 	Store_GetSnapshot_FullMethodName = "/rustynet.plugin.v1.Store/GetSnapshot"
 	Store_Close_FullMethodName       = "/rustynet.plugin.v1.Store/Close"
+	Store_Truncate_FullMethodName    = "/rustynet.plugin.v1.Store/Truncate"
 )
 
 // StoreClient is the client API for Store service.
@@ -50,6 +51,9 @@ type StoreClient interface {
 	PutSnapshot(ctx context.Context, in *StorePutSnapshotRequest, opts ...grpc.CallOption) (*StorePutSnapshotResponse, error)
 	GetSnapshot(ctx context.Context, in *StoreGetSnapshotRequest, opts ...grpc.CallOption) (*StoreGetSnapshotResponse, error)
 	Close(ctx context.Context, in *StoreCloseRequest, opts ...grpc.CallOption) (*StoreCloseResponse, error)
+	// Truncate was added after the other methods: a plugin built before it
+	// answers UNIMPLEMENTED, which the host reads as UNSUPPORTED.
+	Truncate(ctx context.Context, in *StoreTruncateRequest, opts ...grpc.CallOption) (*StoreTruncateResponse, error)
 }
 
 type storeClient struct {
@@ -149,6 +153,16 @@ func (c *storeClient) Close(ctx context.Context, in *StoreCloseRequest, opts ...
 	return out, nil
 }
 
+func (c *storeClient) Truncate(ctx context.Context, in *StoreTruncateRequest, opts ...grpc.CallOption) (*StoreTruncateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StoreTruncateResponse)
+	err := c.cc.Invoke(ctx, Store_Truncate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StoreServer is the server API for Store service.
 // All implementations must embed UnimplementedStoreServer
 // for forward compatibility.
@@ -170,6 +184,9 @@ type StoreServer interface {
 	PutSnapshot(context.Context, *StorePutSnapshotRequest) (*StorePutSnapshotResponse, error)
 	GetSnapshot(context.Context, *StoreGetSnapshotRequest) (*StoreGetSnapshotResponse, error)
 	Close(context.Context, *StoreCloseRequest) (*StoreCloseResponse, error)
+	// Truncate was added after the other methods: a plugin built before it
+	// answers UNIMPLEMENTED, which the host reads as UNSUPPORTED.
+	Truncate(context.Context, *StoreTruncateRequest) (*StoreTruncateResponse, error)
 	mustEmbedUnimplementedStoreServer()
 }
 
@@ -203,6 +220,9 @@ func (UnimplementedStoreServer) GetSnapshot(context.Context, *StoreGetSnapshotRe
 }
 func (UnimplementedStoreServer) Close(context.Context, *StoreCloseRequest) (*StoreCloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedStoreServer) Truncate(context.Context, *StoreTruncateRequest) (*StoreTruncateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Truncate not implemented")
 }
 func (UnimplementedStoreServer) mustEmbedUnimplementedStoreServer() {}
 func (UnimplementedStoreServer) testEmbeddedByValue()               {}
@@ -362,6 +382,24 @@ func _Store_Close_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Store_Truncate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StoreTruncateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).Truncate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_Truncate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).Truncate(ctx, req.(*StoreTruncateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Store_ServiceDesc is the grpc.ServiceDesc for Store service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -396,6 +434,10 @@ var Store_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Close",
 			Handler:    _Store_Close_Handler,
+		},
+		{
+			MethodName: "Truncate",
+			Handler:    _Store_Truncate_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -26,11 +26,13 @@ const (
 // write, and the serialisation of writes. The zero value, with Info set,
 // is a new store's gate.
 //
-// Open and Close hold the gate exclusively; every other call holds it
-// shared for its whole run, so Close waits for the calls in flight and no
-// call reaches a closed store. Appends are serialised among themselves, as
-// are PutSnapshots: each runs alone against the head or snapshot it
-// replaces.
+// Open, Close and Truncate hold the gate exclusively; every other call
+// holds it shared for its whole run, so Close waits for the calls in
+// flight and no call reaches a closed store. Appends are serialised among
+// themselves, as are PutSnapshots: each runs alone against the head or
+// snapshot it replaces. A Truncate runs alone: no Append or PutSnapshot
+// interleaves with its removal, and no read sees a log half removed (an
+// entry below the head it loaded already gone).
 type Gate struct {
 	// Info is what the store's Info answers. Info.Name is also the kind of
 	// its state directory (storelayout.File, storelayout.SQLite) and names
@@ -136,6 +138,25 @@ func (g *Gate) Append(ctx context.Context, e hostapi.LogEntry, write func() erro
 // runs.
 func (g *Gate) PutSnapshot(ctx context.Context, snap hostapi.Snapshot, write func() error) error {
 	return g.write(ctx, "snapshot", snap.Data, hostapi.MaxSnapshotBytes, &g.snapMu, write)
+}
+
+// Truncate runs write, which removes the log's suffix above after (and a
+// snapshot beyond it), after the preamble of hostapi.Store.Truncate: the
+// store is open (ErrClosed) and ctx is not done (CtxError), checked once
+// no other call runs. It holds the gate exclusively (see the type's
+// documentation), so write sees a head no other call moves. write checks
+// after itself (TruncateAfter); ctx is not checked again, a removal that
+// has begun runs to completion.
+func (g *Gate) Truncate(ctx context.Context, write func() error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state != stateOpen {
+		return g.errClosed()
+	}
+	if err := ctx.Err(); err != nil {
+		return CtxError(err)
+	}
+	return write()
 }
 
 func (g *Gate) write(ctx context.Context, what string, data []byte, limit int, serial *sync.Mutex, write func() error) error {

@@ -50,6 +50,7 @@ func calls(g *Gate, ran *int) map[string]func() error {
 		"PutSnapshot": func() error {
 			return g.PutSnapshot(context.Background(), hostapi.Snapshot{Index: 1, Data: []byte("s")}, body)
 		},
+		"Truncate": func() error { return g.Truncate(context.Background(), body) },
 	}
 }
 
@@ -79,8 +80,8 @@ func TestGateLifecycle(t *testing.T) {
 			t.Errorf("%s while open: got %v, want nil", name, err)
 		}
 	}
-	if ran != 2 {
-		t.Errorf("writes run while open: got %d, want 2", ran)
+	if ran != 3 {
+		t.Errorf("writes run while open: got %d, want 3", ran)
 	}
 	releases := 0
 	release := func() error { releases++; return nil }
@@ -140,6 +141,7 @@ func TestGateWritePreamble(t *testing.T) {
 		{"snapshot over the limit", g.PutSnapshot(t.Context(), hostapi.Snapshot{Index: 1, Data: make([]byte, hostapi.MaxSnapshotBytes+1)}, write), hostapi.CodeInvalidArgument},
 		{"Append with a canceled context", g.Append(canceled, hostapi.LogEntry{Index: 1, Data: []byte("e")}, write), hostapi.CodeUnavailable},
 		{"PutSnapshot with a canceled context", g.PutSnapshot(canceled, hostapi.Snapshot{Index: 1, Data: []byte("s")}, write), hostapi.CodeUnavailable},
+		{"Truncate with a canceled context", g.Truncate(canceled, write), hostapi.CodeUnavailable},
 		{"Open with a canceled context", newGate().Open(canceled, newConfig(t), func(*statedir.Dir) error { return write() }), hostapi.CodeUnavailable},
 	} {
 		wantCode(t, tc.name, tc.err, tc.want)
@@ -181,6 +183,56 @@ func TestGateSerialisesWrites(t *testing.T) {
 	wg.Wait()
 	if n := overlaps.Load(); n != 0 {
 		t.Errorf("overlapping writes of a kind: got %d, want 0", n)
+	}
+}
+
+// TestGateTruncateRunsAlone runs Truncates beside Appends, PutSnapshots
+// and reads from many goroutines: no other call overlaps a Truncate.
+func TestGateTruncateRunsAlone(t *testing.T) {
+	g := newGate()
+	if err := g.Open(t.Context(), newConfig(t), ok); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close(func() error { return nil }) })
+	var running, truncating, overlaps atomic.Int32
+	other := func() error {
+		running.Add(1)
+		if truncating.Load() != 0 {
+			overlaps.Add(1)
+		}
+		runtime.Gosched()
+		running.Add(-1)
+		return nil
+	}
+	truncate := func() error {
+		if truncating.Add(1) != 1 || running.Load() != 0 {
+			overlaps.Add(1)
+		}
+		runtime.Gosched()
+		truncating.Add(-1)
+		return nil
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				_ = g.Append(context.Background(), hostapi.LogEntry{Index: 1, Data: []byte("e")}, other)
+				_ = g.PutSnapshot(context.Background(), hostapi.Snapshot{Index: 1, Data: []byte("s")}, other)
+				if g.Enter() == nil {
+					_ = other()
+					g.Leave()
+				}
+			}
+		})
+		wg.Go(func() {
+			for range 100 {
+				_ = g.Truncate(context.Background(), truncate)
+			}
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("calls overlapping a Truncate: got %d, want 0", n)
 	}
 }
 

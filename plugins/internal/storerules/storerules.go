@@ -1,7 +1,8 @@
 // Package storerules holds the rules of the hostapi.Store contract that
 // every store checks the same way, so the built-in stores state them once:
 // the lifecycle and the preamble of every method (Gate), data sizes, the
-// append index, ReadLog ranges, and how a done context is reported.
+// append index, the Truncate bound, ReadLog ranges, and how a done context
+// is reported.
 package storerules
 
 import "github.com/rustynet/rustynet/hostapi"
@@ -22,6 +23,16 @@ func NextIndex(index, head uint64) error {
 		return hostapi.Errorf(hostapi.CodeConflict, "append at index %d, want %d", index, want)
 	}
 	return nil
+}
+
+// TruncateAfter validates a Truncate against the log's head and reports
+// whether it removes anything: after > head fails with CONFLICT, after ==
+// head removes nothing.
+func TruncateAfter(after, head uint64) (bool, error) {
+	if after > head {
+		return false, hostapi.Errorf(hostapi.CodeConflict, "truncate after index %d, beyond head %d", after, head)
+	}
+	return after < head, nil
 }
 
 // ReadRange validates a ReadLog request against the log's head and returns

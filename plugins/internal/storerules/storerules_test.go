@@ -47,6 +47,32 @@ func TestCheckData(t *testing.T) {
 	}
 }
 
+func TestTruncateAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		after      uint64
+		head       uint64
+		wantRemove bool
+		want       hostapi.Code
+	}{
+		{"to the middle", 2, 5, true, hostapi.CodeOK},
+		{"to empty", 0, 5, true, hostapi.CodeOK},
+		{"at the head", 5, 5, false, hostapi.CodeOK},
+		{"an empty log at 0", 0, 0, false, hostapi.CodeOK},
+		{"beyond the head", 6, 5, false, hostapi.CodeConflict},
+		{"on an empty log", 1, 0, false, hostapi.CodeConflict},
+		{"far beyond", 1 << 63, 5, false, hostapi.CodeConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remove, err := TruncateAfter(tt.after, tt.head)
+			if got := hostapi.CodeOf(err); got != tt.want || remove != tt.wantRemove {
+				t.Errorf("TruncateAfter(%d, %d) = %v, %v; want %v, code %v", tt.after, tt.head, remove, err, tt.wantRemove, tt.want)
+			}
+		})
+	}
+}
+
 func TestNextIndex(t *testing.T) {
 	tests := []struct {
 		name        string
