@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,8 @@ type Device struct {
 	log    *slog.Logger
 	filter *packetfilter.Filter // has its own locks
 
-	lock prioLock // serialises every method but the constructor
+	lock  prioLock  // serialises every method but the constructor; State holds it only briefly
+	reads readGroup // coalesces the device reads of concurrent States; taken without lock
 
 	// Guarded by lock.
 	phase phase
@@ -144,7 +146,7 @@ func (d *Device) undoConfigure() {
 
 // listenPort reads the port the device listens on.
 func (d *Device) listenPort() (uint16, error) {
-	st, err := d.ipcState()
+	st, err := d.ipcState(d.set.Len())
 	if err != nil {
 		return 0, err
 	}
@@ -271,31 +273,44 @@ func (d *Device) SetFirewallMark(mark uint32) error {
 // listen port, the Addresses last passed to Configure, and every peer with
 // its live endpoint, last handshake, byte counters, persistent keepalive and
 // allowed IPs (sorted), peers sorted by public key. Errors: hostapi.ErrClosed.
+//
+// The peers are one snapshot of the device, read after State was called.
+// State holds the Device's lock only to read its own fields, not while the
+// device is read, so it never delays a change by more than wireguard-go's
+// one serialisation of the device (its configuration lock), and
+// concurrent States share one read (readGroup): the Peers slice and the
+// peers' AllowedIPs may be shared with other callers and must not be
+// modified.
 func (d *Device) State() (hostapi.InterfaceState, error) {
 	d.lock.lock(false)
-	defer d.lock.unlock()
 	if d.phase != phaseUp {
+		d.lock.unlock()
 		return hostapi.InterfaceState{}, hostapi.ErrClosed
 	}
-	st, err := d.ipcState()
+	name, pub, addrs, peers := d.cfg.Name, d.pub, d.cfg.Addresses, d.set.Len()
+	d.lock.unlock()
+
+	st, err := d.reads.do(func() (hostapi.InterfaceState, error) { return d.ipcState(peers) })
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
-	st.Name = d.cfg.Name
-	if name, err := d.tun.Name(); err == nil {
-		st.Name = name
+	st.Name = name
+	if n, err := d.tun.Name(); err == nil {
+		st.Name = n
 	}
-	st.PublicKey = d.pub
-	st.Addresses = append(st.Addresses, d.cfg.Addresses...)
+	st.PublicKey = pub
+	st.Addresses = slices.Clone(addrs)
 	return st, nil
 }
 
-func (d *Device) ipcState() (hostapi.InterfaceState, error) {
-	text, err := d.dev.IpcGet()
-	if err != nil {
+// ipcState reads the device through wireguard-go's UAPI get operation,
+// parsing its text as it is written; peers sizes the result.
+func (d *Device) ipcState(peers int) (hostapi.InterfaceState, error) {
+	p := newStateParser(peers)
+	if err := d.dev.IpcGetOperation(p); err != nil {
 		return hostapi.InterfaceState{}, hostapi.Errorf(hostapi.CodeInternal, "read device: %v", err)
 	}
-	st, err := parseState(text)
+	st, err := p.finish()
 	if err != nil {
 		return hostapi.InterfaceState{}, hostapi.Errorf(hostapi.CodeInternal, "read device: %v", err)
 	}

@@ -1,0 +1,252 @@
+package wgdev
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// uapiText is a get operation's text as wireguard-go writes it: two
+// peers, out of order, one with two allowed IPs out of order.
+const uapiText = `private_key=` + hex64a + `
+listen_port=51820
+fwmark=7
+public_key=` + hex64b + `
+preshared_key=0000000000000000000000000000000000000000000000000000000000000000
+protocol_version=1
+endpoint=[2001:db8::1]:51821
+last_handshake_time_sec=1700000000
+last_handshake_time_nsec=5
+tx_bytes=18446744073709551615
+rx_bytes=42
+persistent_keepalive_interval=25
+allowed_ip=fd00::2/128
+allowed_ip=10.0.0.0/24
+public_key=` + hex64a + `
+preshared_key=0000000000000000000000000000000000000000000000000000000000000000
+protocol_version=1
+last_handshake_time_sec=0
+last_handshake_time_nsec=0
+tx_bytes=0
+rx_bytes=0
+persistent_keepalive_interval=0
+allowed_ip=10.0.0.1/32
+`
+
+const (
+	hex64a = "0101010101010101010101010101010101010101010101010101010101010101"
+	hex64b = "0202020202020202020202020202020202020202020202020202020202020202"
+)
+
+func wantUAPIState() hostapi.InterfaceState {
+	return hostapi.InterfaceState{
+		ListenPort: 51820,
+		Peers: []hostapi.PeerState{
+			{PublicKey: hostapi.Key{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+				AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}},
+			{PublicKey: hostapi.Key{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
+				Endpoint:            netip.MustParseAddrPort("[2001:db8::1]:51821"),
+				AllowedIPs:          []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("fd00::2/128")},
+				PersistentKeepalive: 25 * time.Second, LastHandshake: time.Unix(1700000000, 5),
+				TxBytes: 1<<64 - 1, RxBytes: 42},
+		},
+	}
+}
+
+var stateCmp = cmp.Options{
+	cmp.Comparer(func(x, y netip.Prefix) bool { return x == y }),
+	cmp.Comparer(func(x, y netip.AddrPort) bool { return x == y }),
+}
+
+// TestStateParserChunks feeds the text in two Writes split at every
+// offset: a line cut by a Write is carried over whole.
+func TestStateParserChunks(t *testing.T) {
+	want := wantUAPIState()
+	for i := 0; i <= len(uapiText); i++ {
+		p := newStateParser(0)
+		for _, chunk := range []string{uapiText[:i], uapiText[i:]} {
+			if n, err := p.Write([]byte(chunk)); n != len(chunk) || err != nil {
+				t.Fatalf("split at %d: Write = %d, %v; want %d, nil", i, n, err, len(chunk))
+			}
+		}
+		got, err := p.finish()
+		if err != nil {
+			t.Fatalf("split at %d: %v", i, err)
+		}
+		if diff := cmp.Diff(want, got, stateCmp); diff != "" {
+			t.Fatalf("split at %d (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+func TestStateParserErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"no equals sign", "listen_port\n", "malformed line"},
+		{"peer line first", "endpoint=1.2.3.4:5\n", "before any public_key"},
+		{"short key", "public_key=0102\n", "hex digits"},
+		{"bad hex", "public_key=" + strings.Repeat("zz", 32) + "\n", "invalid byte"},
+		{"port too big", "listen_port=65536\n", "out of range"},
+		{"negative counter", "public_key=" + hex64a + "\nrx_bytes=-1\n", "not a decimal"},
+		{"counter overflow", "public_key=" + hex64a + "\ntx_bytes=18446744073709551616\n", "out of range"},
+		{"empty number", "public_key=" + hex64a + "\ntx_bytes=\n", "empty number"},
+		{"bad allowed IP", "public_key=" + hex64a + "\nallowed_ip=10.0.0.300/32\n", "10.0.0.300/32"},
+		{"cut line", "listen_port=5", "ends inside"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseState([]byte(tc.text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestStateParserAllowedIPsApart checks that the peers' allowed IPs, which
+// share one array, cannot grow into each other.
+func TestStateParserAllowedIPsApart(t *testing.T) {
+	st, err := parseState([]byte(uapiText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := st.Peers[0].AllowedIPs
+	if cap(first) != len(first) {
+		t.Fatalf("got capacity %d for %d allowed IPs, want no room to append into the next peer's", cap(first), len(first))
+	}
+	_ = append(first, netip.MustParsePrefix("192.0.2.0/24"))
+	if diff := cmp.Diff(wantUAPIState(), st, stateCmp); diff != "" {
+		t.Errorf("after appending to one peer's allowed IPs (-want +got):\n%s", diff)
+	}
+}
+
+// TestStateParserAllocs checks that parsing allocates nothing per peer
+// beyond the result, which a sized parser allocates up front.
+func TestStateParserAllocs(t *testing.T) {
+	text := func(peers int) []byte {
+		var b strings.Builder
+		b.WriteString("listen_port=51820\n")
+		for i := range peers {
+			fmt.Fprintf(&b, "public_key=%064x\nprotocol_version=1\nendpoint=192.0.2.%d:51820\n", i+1, i%250+1)
+			fmt.Fprintf(&b, "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=1\ntx_bytes=%d\nrx_bytes=7\n", i)
+			fmt.Fprintf(&b, "persistent_keepalive_interval=25\nallowed_ip=10.%d.%d.0/24\n", i>>8, i&255)
+		}
+		return []byte(b.String())
+	}
+	allocs := func(peers int) float64 {
+		in := text(peers)
+		return testing.AllocsPerRun(5, func() {
+			p := newStateParser(peers)
+			p.Write(in)
+			if _, err := p.finish(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(10), allocs(2000)
+	if large != small {
+		t.Errorf("got %v allocations for 2000 peers and %v for 10, want the same", large, small)
+	}
+}
+
+// TestReadGroup checks that concurrent reads coalesce into one read that
+// began after each of its callers asked.
+func TestReadGroup(t *testing.T) {
+	var g readGroup
+	var mu sync.Mutex
+	reads, version := 0, 0
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	read := func() (hostapi.InterfaceState, error) {
+		mu.Lock()
+		reads++
+		v := version
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		return hostapi.InterfaceState{ListenPort: uint16(v)}, nil
+	}
+
+	// The first read runs and blocks.
+	first := make(chan uint16)
+	go func() {
+		st, _ := g.do(read)
+		first <- st.ListenPort
+	}()
+	<-started
+
+	// A change happens, then five callers ask while the first read runs.
+	mu.Lock()
+	version = 1
+	mu.Unlock()
+	const callers = 5
+	results := make(chan uint16, callers)
+	for range callers {
+		go func() {
+			st, _ := g.do(read)
+			results <- st.ListenPort
+		}()
+	}
+	// Wait until all five have joined the next read, then release.
+	for {
+		g.mu.Lock()
+		joined := g.next != nil
+		g.mu.Unlock()
+		if joined {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the other four reach do; a late one only adds a read
+	close(release)
+	if v := <-first; v != 0 {
+		t.Errorf("first read: got version %d, want 0", v)
+	}
+	for range callers {
+		if v := <-results; v != 1 {
+			t.Errorf("a caller that asked after the change got version %d, want 1", v)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reads > 3 {
+		t.Errorf("got %d reads for 1 + %d callers, want 2 (at most 3 if a caller was late)", reads, callers)
+	}
+}
+
+// TestStateDoesNotDelayChanges checks that a State waiting for the device
+// read does not hold the Device's lock: a change goes through meanwhile.
+func TestStateDoesNotDelayChanges(t *testing.T) {
+	n := newNode(t, "10.9.0.1")
+	n.dev.reads.run.Lock() // a read is running
+	done := make(chan error, 1)
+	go func() {
+		_, err := n.dev.State()
+		done <- err
+	}()
+	_, pub := newKey(t)
+	peer := hostapi.PeerConfig{PublicKey: pub, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.9.0.2/32")}}
+	applied := make(chan error, 1)
+	go func() { applied <- n.dev.ApplyPeers(hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{peer}}) }()
+	select {
+	case err := <-applied:
+		if err != nil {
+			t.Fatalf("ApplyPeers: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ApplyPeers waited for a State's device read")
+	}
+	n.dev.reads.run.Unlock()
+	if err := <-done; err != nil {
+		t.Fatalf("State: %v", err)
+	}
+	if _, ok := peerState(t, n, pub); !ok {
+		t.Error("State after the change: the added peer is missing")
+	}
+}
