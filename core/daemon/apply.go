@@ -8,6 +8,7 @@ import (
 	"github.com/rustynet/rustynet/core/audit"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/feed"
+	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
@@ -58,7 +59,11 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
 	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
-	if full {
+	if u.Body.Operation.Type == membership.OpResolveFork {
+		// The log's suffix was replaced (or a fork left): nothing of the
+		// difference from pre says what the data plane holds.
+		d.afterResolutionLocked(ctx, res)
+	} else if full {
 		err = d.fullReconcile(ctx)
 	} else {
 		// The update touched another node: this node's own standing,
@@ -149,7 +154,20 @@ func (d *Daemon) pollFeed(ctx context.Context) {
 	if err == nil && res.Extension != nil {
 		applied, err = res.Extension.Commit(ctx)
 	}
-	d.afterExtendLocked(ctx, len(applied), err)
+	var ra *ledger.ResolutionAvailable
+	if errors.As(err, &ra) {
+		// The feed serves a resolution of the fork this node is on: take
+		// it (verified as any update), and extend from it at the next poll.
+		d.mu.Unlock()
+		if _, rerr := d.takeResolution(ctx, ra.Update, audit.SourceFeed); rerr == nil {
+			err = nil
+		} else {
+			err = rerr
+		}
+		d.mu.Lock()
+	} else {
+		d.afterExtendLocked(ctx, len(applied), err)
+	}
 	d.mu.Unlock()
 	state := controlapi.FeedOK
 	switch {

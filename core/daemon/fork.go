@@ -121,3 +121,41 @@ func (d *Daemon) checkFreshness() {
 	epoch, root := head(ls)
 	d.record(audit.Record{Kind: audit.KindTrustStale, Epoch: epoch, Root: root, Reason: why})
 }
+
+// takeResolution hands r, a fork resolution a feed or a peer serves (see
+// ledger.ResolutionAvailable), to the ledger. It reports whether r was a
+// resolution this node could take at all; if so, err is the ledger's
+// verdict, and on success the node has left the forked state (for the
+// fork r settles) and the data plane follows the resolved state.
+func (d *Daemon) takeResolution(ctx context.Context, r *membership.SignedUpdate, src audit.Source) (bool, error) {
+	defer d.auditSettle()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	res, err := d.ledger.Resolve(ctx, r)
+	if res == nil && err == nil {
+		return false, nil
+	}
+	if err != nil {
+		d.rejectLocked(err)
+		d.auditRejected(src, err, r.Encode(), r)
+		return true, err
+	}
+	d.auditAccepted(src, res, r.Encode())
+	d.afterResolutionLocked(ctx, res)
+	return true, nil
+}
+
+// afterResolutionLocked follows a fork resolution the ledger took: the
+// log's suffix changed, so the data plane is reconciled in full, and a
+// later fork is noted afresh. d.mu must be held.
+func (d *Daemon) afterResolutionLocked(ctx context.Context, res *membership.Result) {
+	d.forkSeen = 0
+	if f := d.ledger.Fork(); f != nil {
+		d.forkSeen = len(f.Items)
+	}
+	d.log.Warn("fork resolved: following the approvers' resolution", "epoch", res.Post.Epoch(), "root", res.Post.Root().String())
+	if err := d.fullReconcile(ctx); err != nil {
+		d.log.Error("reconcile after a fork resolution failed; repairing", "err", err)
+		d.requestRepair()
+	}
+}

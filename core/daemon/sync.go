@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -403,8 +404,22 @@ type catchUp struct {
 }
 
 func (c catchUp) Add(from uint64, entries []*membership.SignedUpdate) error {
-	return c.x.Add(from, entries)
+	err := c.x.Add(from, entries)
+	var ra *ledger.ResolutionAvailable
+	if errors.As(err, &ra) {
+		// The peer follows a resolution of the fork this node holds: take
+		// it; the next round catches up from it.
+		if _, rerr := c.d.takeResolution(context.Background(), ra.Update, audit.SourcePeer); rerr != nil {
+			return rerr
+		}
+		return errResolved
+	}
+	return err
 }
+
+// errResolved ends a catch-up that took a fork resolution instead: the log
+// changed under it, and the next round starts afresh.
+var errResolved = errors.New("took the peer's fork resolution; catching up from it next round")
 
 // Commit commits what verified and reconciles, as pollFeed does.
 func (c catchUp) Commit(ctx context.Context, from string) (int, error) {
@@ -422,6 +437,12 @@ func (c catchUp) Commit(ctx context.Context, from string) (int, error) {
 
 func (s syncLocal) Conflict(ctx context.Context, u *membership.SignedUpdate, from string) error {
 	d := s.d
+	if ok, err := d.takeResolution(ctx, u, audit.SourcePeer); ok {
+		return err // resolved (nil), or the resolution's refusal
+	}
+	if d.ledger.Settled(u) {
+		return nil // the peer is on a side this node's resolution settles: it will follow
+	}
 	err := d.ledger.CheckFork(u)
 	if err == nil {
 		return fmt.Errorf("its entry of epoch %d differs from this node's and does not prove a fork", u.Body.Epoch)

@@ -285,6 +285,13 @@ func (l *Ledger) loadEvidence() {
 	for _, name := range names {
 		path := filepath.Join(dir, name)
 		ev, rep, err := l.checkEvidenceFile(path)
+		if ev != nil && len(ev.Log) < len(l.updates) && membership.Settles(l.updates[len(ev.Log)], ev) {
+			// Settled by a resolution whose end a stop interrupted.
+			if rerr := os.Remove(path); rerr != nil {
+				l.log.Warn("removing settled evidence failed", "file", path, "err", rerr)
+			}
+			continue
+		}
 		if err != nil {
 			l.log.Warn("ignoring a file in the evidence directory that is not evidence of a fork in this node's log", "file", path, "err", err)
 			continue
@@ -354,7 +361,7 @@ func (l *Ledger) checkEvidenceFile(path string) (*membership.Evidence, *membersh
 	}
 	rep, err := l.checkEvidence(ev)
 	if err != nil {
-		return nil, nil, err
+		return ev, nil, err // parsed, so the caller can tell settled evidence
 	}
 	return ev, rep, nil
 }
@@ -404,6 +411,9 @@ func (l *Ledger) checkEvidenceOnce(ev *membership.Evidence) (*membership.Evidenc
 		if !bytes.Equal(u.BodyBytes(), l.updates[i].BodyBytes()) {
 			return nil, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the evidence's log differs from this node's at epoch %d", i+1)}
 		}
+	}
+	if k < len(l.updates) && membership.Settles(l.updates[k], ev) {
+		return nil, &membership.Error{Code: membership.IllegalOperation, Msg: fmt.Sprintf("the fork is settled: this node's entry of epoch %d is the approvers' resolution of it", k+1)}
 	}
 	var pre *membership.State
 	switch k {

@@ -26,6 +26,9 @@ type highWater struct {
 	Index     uint64 `json:"index"`
 	StateRoot string `json:"state_root"`
 	EntryHash string `json:"entry_hash"`
+	// Resolving is set while a fork resolution replaces the log's suffix
+	// (see resolve.go): the log may then be shorter than Index.
+	Resolving *resolvingMark `json:"resolving,omitempty"`
 }
 
 // DefaultHighWaterPath returns where the high-water mark of the store at

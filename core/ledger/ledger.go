@@ -288,6 +288,9 @@ func (l *Ledger) checkHighWater(advance bool) error {
 	if err != nil {
 		return err
 	}
+	if hw != nil && hw.Resolving != nil {
+		return l.finishResolution(hw)
+	}
 	head := uint64(len(l.roots))
 	if hw != nil {
 		if hw.Index > head {
@@ -495,12 +498,19 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 // is checked for a fork: if it and the log's entry at its epoch both
 // verify on the state they extend, the ledger keeps the evidence (in
 // Config.EvidenceDir), enters the forked state and returns FORKED; from
-// then on it refuses every update with FORKED (docs/forks.md).
+// then on it refuses every update with FORKED (docs/forks.md) — but for a
+// fork resolution that settles it, which Apply takes (Resolve): the log's
+// entries from the fork's epoch on are replaced by the resolution.
 func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	chain, res, err := l.evaluate(u)
 	if err != nil {
+		if u.Body.Operation.Type == membership.OpResolveFork {
+			if rres, rerr := l.resolveLocked(ctx, u); rres != nil || rerr != nil {
+				return rres, rerr
+			}
+		}
 		if ferr := l.detectFork(u); ferr != nil {
 			return res, ferr
 		}

@@ -152,6 +152,9 @@ func (x *Extension) checkKnown(from uint64, known, fresh []*membership.SignedUpd
 		}
 	}
 	if len(fresh) > 0 && l.fork != nil {
+		if l.settles(fresh[0]) {
+			return &ResolutionAvailable{Update: fresh[0]}
+		}
 		return l.forkedErr()
 	}
 	if l.chain == nil {
@@ -173,6 +176,9 @@ func (x *Extension) checkKnown(from uint64, known, fresh []*membership.SignedUpd
 func (l *Ledger) compareEntry(e uint64, u *membership.SignedUpdate) error {
 	if bytes.Equal(l.updates[e-1].BodyBytes(), u.BodyBytes()) {
 		return nil
+	}
+	if l.settles(u) {
+		return &ResolutionAvailable{Update: u}
 	}
 	if ferr := l.detectFork(u); ferr != nil {
 		return ferr
