@@ -1,7 +1,8 @@
 // Package hostapi is the versioned contract between the Rustynet core and its
 // plugins: the Store and Backend interfaces, the values they exchange, the
 // stable error codes that cross the process boundary, and the helpers a plugin
-// author calls to serve a plugin over hashicorp/go-plugin (gRPC only, AutoMTLS).
+// author calls to serve a plugin over hashicorp/go-plugin (gRPC only, mutual
+// TLS with P-256 certificates that each side pins; see mtls.go).
 //
 // The contract is versioned as a whole by ProtocolVersion. A plugin and a host
 // negotiate the highest version both speak during the go-plugin handshake; a

@@ -2,6 +2,7 @@ package hostapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -62,8 +63,8 @@ const (
 
 // LaunchStore starts the store plugin cfg describes and connects to it:
 // go-plugin handshake with the magic cookie, negotiation of the highest
-// protocol version both sides speak, gRPC only, automatic mutual TLS, and a
-// first health check. The plugin's stdin is a pipe the returned client holds,
+// protocol version both sides speak, gRPC only, mutual TLS (each side pins
+// the other's certificate; see mtls.go), and a first health check. The plugin's stdin is a pipe the returned client holds,
 // so the plugin exits when the host dies; on Linux the kernel also kills it
 // (parent-death signal) when the launching thread's process dies. On Unix
 // the plugin leads a process group of its own, so a signal sent to the
@@ -118,6 +119,10 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 			return nil, nil, err
 		}
 	}
+	trace := cfg.trace
+	if trace == nil {
+		trace = func(string) {}
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -127,16 +132,19 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 		timeout = DefaultStartTimeout
 	}
 
+	hostCert, err := hostIdentity()
+	if err != nil {
+		return nil, nil, Errorf(CodeInternal, "launch %s plugin: host TLS certificate: %v", kind, err)
+	}
+	noPluginCert := x509.NewCertPool()
+	tlsConfig := hostTLSConfig(hostCert, noPluginCert, func() { trace(stepTLS) })
+
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, Errorf(CodeInternal, "launch %s plugin: stdin pipe: %v", kind, err)
 	}
 	env := append(os.Environ(), cfg.Env...)
-	env = append(env, envWatchStdin+"=1", envLogLevel+"="+lowestEnabledLevel(logger))
-	trace := cfg.trace
-	if trace == nil {
-		trace = func(string) {}
-	}
+	env = append(env, envWatchStdin+"=1", envLogLevel+"="+lowestEnabledLevel(logger), envClientCert+"="+hostCertPEM(hostCert))
 	run := newProcessRunner(path, cfg.Args, env, stdinR)
 	run.started = func() { trace(stepSpawned) }
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -147,7 +155,7 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 		},
 		SkipHostEnv:      true, // env above already holds it, before cfg.Env
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		TLSConfig:        tlsConfig, // see mtls.go: AutoMTLS's protocol with P-256 keys
 		StartTimeout:     timeout,
 		Logger:           newHCLogger(logger),
 		SyncStdout:       newLineLogger(logger, slog.LevelWarn, "plugin wrote to stdout", path),
@@ -164,7 +172,10 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 	stopWatch := context.AfterFunc(ctx, func() { _ = run.Kill(context.Background()) })
 	var rpc plugin.ClientProtocol
 	_, err = client.Start()
-	if err == nil {
+	// Without a certificate in the handshake line (which go-plugin moves
+	// into tlsConfig) the TLS handshake could only fail; say why instead.
+	noCert := err == nil && tlsConfig.RootCAs == noPluginCert
+	if err == nil && !noCert {
 		trace(stepHandshake)
 		rpc, err = client.Client()
 	}
@@ -175,6 +186,11 @@ func launch(ctx context.Context, cfg LaunchConfig, kind string, sets pluginSets)
 	if err != nil {
 		kill() // also waits until the plugin's stderr is read to the end
 		return nil, nil, startError(kind, path, sets, timeout, err, run)
+	}
+	if noCert {
+		_ = run.Kill(context.Background()) // it cannot be asked to exit: no TLS
+		kill()
+		return nil, nil, Errorf(CodeUnavailable, "%s plugin %s: its handshake line carries no TLS certificate; a plugin must serve with mutual TLS (hostapi.ServeStore and hostapi.ServeBackend do)", kind, path)
 	}
 	grpcClient, ok := rpc.(*plugin.GRPCClient)
 	if !ok {

@@ -2,6 +2,8 @@ package hostapi
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -29,6 +31,9 @@ type serveOptions struct {
 	// sets, if not nil, replaces the versioned plugin sets served; tests of
 	// version negotiation use it.
 	sets func(pluginSets) pluginSets
+	// goPluginTLS leaves TLS to go-plugin's AutoMTLS, as a plugin built
+	// on an older hostapi does; tests of interoperability set it.
+	goPluginTLS bool
 }
 
 // WithLogger sets the logger of the serving machinery itself (go-plugin's
@@ -101,12 +106,28 @@ func ServeBackend(impl Backend, opts ...ServeOption) {
 func serve(sets pluginSets, closeImpl func(context.Context) error, o serveOptions) {
 	stop := &stopper{closeImpl: closeImpl, timeout: o.closeTimeout, logger: o.logger}
 	watchHost(stop.exit)
-	restore := routeHandshake()
+	// The plugin's own TLS (mtls.go) needs its certificate in the
+	// handshake line, which only a routed handshake can add; otherwise
+	// go-plugin's AutoMTLS serves, slower but as safe.
+	var tlsProvider func() (*tls.Config, error)
+	var cert string
+	if handshakeRouted() && !o.goPluginTLS {
+		cfg, c, err := pluginTLS()
+		if err != nil {
+			fmt.Fprintf(pluginStderr, "rustynet plugin: %v\n", err)
+			stop.close()
+			os.Exit(1)
+		}
+		tlsProvider = func() (*tls.Config, error) { return cfg, nil }
+		cert = c
+	}
+	restore := routeHandshake(cert)
 	defer restore()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: o.sets(sets),
 		GRPCServer:       newGRPCServer,
+		TLSProvider:      tlsProvider,
 		Logger:           newHCLogger(o.logger),
 	})
 	stop.close()

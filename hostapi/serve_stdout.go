@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 
 	plugin "github.com/hashicorp/go-plugin"
 )
@@ -38,12 +39,18 @@ func init() {
 // partial line just before it.
 var handshakeLine = regexp.MustCompile(fmt.Sprintf(`%d\|\d+\|(?:unix|tcp)\|[^|\s]+\|(?:grpc|netrpc)\|[^|\s]*(?:\|(?:true|false))?\r?\n?$`, plugin.CoreProtocolVersion))
 
+// handshakeRouted reports whether routeHandshake can reach the handshake
+// line: the process runs as a plugin and stdout was set aside.
+func handshakeRouted() bool { return handshakeOut != nil }
+
 // routeHandshake points os.Stdout at a pipe for go-plugin's Serve to print
 // its handshake to. The handshake line is forwarded to the original stdout,
 // which is then closed: nothing else can ever reach the host that way. Any
 // other output that reaches the pipe (plugin code racing with Serve) goes to
-// stderr. The returned function closes the pipe once serving is over.
-func routeHandshake() (restore func()) {
+// stderr. If cert is not empty, it fills the line's empty certificate field
+// (see mtls.go). The returned function closes the pipe once serving is
+// over.
+func routeHandshake(cert string) (restore func()) {
 	if handshakeOut == nil {
 		return func() {}
 	}
@@ -57,7 +64,7 @@ func routeHandshake() (restore func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		forwardHandshake(r, handshakeOut, pluginStderr)
+		forwardHandshake(r, handshakeOut, pluginStderr, cert)
 		_ = r.Close()
 	}()
 	return func() {
@@ -67,8 +74,9 @@ func routeHandshake() (restore func()) {
 }
 
 // forwardHandshake copies r line by line to spill, except the first
-// handshake line, which goes to out (closed right after).
-func forwardHandshake(r io.Reader, out io.WriteCloser, spill io.Writer) {
+// handshake line, which goes to out (closed right after), its certificate
+// field filled with cert if it is empty.
+func forwardHandshake(r io.Reader, out io.WriteCloser, spill io.Writer, cert string) {
 	br := bufio.NewReader(r)
 	forwarded := false
 	for {
@@ -76,7 +84,7 @@ func forwardHandshake(r io.Reader, out io.WriteCloser, spill io.Writer) {
 		if line != "" {
 			if loc := handshakeLine.FindStringIndex(line); !forwarded && loc != nil {
 				_, _ = io.WriteString(spill, line[:loc[0]])
-				_, _ = io.WriteString(out, line[loc[0]:])
+				_, _ = io.WriteString(out, withCertificate(line[loc[0]:], cert))
 				_ = out.Close()
 				forwarded = true
 			} else {
@@ -87,4 +95,17 @@ func forwardHandshake(r io.Reader, out io.WriteCloser, spill io.Writer) {
 			return
 		}
 	}
+}
+
+// withCertificate returns the handshake line hs with cert in its sixth
+// field (the server certificate) if that field is empty and cert is not;
+// otherwise hs unchanged.
+func withCertificate(hs, cert string) string {
+	body := strings.TrimRight(hs, "\r\n")
+	parts := strings.Split(body, "|")
+	if cert == "" || len(parts) < 6 || parts[5] != "" {
+		return hs
+	}
+	parts[5] = cert
+	return strings.Join(parts, "|") + hs[len(body):]
 }

@@ -33,7 +33,7 @@ func TestForwardHandshakeRoutesOnlyTheHandshake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out closeRecorder
 			var spill strings.Builder
-			forwardHandshake(strings.NewReader(tt.in), &out, &spill)
+			forwardHandshake(strings.NewReader(tt.in), &out, &spill, "")
 			if out.String() != tt.wantOut || spill.String() != tt.wantSpill {
 				t.Errorf("got out %q spill %q, want out %q spill %q", out.String(), spill.String(), tt.wantOut, tt.wantSpill)
 			}
