@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +96,53 @@ func TestMeshConvergesWithoutAFeed(t *testing.T) {
 	if st.Sync.Newest != nil || st.Sync.Failures == 0 {
 		t.Errorf("the rogue node heard a member's head: %+v", st.Sync)
 	}
+	rogue.Stop()
+
+	// The approvers who did not sign both sides (a1, a3) resolve the fork
+	// for x. The resolution is proposed from the evidence with the CLI and
+	// applied to n3 alone, which never applied either side; n2 (the same)
+	// and n1 (on x) take it from their peers: every node leaves the forked
+	// state at the same state, with x's member, and drops the evidence.
+	evFile := n1.Status().Trust.Forked.Evidence
+	resFile := filepath.Join(t.TempDir(), "resolve.json")
+	code, out = runCLI(t, c.opts.Bin, "membership", "propose-resolve-fork", "--genesis-root", c.GenesisRoot.String(),
+		"--evidence", evFile, "--choose", x.Digest().String(), "--out", resFile)
+	if code != 0 || !strings.Contains(out, "FORK RESOLUTION") {
+		t.Fatalf("propose-resolve-fork: exit %d\n%s", code, out)
+	}
+	data, err := os.ReadFile(resFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := membership.ParseSignedUpdate(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signed by a double-signer it proves nothing: refused, still forked.
+	bad, _ := membership.ParseSignedUpdate(data, nil)
+	if _, err := n3.Apply(c.Sign(bad, "a1", "a2")); membership.CodeOf(err) != membership.ThresholdNotMet {
+		t.Fatalf("a resolution counting a double-signer: %v, want THRESHOLD_NOT_MET", err)
+	}
+	c.Sign(r, "a1", "a3")
+	if err := os.WriteFile(resFile, r.Encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runCLI(t, c.opts.Bin, "membership", "apply-update", "--socket", n3.Socket, resFile); code != 0 {
+		t.Fatalf("apply-update of the resolution: exit %d\n%s", code, out)
+	}
+	resolved := r.Body.NewStateRoot.String()
+	for _, n := range []*Node{n3, n1, n2} {
+		st := n.WaitStatus(n.ID+" resolved", syncWithin, func(st controlapi.Status) bool {
+			return st.Trust.Forked == nil && st.Trust.StateRoot == resolved && st.Health.State == controlapi.HealthOK
+		})
+		if _, err := os.Stat(evFile); n == n1 && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("n1 still keeps the settled evidence: %v", err)
+		}
+		if peers := PeerIDs(st); !slices.Contains(peers, ExtraMemberID(10)) || slices.Contains(peers, ExtraMemberID(11)) {
+			t.Errorf("%s after the resolution: peers %v, want x's member and not y's", n.ID, PeerIDs(st))
+		}
+	}
+	n1.WaitReach(n2, reachWithin)
 }
 
 // TestWithheldUpdatesMakeANodeStale: a node kept from updates (no feed, no

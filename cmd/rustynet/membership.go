@@ -18,7 +18,7 @@ func membershipCommand() *command {
 	subs := []*command{initCommand()}
 	subs = append(subs, proposeCommands()...)
 	subs = append(subs, signCommand(), unsignCommand(), verifyCommand(), applyCommand(), statusCommand(), exportCommand(),
-		verifyLogCommand(), verifyEvidenceCommand(), backupCommand(), restoreCommand())
+		verifyLogCommand(), verifyEvidenceCommand(), proposeResolveForkCommand(), backupCommand(), restoreCommand())
 	return &command{
 		name:    "membership",
 		summary: "create, propose, sign, verify and apply membership updates",
