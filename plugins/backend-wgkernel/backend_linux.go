@@ -11,6 +11,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/hostroute"
+	"github.com/rustynet/rustynet/plugins/internal/readgroup"
 )
 
 // Backend is the kernel WireGuard backend. Create it with New; the zero
@@ -23,6 +24,7 @@ import (
 type Backend struct {
 	logger *slog.Logger
 	serial serializer
+	reads  readgroup.Group[hostapi.InterfaceState] // concurrent States share one read; taken before serial
 
 	// Guarded by serial: only the operation holding it reads or writes
 	// these.

@@ -3,6 +3,7 @@ package wgkernel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -11,9 +12,41 @@ import (
 // State reads the interface, its routes and its peers from the kernel,
 // with each peer's current endpoint, last handshake and byte counters.
 // Routes and peers are sorted (peers by public key).
+//
+// The kernel is the source of truth and is read under the device's
+// serializer, so that no change of this backend is half-way through.
+// Concurrent States share one read (readgroup.Group), so a change waits
+// for at most one read however many clients ask: the result's slices may
+// be shared with other callers and must not be modified.
 func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
+	for {
+		st, err := b.reads.Do(func() (hostapi.InterfaceState, error) { return b.readState(ctx) })
+		var gone callerGone
+		if !errors.As(err, &gone) {
+			return st, err
+		}
+		if ctx.Err() != nil {
+			return hostapi.InterfaceState{}, gone.err
+		}
+		// The read was another caller's, who gave up waiting: read again.
+	}
+}
+
+// callerGone is readState's error when its caller's context ended while it
+// waited for the device: the callers who shared the read read again.
+type callerGone struct{ err error }
+
+func (e callerGone) Error() string { return e.err.Error() }
+func (e callerGone) Unwrap() error { return e.err }
+
+// readState reads the interface, its routes and its peers from the
+// kernel for State, with the context of the caller whose read it is.
+func (b *Backend) readState(ctx context.Context) (hostapi.InterfaceState, error) {
 	dev, err := b.lock(ctx, false)
 	if err != nil {
+		if ctx.Err() != nil {
+			return hostapi.InterfaceState{}, callerGone{err}
+		}
 		return hostapi.InterfaceState{}, err
 	}
 	defer b.serial.release()

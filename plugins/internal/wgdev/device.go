@@ -20,6 +20,7 @@ import (
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/plugins/internal/packetfilter"
+	"github.com/rustynet/rustynet/plugins/internal/readgroup"
 	"golang.org/x/crypto/curve25519"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
@@ -41,8 +42,8 @@ type Device struct {
 	log    *slog.Logger
 	filter *packetfilter.Filter // has its own locks
 
-	lock  prioLock  // serialises every method but the constructor; State holds it only briefly
-	reads readGroup // coalesces the device reads of concurrent States; taken without lock
+	lock  prioLock                                // serialises every method but the constructor; State holds it only briefly
+	reads readgroup.Group[hostapi.InterfaceState] // coalesces the device reads of concurrent States; used without lock
 
 	// Guarded by lock.
 	phase phase
@@ -278,7 +279,7 @@ func (d *Device) SetFirewallMark(mark uint32) error {
 // State holds the Device's lock only to read its own fields, not while the
 // device is read, so it never delays a change by more than wireguard-go's
 // one serialisation of the device (its configuration lock), and
-// concurrent States share one read (readGroup): the Peers slice and the
+// concurrent States share one read (readgroup.Group): the Peers slice and the
 // peers' AllowedIPs may be shared with other callers and must not be
 // modified.
 func (d *Device) State() (hostapi.InterfaceState, error) {
@@ -290,7 +291,7 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 	name, pub, addrs, peers := d.cfg.Name, d.pub, d.cfg.Addresses, d.set.Len()
 	d.lock.unlock()
 
-	st, err := d.reads.do(func() (hostapi.InterfaceState, error) { return d.ipcState(peers) })
+	st, err := d.reads.Do(func() (hostapi.InterfaceState, error) { return d.ipcState(peers) })
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,76 +154,11 @@ func TestStateParserAllocs(t *testing.T) {
 	}
 }
 
-// TestReadGroup checks that concurrent reads coalesce into one read that
-// began after each of its callers asked.
-func TestReadGroup(t *testing.T) {
-	var g readGroup
-	var mu sync.Mutex
-	reads, version := 0, 0
-	release := make(chan struct{})
-	started := make(chan struct{}, 10)
-	read := func() (hostapi.InterfaceState, error) {
-		mu.Lock()
-		reads++
-		v := version
-		mu.Unlock()
-		started <- struct{}{}
-		<-release
-		return hostapi.InterfaceState{ListenPort: uint16(v)}, nil
-	}
-
-	// The first read runs and blocks.
-	first := make(chan uint16)
-	go func() {
-		st, _ := g.do(read)
-		first <- st.ListenPort
-	}()
-	<-started
-
-	// A change happens, then five callers ask while the first read runs.
-	mu.Lock()
-	version = 1
-	mu.Unlock()
-	const callers = 5
-	results := make(chan uint16, callers)
-	for range callers {
-		go func() {
-			st, _ := g.do(read)
-			results <- st.ListenPort
-		}()
-	}
-	// Wait until all five have joined the next read, then release.
-	for {
-		g.mu.Lock()
-		joined := g.next != nil
-		g.mu.Unlock()
-		if joined {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // the other four reach do; a late one only adds a read
-	close(release)
-	if v := <-first; v != 0 {
-		t.Errorf("first read: got version %d, want 0", v)
-	}
-	for range callers {
-		if v := <-results; v != 1 {
-			t.Errorf("a caller that asked after the change got version %d, want 1", v)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if reads > 3 {
-		t.Errorf("got %d reads for 1 + %d callers, want 2 (at most 3 if a caller was late)", reads, callers)
-	}
-}
-
 // TestStateDoesNotDelayChanges checks that a State waiting for the device
 // read does not hold the Device's lock: a change goes through meanwhile.
 func TestStateDoesNotDelayChanges(t *testing.T) {
 	n := newNode(t, "10.9.0.1")
-	n.dev.reads.run.Lock() // a read is running
+	release := n.dev.reads.Hold() // a read is running
 	done := make(chan error, 1)
 	go func() {
 		_, err := n.dev.State()
@@ -242,7 +176,7 @@ func TestStateDoesNotDelayChanges(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ApplyPeers waited for a State's device read")
 	}
-	n.dev.reads.run.Unlock()
+	release()
 	if err := <-done; err != nil {
 		t.Fatalf("State: %v", err)
 	}

@@ -1,0 +1,75 @@
+// Package readgroup coalesces concurrent reads of a backend's device into
+// one, for State: a read that holds the device (a lock every change
+// needs) costs changes one read however many clients ask for status.
+package readgroup
+
+import "sync"
+
+// Group coalesces concurrent calls of Do. A call made while a read runs
+// waits for it to end; then one read runs for every call that arrived
+// meanwhile. So every caller gets the result of a read that began after
+// it called (a read that follows a change sees the change), and at most
+// one read runs at a time. The zero Group is ready to use.
+//
+// Callers of one read share its result: one that holds slices must be
+// treated as read-only by all of them.
+type Group[T any] struct {
+	mu   sync.Mutex
+	next *call[T] // guarded by mu: the read that calls arriving now join
+
+	run sync.Mutex // held while a read runs; lock order: run, then mu
+}
+
+// call is one read and its result, guarded by Group.run but callers.
+type call[T any] struct {
+	callers int // guarded by Group.mu: the calls that joined it so far
+	done    bool
+	v       T
+	err     error
+}
+
+// Do returns the result of a read that began after Do was called: read's
+// own, or that of a concurrent caller's read.
+func (g *Group[T]) Do(read func() (T, error)) (T, error) {
+	g.mu.Lock()
+	c := g.next
+	if c == nil {
+		c = new(call[T])
+		g.next = c
+	}
+	c.callers++
+	g.mu.Unlock()
+
+	g.run.Lock()
+	defer g.run.Unlock()
+	if !c.done {
+		// The first of c's callers to get here runs it; from now on new
+		// callers join a read that starts after this one.
+		g.mu.Lock()
+		if g.next == c {
+			g.next = nil
+		}
+		g.mu.Unlock()
+		c.v, c.err = read()
+		c.done = true
+	}
+	return c.v, c.err
+}
+
+// Waiting returns how many calls wait for the next read to start; for
+// tests.
+func (g *Group[T]) Waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.next == nil {
+		return 0
+	}
+	return g.next.callers
+}
+
+// Hold blocks reads, as a read that does not end would, until the
+// returned function is called; for tests.
+func (g *Group[T]) Hold() (release func()) {
+	g.run.Lock()
+	return g.run.Unlock
+}
