@@ -296,10 +296,10 @@ func peerConfigToPB(p PeerConfig, what string) (*pb.PeerConfig, error) {
 		PersistentKeepaliveNanos: int64(p.PersistentKeepalive),
 	}
 	var err error
-	if m.Endpoint, err = addrPortToString(p.Endpoint, what+".endpoint"); err != nil {
+	if m.Endpoint, err = addrPortToString(p.Endpoint, fieldOf(what, "endpoint")); err != nil {
 		return nil, err
 	}
-	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, what+".allowed_ips"); err != nil {
+	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, fieldOf(what, "allowed_ips")); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -308,13 +308,13 @@ func peerConfigToPB(p PeerConfig, what string) (*pb.PeerConfig, error) {
 func peerConfigFromPB(m *pb.PeerConfig, what string) (PeerConfig, error) {
 	p := PeerConfig{PersistentKeepalive: time.Duration(m.GetPersistentKeepaliveNanos())}
 	var err error
-	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), what+".public_key"); err != nil {
+	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), fieldOf(what, "public_key")); err != nil {
 		return PeerConfig{}, err
 	}
-	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), what+".endpoint"); err != nil {
+	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), fieldOf(what, "endpoint")); err != nil {
 		return PeerConfig{}, err
 	}
-	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), what+".allowed_ips"); err != nil {
+	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), fieldOf(what, "allowed_ips")); err != nil {
 		return PeerConfig{}, err
 	}
 	return p, nil
@@ -333,12 +333,17 @@ func interfaceStateToPB(s InterfaceState) (*pb.InterfaceState, error) {
 	if m.Routes, err = prefixesToStrings(s.Routes, "routes"); err != nil {
 		return nil, err
 	}
-	for i, p := range s.Peers {
-		pm, err := peerStateToPB(p, fmt.Sprintf("peers[%d]", i))
-		if err != nil {
-			return nil, err
+	// A status carries every peer: the messages are allocated at once, and
+	// a peer is named (peers[i]) only when it fails, by converting it again.
+	if len(s.Peers) > 0 {
+		m.Peers = make([]*pb.PeerState, len(s.Peers))
+		pms := make([]pb.PeerState, len(s.Peers))
+		for i := range s.Peers {
+			if err := peerStateToPB(&s.Peers[i], &pms[i], ""); err != nil {
+				return nil, peerStateToPB(&s.Peers[i], &pms[i], fmt.Sprintf("peers[%d]", i))
+			}
+			m.Peers[i] = &pms[i]
 		}
-		m.Peers = append(m.Peers, pm)
 	}
 	return m, nil
 }
@@ -358,54 +363,64 @@ func interfaceStateFromPB(m *pb.InterfaceState) (InterfaceState, error) {
 	if s.Routes, err = prefixesFromStrings(m.GetRoutes(), "routes"); err != nil {
 		return InterfaceState{}, err
 	}
-	for i, pm := range m.GetPeers() {
-		p, err := peerStateFromPB(pm, fmt.Sprintf("peers[%d]", i))
-		if err != nil {
-			return InterfaceState{}, err
+	if pms := m.GetPeers(); len(pms) > 0 {
+		s.Peers = make([]PeerState, len(pms))
+		for i, pm := range pms {
+			if err := peerStateFromPB(pm, &s.Peers[i], ""); err != nil {
+				return InterfaceState{}, peerStateFromPB(pm, &s.Peers[i], fmt.Sprintf("peers[%d]", i))
+			}
 		}
-		s.Peers = append(s.Peers, p)
 	}
 	return s, nil
 }
 
-func peerStateToPB(p PeerState, what string) (*pb.PeerState, error) {
-	m := &pb.PeerState{
-		PublicKey:                p.PublicKey[:],
-		PersistentKeepaliveNanos: int64(p.PersistentKeepalive),
-		RxBytes:                  p.RxBytes,
-		TxBytes:                  p.TxBytes,
+// fieldOf names field of what in an error; with what empty, the field
+// alone (no allocation).
+func fieldOf(what, field string) string {
+	if what == "" {
+		return field
 	}
-	var err error
-	if m.Endpoint, err = addrPortToString(p.Endpoint, what+".endpoint"); err != nil {
-		return nil, err
-	}
-	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, what+".allowed_ips"); err != nil {
-		return nil, err
-	}
-	if m.LastHandshakeUnixNanos, err = timeToUnixNano(p.LastHandshake, what+".last_handshake"); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return what + "." + field
 }
 
-func peerStateFromPB(m *pb.PeerState, what string) (PeerState, error) {
-	p := PeerState{
+// peerStateToPB fills m from p, whose key it shares; what names the peer
+// in an error.
+func peerStateToPB(p *PeerState, m *pb.PeerState, what string) error {
+	m.PublicKey = p.PublicKey[:]
+	m.PersistentKeepaliveNanos = int64(p.PersistentKeepalive)
+	m.RxBytes, m.TxBytes = p.RxBytes, p.TxBytes
+	var err error
+	if m.Endpoint, err = addrPortToString(p.Endpoint, fieldOf(what, "endpoint")); err != nil {
+		return err
+	}
+	if m.AllowedIps, err = prefixesToStrings(p.AllowedIPs, fieldOf(what, "allowed_ips")); err != nil {
+		return err
+	}
+	if m.LastHandshakeUnixNanos, err = timeToUnixNano(p.LastHandshake, fieldOf(what, "last_handshake")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// peerStateFromPB fills p from m; what names the peer in an error.
+func peerStateFromPB(m *pb.PeerState, p *PeerState, what string) error {
+	*p = PeerState{
 		PersistentKeepalive: time.Duration(m.GetPersistentKeepaliveNanos()),
 		LastHandshake:       timeFromUnixNano(m.GetLastHandshakeUnixNanos()),
 		RxBytes:             m.GetRxBytes(),
 		TxBytes:             m.GetTxBytes(),
 	}
 	var err error
-	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), what+".public_key"); err != nil {
-		return PeerState{}, err
+	if p.PublicKey, err = keyFromBytes(m.GetPublicKey(), fieldOf(what, "public_key")); err != nil {
+		return err
 	}
-	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), what+".endpoint"); err != nil {
-		return PeerState{}, err
+	if p.Endpoint, err = addrPortFromString(m.GetEndpoint(), fieldOf(what, "endpoint")); err != nil {
+		return err
 	}
-	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), what+".allowed_ips"); err != nil {
-		return PeerState{}, err
+	if p.AllowedIPs, err = prefixesFromStrings(m.GetAllowedIps(), fieldOf(what, "allowed_ips")); err != nil {
+		return err
 	}
-	return p, nil
+	return nil
 }
 
 func filterToPB(f Filter) (*pb.Filter, error) {

@@ -49,9 +49,10 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 	s.Health = health(s)
 	d.auditHealth(&s.Health)
 	d.fillVersions(ctx, &s)
-	ids := map[hostapi.Key]string{}
 	state := d.effectiveState()
+	var ids map[hostapi.Key]string
 	if state != nil {
+		ids = make(map[hostapi.Key]string, state.NodeCount())
 		if h, ok := state.PolicyDigest(); ok {
 			s.Trust.PolicyDigest = h.String()
 		}
@@ -64,16 +65,14 @@ func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
 		return s, nil // the plugin status explains; the rest of the status stands
 	}
 	s.Interface = d.interfaceStatus(cur, state, ids)
-	for _, p := range cur.Peers {
-		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: []string{},
+	s.Peers = make([]controlapi.PeerStatus, len(cur.Peers))
+	for i, p := range cur.Peers {
+		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: prefixStrings(p.AllowedIPs),
 			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
 		if p.Endpoint.IsValid() {
 			ps.Endpoint = p.Endpoint.String()
 		}
-		for _, a := range p.AllowedIPs {
-			ps.AllowedIPs = append(ps.AllowedIPs, a.String())
-		}
-		s.Peers = append(s.Peers, ps)
+		s.Peers[i] = ps
 	}
 	return s, nil
 }
@@ -137,10 +136,19 @@ func health(s controlapi.Status) controlapi.HealthStatus {
 func (d *Daemon) interfaceStatus(cur hostapi.InterfaceState, state *membership.State, ids map[hostapi.Key]string) *controlapi.InterfaceStatus {
 	is := &controlapi.InterfaceStatus{Name: cur.Name, ListenPort: cur.ListenPort, Addresses: prefixStrings(cur.Addresses),
 		Routes: []controlapi.RouteStatus{}}
-	via := map[netip.Prefix]string{}
-	for _, p := range cur.Peers {
-		for _, a := range p.AllowedIPs {
-			via[a] = ids[p.PublicKey]
+	// The peer each route leads to: only routes are looked up, and they
+	// are few beside the peers' allowed IPs.
+	via := make(map[netip.Prefix]string, len(cur.Routes))
+	for _, r := range cur.Routes {
+		via[r] = ""
+	}
+	if len(via) > 0 {
+		for _, p := range cur.Peers {
+			for _, a := range p.AllowedIPs {
+				if _, ok := via[a]; ok {
+					via[a] = ids[p.PublicKey]
+				}
+			}
 		}
 	}
 	for _, r := range cur.Routes {
