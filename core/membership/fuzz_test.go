@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
 )
 
 // Fuzz targets. Their seed corpora live in testdata/fuzz/<target>/; the
@@ -37,6 +38,7 @@ func checkCanonical(t *testing.T, b []byte) {
 
 func FuzzParseBody(f *testing.F) {
 	f.Add([]byte(`{}`))
+	f.Add(resolutionSeed(f).BodyBytes())
 	f.Add([]byte(`{"schema_version":1,"kind":"rustynet.membership.update"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := membership.ParseBody(data, nil)
@@ -53,6 +55,7 @@ func FuzzParseBody(f *testing.F) {
 
 func FuzzParseSignedUpdate(f *testing.F) {
 	f.Add([]byte(`{"body":{},"signatures":[]}`))
+	f.Add(resolutionSeed(f).Encode())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := membership.ParseSignedUpdate(data, nil)
 		checkCoded(t, err)
@@ -259,4 +262,17 @@ func checkAuthorized(t *testing.T, pre *membership.State, u *membership.SignedUp
 			t.Fatalf("accepted %s with %d of %d signatures", op.Type, n, pre.Threshold())
 		}
 	}
+}
+
+// resolutionSeed is a signed resolve_fork (schema 4), whose body nests
+// whole signed updates: a seed for the parsers.
+func resolutionSeed(tb testing.TB) *membership.SignedUpdate {
+	net := membershiptest.New(tb, 2)
+	x := net.Sign(tb, net.Propose(tb, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node("n00009", 9)}), "alice", "bob")
+	y := net.Sign(tb, net.Propose(tb, membership.Operation{Type: membership.OpRevokeNode, NodeID: "n00001"}), "bob", "carol")
+	r, err := membership.NewResolution(net.Chain.State(), []*membership.SignedUpdate{x, y}, x.Digest(), net.Proposal())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return net.Sign(tb, r, "alice", "carol")
 }
