@@ -2,9 +2,12 @@ package coldstart
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,13 +19,28 @@ import (
 	"github.com/rustynet/rustynet/internal/testbin"
 )
 
-const (
-	// logUpdates is the length of the log re-verified at start (SPEC §10):
-	// a genesis and 9,999 updates, each signed by 3 of 5 approvers.
-	logUpdates = 10000
-	// genesisMembers is the size of the network the log governs.
-	genesisMembers = 1000
-)
+// genesisMembers is the size of the network the log governs.
+const genesisMembers = 1000
+
+// updatesFlag lists the lengths of the logs re-verified at start: by
+// default SPEC §10's 10,000 (a genesis and 9,999 updates, each signed by 3
+// of 5 approvers); benchmarks/report passes others (-args -updates
+// 1000,10000,100000) to plot cold start against log length.
+var updatesFlag = flag.String("updates", "10000", "comma-separated log lengths (updates, genesis included) to cold-start from")
+
+// logLengths parses updatesFlag.
+func logLengths(b *testing.B) []int {
+	b.Helper()
+	var ns []int
+	for _, f := range strings.Split(*updatesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			b.Fatalf("-updates %q: %q is not a log length of at least 2", *updatesFlag, f)
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -33,17 +51,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cache holds what is built once per run: the log (as a portable log file
-// in dir) and, per store, a state directory holding it.
+// cache holds what is built once per run, per log length: the log (as a
+// portable log file in dir) and, per store, a state directory holding it.
 var cache struct {
 	sync.Mutex
-	dir    string
+	dir  string
+	logs map[int]*cachedLogs
+}
+
+// cachedLogs is the cache of one log length.
+type cachedLogs struct {
 	log    string // the portable log file
 	pin    membership.Hash
 	stores map[string]string // store kind → state directory
 }
 
-// BenchmarkColdStart measures a node's start with a 10,000-update log: the
+// BenchmarkColdStart measures a node's start with a log of each length of
+// -updates (10,000 updates by default; the sub-benchmark names it): the
 // store plugin launched (`rustynet plugin store-KIND`) and its directory
 // opened, then ledger.Open reading every entry back through gRPC and
 // re-verifying all of it — hash links, every signature, every state root,
@@ -51,97 +75,108 @@ var cache struct {
 // stopping the plugin afterwards is not timed.
 func BenchmarkColdStart(b *testing.B) {
 	for _, kind := range benchmarks.StoreKinds {
-		b.Run(fmt.Sprintf("store=%s/updates=%d", kind, logUpdates), func(b *testing.B) {
-			ctx := context.Background()
-			bin := testbin.Rustynet(b)
-			dir, hw, pin := stateDir(b, kind)
-			var launch, verify time.Duration
-			var total benchmarks.Latencies
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
-				inst, err := benchmarks.LaunchStore(ctx, bin, kind, dir)
-				if err != nil {
-					b.Fatal(err)
-				}
-				opened := time.Now()
-				l, err := ledger.Open(ctx, ledger.Config{Store: inst.Plugin(), StateDir: dir, HighWaterPath: hw, GenesisRoot: pin})
-				done := time.Now()
-				b.StopTimer()
-				launch, verify = launch+opened.Sub(start), verify+done.Sub(opened)
-				total = append(total, done.Sub(start))
-				inst.Kill()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if st := l.Status(); st.Restricted || st.Head != logUpdates {
-					b.Fatalf("cold start: head %d restricted %v (%s), want %d verified entries", st.Head, st.Restricted, st.Reason, logUpdates)
-				}
-				b.StartTimer()
-			}
-			b.StopTimer()
-			n := float64(b.N) * float64(time.Millisecond)
-			b.ReportMetric(float64(launch+verify)/n, "cold-start-ms")
-			b.ReportMetric(float64(launch)/n, "launch-ms")
-			b.ReportMetric(float64(verify)/n, "verify-ms")
-			b.ReportMetric(float64(total.Percentile(0.5))/float64(time.Millisecond), "cold-start-p50-ms")
-			b.ReportMetric(float64(total.Percentile(1))/float64(time.Millisecond), "cold-start-max-ms")
-		})
+		for _, logUpdates := range logLengths(b) {
+			b.Run(fmt.Sprintf("store=%s/updates=%d", kind, logUpdates), func(b *testing.B) {
+				benchColdStart(b, kind, logUpdates)
+			})
+		}
 	}
+}
+
+func benchColdStart(b *testing.B, kind string, logUpdates int) {
+	ctx := context.Background()
+	bin := testbin.Rustynet(b)
+	dir, hw, pin := stateDir(b, kind, logUpdates)
+	var launch, verify time.Duration
+	var total benchmarks.Latencies
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		inst, err := benchmarks.LaunchStore(ctx, bin, kind, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opened := time.Now()
+		l, err := ledger.Open(ctx, ledger.Config{Store: inst.Plugin(), StateDir: dir, HighWaterPath: hw, GenesisRoot: pin})
+		done := time.Now()
+		b.StopTimer()
+		launch, verify = launch+opened.Sub(start), verify+done.Sub(opened)
+		total = append(total, done.Sub(start))
+		inst.Kill()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st := l.Status(); st.Restricted || st.Head != uint64(logUpdates) {
+			b.Fatalf("cold start: head %d restricted %v (%s), want %d verified entries", st.Head, st.Restricted, st.Reason, logUpdates)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N) * float64(time.Millisecond)
+	b.ReportMetric(float64(launch+verify)/n, "cold-start-ms")
+	b.ReportMetric(float64(launch)/n, "launch-ms")
+	b.ReportMetric(float64(verify)/n, "verify-ms")
+	b.ReportMetric(float64(total.Percentile(0.5))/float64(time.Millisecond), "cold-start-p50-ms")
+	b.ReportMetric(float64(total.Percentile(1))/float64(time.Millisecond), "cold-start-max-ms")
 }
 
 // BenchmarkColdStartFloor re-verifies the same log in-process, without a
 // store: membership.Replay, the signatures and state roots alone. The
-// difference to BenchmarkColdStart is the plugin launch, reading 10,000
-// entries through gRPC, the entries' hash links and the snapshot check.
+// difference to BenchmarkColdStart is the plugin launch, reading every
+// entry through gRPC, the entries' hash links and the snapshot check.
 func BenchmarkColdStartFloor(b *testing.B) {
-	b.Run(fmt.Sprintf("replay/updates=%d", logUpdates), func(b *testing.B) {
-		data, pin := cachedLogFile(b)
-		var took benchmarks.Latencies
-		b.ResetTimer()
-		for range b.N {
-			// Each op replays a freshly parsed log: Replay remembers the
-			// signature verdicts it prechecks on the updates themselves.
-			b.StopTimer()
-			log, err := membership.ParseLog(data, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-			start := time.Now()
-			if _, applied, err := membership.Replay(log, pin, nil); err != nil || applied != logUpdates {
-				b.Fatalf("replay: %d of %d entries: %v", applied, logUpdates, err)
-			}
-			took.Since(start)
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "replay-ms")
-		b.ReportMetric(float64(took.Percentile(0.5))/float64(time.Millisecond), "replay-p50-ms")
-		b.ReportMetric(float64(took.Percentile(1))/float64(time.Millisecond), "replay-max-ms")
-	})
+	for _, logUpdates := range logLengths(b) {
+		b.Run(fmt.Sprintf("replay/updates=%d", logUpdates), func(b *testing.B) { benchReplay(b, logUpdates) })
+	}
 }
 
-// cachedLogFile returns the cached portable log file's bytes and its
-// genesis root.
-func cachedLogFile(b *testing.B) ([]byte, membership.Hash) {
+func benchReplay(b *testing.B, logUpdates int) {
+	data, pin := cachedLogFile(b, logUpdates)
+	var took benchmarks.Latencies
+	b.ResetTimer()
+	for range b.N {
+		// Each op replays a freshly parsed log: Replay remembers the
+		// signature verdicts it prechecks on the updates themselves.
+		b.StopTimer()
+		log, err := membership.ParseLog(data, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if _, applied, err := membership.Replay(log, pin, nil); err != nil || applied != logUpdates {
+			b.Fatalf("replay: %d of %d entries: %v", applied, logUpdates, err)
+		}
+		took.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "replay-ms")
+	b.ReportMetric(float64(took.Percentile(0.5))/float64(time.Millisecond), "replay-p50-ms")
+	b.ReportMetric(float64(took.Percentile(1))/float64(time.Millisecond), "replay-max-ms")
+}
+
+// cachedLogFile returns the cached portable log file of logUpdates
+// updates and its genesis root.
+func cachedLogFile(b *testing.B, logUpdates int) ([]byte, membership.Hash) {
 	b.Helper()
 	cache.Lock()
 	defer cache.Unlock()
-	if cache.log == "" {
-		buildLog(b)
+	c := cache.logs[logUpdates]
+	if c == nil {
+		c = buildLog(b, logUpdates)
 	}
-	data, err := os.ReadFile(cache.log)
+	data, err := os.ReadFile(c.log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return data, cache.pin
+	return data, c.pin
 }
 
-// cachedLog returns the cached log, parsed back from its file, and its
-// genesis root.
-func cachedLog(b *testing.B) ([]*membership.SignedUpdate, membership.Hash) {
+// cachedLog returns the cached log of logUpdates updates, parsed back
+// from its file, and its genesis root.
+func cachedLog(b *testing.B, logUpdates int) ([]*membership.SignedUpdate, membership.Hash) {
 	b.Helper()
-	data, pin := cachedLogFile(b)
+	data, pin := cachedLogFile(b, logUpdates)
 	log, err := membership.ParseLog(data, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -153,13 +188,15 @@ func cachedLog(b *testing.B) ([]*membership.SignedUpdate, membership.Hash) {
 // its high-water mark and the pinned genesis root, building them on first
 // use: the log is written into the store through its plugin by
 // ledger.Restore.
-func stateDir(b *testing.B, kind string) (dir, hw string, pin membership.Hash) {
+func stateDir(b *testing.B, kind string, logUpdates int) (dir, hw string, pin membership.Hash) {
 	b.Helper()
-	log, pin := cachedLog(b)
+	log, pin := cachedLog(b, logUpdates)
 	cache.Lock()
 	defer cache.Unlock()
-	dir, hw = filepath.Join(cache.dir, kind), filepath.Join(cache.dir, kind+"-highwater.json")
-	if cache.stores[kind] != "" {
+	c := cache.logs[logUpdates]
+	name := fmt.Sprintf("%s-%d", kind, logUpdates)
+	dir, hw = filepath.Join(cache.dir, name), filepath.Join(cache.dir, name+"-highwater.json")
+	if c.stores[kind] != "" {
 		return dir, hw, pin
 	}
 	ctx := context.Background()
@@ -174,21 +211,25 @@ func stateDir(b *testing.B, kind string) (dir, hw string, pin membership.Hash) {
 	if err := inst.Plugin().Close(ctx); err != nil {
 		b.Fatal(err)
 	}
-	cache.stores[kind] = dir
+	c.stores[kind] = dir
 	return dir, hw, pin
 }
 
-// buildLog generates the log once: a 1,000-member 3-of-5 network and
-// 9,999 one-member changes cycling through add_node, update_node,
-// revoke_node and remove_node of a fresh node, each signed by 3
-// approvers; it is cached as a portable log file. cache must be locked.
-func buildLog(b *testing.B) {
+// buildLog generates the log of logUpdates updates once: a 1,000-member
+// 3-of-5 network and logUpdates-1 one-member changes cycling through
+// add_node, update_node, revoke_node and remove_node of a fresh node, each
+// signed by 3 approvers; it is cached as a portable log file. cache must
+// be locked.
+func buildLog(b *testing.B, logUpdates int) *cachedLogs {
 	b.Helper()
-	dir, err := os.MkdirTemp("", "rustynet-coldstart-")
-	if err != nil {
-		b.Fatal(err)
+	if cache.dir == "" {
+		dir, err := os.MkdirTemp("", "rustynet-coldstart-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cache.dir, cache.logs = dir, map[int]*cachedLogs{}
 	}
-	cache.dir, cache.stores = dir, map[string]string{}
+	c := &cachedLogs{stores: map[string]string{}}
 	net := benchmarks.Network(b, genesisMembers)
 	for k := range logUpdates - 1 {
 		id, i := fmt.Sprintf("c%05d", k/4), genesisMembers+k/4%50000
@@ -209,9 +250,11 @@ func buildLog(b *testing.B) {
 	if len(net.Log) != logUpdates {
 		b.Fatalf("generated %d updates, want %d", len(net.Log), logUpdates)
 	}
-	cache.pin = net.Log[0].Body.NewStateRoot
-	cache.log = filepath.Join(dir, "log.json")
-	if err := os.WriteFile(cache.log, membership.EncodeLog(net.Log), 0o600); err != nil {
+	c.pin = net.Log[0].Body.NewStateRoot
+	c.log = filepath.Join(cache.dir, fmt.Sprintf("log-%d.json", logUpdates))
+	if err := os.WriteFile(c.log, membership.EncodeLog(net.Log), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	cache.logs[logUpdates] = c
+	return c
 }
