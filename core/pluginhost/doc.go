@@ -12,10 +12,15 @@
 // seconds (about 11 s with the defaults); one that is frozen and cannot
 // even be asked to exit is killed outright.
 //
-// Backoff: the delay before a relaunch doubles from BackoffInitial to
-// BackoffMax, and returns to BackoffInitial as soon as an instance proves
-// healthy (Setup succeeded and it answered a ping) — success resets it, not
-// age.
+// Backoff: an instance that proved healthy (Setup succeeded and it
+// answered a ping) is relaunched the moment its process is reaped — the
+// exit is known from the child, not from a missed ping — because one death
+// of a working plugin is no loop, and every millisecond waited is an
+// outage (the breaker below still bounds a plugin that keeps proving
+// healthy and dying). After a relaunch that fails, or an instance that
+// dies before proving healthy, the delay doubles from BackoffInitial to
+// BackoffMax, and starts over once an instance proves healthy — success
+// resets it, not age.
 //
 // Crash-loop breaker: too many restarts within a window (or a failure no
 // immediate retry can fix, ErrPermanent) open the breaker. While it is

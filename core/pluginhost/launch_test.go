@@ -42,7 +42,7 @@ func (c crashOnOpen) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 	return c.Store.Open(ctx, cfg)
 }
 
-func selfLaunch(t *testing.T, mode string) hostapi.LaunchConfig {
+func selfLaunch(t testing.TB, mode string) hostapi.LaunchConfig {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {

@@ -67,9 +67,11 @@ type Config[T any] struct {
 	HealthMisses int
 
 	// BackoffInitial and BackoffMax bound the exponential delay between
-	// relaunches; 0 means 20ms and 5s. The delay returns to BackoffInitial
-	// as soon as an instance proves healthy — Setup succeeded and it
-	// answered a ping — however short its life.
+	// relaunches; 0 means 20ms and 5s. An instance that proved healthy —
+	// Setup succeeded and it answered a ping — is relaunched at once when
+	// it ends, however short its life; if that relaunch fails, or the new
+	// instance ends before proving healthy, the next waits BackoffInitial,
+	// and each further one twice the one before.
 	BackoffInitial, BackoffMax time.Duration
 
 	// More than BreakerRestarts restarts within BreakerWindow open the
@@ -234,8 +236,9 @@ func (s *Supervisor[T]) launch(ctx context.Context, setupTimeout time.Duration) 
 }
 
 // run watches inst until it fails, then relaunches it, until the
-// supervisor closes. Relaunches wait an exponentially growing delay, reset
-// when an instance proves healthy; a crash loop opens the breaker, which
+// supervisor closes. The relaunch after an instance that proved healthy is
+// immediate; others wait an exponentially growing delay, reset when an
+// instance proves healthy; a crash loop opens the breaker, which
 // half-opens after a cooldown that grows the same way (see Config).
 func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 	defer close(s.done)
@@ -246,11 +249,13 @@ func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 			inst.Kill()
 			return
 		}
-		if proven {
-			backoff = s.cfg.BackoffInitial
-		}
 		delay := backoff
 		backoff = min(2*backoff, s.cfg.BackoffMax)
+		if proven {
+			// A healthy instance's death is news, not a loop: relaunch
+			// at once. The breaker still bounds how often this happens.
+			delay, backoff = 0, s.cfg.BackoffInitial
+		}
 		open := s.noteRestart(why, false) // no caller gets inst from here on
 		s.notify(s.cfg.OnFailure)
 		inst.Kill()

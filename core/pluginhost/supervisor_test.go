@@ -311,8 +311,8 @@ func (l *launcher) count() int {
 
 // TestBackoffResetsBySuccessNotAge kills instances that came up healthy
 // (set up, first ping answered) moments after they did: each is relaunched
-// after the initial delay, however short its life. Instances that die
-// before answering a ping get an ever longer delay.
+// at once, however short its life. Instances that die before answering a
+// ping get an ever longer delay, from the initial one.
 func TestBackoffResetsBySuccessNotAge(t *testing.T) {
 	l := newLauncher()
 	logs := &records{}
@@ -342,7 +342,7 @@ func TestBackoffResetsBySuccessNotAge(t *testing.T) {
 		t.Fatalf("relaunches: %v", err)
 	}
 	ms := time.Millisecond
-	want := []time.Duration{ms, ms, ms, ms, 2 * ms, 4 * ms, 8 * ms}
+	want := []time.Duration{0, 0, 0, 0, ms, 2 * ms, 4 * ms}
 	if diff := cmp.Diff(want, logs.durations(msgRelaunching, "delay")[:7]); diff != "" {
 		t.Errorf("relaunch delays (-want +got):\n%s", diff)
 	}
