@@ -96,7 +96,7 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: "not run: no quick variant (-quick)"})
 		default:
 			todo = append(todo, g)
-			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package})
+			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: "not run: the report was stopped before it"})
 		}
 	}
 	if len(todo) == 0 {
@@ -122,9 +122,14 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 		}
 		res.Figures = append(res.Figures, Figures(g.Name, gr.Command, gr.Runs)...)
 		fmt.Fprintf(progress, "    %s: %s in %.0f s, %d results, %d skipped, %d failed\n", g.Name, gr.Status, gr.Seconds, len(gr.Runs), len(gr.Skipped), len(gr.Failed))
+		// The report so far is written after every group: a run stopped
+		// later keeps what it measured.
+		res.Machine.Finished = time.Now().UTC().Truncate(time.Second)
+		res.Machine.LoadEnd = loadAverage()
+		if err := write(res, out, io.Discard); err != nil {
+			return err
+		}
 	}
-	res.Machine.Finished = time.Now().UTC().Truncate(time.Second)
-	res.Machine.LoadEnd = loadAverage()
 	return write(res, out, progress)
 }
 
@@ -247,5 +252,8 @@ func runGroup(ctx context.Context, root string, g Group, v Variant, rawPath stri
 		return gr, fmt.Errorf("parsing %s: %w", rawPath, err)
 	}
 	gr.Runs, gr.Skipped, gr.Failed = parsed.Runs, parsed.Skipped, parsed.Failed
+	if gr.Status == "ran" && len(gr.Runs)+len(gr.Skipped)+len(gr.Failed) == 0 {
+		gr.Status = "not run: no benchmark of " + g.Package + " matches -bench " + v.Bench
+	}
 	return gr, nil
 }
