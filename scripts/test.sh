@@ -114,6 +114,21 @@ if ! grep -q -- '--- PASS: TestHundredThousandUpdates' <<<"$out"; then
 fi
 grep -E '^(--- |ok)' <<<"$out"
 
+step "benchmark report, quick smoke run: go run ./benchmarks/report -quick (tiny sizes; the full report is not part of CI)"
+tmpdir=$(mktemp -d)
+if ! go run ./benchmarks/report -quick -out "$tmpdir" 2>"$tmpdir/progress.log"; then
+  cat "$tmpdir/progress.log"; exit 1
+fi
+for f in results.json report.md; do
+  [[ -s $tmpdir/$f ]] || { cat "$tmpdir/progress.log"; echo "the report wrote no $f"; exit 1; }
+done
+compgen -G "$tmpdir/*.svg" >/dev/null || { cat "$tmpdir/progress.log"; echo "the report wrote no plot"; exit 1; }
+if grep -q '"status": "failed' "$tmpdir/results.json"; then
+  cat "$tmpdir/progress.log"; echo "a benchmark group failed in the quick report run"; exit 1
+fi
+echo "report: $(cd "$tmpdir" && echo results.json report.md *.svg)"
+rm -rf "$tmpdir"
+
 step "conformance suite against every built-in plugin (reports in artifacts/conformance/)"
 scripts/conformance.sh
 
