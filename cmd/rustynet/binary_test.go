@@ -112,7 +112,7 @@ func TestBinary(t *testing.T) {
 		append([]string{"membership", "sign-update", "--key", "alice.key", "add.json"}, pin...)...)
 	u.expect(1, "", "error: THRESHOLD_NOT_MET: 1 of 2 approver signatures\n", append([]string{"membership", "apply-update", "add.json"}, pin...)...)
 	u.expect(1, "file: add.json\n…", "error: THRESHOLD_NOT_MET: 1 of 2 approver signatures\n", append([]string{"membership", "verify-update", "add.json"}, pin...)...)
-	u.expect(0, "…", "note: not checked whether "+pub["bob"]+" is an approver of this update, nor which signatures it still needs: give --from LOG|DIR\n",
+	u.expect(0, "…", "note: not checked whether "+pub["bob"]+" is an approver of this update, nor which signatures it still needs: no local daemon answers; give --from LOG|DIR\n",
 		"membership", "sign-update", "--key", "bob.key", "add.json")
 	r = u.expect(0, "file: add.json\n…", "", append([]string{"membership", "verify-update", "add.json"}, pin...)...)
 	if !strings.HasSuffix(r.stdout, "\nresult: ok\n") {

@@ -31,10 +31,11 @@ func feedCommand() *command {
 func feedPublishCommand() *command {
 	return &command{
 		name:    "publish",
-		args:    "--from FILE|DIR [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] --out DIR [--segment-size N] [--chunk-size N] [--keep DURATION] [--force]",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] --out DIR [--segment-size N] [--chunk-size N] [--keep DURATION] [--force]",
 		summary: "write or update the static feed of a verified log",
-		help: "The log (a portable log FILE, or a stopped node's state DIR) is verified\n" +
-			"from its genesis first. Only the segments the feed in --out lacks are\n" +
+		help: "The log (a portable log FILE, a stopped node's state DIR, or without\n" +
+			"--from or --config the running local daemon's) is verified here from its\n" +
+			"genesis first. Only the segments the feed in --out lacks are\n" +
 			"written, then the head, atomically: a reader sees the old feed or the\n" +
 			"new one. Run it after every update; with nothing new it writes nothing.\n" +
 			"A feed in --out holding another history, or a longer one, is refused\n" +
@@ -73,7 +74,7 @@ func runFeedPublish(ctx context.Context, e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := e.require(fs, "from", "out"); err != nil {
+	if err := e.require(fs, "out"); err != nil {
 		return err
 	}
 	switch {

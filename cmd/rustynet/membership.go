@@ -25,9 +25,13 @@ func membershipCommand() *command {
 		help: "--from STATE names a portable log FILE (a JSON array of signed updates\n" +
 			"from genesis on; a signed genesis file is a log of one) or a node state\n" +
 			"DIR (kept by a store plugin: --store file|sqlite, or --store-plugin PATH).\n" +
-			"Either is verified entry by entry; pin its genesis with --genesis-root HEX,\n" +
-			"the genesis_root of --config FILE (the node's configuration, which also\n" +
-			"names its state directory, store and high-water mark) or $RUSTYNET_GENESIS_ROOT.\n" +
+			"Without --from, --config FILE names the node's state directory; without\n" +
+			"either, the log is read from the local daemon (the one `rustynet status`\n" +
+			"finds, or --socket PATH). Every log is verified here, entry by entry, the\n" +
+			"daemon's too; pin its genesis with --genesis-root HEX, the genesis_root of\n" +
+			"--config FILE (the node's configuration, which also names its state\n" +
+			"directory, store and high-water mark; the daemon's, when it was found\n" +
+			"through its configuration) or $RUSTYNET_GENESIS_ROOT.\n" +
 			"A state directory is only ever opened through its store plugin, and its\n" +
 			"high-water mark (--high-water) detects a rollback of the whole directory.",
 		subs: subs,
@@ -38,18 +42,20 @@ func membershipCommand() *command {
 type logFlags struct {
 	from        string
 	genesisRoot string
+	socket      string // --socket: the daemon to read the log from
 	configFile  string
 	state       *stateFlags    // nil for a command that opens no state directory
 	cfg         *config.Config // --config once read (see config)
 }
 
-// addLogFlags defines --from, --genesis-root, --config and the state
-// directory flags on fs.
+// addLogFlags defines --from, --genesis-root, --config, --socket and the
+// state directory flags on fs.
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	lf := &logFlags{}
-	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` or node state directory to verify against (default with --config: the node's state directory)")
+	fs.StringVar(&lf.from, "from", "", "the portable log `FILE` or node state directory to verify against (default: --config's state directory, else the local daemon's log)")
 	lf.addPin(fs)
 	lf.addConfig(fs)
+	lf.addSocket(fs)
 	lf.state = addStateFlags(fs)
 	return lf
 }
@@ -60,15 +66,21 @@ func (lf *logFlags) addPin(fs *flag.FlagSet) {
 }
 
 // trustedLog is a log that passed verification from its genesis: a
-// portable log file, or the ledger of a node state directory (which may be
-// in restricted-safe mode: then it holds the longest verified prefix).
+// portable log file, the log a daemon served, or the ledger of a node
+// state directory (a directory or a daemon may be in restricted-safe
+// mode: then it holds the longest verified prefix).
 type trustedLog struct {
 	path    string
 	raw     []byte // a file as read, to detect concurrent change on rewrite
 	entries []*membership.SignedUpdate
-	chain   *membership.Chain // a file's replayed chain; nil for a state directory
-	sd      *stateDir         // the state directory; nil for a file
+	chain   *membership.Chain // a file's or daemon's replayed chain; nil for a state directory or an empty log
+	sd      *stateDir         // the state directory; nil for a file or a daemon
 	pinned  bool              // the genesis root matched the pin (logFlags.pin)
+	// daemon is the control socket of the daemon the log came from; ""
+	// for a file or a state directory. restrictedReason is why that
+	// daemon is in restricted-safe mode, while it is.
+	daemon           string
+	restrictedReason string
 }
 
 // empty reports whether the log holds no genesis yet (a new state
@@ -89,6 +101,9 @@ func (t *trustedLog) state() *membership.State {
 	if t.sd != nil {
 		return t.sd.ledger.State()
 	}
+	if t.chain == nil {
+		return nil
+	}
 	return t.chain.State()
 }
 
@@ -97,6 +112,9 @@ func (t *trustedLog) state() *membership.State {
 func (t *trustedLog) evaluate(u *membership.SignedUpdate, now time.Time) (*membership.Result, error) {
 	if t.sd != nil {
 		return t.sd.ledger.Evaluate(u)
+	}
+	if t.chain == nil { // an empty log: only a genesis can start it
+		return membership.Evaluate(membership.Empty(u.Body.NetworkID), u, membership.Options{Now: now})
 	}
 	return t.chain.Evaluate(u, membership.Options{Now: now})
 }
@@ -110,10 +128,13 @@ func (t *trustedLog) close(ctx context.Context, keep bool) error {
 	return t.sd.close(ctx, keep)
 }
 
-// requireTrusted refuses, for a command doing what, a state directory in
-// restricted-safe mode (RESTRICTED_MODE) or one that holds no genesis yet
-// (a usage error).
+// requireTrusted refuses, for a command doing what, a state directory or
+// daemon in restricted-safe mode (RESTRICTED_MODE) or one that holds no
+// genesis yet (a usage error).
 func (t *trustedLog) requireTrusted(what string) error {
+	if t.daemon != "" {
+		return t.requireDaemonTrusted(what)
+	}
 	if t.sd == nil {
 		return nil
 	}
@@ -128,15 +149,23 @@ func (t *trustedLog) requireTrusted(what string) error {
 
 // load reads and verifies the log named by --from: a log file, every entry
 // from the genesis (pinned to --genesis-root if given) on; or a state
-// directory, through its store plugin. The caller must close it.
+// directory, through its store plugin. Without --from it is the state
+// directory of --config, else the log of the daemon (--socket, else the
+// local one; see loadDaemon). The caller must close it.
 func (lf *logFlags) load(ctx context.Context, e *env) (*trustedLog, error) {
+	if lf.socket != "" {
+		if lf.from != "" {
+			return nil, e.usagef("give either --from or --socket, not both")
+		}
+		return lf.loadDaemon(ctx, e, false)
+	}
 	if lf.from == "" {
 		dir, err := lf.stateDir("")
 		if err != nil {
 			return nil, err
 		}
 		if dir == "" {
-			return nil, e.usagef("--from is required")
+			return lf.loadDaemon(ctx, e, false)
 		}
 		return lf.loadDir(ctx, e, dir, false)
 	}
@@ -144,6 +173,15 @@ func (lf *logFlags) load(ctx context.Context, e *env) (*trustedLog, error) {
 		return lf.loadDir(ctx, e, lf.from, false)
 	}
 	return lf.loadFile(e)
+}
+
+// loadIfAny is load for a command that can do without a log (signing
+// offline): with nothing named and no daemon answering, it returns nil.
+func (lf *logFlags) loadIfAny(ctx context.Context, e *env) (*trustedLog, error) {
+	if lf.hasSource() {
+		return lf.load(ctx, e)
+	}
+	return lf.loadDaemon(ctx, e, true)
 }
 
 // loadDir opens the state directory dir and takes its ledger as the log;

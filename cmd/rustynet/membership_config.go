@@ -94,15 +94,6 @@ func (e *env) noteUnpinned(path string, root membership.Hash) {
 	e.notef("genesis root not pinned (--genesis-root, --config or $%s); trusted %s's own genesis %s", genesisRootEnv, path, root)
 }
 
-// requireFrom is the usage error of a command given neither --from nor
-// --config, which names the node's state directory in its stead.
-func (lf *logFlags) requireFrom(e *env) error {
-	if lf.from == "" && lf.configFile == "" {
-		return e.usagef("--from is required")
-	}
-	return nil
-}
-
-// hasSource reports whether --from or --config names a log to verify
-// against.
-func (lf *logFlags) hasSource() bool { return lf.from != "" || lf.configFile != "" }
+// hasSource reports whether --from, --config or --socket names a log to
+// verify against.
+func (lf *logFlags) hasSource() bool { return lf.from != "" || lf.configFile != "" || lf.socket != "" }

@@ -50,10 +50,12 @@ func proposeCommands() []*command {
 func (p proposer) command() *command {
 	return &command{
 		name:    p.name,
-		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] " + p.args + " [--expires-in DURATION] --out FILE [--force]",
 		summary: "propose: " + p.summary,
-		help: "Writes the unsigned update to FILE. Approvers review it with verify-update\n" +
-			"and sign it with sign-update; apply-update then appends it to the log.\n" +
+		help: "Writes the unsigned update to FILE, proposed against the head of the log\n" +
+			"(--from, --config, else the local daemon's log, verified here). Approvers\n" +
+			"review it with verify-update and sign it with sign-update; apply-update\n" +
+			"then appends it to the log.\n" +
 			"The update is for the next epoch of the log's head: once another update\n" +
 			"takes that epoch it is STALE_EPOCH, and must be proposed again and signed\n" +
 			"again. It expires after --expires-in (default " + formatDays(defaultExpiry) + ", at most " + formatDays(maxExpiry) + ").",
@@ -70,9 +72,6 @@ func (p proposer) run(ctx context.Context, e *env, args []string) error {
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	build := p.define(fs)
 	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	if err := e.require(fs, append([]string{"out"}, p.required...)...); err != nil {

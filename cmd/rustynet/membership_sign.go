@@ -13,16 +13,18 @@ import (
 func signCommand() *command {
 	return &command{
 		name:    "sign-update",
-		args:    "--key FILE [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
+		args:    "--key FILE [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE",
 		summary: "add your approver signature to an update file, in place",
-		help: "With --from, UPDATE is first checked against the head of that log: a key\n" +
+		help: "UPDATE is first checked against the head of the log (--from, --config,\n" +
+			"else the local daemon's log, verified here, when a daemon answers): a key\n" +
 			"that is not an approver of the update is refused (UNKNOWN_SIGNER), and so\n" +
 			"is an update the log would refuse for another reason (STALE_EPOCH,\n" +
 			"EXPIRED, ...); nothing is written then. After signing it says which\n" +
 			"signatures are still missing. A genesis is always checked, against the\n" +
-			"approvers it names. Without --from only a second signature of the same\n" +
-			"key is refused. Review UPDATE with verify-update first; a signature\n" +
-			"added by mistake is removed with `membership unsign`.",
+			"approvers it names. With no log and no daemon (signing offline) only a\n" +
+			"second signature of the same key is refused. Review UPDATE with\n" +
+			"verify-update first; a signature added by mistake is removed with\n" +
+			"`membership unsign`.",
 		run: runSign,
 	}
 }
@@ -31,12 +33,12 @@ func signCommand() *command {
 func unsignCommand() *command {
 	return &command{
 		name:    "unsign",
-		args:    "--key-id ID|--public-key BASE64 [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] UPDATE",
+		args:    "--key-id ID|--public-key BASE64 [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE",
 		summary: "remove one signature from an update file, in place",
 		help: "--public-key names the signing key as the update file shows it. --key-id\n" +
 			"names an approver: its key is looked up in UPDATE (the approvers of a\n" +
-			"genesis, the approver an update adds) or, with --from, among the approvers\n" +
-			"at the head of that log. Naming a signature UPDATE does not carry is a\n" +
+			"genesis, the approver an update adds) or among the approvers at the head\n" +
+			"of the log (--from, --config, else the local daemon's). Naming a signature UPDATE does not carry is a\n" +
 			"usage error, and nothing is written.",
 		run: runUnsign,
 	}
@@ -107,10 +109,14 @@ func runSign(ctx context.Context, e *env, args []string) error {
 		if err := o.check(nil, res, verr); err != nil {
 			return err
 		}
-	case lf.hasSource():
-		t, err := lf.load(ctx, e)
+	default:
+		t, err := lf.loadIfAny(ctx, e)
 		if err != nil {
 			return err
+		}
+		if t == nil {
+			e.notef("not checked whether %s is an approver of this update, nor which signatures it still needs: no local daemon answers; give --from LOG|DIR", o.PublicKey)
+			break
 		}
 		defer t.close(ctx, true)
 		if err := t.requireTrusted("checking the signer"); err != nil {
@@ -120,8 +126,6 @@ func runSign(ctx context.Context, e *env, args []string) error {
 		if err := o.check(t, res, verr); err != nil {
 			return err
 		}
-	default:
-		e.notef("not checked whether %s is an approver of this update, nor which signatures it still needs: give --from LOG|DIR", o.PublicKey)
 	}
 	if err := rewriteFile(pos[0], raw, u.Encode()); err != nil {
 		return err
@@ -372,12 +376,12 @@ func (e *env) approverKey(ctx context.Context, lf *logFlags, u *membership.Signe
 			return ap.PublicKey, nil
 		}
 	}
-	if !lf.hasSource() {
-		return membership.ApproverKey{}, e.usagef("--key-id %s: the update names no such approver; give --from LOG|DIR to look it up, or --public-key", id)
-	}
-	t, err := lf.load(ctx, e)
+	t, err := lf.loadIfAny(ctx, e)
 	if err != nil {
 		return membership.ApproverKey{}, err
+	}
+	if t == nil {
+		return membership.ApproverKey{}, e.usagef("--key-id %s: the update names no such approver and no local daemon answers; give --from LOG|DIR to look it up, or --public-key", id)
 	}
 	defer t.close(ctx, true)
 	if t.empty() {

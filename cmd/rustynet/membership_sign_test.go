@@ -79,7 +79,7 @@ func TestSignUpdateChecksTheSigner(t *testing.T) {
 			n.addNode(t)
 			return sign("dave", "add.json")
 		}, want{exitOK, "", []string{"signed add.json as {dave} (1 signature(s) now)\n"},
-			[]string{"note: not checked whether {dave} is an approver of this update, nor which signatures it still needs: give --from LOG|DIR\n"}}},
+			[]string{"note: not checked whether {dave} is an approver of this update, nor which signatures it still needs: no local daemon answers; give --from LOG|DIR\n"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,10 +12,12 @@ import (
 func statusCommand() *command {
 	return &command{
 		name:    "status",
-		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--json]",
-		summary: "verify a log or state directory and show the membership it leads to",
-		help: "A state directory in restricted-safe mode shows the longest verified\n" +
-			"prefix of its log and exits 1 with INTEGRITY_FAILURE and the reason.",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] [--json]",
+		summary: "verify a log, state directory or the local daemon's log and show the membership it leads to",
+		help: "Without --from or --config it reads the local daemon's log and verifies\n" +
+			"it here, as it verifies a file. It writes nothing (no high-water mark).\n" +
+			"A state directory or daemon in restricted-safe mode shows the longest\n" +
+			"verified prefix of its log and exits 1 with INTEGRITY_FAILURE and the reason.",
 		run: runStatus,
 	}
 }
@@ -24,8 +26,9 @@ func statusCommand() *command {
 func exportCommand() *command {
 	return &command{
 		name:    "export",
-		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] --out FILE [--force]",
-		summary: "verify a log or state directory and write its portable log",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] --out FILE [--force]",
+		summary: "verify a log, state directory or the local daemon's log and write its portable log",
+		help:    "Without --from or --config it exports the local daemon's log, verified here.",
 		run:     runExport,
 	}
 }
@@ -100,6 +103,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			return integrityFailure(r)
 		}
 	}
+	if t.restrictedReason != "" {
+		return integrityFailure(&membership.Error{Code: membership.IntegrityFailure, Msg: joinContext(t.path, t.restrictedReason)})
+	}
 	return nil
 }
 
@@ -115,6 +121,9 @@ func newStatus(t *trustedLog) statusOutput {
 		if r := t.sd.ledger.Restricted(); r != nil {
 			o.Restricted, o.Reason = true, r.Error()
 		}
+	}
+	if t.restrictedReason != "" {
+		o.Restricted, o.Reason = true, t.restrictedReason
 	}
 	s := t.state()
 	if s == nil {
@@ -200,9 +209,6 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write the verified log to `FILE`")
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	if err := e.require(fs, "out"); err != nil {

@@ -11,10 +11,11 @@ import (
 func verifyCommand() *command {
 	return &command{
 		name:    "verify-update",
-		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE]] [--genesis-root HEX] UPDATE",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE",
 		summary: "explain an update and check that applying it now would succeed",
-		help: "Exits 0 only if apply-update would accept UPDATE now. A genesis update\n" +
-			"may be checked without --from.",
+		help: "Exits 0 only if apply-update would accept UPDATE now. Without --from or\n" +
+			"--config it checks against the local daemon's log (verified here). A\n" +
+			"genesis update is checked against the approvers it names, without a log.",
 		run: runVerify,
 	}
 }
@@ -123,7 +124,6 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	lf := addLogFlags(fs)
 	stateDir := fs.String("state-dir", "", "the node state `DIR` to apply to; created if missing")
 	dryRun := fs.Bool("dry-run", false, "verify and show what would change; write nothing")
-	socket := fs.String("socket", "", "the running daemon's control `SOCKET` (default: with neither --from nor --state-dir, the local daemon)")
 	pos, err := e.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -132,8 +132,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 	case lf.from != "" && *stateDir != "":
 		return e.usagef("give either --from or --state-dir, not both")
 	case lf.from == "" && *stateDir == "":
-		return e.applyToDaemon(ctx, *socket, lf.configFile, pos[0], *dryRun)
-	case *socket != "":
+		return e.applyToDaemon(ctx, lf.socket, lf.configFile, pos[0], *dryRun)
+	case lf.socket != "":
 		return e.usagef("--socket names a running daemon; it does not go with --from or --state-dir")
 	}
 	u, _, err := readUpdate(pos[0])

@@ -11,8 +11,8 @@ import (
 func verifyLogCommand() *command {
 	return &command{
 		name:    "verify-log",
-		args:    "--state-dir DIR | --config FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] [--genesis-root HEX] [--json]",
-		summary: "re-verify a node state directory: every entry, the snapshot and the high-water mark",
+		args:    "[--state-dir DIR | --config FILE [--store KIND|--store-plugin PATH [--store-plugin-sha256 HEX]] [--high-water FILE] | --socket PATH] [--genesis-root HEX] [--json]",
+		summary: "re-verify a node state directory (every entry, the snapshot and the high-water mark), or the local daemon's log",
 		help: "Works on a stopped node's directory or on a copy, a read-only one\n" +
 			"included. Prints `ok: epoch N root R entries N`, or exits 1 with\n" +
 			"INTEGRITY_FAILURE and the reason (the directory is then in\n" +
@@ -20,7 +20,9 @@ func verifyLogCommand() *command {
 			"the store whose directory it is reads it; a --store naming another\n" +
 			"is refused with CONFLICT. It creates and changes nothing: no lock\n" +
 			"file, and no high-water mark (the log is compared with the mark, not\n" +
-			"recorded in it).",
+			"recorded in it). Without --state-dir or --config it verifies here,\n" +
+			"entry by entry, the log the running local daemon serves (--socket\n" +
+			"names another); its files are the daemon's to check.",
 		run: runVerifyLog,
 	}
 }
@@ -48,16 +50,20 @@ func runVerifyLog(ctx context.Context, e *env, args []string) error {
 	lf := &logFlags{state: addStateFlags(fs)}
 	lf.addPin(fs)
 	lf.addConfig(fs)
-	stateDir := fs.String("state-dir", "", "the node state `DIR` to verify")
+	lf.addSocket(fs)
+	stateDir := fs.String("state-dir", "", "the node state `DIR` to verify (default: --config's, else the local daemon's log)")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
+	}
+	if lf.socket != "" && *stateDir != "" {
+		return e.usagef("give either --state-dir or --socket, not both")
 	}
 	dir, err := lf.stateDir(*stateDir)
 	if err != nil {
 		return err
 	}
-	if dir == "" {
-		return e.usagef("--state-dir is required")
+	if dir == "" || lf.socket != "" {
+		return e.verifyDaemonLog(ctx, lf)
 	}
 	t, err := lf.loadDir(ctx, e, dir, false)
 	if err != nil {
@@ -73,7 +79,31 @@ func runVerifyLog(ctx context.Context, e *env, args []string) error {
 	if o.Forked != "" {
 		e.notef("FORKED: %s; the node accepts no update until the fork is resolved (docs/forks.md)", o.Forked)
 	}
-	restricted := t.sd.ledger.Restricted()
+	return e.finishVerifyLog(o, t.sd.ledger.Restricted())
+}
+
+// verifyDaemonLog is verify-log of the log the daemon serves (--socket,
+// else the local daemon), verified here from its genesis: its files are
+// the daemon's to check.
+func (e *env) verifyDaemonLog(ctx context.Context, lf *logFlags) error {
+	t, err := lf.loadDaemon(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	o := verifyLogOutput{StateDir: t.path, Store: "daemon", Result: "ok", GenesisPinned: t.pinned, Entries: uint64(len(t.entries))}
+	if s := t.state(); s != nil {
+		o.NetworkID, o.GenesisRoot, o.Epoch, o.StateRoot = s.NetworkID(), t.genesisRoot().String(), s.Epoch(), s.Root().String()
+	}
+	var restricted error
+	if t.restrictedReason != "" {
+		restricted = &membership.Error{Code: membership.IntegrityFailure, Msg: joinContext(t.path, t.restrictedReason)}
+	}
+	return e.finishVerifyLog(o, restricted)
+}
+
+// finishVerifyLog reports the verification o, and restricted, why its log
+// is in restricted-safe mode (nil if it is not).
+func (e *env) finishVerifyLog(o verifyLogOutput, restricted error) error {
 	if restricted != nil {
 		ce := asCLIError(integrityFailure(restricted))
 		o.Result, o.Error = ce.code, ce.msg

@@ -51,7 +51,7 @@ func readPolicyFile(path string) (*policy.File, error) {
 func policyCheckCommand() *command {
 	return &command{
 		name:    "check",
-		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX]] POLICYFILE",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] POLICYFILE",
 		summary: "validate a policy file and, with --from, find what in it selects nothing",
 		help: "Exits 0 if POLICYFILE is a valid policy and (with --from) every selector\n" +
 			"and rule selects something in the current membership; 1 with\n" +
@@ -179,7 +179,7 @@ func policyDigest(p *membership.Policy) string { return membership.PolicyDigest(
 func policyTestCommand() *command {
 	return &command{
 		name:    "test",
-		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--policy POLICYFILE] SRC DST PROTO[/PORT]",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] [--policy POLICYFILE] SRC DST PROTO[/PORT]",
 		summary: "say whether a connection is allowed, and by which rule",
 		help: "SRC is a node id or mesh address; DST a node id or an address (a mesh\n" +
 			"address is the mesh context, an address a router serves the router\n" +
@@ -212,9 +212,6 @@ func runPolicyTest(ctx context.Context, e *env, args []string) error {
 	draft := fs.String("policy", "", "test this policy `FILE` instead of the signed policy")
 	pos, err := e.parse(fs, args, 3)
 	if err != nil {
-		return err
-	}
-	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	proto, port, err := parseProtoPort(pos[2])
@@ -299,7 +296,7 @@ func parseProtoPort(s string) (hostapi.Proto, uint16, error) {
 func policyShowCommand() *command {
 	return &command{
 		name:    "show",
-		args:    "--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] [--genesis-root HEX] [--out FILE [--force]]",
+		args:    "[--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] [--out FILE [--force]]",
 		summary: "print the signed policy as a policy file (--json: the canonical document)",
 		help: "The file it prints reads back as the signed policy: edit it, check it\n" +
 			"with `policy check`, and propose it with `membership propose-set-policy`.",
@@ -321,9 +318,6 @@ func runPolicyShow(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write the policy file to `FILE` instead of stdout")
 	force := fs.Bool("force", false, "replace FILE if it exists")
 	if _, err := e.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := lf.requireFrom(e); err != nil {
 		return err
 	}
 	if *out != "" {
