@@ -112,6 +112,16 @@ var groups = []Group{
 		Full:  Variant{Bench: "SetPolicy", Benchtime: "50x"},
 	},
 	{
+		Name: "filter", Package: "./plugins/internal/packetfilter/", Timeout: "20m",
+		About: "the userspace packet filter: matching, new connections, compiling and replacing a filter",
+		Full:  Variant{Bench: ".", Benchtime: "1s", Count: 5},
+	},
+	{
+		Name: "nftables", Package: "./plugins/internal/hostroute/", Timeout: "10m",
+		About: "wgkernel's filter in nftables: replacing a 1,000-rule table in one transaction (root, namespaces)",
+		Full:  Variant{Bench: "^BenchmarkLinkSetFilter$", Benchtime: "20x"},
+	},
+	{
 		Name: "feed", Package: "./benchmarks/feed/", Timeout: "30m",
 		About: "following a static feed: a poll at the head, catching up N updates",
 		Full:  Variant{Bench: "PollAtHead|CatchUp$", Benchtime: "200x"},

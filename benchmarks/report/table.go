@@ -146,6 +146,7 @@ const (
 	secMemory   = "Memory"
 	secThrough  = "Throughput (median of runs)"
 	secStatus   = "Status of a node with 10,000 peers (median)"
+	secPolicy   = "A signed policy change through the daemon: apply-update round trip, p95"
 	secMissing  = "Targets of issue 17 no benchmark measures yet"
 )
 
@@ -220,6 +221,21 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			})
 		}
 	}
+	for _, members := range []int{1000, 10000} {
+		t := atMost(5, "ms", spec10+", as a member change")
+		if members == 10000 {
+			t = atMost(10, "ms", spec10+", as a member change")
+		}
+		for _, rules := range []int{3, 1000} {
+			rs = append(rs, rowSpec{
+				section: secPolicy, metric: fmt.Sprintf("%s members, %s rules", thousands(members), thousands(rules)),
+				value:     stat(ref{"policy", fmt.Sprintf("BenchmarkSetPolicy/store=file/members=%d/rules=%d", members, rules), "api", "p95"}, "ms"),
+				peer:      "a member change (add), file store, same size",
+				peerValue: stat(ref{"daemon", fmt.Sprintf("BenchmarkApply/store=file/members=%d/readback=end", members), "api", "p95"}, "ms"),
+				target:    t,
+			})
+		}
+	}
 	rs = append(rs,
 		rowSpec{
 			section: secRecovery, metric: "SIGKILL → first request through the mesh, p95",
@@ -275,6 +291,12 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			section: secThrough, metric: "netstack ÷ upstream wireguard-go netstack",
 			value:  absent("no benchmark of upstream wireguard-go's netstack (tun/netstack) in the tree"),
 			target: atLeast(2.5, "×", issue17),
+		},
+		rowSpec{
+			section: secThrough, metric: "nftables: replace a 1,000-rule table (wgkernel), mean",
+			value:     stat(ref{"nftables", "BenchmarkLinkSetFilter", "op", "mean"}, "ms"),
+			peer:      "userspace: compile 1,000 rules and re-judge 10,000 tracked connections, mean",
+			peerValue: stat(ref{"filter", "BenchmarkSet", "op", "mean"}, "ms"),
 		},
 		rowSpec{
 			section: secStatus, metric: "status over the control API, decoded",
