@@ -464,10 +464,20 @@ func (l *Ledger) RootAt(e uint64) (membership.Hash, bool) {
 // Evaluate verifies u against the trusted state at the current time without
 // applying it (a dry run). An empty ledger accepts only a genesis, matching
 // the pinned root if one is configured.
+//
+// A fork resolution that this ledger would take (see Resolve) is verified
+// on the state it extends, the trusted state at its epoch − 1.
 func (l *Ledger) Evaluate(u *membership.SignedUpdate) (*membership.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, res, err := l.evaluate(u)
+	if err != nil && u.Body.Operation.Type == membership.OpResolveFork && l.settles(u) {
+		chain, cerr := l.chainAt(u.Body.Epoch - 1)
+		if cerr != nil {
+			return res, cerr
+		}
+		return chain.Evaluate(u, membership.Options{Now: l.cfg.Now(), Limits: l.cfg.Limits})
+	}
 	return res, err
 }
 

@@ -214,3 +214,22 @@ func TestAResolutionUnderWayRefusesARolledBackLog(t *testing.T) {
 		t.Fatalf("a log rolled back below the resolution: %v, want INTEGRITY_FAILURE", err)
 	}
 }
+
+// A dry run of a resolution verifies it where it applies, and writes
+// nothing.
+func TestEvaluateAResolution(t *testing.T) {
+	f := newFixture(t, "file")
+	l, _, x, y, pre := f.forkedDeep(t)
+	r := f.resolution(t, pre, x, y, x.Digest(), "alice", "carol")
+	res, err := l.Evaluate(r)
+	if err != nil || res.Post.Epoch() != 4 {
+		t.Fatalf("Evaluate: %v", err)
+	}
+	if st := l.Status(); st.Head != 5 || st.Forked == "" {
+		t.Fatalf("a dry run changed the ledger: %+v", st)
+	}
+	bad := f.resolution(t, pre, x, y, x.Digest(), "bob", "carol")
+	if _, err := l.Evaluate(bad); membership.CodeOf(err) != membership.ThresholdNotMet {
+		t.Fatalf("Evaluate of a resolution counting a double-signer: %v", err)
+	}
+}
