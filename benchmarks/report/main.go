@@ -19,7 +19,8 @@
 //   - raw/GROUP.txt: the benchmark output each figure was parsed from.
 //
 // -quick runs tiny sizes and few iterations (the CI smoke run); its
-// figures test the pipeline, not the code.
+// figures test the pipeline, not the code. -render DIR runs nothing and
+// writes the report of DIR/results.json again, from the results it holds.
 package main
 
 import (
@@ -45,6 +46,7 @@ func main() {
 	quick := flag.Bool("quick", false, "tiny sizes and few iterations: a smoke run of the whole pipeline (under ~2 minutes)")
 	only := flag.String("only", "", "run only the groups whose name matches this regexp")
 	out := flag.String("out", "", "write the report to this directory (default: benchmarks/results/<date> in the module)")
+	render := flag.String("render", "", "run nothing: write the report of DIR/results.json again into DIR (after a change to the table or the plots)")
 	flag.Usage = func() {
 		w := flag.CommandLine.Output()
 		fmt.Fprintf(w, "usage: go run ./benchmarks/report [-quick] [-only REGEXP] [-out DIR]\n\nflags:\n")
@@ -64,6 +66,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "report: -only: %v\n", err)
 		os.Exit(2)
+	}
+	if *render != "" {
+		if err := rerender(*render, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "report: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -131,6 +140,24 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 		}
 	}
 	return write(res, out, progress)
+}
+
+// rerender reads dir/results.json and writes the report again from the
+// benchmark results it holds: figures, table and plots are computed anew.
+func rerender(dir string, progress io.Writer) error {
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
+	}
+	res.Figures = nil
+	for _, g := range res.Groups {
+		res.Figures = append(res.Figures, Figures(g.Name, g.Command, g.Runs)...)
+	}
+	return write(&res, dir, progress)
 }
 
 // write writes results.json, report.md and the plots into out.

@@ -19,6 +19,10 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 	if r.Quick {
 		b.WriteString("**Quick run (`-quick`): tiny sizes and few iterations, a smoke test of the suite. Its figures are not measurements to compare with targets.**\n\n")
 	}
+	if load := max(load1(m.LoadStart), load1(m.LoadEnd)); load > maxFairLoad {
+		fmt.Fprintf(&b, "**Measured at a load average of up to %s on %d cores (other work shared the machine).** Issue 17 judges its targets at a load below %g: a verdict here is this run's, not that judgement; compare each figure with the floor or peer measured beside it in the same run.\n\n",
+			strconv.FormatFloat(load, 'f', -1, 64), m.Cores, maxFairLoad)
+	}
 	b.WriteString("Written by `go run ./benchmarks/report`; every figure below comes from the benchmark output in `raw/` (parsed, never typed), all of them in `results.json`.\n\n")
 	b.WriteString("| machine | |\n|---|---|\n")
 	dirty := ""
@@ -88,6 +92,21 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// maxFairLoad is the load average below which issue 17 judges its
+// targets.
+const maxFairLoad = 3.0
+
+// load1 returns the 1-minute figure of a load average "1 5 15", 0 if
+// there is none.
+func load1(avg string) float64 {
+	f := strings.Fields(avg)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func groupAbout(name string) string {

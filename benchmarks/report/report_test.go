@@ -499,3 +499,53 @@ func TestNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadWarning(t *testing.T) {
+	for _, tt := range []struct {
+		start, end string
+		warn       bool
+	}{
+		{"1.20 1.05 0.90", "2.95 1.50 1.00", false},
+		{"1.20 1.05 0.90", "12.29 9.40 5.60", true},
+		{"unknown", "unknown", false},
+	} {
+		res := recorded(t, map[string]string{"launch": "launch.txt"}, nil)
+		res.Machine.LoadStart, res.Machine.LoadEnd = tt.start, tt.end
+		var b bytes.Buffer
+		if err := res.WriteMarkdown(&b, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), "Issue 17 judges its targets at a load below 3"); got != tt.warn {
+			t.Errorf("load %s to %s: warning %v, want %v", tt.start, tt.end, got, tt.warn)
+		}
+	}
+}
+
+func TestRerender(t *testing.T) {
+	dir := t.TempDir()
+	res := recorded(t, quickRun, nil)
+	if err := write(res, dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -render computes the figures anew from the results.json it reads.
+	if err := os.Remove(filepath.Join(dir, "memory.svg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rerender(dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(first), string(again)); diff != "" {
+		t.Errorf("report.md rendered again differs (-first +again):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "memory.svg")); err != nil {
+		t.Errorf("the plot was not written again: %v", err)
+	}
+}
