@@ -105,7 +105,7 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: "not run: no quick variant (-quick)"})
 		default:
 			todo = append(todo, g)
-			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: "not run: the report was stopped before it"})
+			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: stoppedBefore})
 		}
 	}
 	if len(todo) == 0 {
@@ -154,10 +154,48 @@ func rerender(dir string, progress io.Writer) error {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
 	}
 	res.Figures = nil
-	for _, g := range res.Groups {
+	for i, g := range res.Groups {
+		if g.Status == stoppedBefore {
+			// The run was stopped while this group ran: what it printed
+			// before is in its raw output.
+			if gr, ok, err := stoppedGroup(g, filepath.Join(dir, "raw", g.Name+".txt"), res.Machine.Started); err != nil {
+				return err
+			} else if ok {
+				res.Groups[i], g = gr, gr
+			}
+		}
 		res.Figures = append(res.Figures, Figures(g.Name, g.Command, g.Runs)...)
 	}
 	return write(&res, dir, progress)
+}
+
+// stoppedBefore is the status of a group the run did not finish.
+const stoppedBefore = "not run: the report was stopped before it"
+
+// stoppedGroup reads the raw output of a group the run was stopped in, if
+// there is one written since the run started: its results up to the stop,
+// status "stopped: …".
+func stoppedGroup(g GroupResult, rawPath string, started time.Time) (GroupResult, bool, error) {
+	fi, err := os.Stat(rawPath)
+	if errors.Is(err, os.ErrNotExist) || err == nil && fi.ModTime().Before(started) {
+		return g, false, nil // never started, or a file of an earlier run
+	} else if err != nil {
+		return g, false, err
+	}
+	data, err := os.ReadFile(rawPath)
+	if err != nil {
+		return g, false, err
+	}
+	parsed, err := Parse(strings.NewReader(string(data)), runtime.GOMAXPROCS(0))
+	if err != nil {
+		return g, false, fmt.Errorf("parsing %s: %w", rawPath, err)
+	}
+	if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "$ ") {
+		g.Command = strings.TrimPrefix(first, "$ ")
+	}
+	g.Status = "stopped: the report was stopped while the group ran; results up to then (raw/" + filepath.Base(rawPath) + ")"
+	g.Runs, g.Skipped, g.Failed = parsed.Runs, parsed.Skipped, parsed.Failed
+	return g, true, nil
 }
 
 // write writes results.json, report.md and the plots into out.

@@ -549,3 +549,42 @@ func TestRerender(t *testing.T) {
 		t.Errorf("the plot was not written again: %v", err)
 	}
 }
+
+func TestRerenderKeepsAStoppedGroupsResults(t *testing.T) {
+	dir := t.TempDir()
+	res := recorded(t, map[string]string{"launch": "launch.txt"}, nil)
+	for i, g := range res.Groups {
+		if g.Name == "coldstart" {
+			res.Groups[i].Status = stoppedBefore
+		}
+	}
+	if err := write(res, dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "raw"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "coldstart.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "raw", "coldstart.txt"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rerender(dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| file store, 200 updates | 92.5 ms | floor: membership.Replay in-process, same log: 67.3 ms | — | — |",
+		"stopped: the report was stopped while the group ran",
+		"-args -updates 200` |", // the command, from the raw output's first line
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
