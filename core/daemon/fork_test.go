@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 )
 
@@ -95,4 +98,65 @@ func TestReapplyingAnUpdateIsAlreadyApplied(t *testing.T) {
 		t.Fatalf("status after a re-apply: %+v", st.Trust)
 	}
 	h.wantPeers("b", "c")
+}
+
+// TestFeedServesAResolution: a forked node whose feed serves the log with
+// the approvers' resolution takes it at the next poll — the side it held is
+// replaced, it leaves the forked state and its peers follow the resolved
+// state — and then extends from the feed as usual.
+func TestFeedServesAResolution(t *testing.T) {
+	h := newHarness(t)
+	feedDir := t.TempDir()
+	src, err := feed.New(feedDir, feed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
+	write := func(log []*membership.SignedUpdate) {
+		if err := os.WriteFile(filepath.Join(feedDir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(h.net.Log)
+	d := h.start()
+	pre := h.net.Chain.State()
+	base := slices.Clone(h.net.Log)
+	x := h.net.Sign(t, h.net.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}), "alice", "bob")
+	y := h.net.Sign(t, h.net.Propose(t, membership.Operation{Type: membership.OpRevokeNode, NodeID: "d"}), "bob", "carol")
+	for i, u := range []*membership.SignedUpdate{x, y} {
+		if _, err := d.ApplyUpdate(context.Background(), u.Encode(), false); (i == 1) != (membership.CodeOf(err) == membership.Forked) {
+			t.Fatalf("update %d: %v", i, err)
+		}
+	}
+	h.wantPeers("c")
+
+	r, err := membership.NewResolution(pre, []*membership.SignedUpdate{x, y}, y.Digest(), h.net.Proposal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.net.Sign(t, r, "alice", "carol")
+	write(append(slices.Clone(base), r))
+	d.pollFeed(context.Background())
+	st := h.status()
+	if st.Trust.Forked != nil || st.Trust.StateRoot != r.Body.NewStateRoot.String() || st.Trust.Epoch != 2 {
+		t.Fatalf("after the feed served the resolution: trust %+v, feed %+v", st.Trust, st.Feed)
+	}
+	h.wantPeers("b", "c")
+
+	// The feed goes on from the resolution.
+	chain, _, err := membership.Replay(append(slices.Clone(base), r), base[0].Body.NewStateRoot, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := membership.NewUpdate(chain.State(), membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"}, h.net.Proposal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.net.Sign(t, next, "alice", "bob")
+	write(append(append(slices.Clone(base), r), next))
+	d.pollFeed(context.Background())
+	if st := h.status(); st.Trust.Epoch != 3 || st.Feed.LastError != "" {
+		t.Fatalf("after the next update: trust %+v, feed %+v", st.Trust, st.Feed)
+	}
+	h.wantPeers("b")
 }

@@ -205,7 +205,8 @@ func (c *client) pullHead(ctx context.Context, m *mirror, l *ledger.Ledger, st l
 		if start <= s.Last() {
 			added = true
 			if err := x.Add(start, entries[start-s.First:]); err != nil {
-				if membership.CodeOf(err) == membership.WrongPrevRoot && x.Len() == 0 {
+				var ra *ledger.ResolutionAvailable
+				if membership.CodeOf(err) == membership.WrongPrevRoot && x.Len() == 0 && !errors.As(err, &ra) {
 					if ferr := c.locateFork(ctx, m.loc, h, l, st.Head, cnt); ferr != nil {
 						err = ferr
 					}
