@@ -16,7 +16,7 @@ import (
 // cases, in the order the engine runs them. Each call returns a fresh
 // slice.
 func StoreCases() []Case {
-	return slices.Concat(processCases(KindStore), storeBasicCases(), storeConcurrencyCases(), storeCrashCases(), storeFileCases(), storeCorruptCases())
+	return slices.Concat(processCases(KindStore), storeBasicCases(), storeConcurrencyCases(), storeTruncateCases(), storeCrashCases(), storeFileCases(), storeCorruptCases())
 }
 
 func storeBasicCases() []Case {

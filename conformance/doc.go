@@ -86,6 +86,15 @@
 // kill-during-writes cases kill a writer Options.CrashIterations times,
 // sometimes while it still opens the store.
 //
+// Truncate (store.truncate.*, StoreCapTruncate; a store without it is not
+// asked) removes the suffix above its argument and a snapshot beyond it,
+// refuses to go beyond the head, and changes nothing at the head. Beside an
+// appender and readers it never lets a read see a hole, and a SIGKILL in
+// the middle of one (store.truncate.kill, a random delay into a Truncate
+// up to 1.5 times as long as an uninterrupted one took) leaves an intact,
+// contiguous prefix of the old log no shorter than the argument, and no
+// snapshot beyond its head.
+//
 // # Front ends
 //
 // RunStore and RunBackend run the suite from a plugin author's Go tests,

@@ -47,8 +47,8 @@ type Options struct {
 	// Logger receives the engine's own messages; nil discards them.
 	Logger *slog.Logger
 	// CrashIterations is how many times each kill-during-writes case
-	// (store.durable.kill-during-appends, store.snapshot.atomic-kill)
-	// kills a writer; zero means DefaultCrashIterations. More kills land
+	// (store.durable.kill-during-appends, store.snapshot.atomic-kill,
+	// store.truncate.kill) kills a writer; zero means DefaultCrashIterations. More kills land
 	// in more places of a write.
 	CrashIterations int
 	// Strict holds the plugin to the SHOULD cases as well: in RunStore

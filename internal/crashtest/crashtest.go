@@ -1,7 +1,8 @@
 // Package crashtest holds what the tests that SIGKILL a writer at random
 // moments share: how many times each of them kills it. The stores' own
 // conformance runs (store.durable.kill-during-appends,
-// store.snapshot.atomic-kill) and core/ledger's crash test read it here.
+// store.snapshot.atomic-kill, store.truncate.kill) and core/ledger's crash
+// test read it here.
 package crashtest
 
 import (

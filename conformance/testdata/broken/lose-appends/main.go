@@ -66,6 +66,19 @@ func (s *store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 	return out, nil
 }
 
+// Info does not advertise hostapi.StoreCapTruncate, and Truncate answers
+// UNSUPPORTED: a Truncate would have to reckon with the entries held back,
+// and the defect is in Append alone.
+func (s *store) Info(ctx context.Context) (hostapi.StoreInfo, error) {
+	info, err := s.Store.Info(ctx)
+	info.Capabilities &^= hostapi.StoreCapTruncate
+	return info, err
+}
+
+func (s *store) Truncate(context.Context, uint64) error {
+	return hostapi.Errorf(hostapi.CodeUnsupported, "this store does not truncate")
+}
+
 func (s *store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -82,4 +82,34 @@ func (s *store) GetSnapshot(ctx context.Context) (hostapi.Snapshot, error) {
 	return hostapi.Snapshot{Index: binary.BigEndian.Uint64(b), Data: b[8:]}, nil
 }
 
+// Truncate removes the snapshot kept in place if its index is above after,
+// then has the example truncate the log: only PutSnapshot is broken.
+func (s *store) Truncate(ctx context.Context, after uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head, err := s.Store.Head(ctx)
+	if err != nil || after >= head {
+		return s.Store.Truncate(ctx, after) // the error, CONFLICT, or nothing to remove
+	}
+	b, err := os.ReadFile(s.path())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil || len(b) < 8:
+		return hostapi.Errorf(hostapi.CodeCorrupt, "snapshot of %d bytes (%v)", len(b), err)
+	case binary.BigEndian.Uint64(b) > after:
+		if err := os.Remove(s.path()); err != nil {
+			return hostapi.Errorf(hostapi.CodeInternal, "%v", err)
+		}
+		d, err := os.Open(s.dir)
+		if err != nil {
+			return hostapi.Errorf(hostapi.CodeInternal, "%v", err)
+		}
+		defer d.Close()
+		if err := d.Sync(); err != nil {
+			return hostapi.Errorf(hostapi.CodeInternal, "%v", err)
+		}
+	}
+	return s.Store.Truncate(ctx, after)
+}
+
 func main() { hostapi.ServeStore(&store{Store: &storefiles.Store{}}) }
