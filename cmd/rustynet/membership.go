@@ -108,7 +108,9 @@ func (t *trustedLog) state() *membership.State {
 }
 
 // evaluate verifies u against the head of the log, replay of an update
-// already in the log included, at now.
+// already in the log included, at now. A fork resolution that settles the
+// log's entry at its epoch is verified on the state it extends, the log's
+// at its epoch − 1 (see settledBy).
 func (t *trustedLog) evaluate(u *membership.SignedUpdate, now time.Time) (*membership.Result, error) {
 	if t.sd != nil {
 		return t.sd.ledger.Evaluate(u)
@@ -116,7 +118,24 @@ func (t *trustedLog) evaluate(u *membership.SignedUpdate, now time.Time) (*membe
 	if t.chain == nil { // an empty log: only a genesis can start it
 		return membership.Evaluate(membership.Empty(u.Body.NetworkID), u, membership.Options{Now: now})
 	}
+	if t.settledBy(u) {
+		c, _, err := membership.Replay(t.entries[:u.Body.Epoch-1], membership.Hash{}, nil) // verified already, from the pinned genesis
+		if err != nil {
+			return nil, err
+		}
+		return c.Evaluate(u, membership.Options{Now: now})
+	}
 	return t.chain.Evaluate(u, membership.Options{Now: now})
+}
+
+// settledBy reports whether u is a fork resolution of a log file's (or a
+// daemon's) entry: a resolve_fork of an epoch the log has, extending the
+// log's state before it, that carries the log's entry there. Applied to a
+// log file it replaces the entries from its epoch on (appendToLog).
+func (t *trustedLog) settledBy(u *membership.SignedUpdate) bool {
+	e := u.Body.Epoch
+	return t.sd == nil && u.Body.Operation.Type == membership.OpResolveFork && e >= 2 && e <= uint64(len(t.entries)) &&
+		u.Body.PrevStateRoot == t.entries[e-2].Body.NewStateRoot && membership.Supersedes(u, t.entries[e-1])
 }
 
 // close releases a state directory's store plugin; keep as for

@@ -161,7 +161,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		}
 		return withNextStep(rejected("", verr))
 	}
-	o := applyOutput{Log: t.path, DryRun: *dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
+	o := applyOutput{Log: t.path, DryRun: *dryRun, LogEntries: int(u.Body.Epoch), updateInfo: describeUpdate(res.Pre, u)}
 	if *dryRun {
 		r := buildReport(pos[0], t, res, nil)
 		o.Verification = &r
@@ -199,7 +199,7 @@ func (e *env) applyToDir(ctx context.Context, t *trustedLog, file string, u *mem
 		}
 		return withNextStep(storeError("", verr))
 	}
-	o := applyOutput{Log: t.path, DryRun: dryRun, LogEntries: len(t.entries) + 1, updateInfo: describeUpdate(res.Pre, u)}
+	o := applyOutput{Log: t.path, DryRun: dryRun, LogEntries: int(u.Body.Epoch), updateInfo: describeUpdate(res.Pre, u)}
 	if dryRun {
 		r := buildReport(file, t, res, nil)
 		o.Verification = &r
@@ -214,8 +214,15 @@ func (e *env) applyToDir(ctx context.Context, t *trustedLog, file string, u *mem
 
 // appendToLog appends the verified update u, which leads to post, to the
 // log file of t, atomically.
+//
+// A fork resolution of an epoch the log has replaces the entries from that
+// epoch on (docs/forks.md): the log then ends with it.
 func appendToLog(t *trustedLog, u *membership.SignedUpdate, post *membership.State) error {
-	entries := append(t.entries[:len(t.entries):len(t.entries)], u)
+	keep := len(t.entries)
+	if t.settledBy(u) {
+		keep = int(u.Body.Epoch - 1)
+	}
+	entries := append(t.entries[:keep:keep], u)
 	data := membership.EncodeLog(entries)
 	if err := checkReadsBack(data, t.genesisRoot(), post); err != nil {
 		return err
