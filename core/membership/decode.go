@@ -107,25 +107,17 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 	if !utf8.Valid(raw) {
 		return Body{}, errorf(NonCanonical, "update body is not valid UTF-8")
 	}
-	var peek struct {
-		SchemaVersion json.Number `json:"schema_version"`
-		Kind          string      `json:"kind"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&peek); err != nil {
-		return Body{}, errorf(NonCanonical, "update body is not a JSON object: %s", jsonProblem(err))
-	}
-	version, ok := schemaVersions[peek.SchemaVersion]
-	if !ok || version > maxVersion {
-		return Body{}, errorf(UnknownSchema, "schema_version %q is not supported (want 1 to %d)", peek.SchemaVersion, maxVersion)
-	}
-	if peek.Kind != UpdateKind {
-		return Body{}, errorf(UnknownSchema, "record kind %q is not %q", peek.Kind, UpdateKind)
-	}
+	// One decoding on the success path: the whole body at once. Only if
+	// that fails does classifyBody decode the two members that say which
+	// error it is, so every input gets the code and message it would if
+	// they were always read first.
 	var w wireBody
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return Body{}, errorf(NonCanonical, "update body does not match the schema: %s", jsonProblem(err))
+		return Body{}, classifyBody(raw, maxVersion, err)
+	}
+	version, err := checkRecordType(w.SchemaVersion, w.Kind, maxVersion)
+	if err != nil {
+		return Body{}, err
 	}
 	b, err := w.convert(l, version)
 	if err != nil {
@@ -135,6 +127,40 @@ func parseBody(raw []byte, l *Limits, maxVersion uint64) (Body, error) {
 		return Body{}, errorf(NonCanonical, "update body is not in canonical form (RFC 8785 JSON with exactly the schema's fields)")
 	}
 	return b, nil
+}
+
+// classifyBody returns the error of a body that does not decode into
+// wireBody (err): NON_CANONICAL if it is not a JSON object, UNKNOWN_SCHEMA
+// if its schema_version or kind (read first, whatever else is wrong) is
+// not supported, else NON_CANONICAL for err.
+func classifyBody(raw []byte, maxVersion uint64, err error) error {
+	var peek struct {
+		SchemaVersion json.Number `json:"schema_version"`
+		Kind          string      `json:"kind"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&peek); err != nil {
+		return errorf(NonCanonical, "update body is not a JSON object: %s", jsonProblem(err))
+	}
+	if _, err := checkRecordType(peek.SchemaVersion, peek.Kind, maxVersion); err != nil {
+		return err
+	}
+	return errorf(NonCanonical, "update body does not match the schema: %s", jsonProblem(err))
+}
+
+// checkRecordType returns the schema version a body's schema_version and
+// kind name, or UNKNOWN_SCHEMA if it is not 1 to maxVersion or the kind
+// is not an update.
+func checkRecordType(schemaVersion json.Number, kind string, maxVersion uint64) (uint64, error) {
+	version, ok := schemaVersions[schemaVersion]
+	if !ok || version > maxVersion {
+		return 0, errorf(UnknownSchema, "schema_version %q is not supported (want 1 to %d)", schemaVersion, maxVersion)
+	}
+	if kind != UpdateKind {
+		return 0, errorf(UnknownSchema, "record kind %q is not %q", kind, UpdateKind)
+	}
+	return version, nil
 }
 
 // schemaVersions maps the one spelling of each schema version to it.
