@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 export PATH="$(go env GOPATH)/bin:$PATH"
 
 allowed_licenses=Apache-2.0,BSD-2-Clause,BSD-3-Clause,ISC,MIT,MPL-2.0
-allowed_sources='^(github\.com/|golang\.org/x/|google\.golang\.org/|gvisor\.dev/|modernc\.org/|golang\.zx2c4\.com/|go\.uber\.org/)'
+allowed_sources='^(filippo\.io/|github\.com/|golang\.org/x/|google\.golang\.org/|gvisor\.dev/|modernc\.org/|golang\.zx2c4\.com/|go\.uber\.org/)'
 targets="linux/amd64 linux/arm64 darwin/arm64 windows/amd64"
 self=$(go list -m)
 # module, license file, license, SHA-256 of the file as reviewed

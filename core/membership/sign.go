@@ -71,7 +71,7 @@ func (u *SignedUpdate) verifySignature(s *Signature) bool {
 	if ok, done := u.prechecked[*s]; done {
 		return ok
 	}
-	return ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw), s.Sig[:])
+	return verifyEd25519(s.PublicKey, signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw), &s.Sig)
 }
 
 // PrecheckSignatures verifies every signature of u now and remembers the
@@ -81,15 +81,51 @@ func (u *SignedUpdate) verifySignature(s *Signature) bool {
 // update's signed bytes, so the remembered verdict is the one Evaluate
 // would reach; an entry changed afterwards is verified afresh. It must not
 // run concurrently with other methods on u; different updates may be
-// prechecked concurrently.
-func (u *SignedUpdate) PrecheckSignatures() {
-	if u.bound() != nil {
-		return // Evaluate refuses such an update before any signature
+// prechecked concurrently. The signatures are verified as one batch, and
+// one at a time only if the batch fails: the verdicts are the same
+// (verifyEd25519Batch).
+func (u *SignedUpdate) PrecheckSignatures() { precheckBatch([]*SignedUpdate{u}) }
+
+// precheckBatch prechecks the signatures of us (PrecheckSignatures) as one
+// batch: if they all verify together, every verdict is true; otherwise
+// each update is prechecked as a batch of its own, and the signatures of
+// an update whose batch fails are verified one at a time, so the verdict
+// of each is exactly the single verification's. An update in us that is not
+// bound to its signed bytes is skipped (Evaluate refuses it before any
+// signature). The updates must be distinct and used by nothing else
+// meanwhile.
+func precheckBatch(us []*SignedUpdate) {
+	items := make([]batchItem, 0, 3*len(us))
+	bound := make([]*SignedUpdate, 0, len(us))
+	msgs := make([][]byte, 0, len(us))
+	for _, u := range us {
+		if u.bound() != nil {
+			continue
+		}
+		msg := signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw)
+		bound, msgs = append(bound, u), append(msgs, msg)
+		for i := range u.Signatures {
+			s := &u.Signatures[i]
+			items = append(items, batchItem{pub: s.PublicKey, msg: msg, sig: &s.Sig})
+		}
 	}
-	m := make(map[Signature]bool, len(u.Signatures))
-	msg := signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw)
-	for _, s := range u.Signatures {
-		m[s] = ed25519.Verify(ed25519.PublicKey(s.PublicKey[:]), msg, s.Sig[:])
+	all := len(items) > 0 && verifyEd25519Batch(items)
+	if !all && len(bound) > 1 {
+		// Find the failing update(s) a batch of one update at a time.
+		for _, u := range bound {
+			precheckBatch([]*SignedUpdate{u})
+		}
+		return
 	}
-	u.prechecked = m
+	for k, u := range bound {
+		m := make(map[Signature]bool, len(u.Signatures))
+		for _, s := range u.Signatures {
+			if all {
+				m[s] = true
+			} else if _, done := m[s]; !done {
+				m[s] = verifyEd25519(s.PublicKey, msgs[k], &s.Sig)
+			}
+		}
+		u.prechecked = m
+	}
 }
