@@ -106,6 +106,8 @@ var drills = []drill{
 	{
 		name: "fork-equivocation", members: []string{"n1", "n2", "n3"}, target: "n3",
 		approvers: 3, threshold: 2,
+		// a2 signed both updates: a1 and a3 resolve the fork.
+		signersFor: map[string][]string{"sign-resolution": {"a1", "a3"}},
 		before: func(r *drillRun) {
 			r.wantMesh("n1", "n2", "n3")
 			r.fork("n3")
