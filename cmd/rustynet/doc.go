@@ -120,7 +120,9 @@
 // users), the others exit 3 (e.g. LOCKED: a running node holds the
 // directory; UNAVAILABLE: the plugin died). Everything else carries a CLI
 // code: POLICY_FINDINGS (exit 1: policy check found what selects nothing),
-// POLICY_DENIED (exit 1: policy test's connection is denied), USAGE (exit
+// POLICY_DENIED (exit 1: policy test's connection is denied),
+// WRONG_PASSPHRASE (exit 2: the passphrase does not open an encrypted
+// approver key, or the key file was altered), USAGE (exit
 // 2: unknown flag or command, missing or malformed flag value or argument,
 // an input file or state directory that does not exist or cannot be read,
 // an input file that is not a regular file (/dev/zero, a FIFO) or is

@@ -32,6 +32,10 @@ const (
 	codePolicyFindings = "POLICY_FINDINGS"
 	// codePolicyDenied: policy test's connection is denied (exit 1).
 	codePolicyDenied = "POLICY_DENIED"
+	// codeWrongPassphrase: the passphrase does not open an encrypted
+	// approver key — a wrong one, or a key file altered since it was
+	// written (exit 2).
+	codeWrongPassphrase = "WRONG_PASSPHRASE"
 )
 
 // Codes of the daemon's refusals and transient failures.

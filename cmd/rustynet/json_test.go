@@ -74,6 +74,10 @@ var jsonCases = map[string]jsonCase{
 	"rustynet membership export":     {setup: args("membership", "export", "--from", "log.json", "--out", "exported.json")},
 	"rustynet feed publish":          {setup: args("feed", "publish", "--from", "log.json", "--out", "feed")},
 	"rustynet membership verify-log": {setup: withStateDir("membership", "verify-log", "--state-dir", "node")},
+	"rustynet membership propose-resolve-fork": {setup: func(t *testing.T, n *testNet) []string {
+		writeEvidence(t, n, "fork.json")
+		return []string{"membership", "propose-resolve-fork", "--genesis-root", status(t).GenesisRoot, "--evidence", "fork.json", "--choose", "none", "--out", "resolve.json"}
+	}},
 	"rustynet membership verify-evidence": {setup: func(t *testing.T, n *testNet) []string {
 		writeEvidence(t, n, "fork.json")
 		return []string{"membership", "verify-evidence", "--genesis-root", status(t).GenesisRoot, "fork.json"}

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -81,6 +82,12 @@ func (k privateKey) publicBase64() string {
 	return base64.StdEncoding.EncodeToString(k.node.PublicKey().Bytes())
 }
 
+// marshalEncrypted returns the file contents of the approver key k
+// encrypted with passphrase (keyfile.EncryptApprover).
+func (k privateKey) marshalEncrypted(passphrase []byte) ([]byte, error) {
+	return keyfile.EncryptApprover(k.approver, passphrase, rand.Reader)
+}
+
 // marshal returns the key file contents (package keyfile).
 func (k privateKey) marshal() ([]byte, error) {
 	if k.kind == kindApprover {
@@ -140,11 +147,16 @@ func keyAlgorithm(key any) string {
 
 // readPrivateKey reads and decodes the private key file at path. Like ssh,
 // it refuses a file that group or others may access (on systems with Unix
-// permissions), since such a key must be presumed compromised.
-func readPrivateKey(path string) (privateKey, error) {
+// permissions), since such a key must be presumed compromised — encrypted
+// or not. An encrypted approver key is opened with the passphrase pf
+// gives, asked for only then (see passphrase.go).
+func readPrivateKey(e *env, path string, pf *passphraseFlags) (privateKey, error) {
 	data, err := readInputWith(path, maxKeyFileBytes, func(info fs.FileInfo) error { return checkPrivateKeyMode(path, info) })
 	if err != nil {
 		return privateKey{}, err
+	}
+	if keyfile.IsEncrypted(data) {
+		return openEncryptedKey(e, path, data, pf)
 	}
 	k, err := parsePrivateKey(data)
 	if err != nil {

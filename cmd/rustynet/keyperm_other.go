@@ -12,8 +12,14 @@ import (
 // on Windows, an access control list open to anyone but its owner,
 // SYSTEM and Administrators (fileperm.CheckPrivate).
 func checkPrivateKeyMode(path string, info fs.FileInfo) error {
+	return checkSecretMode(path, "private key file", info)
+}
+
+// checkSecretMode is checkPrivateKeyMode for a secret file of any kind,
+// what it is named in the error.
+func checkSecretMode(path, what string, info fs.FileInfo) error {
 	if err := fileperm.CheckPrivate(path, info); err != nil {
-		return usageErrorf("private key file %v; refusing to use it", err)
+		return usageErrorf("%s %v; refusing to use it", what, err)
 	}
 	return nil
 }

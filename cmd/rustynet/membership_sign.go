@@ -13,7 +13,7 @@ import (
 func signCommand() *command {
 	return &command{
 		name:    "sign-update",
-		args:    "--key FILE [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE",
+		args:    "--key FILE [--passphrase-file FILE] [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE",
 		summary: "add your approver signature to an update file, in place",
 		help: "UPDATE is first checked against the head of the log (--from, --config,\n" +
 			"else the local daemon's log, verified here, when a daemon answers): a key\n" +
@@ -24,7 +24,8 @@ func signCommand() *command {
 			"approvers it names. With no log and no daemon (signing offline) only a\n" +
 			"second signature of the same key is refused. Review UPDATE with\n" +
 			"verify-update first; a signature added by mistake is removed with\n" +
-			"`membership unsign`.",
+			"`membership unsign`. An encrypted --key is opened with its passphrase\n" +
+			"(--passphrase-file FILE, $RUSTYNET_KEY_PASSPHRASE, or the terminal).",
 		run: runSign,
 	}
 }
@@ -77,6 +78,7 @@ type missingSignatures struct {
 func runSign(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
 	keyFile := fs.String("key", "", "the approver private key `FILE`")
+	pf := addPassphraseFlag(fs, "of --key, if it is encrypted")
 	lf := addLogFlags(fs)
 	pos, err := e.parse(fs, args, 1)
 	if err != nil {
@@ -85,7 +87,7 @@ func runSign(ctx context.Context, e *env, args []string) error {
 	if err := e.require(fs, "key"); err != nil {
 		return err
 	}
-	key, err := readPrivateKey(*keyFile)
+	key, err := readPrivateKey(e, *keyFile, pf)
 	if err != nil {
 		return err
 	}

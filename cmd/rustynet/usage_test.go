@@ -111,8 +111,8 @@ func TestHelp(t *testing.T) {
 	}{
 		{"root", []string{"-h"}, "  membership   create, propose, sign, verify and apply membership updates"},
 		{"group", []string{"membership", "--help"}, "  propose-add-node         propose: add a node"},
-		{"leaf", []string{"key", "generate", "-h"}, "usage: rustynet key generate --kind approver|node --out FILE [--force]"},
-		{"help command", []string{"help", "membership", "sign-update"}, "usage: rustynet membership sign-update --key FILE [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE"},
+		{"leaf", []string{"key", "generate", "-h"}, "usage: rustynet key generate --kind approver|node [--encrypt [--passphrase-file FILE]] --out FILE [--force]"},
+		{"help command", []string{"help", "membership", "sign-update"}, "usage: rustynet membership sign-update --key FILE [--passphrase-file FILE] [--from FILE|DIR | --config FILE [--store KIND|--store-plugin PATH] [--high-water FILE] | --socket PATH] [--genesis-root HEX] UPDATE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

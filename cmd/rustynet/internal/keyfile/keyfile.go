@@ -1,6 +1,8 @@
 // Package keyfile holds the formats of the private key files rustynet
-// writes: an approver key is an Ed25519 key in PKCS#8 PEM, a node key a
-// WireGuard X25519 key exactly as `wg genkey` prints it. `rustynet key
+// writes: an approver key is an Ed25519 key in PKCS#8 PEM — or, encrypted
+// with a passphrase, a PKCS#8 EncryptedPrivateKeyInfo in PEM (see
+// EncryptApprover) — and a node key a WireGuard X25519 key exactly as `wg
+// genkey` prints it. `rustynet key
 // generate` and the demo write their keys through it, so a key file
 // either makes is one every command reads.
 package keyfile
@@ -19,7 +21,7 @@ func Approver(priv ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: pemPlain, Bytes: der}), nil
 }
 
 // Node returns the file contents of the node key priv, the 32 bytes of an
