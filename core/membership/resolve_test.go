@@ -108,6 +108,9 @@ func TestResolutionRefusals(t *testing.T) {
 			t.Errorf("signer %s double-signer %v", c.ID, c.DoubleSigner)
 		}
 	}
+	if !slices.Equal(res.Auth.DoubleSigners, []string{"bob"}) {
+		t.Errorf("Auth.DoubleSigners %v, want [bob]", res.Auth.DoubleSigners)
+	}
 	// bob and carol: still one that counts.
 	r = resolution(t, pre, []*membership.SignedUpdate{x, y}, membership.Hash{}, net.Proposal(), sign("bob", "carol"))
 	_, err = membership.Evaluate(pre, r, net.Options())

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"bytes"
+	"slices"
 	"time"
 )
 
@@ -74,6 +75,10 @@ type Authorization struct {
 	// of them that did not.
 	MustSign []string
 	Missing  []string
+	// DoubleSigners (a resolve_fork only) are the ids of the approvers who
+	// signed two sides of the fork it settles, sorted: their signatures on
+	// it count toward nothing, so they are no one to ask for one.
+	DoubleSigners []string
 }
 
 // Result is the outcome of a verification. On success Post is the state the
@@ -238,6 +243,14 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate, doubles map[Appro
 		if chosen := u.Body.Operation.chosen(); chosen != nil {
 			op = &chosen.Body.Operation
 		}
+		for _, st := range []*State{pre, post} {
+			for _, ap := range st.approvers {
+				if doubles[ap.PublicKey] && !slices.Contains(a.DoubleSigners, ap.ID) {
+					a.DoubleSigners = append(a.DoubleSigners, ap.ID)
+				}
+			}
+		}
+		slices.Sort(a.DoubleSigners)
 	}
 	// The recovery keys that may sign this update (see SignerCheck).
 	var recovery *Recovery
