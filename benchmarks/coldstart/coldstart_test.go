@@ -28,6 +28,12 @@ const genesisMembers = 1000
 // 1000,10000,100000) to plot cold start against log length.
 var updatesFlag = flag.String("updates", "10000", "comma-separated log lengths (updates, genesis included) to cold-start from")
 
+// logCacheFlag names a directory that keeps the generated logs between
+// runs (log-N.json), so that repeated runs — before and after a change,
+// interleaved — skip generating them (about a minute per 10,000 updates).
+// A log found there is used as it is; its genesis root is the pin.
+var logCacheFlag = flag.String("logcache", "", "directory keeping the generated logs between runs (default: none, generate them anew)")
+
 // logLengths parses updatesFlag.
 func logLengths(b *testing.B) []int {
 	b.Helper()
@@ -219,8 +225,8 @@ func stateDir(b *testing.B, kind string, logUpdates int) (dir, hw string, pin me
 // buildLog generates the log of logUpdates updates once: a 1,000-member
 // 3-of-5 network and logUpdates-1 one-member changes cycling through
 // add_node, update_node, revoke_node and remove_node of a fresh node, each
-// signed by 3 approvers; it is cached as a portable log file. cache must
-// be locked.
+// signed by 3 approvers; it is cached as a portable log file (and kept in
+// -logcache, or taken from there). cache must be locked.
 func buildLog(b *testing.B, logUpdates int) *cachedLogs {
 	b.Helper()
 	if cache.dir == "" {
@@ -231,6 +237,22 @@ func buildLog(b *testing.B, logUpdates int) *cachedLogs {
 		cache.dir, cache.logs = dir, map[int]*cachedLogs{}
 	}
 	c := &cachedLogs{stores: map[string]string{}}
+	c.log = filepath.Join(cache.dir, fmt.Sprintf("log-%d.json", logUpdates))
+	kept := filepath.Join(*logCacheFlag, filepath.Base(c.log))
+	if *logCacheFlag != "" {
+		if data, err := os.ReadFile(kept); err == nil {
+			log, err := membership.ParseLog(data, nil)
+			if err != nil || len(log) != logUpdates {
+				b.Fatalf("%s: %d updates, %v; want %d (remove it to generate it anew)", kept, len(log), err, logUpdates)
+			}
+			if err := os.WriteFile(c.log, data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			c.pin = log[0].Body.NewStateRoot
+			cache.logs[logUpdates] = c
+			return c
+		}
+	}
 	net := benchmarks.Network(b, genesisMembers)
 	for k := range logUpdates - 1 {
 		id, i := fmt.Sprintf("c%05d", k/4), genesisMembers+k/4%50000
@@ -252,9 +274,17 @@ func buildLog(b *testing.B, logUpdates int) *cachedLogs {
 		b.Fatalf("generated %d updates, want %d", len(net.Log), logUpdates)
 	}
 	c.pin = net.Log[0].Body.NewStateRoot
-	c.log = filepath.Join(cache.dir, fmt.Sprintf("log-%d.json", logUpdates))
-	if err := os.WriteFile(c.log, membership.EncodeLog(net.Log), 0o600); err != nil {
+	data := membership.EncodeLog(net.Log)
+	if err := os.WriteFile(c.log, data, 0o600); err != nil {
 		b.Fatal(err)
+	}
+	if *logCacheFlag != "" {
+		if err := os.MkdirAll(*logCacheFlag, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(kept, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
 	}
 	cache.logs[logUpdates] = c
 	return c
