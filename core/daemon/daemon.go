@@ -24,6 +24,7 @@ import (
 	"github.com/rustynet/rustynet/core/policy"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/readgroup"
 )
 
 // BackendChoice is one backend the daemon may use.
@@ -133,6 +134,10 @@ type Daemon struct {
 	// last configured successfully: fullReconcile compares one digest,
 	// not the table, whatever the size of the network.
 	hosts [sha256.Size]byte
+
+	// statusReads coalesces concurrent Status calls (status.go); it is
+	// taken before d.mu, which a gathering holds only briefly.
+	statusReads readgroup.Group[gathered]
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex

@@ -10,8 +10,8 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/readgroup"
 	"github.com/rustynet/rustynet/plugins/internal/hostroute"
-	"github.com/rustynet/rustynet/plugins/internal/readgroup"
 )
 
 // Backend is the kernel WireGuard backend. Create it with New; the zero

@@ -19,8 +19,8 @@ import (
 	"strings"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/readgroup"
 	"github.com/rustynet/rustynet/plugins/internal/packetfilter"
-	"github.com/rustynet/rustynet/plugins/internal/readgroup"
 	"golang.org/x/crypto/curve25519"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"

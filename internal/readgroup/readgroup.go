@@ -1,6 +1,8 @@
-// Package readgroup coalesces concurrent reads of a backend's device into
-// one, for State: a read that holds the device (a lock every change
-// needs) costs changes one read however many clients ask for status.
+// Package readgroup coalesces concurrent reads of one thing into one read,
+// for status: a backend's State holds the device (a lock every change
+// needs) and a daemon's status costs both processes CPU at 10,000 peers,
+// so with several clients reading status a change waits for, and shares
+// the machine with, one read however many clients ask.
 package readgroup
 
 import "sync"
