@@ -1,0 +1,169 @@
+//go:build linux
+
+package daemonbench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/benchmarks"
+	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
+)
+
+// statusMembers is the network size of the status targets (issue 17).
+const statusMembers = 10000
+
+// memoryCalls is how many status calls the memory figures follow.
+const memoryCalls = 40
+
+// BenchmarkStatus measures `status` of a node of a 10,000-member network
+// (netstack backend, file store; 9,999 peers in the backend), and what
+// status readers cost the applies. Sub-benchmarks:
+//
+//   - memory (first, on the fresh node): max(b.N, memoryCalls) status
+//     calls per run; backend-rss-growth-MB is the growth of the backend
+//     plugin's resident set from the fresh node over all of them (calls),
+//     backend-KiB/peer the plugin's resident set per peer after them.
+//   - api: one GET /v1/status over the control socket from this process,
+//     decoded; p50/p95/p99-µs.
+//   - cli=json, cli=text: `rustynet status [--json]` run as a process,
+//     start to exit; p50/p95-µs.
+//   - apply/readers=R: a signed add_node over the control API while R
+//     clients read status back to back (R=0: alone); p50/p95-µs of the
+//     apply round trip.
+func BenchmarkStatus(b *testing.B) {
+	c, n1 := startNode(b, "file", statusMembers)
+	peers := statusMembers - 1
+
+	// The memory figures count from the fresh node (one status read) over
+	// every run of the sub-benchmark: go test runs it more than once.
+	pid := n1.PluginPID("backend-netstack", 0)
+	base, calls := vmRSSKiB(b, pid), 0
+	b.Run(fmt.Sprintf("members=%d/memory", statusMembers), func(b *testing.B) {
+		for range max(b.N, memoryCalls) {
+			statusOf(b, n1.Client())
+			calls++
+		}
+		after := vmRSSKiB(b, pid)
+		b.ReportMetric(float64(calls), "calls")
+		b.ReportMetric(float64(after-base)/1024, "backend-rss-growth-MB")
+		b.ReportMetric(float64(after)/float64(peers), "backend-KiB/peer")
+	})
+	b.Run(fmt.Sprintf("members=%d/api", statusMembers), func(b *testing.B) {
+		lat := make(benchmarks.Latencies, 0, b.N)
+		for range b.N {
+			start := time.Now()
+			st := statusOf(b, n1.Client())
+			lat.Since(start)
+			if len(st.Peers) != peers {
+				b.Fatalf("got %d peers, want %d", len(st.Peers), peers)
+			}
+		}
+		report(b, "", lat)
+	})
+	for _, format := range []string{"json", "text"} {
+		b.Run(fmt.Sprintf("members=%d/cli=%s", statusMembers, format), func(b *testing.B) {
+			args := []string{"status", "--socket", n1.Socket}
+			if format == "json" {
+				args = append(args, "--json")
+			}
+			lat := make(benchmarks.Latencies, 0, b.N)
+			for range b.N {
+				start := time.Now()
+				out, err := exec.Command(bin, args...).Output()
+				lat.Since(start)
+				if err != nil {
+					b.Fatalf("rustynet %s: %v", strings.Join(args, " "), err)
+				}
+				if got := strings.Count(string(out), "\n"); got < peers {
+					b.Fatalf("rustynet %s printed %d lines, want at least one per peer (%d)", strings.Join(args, " "), got, peers)
+				}
+			}
+			report(b, "", lat)
+		})
+	}
+	next := 0
+	for _, readers := range []int{0, 5} {
+		b.Run(fmt.Sprintf("members=%d/apply/readers=%d", statusMembers, readers), func(b *testing.B) {
+			updates := make([][]byte, b.N)
+			for i := range updates {
+				m := newMember(statusMembers, next)
+				next++
+				u := c.Sign(c.Propose(membership.Operation{Type: membership.OpAddNode, Node: m}), signers...)
+				c.Commit(u)
+				updates[i] = u.Encode()
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range readers {
+				client := controlapi.Dial(n1.Socket)
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+						_, err := client.Status(ctx)
+						cancel()
+						if err != nil {
+							b.Errorf("status: %v", err)
+							return
+						}
+					}
+				})
+			}
+			api := make(benchmarks.Latencies, 0, b.N)
+			daemon := make(benchmarks.Latencies, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				applyTimed(b, n1, "apply", i, updates[i], &api, &daemon)
+			}
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			report(b, "", api)
+		})
+	}
+}
+
+// statusOf reads the status through client; it fails b on an error.
+func statusOf(b *testing.B, client *controlapi.Client) controlapi.Status {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	st, err := client.Status(ctx)
+	if err != nil {
+		b.Fatalf("status: %v", err)
+	}
+	return st
+}
+
+// vmRSSKiB reads the resident set of process pid (Linux).
+func vmRSSKiB(b *testing.B, pid int) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatalf("reading the resident set of %d: %v", pid, err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS of %d: %v", pid, err)
+			}
+			return kib
+		}
+	}
+	b.Fatalf("no VmRSS for %d", pid)
+	return 0
+}
