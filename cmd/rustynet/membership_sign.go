@@ -184,10 +184,12 @@ func stillMissing(res *membership.Result) []missingSignatures {
 			signed[c.ID] = true
 		}
 	}
+	// A fork resolution's double-signers are no one to ask: their
+	// signatures on it count toward nothing.
 	unsigned := func(ids []string) []string {
 		out := []string{}
 		for _, id := range ids {
-			if !signed[id] {
+			if !signed[id] && !slices.Contains(a.DoubleSigners, id) {
 				out = append(out, id)
 			}
 		}
