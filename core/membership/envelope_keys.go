@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // checkEnvelopeKeys refuses what encoding/json lets through in an update
@@ -14,7 +15,20 @@ import (
 // the last. Either would let two readers of one file disagree on which
 // body or signatures it holds. The body itself is skipped here: ParseBody
 // holds it to the stricter canonical form.
+//
+// data must be one JSON value that encoding/json decoded (so valid), then
+// nothing else; an envelope whose member names are spelt plainly is checked
+// in one quick pass (envelopeKeysPlain), any other by decoding it again.
 func checkEnvelopeKeys(data []byte) error {
+	if envelopeKeysPlain(data) {
+		return nil
+	}
+	return checkEnvelopeKeysFull(data)
+}
+
+// checkEnvelopeKeysFull is checkEnvelopeKeys by encoding/json's tokens,
+// which also says what is wrong.
+func checkEnvelopeKeysFull(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	skip := func() error {
 		var v json.RawMessage
@@ -89,4 +103,180 @@ func walkArray(dec *json.Decoder, elem func() error) error {
 	}
 	_, err = dec.Token()
 	return err
+}
+
+// envelopeKeysPlain reports whether data, valid JSON (see
+// checkEnvelopeKeys) followed by nothing but white space, is an object with
+// members "body" and "signatures", each at most once, whose signatures are
+// null or an array of objects with members "public_key" and "signature",
+// each at most once, every name spelt without escapes. Such an envelope
+// passes checkEnvelopeKeysFull; false says nothing (check it fully). It
+// reads each byte once, skipping the body without decoding it.
+func envelopeKeysPlain(data []byte) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	var body, sigs bool
+	i, ok := plainMembers(data, i, func(name string, j int) (int, bool) {
+		switch {
+		case name == "body" && !body:
+			body = true
+			return skipValue(data, j)
+		case name == "signatures" && !sigs:
+			sigs = true
+			return plainSignatures(data, j)
+		}
+		return 0, false
+	})
+	return ok && skipSpace(data, i) == len(data)
+}
+
+// plainSignatures reads, at data[i:], null or an array of signature
+// objects as envelopeKeysPlain accepts them, returning the index after it.
+func plainSignatures(data []byte, i int) (int, bool) {
+	if bytes.HasPrefix(data[i:], []byte("null")) {
+		return i + 4, true
+	}
+	if data[i] != '[' {
+		return 0, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, true
+	}
+	for i < len(data) {
+		if data[i] != '{' {
+			return 0, false
+		}
+		var pub, sig bool
+		var ok bool
+		i, ok = plainMembers(data, i, func(name string, j int) (int, bool) {
+			switch {
+			case name == "public_key" && !pub:
+				pub = true
+			case name == "signature" && !sig:
+				sig = true
+			default:
+				return 0, false
+			}
+			return skipValue(data, j)
+		})
+		if !ok {
+			return 0, false
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return 0, false
+		}
+		switch data[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i = skipSpace(data, i+1)
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// plainMembers reads the object at data[i] (which is '{'), calling member
+// with each member name and the index of its value; member returns the
+// index after the value, or false to give up, as plainMembers does for a
+// name with an escape. It returns the index after the object.
+func plainMembers(data []byte, i int, member func(name string, j int) (int, bool)) (int, bool) {
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, true
+	}
+	for i < len(data) && data[i] == '"' {
+		end := bytes.IndexByte(data[i+1:], '"')
+		if end < 0 {
+			return 0, false
+		}
+		name := data[i+1 : i+1+end]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			return 0, false
+		}
+		i = skipSpace(data, i+2+end)
+		if i >= len(data) || data[i] != ':' {
+			return 0, false
+		}
+		var ok bool
+		if i, ok = member(string(name), skipSpace(data, i+1)); !ok {
+			return 0, false
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return 0, false
+		}
+		switch data[i] {
+		case '}':
+			return i + 1, true
+		case ',':
+			i = skipSpace(data, i+1)
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// skipValue returns the index after the valid JSON value at data[i].
+func skipValue(data []byte, i int) (int, bool) {
+	if i >= len(data) {
+		return 0, false
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				var ok bool
+				if i, ok = skipString(data, i); !ok {
+					return 0, false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	for i < len(data) && !strings.ContainsRune(",]} \t\r\n", rune(data[i])) {
+		i++
+	}
+	return i, true
+}
+
+// skipString returns the index after the JSON string at data[i] ('"').
+func skipString(data []byte, i int) (int, bool) {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
 }
