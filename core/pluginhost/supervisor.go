@@ -144,6 +144,9 @@ type Supervisor[T any] struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+	// releasing counts the Kills of reaped instances still running in the
+	// background (see release); done is closed only after they return.
+	releasing sync.WaitGroup
 
 	// mu guards the fields below. Nothing is called while it is held
 	// (OnBroken and Kill run after it is released).
@@ -242,6 +245,7 @@ func (s *Supervisor[T]) launch(ctx context.Context, setupTimeout time.Duration) 
 // half-opens after a cooldown that grows the same way (see Config).
 func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 	defer close(s.done)
+	defer s.releasing.Wait()
 	backoff := s.cfg.BackoffInitial
 	for {
 		why, proven := s.watch(ctx, inst)
@@ -258,7 +262,7 @@ func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 		}
 		open := s.noteRestart(why, false) // no caller gets inst from here on
 		s.notify(s.cfg.OnFailure)
-		inst.Kill()
+		s.release(inst)
 		if !open {
 			s.log.Warn(msgRelaunching, "reason", why, "delay", delay)
 		}
@@ -293,6 +297,22 @@ func (s *Supervisor[T]) run(ctx context.Context, inst Instance[T]) {
 				s.log.Warn("relaunch failed", "err", err, "delay", delay)
 			}
 		}
+	}
+}
+
+// release kills inst, which no caller gets any longer. An instance whose
+// process has been reaped holds nothing its successor needs (its sockets,
+// ports and devices went with the process), and Kill only releases the
+// host's side of it (connection, pipes), which takes a few milliseconds
+// that the relaunch need not wait: it runs in the background. An instance
+// still running (it failed its health checks) may hold the port or device
+// its successor needs, so it is killed before anything is relaunched.
+func (s *Supervisor[T]) release(inst Instance[T]) {
+	select {
+	case <-inst.Done():
+		s.releasing.Go(inst.Kill)
+	default:
+		inst.Kill()
 	}
 }
 

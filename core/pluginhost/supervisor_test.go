@@ -27,6 +27,10 @@ type fake struct {
 	pingErr atomic.Pointer[error]
 	killed  atomic.Bool
 	pings   atomic.Int32 // pings answered
+	// killGate, if set, holds Kill until it is closed; killReturned is
+	// set when Kill returns.
+	killGate     atomic.Pointer[chan struct{}]
+	killReturned atomic.Bool
 }
 
 func (f *fake) Plugin() int { return f.id }
@@ -43,8 +47,15 @@ func (f *fake) Ping(context.Context) error {
 	return nil
 }
 func (f *fake) Done() <-chan struct{} { return f.done }
-func (f *fake) Kill()                 { f.killed.Store(true); f.die() }
-func (f *fake) die()                  { f.once.Do(func() { close(f.done) }) }
+func (f *fake) Kill() {
+	f.killed.Store(true)
+	if g := f.killGate.Load(); g != nil {
+		<-*g
+	}
+	f.die()
+	f.killReturned.Store(true)
+}
+func (f *fake) die() { f.once.Do(func() { close(f.done) }) }
 
 // launcher hands out fakes and reports every launch and setup on channels.
 type launcher struct {
@@ -135,6 +146,81 @@ func TestRestartRunsSetupAgain(t *testing.T) {
 	}
 	if st := s.Status(); st.Restarts != 1 || st.State != StateRunning || st.LastError != "process exited" {
 		t.Errorf("status = %+v, want running after 1 restart because the process exited", st)
+	}
+}
+
+// TestExitedInstanceReleasedDuringRelaunch: the relaunch after a process
+// exited does not wait for the dead instance's Kill, and Close waits for
+// that Kill to return.
+func TestExitedInstanceReleasedDuringRelaunch(t *testing.T) {
+	l := newLauncher()
+	s, err := Start(context.Background(), l.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close() // idempotent: the test closes it itself
+	recv(t, l.setups, "first setup")
+	gate := make(chan struct{})
+	open := sync.OnceFunc(func() { close(gate) })
+	defer open() // before Close, should the test fail
+	dead := l.fake(1)
+	dead.killGate.Store(&gate)
+	dead.die() // the process exits
+	if got := recv(t, l.setups, "setup after restart"); got != 2 {
+		t.Fatalf("setup after restart on instance %d, want 2", got)
+	}
+	if dead.killReturned.Load() {
+		t.Fatal("the dead instance's Kill returned before its gate opened")
+	}
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the dead instance's Kill was still running")
+	case <-time.After(10 * time.Millisecond):
+	}
+	open()
+	<-closed
+	if !dead.killReturned.Load() {
+		t.Error("Close returned before the dead instance's Kill")
+	}
+}
+
+// TestUnhealthyInstanceKilledBeforeRelaunch: an instance that failed its
+// health checks but still runs (it may hold its successor's port) is
+// killed, and its Kill has returned, before the next launch.
+func TestUnhealthyInstanceKilledBeforeRelaunch(t *testing.T) {
+	l := newLauncher()
+	s, err := Start(context.Background(), l.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recv(t, l.setups, "first setup")
+	recv(t, l.launched, "first launch")
+	gate := make(chan struct{})
+	open := sync.OnceFunc(func() { close(gate) })
+	defer open() // before Close, should the test fail
+	hung := l.fake(1)
+	hung.killGate.Store(&gate)
+	bad := errors.New("no answer")
+	hung.pingErr.Store(&bad)
+	if err := poll.Until(10*time.Second, time.Millisecond, hung.killed.Load); err != nil {
+		t.Fatalf("the unhealthy instance was not killed: %v", err)
+	}
+	// Kill now waits at the gate: no launch may happen meanwhile. A wrong
+	// supervisor relaunches within a millisecond; 50 ms shows it.
+	select {
+	case n := <-l.launched:
+		t.Fatalf("launch %d while the unhealthy instance's Kill had not returned", n)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open()
+	if got := recv(t, l.launched, "relaunch"); got != 2 {
+		t.Fatalf("launch %d, want 2", got)
 	}
 }
 
