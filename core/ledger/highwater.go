@@ -1,11 +1,14 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -107,14 +110,105 @@ func readHighWater(path string) (*highWater, error) {
 	if len(data) > maxMarkBytes {
 		return nil, integrityf("high-water mark %s is larger than %d bytes", path, maxMarkBytes)
 	}
-	var hw highWater
-	if err := json.Unmarshal(data, &hw); err != nil {
-		return nil, integrityf("high-water mark %s is unreadable: %v", path, err)
-	}
-	if _, err := membership.ParseHash(hw.StateRoot); err != nil {
+	hw, _, err := decodeMark(data)
+	if err != nil {
 		return nil, integrityf("high-water mark %s: %v", path, err)
 	}
+	return hw, nil
+}
+
+// The mark's file is two slots of markSlotSize bytes, written in place
+// alternately (see writeMarkSlots), so that advancing it costs one write
+// and one data sync — no temporary file, rename or directory sync. A slot
+// is
+//
+//	magic "RNHWMRK1" | seq (8 bytes, big endian) | n (4) | CRC-32C (4) of
+//	seq, n and the payload | payload (n bytes of the mark as JSON) | zeros
+//
+// and the valid slot of the highest seq is the mark. A write torn by a
+// crash spoils only the slot it wrote; the other still holds the mark
+// before it, which lags the log by at most one write — what a crash
+// between an append and its mark leaves anyway. A mark written by an
+// older version is a single JSON object; it is read as it is and replaced
+// by the slot form at its next write.
+const (
+	markSlotSize   = 4096
+	markSlotHeader = 24
+	markMagic      = "RNHWMRK1"
+)
+
+var markCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// decodeMark decodes a mark file: two slots, or a legacy JSON object
+// (seq 0).
+func decodeMark(data []byte) (*highWater, uint64, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		hw, err := decodeMarkPayload(data)
+		return hw, 0, err
+	}
+	if len(data) != 2*markSlotSize {
+		return nil, 0, fmt.Errorf("%d bytes: neither two slots of %d bytes nor a JSON object", len(data), markSlotSize)
+	}
+	var best *highWater
+	var bestSeq uint64
+	var errs []error
+	for i := range 2 {
+		hw, seq, err := decodeSlot(data[i*markSlotSize : (i+1)*markSlotSize])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("slot %d: %w", i, err))
+			continue
+		}
+		if best == nil || seq > bestSeq {
+			best, bestSeq = hw, seq
+		}
+	}
+	if best == nil {
+		return nil, 0, fmt.Errorf("no valid slot: %w", errors.Join(errs...))
+	}
+	return best, bestSeq, nil
+}
+
+func decodeSlot(b []byte) (*highWater, uint64, error) {
+	if string(b[:8]) != markMagic {
+		return nil, 0, errors.New("no mark")
+	}
+	seq := binary.BigEndian.Uint64(b[8:16])
+	n := binary.BigEndian.Uint32(b[16:20])
+	if n == 0 || int(n) > markSlotSize-markSlotHeader {
+		return nil, 0, fmt.Errorf("payload of %d bytes", n)
+	}
+	crc := crc32.Update(crc32.Checksum(b[8:20], markCRC), markCRC, b[markSlotHeader:markSlotHeader+int(n)])
+	if crc != binary.BigEndian.Uint32(b[20:24]) {
+		return nil, 0, errors.New("checksum mismatch (a torn write)")
+	}
+	hw, err := decodeMarkPayload(b[markSlotHeader : markSlotHeader+int(n)])
+	return hw, seq, err
+}
+
+func decodeMarkPayload(data []byte) (*highWater, error) {
+	var hw highWater
+	if err := json.Unmarshal(data, &hw); err != nil {
+		return nil, fmt.Errorf("unreadable: %v", err)
+	}
+	if _, err := membership.ParseHash(hw.StateRoot); err != nil {
+		return nil, err
+	}
 	return &hw, nil
+}
+
+// encodeSlot returns one slot holding payload with sequence number seq.
+func encodeSlot(payload []byte, seq uint64) ([]byte, error) {
+	if len(payload) > markSlotSize-markSlotHeader {
+		return nil, fmt.Errorf("high-water mark: %d bytes do not fit a slot of %d (a state directory path that long?)", len(payload), markSlotSize-markSlotHeader)
+	}
+	b := make([]byte, markSlotSize)
+	copy(b, markMagic)
+	binary.BigEndian.PutUint64(b[8:16], seq)
+	binary.BigEndian.PutUint32(b[16:20], uint32(len(payload)))
+	copy(b[markSlotHeader:], payload)
+	crc := crc32.Update(crc32.Checksum(b[8:20], markCRC), markCRC, payload)
+	binary.BigEndian.PutUint32(b[20:24], crc)
+	return b, nil
 }
 
 // openMarkDir opens the directory of the mark at path (a symbolic link
@@ -165,23 +259,70 @@ func markPermission(err error) error {
 // (0700) if needed, through the open directory and never through a
 // symbolic link (see atomicfile.Dir).
 func writeHighWater(path string, hw *highWater) error {
-	data, err := json.MarshalIndent(hw, "", "  ")
+	data, err := json.Marshal(hw)
 	if err != nil {
 		return err
 	}
-	return writeMarkFile(path, append(data, '\n'), 0o600)
+	return writeMarkFile(path, data, 0o600)
 }
 
-// writeMarkFile replaces the mark's file; a variable so that tests can
-// make it fail as a full disk does.
-var writeMarkFile = replaceMark
+// writeMarkFile writes payload as the mark at path; a variable so that
+// tests can make it fail as a full disk does.
+var writeMarkFile = writeMarkSlots
 
-func replaceMark(path string, data []byte, perm fs.FileMode) error {
+// writeMarkSlots writes payload into the slot after the current one, in
+// place, and syncs its data: durable when it returns nil. A file that is
+// missing, of an older version or has no valid slot is replaced whole,
+// atomically, by a file of one slot (seq 1).
+func writeMarkSlots(path string, payload []byte, perm fs.FileMode) error {
 	dir, err := openMarkDir(path, true)
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
+	name := filepath.Base(path)
+	f, err := dir.OpenFile(name, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return replaceMark(dir, path, payload, perm)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := fileperm.CheckPrivate(path, info); err != nil {
+		return markPermission(err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxMarkBytes+1))
+	if err != nil {
+		return err
+	}
+	_, seq, derr := decodeMark(data)
+	if derr != nil || seq == 0 || len(data) != 2*markSlotSize {
+		return replaceMark(dir, path, payload, perm)
+	}
+	slot, err := encodeSlot(payload, seq+1)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(slot, int64((seq+1)%2)*markSlotSize); err != nil {
+		return err
+	}
+	return datasync(f)
+}
+
+// replaceMark writes a new mark file of one slot (seq 1; the other
+// empty) atomically.
+func replaceMark(dir *atomicfile.Dir, path string, payload []byte, perm fs.FileMode) error {
+	slot, err := encodeSlot(payload, 1)
+	if err != nil {
+		return err
+	}
+	data := make([]byte, 2*markSlotSize)
+	copy(data[markSlotSize:], slot) // seq 1 lives in slot 1
 	if err := dir.WriteFile(filepath.Base(path), data, perm); err != nil {
 		return err
 	}
