@@ -13,7 +13,7 @@ import (
 func nodeStatusCommand() *command {
 	return &command{
 		name:    "status",
-		args:    "[--socket PATH | --config FILE] [--check]",
+		args:    "[--socket PATH | --config FILE] [--check] [--peers all|summary|none]",
 		summary: "show the running node: membership, backend (and why), peers",
 		help: "Without --socket or --config it finds the local daemon as the daemon\n" +
 			"finds its own socket: the default configuration of this user, else the\n" +
@@ -21,7 +21,11 @@ func nodeStatusCommand() *command {
 			"--check prints one line, the node's health and why, and exits\n" +
 			"0 healthy, 1 degraded (a plugin restarting or broken, a stalled feed),\n" +
 			"2 restricted-safe mode, 3 daemon unreachable — for monitoring and\n" +
-			"service managers (the same verdict as /healthz beside the metrics).",
+			"service managers (the same verdict as /healthz beside the metrics).\n\n" +
+			"--peers summary prints one line summing the peers up (how many, how\n" +
+			"many have had a handshake, the latest, bytes in and out) instead of\n" +
+			"one line per peer, and --peers none neither: for very large meshes,\n" +
+			"whose full status is megabytes.",
 		run: runNodeStatus,
 	}
 }
@@ -31,15 +35,23 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	socket := fs.String("socket", "", "the daemon's control socket")
 	cfgPath := fs.String("config", "", "the daemon's configuration (to find its socket)")
 	check := fs.Bool("check", false, "print the health verdict in one line; exit 0 healthy, 1 degraded, 2 restricted, 3 unreachable")
+	peers := fs.String("peers", "all", "the `detail` of the peers shown: all, summary (one line) or none")
 	if _, err := e.parse(fs, args, 0); err != nil {
 		return err
+	}
+	detail, err := controlapi.ParsePeerDetail(*peers)
+	if err != nil {
+		return usageErrorf("--peers %q: want all, summary or none", *peers)
+	}
+	if *check {
+		detail = controlapi.PeersNone // the verdict does not list peers
 	}
 	c, err := controlClient(*socket, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st, err := c.Status(ctx)
+	st, err := c.StatusPeers(ctx, detail)
 	if *check {
 		return e.printCheck(st, err)
 	}
@@ -49,7 +61,7 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	if e.json {
 		return e.printJSON(st)
 	}
-	printStatus(e, st)
+	printStatusPeers(e, st, detail)
 	return nil
 }
 
@@ -71,7 +83,12 @@ func (e *env) printCheck(st controlapi.Status, err error) error {
 	return exitStatus(res.Level)
 }
 
-func printStatus(e *env, st controlapi.Status) {
+// printStatus prints st with its peers.
+func printStatus(e *env, st controlapi.Status) { printStatusPeers(e, st, controlapi.PeersAll) }
+
+// printStatusPeers prints st; with detail PeersNone it leaves the peers
+// out, with PeersSummary st carries their sum, which it prints.
+func printStatusPeers(e *env, st controlapi.Status, detail controlapi.PeerDetail) {
 	w := e.stdout
 	fmt.Fprintf(w, "node       %s (%s) in network %s\n", st.Node.ID, st.Node.PublicKey, st.Node.NetworkID)
 	if b := st.Build; b.Version != "" {
@@ -133,6 +150,24 @@ func printStatus(e *env, st controlapi.Status) {
 		fmt.Fprintf(w, "sync       tcp/%d over the %s: %s\n", y.Port, y.Transport, syncLine(e, y))
 	}
 	printInterface(w, st.Interface)
+	if detail != controlapi.PeersNone {
+		printPeers(e, st)
+	}
+}
+
+// printPeers prints the peers of st: their sum if the status carries one
+// (--peers summary), else one line each.
+func printPeers(e *env, st controlapi.Status) {
+	w := e.stdout
+	if sum := st.PeerSummary; sum != nil {
+		latest := "never"
+		if !sum.LatestHandshake.IsZero() {
+			latest = e.ago(sum.LatestHandshake)
+		}
+		fmt.Fprintf(w, "\npeers      %d, %d with a handshake (latest %s); rx %s, tx %s\n",
+			sum.Peers, sum.Handshaken, latest, formatBytes(sum.RxBytes), formatBytes(sum.TxBytes))
+		return
+	}
 	tw := newTable(w)
 	fmt.Fprintln(tw, "\nPEER\tENDPOINT\tALLOWED IPS\tLAST HANDSHAKE\tRX\tTX")
 	for _, p := range st.Peers {

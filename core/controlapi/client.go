@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -42,10 +43,19 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Status returns the daemon's status.
+// Status returns the daemon's status with every peer.
 func (c *Client) Status(ctx context.Context) (Status, error) {
+	return c.StatusPeers(ctx, PeersAll)
+}
+
+// StatusPeers returns the daemon's status carrying the peers as d asks.
+func (c *Client) StatusPeers(ctx context.Context, d PeerDetail) (Status, error) {
 	var st Status
-	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	path := "/v1/status"
+	if d != PeersAll && d != "" {
+		path += "?peers=" + url.QueryEscape(string(d))
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &st)
 	return st, err
 }
 

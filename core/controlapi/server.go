@@ -225,12 +225,17 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if !s.method(w, r, http.MethodGet) {
 		return
 	}
+	detail, err := ParsePeerDetail(r.URL.Query().Get("peers"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	st, err := s.h.Status(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, st)
+	s.reply(w, st.WithPeers(detail))
 }
 
 func (s *server) applyUpdate(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,73 @@ type Status struct {
 	// Interface is the data-plane interface as the backend reports it; nil
 	// if the backend could not be read (the plugin status says why).
 	Interface *InterfaceStatus `json:"interface,omitempty"`
-	Peers     []PeerStatus     `json:"peers"`
+	// Peers lists every peer, unless the status was asked for with
+	// PeersSummary or PeersNone (then it is empty).
+	Peers []PeerStatus `json:"peers"`
+	// PeerSummary sums the peers up; only with PeersSummary.
+	PeerSummary *PeerSummary `json:"peer_summary,omitempty"`
+}
+
+// PeerDetail is how much of the peers a status carries: GET
+// /v1/status?peers=all (the default), summary or none. A status of
+// 10,000 peers is megabytes of JSON; summary and none are for very large
+// meshes and for monitoring.
+type PeerDetail string
+
+// Peer details.
+const (
+	PeersAll     PeerDetail = "all"
+	PeersSummary PeerDetail = "summary"
+	PeersNone    PeerDetail = "none"
+)
+
+// ParsePeerDetail parses a peer detail; "" is PeersAll. Anything else is
+// a USAGE error.
+func ParsePeerDetail(s string) (PeerDetail, error) {
+	switch d := PeerDetail(s); d {
+	case "":
+		return PeersAll, nil
+	case PeersAll, PeersSummary, PeersNone:
+		return d, nil
+	}
+	return "", Errorf(CodeUsage, "peers=%q: want all, summary or none", s)
+}
+
+// PeerSummary sums up the peers of a status.
+type PeerSummary struct {
+	Peers int `json:"peers"`
+	// Handshaken counts the peers with a handshake, ever.
+	Handshaken int `json:"handshaken"`
+	// LatestHandshake is the most recent handshake of any peer; zero if
+	// none.
+	LatestHandshake time.Time `json:"latest_handshake,omitzero"`
+	RxBytes         uint64    `json:"rx_bytes"`
+	TxBytes         uint64    `json:"tx_bytes"`
+}
+
+// WithPeers returns s carrying the peers as d asks: s itself for
+// PeersAll, else a copy with no peers and, for PeersSummary, their sum.
+// s is not modified.
+func (s Status) WithPeers(d PeerDetail) Status {
+	if d == PeersAll || d == "" {
+		return s
+	}
+	if d == PeersSummary {
+		sum := &PeerSummary{Peers: len(s.Peers)}
+		for _, p := range s.Peers {
+			if !p.LastHandshake.IsZero() {
+				sum.Handshaken++
+				if p.LastHandshake.After(sum.LatestHandshake) {
+					sum.LatestHandshake = p.LastHandshake
+				}
+			}
+			sum.RxBytes += p.RxBytes
+			sum.TxBytes += p.TxBytes
+		}
+		s.PeerSummary = sum
+	}
+	s.Peers = []PeerStatus{}
+	return s
 }
 
 // Health states.

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+)
+
+// TestStatusPeerDetail prints a status with every peer, with their sum
+// (--peers summary) and without them (--peers none).
+func TestStatusPeerDetail(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	full := controlapi.Status{
+		Node: controlapi.NodeStatus{ID: "n1", NetworkID: "net"},
+		Peers: []controlapi.PeerStatus{
+			{NodeID: "n2", AllowedIPs: []string{"100.64.0.2/32"}, LastHandshake: now.Add(-time.Minute), RxBytes: 2048, TxBytes: 1024},
+			{NodeID: "n3", AllowedIPs: []string{"100.64.0.3/32"}},
+		},
+	}
+	for _, tc := range []struct {
+		detail    controlapi.PeerDetail
+		want, not []string
+	}{
+		{controlapi.PeersAll, []string{"PEER", "n2 ", "n3 "}, []string{"peers      "}},
+		{controlapi.PeersSummary, []string{"peers      2, 1 with a handshake (latest 1m ago); rx 2.0 KiB, tx 1.0 KiB\n"}, []string{"PEER", "n2 "}},
+		{controlapi.PeersNone, []string{"node       n1"}, []string{"PEER", "n2 ", "peers      "}},
+	} {
+		t.Run(string(tc.detail), func(t *testing.T) {
+			var out bytes.Buffer
+			printStatusPeers(&env{stdout: &out, now: func() time.Time { return now }}, full.WithPeers(tc.detail), tc.detail)
+			for _, want := range tc.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("status lacks %q:\n%s", want, out.String())
+				}
+			}
+			for _, not := range tc.not {
+				if strings.Contains(out.String(), not) {
+					t.Errorf("status has %q:\n%s", not, out.String())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,67 @@
+package controlapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStatusPeerDetail(t *testing.T) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	full := Status{
+		Node: NodeStatus{ID: "n1"},
+		Peers: []PeerStatus{
+			{NodeID: "n2", AllowedIPs: []string{"100.64.0.2/32"}, LastHandshake: at, RxBytes: 1, TxBytes: 2},
+			{NodeID: "n3", AllowedIPs: []string{"100.64.0.3/32"}, LastHandshake: at.Add(time.Minute), RxBytes: 10, TxBytes: 20},
+			{NodeID: "n4", AllowedIPs: []string{"100.64.0.4/32"}},
+		},
+	}
+	h := &fakeHandler{status: full}
+	c := dialClient(t, startServer(t, h, allowAll, nil))
+	for _, tc := range []struct {
+		detail PeerDetail
+		want   Status
+	}{
+		{PeersAll, full},
+		{"", full},
+		{PeersSummary, Status{Node: full.Node, Peers: []PeerStatus{},
+			PeerSummary: &PeerSummary{Peers: 3, Handshaken: 2, LatestHandshake: at.Add(time.Minute), RxBytes: 11, TxBytes: 22}}},
+		{PeersNone, Status{Node: full.Node, Peers: []PeerStatus{}}},
+	} {
+		t.Run(string(tc.detail), func(t *testing.T) {
+			got, err := c.StatusPeers(ctxT(t), tc.detail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("got … want (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if len(h.status.Peers) != 3 || h.status.PeerSummary != nil {
+		t.Errorf("the handler's status was modified: %d peers, summary %v", len(h.status.Peers), h.status.PeerSummary)
+	}
+}
+
+func TestStatusPeerDetailInvalid(t *testing.T) {
+	h := &fakeHandler{status: Status{Peers: []PeerStatus{{NodeID: "n2"}}}}
+	resp, err := rawClient(t, startServer(t, h, allowAll, nil)).Get("http://x/v1/status?peers=some")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var e struct{ Code string }
+	if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(body, &e) != nil || e.Code != CodeUsage {
+		t.Errorf("got %d %s, want 400 with code %s", resp.StatusCode, body, CodeUsage)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.calls != 0 {
+		t.Errorf("the handler was called %d times for a malformed request, want 0", h.calls)
+	}
+}
