@@ -94,11 +94,11 @@ func benchColdStart(b *testing.B, kind string, logUpdates int) {
 	ctx := context.Background()
 	bin := testbin.Rustynet(b)
 	dir, hw, pin := stateDir(b, kind, logUpdates)
-	var launch, verify time.Duration
+	var launch, verify, cpu time.Duration
 	var total benchmarks.Latencies
 	b.ResetTimer()
 	for range b.N {
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime(b)
 		inst, err := benchmarks.LaunchStore(ctx, bin, kind, dir)
 		if err != nil {
 			b.Fatal(err)
@@ -106,6 +106,7 @@ func benchColdStart(b *testing.B, kind string, logUpdates int) {
 		opened := time.Now()
 		l, err := ledger.Open(ctx, ledger.Config{Store: inst.Plugin(), StateDir: dir, HighWaterPath: hw, GenesisRoot: pin})
 		done := time.Now()
+		cpu += cpuTime(b) - cpu0
 		b.StopTimer()
 		launch, verify = launch+opened.Sub(start), verify+done.Sub(opened)
 		total = append(total, done.Sub(start))
@@ -125,6 +126,9 @@ func benchColdStart(b *testing.B, kind string, logUpdates int) {
 	b.ReportMetric(float64(verify)/n, "verify-ms")
 	b.ReportMetric(float64(total.Percentile(0.5))/float64(time.Millisecond), "cold-start-p50-ms")
 	b.ReportMetric(float64(total.Percentile(1))/float64(time.Millisecond), "cold-start-max-ms")
+	if cpuMeasured {
+		b.ReportMetric(float64(cpu)/n, "cpu-ms")
+	}
 }
 
 // BenchmarkColdStartFloor re-verifies the same log in-process, without a
@@ -140,6 +144,7 @@ func BenchmarkColdStartFloor(b *testing.B) {
 func benchReplay(b *testing.B, logUpdates int) {
 	data, pin := cachedLogFile(b, logUpdates)
 	var took benchmarks.Latencies
+	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
 		// Each op replays a freshly parsed log: Replay remembers the
@@ -150,16 +155,20 @@ func benchReplay(b *testing.B, logUpdates int) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime(b)
 		if _, applied, err := membership.Replay(log, pin, nil); err != nil || applied != logUpdates {
 			b.Fatalf("replay: %d of %d entries: %v", applied, logUpdates, err)
 		}
 		took.Since(start)
+		cpu += cpuTime(b) - cpu0
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Millisecond), "replay-ms")
 	b.ReportMetric(float64(took.Percentile(0.5))/float64(time.Millisecond), "replay-p50-ms")
 	b.ReportMetric(float64(took.Percentile(1))/float64(time.Millisecond), "replay-max-ms")
+	if cpuMeasured {
+		b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "cpu-ms")
+	}
 }
 
 // cachedLogFile returns the cached portable log file of logUpdates
