@@ -44,7 +44,7 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("--peers %q: want all, summary or none", *peers)
 	}
 	if *check {
-		detail = controlapi.PeersNone // the verdict does not list peers
+		detail = controlapi.PeersSummary // the verdict counts the peers, it does not list them
 	}
 	c, err := controlClient(*socket, *cfgPath)
 	if err != nil {

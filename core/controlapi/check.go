@@ -57,7 +57,11 @@ func (s Status) Check() CheckResult {
 		}
 		return checkResult(CheckDegraded, why)
 	}
-	return checkResult(CheckHealthy, fmt.Sprintf("node %s at epoch %d, backend %s, %d peers", s.Node.ID, s.Trust.Epoch, s.Backend.Name, len(s.Peers)))
+	peers := len(s.Peers)
+	if s.PeerSummary != nil {
+		peers = s.PeerSummary.Peers
+	}
+	return checkResult(CheckHealthy, fmt.Sprintf("node %s at epoch %d, backend %s, %d peers", s.Node.ID, s.Trust.Epoch, s.Backend.Name, peers))
 }
 
 func checkResult(l CheckLevel, why string) CheckResult {

@@ -13,7 +13,8 @@ import (
 func TestStatusPeerDetail(t *testing.T) {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	full := Status{
-		Node: NodeStatus{ID: "n1"},
+		Node:   NodeStatus{ID: "n1"},
+		Health: HealthStatus{State: HealthOK},
 		Peers: []PeerStatus{
 			{NodeID: "n2", AllowedIPs: []string{"100.64.0.2/32"}, LastHandshake: at, RxBytes: 1, TxBytes: 2},
 			{NodeID: "n3", AllowedIPs: []string{"100.64.0.3/32"}, LastHandshake: at.Add(time.Minute), RxBytes: 10, TxBytes: 20},
@@ -28,9 +29,9 @@ func TestStatusPeerDetail(t *testing.T) {
 	}{
 		{PeersAll, full},
 		{"", full},
-		{PeersSummary, Status{Node: full.Node, Peers: []PeerStatus{},
+		{PeersSummary, Status{Node: full.Node, Health: full.Health, Peers: []PeerStatus{},
 			PeerSummary: &PeerSummary{Peers: 3, Handshaken: 2, LatestHandshake: at.Add(time.Minute), RxBytes: 11, TxBytes: 22}}},
-		{PeersNone, Status{Node: full.Node, Peers: []PeerStatus{}}},
+		{PeersNone, Status{Node: full.Node, Health: full.Health, Peers: []PeerStatus{}}},
 	} {
 		t.Run(string(tc.detail), func(t *testing.T) {
 			got, err := c.StatusPeers(ctxT(t), tc.detail)
@@ -41,6 +42,9 @@ func TestStatusPeerDetail(t *testing.T) {
 				t.Errorf("got … want (-want +got):\n%s", diff)
 			}
 		})
+	}
+	if got, want := full.WithPeers(PeersSummary).Check().Reason, "node n1 at epoch 0, backend , 3 peers"; got != want {
+		t.Errorf("check of the summary: %q, want %q", got, want)
 	}
 	if len(h.status.Peers) != 3 || h.status.PeerSummary != nil {
 		t.Errorf("the handler's status was modified: %d peers, summary %v", len(h.status.Peers), h.status.PeerSummary)
