@@ -1,7 +1,6 @@
 package hostapi
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -101,17 +100,16 @@ var hostIdentity = sync.OnceValues(func() (tls.Certificate, error) {
 
 // hostCertPEM returns the PEM encoding of cert's leaf.
 func hostCertPEM(cert tls.Certificate) string {
-	var b bytes.Buffer
-	_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
-	return b.String()
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}))
 }
 
 // hostTLSConfig returns the TLS configuration of one launch: it presents
 // cert and trusts nothing until go-plugin, reading the plugin's handshake
 // line, replaces RootCAs with a pool of the plugin's certificate (which it
 // does on the configuration itself, so each launch needs its own). Until
-// then RootCAs is none, the pool pluginPinned compares with. traced is
-// called when a handshake completes.
+// then RootCAs is none, an empty pool: a launch that still finds none
+// there after the handshake line knows the line carried no certificate.
+// traced is called when a TLS handshake has been verified.
 func hostTLSConfig(cert tls.Certificate, none *x509.CertPool, traced func()) *tls.Config {
 	return &tls.Config{
 		Certificates:     []tls.Certificate{cert},
