@@ -84,3 +84,34 @@ func TestPrecheckVerdictsAreSingle(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecheckBatchVerdicts: PrecheckBatch over a run of updates longer
+// than one batch, with forged signatures in some, remembers for every
+// signature the verdict of verifying it alone, and Replay of the run
+// fails at the first forged entry as it does unprechecked.
+func TestPrecheckBatchVerdicts(t *testing.T) {
+	log, pin := batchLog(t, 150)
+	us := reparse(t, log)
+	forged := map[[2]int]bool{{5, 0}: true, {70, 2}: true, {71, 1}: true, {149, 0}: true}
+	for k := range forged {
+		us[k[0]].Signatures[k[1]].Sig[3] ^= 0x40
+	}
+	want := map[[2]int]bool{}
+	for i, u := range reparse(t, us) { // unprechecked copies: each signature verified alone
+		for j := range u.Signatures {
+			want[[2]int{i, j}] = u.VerifySignature(j)
+		}
+	}
+	membership.PrecheckBatch(us)
+	for i, u := range us {
+		for j := range u.Signatures {
+			k := [2]int{i, j}
+			if got := u.VerifySignature(j); got != want[k] || got == forged[k] {
+				t.Errorf("entry %d signature %d: prechecked %v, alone %v, forged %v", i, j, got, want[k], forged[k])
+			}
+		}
+	}
+	if _, at, err := membership.Replay(us, pin, nil); at != 5 || membership.CodeOf(err) != membership.BadSignature {
+		t.Errorf("Replay of the prechecked run: fails at %d with %v, want 5 with BAD_SIGNATURE", at, err)
+	}
+}

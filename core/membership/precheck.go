@@ -46,7 +46,7 @@ func precheckAhead(log []*SignedUpdate) (wait func(i int), stop func()) {
 						us = append(us, log[i])
 					}
 				}
-				precheckBatch(us)
+				PrecheckBatch(us)
 				for i := lo; i < hi; i++ {
 					select {
 					case <-done[i]:

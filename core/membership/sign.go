@@ -86,14 +86,30 @@ func (u *SignedUpdate) verifySignature(s *Signature) bool {
 // (verifyEd25519Batch).
 func (u *SignedUpdate) PrecheckSignatures() { precheckBatch([]*SignedUpdate{u}) }
 
+// PrecheckBatch prechecks the signatures of every update of us, as
+// PrecheckSignatures does each, verifying them together in batches of
+// precheckBatchSize updates: a batch of 192 signatures costs several
+// times less per signature than an update's 3 alone
+// (BenchmarkEd25519Rule). The verdicts are those of verifying each
+// signature alone. It must not run concurrently with other methods on
+// us's updates; calls on different updates may run concurrently. A caller
+// that decodes a log on several cores (ledger) should precheck runs of
+// consecutive updates with it rather than each update by itself.
+func PrecheckBatch(us []*SignedUpdate) {
+	for len(us) > 0 {
+		n := min(len(us), precheckBatchSize)
+		precheckBatch(us[:n])
+		us = us[n:]
+	}
+}
+
 // precheckBatch prechecks the signatures of us (PrecheckSignatures) as one
 // batch: if they all verify together, every verdict is true; otherwise
 // each update is prechecked as a batch of its own, and the signatures of
 // an update whose batch fails are verified one at a time, so the verdict
 // of each is exactly the single verification's. An update in us that is not
 // bound to its signed bytes is skipped (Evaluate refuses it before any
-// signature). The updates must be distinct and used by nothing else
-// meanwhile.
+// signature). The updates must be used by nothing else meanwhile.
 func precheckBatch(us []*SignedUpdate) {
 	items := make([]batchItem, 0, 3*len(us))
 	bound := make([]*SignedUpdate, 0, len(us))
