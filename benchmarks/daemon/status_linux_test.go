@@ -34,8 +34,9 @@ const memoryCalls = 40
 //     backend-KiB/peer the plugin's resident set per peer after them.
 //   - api: one GET /v1/status over the control socket from this process,
 //     decoded; p50/p95/p99-µs.
-//   - cli=json, cli=text: `rustynet status [--json]` run as a process,
-//     start to exit; p50/p95-µs.
+//   - cli=json, cli=text, cli=summary: `rustynet status` with --json,
+//     without, and with --peers summary, run as a process, start to exit;
+//     p50/p95-µs.
 //   - apply/readers=R: a signed add_node over the control API while R
 //     clients read status back to back (R=0: alone); p50/p95-µs of the
 //     apply round trip.
@@ -69,11 +70,14 @@ func BenchmarkStatus(b *testing.B) {
 		}
 		report(b, "", lat)
 	})
-	for _, format := range []string{"json", "text"} {
+	for _, format := range []string{"json", "text", "summary"} {
 		b.Run(fmt.Sprintf("members=%d/cli=%s", statusMembers, format), func(b *testing.B) {
 			args := []string{"status", "--socket", n1.Socket}
-			if format == "json" {
+			switch format {
+			case "json":
 				args = append(args, "--json")
+			case "summary":
+				args = append(args, "--peers", "summary")
 			}
 			lat := make(benchmarks.Latencies, 0, b.N)
 			for range b.N {
@@ -83,7 +87,11 @@ func BenchmarkStatus(b *testing.B) {
 				if err != nil {
 					b.Fatalf("rustynet %s: %v", strings.Join(args, " "), err)
 				}
-				if got := strings.Count(string(out), "\n"); got < peers {
+				if format == "summary" {
+					if want := fmt.Sprintf("peers      %d,", peers); !strings.Contains(string(out), want) {
+						b.Fatalf("rustynet %s printed no %q:\n%s", strings.Join(args, " "), want, out)
+					}
+				} else if got := strings.Count(string(out), "\n"); got < peers {
 					b.Fatalf("rustynet %s printed %d lines, want at least one per peer (%d)", strings.Join(args, " "), got, peers)
 				}
 			}
