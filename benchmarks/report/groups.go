@@ -107,6 +107,11 @@ var groups = []Group{
 		Full:  Variant{Bench: "^BenchmarkStatus$", Benchtime: "20x"},
 	},
 	{
+		Name: "wgdev", Package: "./plugins/internal/wgdev/", Timeout: "20m",
+		About: "the backend's own state read of N peers beside wireguard-go's IpcGet, and adds while it is read",
+		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading)$", Benchtime: "20x"},
+	},
+	{
 		Name: "policy", Package: "./benchmarks/daemon/", Timeout: "30m",
 		About: "a signed policy change through the daemon to the backend's filter",
 		Full:  Variant{Bench: "SetPolicy", Benchtime: "50x"},

@@ -18,6 +18,8 @@
 //     log length, throughput per backend, memory against peer count;
 //   - raw/GROUP.txt: the benchmark output each figure was parsed from.
 //
+// -add runs the groups -only selects and adds them to the report in -out
+// (measured later, each group records its commit and load average).
 // -quick runs tiny sizes and few iterations (the CI smoke run); its
 // figures test the pipeline, not the code. -render DIR runs nothing and
 // writes the report of DIR/results.json again, from the results it holds.
@@ -46,10 +48,11 @@ func main() {
 	quick := flag.Bool("quick", false, "tiny sizes and few iterations: a smoke run of the whole pipeline (under ~2 minutes)")
 	only := flag.String("only", "", "run only the groups whose name matches this regexp")
 	out := flag.String("out", "", "write the report to this directory (default: benchmarks/results/<date> in the module)")
+	add := flag.Bool("add", false, "add the selected groups to the report already in -out (their results replace those it holds; the others are kept)")
 	render := flag.String("render", "", "run nothing: write the report of DIR/results.json again into DIR (after a change to the table or the plots)")
 	flag.Usage = func() {
 		w := flag.CommandLine.Output()
-		fmt.Fprintf(w, "usage: go run ./benchmarks/report [-quick] [-only REGEXP] [-out DIR]\n\nflags:\n")
+		fmt.Fprintf(w, "usage: go run ./benchmarks/report [-quick] [-only REGEXP [-add]] [-out DIR]\n       go run ./benchmarks/report -render DIR\n\nflags:\n")
 		flag.PrintDefaults()
 		fmt.Fprintf(w, "\ngroups:\n")
 		for _, g := range groups {
@@ -76,19 +79,41 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *quick, sel, *out, os.Stderr); err != nil {
+	if *add && *out == "" {
+		fmt.Fprintln(os.Stderr, "report: -add needs -out: the report to add to")
+		os.Exit(2)
+	}
+	if err := run(ctx, *quick, sel, *out, *add, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "report: %v\n", err)
 		os.Exit(1)
 	}
 }
 
 // run runs the selected groups and writes the report to out.
-func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progress io.Writer) error {
+func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, add bool, progress io.Writer) error {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
 	}
 	res := &Results{Machine: machineFacts(ctx, root), Quick: quick}
+	commit := res.Machine.GitCommit
+	var kept map[string]GroupResult // with -add: the groups of the report in out
+	if add {
+		old, err := readResults(out)
+		if err != nil {
+			return fmt.Errorf("-add: %w", err)
+		}
+		if old.Quick != quick {
+			return fmt.Errorf("-add: the report in %s is quick=%v, this run quick=%v", out, old.Quick, quick)
+		}
+		kept = map[string]GroupResult{}
+		for _, g := range old.Groups {
+			kept[g.Name] = g
+		}
+		// The report keeps the machine and commit of its first run; each
+		// group records its own commit and load.
+		res.Machine = old.Machine
+	}
 	if out == "" {
 		out = filepath.Join(root, "benchmarks", "results", res.Machine.Started.Format("2006-01-02"))
 	}
@@ -99,6 +124,13 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 	var todo []Group
 	for _, g := range groups {
 		switch {
+		case !sel.MatchString(g.Name) && kept != nil:
+			gr, ok := kept[g.Name]
+			if !ok {
+				gr = GroupResult{Name: g.Name, Package: g.Package, Status: "not run: not selected by -only"}
+			}
+			res.Groups = append(res.Groups, gr)
+			res.Figures = append(res.Figures, Figures(gr.Name, gr.Command, gr.Runs)...)
 		case !sel.MatchString(g.Name):
 			res.Groups = append(res.Groups, GroupResult{Name: g.Name, Package: g.Package, Status: "not run: not selected by -only"})
 		case quick && g.Quick == nil:
@@ -120,10 +152,12 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 			v = *g.Quick
 		}
 		fmt.Fprintf(progress, "\n==> [%d/%d] %s: %s\n", i+1, len(todo), g.Name, g.Command(v))
+		load := loadAverage()
 		gr, err := runGroup(ctx, root, g, v, filepath.Join(out, "raw", g.Name+".txt"), progress)
 		if err != nil {
 			return err
 		}
+		gr.Commit, gr.Load = commit, load+" → "+loadAverage()
 		for j := range res.Groups {
 			if res.Groups[j].Name == g.Name {
 				res.Groups[j] = gr
@@ -142,17 +176,27 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, progre
 	return write(res, out, progress)
 }
 
-// rerender reads dir/results.json and writes the report again from the
-// benchmark results it holds: figures, table and plots are computed anew.
-func rerender(dir string, progress io.Writer) error {
+// readResults reads dir/results.json.
+func readResults(dir string) (*Results, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var res Results
 	if err := json.Unmarshal(data, &res); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
 	}
+	return &res, nil
+}
+
+// rerender reads dir/results.json and writes the report again from the
+// benchmark results it holds: figures, table and plots are computed anew.
+func rerender(dir string, progress io.Writer) error {
+	r, err := readResults(dir)
+	if err != nil {
+		return err
+	}
+	res := *r
 	res.Figures = nil
 	for i, g := range res.Groups {
 		if g.Status == stoppedBefore {

@@ -63,19 +63,23 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", p.Title(), p.File)
 		}
 	}
-	b.WriteString("## Groups\n\n| group | what | command | status | wall time |\n|---|---|---|---|---|\n")
+	b.WriteString("## Groups\n\n| group | what | command | status | wall time | load average (1, 5, 15 min), before → after |\n|---|---|---|---|---|---|\n")
 	for _, g := range r.Groups {
 		cmd, secs := "—", "—"
 		if g.Command != "" {
 			cmd = "`" + g.Command + "`"
 			secs = strconv.FormatFloat(g.Seconds, 'f', 0, 64) + " s"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.Name, mdEscape(groupAbout(g.Name)), mdEscape(cmd), mdEscape(g.Status), secs)
+		status := g.Status
+		if g.Commit != "" && g.Commit != m.GitCommit {
+			status += " (at commit `" + g.Commit + "`)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", g.Name, mdEscape(groupAbout(g.Name)), mdEscape(cmd), mdEscape(status), secs, orDash(g.Load))
 		for _, o := range g.Skipped {
-			fmt.Fprintf(&b, "| | skipped: `%s` | | %s | |\n", o.Benchmark, mdEscape(o.Reason))
+			fmt.Fprintf(&b, "| | skipped: `%s` | | %s | | |\n", o.Benchmark, mdEscape(o.Reason))
 		}
 		for _, o := range g.Failed {
-			fmt.Fprintf(&b, "| | failed: `%s` | | %s | |\n", o.Benchmark, mdEscape(o.Reason))
+			fmt.Fprintf(&b, "| | failed: `%s` | | %s | | |\n", o.Benchmark, mdEscape(o.Reason))
 		}
 	}
 	b.WriteString("\n## Every figure\n\nTimes in ms; each statistic is the median over the runs (`-count`) of what the benchmark reported; samples are iterations over all runs.\n\n")

@@ -23,8 +23,12 @@ type GroupResult struct {
 	Command string `json:"command,omitempty"`
 	// Status is "ran", "failed: …" (go test exited non-zero), or "not run:
 	// …" (not selected by -only, no quick variant).
-	Status  string    `json:"status"`
-	Seconds float64   `json:"seconds,omitempty"`
+	Status  string  `json:"status"`
+	Seconds float64 `json:"seconds,omitempty"`
+	// Commit is the git commit the group ran at; Load the load average
+	// before → after it.
+	Commit  string    `json:"commit,omitempty"`
+	Load    string    `json:"load_average,omitempty"`
 	Runs    []Run     `json:"runs,omitempty"`
 	Skipped []Outcome `json:"skipped,omitempty"`
 	Failed  []Outcome `json:"failed,omitempty"`

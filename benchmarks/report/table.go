@@ -316,6 +316,25 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			target: atMost(40, "ms", issue17),
 		},
 		rowSpec{
+			section: secStatus, metric: "`rustynet status --peers summary`, process start to exit",
+			value: stat(ref{"status", "BenchmarkStatus/members=10000/cli=summary", "latency", "median"}, "ms"),
+			peer:  "status over the API", peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/api", "latency", "median"}, "ms"),
+			target: atMost(40, "ms", issue17),
+		},
+		rowSpec{
+			section: secStatus, metric: "backend: `Device.State` of 10,000 peers, in process (wgdev), mean",
+			value:     stat(ref{"wgdev", "BenchmarkState/N=10000", "op", "mean"}, "ms"),
+			peer:      "floor: wireguard-go's `IpcGetOperation` of the same device",
+			peerValue: stat(ref{"wgdev", "BenchmarkState/N=10000/floor=ipcget", "op", "mean"}, "ms"),
+		},
+		rowSpec{
+			section: secStatus, metric: "backend: add a peer while 5 goroutines read `State` ÷ alone (wgdev)",
+			value:     ratio(ref{"wgdev", "BenchmarkApplyWhileReading/N=10000/readers=5", "latency", "median"}, ref{"wgdev", "BenchmarkApplyWhileReading/N=10000/readers=0", "latency", "median"}),
+			peer:      "alone",
+			peerValue: stat(ref{"wgdev", "BenchmarkApplyWhileReading/N=10000/readers=0", "latency", "median"}, "ms"),
+			target:    atMost(2, "×", issue17),
+		},
+		rowSpec{
 			section: secStatus, metric: "backend plugin's resident memory growth over the status calls",
 			value: stat(ref{"status", "BenchmarkStatus/members=10000/memory", "backend-rss-growth", "mean"}, "MB"),
 			peer:  "target: no growth",
