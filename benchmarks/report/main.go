@@ -120,7 +120,7 @@ func run(ctx context.Context, quick bool, sel *regexp.Regexp, out string, add bo
 	if err := os.MkdirAll(filepath.Join(out, "raw"), 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "report: %s, %d cores, load %s; writing %s\n", res.Machine.CPU, res.Machine.Cores, res.Machine.LoadStart, out)
+	fmt.Fprintf(progress, "report: %s, %d cores, load %s; writing %s\n", res.Machine.CPU, res.Machine.Cores, loadAverage(), out)
 	var todo []Group
 	for _, g := range groups {
 		switch {
