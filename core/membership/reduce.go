@@ -211,7 +211,7 @@ func setApproverSet(b *builder, what string, as []Approver, t uint64, l *Limits)
 }
 
 // validateRecovery checks a recovery set (§14.3): 1 to MaxApprovers keys,
-// none all zero, sorted by their text form and unique, none an approver's
+// none all zero or of small order (as approver keys), sorted by their text form and unique, none an approver's
 // key, and 1 ≤ Threshold ≤ len(Keys).
 func validateRecovery(r *Recovery, approvers []Approver, l *Limits) error {
 	if r == nil || len(r.Keys) == 0 {
@@ -226,6 +226,9 @@ func validateRecovery(r *Recovery, approvers []Approver, l *Limits) error {
 	for i, k := range r.Keys {
 		if k == (ApproverKey{}) {
 			return errorf(IllegalOperation, "recovery key %d is all zeroes", i+1)
+		}
+		if smallOrderKey(k) {
+			return errorf(IllegalOperation, "recovery key %s is a small-order point, whose signatures anyone can make", k)
 		}
 		if i > 0 && cmpString(r.Keys[i-1].String(), k.String()) >= 0 {
 			return errorf(NonCanonical, "recovery keys are not sorted and unique")

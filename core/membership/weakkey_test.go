@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -96,6 +97,26 @@ func TestSmallOrderApproverRefused(t *testing.T) {
 			as := []membership.Approver{approvers("alice")[0].Approver, {ID: "weak", PublicKey: key, Role: membership.RoleApprover}}
 			_, err := membership.NewGenesis("test", 1, as, nil, membership.DefaultPolicy(), pre.Proposal())
 			wantCode(t, err, membership.IllegalOperation)
+		})
+	}
+}
+
+// TestSmallOrderRecoveryKeyRefused: no small-order key joins a recovery
+// set either (set_recovery here), whose "proof of possession" the
+// universal signature would give for free and whose recover signatures
+// anyone could then make.
+func TestSmallOrderRecoveryKeyRefused(t *testing.T) {
+	for name, k := range smallOrderKeys(t) {
+		t.Run(name, func(t *testing.T) {
+			net := membershiptest.New(t, 1)
+			var key membership.ApproverKey
+			copy(key[:], k)
+			op := membership.Operation{Type: membership.OpSetRecovery, Recovery: &membership.Recovery{Keys: []membership.ApproverKey{key}, Threshold: 1}}
+			_, err := membership.NewUpdate(net.Chain.State(), op, net.Proposal())
+			wantCode(t, err, membership.IllegalOperation)
+			if err == nil || !strings.Contains(err.Error(), "small-order") && !strings.Contains(err.Error(), "all zeroes") {
+				t.Errorf("refused for another reason: %v", err)
+			}
 		})
 	}
 }
