@@ -24,8 +24,12 @@ func (l *Ledger) Bootstrap(ctx context.Context, genesis *membership.SignedUpdate
 	if err := l.checkGenesis(genesis); err != nil {
 		return err
 	}
-	if len(l.updates) > 0 {
-		if l.updates[0].Body.NewStateRoot != genesis.Body.NewStateRoot {
+	if l.head() > 0 {
+		first, err := l.updateAt(1)
+		if err != nil {
+			return err
+		}
+		if first.Body.NewStateRoot != genesis.Body.NewStateRoot {
 			return integrityf("the ledger starts with another genesis")
 		}
 		return nil

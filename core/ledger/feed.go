@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -33,21 +32,49 @@ func (l *Ledger) Extend(ctx context.Context, log []*membership.SignedUpdate) (in
 	if l.restricted != nil {
 		return 0, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
 	}
-	if len(log) < len(l.updates) {
-		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("the source's log ends at epoch %d, behind the trusted epoch %d (rollback)", len(log), len(l.updates))}
+	head := l.head()
+	if uint64(len(log)) < head {
+		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("the source's log ends at epoch %d, behind the trusted epoch %d (rollback)", len(log), head)}
 	}
-	for i, u := range l.updates {
-		if !bytes.Equal(log[i].BodyBytes(), u.BodyBytes()) {
+	for i := range head {
+		same, err := l.sameBody(i+1, log[i])
+		if err != nil {
+			return 0, err
+		}
+		if !same {
 			if ferr := l.detectFork(log[i]); ferr != nil {
 				return 0, ferr
 			}
 			return 0, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the source's log diverges from the trusted log at epoch %d (fork)", i+1)}
 		}
 	}
+	return l.extendFresh(ctx, log[head:])
+}
+
+// ExtendAt is Extend of the trusted log as it is at epoch base followed by
+// fresh, the source's entries of epochs base+1, …, without handing the
+// whole log over (which, older than the window, would be read back from
+// the store only to be compared with itself). base must be the trusted
+// head: a ledger that moved on refuses with STALE_EPOCH and applies
+// nothing.
+func (l *Ledger) ExtendAt(ctx context.Context, base uint64, fresh []*membership.SignedUpdate) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.restricted != nil {
+		return 0, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
+	}
+	if base != l.head() {
+		return 0, &membership.Error{Code: membership.StaleEpoch, Msg: fmt.Sprintf("entries after epoch %d offered to a log whose head is %d", base, l.head())}
+	}
+	return l.extendFresh(ctx, fresh)
+}
+
+// extendFresh is the end of Extend: fresh are the source's entries after
+// the trusted head. l.mu must be held.
+func (l *Ledger) extendFresh(ctx context.Context, fresh []*membership.SignedUpdate) (int, error) {
 	if l.fork != nil { // the source agrees with the trusted log; nothing more is accepted
 		return 0, l.forkedErr()
 	}
-	fresh := log[len(l.updates):]
 	if len(fresh) == 0 {
 		return 0, nil
 	}

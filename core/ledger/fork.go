@@ -132,12 +132,20 @@ func evidenceWhere(path string) string {
 // history (a fork deeper than the last entry replays the log up to it).
 func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 	e := u.Body.Epoch
-	if l.chain == nil || l.restricted != nil || e < 2 || e > uint64(len(l.updates)) ||
+	if l.chain == nil || l.restricted != nil || e < 2 || e > l.head() ||
 		u.Body.NetworkID != l.chain.State().NetworkID() || u.Body.PrevStateRoot != l.roots[e-2] {
 		return nil
 	}
-	ours := l.updates[e-1]
-	if bytes.Equal(ours.BodyBytes(), u.BodyBytes()) || !l.signedByKnownKeys(u) {
+	if !l.signedByKnownKeys(u) {
+		return nil
+	}
+	// Only now, behind an approver's signature, may the log be read back.
+	ours, err := l.updateAt(e)
+	if err != nil {
+		l.log.Error("reading the log back to check a fork failed: not checked", "epoch", e, "err", err)
+		return nil
+	}
+	if bytes.Equal(ours.BodyBytes(), u.BodyBytes()) {
 		return nil
 	}
 	if l.fork != nil { // already held: nothing to check again
@@ -147,15 +155,20 @@ func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 			}
 		}
 	}
+	prefix, err := l.updateRange(1, e-1)
+	if err != nil {
+		l.log.Error("reading the log back to check a fork failed: not checked", "epoch", e, "err", err)
+		return nil
+	}
 	pre := l.prevState
-	if e != uint64(len(l.updates)) || pre == nil {
-		chain, _, err := membership.Replay(l.updates[:e-1], l.cfg.GenesisRoot, l.cfg.Limits)
+	if e != l.head() || pre == nil {
+		chain, _, err := membership.Replay(prefix, l.cfg.GenesisRoot, l.cfg.Limits)
 		if err != nil {
 			return nil // the log verified at Open: cannot happen
 		}
 		pre = chain.State()
 	}
-	ev := membership.NewEvidence(l.updates[:e-1], ours, u)
+	ev := membership.NewEvidence(prefix, ours, u)
 	rep, err := membership.CheckEquivocation(pre, ev.Updates[0], ev.Updates[1], l.cfg.Limits) // in the evidence's order
 	if err != nil {
 		l.log.Warn("an update conflicting with the trusted log does not verify: not a fork", "epoch", e, "err", err)
@@ -168,22 +181,19 @@ func (l *Ledger) detectFork(u *membership.SignedUpdate) error {
 
 // signedByKnownKeys reports whether every signature on u verifies over its
 // body under a key that signed an entry of the log or is an approver of
-// the trusted state. l.mu must be held.
+// the trusted state (the keys of the log are kept in l.known as entries
+// are added, window.go). l.mu must be held.
 func (l *Ledger) signedByKnownKeys(u *membership.SignedUpdate) bool {
-	known := map[membership.ApproverKey]bool{}
+	approvers := map[membership.ApproverKey]bool{}
 	for _, a := range l.chain.State().Approvers() {
-		known[a.PublicKey] = true
-	}
-	for _, e := range l.updates {
-		for _, s := range e.Signatures {
-			known[s.PublicKey] = true
-		}
+		approvers[a.PublicKey] = true
 	}
 	if len(u.Signatures) == 0 {
 		return false
 	}
 	for i := range u.Signatures {
-		if !known[u.Signatures[i].PublicKey] || !u.VerifySignature(i) {
+		k := u.Signatures[i].PublicKey
+		if _, signed := l.known[k]; !signed && !approvers[k] || !u.VerifySignature(i) {
 			return false
 		}
 	}
@@ -285,18 +295,26 @@ func (l *Ledger) loadEvidence() {
 	for _, name := range names {
 		path := filepath.Join(dir, name)
 		ev, rep, err := l.checkEvidenceFile(path)
-		if ev != nil && len(ev.Log) < len(l.updates) && membership.Settles(l.updates[len(ev.Log)], ev) {
-			// Settled by a resolution whose end a stop interrupted.
-			if rerr := os.Remove(path); rerr != nil {
-				l.log.Warn("removing settled evidence failed", "file", path, "err", rerr)
+		if ev != nil && uint64(len(ev.Log)) < l.head() {
+			next, rerr := l.updateAt(uint64(len(ev.Log)) + 1)
+			if rerr == nil && membership.Settles(next, ev) {
+				// Settled by a resolution whose end a stop interrupted.
+				if rerr := os.Remove(path); rerr != nil {
+					l.log.Warn("removing settled evidence failed", "file", path, "err", rerr)
+				}
+				continue
 			}
-			continue
 		}
 		if err != nil {
 			l.log.Warn("ignoring a file in the evidence directory that is not evidence of a fork in this node's log", "file", path, "err", err)
 			continue
 		}
-		own := membership.NewEvidence(l.updates[:len(ev.Log)], ev.Updates[0], ev.Updates[1])
+		prefix, err := l.updateRange(1, uint64(len(ev.Log)))
+		if err != nil {
+			l.log.Warn("reading the log back for evidence failed; the evidence is ignored", "file", path, "err", err)
+			continue
+		}
+		own := membership.NewEvidence(prefix, ev.Updates[0], ev.Updates[1])
 		l.addEvidence(EvidenceItem{Report: rep, Evidence: own, Encoded: own.Encode(), Path: path})
 	}
 }
@@ -338,7 +356,11 @@ func (l *Ledger) AddEvidence(ev *membership.Evidence) error {
 	}
 	// Kept and served as this node's own log makes it: the copy received
 	// was only compared (same bodies, perhaps other signatures).
-	own := membership.NewEvidence(l.updates[:len(ev.Log)], ev.Updates[0], ev.Updates[1])
+	prefix, err := l.updateRange(1, uint64(len(ev.Log)))
+	if err != nil {
+		return err
+	}
+	own := membership.NewEvidence(prefix, ev.Updates[0], ev.Updates[1])
 	l.keepEvidence(own, rep)
 	return nil
 }
@@ -401,29 +423,34 @@ func (l *Ledger) checkEvidenceOnce(ev *membership.Evidence) (*membership.Evidenc
 		}
 	}
 	k := len(ev.Log)
+	head := int(l.head())
 	if k == 0 {
 		return nil, integrityf("the evidence has no log")
 	}
-	if k > len(l.updates) {
-		return nil, &membership.Error{Code: membership.FutureEpoch, Msg: fmt.Sprintf("the fork is at epoch %d, past this node's head %d: catch up first", k+1, len(l.updates))}
+	if k > head {
+		return nil, &membership.Error{Code: membership.FutureEpoch, Msg: fmt.Sprintf("the fork is at epoch %d, past this node's head %d: catch up first", k+1, head)}
+	}
+	ours, err := l.updateRange(1, uint64(min(k+1, head)))
+	if err != nil {
+		return nil, err
 	}
 	for i, u := range ev.Log {
-		if !bytes.Equal(u.BodyBytes(), l.updates[i].BodyBytes()) {
+		if !bytes.Equal(u.BodyBytes(), ours[i].BodyBytes()) {
 			return nil, &membership.Error{Code: membership.WrongPrevRoot, Msg: fmt.Sprintf("the evidence's log differs from this node's at epoch %d", i+1)}
 		}
 	}
-	if k < len(l.updates) && membership.Settles(l.updates[k], ev) {
+	if k < head && membership.Settles(ours[k], ev) {
 		return nil, &membership.Error{Code: membership.IllegalOperation, Msg: fmt.Sprintf("the fork is settled: this node's entry of epoch %d is the approvers' resolution of it", k+1)}
 	}
 	var pre *membership.State
 	switch k {
-	case len(l.updates): // a fork right after this node's head: it saw neither side
+	case head: // a fork right after this node's head: it saw neither side
 		pre = l.chain.State()
-	case len(l.updates) - 1:
+	case head - 1:
 		pre = l.prevState
 	}
 	if pre == nil {
-		chain, _, err := membership.Replay(l.updates[:k], l.cfg.GenesisRoot, l.cfg.Limits)
+		chain, _, err := membership.Replay(ours[:k], l.cfg.GenesisRoot, l.cfg.Limits)
 		if err != nil {
 			return nil, err
 		}

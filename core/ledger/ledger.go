@@ -63,11 +63,17 @@ type Ledger struct {
 	// a call waits for a relaunched store plugin). Callers may hold their
 	// own locks when calling the ledger (the daemon's d.mu comes first);
 	// nothing holding mu calls out of the ledger except to the store.
-	mu         sync.Mutex
-	chain      *membership.Chain // nil before genesis
-	updates    []*membership.SignedUpdate
-	roots      []membership.Hash // roots[i] = state root after entry i+1
-	lastHash   membership.Hash   // hash of the last entry; zero for an empty log
+	mu       sync.Mutex
+	chain    *membership.Chain // nil before genesis
+	roots    []membership.Hash // roots[i] = state root after entry i+1
+	hashes   []membership.Hash // hashes[i] = hash of entry i+1 as stored (see window.go)
+	lastHash membership.Hash   // hash of the last entry; zero for an empty log
+	// recent holds the decoded updates of the newest len(recent) ≤ keep
+	// entries; older ones are read back from the store (window.go).
+	recent []*membership.SignedUpdate
+	keep   int
+	// known holds every key that signed an entry of the log.
+	known      map[membership.ApproverKey]struct{}
 	snapIndex  uint64
 	snapBusy   bool  // a background snapshot write is in flight
 	restricted error // non-nil: restricted-safe mode, and why
@@ -155,7 +161,7 @@ func newLedger(cfg Config) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath, closing: make(chan struct{})}
+	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath, closing: make(chan struct{}), keep: max(window, 1)}
 	if l.hwPath == "" {
 		p, err := DefaultHighWaterPath(cfg.StateDir)
 		if err != nil {
@@ -264,9 +270,7 @@ func (l *Ledger) replayDecoded(se hostapi.LogEntry, d decodedEntry) error {
 		return integrityf("log entry %d does not verify: %v", e.Index, err)
 	}
 	l.prevState = pre
-	l.updates = append(l.updates, e.Update)
-	l.roots = append(l.roots, l.chain.State().Root())
-	l.lastHash = e.Hash
+	l.push(e.Update, l.chain.State().Root(), e.Hash)
 	return nil
 }
 
@@ -422,32 +426,53 @@ func (l *Ledger) Status() Status {
 	return s
 }
 
-// Log returns the verified updates from genesis on.
+// Log returns the verified updates from genesis on. All but the newest
+// are read back from the store (window.go): if one cannot be, or is not
+// the entry verified, Log logs why and returns the entries before it.
 func (l *Ledger) Log() []*membership.SignedUpdate {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]*membership.SignedUpdate(nil), l.updates...)
+	out, err := l.updateRange(1, l.head())
+	if err != nil {
+		l.log.Error("reading the log back from the store failed; the log is served up to the failure", "served", len(out), "head", l.head(), "err", err)
+	}
+	return out
 }
 
 // Entries returns the trusted entries of epochs from, from+1, …, at most
-// max of them (none if from is 0 or past the head).
+// max of them (none if from is 0 or past the head). Entries older than the
+// window are read back from the store and checked (window.go): if one
+// cannot be read or is not the entry verified, Entries logs why and
+// returns only those before it.
 func (l *Ledger) Entries(from uint64, max int) []*membership.SignedUpdate {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if from == 0 || from > uint64(len(l.updates)) || max <= 0 {
+	if from == 0 || from > l.head() || max <= 0 {
 		return nil
 	}
-	end := min(from-1+uint64(max), uint64(len(l.updates)))
-	return append([]*membership.SignedUpdate(nil), l.updates[from-1:end]...)
+	end := min(from-1+uint64(max), l.head())
+	out, err := l.updateRange(from, end)
+	if err != nil {
+		l.log.Error("reading entries back from the store failed; they are not served", "from", from+uint64(len(out)), "err", err)
+	}
+	return out
 }
 
 // Holds reports whether the trusted log holds u itself: its entry at u's
-// epoch has byte-identical body bytes.
+// epoch has byte-identical body bytes. An entry that cannot be read back
+// from the store is not held.
 func (l *Ledger) Holds(u *membership.SignedUpdate) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := u.Body.Epoch
-	return e >= 1 && e <= uint64(len(l.updates)) && bytes.Equal(l.updates[e-1].BodyBytes(), u.BodyBytes())
+	if e < 1 || e > l.head() {
+		return false
+	}
+	same, err := l.sameBody(e, u)
+	if err != nil {
+		l.log.Error("reading an entry back from the store failed", "epoch", e, "err", err)
+	}
+	return same
 }
 
 // RootAt returns the trusted state root after epoch e; false if e is 0 or
@@ -550,9 +575,7 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 	}
 	l.chain = chain
 	l.prevState = res.Pre
-	l.updates = append(l.updates, res.Update)
-	l.roots = append(l.roots, res.Post.Root())
-	l.lastHash = hashEntry(data)
+	l.push(res.Update, res.Post.Root(), hashEntry(data))
 	l.advanceHighWater()
 	if index-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
 		l.snapshotInBackground()

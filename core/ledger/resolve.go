@@ -64,13 +64,20 @@ func (e *ResolutionAvailable) Unwrap() error {
 func (l *Ledger) settles(r *membership.SignedUpdate) bool {
 	k := r.Body.Epoch
 	if r.Body.Operation.Type != membership.OpResolveFork || l.chain == nil || l.restricted != nil ||
-		k < 2 || k > uint64(len(l.updates))+1 || r.Body.NetworkID != l.chain.State().NetworkID() || r.Body.PrevStateRoot != l.roots[k-2] {
+		k < 2 || k > l.head()+1 || r.Body.NetworkID != l.chain.State().NetworkID() || r.Body.PrevStateRoot != l.roots[k-2] {
 		return false
 	}
-	if k <= uint64(len(l.updates)) && !membership.Supersedes(r, l.updates[k-1]) {
-		return false
+	if k <= l.head() {
+		ours, err := l.updateAt(k)
+		if err != nil {
+			l.log.Error("reading the log back to check a fork resolution failed", "epoch", k, "err", err)
+			return false
+		}
+		if !membership.Supersedes(r, ours) {
+			return false
+		}
 	}
-	if k == uint64(len(l.updates))+1 && l.fork == nil {
+	if k == l.head()+1 && l.fork == nil {
 		return false // an ordinary next update: Apply takes it
 	}
 	if l.fork != nil {
@@ -130,7 +137,11 @@ func (l *Ledger) resolveLocked(ctx context.Context, r *membership.SignedUpdate) 
 // The chain is a fresh replay (a resolution is rare), never l.chain, which
 // stays the trusted one until the resolution is durable.
 func (l *Ledger) chainAt(e uint64) (*membership.Chain, error) {
-	chain, _, err := membership.Replay(l.updates[:e], l.cfg.GenesisRoot, l.cfg.Limits)
+	prefix, err := l.updateRange(1, e)
+	if err != nil {
+		return nil, err
+	}
+	chain, _, err := membership.Replay(prefix, l.cfg.GenesisRoot, l.cfg.Limits)
 	return chain, err
 }
 
@@ -160,9 +171,8 @@ func (l *Ledger) replaceSuffix(ctx context.Context, chain *membership.Chain, res
 	if err := l.cfg.Store.Truncate(ctx, k-1); err != nil {
 		return fmt.Errorf("ledger: truncating the log to epoch %d for the fork resolution: %w", k-1, err)
 	}
-	dropped := len(l.updates) - int(k-1)
-	l.updates, l.roots = l.updates[:k-1], l.roots[:k-1]
-	l.lastHash = l.entryHash(k - 1)
+	dropped := l.head() - (k - 1)
+	l.truncate(k - 1)
 	if l.snapIndex >= k {
 		l.snapIndex = 0
 	}
@@ -183,19 +193,9 @@ func (l *Ledger) replaceSuffix(ctx context.Context, chain *membership.Chain, res
 	return nil
 }
 
-// entryHash is the hash of the stored entry e (zero for 0), recomputed
-// from the trusted log. l.mu must be held, e ≤ head.
-func (l *Ledger) entryHash(e uint64) membership.Hash {
-	var prev membership.Hash
-	for i := uint64(1); i <= e; i++ {
-		prev = hashEntry(encodeEntry(i, prev, l.updates[i-1]))
-	}
-	return prev
-}
-
 // markNow is the high-water mark of the current head.
 func (l *Ledger) markNow() *highWater {
-	head := uint64(len(l.roots))
+	head := l.head()
 	return &highWater{Dir: l.cfg.StateDir, Index: head, StateRoot: l.roots[head-1].String(), EntryHash: l.lastHash.String()}
 }
 
@@ -260,11 +260,18 @@ func readResolution(path string, lim *membership.Limits) (*membership.SignedUpda
 // need not be held (Open).
 func (l *Ledger) finishResolution(hw *highWater) error {
 	k := hw.Resolving.Epoch
-	head := uint64(len(l.updates))
+	head := l.head()
 	if k < 2 || head < k-1 {
 		return integrityf("rollback: a fork resolution of epoch %d is under way (high-water mark %s) but the log ends at epoch %d", k, l.hwPath, head)
 	}
-	if head >= k && l.updates[k-1].Digest().String() == hw.Resolving.Digest {
+	var ours *membership.SignedUpdate // the log's entry at k, if it has one
+	if head >= k {
+		var err error
+		if ours, err = l.updateAt(k); err != nil {
+			return err
+		}
+	}
+	if ours != nil && ours.Digest().String() == hw.Resolving.Digest {
 		if head > k {
 			return integrityf("a fork resolution of epoch %d is under way (high-water mark %s) but the log runs past it to epoch %d", k, l.hwPath, head)
 		}
@@ -277,7 +284,7 @@ func (l *Ledger) finishResolution(hw *highWater) error {
 	if r.Body.Epoch != k || r.Digest().String() != hw.Resolving.Digest {
 		return integrityf("the fork resolution kept at %s is not the one the high-water mark names", l.resolutionPath())
 	}
-	if head >= k && !membership.Supersedes(r, l.updates[k-1]) {
+	if ours != nil && !membership.Supersedes(r, ours) {
 		return integrityf("the fork resolution under way does not settle the log's entry of epoch %d", k)
 	}
 	if l.cfg.ReadFirst {
@@ -296,8 +303,7 @@ func (l *Ledger) finishResolution(hw *highWater) error {
 	if err := l.cfg.Store.Truncate(ctx, k-1); err != nil {
 		return fmt.Errorf("ledger: finishing a fork resolution: truncating the log: %w", err)
 	}
-	l.updates, l.roots = l.updates[:k-1], l.roots[:k-1]
-	l.lastHash = l.entryHash(k - 1)
+	l.truncate(k - 1)
 	if l.snapIndex >= k {
 		l.snapIndex = 0
 	}
@@ -329,5 +335,13 @@ func (l *Ledger) Settled(u *membership.SignedUpdate) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := u.Body.Epoch
-	return e >= 1 && e <= uint64(len(l.updates)) && membership.Supersedes(l.updates[e-1], u)
+	if e < 1 || e > l.head() {
+		return false
+	}
+	ours, err := l.updateAt(e)
+	if err != nil {
+		l.log.Error("reading an entry back from the store failed", "epoch", e, "err", err)
+		return false
+	}
+	return membership.Supersedes(ours, u)
 }

@@ -29,6 +29,9 @@ func Restore(ctx context.Context, cfg Config, log []*membership.SignedUpdate) (*
 	if err != nil {
 		return nil, err
 	}
+	// The log is in memory already, and the scratch ledger's store is
+	// empty: it keeps every update in its window (window.go).
+	scratch.keep = max(len(log), 1)
 	for i, u := range log {
 		data := encodeEntry(uint64(i+1), scratch.lastHash, u)
 		if err := scratch.replayEntry(hostapi.LogEntry{Index: uint64(i + 1), Data: data}); err != nil {

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -71,7 +70,7 @@ func (l *Ledger) BeginExtension() (*Extension, error) {
 	if l.restricted != nil {
 		return nil, restrictedf("the ledger is in restricted-safe mode: %v", l.restricted)
 	}
-	x := &Extension{l: l, base: uint64(len(l.updates)), ids: map[[16]byte]bool{}}
+	x := &Extension{l: l, base: l.head(), ids: map[[16]byte]bool{}}
 	if l.chain != nil {
 		x.pre = l.chain.State()
 		x.networkID = x.pre.NetworkID()
@@ -174,7 +173,11 @@ func (x *Extension) checkKnown(from uint64, known, fresh []*membership.SignedUpd
 // of an equivocation (see detectFork), WRONG_PREV_ROOT otherwise. l.mu must
 // be held.
 func (l *Ledger) compareEntry(e uint64, u *membership.SignedUpdate) error {
-	if bytes.Equal(l.updates[e-1].BodyBytes(), u.BodyBytes()) {
+	same, err := l.sameBody(e, u)
+	if err != nil {
+		return err
+	}
+	if same {
 		return nil
 	}
 	if l.settles(u) {
@@ -307,7 +310,7 @@ func (x *Extension) Commit(ctx context.Context) ([]*membership.SignedUpdate, err
 		return nil, l.forkedErr()
 	}
 	fresh := x.fresh
-	head := uint64(len(l.updates))
+	head := l.head()
 	if head < x.base {
 		return nil, fmt.Errorf("ledger: the trusted log shrank from %d to %d entries during the extension", x.base, head)
 	}
@@ -365,9 +368,7 @@ func (l *Ledger) appendVerified(ctx context.Context, chain *membership.Chain, re
 	}
 	l.chain = chain
 	l.prevState = res.Pre
-	l.updates = append(l.updates, res.Update)
-	l.roots = append(l.roots, res.Post.Root())
-	l.lastHash = hashEntry(data)
+	l.push(res.Update, res.Post.Root(), hashEntry(data))
 	if index-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
 		l.snapshotInBackground()
 	}

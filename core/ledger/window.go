@@ -1,0 +1,210 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+// Bounded memory. The ledger keeps in memory, per entry of its log, only
+// its state root and its entry hash (32 bytes each), and the decoded
+// updates of the newest `window` entries; older updates are read back from
+// the store when needed (Entries of an old epoch, Log, a fork or a
+// resolution below the window) and are not kept.
+//
+// The store is untrusted. An entry read back is accepted only if the hash
+// of its stored bytes is the entry hash kept for its index — the hash of
+// the very bytes this ledger verified (at Open) or wrote (at commit). So
+// an entry read back is byte for byte the one verified, and its decoded
+// update the one that was applied; anything else is refused as
+// INTEGRITY_FAILURE and not served.
+//
+// The keys that ever signed an entry (signedByKnownKeys) are kept in a
+// set maintained as entries are added: a few per approver the network
+// ever had, not per entry.
+
+// window is how many of the newest decoded updates a ledger keeps in
+// memory: 1,024 (about 2.5 MB of decoded updates at the ~2.5 KB each
+// measured). It covers what is read often — the gossip and feed catch-up
+// of peers a little behind (a gossip batch is at most gossip.MaxBatch),
+// the entry at the head and the one before it (forks at the head), the
+// newest entry for status — while a node far behind, a fork deep in the
+// history or a whole-log export reads the store, as Open does. A variable
+// only so that tests can shrink it.
+var window = 1024
+
+// readTimeout bounds one read of old entries back from the store.
+const readTimeout = time.Minute
+
+// head is the number of verified entries; l.mu must be held.
+func (l *Ledger) head() uint64 { return uint64(len(l.roots)) }
+
+// push records a verified entry (its update, the state root after it and
+// its entry hash) as the new head; l.mu must be held.
+func (l *Ledger) push(u *membership.SignedUpdate, root, hash membership.Hash) {
+	l.roots = append(l.roots, root)
+	l.hashes = append(l.hashes, hash)
+	l.lastHash = hash
+	if l.known == nil {
+		l.known = map[membership.ApproverKey]struct{}{}
+	}
+	for _, s := range u.Signatures {
+		l.known[s.PublicKey] = struct{}{}
+	}
+	if len(l.recent) >= l.keep {
+		l.recent[0] = nil // no longer referenced by the backing array
+		l.recent = l.recent[1:]
+	}
+	l.recent = append(l.recent, u)
+}
+
+// truncate cuts the in-memory log to its first n entries (n ≤ head). The
+// set of known keys is rebuilt from the entries that remain (read back
+// from the store, checked): a resolution, the only caller, is rare and
+// replays that prefix anyway. If they cannot be read, the set is kept as
+// it was — the keys of the dropped entries too, which signed entries this
+// network verified — and the failure logged. l.mu must be held.
+func (l *Ledger) truncate(n uint64) {
+	h := l.head()
+	cut := min(h-n, uint64(len(l.recent)))
+	clear(l.recent[uint64(len(l.recent))-cut:])
+	l.recent = l.recent[:uint64(len(l.recent))-cut]
+	l.roots, l.hashes = l.roots[:n], l.hashes[:n]
+	l.lastHash = membership.Hash{}
+	if n > 0 {
+		l.lastHash = l.hashes[n-1]
+	}
+	known := map[membership.ApproverKey]struct{}{}
+	err := l.eachUpdate(1, n, func(_ uint64, u *membership.SignedUpdate) error {
+		for _, s := range u.Signatures {
+			known[s.PublicKey] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		l.log.Error("reading the log back to rebuild its signers' keys failed; the keys of the dropped entries stay known", "err", err)
+		return
+	}
+	l.known = known
+}
+
+// updateAt returns the trusted update of epoch e (1 ≤ e ≤ head), from the
+// window or read back from the store and checked. l.mu must be held.
+func (l *Ledger) updateAt(e uint64) (*membership.SignedUpdate, error) {
+	var out *membership.SignedUpdate
+	err := l.eachUpdate(e, e, func(_ uint64, u *membership.SignedUpdate) error {
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// updateRange returns the trusted updates of epochs from to to (1 ≤ from,
+// to ≤ head; none if to < from). On error it returns those before the
+// failure. l.mu must be held.
+func (l *Ledger) updateRange(from, to uint64) ([]*membership.SignedUpdate, error) {
+	if to < from {
+		return nil, nil
+	}
+	out := make([]*membership.SignedUpdate, 0, to-from+1)
+	err := l.eachUpdate(from, to, func(_ uint64, u *membership.SignedUpdate) error {
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+// eachUpdate calls fn with the trusted updates of epochs from to to in
+// order (1 ≤ from, to ≤ head), stopping at fn's first error. Those below
+// the window are read back from the store in batches of readBatch, each
+// checked against its kept entry hash: one that is not the entry verified
+// fails with INTEGRITY_FAILURE. l.mu must be held.
+func (l *Ledger) eachUpdate(from, to uint64, fn func(e uint64, u *membership.SignedUpdate) error) error {
+	if from == 0 || to > l.head() {
+		return fmt.Errorf("ledger: entries %d to %d asked of a log of %d", from, to, l.head())
+	}
+	start := l.head() - uint64(len(l.recent)) + 1 // the window's first epoch
+	e := from
+	if e < start {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		for e <= to && e < start {
+			n := min(uint64(readBatch), min(to, start-1)-e+1)
+			got, err := l.cfg.Store.ReadLog(ctx, e, int(n))
+			switch {
+			case errors.Is(err, hostapi.ErrCorrupt):
+				return integrityf("log entry at or after %d is unreadable: %v", e, err)
+			case err != nil:
+				return fmt.Errorf("ledger: reading the log back at %d: %w", e, err)
+			case len(got) == 0:
+				return integrityf("the store returned no entry %d of a log verified up to %d", e, l.head())
+			}
+			for _, se := range got {
+				if e > to || e >= start {
+					break
+				}
+				u, err := l.checkReadBack(e, se)
+				if err != nil {
+					return err
+				}
+				if err := fn(e, u); err != nil {
+					return err
+				}
+				e++
+			}
+		}
+	}
+	for ; e <= to; e++ {
+		if err := fn(e, l.recent[e-start]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkReadBack checks that se, read back from the store for epoch e, is
+// the entry this ledger verified there, and returns its update.
+func (l *Ledger) checkReadBack(e uint64, se hostapi.LogEntry) (*membership.SignedUpdate, error) {
+	if se.Index != e {
+		return nil, integrityf("the store returned entry %d where %d was expected", se.Index, e)
+	}
+	if hashEntry(se.Data) != l.hashes[e-1] {
+		return nil, integrityf("log entry %d read back from the store is not the entry this node verified (its hash differs): the store was tampered with", e)
+	}
+	d, err := decodeEntry(se.Data, l.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if d.Index != e {
+		return nil, integrityf("log entry stored at %d claims index %d", e, d.Index)
+	}
+	return d.Update, nil
+}
+
+// sameBody reports whether the trusted entry of epoch e (1 ≤ e ≤ head)
+// has u's body bytes. Below the window it first tries u as the stored
+// entry itself (its entry hash is then the one kept), which costs no read;
+// only otherwise is the entry read back. l.mu must be held.
+func (l *Ledger) sameBody(e uint64, u *membership.SignedUpdate) (bool, error) {
+	start := l.head() - uint64(len(l.recent)) + 1
+	if e >= start {
+		return bytes.Equal(l.recent[e-start].BodyBytes(), u.BodyBytes()), nil
+	}
+	var prev membership.Hash
+	if e > 1 {
+		prev = l.hashes[e-2]
+	}
+	if hashEntry(encodeEntry(e, prev, u)) == l.hashes[e-1] {
+		return true, nil
+	}
+	ours, err := l.updateAt(e)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ours.BodyBytes(), u.BodyBytes()), nil
+}
