@@ -80,7 +80,7 @@ func (d *Daemon) auditStart(bootstrapped bool) {
 	ls := d.ledger.Status()
 	epoch, root := head(ls)
 	if bootstrapped {
-		if log := d.ledger.Log(); len(log) > 0 {
+		if log := d.ledger.Entries(1, 1); len(log) > 0 {
 			r := updateRecord(audit.KindUpdateAccepted, audit.SourceConfig, log[0], d.ledger.State())
 			r.Epoch, r.Root = log[0].Body.Epoch, log[0].Body.NewStateRoot.String()
 			d.record(r)

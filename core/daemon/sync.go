@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -359,13 +358,13 @@ func (s syncLocal) RootAt(e uint64) (membership.Hash, bool) { return s.d.ledger.
 func (s syncLocal) Extend(ctx context.Context, entries []*membership.SignedUpdate, from string) (int, error) {
 	d := s.d
 	d.mu.Lock()
-	ours := d.ledger.Log()
+	head := d.ledger.Status().Head
 	// Another peer may have handed over some of these in the meantime (the
 	// peers of a round are asked at once): skip what the log holds already,
 	// byte for byte; a different entry is for the ledger to judge.
 	for len(entries) > 0 {
 		e := entries[0].Body.Epoch
-		if e == 0 || e > uint64(len(ours)) || !bytes.Equal(entries[0].BodyBytes(), ours[e-1].BodyBytes()) {
+		if e == 0 || e > head || !d.ledger.Holds(entries[0]) {
 			break
 		}
 		entries = entries[1:]
@@ -374,15 +373,15 @@ func (s syncLocal) Extend(ctx context.Context, entries []*membership.SignedUpdat
 		d.mu.Unlock()
 		return 0, nil
 	}
-	if entries[0].Body.Epoch != uint64(len(ours))+1 {
+	if entries[0].Body.Epoch != head+1 {
 		d.mu.Unlock()
-		return 0, fmt.Errorf("entries from %s start at epoch %d, not right after this node's head %d", from, entries[0].Body.Epoch, len(ours))
+		return 0, fmt.Errorf("entries from %s start at epoch %d, not right after this node's head %d", from, entries[0].Body.Epoch, head)
 	}
-	log := append(ours, entries...)
-	before := uint64(len(ours))
-	n, err := d.extendLocked(ctx, log)
+	// The entries after the head only: the ledger keeps just its newest
+	// entries in memory, so the whole log would be read back from the store.
+	n, err := d.extendAtLocked(ctx, head, entries)
 	d.mu.Unlock()
-	d.auditExtend(audit.SourcePeer, log, before, n, err)
+	d.auditExtend(audit.SourcePeer, entries, 0, n, err)
 	if err != nil {
 		return n, fmt.Errorf("entries from %s: %w", from, err)
 	}
@@ -476,11 +475,12 @@ func (s syncLocal) AddEvidence(ctx context.Context, data []byte, from string) er
 	return nil
 }
 
-// extendLocked extends the ledger with log (from genesis) and reconciles
-// if anything was applied; a refusal is remembered for status, and one
-// that made the node forked shrinks the data plane. d.mu must be held.
-func (d *Daemon) extendLocked(ctx context.Context, log []*membership.SignedUpdate) (int, error) {
-	n, err := d.ledger.Extend(ctx, log)
+// extendAtLocked extends the ledger with entries, those after epoch base,
+// the ledger's head (ledger.ExtendAt), and reconciles if anything was
+// applied; a refusal is remembered for status, and one that made the node
+// forked shrinks the data plane. d.mu must be held.
+func (d *Daemon) extendAtLocked(ctx context.Context, base uint64, entries []*membership.SignedUpdate) (int, error) {
+	n, err := d.ledger.ExtendAt(ctx, base, entries)
 	d.afterExtendLocked(ctx, n, err)
 	return n, err
 }
