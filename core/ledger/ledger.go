@@ -431,12 +431,35 @@ func (l *Ledger) Status() Status {
 // the entry verified, Log logs why and returns the entries before it.
 func (l *Ledger) Log() []*membership.SignedUpdate {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	out, err := l.updateRange(1, l.head())
+	head := l.head()
+	l.mu.Unlock()
+	out, err := l.entries(1, head)
 	if err != nil {
-		l.log.Error("reading the log back from the store failed; the log is served up to the failure", "served", len(out), "head", l.head(), "err", err)
+		l.log.Error("reading the log back from the store failed; the log is served up to the failure", "served", len(out), "head", head, "err", err)
 	}
 	return out
+}
+
+// entries returns the trusted updates of epochs from to to, as updateRange
+// does, but reads the store without holding l.mu (the ledger's head may
+// move meanwhile; what is returned is the log as it was, checked against
+// the hashes kept then; a resolution cutting those entries meanwhile ends
+// the read with an error). from must be at least 1 and to at most a head
+// the ledger had.
+func (l *Ledger) entries(from, to uint64) ([]*membership.SignedUpdate, error) {
+	l.mu.Lock()
+	to = min(to, l.head()) // a resolution may have cut the log since
+	old, recent, err := l.spanCopy(from, to)
+	l.mu.Unlock()
+	if err != nil || to < from {
+		return nil, err
+	}
+	out := make([]*membership.SignedUpdate, 0, to-from+1)
+	err = l.walk(from, old, recent, func(_ uint64, u *membership.SignedUpdate) error {
+		out = append(out, u)
+		return nil
+	})
+	return out, err
 }
 
 // Entries returns the trusted entries of epochs from, from+1, …, at most
@@ -446,12 +469,12 @@ func (l *Ledger) Log() []*membership.SignedUpdate {
 // returns only those before it.
 func (l *Ledger) Entries(from uint64, max int) []*membership.SignedUpdate {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if from == 0 || from > l.head() || max <= 0 {
+	head := l.head()
+	l.mu.Unlock()
+	if from == 0 || from > head || max <= 0 {
 		return nil
 	}
-	end := min(from-1+uint64(max), l.head())
-	out, err := l.updateRange(from, end)
+	out, err := l.entries(from, min(from-1+uint64(max), head))
 	if err != nil {
 		l.log.Error("reading entries back from the store failed; they are not served", "from", from+uint64(len(out)), "err", err)
 	}

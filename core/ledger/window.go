@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -121,62 +122,101 @@ func (l *Ledger) updateRange(from, to uint64) ([]*membership.SignedUpdate, error
 
 // eachUpdate calls fn with the trusted updates of epochs from to to in
 // order (1 ≤ from, to ≤ head), stopping at fn's first error. Those below
-// the window are read back from the store in batches of readBatch, each
-// checked against its kept entry hash: one that is not the entry verified
-// fails with INTEGRITY_FAILURE. l.mu must be held.
+// the window are read back from the store (readBack). l.mu must be held.
 func (l *Ledger) eachUpdate(from, to uint64, fn func(e uint64, u *membership.SignedUpdate) error) error {
+	old, recent, err := l.span(from, to)
+	if err != nil {
+		return err
+	}
+	return l.walk(from, old, recent, fn)
+}
+
+// span returns, for epochs from to to (1 ≤ from, to ≤ head), the kept
+// entry hashes of those below the window and the window's updates of the
+// others, as slices of the ledger's own arrays. l.mu must be held.
+func (l *Ledger) span(from, to uint64) (old []membership.Hash, recent []*membership.SignedUpdate, err error) {
 	if from == 0 || to > l.head() {
-		return fmt.Errorf("ledger: entries %d to %d asked of a log of %d", from, to, l.head())
+		return nil, nil, fmt.Errorf("ledger: entries %d to %d asked of a log of %d", from, to, l.head())
+	}
+	if to < from {
+		return nil, nil, nil
 	}
 	start := l.head() - uint64(len(l.recent)) + 1 // the window's first epoch
-	e := from
-	if e < start {
-		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-		defer cancel()
-		for e <= to && e < start {
-			n := min(uint64(readBatch), min(to, start-1)-e+1)
-			got, err := l.cfg.Store.ReadLog(ctx, e, int(n))
-			switch {
-			case errors.Is(err, hostapi.ErrCorrupt):
-				return integrityf("log entry at or after %d is unreadable: %v", e, err)
-			case err != nil:
-				return fmt.Errorf("ledger: reading the log back at %d: %w", e, err)
-			case len(got) == 0:
-				return integrityf("the store returned no entry %d of a log verified up to %d", e, l.head())
-			}
-			for _, se := range got {
-				if e > to || e >= start {
-					break
-				}
-				u, err := l.checkReadBack(e, se)
-				if err != nil {
-					return err
-				}
-				if err := fn(e, u); err != nil {
-					return err
-				}
-				e++
-			}
+	if from < start {
+		old = l.hashes[from-1 : min(to, start-1)]
+	}
+	if to >= start {
+		recent = l.recent[max(from, start)-start : to-start+1]
+	}
+	return old, recent, nil
+}
+
+// walk calls fn with the updates of epochs from on: len(old) read back
+// from the store (readBack), then recent. l.mu need not be held if old and
+// recent are copies: the ledger's own arrays change under later pushes
+// (the window's oldest slot is cleared) and truncations.
+func (l *Ledger) walk(from uint64, old []membership.Hash, recent []*membership.SignedUpdate, fn func(e uint64, u *membership.SignedUpdate) error) error {
+	if len(old) > 0 {
+		if err := readBack(l.cfg.Store, l.cfg.Limits, from, old, fn); err != nil {
+			return err
 		}
 	}
-	for ; e <= to; e++ {
-		if err := fn(e, l.recent[e-start]); err != nil {
+	e := from + uint64(len(old))
+	for i, u := range recent {
+		if err := fn(e+uint64(i), u); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// readBack reads the entries of epochs from, from+1, … (one per hash)
+// back from st in batches of readBatch and calls fn with each, stopping at
+// fn's first error. Entry from+i is accepted only if the hash of its
+// stored bytes is hashes[i]; otherwise, or if the store cannot give it,
+// readBack fails (INTEGRITY_FAILURE for an entry that is not the one
+// verified) and fn sees none of the rest.
+func readBack(st hostapi.Store, lim *membership.Limits, from uint64, hashes []membership.Hash, fn func(e uint64, u *membership.SignedUpdate) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	to := from + uint64(len(hashes)) - 1
+	for e := from; e <= to; {
+		got, err := st.ReadLog(ctx, e, int(min(uint64(readBatch), to-e+1)))
+		switch {
+		case errors.Is(err, hostapi.ErrCorrupt):
+			return integrityf("log entry at or after %d is unreadable: %v", e, err)
+		case err != nil:
+			return fmt.Errorf("ledger: reading the log back at %d: %w", e, err)
+		case len(got) == 0:
+			return integrityf("the store returned no entry %d of a log verified past it", e)
+		}
+		for _, se := range got {
+			if e > to {
+				break
+			}
+			u, err := checkReadBack(e, se, hashes[e-from], lim)
+			if err != nil {
+				return err
+			}
+			if err := fn(e, u); err != nil {
+				return err
+			}
+			e++
+		}
+	}
+	return nil
+}
+
 // checkReadBack checks that se, read back from the store for epoch e, is
-// the entry this ledger verified there, and returns its update.
-func (l *Ledger) checkReadBack(e uint64, se hostapi.LogEntry) (*membership.SignedUpdate, error) {
+// the entry verified there, whose hash is want, and returns its update.
+func checkReadBack(e uint64, se hostapi.LogEntry, want membership.Hash, lim *membership.Limits) (*membership.SignedUpdate, error) {
 	if se.Index != e {
 		return nil, integrityf("the store returned entry %d where %d was expected", se.Index, e)
 	}
-	if hashEntry(se.Data) != l.hashes[e-1] {
+	if hashEntry(se.Data) != want {
 		return nil, integrityf("log entry %d read back from the store is not the entry this node verified (its hash differs): the store was tampered with", e)
 	}
-	d, err := decodeEntry(se.Data, l.cfg.Limits)
+	d, err := decodeEntry(se.Data, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +224,14 @@ func (l *Ledger) checkReadBack(e uint64, se hostapi.LogEntry) (*membership.Signe
 		return nil, integrityf("log entry stored at %d claims index %d", e, d.Index)
 	}
 	return d.Update, nil
+}
+
+// spanCopy is span into fresh slices, which walk may use after l.mu is
+// released: a reader of old entries then does not hold up applies while it
+// reads the store. l.mu must be held.
+func (l *Ledger) spanCopy(from, to uint64) (old []membership.Hash, recent []*membership.SignedUpdate, err error) {
+	old, recent, err = l.span(from, to)
+	return slices.Clone(old), slices.Clone(recent), err
 }
 
 // sameBody reports whether the trusted entry of epoch e (1 ≤ e ≤ head)

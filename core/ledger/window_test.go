@@ -353,3 +353,48 @@ func TestExtendAt(t *testing.T) {
 	}
 	f.checkServes(t, l)
 }
+
+// TestWindowReadersDoNotHoldUpApplies: Entries and Log read old entries
+// without the ledger's lock, on copies of what they need: run under -race
+// while applies move the window, they serve the log as it was.
+func TestWindowReadersDoNotHoldUpApplies(t *testing.T) {
+	withWindow(t, 2)
+	ctx := context.Background()
+	f := newFixture(t, "file")
+	l, _ := f.open(t)
+	if _, err := l.Apply(ctx, f.net.Log[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.addNodes(t, l, 3)
+	done := make(chan struct{})
+	fail := make(chan string, 1)
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			head := l.Status().Head
+			got := l.Entries(1, int(head))
+			if uint64(len(got)) < head {
+				fail <- fmt.Sprintf("Entries(1, %d) served %d", head, len(got))
+				return
+			}
+			for j, u := range got {
+				if u == nil || u.Body.Epoch != uint64(j+1) {
+					fail <- fmt.Sprintf("Entries(1, %d): entry %d is not epoch %d", head, j, j+1)
+					return
+				}
+			}
+			if log := l.Log(); uint64(len(log)) < head {
+				fail <- fmt.Sprintf("Log served %d of %d", len(log), head)
+				return
+			}
+		}
+	}()
+	f.addNodes(t, l, 8)
+	<-done
+	select {
+	case msg := <-fail:
+		t.Fatal(msg)
+	default:
+	}
+	sameBodies(t, "Log", l.Log(), f.net.Log)
+}
