@@ -19,7 +19,7 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 	if r.Quick {
 		b.WriteString("**Quick run (`-quick`): tiny sizes and few iterations, a smoke test of the suite. Its figures are not measurements to compare with targets.**\n\n")
 	}
-	if load := max(load1(m.LoadStart), load1(m.LoadEnd)); load > maxFairLoad {
+	if load := r.maxLoad(); load > maxFairLoad {
 		fmt.Fprintf(&b, "**Measured at a load average of up to %s on %d cores (other work shared the machine).** Issue 17 judges its targets at a load below %g: a verdict here is this run's, not that judgement; compare each figure with the floor or peer measured beside it in the same run.\n\n",
 			strconv.FormatFloat(load, 'f', -1, 64), m.Cores, maxFairLoad)
 	}
@@ -31,8 +31,8 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 	}
 	for _, kv := range [][2]string{
 		{"CPU", fmt.Sprintf("%s, %d cores", m.CPU, m.Cores)}, {"memory", m.MemoryTotal}, {"kernel", m.Kernel + ", " + m.OS},
-		{"Go", m.Go}, {"commit", "`" + m.GitCommit + "`" + dirty},
-		{"load average (1, 5, 15 min)", fmt.Sprintf("%s at start, %s at end", m.LoadStart, m.LoadEnd)},
+		{"Go", m.Go}, {"commit", r.commits(dirty)},
+		{"load average (1, 5, 15 min)", fmt.Sprintf("%s at start, %s at end (each group's in Groups below)", m.LoadStart, m.LoadEnd)},
 		{"duration", fmt.Sprintf("%s to %s", m.Started.Format("15:04:05"), m.Finished.Format("15:04:05 UTC"))},
 	} {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
@@ -96,6 +96,44 @@ func (r *Results) WriteMarkdown(w io.Writer, plots []Plot) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// maxLoad is the highest 1-minute load average seen at the start or the
+// end of a group that ran (-add records it per group), or of the run.
+func (r *Results) maxLoad() float64 {
+	load, perGroup := 0.0, false
+	for _, g := range r.Groups {
+		if before, after, ok := strings.Cut(g.Load, "→"); ok {
+			load, perGroup = max(load, load1(before), load1(after)), true
+		}
+	}
+	if !perGroup {
+		load = max(load1(r.Machine.LoadStart), load1(r.Machine.LoadEnd))
+	}
+	return load
+}
+
+// commits says which commit the figures were measured at: the run's, or
+// (when groups record theirs) each commit with its groups.
+func (r *Results) commits(dirty string) string {
+	var order []string
+	groups := map[string][]string{}
+	for _, g := range r.Groups {
+		if g.Commit != "" {
+			if groups[g.Commit] == nil {
+				order = append(order, g.Commit)
+			}
+			groups[g.Commit] = append(groups[g.Commit], g.Name)
+		}
+	}
+	if len(order) == 0 {
+		return "`" + r.Machine.GitCommit + "`" + dirty
+	}
+	var parts []string
+	for _, c := range order {
+		parts = append(parts, "`"+c+"` ("+strings.Join(groups[c], ", ")+")")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // maxFairLoad is the load average below which issue 17 judges its

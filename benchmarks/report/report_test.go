@@ -588,3 +588,32 @@ func TestRerenderKeepsAStoppedGroupsResults(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupsRecordTheirLoadAndCommit(t *testing.T) {
+	res := recorded(t, map[string]string{"launch": "launch.txt", "memory": "memory.txt"}, nil)
+	res.Machine.GitCommit, res.Machine.LoadStart, res.Machine.LoadEnd = "aaa", "13.9 11 7", "4 4 4"
+	for i, g := range res.Groups {
+		switch g.Name {
+		case "launch":
+			res.Groups[i].Commit, res.Groups[i].Load = "bbb", "2.43 4.16 6.00 → 2.90 3.64 4.94"
+		case "memory":
+			res.Groups[i].Commit, res.Groups[i].Load = "ccc", "1.00 1 1 → 2.50 2 2"
+		}
+	}
+	var b bytes.Buffer
+	if err := res.WriteMarkdown(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	// Every group that ran recorded a load below 3: the run's own start
+	// (13.9, before the groups were run again with -add) does not count.
+	if strings.Contains(md, "Issue 17 judges its targets") {
+		t.Error("load warning for groups that all ran below load 3")
+	}
+	if want := "| commit | `ccc` (memory); `bbb` (launch) |"; !strings.Contains(md, want) {
+		t.Errorf("report.md lacks %q", want)
+	}
+	if want := "| 2.43 4.16 6.00 → 2.90 3.64 4.94 |"; !strings.Contains(md, want) {
+		t.Errorf("report.md lacks the group's load %q", want)
+	}
+}
