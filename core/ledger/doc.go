@@ -29,4 +29,10 @@
 // it stays usable for reporting, refuses every update that would add trust
 // with RESTRICTED_MODE, and leaves the mode only through recovery (Restore
 // from a verified log).
+//
+// Memory does not grow with the decoded log: the ledger keeps per entry
+// its state root and entry hash (32 bytes each) and the decoded updates of
+// only the newest 1,024 entries; older ones are read back from the store
+// when asked for and accepted only if their stored bytes hash to the entry
+// hash kept for them (window.go, benchmarks/daemon/ledger-memory.md).
 package ledger
