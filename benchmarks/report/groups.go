@@ -25,6 +25,7 @@ type Variant struct {
 	Benchtime string   // the -benchtime
 	Count     int      // the -count (runs of each benchmark)
 	Args      []string // flags for the test binary, after -args
+	Env       []string // added to go test's environment, KEY=VALUE
 }
 
 // Args returns the arguments of `go` that run the group's variant v.
@@ -42,6 +43,9 @@ func (g Group) Args(v Variant) []string {
 // it is recorded beside every figure.
 func (g Group) Command(v Variant) string {
 	var b strings.Builder
+	for _, e := range v.Env {
+		b.WriteString(e + " ")
+	}
 	b.WriteString("go")
 	for _, a := range g.Args(v) {
 		b.WriteByte(' ')
@@ -110,6 +114,11 @@ var groups = []Group{
 		Name: "wgdev", Package: "./plugins/internal/wgdev/", Timeout: "20m",
 		About: "the backend's own state read of N peers beside wireguard-go's IpcGet, and adds while it is read",
 		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading)$", Benchtime: "20x"},
+	},
+	{
+		Name: "ledger-memory", Package: "./core/ledger/", Timeout: "30m",
+		About: "the heap a ledger holds per applied update, at 10,000 and 100,000 updates (file store on a tmpfs)",
+		Full:  Variant{Bench: "^BenchmarkLedgerMemory$", Benchtime: "1x", Env: []string{"TMPDIR=/dev/shm"}},
 	},
 	{
 		Name: "policy", Package: "./benchmarks/daemon/", Timeout: "30m",

@@ -308,6 +308,9 @@ func runGroup(ctx context.Context, root string, g Group, v Variant, rawPath stri
 	fmt.Fprintf(raw, "$ %s\n", gr.Command)
 	cmd := exec.CommandContext(ctx, "go", g.Args(v)...)
 	cmd.Dir = root
+	if len(v.Env) > 0 {
+		cmd.Env = append(os.Environ(), v.Env...)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	start := time.Now()

@@ -617,3 +617,12 @@ func TestGroupsRecordTheirLoadAndCommit(t *testing.T) {
 		t.Errorf("report.md lacks the group's load %q", want)
 	}
 }
+
+func TestGroupCommand(t *testing.T) {
+	g := Group{Name: "x", Package: "./core/ledger/", Timeout: "30m"}
+	v := Variant{Bench: "^BenchmarkLedgerMemory$", Benchtime: "1x", Env: []string{"TMPDIR=/dev/shm"}, Args: []string{"-updates", "1000,10000"}}
+	want := "TMPDIR=/dev/shm go test -v -run '^$' -bench '^BenchmarkLedgerMemory$' -benchtime 1x -count 1 -timeout 30m ./core/ledger/ -args -updates 1000,10000"
+	if got := g.Command(v); got != want {
+		t.Errorf("Command = %q, want %q", got, want)
+	}
+}

@@ -147,7 +147,6 @@ const (
 	secThrough  = "Throughput (median of runs)"
 	secStatus   = "Status of a node with 10,000 peers (median)"
 	secPolicy   = "A signed policy change through the daemon: apply-update round trip, p95"
-	secMissing  = "Targets of issue 17 no benchmark measures yet"
 )
 
 const issue17, spec10 = "issue 17", "SPEC §10"
@@ -345,7 +344,12 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			peer:  "apply alone", peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/apply/readers=0", "latency", "median"}, "ms"),
 			target: atMost(2, "×", issue17),
 		},
-		rowSpec{section: secMissing, metric: "daemon memory growth per applied update", value: absent("no benchmark"), peer: "target: bounded, independent of log length"},
+		rowSpec{
+			section: secMemory, metric: "ledger heap per applied update, 100,000 updates",
+			value:     stat(ref{"ledger-memory", "BenchmarkLedgerMemory/updates=100000", "heap-B/update", "mean"}, "B"),
+			peer:      "the same at 10,000 updates (target: bounded, independent of log length)",
+			peerValue: stat(ref{"ledger-memory", "BenchmarkLedgerMemory/updates=10000", "heap-B/update", "mean"}, "B"),
+		},
 	)
 	return rs
 }
