@@ -626,3 +626,16 @@ func TestGroupCommand(t *testing.T) {
 		t.Errorf("Command = %q, want %q", got, want)
 	}
 }
+
+func TestSectionsAreContiguous(t *testing.T) {
+	seen := map[string]bool{}
+	last := ""
+	for _, r := range rowSpecs([]int{1000, 10000}) {
+		if r.section != last {
+			if seen[r.section] {
+				t.Errorf("section %q comes back after %q: report.md would print it twice", r.section, last)
+			}
+			seen[r.section], last = true, r.section
+		}
+	}
+}
