@@ -214,7 +214,12 @@ func (lf *logFlags) loadDir(ctx context.Context, e *env, dir string, create bool
 	if err != nil {
 		return nil, err
 	}
-	t := &trustedLog{path: dir, entries: sd.ledger.Log(), sd: sd, pinned: pin != membership.Hash{}}
+	entries, err := sd.ledger.Log()
+	if err != nil {
+		sd.close(ctx, true)
+		return nil, err
+	}
+	t := &trustedLog{path: dir, entries: entries, sd: sd, pinned: pin != membership.Hash{}}
 	notePin(e, t)
 	return t, nil
 }

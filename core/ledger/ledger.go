@@ -428,16 +428,17 @@ func (l *Ledger) Status() Status {
 
 // Log returns the verified updates from genesis on. All but the newest
 // are read back from the store (window.go): if one cannot be, or is not
-// the entry verified, Log logs why and returns the entries before it.
-func (l *Ledger) Log() []*membership.SignedUpdate {
+// the entry verified, Log fails (INTEGRITY_FAILURE for an entry that is
+// not the one verified) and returns no partial log.
+func (l *Ledger) Log() ([]*membership.SignedUpdate, error) {
 	l.mu.Lock()
 	head := l.head()
 	l.mu.Unlock()
 	out, err := l.entries(1, head)
 	if err != nil {
-		l.log.Error("reading the log back from the store failed; the log is served up to the failure", "served", len(out), "head", head, "err", err)
+		return nil, fmt.Errorf("ledger: reading the log back from the store: %w", err)
 	}
-	return out
+	return out, nil
 }
 
 // entries returns the trusted updates of epochs from to to, as updateRange

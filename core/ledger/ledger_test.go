@@ -126,7 +126,7 @@ func TestApplyReopenRoundTrip(t *testing.T) {
 				if st.Root != want || st.Epoch != 10 || st.Head != 10 {
 					t.Errorf("reopened (read batches of %d) status = %+v, want epoch 10 root %s", size, st, want)
 				}
-				if got := len(l2.Log()); got != 10 {
+				if got := len(mustLog(t, l2)); got != 10 {
 					t.Errorf("reopened (read batches of %d) log has %d updates, want 10", size, got)
 				}
 				s2.Close(context.Background())
@@ -363,7 +363,7 @@ func TestRestoreRecovers(t *testing.T) {
 			f, es, _ := populated(t, kind)
 			// Back up the verified log, then corrupt the directory.
 			l, s := f.open(t)
-			backup := l.Log()
+			backup := mustLog(t, l)
 			s.Close(context.Background())
 			es[2].Data = flip(es[2].Data, 40)
 			f.rewrite(t, es, nil)

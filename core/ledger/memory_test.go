@@ -130,7 +130,7 @@ func grownLedger(b *testing.B, n int, start, stop func()) *Ledger {
 func BenchmarkLedgerReadBack(b *testing.B) {
 	l := grownLedger(b, 10_000, func() {}, func() {})
 	head := l.Status().Head
-	log := l.Log()
+	log := mustLog(b, l)
 	if uint64(len(log)) != head {
 		b.Fatalf("Log: %d entries of %d", len(log), head)
 	}

@@ -92,7 +92,7 @@ func TestResolutionReplacesTheSideANodeFollowed(t *testing.T) {
 
 			// The chain goes on from the resolution, and all of it survives
 			// a restart.
-			chain, _, err := membership.Replay(append(l.Log()[:3:3], r), f.net.Log[0].Body.NewStateRoot, nil)
+			chain, _, err := membership.Replay(append(mustLog(t, l)[:3:3], r), f.net.Log[0].Body.NewStateRoot, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

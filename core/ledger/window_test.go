@@ -61,7 +61,7 @@ func (f *fixture) checkServes(t *testing.T, l *Ledger) {
 			sameBodies(t, fmt.Sprintf("Entries(%d, %d)", from, n), got, want[from-1:min(from-1+uint64(n), head)])
 		}
 	}
-	sameBodies(t, "Log", l.Log(), want)
+	sameBodies(t, "Log", mustLog(t, l), want)
 	for i, u := range want {
 		if !l.Holds(u) {
 			t.Fatalf("Holds(entry %d) = false", i+1)
@@ -166,7 +166,9 @@ func TestWindowTamperedOldEntryIsRefused(t *testing.T) {
 			if got := l.Entries(3, 1); len(got) != 0 {
 				t.Fatalf("Entries(3, 1) served %d entries of a tampered store", len(got))
 			}
-			sameBodies(t, "Log", l.Log(), f.net.Log[:2])
+			if log, err := l.Log(); membership.CodeOf(err) != membership.IntegrityFailure || log != nil {
+				t.Fatalf("Log of a tampered store: %d entries, %v; want none and INTEGRITY_FAILURE", len(log), err)
+			}
 			sameBodies(t, "Entries(5, 2)", l.Entries(5, 2), f.net.Log[4:6]) // the window needs no read
 			if l.Settled(f.net.Log[2]) {
 				t.Fatal("Settled on a tampered entry")
@@ -183,7 +185,7 @@ func TestWindowTamperedOldEntryIsRefused(t *testing.T) {
 			sameBodies(t, "Entries(1, 6) with entry 4 replaced", l.Entries(1, 6), f.net.Log[:3])
 
 			s.on = false
-			sameBodies(t, "Log once the store is sound", l.Log(), f.net.Log)
+			sameBodies(t, "Log once the store is sound", mustLog(t, l), f.net.Log)
 		})
 	}
 }
@@ -269,7 +271,7 @@ func TestWindowResolutionBelowIt(t *testing.T) {
 			if st := l.Status(); st.Head != 4 || st.Forked != "" {
 				t.Fatalf("after the resolution: %+v", st)
 			}
-			sameBodies(t, "Log after the resolution", l.Log(), want)
+			sameBodies(t, "Log after the resolution", mustLog(t, l), want)
 			sameBodies(t, "Entries(2, 3)", l.Entries(2, 3), want[1:4])
 			if !l.Settled(x) || !l.Settled(y) {
 				t.Fatal("Settled does not report the sides")
@@ -282,7 +284,7 @@ func TestWindowResolutionBelowIt(t *testing.T) {
 			if st := l2.Status(); st.Head != 4 || st.Restricted || st.Forked != "" {
 				t.Fatalf("reopened: %+v", st)
 			}
-			sameBodies(t, "Log reopened", l2.Log(), want)
+			sameBodies(t, "Log reopened", mustLog(t, l2), want)
 		})
 	}
 }
@@ -383,8 +385,8 @@ func TestWindowReadersDoNotHoldUpApplies(t *testing.T) {
 					return
 				}
 			}
-			if log := l.Log(); uint64(len(log)) < head {
-				fail <- fmt.Sprintf("Log served %d of %d", len(log), head)
+			if log, err := l.Log(); err != nil || uint64(len(log)) < head {
+				fail <- fmt.Sprintf("Log served %d of %d: %v", len(log), head, err)
 				return
 			}
 		}
@@ -396,5 +398,15 @@ func TestWindowReadersDoNotHoldUpApplies(t *testing.T) {
 		t.Fatal(msg)
 	default:
 	}
-	sameBodies(t, "Log", l.Log(), f.net.Log)
+	sameBodies(t, "Log", mustLog(t, l), f.net.Log)
+}
+
+// mustLog returns l.Log() or fails.
+func mustLog(tb testing.TB, l *Ledger) []*membership.SignedUpdate {
+	tb.Helper()
+	log, err := l.Log()
+	if err != nil {
+		tb.Fatalf("Log: %v", err)
+	}
+	return log
 }
