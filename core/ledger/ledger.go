@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 )
@@ -92,6 +94,8 @@ type Ledger struct {
 	hwErr     error
 	markRetry bool
 
+	readErrLog *rate.Sometimes // Entries' read failures, logged at most once a minute
+
 	snapshots sync.WaitGroup // background snapshot writes; Close waits
 	retries   sync.WaitGroup // the mark's retry goroutine; Close waits
 	closing   chan struct{}  // closed by Close: the retry goroutine ends
@@ -161,7 +165,8 @@ func newLedger(cfg Config) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath, closing: make(chan struct{}), keep: max(window, 1)}
+	l := &Ledger{cfg: cfg, log: cfg.Logger, hwPath: cfg.HighWaterPath, closing: make(chan struct{}), keep: max(window, 1),
+		readErrLog: &rate.Sometimes{First: 1, Interval: time.Minute}}
 	if l.hwPath == "" {
 		p, err := DefaultHighWaterPath(cfg.StateDir)
 		if err != nil {
@@ -477,7 +482,10 @@ func (l *Ledger) Entries(from uint64, max int) []*membership.SignedUpdate {
 	}
 	out, err := l.entries(from, min(from-1+uint64(max), head))
 	if err != nil {
-		l.log.Error("reading entries back from the store failed; they are not served", "from", from+uint64(len(out)), "err", err)
+		// Peers ask again every round: at most one line a minute.
+		l.readErrLog.Do(func() {
+			l.log.Error("reading entries back from the store failed; they are not served", "from", from+uint64(len(out)), "err", err)
+		})
 	}
 	return out
 }
