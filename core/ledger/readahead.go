@@ -83,26 +83,38 @@ func readAhead(ctx context.Context, st hostapi.Store, head uint64, limits *membe
 }
 
 // decodeBatch decodes stored entries and prechecks their signatures on
-// every core.
+// every core, a run of precheckRun consecutive entries at a time, whose
+// signatures are verified together (membership.PrecheckBatch: the same
+// verdicts as one by one, at a fraction of the cost).
 func decodeBatch(batch []hostapi.LogEntry, limits *membership.Limits) []decodedEntry {
 	out := make([]decodedEntry, len(batch))
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(batch)) {
+	runs := (len(batch) + precheckRun - 1) / precheckRun
+	for range min(runtime.GOMAXPROCS(0), runs) {
 		wg.Go(func() {
-			for i := range work {
-				e, err := decodeEntry(batch[i].Data, limits)
-				if err == nil {
-					e.Update.PrecheckSignatures()
+			us := make([]*membership.SignedUpdate, 0, precheckRun)
+			for start := range work {
+				us = us[:0]
+				for i := start; i < min(start+precheckRun, len(batch)); i++ {
+					e, err := decodeEntry(batch[i].Data, limits)
+					if err == nil {
+						us = append(us, e.Update)
+					}
+					out[i] = decodedEntry{e, err}
 				}
-				out[i] = decodedEntry{e, err}
+				membership.PrecheckBatch(us)
 			}
 		})
 	}
-	for i := range batch {
-		work <- i
+	for start := 0; start < len(batch); start += precheckRun {
+		work <- start
 	}
 	close(work)
 	wg.Wait()
 	return out
 }
+
+// precheckRun is how many consecutive entries one core decodes and
+// prechecks together.
+const precheckRun = 64
