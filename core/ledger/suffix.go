@@ -222,20 +222,22 @@ func (x *Extension) verify(fresh []*membership.SignedUpdate) error {
 	return nil
 }
 
-// precheck verifies the signatures of us on every core, remembering each
+// precheck verifies the signatures of us on every core, in runs of
+// precheckRun updates verified together, remembering each
 // verdict in its update (SignedUpdate.PrecheckSignatures) for Evaluate.
 func precheck(us []*membership.SignedUpdate) {
-	work := make(chan *membership.SignedUpdate)
+	work := make(chan []*membership.SignedUpdate)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(us)) {
+	runs := (len(us) + precheckRun - 1) / precheckRun
+	for range min(runtime.GOMAXPROCS(0), runs) {
 		wg.Go(func() {
-			for u := range work {
-				u.PrecheckSignatures()
+			for run := range work {
+				membership.PrecheckBatch(run)
 			}
 		})
 	}
-	for _, u := range us {
-		work <- u
+	for start := 0; start < len(us); start += precheckRun {
+		work <- us[start:min(start+precheckRun, len(us))]
 	}
 	close(work)
 	wg.Wait()
