@@ -1,7 +1,7 @@
 // Package keyfile holds the formats of the private key files rustynet
 // writes: an approver key is an Ed25519 key in PKCS#8 PEM — or, encrypted
-// with a passphrase, a PKCS#8 EncryptedPrivateKeyInfo in PEM (see
-// EncryptApprover) — and a node key a WireGuard X25519 key exactly as `wg
+// with a passphrase, PKCS#8's encrypted private key structure (RFC 5958)
+// in PEM (see EncryptApprover) — and a node key a WireGuard X25519 key exactly as `wg
 // genkey` prints it. `rustynet key
 // generate` and the demo write their keys through it, so a key file
 // either makes is one every command reads.
