@@ -15,7 +15,6 @@ import (
 
 	"github.com/rustynet/rustynet/core/audit"
 	"github.com/rustynet/rustynet/core/controlapi"
-	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/hostapi/hostapitest"
@@ -125,17 +124,7 @@ func mustFail(_ *membership.SignedUpdate, err error) error { return err }
 
 func TestAuditRecordsTheFeedOnceAndPluginCrashes(t *testing.T) {
 	h := newHarness(t)
-	feedDir := t.TempDir()
-	src, err := feed.New(feedDir, feed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
-	write := func(log []*membership.SignedUpdate) {
-		if err := os.WriteFile(filepath.Join(feedDir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := h.withFeed()
 	write(h.net.Log)
 	d := h.start()
 	// The feed loop's first fetch (the genesis alone) is done before the

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rustynet/rustynet/core/controlapi"
-	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
 	"github.com/rustynet/rustynet/core/pluginhost"
@@ -419,17 +417,7 @@ func TestBackendRelaunchRestoresPeers(t *testing.T) {
 
 func TestFeedAppliesExtensionsAndRejectsForks(t *testing.T) {
 	h := newHarness(t)
-	feedDir := t.TempDir()
-	src, err := feed.New(feedDir, feed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
-	write := func(log []*membership.SignedUpdate) {
-		if err := os.WriteFile(filepath.Join(feedDir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := h.withFeed()
 	write(h.net.Log)
 	d := h.start()
 

@@ -3,6 +3,8 @@ package daemon
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +91,23 @@ func TestFeedStallsAreCutAndCounted(t *testing.T) {
 	}
 	if f := st.Feed; f.State != controlapi.FeedFailing || !strings.Contains(f.LastError, "stalled") || f.LastFetch.IsZero() || !f.LastSuccess.IsZero() {
 		t.Errorf("feed = %+v, want failing after stalls, never a success", f)
+	}
+}
+
+// withFeed gives the node a feed from a local directory, polled only when
+// a test calls pollFeed, and returns what writes the log it serves.
+func (h *harness) withFeed() func(log []*membership.SignedUpdate) {
+	h.t.Helper()
+	dir := h.t.TempDir()
+	src, err := feed.New(dir, feed.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
+	return func(log []*membership.SignedUpdate) {
+		h.t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
 	}
 }

@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/rustynet/rustynet/core/controlapi"
-	"github.com/rustynet/rustynet/core/feed"
 	"github.com/rustynet/rustynet/core/membership"
 )
 
@@ -106,17 +103,7 @@ func TestReapplyingAnUpdateIsAlreadyApplied(t *testing.T) {
 // state — and then extends from the feed as usual.
 func TestFeedServesAResolution(t *testing.T) {
 	h := newHarness(t)
-	feedDir := t.TempDir()
-	src, err := feed.New(feedDir, feed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.opts.Feed, h.opts.FeedInterval = src, time.Hour
-	write := func(log []*membership.SignedUpdate) {
-		if err := os.WriteFile(filepath.Join(feedDir, "log.json"), membership.EncodeLog(log), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := h.withFeed()
 	write(h.net.Log)
 	d := h.start()
 	pre := h.net.Chain.State()
