@@ -383,13 +383,7 @@ func (l *Ledger) retryHighWater() {
 }
 
 func (l *Ledger) writeHighWater() error {
-	head := uint64(len(l.roots))
-	return writeHighWater(l.hwPath, &highWater{
-		Dir:       l.cfg.StateDir,
-		Index:     head,
-		StateRoot: l.roots[head-1].String(),
-		EntryHash: l.lastHash.String(),
-	})
+	return writeHighWater(l.hwPath, l.markNow())
 }
 
 // Restricted returns why the ledger is in restricted-safe mode, or nil.

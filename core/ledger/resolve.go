@@ -168,19 +168,13 @@ func (l *Ledger) replaceSuffix(ctx context.Context, chain *membership.Chain, res
 	if err := writeHighWater(l.hwPath, hw); err != nil {
 		return fmt.Errorf("ledger: marking the fork resolution in the high-water mark: %w", err)
 	}
-	if err := l.cfg.Store.Truncate(ctx, k-1); err != nil {
-		return fmt.Errorf("ledger: truncating the log to epoch %d for the fork resolution: %w", k-1, err)
-	}
 	dropped := l.head() - (k - 1)
-	l.truncate(k - 1)
-	if l.snapIndex >= k {
-		l.snapIndex = 0
-	}
-	l.chain, l.prevState = nil, nil
-	if err := l.appendVerified(ctx, chain, res); err != nil {
-		// The log ends at k − 1 and the mark says resolving: the next Open
-		// finishes. Until then this ledger holds the shorter log.
-		l.restricted = fmt.Errorf("a fork resolution could not be appended after the log was truncated (it is finished at the next start): %w", err)
+	if err := l.cutAndAppend(ctx, chain, res); err != nil {
+		if l.head() < k {
+			// The log ends at k − 1 and the mark says resolving: the next
+			// Open finishes. Until then this ledger holds the shorter log.
+			l.restricted = fmt.Errorf("a fork resolution could not be appended after the log was truncated (it is finished at the next start): %w", err)
+		}
 		return err
 	}
 	l.advanceHighWater()
@@ -191,6 +185,21 @@ func (l *Ledger) replaceSuffix(ctx context.Context, chain *membership.Chain, res
 	l.log.Warn("FORK RESOLVED: the log's entries from the fork's epoch on were replaced by the approvers' resolution",
 		"epoch", k, "dropped_entries", dropped, "resolution", r.Digest().String())
 	return nil
+}
+
+// cutAndAppend cuts the log (store and memory) to the epoch before res's
+// — a verified resolution on chain — and appends it. l.mu must be held.
+func (l *Ledger) cutAndAppend(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
+	k := res.Update.Body.Epoch
+	if err := l.cfg.Store.Truncate(ctx, k-1); err != nil {
+		return fmt.Errorf("ledger: truncating the log to epoch %d for the fork resolution: %w", k-1, err)
+	}
+	l.truncate(k - 1)
+	if l.snapIndex >= k {
+		l.snapIndex = 0
+	}
+	l.chain, l.prevState = nil, nil
+	return l.appendVerified(ctx, chain, res)
 }
 
 // markNow is the high-water mark of the current head.
@@ -300,14 +309,7 @@ func (l *Ledger) finishResolution(hw *highWater) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	if err := l.cfg.Store.Truncate(ctx, k-1); err != nil {
-		return fmt.Errorf("ledger: finishing a fork resolution: truncating the log: %w", err)
-	}
-	l.truncate(k - 1)
-	if l.snapIndex >= k {
-		l.snapIndex = 0
-	}
-	if err := l.appendVerified(ctx, chain, res); err != nil {
+	if err := l.cutAndAppend(ctx, chain, res); err != nil {
 		return fmt.Errorf("ledger: finishing a fork resolution: %w", err)
 	}
 	l.log.Warn("FORK RESOLVED: finished a resolution a stop interrupted", "epoch", k)
