@@ -5,9 +5,7 @@ package daemonbench
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,13 +45,13 @@ func BenchmarkStatus(b *testing.B) {
 	// The memory figures count from the fresh node (one status read) over
 	// every run of the sub-benchmark: go test runs it more than once.
 	pid := n1.PluginPID("backend-netstack", 0)
-	base, calls := vmRSSKiB(b, pid), 0
+	base, calls := rssKiB(b, pid), 0
 	b.Run(fmt.Sprintf("members=%d/memory", statusMembers), func(b *testing.B) {
 		for range max(b.N, memoryCalls) {
 			statusOf(b, n1.Client())
 			calls++
 		}
-		after := vmRSSKiB(b, pid)
+		after := rssKiB(b, pid)
 		b.ReportMetric(float64(calls), "calls")
 		b.ReportMetric(float64(after-base)/1024, "backend-rss-growth-MB")
 		b.ReportMetric(float64(after)/float64(peers), "backend-KiB/peer")
@@ -154,24 +152,4 @@ func statusOf(b *testing.B, client *controlapi.Client) controlapi.Status {
 		b.Fatalf("status: %v", err)
 	}
 	return st
-}
-
-// vmRSSKiB reads the resident set of process pid (Linux).
-func vmRSSKiB(b *testing.B, pid int) int64 {
-	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatalf("reading the resident set of %d: %v", pid, err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatalf("VmRSS of %d: %v", pid, err)
-			}
-			return kib
-		}
-	}
-	b.Fatalf("no VmRSS for %d", pid)
-	return 0
 }
