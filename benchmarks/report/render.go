@@ -290,6 +290,7 @@ func (r *Results) Plots() []Plot {
 		{"wireguard-go", "throughput-wgtun", "BenchmarkThroughput/wireguard-go"},
 		{"netstack", "throughput-netstack", "BenchmarkThroughput/netstack"},
 		{"netstack, filter", "throughput-netstack", "BenchmarkThroughput/netstack-filter-1000"},
+		{"upstream netstack", "throughput-netstack", "BenchmarkThroughput/upstream"},
 		{"loopback TCP", "throughput-netstack", "BenchmarkThroughput/loopback"},
 	} {
 		tcats = append(tcats, c.name)

@@ -51,11 +51,6 @@ func ratio(a, b ref) measure {
 	}
 }
 
-// absent is a figure no benchmark in the tree measures.
-func absent(why string) measure {
-	return func(*lookup) (float64, string, error) { return 0, "", errors.New("skipped: " + why) }
-}
-
 // memoryPoints returns the peer counts and readings of quantity (backend-
 // rss, daemon-rss) of BenchmarkMemory in this run, by peer count.
 func memoryPoints(l *lookup, quantity string) (peers, kib []float64) {
@@ -294,8 +289,10 @@ func rowSpecs(coldLengths []int) []rowSpec {
 		},
 		rowSpec{
 			section: secThrough, metric: "netstack ÷ upstream wireguard-go netstack",
-			value:  absent("no benchmark of upstream wireguard-go's netstack (tun/netstack) in the tree"),
-			target: atLeast(2.5, "×", issue17),
+			value:     ratio(ref{"throughput-netstack", "BenchmarkThroughput/netstack", "throughput", "mean"}, ref{"throughput-netstack", "BenchmarkThroughput/upstream", "throughput", "mean"}),
+			peer:      "upstream: plain wireguard-go on its tun/netstack, the same host legs",
+			peerValue: stat(ref{"throughput-netstack", "BenchmarkThroughput/upstream", "throughput", "mean"}, "MB/s"),
+			target:    atLeast(2.5, "×", issue17),
 		},
 		rowSpec{
 			section: secThrough, metric: "nftables: replace a 1,000-rule table (wgkernel), mean",

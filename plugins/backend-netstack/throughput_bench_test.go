@@ -22,9 +22,10 @@ const sinkPort = 9
 // BenchmarkThroughput pushes TCP data through two netstack backends on
 // loopback (host → A's TCP forward → tunnel → B's expose → host sink) —
 // without a packet filter, and with a 1,000-rule filter on both that
-// admits the benchmark's connection — and, as the reference in the same
-// run, over plain TCP on loopback to the same kind of sink. It reports
-// MB/s.
+// admits the benchmark's connection — and, as the references in the same
+// run, through two plain wireguard-go devices on upstream's netstack with
+// the same host legs (upstream), and over plain TCP on loopback to the
+// same kind of sink. It reports MB/s.
 func BenchmarkThroughput(b *testing.B) {
 	for _, filtered := range []bool{false, true} {
 		name := "netstack"
@@ -48,6 +49,10 @@ func BenchmarkThroughput(b *testing.B) {
 			push(b, serviceAddr(b, from, fmt.Sprintf("forward tcp 127.0.0.1:0->%s", target)), sink)
 		})
 	}
+	b.Run("upstream", func(b *testing.B) {
+		sink := startSink(b)
+		push(b, upstreamPath(b, sink), sink)
+	})
 	b.Run("loopback", func(b *testing.B) {
 		sink := startSink(b)
 		push(b, sink.addr.String(), sink)
