@@ -101,9 +101,15 @@ var groups = []Group{
 	},
 	{
 		Name: "launch", Package: "./hostapi/", Timeout: "10m",
-		About: "launching a plugin process (go-plugin handshake, mutual TLS)",
-		Full:  Variant{Bench: "^BenchmarkLaunchStore$", Benchtime: "50x"},
-		Quick: &Variant{Bench: "^BenchmarkLaunchStore$", Benchtime: "3x"},
+		About: "launching a plugin process (go-plugin handshake, mutual TLS), and each step of a launch",
+		Full:  Variant{Bench: "^Benchmark(LaunchStore|LaunchSteps)$", Benchtime: "50x"},
+		Quick: &Variant{Bench: "^Benchmark(LaunchStore|LaunchSteps)$", Benchtime: "3x"},
+	},
+	{
+		Name: "relaunch", Package: "./core/pluginhost/", Timeout: "10m",
+		About: "the supervisor relaunching a SIGKILLed store plugin, step by step",
+		Full:  Variant{Bench: "^BenchmarkRelaunchAfterKill$", Benchtime: "50x"},
+		Quick: &Variant{Bench: "^BenchmarkRelaunchAfterKill$", Benchtime: "3x"},
 	},
 	{
 		Name: "status", Package: "./benchmarks/daemon/", Timeout: "30m",
