@@ -11,7 +11,6 @@ import (
 	"github.com/rustynet/rustynet/core/ledger"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/internal/atomicfile"
 )
 
 // memberCounts are the network sizes of SPEC §10's apply target.
@@ -75,15 +74,15 @@ func benchApply(b *testing.B, kind string, members int) {
 // BenchmarkFloor measures, in the same run, what one apply is made of and
 // cannot be faster than: the Ed25519 verification of its 3 signatures, its
 // in-process evaluation (signatures plus the new state root at each
-// network size), one gRPC round trip to a store plugin, a bare durable
-// Append of an entry of the same size through the plugin, and the durable
-// replacement of the high-water mark file.
+// network size), one gRPC round trip to a store plugin, and a bare durable
+// Append of an entry of the same size through the plugin. The high-water
+// mark's write, the other synced write of an apply, is BenchmarkMarkWrite
+// in core/ledger.
 func BenchmarkFloor(b *testing.B) {
 	b.Run("ed25519-verify-x3", benchVerify3)
 	for _, members := range memberCounts {
 		b.Run(fmt.Sprintf("evaluate/members=%d", members), func(b *testing.B) { benchEvaluate(b, members) })
 	}
-	b.Run("highwater-write", benchHighWater)
 	for _, kind := range StoreKinds {
 		b.Run("roundtrip/store="+kind, func(b *testing.B) { benchRoundTrip(b, kind) })
 		b.Run("append/store="+kind, func(b *testing.B) { benchAppend(b, kind) })
@@ -175,23 +174,4 @@ func benchAppend(b *testing.B, kind string) {
 	b.StopTimer()
 	lat.Report(b)
 	b.ReportMetric(float64(len(data)), "entry-bytes")
-}
-
-// benchHighWater replaces a file the size of a high-water mark atomically
-// and durably (temp file, fsync, rename, directory fsync), as the ledger
-// does after every append.
-func benchHighWater(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "highwater.json")
-	data := []byte(fmt.Sprintf(`{"state_dir":%q,"index":1,"state_root":"%064d","entry_hash":"%064d"}`+"\n", path, 0, 0))
-	lat := make(Latencies, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-		lat.Since(start)
-	}
-	b.StopTimer()
-	lat.Report(b)
 }

@@ -122,6 +122,12 @@ var groups = []Group{
 		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading)$", Benchtime: "20x"},
 	},
 	{
+		Name: "mark", Package: "./core/ledger/", Timeout: "10m",
+		About: "the high-water mark's durable write in place, beside an fdatasync of the same bytes (the disk of TMPDIR)",
+		Full:  Variant{Bench: "^BenchmarkMarkWrite$", Benchtime: "300x"},
+		Quick: &Variant{Bench: "^BenchmarkMarkWrite$", Benchtime: "20x"},
+	},
+	{
 		Name: "ledger-memory", Package: "./core/ledger/", Timeout: "30m",
 		About: "the heap a ledger holds per applied update, at 10,000 and 100,000 updates (file store on a tmpfs)",
 		Full:  Variant{Bench: "^BenchmarkLedgerMemory$", Benchtime: "1x", Env: []string{"TMPDIR=/dev/shm"}},

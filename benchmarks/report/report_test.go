@@ -225,7 +225,7 @@ func recorded(t *testing.T, files map[string]string, status map[string]string) *
 var quickRun = map[string]string{
 	"ledger": "ledger.txt", "coldstart": "coldstart.txt", "daemon": "daemon.txt", "recovery": "recovery.txt",
 	"memory": "memory.txt", "throughput-wgtun": "throughput-wgtun.txt", "throughput-netstack": "throughput-netstack.txt", "launch": "launch.txt",
-	"relaunch": "relaunch.txt",
+	"relaunch": "relaunch.txt", "mark": "mark.txt",
 }
 
 func TestRows(t *testing.T) {
@@ -251,6 +251,7 @@ func TestRows(t *testing.T) {
 		{secCold, "file store, 200 updates", Row{Value: val(92.55), Unit: "ms", PeerText: "67.3 ms", Verdict: "—"}},
 		{secRecovery, "SIGKILL → first request through the mesh, p95", Row{Value: val(65.1), Unit: "ms", PeerText: "62.0 ms", Target: "≤ 60 ms (issue 17)", Verdict: "not met"}},
 		{secLaunch, "launch a store plugin process (handshake, mutual TLS), mean", Row{Value: val(11.979220), Unit: "ms", PeerText: "10.2 ms", Target: "≤ 15 ms (issue 17)", Verdict: "met"}},
+		{secLedger, "high-water mark write (in place, one of two slots, fdatasync)", Row{Value: val(3.342), Unit: "ms", PeerText: "1.78 ms", Verdict: "—"}},
 		{secBudget, "… → its relaunch begun", Row{Value: val(0.9884), Unit: "ms", PeerText: "1.06 ms", Verdict: "—"}},
 		{secBudget, "… → mutual TLS verified", Row{Value: val(10.098), Unit: "ms", PeerText: "11.0 ms", Verdict: "—"}},
 		{secBudget, "… → the first request through the mesh", Row{Value: val(57.358), Unit: "ms", PeerText: "65.1 ms", Verdict: "—"}},
