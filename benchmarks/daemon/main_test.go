@@ -12,4 +12,11 @@ var bin string
 
 // TestMain builds the rustynet binary once for the benchmarks and fails
 // the run if a process they started outlives them.
-func TestMain(m *testing.M) { os.Exit(e2e.RunWithBinary(m, &bin)) }
+// (Started with plainPeersEnv set, the binary is a plain wireguard-go
+// process for BenchmarkMemory instead.)
+func TestMain(m *testing.M) {
+	if p := os.Getenv(plainPeersEnv); p != "" {
+		os.Exit(plainMain(p))
+	}
+	os.Exit(e2e.RunWithBinary(m, &bin))
+}

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,9 +18,12 @@ import (
 // Once the daemon has pushed every peer to the plugin, each iteration
 // reads VmRSS of the daemon and of the backend plugin process from
 // /proc; the metrics are the last reading, as backend-rss-KiB and
-// daemon-rss-KiB, and peers (P). Setting up the network is not timed;
-// the time per op (one pair of readings) means nothing. benchmarks/report
-// plots both against the peer count and derives the memory per peer.
+// daemon-rss-KiB, and peers (P). Beside them, plain-wireguard-go-rss-KiB
+// is the resident memory of a plain wireguard-go process on upstream's
+// netstack holding the same P peers (runPlainWireGuardGo), started after
+// the readings. Setting up the network is not timed; the time per op (one
+// pair of readings) means nothing. benchmarks/report plots them against
+// the peer count and derives the memory per peer.
 func BenchmarkMemory(b *testing.B) {
 	for _, peers := range []int{0, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("peers=%d", peers), func(b *testing.B) {
@@ -30,8 +34,11 @@ func BenchmarkMemory(b *testing.B) {
 			for range b.N {
 				daemonKiB, backendKiB = rssKiB(b, n1.PID()), rssKiB(b, backend)
 			}
+			b.StopTimer()
+			plainKiB := plainWireGuardGoKiB(b, peers)
 			b.ReportMetric(float64(backendKiB), "backend-rss-KiB")
 			b.ReportMetric(float64(daemonKiB), "daemon-rss-KiB")
+			b.ReportMetric(float64(plainKiB), "plain-wireguard-go-rss-KiB")
 			b.ReportMetric(float64(peers), "peers")
 		})
 	}
@@ -57,4 +64,36 @@ func rssKiB(b *testing.B, pid int) int {
 	}
 	b.Fatalf("process %d has no VmRSS", pid)
 	return 0
+}
+
+// plainWireGuardGoKiB starts this test binary as a plain wireguard-go
+// process holding peers peers and returns its resident memory once it is
+// ready.
+func plainWireGuardGoKiB(b *testing.B, peers int) int {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), plainPeersEnv+"="+strconv.Itoa(peers))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("plain wireguard-go process: %v", err)
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		b.Fatalf("plain wireguard-go process: %q, %v", line, err)
+	}
+	return rssKiB(b, cmd.Process.Pid)
 }

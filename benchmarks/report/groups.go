@@ -83,7 +83,7 @@ var groups = []Group{
 	},
 	{
 		Name: "memory", Package: "./benchmarks/daemon/", Timeout: "30m",
-		About: "resident memory of the daemon and its backend plugin per peer count",
+		About: "resident memory of the daemon, its backend plugin and a plain wireguard-go process per peer count",
 		Full:  Variant{Bench: "Memory", Benchtime: "1x"},
 		Quick: &Variant{Bench: "Memory/peers=(0|100)$", Benchtime: "1x"},
 	},

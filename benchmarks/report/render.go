@@ -302,7 +302,7 @@ func (r *Results) Plots() []Plot {
 
 	// Memory against peer count.
 	var mem []LineSeries
-	for _, s := range []struct{ name, quantity string }{{"netstack backend plugin", "backend-rss"}, {"daemon", "daemon-rss"}} {
+	for _, s := range []struct{ name, quantity string }{{"netstack backend plugin", "backend-rss"}, {"plain wireguard-go on its netstack", "plain-wireguard-go-rss"}, {"daemon", "daemon-rss"}} {
 		peers, kib := memoryPoints(l, s.quantity)
 		ls := LineSeries{Name: s.name, X: peers}
 		for _, k := range kib {
