@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,6 +166,9 @@ func (d *Device) listenPort() (uint16, error) {
 // hostapi.ErrInternal if wireguard-go refused a validated change (the
 // previous peers are put back).
 func (d *Device) ApplyPeers(c hostapi.PeerChanges) error {
+	if len(c.Upsert)+len(c.Remove) >= bulkPeers {
+		defer debug.FreeOSMemory() // after the unlock below
+	}
 	d.lock.lock(false)
 	defer d.lock.unlock()
 	if d.phase != phaseUp {
@@ -341,3 +345,11 @@ func publicKey(k hostapi.PrivateKey) hostapi.Key {
 	}
 	return hostapi.Key(pub)
 }
+
+// bulkPeers is the size of a change (peers upserted plus removed) from
+// which ApplyPeers hands the memory the change used while it was made
+// back to the operating system (debug.FreeOSMemory, once the change is
+// made and the device unlocked): the whole peer set pushed at start or
+// after a relaunch decodes and encodes every peer several times over,
+// and without it the process would keep that garbage's pages resident.
+const bulkPeers = 1024
