@@ -52,7 +52,7 @@ func Check(p *membership.Policy, s *membership.State) []Finding {
 			for _, sel := range list {
 				switch sel.Kind {
 				case membership.SelectNode:
-					if n := v.byID[sel.Name]; n == nil {
+					if n := v.byID(sel.Name); n == nil {
 						add(sel.String(), "no node %s in the membership: selects nothing", sel.Name)
 					} else if !active(n) {
 						add(sel.String(), "node %s is %s: selects nothing while it is", sel.Name, n.Status)
@@ -69,7 +69,7 @@ func Check(p *membership.Policy, s *membership.State) []Finding {
 							add(sel.String(), "no active router serves any of it (outside mesh addresses): selects nothing")
 						}
 					case membership.ContextExit:
-						if len(subtract(prefixes(one), slices.Concat(v.meshSpace, v.routed))) == 0 {
+						if len(subtract(prefixes(one), slices.Concat(v.meshSpace(), v.routed()))) == 0 {
 							add(sel.String(), "it is all mesh addresses or routed subnets, which no exit node carries: selects nothing")
 						}
 					}

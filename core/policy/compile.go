@@ -51,7 +51,7 @@ func Compile(p *membership.Policy, s *membership.State, self string, opts Option
 		p = &membership.Policy{}
 	}
 	v := newView(s)
-	me := v.byID[self]
+	me := v.byID(self)
 	if me == nil || !active(me) {
 		return hostapi.Filter{}
 	}

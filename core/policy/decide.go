@@ -59,7 +59,7 @@ func Decide(p *membership.Policy, s *membership.State, src, dst string, proto ho
 		}
 	} else {
 		addr = addr.Unmap()
-		if n := v.byAddr[addr]; n != nil {
+		if n := v.byAddr(addr); n != nil {
 			if to, why = v.member(n.ID, "dst"); to == nil {
 				return deny("", "", "%s", why)
 			}
@@ -77,7 +77,7 @@ func Decide(p *membership.Policy, s *membership.State, src, dst string, proto ho
 			return deny(ctx, to.ID, "src and dst are the same node: its traffic does not cross the mesh")
 		}
 		dstOf = func(r *membership.Rule) bool { return selects(r.Dst, to) }
-	case containsAddr(v.routed, addr):
+	case containsAddr(v.routed(), addr):
 		ctx = membership.ContextRouter
 		routers := v.servingRouters(addr)
 		for _, r := range routers {
@@ -112,9 +112,9 @@ func Decide(p *membership.Policy, s *membership.State, src, dst string, proto ho
 // member returns the active member named by s (an id or a mesh address),
 // or why there is none; what names the argument in the reason.
 func (v *view) member(s, what string) (*membership.Node, string) {
-	n := v.byID[s]
+	n := v.byID(s)
 	if a, err := netip.ParseAddr(s); err == nil {
-		n = v.byAddr[a.Unmap()]
+		n = v.byAddr(a.Unmap())
 	}
 	switch {
 	case n == nil:

@@ -51,7 +51,7 @@ func TestEveryGateRefusesInactive(t *testing.T) {
 	if isExit(&n) {
 		t.Errorf("isExit(revoked exit) = true")
 	}
-	if containsAddr(v.routed, netip.MustParseAddr("10.9.1.1")) {
+	if containsAddr(v.routed(), netip.MustParseAddr("10.9.1.1")) {
 		t.Errorf("the revoked router's route is routed space")
 	}
 	p := &membership.Policy{Rules: []membership.Rule{

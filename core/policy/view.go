@@ -19,12 +19,17 @@ func active(n *membership.Node) bool { return n.Status == membership.StatusActiv
 // ever selected. A view is built per call and not shared.
 type view struct {
 	s      *membership.State
-	active []*membership.Node          // active members, by id
-	byID   map[string]*membership.Node // every node, any status
-	byAddr map[netip.Addr]*membership.Node
+	all    []membership.Node  // every node, any status, by id (byID searches it)
+	active []*membership.Node // active members, by id
 
-	meshSpace []netip.Prefix // every node's mesh addresses, any status
-	routed    []netip.Prefix // what active routers serve
+	// Built on first use (a compile of a policy without router or exit
+	// rules needs none of them, and a compile runs on every membership
+	// change): see byAddr, meshSpace and routed.
+	byAddrs   map[netip.Addr]*membership.Node
+	mesh      []netip.Prefix // every node's mesh addresses, any status
+	routes    []netip.Prefix // what active routers serve
+	meshDone  bool
+	routeDone bool
 
 	addrMemo map[string][]netip.Prefix // selector list (and excluded node) → addresses
 	exitMemo map[string][]netip.Prefix // dst list → exit destinations
@@ -32,32 +37,68 @@ type view struct {
 
 func newView(s *membership.State) *view {
 	count := s.NodeCount()
-	v := &view{s: s, byID: make(map[string]*membership.Node, count), byAddr: make(map[netip.Addr]*membership.Node, count),
-		addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}}
+	v := &view{s: s, addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}}
 	// One array holds every node the view points at: a compile runs on
 	// every membership change, and a copy per node was most of its cost.
-	nodes := make([]membership.Node, 0, count)
+	v.all = make([]membership.Node, 0, count)
 	for n := range s.Nodes() {
-		nodes = append(nodes, n)
+		v.all = append(v.all, n)
 	}
-	mesh := make([]netip.Prefix, 0, count)
-	var routed []netip.Prefix
 	v.active = make([]*membership.Node, 0, count)
-	for i := range nodes {
-		n := &nodes[i]
-		v.byID[n.ID] = n
-		for _, a := range n.Addresses {
-			v.byAddr[a.Addr()] = n
-			mesh = append(mesh, a)
-		}
-		if active(n) {
+	for i := range v.all {
+		if n := &v.all[i]; active(n) {
 			v.active = append(v.active, n)
+		}
+	}
+	return v
+}
+
+// byID returns the node with id, any status, or nil.
+func (v *view) byID(id string) *membership.Node {
+	i, ok := slices.BinarySearchFunc(v.all, id, func(n membership.Node, id string) int { return strings.Compare(n.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &v.all[i]
+}
+
+// byAddr returns the node, any status, one of whose mesh addresses is a,
+// or nil.
+func (v *view) byAddr(a netip.Addr) *membership.Node {
+	if v.byAddrs == nil {
+		v.byAddrs = make(map[netip.Addr]*membership.Node, len(v.all))
+		for i := range v.all {
+			for _, p := range v.all[i].Addresses {
+				v.byAddrs[p.Addr()] = &v.all[i]
+			}
+		}
+	}
+	return v.byAddrs[a]
+}
+
+// meshSpace returns the aggregate of every node's mesh addresses, any
+// status.
+func (v *view) meshSpace() []netip.Prefix {
+	if !v.meshDone {
+		var mesh []netip.Prefix
+		for i := range v.all {
+			mesh = append(mesh, v.all[i].Addresses...)
+		}
+		v.mesh, v.meshDone = aggregate(mesh), true
+	}
+	return v.mesh
+}
+
+// routed returns the aggregate of what active routers serve.
+func (v *view) routed() []netip.Prefix {
+	if !v.routeDone {
+		var routed []netip.Prefix
+		for _, n := range v.active {
 			routed = append(routed, routerServes(n)...)
 		}
+		v.routes, v.routeDone = aggregate(routed), true
 	}
-	v.meshSpace = aggregate(mesh)
-	v.routed = aggregate(routed)
-	return v
+	return v.routes
 }
 
 // selects reports whether the selector list ss selects node n: n is active
@@ -130,7 +171,7 @@ func (v *view) routerDst(ss []membership.Selector, r *membership.Node) []netip.P
 	if len(served) == 0 {
 		return nil
 	}
-	return subtract(intersect(prefixes(ss), served), v.meshSpace)
+	return subtract(intersect(prefixes(ss), served), v.meshSpace())
 }
 
 // exitDst returns what an exit rule's dst ss reaches through an exit node:
@@ -145,7 +186,7 @@ func (v *view) exitDst(ss []membership.Selector) []netip.Prefix {
 	if slices.ContainsFunc(ss, func(s membership.Selector) bool { return s.Kind == membership.SelectInternet }) {
 		ps = append(ps, publicSpace()...)
 	}
-	d := subtract(ps, append(slices.Clone(v.meshSpace), v.routed...))
+	d := subtract(ps, append(slices.Clone(v.meshSpace()), v.routed()...))
 	v.exitMemo[key] = d
 	return d
 }
