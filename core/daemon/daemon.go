@@ -495,6 +495,16 @@ func (d *Daemon) plan() reconcile.Plan {
 	return reconcile.Desired(d.effectiveState(), d.recOpts)
 }
 
+// gatewayOnlyPlan is d.plan() without its peers and routes: the gateway,
+// the one part of a plan interfaceConfig reads, computed alone (the names
+// loop holds d.mu, and a whole plan of 10,000 peers would stall applies).
+func (d *Daemon) gatewayOnlyPlan() reconcile.Plan {
+	if !d.caps().Has(hostapi.BackendCapPacketFilter) {
+		return reconcile.Plan{} // isolated, as d.plan() says: no gateway
+	}
+	return reconcile.Plan{Gateway: d.gatewayPlan(d.effectiveState())}
+}
+
 // filterOf is the packet filter the node enforces: the signed access
 // policy compiled for this node (policy.Compile), or nothing at all (deny
 // every connection from peers) while the node is isolated (why is
@@ -641,7 +651,7 @@ func (d *Daemon) namesLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		d.mu.Lock()
-		cfg := d.interfaceConfig(d.plan())
+		cfg := d.interfaceConfig(d.gatewayOnlyPlan())
 		if hosts := hostsDigest(cfg.Proxy); hosts != d.hosts {
 			if err := d.backend.Configure(ctx, cfg); err != nil {
 				if ctx.Err() == nil {
