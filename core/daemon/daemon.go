@@ -123,13 +123,27 @@ type Daemon struct {
 	// backend calls, never take it from a supervisor's Setup.
 	mu       sync.Mutex
 	applied  map[hostapi.Key]hostapi.PeerConfig
-	gateway  *hostapi.GatewayConfig // as last configured successfully
-	filter   *hostapi.Filter        // as last set successfully; nil before the first
+	filter   *hostapi.Filter // as last set successfully; nil before the first
 	isolated string
 	rejected *controlapi.Rejection
 	// forkSeen is how many pieces of the ledger's evidence of forks the
 	// daemon has acted on (recorded, shrunk the data plane to the floor).
 	forkSeen int
+	// cfgSeq numbers the interface configurations computed for Configure,
+	// in the order they were computed (under mu).
+	cfgSeq uint64
+
+	// configMu serialises the backend's Configure calls made with a
+	// configuration computed under mu, and guards the fields below. It
+	// comes after mu: fullReconcile takes it holding mu, the names loop
+	// alone, once it has computed its configuration under mu and let mu
+	// go (a names table of 10,000 members takes a while to send). A
+	// supervisor's Setup never takes it (see the package doc).
+	configMu sync.Mutex
+	// configured is the cfgSeq of the newest configuration the backend is
+	// known to hold: an older one is never sent after it.
+	configured uint64
+	gateway    *hostapi.GatewayConfig // as last configured successfully
 	// hosts is the digest (hostsDigest) of the proxies' names table as
 	// last configured successfully: fullReconcile compares one digest,
 	// not the table, whatever the size of the network.
@@ -545,12 +559,9 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	// resolve follow membership too: a node that joined, or whose record
 	// an update changed, gets them here.
 	cfg := d.interfaceConfig(plan)
-	hosts := hostsDigest(cfg.Proxy)
-	if !samePrefixes(cfg.Addresses, cur.Addresses) || !sameGateway(cfg.Gateway, d.gateway) || hosts != d.hosts {
-		if err := d.backend.Configure(ctx, cfg); err != nil {
-			return fmt.Errorf("daemon: configuring the interface: %w", err)
-		}
-		d.gateway, d.hosts = cfg.Gateway, hosts
+	d.cfgSeq++
+	if err := d.configure(ctx, cfg, d.cfgSeq, !samePrefixes(cfg.Addresses, cur.Addresses)); err != nil {
+		return fmt.Errorf("daemon: configuring the interface: %w", err)
 	}
 	c := reconcile.Delta{Peers: reconcile.Diff(plan.Peers, cur.Peers, d.applied)}
 	if d.caps().Has(hostapi.BackendCapRoutes) {
@@ -652,18 +663,36 @@ func (d *Daemon) namesLoop(ctx context.Context) {
 		}
 		d.mu.Lock()
 		cfg := d.interfaceConfig(d.gatewayOnlyPlan())
-		if hosts := hostsDigest(cfg.Proxy); hosts != d.hosts {
-			if err := d.backend.Configure(ctx, cfg); err != nil {
-				if ctx.Err() == nil {
-					d.log.Warn("configuring the proxies' names failed; the repair loop retries", "err", err)
-					d.requestRepair()
-				}
-			} else {
-				d.gateway, d.hosts = cfg.Gateway, hosts
-			}
-		}
+		d.cfgSeq++
+		seq := d.cfgSeq
 		d.mu.Unlock()
+		if err := d.configure(ctx, cfg, seq, false); err != nil && ctx.Err() == nil {
+			d.log.Warn("configuring the proxies' names failed; the repair loop retries", "err", err)
+			d.requestRepair()
+		}
 	}
+}
+
+// configure gives the backend cfg, computed under d.mu as configuration
+// number seq, if its names table or gateway differ from what the backend
+// was last given, or if force — unless a newer configuration went in (or
+// was found in place) already: a configuration is never sent after a
+// newer one. It takes d.configMu.
+func (d *Daemon) configure(ctx context.Context, cfg hostapi.InterfaceConfig, seq uint64, force bool) error {
+	hosts := hostsDigest(cfg.Proxy)
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
+	if seq <= d.configured {
+		return nil
+	}
+	if force || !sameGateway(cfg.Gateway, d.gateway) || hosts != d.hosts {
+		if err := d.backend.Configure(ctx, cfg); err != nil {
+			return err
+		}
+		d.gateway, d.hosts = cfg.Gateway, hosts
+	}
+	d.configured = seq
+	return nil
 }
 
 func (d *Daemon) requestRepair() {

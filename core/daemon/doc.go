@@ -41,11 +41,18 @@
 //  1. d.mu serialises every data-plane change (apply path, full
 //     reconcile, feed extension) and is held across backend calls,
 //     including while a call waits for a relaunched backend plugin.
-//  2. The ledger's lock (ledger.Ledger.mu) is held across store-plugin
+//  2. d.configMu serialises the backend's Configure calls whose
+//     configuration was computed under d.mu, in the order computed (an
+//     older one is never sent after a newer one): fullReconcile takes it
+//     holding d.mu; the names loop computes its configuration under d.mu,
+//     lets d.mu go and then takes d.configMu alone, so that sending the
+//     mesh's names table never holds up an apply. Nothing under it takes
+//     d.mu or the ledger's lock.
+//  3. The ledger's lock (ledger.Ledger.mu) is held across store-plugin
 //     I/O, including waiting for a relaunched store plugin. Nothing
 //     holding it calls the backend: Apply and Extend return before the
 //     daemon pushes the change.
-//  3. d.feedMu guards the feed's status only; nothing is called under it
+//  4. d.feedMu guards the feed's status only; nothing is called under it
 //     (read the ledger's status before taking it). The feed is fetched
 //     outside every lock, so a source that holds a fetch holds nothing
 //     else.
@@ -54,7 +61,8 @@
 // relaunched — never takes d.mu, because an apply holding d.mu may be
 // waiting for that very relaunch; it takes the ledger's lock only briefly
 // (to read the trusted state), reconfigures the fresh plugin from it on its
-// own and asks the repair loop for a full reconcile. The store
+// own (without d.configMu, which a Configure waiting for that relaunch may
+// hold) and asks the repair loop for a full reconcile. The store
 // supervisor's Setup takes neither, and neither does either supervisor's
 // OnBroken (it only offers the reason to Failed's channel).
 // TestBackendDiesDuringAnApplysPush holds the daemon to this order.

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,5 +136,85 @@ func TestProxyStatus(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, h.status().Interface.Proxies); diff != "" {
 		t.Errorf("status proxies (-want +got):\n%s", diff)
+	}
+}
+
+// TestConfigureNeverSendsAnOlderConfiguration: the names loop sends the
+// configuration it computed under d.mu after letting d.mu go, so a full
+// reconcile may configure a newer one first; the older one must then not
+// follow it, whether the newer one was sent or found in place.
+func TestConfigureNeverSendsAnOlderConfiguration(t *testing.T) {
+	h := newHarness(t)
+	h.caps |= hostapi.BackendCapProxy
+	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
+	d := h.start()
+	h.wantHosts("at start", "a", "b", "c", "d")
+
+	d.mu.Lock()
+	older := d.interfaceConfig(d.gatewayOnlyPlan())
+	older.Proxy.Hosts = older.Proxy.Hosts[:1] // as if computed before three members joined
+	d.cfgSeq++
+	olderSeq := d.cfgSeq
+	err := d.fullReconcile(t.Context()) // newer, and in place already
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.configure(t.Context(), older, olderSeq, false); err != nil {
+		t.Fatal(err)
+	}
+	// At once, not eventually: a repair would mend it in the end.
+	if cfg, _ := h.backend().Config(); cfg.Proxy == nil || len(cfg.Proxy.Hosts) != 4 {
+		t.Fatalf("the backend holds %+v after an older configuration came too late, want the 4 members' names", cfg.Proxy)
+	}
+
+	// In order, the same configuration goes in.
+	d.mu.Lock()
+	d.cfgSeq++
+	seq := d.cfgSeq
+	d.mu.Unlock()
+	if err := d.configure(t.Context(), older, seq, false); err != nil {
+		t.Fatal(err)
+	}
+	h.wantHosts("after it came in order", "a")
+}
+
+// TestApplyDoesNotWaitForTheNamesTable: while the names loop's Configure
+// is stuck in the backend, an update still applies (the loop holds no
+// d.mu while it sends the table).
+func TestApplyDoesNotWaitForTheNamesTable(t *testing.T) {
+	h := newHarness(t)
+	h.caps |= hostapi.BackendCapProxy
+	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
+	h.start()
+	h.wantHosts("at start", "a", "b", "c", "d")
+	stuck, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.backend().SetFault(func(ctx context.Context, op string) error {
+		if op == "Configure" {
+			once.Do(func() { close(stuck) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	defer close(release)
+	h.applyOK(membership.Operation{Type: membership.OpAddNode, Node: newNode("e").member(6)}, "alice", "bob")
+	select {
+	case <-stuck:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the names loop never configured the backend after e joined")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "c"}, "alice", "bob")
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an apply waited for the names loop's Configure")
 	}
 }
