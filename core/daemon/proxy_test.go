@@ -186,8 +186,17 @@ func TestApplyDoesNotWaitForTheNamesTable(t *testing.T) {
 	h := newHarness(t)
 	h.caps |= hostapi.BackendCapProxy
 	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
-	h.start()
+	d := h.start()
 	h.wantHosts("at start", "a", "b", "c", "d")
+	// The full reconcile the start asks for configures the names once
+	// (under d.mu, as it must): only the names loop's Configure may stick.
+	if err := poll.Until(5*time.Second, time.Millisecond, func() bool {
+		d.configMu.Lock()
+		defer d.configMu.Unlock()
+		return d.configured > 0
+	}); err != nil {
+		t.Fatal("the start's full reconcile never configured the backend")
+	}
 	stuck, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	h.backend().SetFault(func(ctx context.Context, op string) error {

@@ -253,10 +253,11 @@ func prefixStrings(ps []netip.Prefix) []string {
 	return out
 }
 
-// nodeOf returns node id of state, which may be nil.
+// nodeOf returns node id of state, which may be nil, sharing its slices
+// with the state (membership.State.NodeShared): read it, never modify it.
 func nodeOf(state *membership.State, id string) (membership.Node, bool) {
 	if state == nil {
 		return membership.Node{}, false
 	}
-	return state.Node(id)
+	return state.NodeShared(id) // a status of 10,000 routes looks up as many
 }

@@ -169,6 +169,17 @@ func (s *State) node(id string) (*Node, bool) {
 	return nil, false
 }
 
+// NodeShared returns the node with the given ID without copying it: its
+// slices are the state's own, as those Nodes yields, and callers must not
+// modify them (use Node for a copy).
+func (s *State) NodeShared(id string) (Node, bool) {
+	n, ok := s.node(id)
+	if !ok {
+		return Node{}, false
+	}
+	return *n, true
+}
+
 // Node returns a copy of the node with the given ID.
 func (s *State) Node(id string) (Node, bool) {
 	n, ok := s.node(id)
