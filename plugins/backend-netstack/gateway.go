@@ -130,7 +130,7 @@ type gatewayFlow struct {
 
 // newGateway creates a gateway whose stack sends into out with the given
 // MTU and forwards what policy allows.
-func newGateway(log *slog.Logger, out *channel.Endpoint, mtu int, policy *gatewayPolicy) (*gateway, error) {
+func newGateway(log *slog.Logger, out *outQueue, mtu int, policy *gatewayPolicy) (*gateway, error) {
 	s := stack.New(stack.Options{
 		// Loopback destinations reach the forwarders, which refuse them
 		// unless a prefix names them; gVisor would drop them unanswered.
@@ -183,7 +183,7 @@ func newGateway(log *slog.Logger, out *channel.Endpoint, mtu int, policy *gatewa
 // the link's outbound queue.
 type gatewayNIC struct {
 	*channel.Endpoint
-	out *channel.Endpoint
+	out *outQueue
 }
 
 // WritePackets queues the gateway's packets for wireguard-go.

@@ -14,7 +14,6 @@ import (
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -55,7 +54,8 @@ const outboundQueueLen = 1024
 // up. After Close, Read returns os.ErrClosed and Write drops packets.
 type link struct {
 	stack *stack.Stack
-	ep    *channel.Endpoint
+	ep    *linkEndpoint // the NIC
+	out   *outQueue     // what the stack (and a gateway's) sends
 
 	readCtx    context.Context // done on Close: unblocks Read
 	cancelRead context.CancelFunc
@@ -95,7 +95,8 @@ func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
 		s.Destroy()
 		return nil, fmt.Errorf("enable TCP SACK: %s", err)
 	}
-	ep := channel.New(outboundQueueLen, uint32(mtu), "")
+	out := newOutQueue(outboundQueueLen)
+	ep := newLinkEndpoint(mtu, out)
 	if err := s.CreateNIC(nicID, ep); err != nil {
 		s.Destroy()
 		return nil, fmt.Errorf("create NIC: %s", err)
@@ -112,6 +113,7 @@ func newLink(name string, addrs []netip.Prefix, mtu int) (*link, error) {
 	l := &link{
 		stack:      s,
 		ep:         ep,
+		out:        out,
 		name:       name,
 		readCtx:    ctx,
 		cancelRead: cancel,
@@ -278,25 +280,20 @@ func (l *link) BatchSize() int { return 64 }
 // Read blocks for the next packet the stack sends, then takes any further
 // queued packets, up to len(bufs).
 func (l *link) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	pkt := l.ep.ReadContext(l.readCtx)
-	n := 0
-	for pkt != nil {
-		size := 0
-		for _, s := range pkt.AsSlices() {
-			size += copy(bufs[n][offset+size:], s)
-		}
-		pkt.DecRef()
-		sizes[n] = size
-		n++
-		if n == len(bufs) {
-			break
-		}
-		pkt = l.ep.Read()
-	}
-	if n == 0 {
+	var batch [128]*stack.PacketBuffer
+	k := l.out.take(l.readCtx, batch[:min(len(bufs), len(batch))])
+	if k == 0 {
 		return 0, os.ErrClosed
 	}
-	return n, nil
+	for i, pkt := range batch[:k] {
+		size := 0
+		for _, s := range pkt.AsSlices() {
+			size += copy(bufs[i][offset+size:], s)
+		}
+		pkt.DecRef()
+		sizes[i] = size
+	}
+	return k, nil
 }
 
 // setGateway makes g (nil: none) the gateway that Write hands forwarded
@@ -312,17 +309,21 @@ func (l *link) setGateway(g *gateway) *gateway {
 
 // outbound is the queue of packets the stack sends to wireguard-go; a
 // gateway's stack sends into it too.
-func (l *link) outbound() *channel.Endpoint { return l.ep }
+func (l *link) outbound() *outQueue { return l.out }
 
 // Write delivers decrypted packets into the stack, or into the gateway's
 // stack for a destination it claims that is not one of the link's
-// addresses.
+// addresses. The packets of one call that go to the stack are delivered as
+// a batch (see inbound): consecutive TCP segments of a flow reach it as
+// one.
 func (l *link) Write(bufs [][]byte, offset int) (int, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return 0, os.ErrClosed
 	}
+	in := l.ep.startInbound()
+	defer in.flush()
 	for _, b := range bufs {
 		packet := b[offset:]
 		if len(packet) == 0 {
@@ -344,7 +345,7 @@ func (l *link) Write(bufs [][]byte, offset int) (int, error) {
 			}
 		}
 		pkb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(packet)})
-		l.ep.InjectInbound(proto, pkb)
+		in.add(proto, pkb)
 		pkb.DecRef()
 	}
 	return len(bufs), nil
@@ -376,6 +377,7 @@ func (l *link) Close() error {
 	l.cancelRead()
 	l.ep.Close()
 	l.stack.Destroy()
+	l.out.close()
 	close(l.events)
 	return nil
 }
