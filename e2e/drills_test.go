@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -200,7 +201,7 @@ func (r *drillRun) tamperNewestEntry(id string) {
 	n := r.c.Node(id)
 	r.check("incident: someone edits a byte of "+id+"'s stored log", func() error {
 		n.Stop()
-		path, err := newestEntry(n)
+		path, off, end, err := newestEntry(n)
 		if err != nil {
 			return err
 		}
@@ -208,7 +209,7 @@ func (r *drillRun) tamperNewestEntry(id string) {
 		if err != nil {
 			return err
 		}
-		b[len(b)/2] ^= 0x20
+		b[(off+end)/2] ^= 0x20
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			return err
 		}
@@ -216,23 +217,40 @@ func (r *drillRun) tamperNewestEntry(id string) {
 	})
 }
 
-// newestEntry returns the path of the newest entry of n's file store log.
-func newestEntry(n *Node) (string, error) {
+// newestEntry returns where the newest entry of n's file store log lies:
+// the last segment file of log/ (plugins/store-file/doc.go) and the start
+// and end of the entry's frame in it, the last of the frames that follow
+// the 24-byte segment header (magic "RNE1", index, 8-byte length n,
+// CRC, n data bytes, 4-byte trailer).
+func newestEntry(n *Node) (path string, off, end int, err error) {
 	dir := filepath.Join(n.StateDir, "log")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
 	var newest string
 	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && e.Name() > newest {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), "seg-") && e.Name() > newest {
 			newest = e.Name()
 		}
 	}
 	if newest == "" {
-		return "", fmt.Errorf("no log entry in %s", dir)
+		return "", 0, 0, fmt.Errorf("no log segment in %s", dir)
 	}
-	return filepath.Join(dir, newest), nil
+	path = filepath.Join(dir, newest)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	off = -1
+	for at := 24; at+28 <= len(b) && string(b[at:at+4]) == "RNE1"; {
+		off, at = at, at+28+int(binary.BigEndian.Uint64(b[at+12:at+20]))
+		end = at
+	}
+	if off < 0 {
+		return "", 0, 0, fmt.Errorf("no entry in %s", path)
+	}
+	return path, off, end, nil
 }
 
 // wantRestricted starts n (stopped) and checks it comes up restricted.
@@ -279,11 +297,22 @@ func (r *drillRun) loseNewestEntry(id string) {
 	n := r.c.Node(id)
 	r.check("incident: "+id+" loses the newest entry of its log", func() error {
 		n.Stop()
-		path, err := newestEntry(n)
+		path, off, end, err := newestEntry(n)
 		if err != nil {
 			return err
 		}
-		if err := os.Remove(path); err != nil {
+		// Zero its frame, as an append that never reached the disk leaves
+		// it; a segment holding nothing else goes whole.
+		if off == 24 {
+			err = os.Remove(path)
+		} else {
+			var b []byte
+			if b, err = os.ReadFile(path); err == nil {
+				clear(b[off:end])
+				err = os.WriteFile(path, b, 0o600)
+			}
+		}
+		if err != nil {
 			return err
 		}
 		return r.wantRestricted(n)

@@ -19,11 +19,12 @@ import (
 var builtinStoreKinds = []string{"file", "sqlite"}
 
 // entryFiles says where each built-in store keeps log entry 2, from the
-// layouts their package documentation describes: the file store keeps one
-// file per entry named by its 20-digit index (plugins/store-file/doc.go),
-// the SQLite store one database file (plugins/store-sqlite/doc.go).
+// layouts their package documentation describes: the file store keeps
+// entries in segment files named by their first entry's 20-digit index,
+// the first holding entries 1, 2, … (plugins/store-file/doc.go), the
+// SQLite store one database file (plugins/store-sqlite/doc.go).
 var entryFiles = map[string]string{
-	"file":   filepath.Join("log", "00000000000000000002"),
+	"file":   filepath.Join("log", "seg-00000000000000000001"),
 	"sqlite": "store.db",
 }
 

@@ -51,7 +51,7 @@ func TestReadFirst(t *testing.T) {
 		if err := s.Append(t.Context(), hostapi.LogEntry{Index: 1, Data: entry(1)}); err != nil {
 			t.Fatalf("Append: %v", err)
 		}
-		if diff := cmp.Diff([]string{".", "LOCK", "log", "log/00000000000000000001"}, names(t, dir)); diff != "" {
+		if diff := cmp.Diff([]string{".", "LOCK", "log", "log/seg-00000000000000000001"}, names(t, dir)); diff != "" {
 			t.Errorf("files after the first write (-want +got):\n%s", diff)
 		}
 	})

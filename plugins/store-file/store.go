@@ -62,6 +62,11 @@ type Store struct {
 	upgradeMu sync.Mutex
 	writable  atomic.Bool
 
+	// retired are logs a read-first store loaded before it was made
+	// writable: a reader may still use their files, so Close closes them.
+	// Guarded by upgradeMu.
+	retired []*segLog
+
 	// head is written only by an Append or a Truncate, which the gate
 	// serialises, and read anywhere. Every entry at or below head is
 	// durable.
@@ -110,10 +115,11 @@ func (s *Store) Open(ctx context.Context, cfg hostapi.StoreConfig) error {
 	})
 }
 
-// files are a store's open directories.
+// files are a store's open directories and its log's segments.
 type files struct {
-	root *atomicfile.Dir // the state directory
-	log  *atomicfile.Dir // its log directory
+	root    *atomicfile.Dir // the state directory
+	log     *atomicfile.Dir // its log directory
+	entries *segLog         // the log's segments; set when log is
 }
 
 // openToRead opens what a read-first directory holds, creating nothing:
@@ -129,22 +135,24 @@ func (s *Store) openToRead(d *statedir.Dir) error {
 			return hostapi.Errorf(hostapi.CodeCorrupt, "%s: %v", s.logPath, err)
 		}
 	}
+	if f.log != nil {
+		entries, head, err := s.loadLog(f.log, false)
+		if err != nil {
+			f.log.Close()
+			return err
+		}
+		f.entries = entries
+		s.head.Store(head)
+	}
 	s.files.Store(f)
-	if f.log == nil {
-		return nil
-	}
-	head, err := s.scanHead(f.log)
-	if err != nil {
-		return err
-	}
-	s.head.Store(head)
 	return nil
 }
 
 // prepare makes the layout inside the directory d, held for writing:
 // creates the log directory, removes temp files a crashed writer left, and
-// finds the head.
-func (s *Store) prepare(d *statedir.Dir) error {
+// loads the log (loadLog), converting the old layout and erasing an
+// unfinished append.
+func (s *Store) prepare(d *statedir.Dir) (err error) {
 	root := d.Root()
 	switch err := root.Mkdir(logDirName, 0o700); {
 	case err == nil:
@@ -158,24 +166,31 @@ func (s *Store) prepare(d *statedir.Dir) error {
 	if old := s.files.Load(); old != nil && old.log != nil {
 		log = old.log
 	} else {
-		var err error
 		if log, err = root.OpenDir(logDirName); err != nil {
 			return hostapi.Errorf(hostapi.CodeCorrupt, "%s: %v", s.logPath, err)
 		}
+		defer func() {
+			if err != nil {
+				log.Close()
+			}
+		}()
 	}
-	s.files.Store(&files{root: root, log: log})
 	for _, tmp := range []struct {
 		dir  *atomicfile.Dir
 		name string
-	}{{root, snapshotTmpName}, {log, entryTmpName}} {
+	}{{root, snapshotTmpName}, {log, entryTmpName}, {log, segmentTmpName}} {
 		if err := tmp.dir.Remove(tmp.name); err != nil {
 			return statedir.PathError("remove", filepath.Join(tmp.dir.Path(), tmp.name), err)
 		}
 	}
-	head, err := s.scanHead(log)
+	entries, head, err := s.loadLog(log, true)
 	if err != nil {
 		return err
 	}
+	if old := s.files.Load(); old != nil && old.entries != nil {
+		s.retired = append(s.retired, old.entries)
+	}
+	s.files.Store(&files{root: root, log: log, entries: entries})
 	s.head.Store(head)
 	s.writable.Store(true)
 	return nil
@@ -210,27 +225,8 @@ func (s *Store) makeWritable() error {
 	return nil
 }
 
-// scanHead returns the highest entry index named in the log directory.
-// Gaps below it are not looked for here; reading one fails with
-// hostapi.ErrCorrupt.
-func (s *Store) scanHead(log *atomicfile.Dir) (uint64, error) {
-	entries, err := log.ReadDir()
-	if err != nil {
-		return 0, statedir.PathError("list", s.logPath, err)
-	}
-	var head uint64
-	for _, e := range entries {
-		i, ok := parseEntryName(e.Name())
-		if !ok || !e.Type().IsRegular() {
-			s.logger.Warn("ignoring unexpected entry in log directory", "path", filepath.Join(s.logPath, e.Name()))
-			continue
-		}
-		head = max(head, i)
-	}
-	return head, nil
-}
-
-// entryName returns the file name of entry i.
+// entryName returns the file name of entry i in the old layout, and the
+// digits of a segment's name.
 func entryName(i uint64) string { return fmt.Sprintf("%0*d", entryNameDigits, i) }
 
 // parseEntryName returns the index an entry file name stands for.
@@ -258,12 +254,21 @@ func (s *Store) Close(ctx context.Context) error {
 	})
 }
 
-// closeFiles closes the log directory; the state directory is the
-// statedir.Dir's, which closes it.
+// closeFiles closes the log directory and its segments; the state
+// directory is the statedir.Dir's, which closes it.
 func (s *Store) closeFiles() {
 	if f := s.files.Swap(nil); f != nil && f.log != nil {
+		if f.entries != nil {
+			f.entries.closeAll()
+		}
 		f.log.Close()
 	}
+	s.upgradeMu.Lock()
+	for _, l := range s.retired {
+		l.closeAll()
+	}
+	s.retired = nil
+	s.upgradeMu.Unlock()
 	s.writable.Store(false)
 }
 

@@ -14,14 +14,17 @@ import (
 
 // Truncate removes the entries above after, and the snapshot if its index
 // is above after, as hostapi.Store specifies: the snapshot first, then the
-// entry files from the head down, each removal made durable by a sync of
-// its directory before the next begins, so that a crash at any point
-// leaves a contiguous prefix of the log and no snapshot beyond its head.
-// No other call runs beside it (storerules.Gate.Truncate). A snapshot that
-// cannot be read fails with hostapi.ErrCorrupt before anything is removed.
-// ctx is checked before the removal starts; a removal in progress runs to
-// completion. A removal or sync that fails leaves the store failed (writes
-// refused until it is reopened, see fail), its head at the entries left.
+// segments that start above after, from the last down, then the entries
+// above after in the segment that holds it, which is replaced by a copy
+// that ends at after (written to a temp file, synced and renamed over
+// it). Each step is made durable by a sync of the directory before the
+// next begins, so that a crash at any point leaves a contiguous prefix of
+// the log and no snapshot beyond its head. No other call runs beside it
+// (storerules.Gate.Truncate). A snapshot that cannot be read fails with
+// hostapi.ErrCorrupt before anything is removed. ctx is checked before the
+// removal starts; a removal in progress runs to completion. A step that
+// fails leaves the store failed (writes refused until it is reopened, see
+// fail), its head at the entries left.
 func (s *Store) Truncate(ctx context.Context, after uint64) error {
 	return s.gate.Truncate(ctx, func() error {
 		if remove, err := storerules.TruncateAfter(after, s.head.Load()); !remove || err != nil {
@@ -34,20 +37,77 @@ func (s *Store) Truncate(ctx context.Context, after uint64) error {
 		if err := s.removeSnapshotAbove(f.root, after); err != nil {
 			return err
 		}
-		for i := s.head.Load(); i > after; i-- {
-			name := entryName(i)
-			if err := f.log.Remove(name); err != nil {
-				return s.fail(statedir.PathError("remove", filepath.Join(s.logPath, name), err))
+		l := f.entries
+		for n := len(l.segs); n > 0 && l.segs[n-1].first > after; n-- {
+			g := l.segs[n-1]
+			// Closed first: some systems (Windows) remove no open file.
+			// No reader runs beside a Truncate.
+			g.f.Close()
+			l.mu.Lock()
+			l.segs = l.segs[:n-1]
+			l.mu.Unlock()
+			s.head.Store(l.head())
+			if err := f.log.Remove(g.name); err != nil {
+				return s.fail(statedir.PathError("remove", filepath.Join(s.logPath, g.name), err))
 			}
-			// Gone from the namespace, so gone for readers, durable or not.
-			s.head.Store(i - 1)
 			if err := f.log.Sync(); err != nil {
 				return s.fail(statedir.PathError("sync directory", s.logPath, err))
+			}
+		}
+		if l.head() > after {
+			if err := s.cutSegment(f, l.segs[len(l.segs)-1], after); err != nil {
+				return err
 			}
 		}
 		s.logger.Info("log truncated", "dir", s.root, "head", after)
 		return nil
 	})
+}
+
+// cutSegment replaces the segment g by a copy of it that ends with entry
+// after: the same header and frames up to after's, zeros to the same
+// size.
+func (s *Store) cutSegment(f *files, g *segment, after uint64) error {
+	path := filepath.Join(s.logPath, g.name)
+	_, cut := g.span(after)
+	keep := make([]byte, cut)
+	if err := readAt(g.f, path, keep, 0); err != nil {
+		return err
+	}
+	parts := [][]byte{keep}
+	for pad := g.size - cut; pad > 0; {
+		n := min(pad, zeroChunk)
+		parts = append(parts, zeros[:n])
+		pad -= n
+	}
+	// Closed first: some systems (Windows) replace no open file. No
+	// reader runs beside a Truncate.
+	g.f.Close()
+	replaced := f.log.Replace(segmentTmpName, g.name, 0o600, parts...)
+	file, err := openSegment(f.log, g.name, true)
+	f.entries.mu.Lock()
+	g.f = file
+	if replaced == nil {
+		g.offsets = g.offsets[:after-g.first+1]
+		g.end = cut
+	}
+	f.entries.mu.Unlock()
+	switch {
+	case replaced != nil && err != nil:
+		return s.fail(errors.Join(statedir.PathError("write", path, replaced), err))
+	case replaced != nil:
+		return statedir.PathError("write", path, replaced) // the segment is as it was
+	}
+	// The copy is in the namespace, so the entries above after are gone
+	// for readers, durable or not.
+	s.head.Store(after)
+	if err != nil {
+		return s.fail(err)
+	}
+	if err := f.log.Sync(); err != nil {
+		return s.fail(statedir.PathError("sync directory", s.logPath, err))
+	}
+	return nil
 }
 
 // removeSnapshotAbove removes the snapshot, durably, if its index is above

@@ -1,0 +1,232 @@
+package storefile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
+	"github.com/rustynet/rustynet/plugins/internal/statedir"
+)
+
+// listing is what the log directory holds: the segments' first indices
+// and the entry files of the old layout, each sorted.
+type listing struct {
+	segs, legacy []uint64
+}
+
+// listLog lists the log directory once.
+func (s *Store) listLog(log *atomicfile.Dir) (listing, error) {
+	entries, err := log.ReadDir()
+	if err != nil {
+		return listing{}, statedir.PathError("list", s.logPath, err)
+	}
+	var ls listing
+	for _, e := range entries {
+		name := e.Name()
+		if i, ok := parseSegmentName(name); ok {
+			ls.segs = append(ls.segs, i) // openSegment refuses anything but a regular file
+			continue
+		}
+		if i, ok := parseEntryName(name); ok && e.Type().IsRegular() {
+			ls.legacy = append(ls.legacy, i)
+			continue
+		}
+		if name != entryTmpName && name != segmentTmpName {
+			s.logger.Warn("ignoring unexpected entry in log directory", "path", filepath.Join(s.logPath, name))
+		}
+	}
+	slices.Sort(ls.segs)
+	slices.Sort(ls.legacy)
+	return ls, nil
+}
+
+// loadLog opens and scans the log in log. Opened to write (write set), it
+// first converts a log in the old layout into a segment (migrate), zeroes
+// an unfinished append past the head and removes old entry files a
+// conversion left; to read, it changes nothing: a log in the old layout
+// is read as such and an unfinished append is ignored.
+func (s *Store) loadLog(log *atomicfile.Dir, write bool) (*segLog, uint64, error) {
+	ls, err := s.listLog(log)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ls.segs) == 0 && len(ls.legacy) > 0 {
+		if !write {
+			return &segLog{legacy: true}, ls.legacy[len(ls.legacy)-1], nil
+		}
+		if err := s.migrate(log, ls.legacy); err != nil {
+			return nil, 0, err
+		}
+		ls.segs = []uint64{1}
+	}
+	l := &segLog{}
+	var tail *torn
+	for k, first := range ls.segs {
+		name := segmentName(first)
+		path := filepath.Join(s.logPath, name)
+		if want := l.head() + 1; first != want {
+			l.closeAll()
+			return nil, 0, corrupt(path, "first entry %d, want %d (segments must follow each other)", first, want)
+		}
+		f, err := openSegment(log, name, write)
+		if err != nil {
+			l.closeAll()
+			return nil, 0, err
+		}
+		g := &segment{first: first, name: name, f: f}
+		l.segs = append(l.segs, g)
+		t, err := scanTail(g, path, k == len(ls.segs)-1)
+		if err != nil {
+			l.closeAll()
+			return nil, 0, err
+		}
+		tail = t
+	}
+	if tail != nil {
+		s.logger.Warn("ignoring an unfinished append past the head", "path", filepath.Join(s.logPath, tail.g.name),
+			"offset", tail.from, "bytes", tail.to-tail.from, "head", l.head(), "erased", write)
+		if write {
+			if err := eraseFrame(tail.g.f, tail.from, tail.to); err != nil {
+				l.closeAll()
+				return nil, 0, statedir.PathError("erase unfinished append in", filepath.Join(s.logPath, tail.g.name), err)
+			}
+		}
+	}
+	if write && len(ls.legacy) > 0 {
+		if err := s.removeLegacy(log, ls.legacy, l.head()); err != nil {
+			l.closeAll()
+			return nil, 0, err
+		}
+	}
+	return l, l.head(), nil
+}
+
+// scanTail scans the segment g and decides what follows its last frame:
+// zeros, an unfinished append (only in the last segment, returned), or
+// damage (hostapi.ErrCorrupt).
+func scanTail(g *segment, path string, last bool) (*torn, error) {
+	nz, err := scanSegment(g, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(g.offsets) == 0 {
+		return nil, corrupt(path, "no entry frame after the segment header")
+	}
+	if nz > g.end {
+		if last {
+			if ok, err := tornAt(g, path, nz); err != nil || ok {
+				return &torn{g: g, from: g.end, to: nz}, err
+			}
+		}
+		return nil, corrupt(path, "the bytes at offset %d, after entry %d, are neither its next frame nor zeros", g.end, g.last())
+	}
+	if !last {
+		return nil, nil
+	}
+	ok, err := tornLast(g, path)
+	if err != nil || !ok {
+		return nil, err
+	}
+	off, end := g.span(g.last())
+	g.offsets = g.offsets[:len(g.offsets)-1]
+	g.end = off
+	return &torn{g: g, from: off, to: end}, nil
+}
+
+// migrate converts a log in the old layout (one file per entry, 1 to the
+// last of legacy) into one segment: written to a temp file, synced,
+// renamed to its name and the directory synced. The entry files are
+// removed only after that (removeLegacy), so a crash at any point leaves
+// either the old layout alone or a complete segment beside entry files it
+// holds, which the next writable Open removes. Every entry is read and
+// checked first: a damaged or missing one fails with hostapi.ErrCorrupt
+// and changes nothing.
+func (s *Store) migrate(log *atomicfile.Dir, legacy []uint64) error {
+	head := legacy[len(legacy)-1]
+	if uint64(len(legacy)) != head {
+		return hostapi.Errorf(hostapi.CodeCorrupt, "%s: the old layout's entry files are not 1 to %d (%d files)", s.logPath, head, len(legacy))
+	}
+	tmpPath := filepath.Join(s.logPath, segmentTmpName)
+	if err := log.Remove(segmentTmpName); err != nil {
+		return statedir.PathError("remove", tmpPath, err)
+	}
+	f, err := log.OpenFile(segmentTmpName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return statedir.PathError("create", tmpPath, err)
+	}
+	err = func() error {
+		if err := f.Chmod(0o600); err != nil {
+			return statedir.PathError("chmod", tmpPath, err)
+		}
+		off := int64(segHeaderSize)
+		for i := uint64(1); i <= head; i++ {
+			index, data, err := readFrame(log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				return hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, head)
+			case err != nil:
+				return err
+			case index != i:
+				return hostapi.Errorf(hostapi.CodeCorrupt, "%s holds entry %d", filepath.Join(s.logPath, entryName(i)), index)
+			}
+			frame := encodeFrame(i, data)
+			if _, err := f.WriteAt(frame, off); err != nil {
+				return statedir.PathError("write", tmpPath, err)
+			}
+			off += int64(len(frame))
+		}
+		size := max(segmentSize, off)
+		h := encodeSegmentHeader(1, size)
+		if _, err := f.WriteAt(h[:], 0); err != nil {
+			return statedir.PathError("write", tmpPath, err)
+		}
+		if err := writeZeros(f, off, size); err != nil {
+			return statedir.PathError("write", tmpPath, err)
+		}
+		if err := f.Sync(); err != nil {
+			return statedir.PathError("sync", tmpPath, err)
+		}
+		return nil
+	}()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = statedir.PathError("close", tmpPath, cerr)
+	}
+	if err == nil {
+		err = log.Rename(segmentTmpName, segmentName(1))
+	}
+	if err != nil {
+		log.Remove(segmentTmpName)
+		return err
+	}
+	if err := log.Sync(); err != nil {
+		return statedir.PathError("sync directory", s.logPath, err)
+	}
+	s.logger.Info("converted the log to segments", "dir", s.logPath, "entries", head)
+	return nil
+}
+
+// removeLegacy removes the old layout's entry files once a segment holds
+// their entries, and syncs the directory.
+func (s *Store) removeLegacy(log *atomicfile.Dir, legacy []uint64, head uint64) error {
+	if last := legacy[len(legacy)-1]; last > head {
+		return hostapi.Errorf(hostapi.CodeCorrupt, "%s: an old entry file names entry %d, beyond the segments' head %d", s.logPath, last, head)
+	}
+	for _, i := range legacy {
+		if err := log.Remove(entryName(i)); err != nil {
+			return statedir.PathError("remove", filepath.Join(s.logPath, entryName(i)), err)
+		}
+	}
+	if err := log.Sync(); err != nil {
+		return statedir.PathError("sync directory", s.logPath, err)
+	}
+	return nil
+}
+
+// framePath names where a frame lives, for errors.
+func framePath(logPath string, g *segment, off int64) string {
+	return fmt.Sprintf("%s (offset %d)", filepath.Join(logPath, g.name), off)
+}
