@@ -1,4 +1,4 @@
-package storefile_test
+package storefile
 
 import (
 	"os"
@@ -6,10 +6,52 @@ import (
 	"testing"
 )
 
-// BenchmarkFloor measures the durability primitive an Append is built on,
-// with nothing else: write 1 KiB to a temp file, fsync it, rename it, fsync
-// the directory. Compare BenchmarkAppend/1KiB with it from the same run.
+// BenchmarkFloor measures the durability primitive an Append that fits in
+// its segment is built on, with nothing else: write 1 KiB over zeros
+// already written and synced in a preallocated file, then fdatasync it.
+// Compare BenchmarkAppend/1KiB with it from the same run.
 func BenchmarkFloor(b *testing.B) {
+	const size = 4 << 20
+	data := make([]byte, 1<<10)
+	path := filepath.Join(b.TempDir(), "segment")
+	newFile := func() *os.File {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Write(make([]byte, size)); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	f := newFile()
+	defer func() { f.Close() }()
+	b.SetBytes(int64(len(data)))
+	off := int64(0)
+	for b.Loop() {
+		if off+int64(len(data)) > size {
+			b.StopTimer()
+			f.Close()
+			f, off = newFile(), 0
+			b.StartTimer()
+		}
+		if _, err := f.WriteAt(data, off); err != nil {
+			b.Fatal(err)
+		}
+		if err := datasync(f); err != nil {
+			b.Fatal(err)
+		}
+		off += int64(len(data))
+	}
+}
+
+// BenchmarkFloorRename measures the primitive the layout before segments
+// built every append on, and that still starts a segment: write 1 KiB to a
+// temp file, fsync it, rename it, fsync the directory.
+func BenchmarkFloorRename(b *testing.B) {
 	dir := b.TempDir()
 	d, err := os.Open(dir)
 	if err != nil {

@@ -34,8 +34,10 @@ const (
 	// frame's sectors as the zeros it replaced, unless it left the
 	// trailer out (see tornAt).
 	sectorSize = 512
-	// zeroChunk bounds the zero buffers the store writes from.
-	zeroChunk = 1 << 20
+	// zeroChunk is the size of the zero buffer the store writes from.
+	zeroChunk = 64 << 10
+	// scanChunk bounds the buffer Open reads a segment's unused end with.
+	scanChunk = 1 << 20
 )
 
 // segmentSize is the size of a new segment unless its first frame needs
@@ -270,7 +272,7 @@ func lastNonZero(f *os.File, path string, from, to int64) (int64, error) {
 	if to <= from {
 		return from, nil
 	}
-	buf := make([]byte, min(to-from, zeroChunk))
+	buf := make([]byte, min(to-from, scanChunk))
 	for end := to; end > from; {
 		start := max(from, end-int64(len(buf)))
 		b := buf[:end-start]
