@@ -41,7 +41,7 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 		off := last.end
 		_, err := last.f.WriteAt(frame, off)
 		if err == nil {
-			err = datasync(last.f)
+			err = appendSync(last.f)
 		}
 		if err != nil {
 			cause := statedir.PathError("write", framePath(s.logPath, last, off), err)
@@ -58,6 +58,10 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 		return nil
 	})
 }
+
+// appendSync makes an in-place append durable: datasync, a variable so
+// that tests can make it fail.
+var appendSync = datasync
 
 // appendSegment appends the frame of entry index as the first of a new
 // segment, preallocated with zeros: written to a temp file, synced,
