@@ -107,10 +107,12 @@
 // whose trailer, or one whole sector, was destroyed reads as torn, and the
 // log as one entry shorter. Any damage before the last frame is followed
 // by a whole frame and fails. A log shorter than what this node once
-// trusted is what the core's high-water mark (core/ledger/highwater.go),
-// written after every applied entry and kept outside the store's
-// directory, refuses as a rollback; so a hidden last entry is caught
-// there, as a deleted one is.
+// trusted is what the core's high-water mark (core/ledger/highwater.go)
+// refuses as a rollback: the ledger advances the mark, kept outside the
+// store's directory, after each entry it commits, and refuses to open a
+// log that ends below it. So a hidden last entry is caught there, as a
+// deleted one is (unless the crash came between the entry's append and
+// the mark's write, when the entry was never trusted).
 //
 // # Durability
 //
