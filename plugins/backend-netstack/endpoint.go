@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
@@ -56,10 +58,10 @@ func (q *outQueue) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 	return written, nil
 }
 
-// take blocks until at least one packet is queued or ctx is done, then
+// take blocks (if block) until at least one packet is queued or ctx is done, then
 // moves up to len(dst) packets into dst and returns how many. The caller
 // owns a reference to each.
-func (q *outQueue) take(ctx context.Context, dst []*stack.PacketBuffer) int {
+func (q *outQueue) take(ctx context.Context, dst []*stack.PacketBuffer, block bool) int {
 	for {
 		q.mu.Lock()
 		if q.n > 0 {
@@ -75,7 +77,7 @@ func (q *outQueue) take(ctx context.Context, dst []*stack.PacketBuffer) int {
 		}
 		closed := q.closed
 		q.mu.Unlock()
-		if closed {
+		if closed || !block {
 			return 0
 		}
 		select {
@@ -198,4 +200,102 @@ func (in inbound) flush() {
 // WritePackets queues the stack's packets for wireguard-go.
 func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	return e.out.WritePackets(pkts)
+}
+
+// gsoMaxSize is the largest TCP segment the stack hands the link at once
+// (see linkEndpoint.SupportedGSO); the link cuts it into packets of the
+// MSS.
+const gsoMaxSize = 1 << 15
+
+// SupportedGSO implements stack.GSOEndpoint.SupportedGSO: the stack's TCP
+// sends segments of up to gsoMaxSize in one pass through the stack, as to
+// a NIC that segments them (host GSO), and link.Read cuts each into
+// packets of the MSS with their own IP and TCP headers and checksums,
+// which it computes in full. wireguard-go and the packet filter only ever
+// see ordinary packets.
+func (*linkEndpoint) SupportedGSO() stack.SupportedGSO { return stack.HostGSOSupported }
+
+// GSOMaxSize implements stack.GSOEndpoint.GSOMaxSize.
+func (*linkEndpoint) GSOMaxSize() uint32 { return gsoMaxSize }
+
+// segmentCount returns how many packets pkt becomes: 1 unless it is a
+// TCP segment to cut (gso).
+func segmentCount(pkt *stack.PacketBuffer) int {
+	g := pkt.GSOOptions
+	if g.Type != stack.GSOTCPv4 && g.Type != stack.GSOTCPv6 || g.MSS == 0 {
+		return 1
+	}
+	payload := pkt.Data().Size()
+	return max(1, (payload+int(g.MSS)-1)/int(g.MSS))
+}
+
+// writeSegment writes packet i of pkt (see segmentCount) into dst and
+// returns its size. A packet that is not cut is copied whole. Otherwise
+// packet i carries payload bytes [i*MSS, (i+1)*MSS) behind a copy of the
+// headers with its own IPv4 total length, identification and header
+// checksum (or IPv6 payload length), sequence number, flags (FIN and PSH
+// only on the last packet, CWR only on the first) and TCP checksum.
+func writeSegment(dst []byte, pkt *stack.PacketBuffer, slices [][]byte, i int) int {
+	g := pkt.GSOOptions
+	if g.Type != stack.GSOTCPv4 && g.Type != stack.GSOTCPv6 || g.MSS == 0 {
+		size := 0
+		for _, s := range slices {
+			size += copy(dst[size:], s)
+		}
+		return size
+	}
+	netLen := len(pkt.NetworkHeader().Slice())
+	hdrLen := netLen + len(pkt.TransportHeader().Slice())
+	payload := pkt.Data().Size()
+	mss := int(g.MSS)
+	start := i * mss
+	n := min(mss, payload-start)
+	copyRange(dst[:hdrLen], slices, 0)
+	copyRange(dst[hdrLen:hdrLen+n], slices, hdrLen+start)
+	size := hdrLen + n
+	tcpHdr := header.TCP(dst[netLen:hdrLen])
+	tcpLen := size - netLen
+	var src, dstAddr tcpip.Address
+	if g.Type == stack.GSOTCPv4 {
+		ip := header.IPv4(dst[:netLen])
+		ip.SetTotalLength(uint16(size))
+		ip.SetID(ip.ID() + uint16(i))
+		ip.SetChecksum(0)
+		ip.SetChecksum(^ip.CalculateChecksum())
+		src, dstAddr = ip.SourceAddress(), ip.DestinationAddress()
+	} else {
+		ip := header.IPv6(dst[:netLen])
+		ip.SetPayloadLength(uint16(size - header.IPv6MinimumSize))
+		src, dstAddr = ip.SourceAddress(), ip.DestinationAddress()
+	}
+	tcpHdr.SetSequenceNumber(tcpHdr.SequenceNumber() + uint32(start))
+	flags := tcpHdr.Flags()
+	if start+n < payload {
+		flags &^= header.TCPFlagFin | header.TCPFlagPsh
+	}
+	if i > 0 {
+		flags &^= header.TCPFlagCwr
+	}
+	tcpHdr.SetFlags(uint8(flags))
+	tcpHdr.SetChecksum(0)
+	xsum := header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dstAddr, uint16(tcpLen))
+	xsum = checksum.Checksum(dst[hdrLen:size], xsum)
+	tcpHdr.SetChecksum(^tcpHdr.CalculateChecksum(xsum))
+	return size
+}
+
+// copyRange fills dst from the concatenation of slices, starting at off.
+func copyRange(dst []byte, slices [][]byte, off int) {
+	for _, s := range slices {
+		if len(dst) == 0 {
+			return
+		}
+		if off >= len(s) {
+			off -= len(s)
+			continue
+		}
+		c := copy(dst, s[off:])
+		dst = dst[c:]
+		off = 0
+	}
 }

@@ -60,6 +60,14 @@ type link struct {
 	readCtx    context.Context // done on Close: unblocks Read
 	cancelRead context.CancelFunc
 
+	// readMu guards what Read has taken from out and not yet returned:
+	// pending (a slice of taken), the first packet of which has had seg
+	// of its segments returned.
+	readMu  sync.Mutex
+	taken   [128]*stack.PacketBuffer
+	pending []*stack.PacketBuffer
+	seg     int
+
 	// mu guards the fields below and sends on events; Write holds it for
 	// reading so that Close, and a change of gateway, wait for packets
 	// being delivered.
@@ -278,22 +286,41 @@ func (l *link) Events() <-chan tun.Event { return l.events }
 func (l *link) BatchSize() int { return 64 }
 
 // Read blocks for the next packet the stack sends, then takes any further
-// queued packets, up to len(bufs).
+// queued packets, up to len(bufs). A TCP segment the stack sent in one
+// piece (see linkEndpoint.SupportedGSO) is returned as the packets it is
+// cut into; what does not fit in bufs is returned by the next Read.
 func (l *link) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	var batch [128]*stack.PacketBuffer
-	k := l.out.take(l.readCtx, batch[:min(len(bufs), len(batch))])
-	if k == 0 {
-		return 0, os.ErrClosed
-	}
-	for i, pkt := range batch[:k] {
-		size := 0
-		for _, s := range pkt.AsSlices() {
-			size += copy(bufs[i][offset+size:], s)
+	l.readMu.Lock()
+	defer l.readMu.Unlock()
+	n := 0
+	for n < len(bufs) {
+		if len(l.pending) == 0 {
+			k := l.out.take(l.readCtx, l.taken[:], n == 0)
+			if k == 0 {
+				break
+			}
+			l.pending = l.taken[:k]
+		}
+		pkt := l.pending[0]
+		slices := pkt.AsSlices()
+		count := segmentCount(pkt)
+		for l.seg < count && n < len(bufs) {
+			sizes[n] = writeSegment(bufs[n][offset:], pkt, slices, l.seg)
+			l.seg++
+			n++
+		}
+		if l.seg < count {
+			break // bufs are full: the rest of pkt goes with the next Read
 		}
 		pkt.DecRef()
-		sizes[i] = size
+		l.pending[0] = nil
+		l.pending = l.pending[1:]
+		l.seg = 0
 	}
-	return k, nil
+	if n == 0 {
+		return 0, os.ErrClosed
+	}
+	return n, nil
 }
 
 // setGateway makes g (nil: none) the gateway that Write hands forwarded
