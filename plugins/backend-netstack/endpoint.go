@@ -202,10 +202,10 @@ func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 	return e.out.WritePackets(pkts)
 }
 
-// gsoMaxSize is the largest TCP segment the stack hands the link at once
-// (see linkEndpoint.SupportedGSO); the link cuts it into packets of the
-// MSS.
-const gsoMaxSize = 1 << 15
+// gsoMaxSize is the largest TCP segment the stack hands the link at once,
+// headers included (see linkEndpoint.SupportedGSO): the most that IPv4's
+// total length can state. The link cuts it into packets of the MSS.
+const gsoMaxSize = 1<<16 - 1
 
 // SupportedGSO implements stack.GSOEndpoint.SupportedGSO: the stack's TCP
 // sends segments of up to gsoMaxSize in one pass through the stack, as to

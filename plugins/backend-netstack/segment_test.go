@@ -44,7 +44,7 @@ func gsoPacket(v6 bool, payload []byte, mss uint16, flags header.TCPFlags) *stac
 // the last, and the payload in order.
 func TestWriteSegment(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
-		for _, n := range []int{1, 1379, 1380, 1381, 5000, 30000} {
+		for _, n := range []int{1, 1379, 1380, 1381, 5000, 65474} {
 			t.Run(fmt.Sprintf("v6=%v/%d", v6, n), func(t *testing.T) {
 				payload := make([]byte, n)
 				for i := range payload {
