@@ -221,7 +221,7 @@ func (r *drillRun) tamperNewestEntry(id string) {
 // the last segment file of log/ (plugins/store-file/doc.go) and the start
 // and end of the entry's frame in it, the last of the frames that follow
 // the 24-byte segment header (magic "RNE1", index, 8-byte length n,
-// CRC, n data bytes, 4-byte trailer).
+// data CRC, header CRC, n data bytes, 4-byte trailer).
 func newestEntry(n *Node) (path string, off, end int, err error) {
 	dir := filepath.Join(n.StateDir, "log")
 	entries, err := os.ReadDir(dir)
@@ -243,8 +243,8 @@ func newestEntry(n *Node) (path string, off, end int, err error) {
 		return "", 0, 0, err
 	}
 	off = -1
-	for at := 24; at+28 <= len(b) && string(b[at:at+4]) == "RNE1"; {
-		off, at = at, at+28+int(binary.BigEndian.Uint64(b[at+12:at+20]))
+	for at := 24; at+32 <= len(b) && string(b[at:at+4]) == "RNE1"; {
+		off, at = at, at+32+int(binary.BigEndian.Uint64(b[at+12:at+20]))
 		end = at
 	}
 	if off < 0 {

@@ -12,6 +12,8 @@
 //	    seg-00000000000000000001      a segment: entries 1, 2, …
 //	    seg-00000000000000004097      the next segment, from entry 4097
 //	    .tmp-segment                  a segment being written; removed by Open
+//	    torn-6-1733130000000000000    bytes of a torn append a writable Open
+//	                                  erased (see Torn tail); kept, never read
 //
 // A segment is named by the index of its first entry, zero-padded to 20
 // digits (the width of the largest uint64) so names sort in index order.
@@ -29,7 +31,7 @@
 // one segment of at least 4 MiB holding all its entries. A segment holds:
 //
 //	offset size
-//	0      4    magic: "RNL1"
+//	0      4    magic: "RNL2"
 //	4      8    the index of its first entry (the one its name says)
 //	12     8    its size in bytes, which the file's size must be
 //	20     4    CRC of bytes [0,20)
@@ -39,37 +41,52 @@
 //
 // # Frame
 //
-// Each log entry is one frame in a segment; the snapshot file is one frame
-// without a trailer:
+// Each log entry is one frame in a segment:
 //
 //	offset size
-//	0      4    magic: "RNE1" (log entry) or "RNS1" (snapshot)
-//	4      8    index: the entry's index, or the snapshot's Index
+//	0      4    magic: "RNE1"
+//	4      8    index: the entry's index
+//	12     8    n, the length of data
+//	20     4    CRC of data
+//	24     4    CRC of bytes [0,24): the header's own CRC
+//	28     n    data
+//	28+n   4    trailer magic "RNT1"
+//
+// The header's own CRC lets Open trust a header (its index and length)
+// without reading its data, and so tell a damaged frame from one whose
+// write stopped short. The trailer is written last (in the same write)
+// and tells a whole frame from one whose write stopped short. Keeping the
+// index inside the frame means a frame copied or moved elsewhere is
+// detected rather than returned in the wrong place.
+//
+// The snapshot file is one frame of the old layout's form (below), with
+// magic "RNS1" and the snapshot's Index:
+//
+//	offset size
+//	0      4    magic
+//	4      8    index
 //	12     8    n, the length of data
 //	20     4    CRC of bytes [0,20) followed by data
 //	24     n    data
-//	24+n   4    log entries only: trailer magic "RNT1"
-//
-// The trailer is written last (in the same write) and tells a whole frame
-// from one whose write stopped short. Keeping the index inside the frame
-// means a frame copied or moved elsewhere is detected rather than
-// returned in the wrong place.
 //
 // # Opening
 //
 // Open lists log/ once, opens every segment and reads each one's header
 // and its frames' headers and trailers in order, keeping in memory where
 // every entry's frame lies; ReadLog then reads each entry with one read
-// of exactly its frame and checks it whole (magic, index, length, CRC,
-// trailer). Open fails with hostapi.ErrCorrupt when the segments do not
+// of exactly its frame and checks it whole (magic, header CRC, index,
+// length, data CRC, trailer). A frame counts as whole here when its
+// header's CRC holds, its length fits the segment and its trailer is
+// present. Open fails with hostapi.ErrCorrupt when the segments do not
 // start at entry 1 or do not follow each other (a segment's first entry
 // must be the one after the previous segment's last), when a segment's
 // header is damaged or names another first entry or another size than
 // the file has (a segment truncated or extended), when a segment holds
-// no frame, when a frame's header names another index than the next one,
-// or when the bytes after a segment's last whole frame are neither zeros
-// nor, in the last segment only, a torn tail. A whole frame whose data
-// or CRC is damaged is found by the read of that entry, which fails with
+// no frame, when a header whose CRC holds names another index than the
+// next one, when anything but zeros follows the last whole frame of a
+// segment other than the last, or when what follows the last whole frame
+// of the last segment is not a torn tail (below). A whole frame whose
+// data is damaged is found by the read of that entry, which fails with
 // hostapi.ErrCorrupt (the last frame of the log excepted, see below).
 //
 // # Torn tail
@@ -77,42 +94,50 @@
 // An append writes its frame over zeros. A crash during the write leaves,
 // after the last whole frame of the last segment, part of the new frame:
 // a SIGKILL a prefix of it (the kernel copies a write into the page cache
-// in order), a power loss any subset of its 512-byte sectors. Open takes
-// the bytes after that last frame for such a torn append, and the head
-// for the last whole frame's entry, when nothing but zeros follows and
-// they are:
+// in order), a power loss any subset of its 512-byte sectors. Let R be
+// the bytes from the end of the last whole frame of the last segment to
+// its last non-zero byte. Open decides:
 //
-//   - a header fragment: non-zero bytes only in the first 24, and each of
-//     its first 12 bytes (magic and index) either zero or the byte the
-//     next entry's header has there; or
-//   - the header of the next entry (its magic, the next index, a length
-//     that fits the segment) and nothing non-zero after where that frame
-//     would end, its trailer not the trailer magic; or
-//   - a whole frame of the next entry, trailer present, that is not the
-//     segment's first frame, whose CRC fails and one of whose 512-byte
-//     sectors (aligned to the file) lies wholly inside it and holds only
-//     zeros: a sector that did not reach the disk.
+//   - R empty: the log ends cleanly.
+//   - R holds, at any offset, a valid whole frame (magic, header CRC,
+//     data CRC, trailer), of any index: damage in the middle of the log
+//     (a frame whose header was damaged, followed by acknowledged ones),
+//     never a torn append, since an append is written only after the one
+//     before it is durable. Open fails with hostapi.ErrCorrupt.
+//   - R starts with a header whose CRC holds for another index than the
+//     next: hostapi.ErrCorrupt.
+//   - Anything else (a partial, zeroed or garbled header, a header
+//     without its trailer, stray bytes): a torn append.
 //
-// Anything else there fails Open with hostapi.ErrCorrupt. A segment's
-// first frame is never torn (it is written with its segment, below), and
-// only the last segment may end in a torn tail. A writable Open zeroes a
-// torn tail and syncs (the trailer's bytes first, then the data, then the
-// header, each step synced before the next begins, so that a crash during
-// the repair leaves a torn tail still); a read-first Open (below) ignores
-// it and writes nothing. An unacknowledged append that a power loss left
-// with its first sector unwritten and a later one written is not
-// recognised: Open fails with hostapi.ErrCorrupt rather than guess.
+// The last frame itself, whole by the rule above, is checked too (unless
+// it is its segment's first, which is written with its segment, below):
+// if its data CRC fails and nothing follows it, it is a torn append when
+// one of the 512-byte sectors (aligned to the file) wholly inside its
+// data holds only zeros, a sector that did not reach the disk; otherwise
+// it stays, the head, and its read fails with hostapi.ErrCorrupt (a
+// damaged acknowledged entry is refused, never dropped).
 //
-// The rule can hide damage to the log's last entry only: a last frame
-// whose trailer, or one whole sector, was destroyed reads as torn, and the
-// log as one entry shorter. Any damage before the last frame is followed
-// by a whole frame and fails. A log shorter than what this node once
-// trusted is what the core's high-water mark (core/ledger/highwater.go)
-// refuses as a rollback: the ledger advances the mark, kept outside the
-// store's directory, after each entry it commits, and refuses to open a
-// log that ends below it. So a hidden last entry is caught there, as a
-// deleted one is (unless the crash came between the entry's append and
-// the mark's write, when the entry was never trusted).
+// The head is then the last whole frame's entry before the torn append.
+// A writable Open first keeps R's bytes in log/torn-<next index>-<unix
+// nanoseconds> (0600, created through a synced temp file, directory
+// synced), so that no evidence is ever destroyed, then zeroes R and
+// syncs (the last 4 bytes first, then the rest after the header, then
+// the first 28, each step synced before the next begins, so that a crash
+// during the repair leaves a torn tail still). A read-first Open (below)
+// ignores R and writes nothing. Nothing reads the kept files; an
+// operator may remove them.
+//
+// The rule can hide damage to the log's last entry only, since anything
+// that damages an earlier frame leaves a later whole frame in R: a last
+// frame whose header or trailer was damaged, or one whole sector of whose
+// data was zeroed, reads as torn, and the log as one entry shorter. A log
+// shorter than what this node once trusted is what the core's high-water
+// mark (core/ledger/highwater.go) refuses as a rollback: the ledger
+// advances the mark, kept outside the store's directory, after each entry
+// it commits, and refuses to open a log that ends below it. So a hidden
+// acknowledged entry is caught there, as a deleted one is (unless the
+// crash came between the entry's append and the mark's write, when the
+// entry was never trusted), and its bytes are still in the torn- file.
 //
 // # Durability
 //
@@ -146,7 +171,8 @@
 // # The old layout
 //
 // Stores written before segments kept one file per entry in log/, named
-// by its index (20 digits), each one frame without a trailer. A read-first
+// by its index (20 digits), each one frame of the snapshot's form (magic
+// "RNE1", no header CRC, no trailer). A read-first
 // Open reads such a log as it is and changes nothing. A writable Open
 // converts it: it reads and checks every entry (a missing or damaged one
 // fails Open with hostapi.ErrCorrupt and changes nothing), writes them all

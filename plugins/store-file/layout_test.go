@@ -71,13 +71,14 @@ func seg1(dir string) string { return filepath.Join(dir, "log", "seg-00000000000
 const segSize = 4 << 20
 
 // frame returns the frame doc.go documents for entry index holding data:
-// magic, index, length, CRC-32C, data, trailer.
+// magic, index, length, CRC-32C of data, CRC-32C of the header before
+// it, data, trailer.
 func frame(index uint64, data []byte) []byte {
 	b := []byte("RNE1")
 	b = binary.BigEndian.AppendUint64(b, index)
 	b = binary.BigEndian.AppendUint64(b, uint64(len(data)))
-	crc := crc32.Update(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)), crc32.MakeTable(crc32.Castagnoli), data)
-	b = binary.BigEndian.AppendUint32(b, crc)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	b = append(b, data...)
 	return append(b, "RNT1"...)
 }
@@ -102,7 +103,7 @@ func TestLayout(t *testing.T) {
 	}
 	// The segment header documented in doc.go: magic, first index, size,
 	// CRC-32C of those.
-	hdr := append([]byte("RNL1"), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x40, 0, 0)
+	hdr := append([]byte("RNL2"), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x40, 0, 0)
 	hdr = binary.BigEndian.AppendUint32(hdr, crc32.Checksum(hdr, crc32.MakeTable(crc32.Castagnoli)))
 	if !slices.Equal(b[:24], hdr) {
 		t.Errorf("segment header: got %x, want %x", b[:24], hdr)
@@ -175,12 +176,12 @@ func TestTamper(t *testing.T) {
 	}{
 		{
 			name:    "a data byte flipped",
-			tamper:  func(dir string) error { return patch(seg1(dir), frameOffset(3)+24, []byte{'x'}) },
+			tamper:  func(dir string) error { return patch(seg1(dir), frameOffset(3)+28, []byte{'x'}) },
 			corrupt: []uint64{3},
 		},
 		{
 			name:    "the last entry's data byte flipped",
-			tamper:  func(dir string) error { return patch(seg1(dir), frameOffset(5)+24, []byte{'x'}) },
+			tamper:  func(dir string) error { return patch(seg1(dir), frameOffset(5)+28, []byte{'x'}) },
 			corrupt: []uint64{5},
 		},
 		{
@@ -206,14 +207,25 @@ func TestTamper(t *testing.T) {
 			open:   true,
 		},
 		{
+			// Not a frame: taken for a torn append (see TestTornTail).
 			name:   "garbage after the last frame",
 			tamper: func(dir string) error { return patch(seg1(dir), frameOffset(6)+100, []byte{1}) },
-			open:   true,
 		},
 		{
 			name:   "garbage at the segment's end",
 			tamper: func(dir string) error { return patch(seg1(dir), segSize-1, []byte{1}) },
+		},
+		{
+			name:   "a middle frame's length damaged",
+			tamper: func(dir string) error { return patch(seg1(dir), frameOffset(3)+18, []byte{0x10}) },
 			open:   true,
+		},
+		{
+			name: "the next entry's frame after garbage",
+			tamper: func(dir string) error {
+				return patch(seg1(dir), frameOffset(6), append([]byte{1, 2, 3}, frame(6, entry(6))...))
+			},
+			open: true,
 		},
 		{
 			name:   "the next entry's frame after a gap",

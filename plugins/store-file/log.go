@@ -166,10 +166,7 @@ func (s *Store) readEntry(i uint64) ([]byte, error) {
 	if err := readAt(file, path, buf, off); err != nil {
 		return nil, err
 	}
-	if [trailerSize]byte(buf[len(buf)-trailerSize:]) != magicTrailer {
-		return nil, corrupt(path, "bad frame trailer %q", buf[len(buf)-trailerSize:])
-	}
-	index, data, err := decodeFrame(path, magicEntry, buf[:len(buf)-trailerSize])
+	index, data, err := decodeEntryFrame(path, buf)
 	switch {
 	case err != nil:
 		return nil, err

@@ -1,7 +1,9 @@
 package storefile_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,9 +22,18 @@ func oldLayout(t *testing.T, dir string, n uint64) {
 	must(t, s.PutSnapshot(t.Context(), hostapi.Snapshot{Index: n, Data: []byte("snapshot")}))
 	must(t, s.Close(t.Context()))
 	for i := uint64(1); i <= n; i++ {
-		f := frame(i, entry(i))
-		must(t, os.WriteFile(filepath.Join(dir, "log", oldName(i)), f[:len(f)-4], 0o600))
+		must(t, os.WriteFile(filepath.Join(dir, "log", oldName(i)), oldFrame(i, entry(i)), 0o600))
 	}
+}
+
+// oldFrame returns an entry file of the layout before segments: magic,
+// index, length, CRC-32C of those and data, data.
+func oldFrame(index uint64, data []byte) []byte {
+	b := []byte("RNE1")
+	b = binary.BigEndian.AppendUint64(b, index)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(data)))
+	b = binary.BigEndian.AppendUint32(b, crc32.Update(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)), crc32.MakeTable(crc32.Castagnoli), data))
+	return append(b, data...)
 }
 
 func oldName(i uint64) string { return fmt.Sprintf("%020d", i) }
@@ -148,8 +159,7 @@ func TestMigrate(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "store")
 		oldLayout(t, dir, n)
 		wantLog(t, dir, n)
-		f := frame(n+1, entry(n+1))
-		must(t, os.WriteFile(filepath.Join(dir, "log", oldName(n+1)), f[:len(f)-4], 0o600))
+		must(t, os.WriteFile(filepath.Join(dir, "log", oldName(n+1)), oldFrame(n+1, entry(n+1)), 0o600))
 		s := newStore()
 		if err := s.Open(t.Context(), hostapi.StoreConfig{Dir: dir}); hostapi.CodeOf(err) != hostapi.CodeCorrupt {
 			t.Errorf("Open: got %v, want CORRUPT", err)

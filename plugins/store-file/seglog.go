@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/atomicfile"
@@ -34,6 +36,9 @@ func (s *Store) listLog(log *atomicfile.Dir) (listing, error) {
 		if i, ok := parseEntryName(name); ok && e.Type().IsRegular() {
 			ls.legacy = append(ls.legacy, i)
 			continue
+		}
+		if strings.HasPrefix(name, tornPrefix) || atomicfile.IsTemp(name) {
+			continue // torn tails kept aside (saveTorn), and their temp files
 		}
 		if name != entryTmpName && name != segmentTmpName {
 			s.logger.Warn("ignoring unexpected entry in log directory", "path", filepath.Join(s.logPath, name))
@@ -90,6 +95,10 @@ func (s *Store) loadLog(log *atomicfile.Dir, write bool) (*segLog, uint64, error
 		s.logger.Warn("ignoring an unfinished append past the head", "path", filepath.Join(s.logPath, tail.g.name),
 			"offset", tail.from, "bytes", tail.to-tail.from, "head", l.head(), "erased", write)
 		if write {
+			if err := s.saveTorn(log, l.head()+1, tail.bytes); err != nil {
+				l.closeAll()
+				return nil, 0, err
+			}
 			if err := eraseFrame(tail.g.f, tail.from, tail.to); err != nil {
 				l.closeAll()
 				return nil, 0, statedir.PathError("erase unfinished append in", filepath.Join(s.logPath, tail.g.name), err)
@@ -117,24 +126,46 @@ func scanTail(g *segment, path string, last bool) (*torn, error) {
 		return nil, corrupt(path, "no entry frame after the segment header")
 	}
 	if nz > g.end {
-		if last {
-			if ok, err := tornAt(g, path, nz); err != nil || ok {
-				return &torn{g: g, from: g.end, to: nz}, err
-			}
+		if !last {
+			return nil, corrupt(path, "the bytes at offset %d, after entry %d, are neither its next frame nor zeros", g.end, g.last())
 		}
-		return nil, corrupt(path, "the bytes at offset %d, after entry %d, are neither its next frame nor zeros", g.end, g.last())
+		r := make([]byte, nz-g.end)
+		if err := readAt(g.f, path, r, g.end); err != nil {
+			return nil, err
+		}
+		if err := judgeTail(path, g.end, r, g.last()+1); err != nil {
+			return nil, err
+		}
+		return &torn{g: g, from: g.end, to: nz, bytes: r}, nil
 	}
 	if !last {
 		return nil, nil
 	}
-	ok, err := tornLast(g, path)
-	if err != nil || !ok {
+	r, err := tornLast(g, path)
+	if err != nil || r == nil {
 		return nil, err
 	}
 	off, end := g.span(g.last())
 	g.offsets = g.offsets[:len(g.offsets)-1]
 	g.end = off
-	return &torn{g: g, from: off, to: end}, nil
+	return &torn{g: g, from: off, to: end, bytes: r}, nil
+}
+
+// tornPrefix starts the name of a file holding the bytes of a torn tail
+// that a writable Open erased (saveTorn).
+const tornPrefix = "torn-"
+
+// saveTorn keeps the bytes of a torn tail, found where entry next would
+// be, in log/torn-<next>-<unix nanoseconds> (mode 0600, synced, and the
+// directory synced) before Open erases them, so that no evidence is ever
+// destroyed.
+func (s *Store) saveTorn(log *atomicfile.Dir, next uint64, b []byte) error {
+	name := fmt.Sprintf("%s%d-%d", tornPrefix, next, time.Now().UnixNano())
+	if err := log.Create(name, b, 0o600); err != nil {
+		return statedir.PathError("save the unfinished append to", filepath.Join(s.logPath, name), err)
+	}
+	s.logger.Warn("kept the bytes of an unfinished append", "path", filepath.Join(s.logPath, name), "bytes", len(b))
+	return nil
 }
 
 // migrate converts a log in the old layout (one file per entry, 1 to the

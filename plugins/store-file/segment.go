@@ -19,16 +19,19 @@ import (
 
 // Segment and frame trailer magics; see the package documentation.
 var (
-	magicSegment = [4]byte{'R', 'N', 'L', '1'}
+	magicSegment = [4]byte{'R', 'N', 'L', '2'}
 	magicTrailer = [4]byte{'R', 'N', 'T', '1'}
 )
 
 const (
-	segHeaderSize  = 24
-	segCRCOffset   = 20
-	trailerSize    = 4
-	segmentPrefix  = "seg-"
-	segmentTmpName = ".tmp-segment"
+	segHeaderSize = 24
+	segCRCOffset  = 20
+	trailerSize   = 4
+	// entryHeaderSize is the size of a log entry frame's header in a
+	// segment: magic, index, length, data CRC, header CRC.
+	entryHeaderSize = 28
+	segmentPrefix   = "seg-"
+	segmentTmpName  = ".tmp-segment"
 	// sectorSize is the unit a disk writes whole or not at all: a torn
 	// append (one interrupted by a power loss) leaves at least one of the
 	// frame's sectors as the zeros it replaced, unless it left the
@@ -48,7 +51,7 @@ var segmentSize int64 = 4 << 20
 var zeros = make([]byte, zeroChunk)
 
 // frameSize is the size of the frame of an entry of n data bytes.
-func frameSize(n int) int64 { return headerSize + int64(n) + trailerSize }
+func frameSize(n int) int64 { return entryHeaderSize + int64(n) + trailerSize }
 
 // segmentName returns the file name of the segment whose first entry is
 // first.
@@ -78,11 +81,74 @@ func encodeSegmentHeader(first uint64, size int64) [segHeaderSize]byte {
 // trailer.
 func encodeFrame(index uint64, data []byte) []byte {
 	buf := make([]byte, frameSize(len(data)))
-	h := encodeHeader(magicEntry, index, data)
-	copy(buf, h[:])
-	copy(buf[headerSize:], data)
-	copy(buf[headerSize+len(data):], magicTrailer[:])
+	copy(buf[0:4], magicEntry[:])
+	binary.BigEndian.PutUint64(buf[4:12], index)
+	binary.BigEndian.PutUint64(buf[12:20], uint64(len(data)))
+	binary.BigEndian.PutUint32(buf[20:24], crc32.Checksum(data, castagnoli))
+	binary.BigEndian.PutUint32(buf[24:28], crc32.Checksum(buf[:24], castagnoli))
+	copy(buf[entryHeaderSize:], data)
+	copy(buf[entryHeaderSize+len(data):], magicTrailer[:])
 	return buf
+}
+
+// frameHeader is an entry frame's header whose magic and header CRC are
+// right, so that its fields can be trusted without its data.
+type frameHeader struct {
+	index, n uint64
+	dataCRC  uint32
+}
+
+// parseHeader returns the header at the start of b (at least
+// entryHeaderSize bytes) if its magic and header CRC are right.
+func parseHeader(b []byte) (frameHeader, bool) {
+	if [4]byte(b[0:4]) != magicEntry || crc32.Checksum(b[:24], castagnoli) != binary.BigEndian.Uint32(b[24:28]) {
+		return frameHeader{}, false
+	}
+	return frameHeader{
+		index:   binary.BigEndian.Uint64(b[4:12]),
+		n:       binary.BigEndian.Uint64(b[12:20]),
+		dataCRC: binary.BigEndian.Uint32(b[20:24]),
+	}, true
+}
+
+// decodeEntryFrame checks the whole entry frame buf (header, data,
+// trailer) and returns its index and data, which aliases buf.
+func decodeEntryFrame(path string, buf []byte) (uint64, []byte, error) {
+	if len(buf) < int(frameSize(0)) {
+		return 0, nil, corrupt(path, "%d bytes, shorter than a frame", len(buf))
+	}
+	h, ok := parseHeader(buf)
+	switch {
+	case !ok:
+		return 0, nil, corrupt(path, "bad frame header (magic %q or header CRC-32C)", buf[0:4])
+	case h.n != uint64(len(buf))-uint64(frameSize(0)):
+		return 0, nil, corrupt(path, "header says %d data bytes, frame holds %d", h.n, len(buf)-int(frameSize(0)))
+	case [trailerSize]byte(buf[len(buf)-trailerSize:]) != magicTrailer:
+		return 0, nil, corrupt(path, "bad frame trailer %q", buf[len(buf)-trailerSize:])
+	}
+	data := buf[entryHeaderSize : len(buf)-trailerSize]
+	if got := crc32.Checksum(data, castagnoli); got != h.dataCRC {
+		return 0, nil, corrupt(path, "data CRC-32C %08x, header says %08x", got, h.dataCRC)
+	}
+	return h.index, data, nil
+}
+
+// wholeFrameAt reports whether b holds a whole, valid entry frame (header,
+// data CRC, trailer) starting at p, and returns its header.
+func wholeFrameAt(b []byte, p int) (frameHeader, bool) {
+	if len(b)-p < int(frameSize(0)) {
+		return frameHeader{}, false
+	}
+	h, ok := parseHeader(b[p:])
+	if !ok || h.n > uint64(len(b)-p)-uint64(frameSize(0)) {
+		return frameHeader{}, false
+	}
+	end := p + int(frameSize(int(h.n)))
+	if [trailerSize]byte(b[end-trailerSize:end]) != magicTrailer ||
+		crc32.Checksum(b[p+entryHeaderSize:end-trailerSize], castagnoli) != h.dataCRC {
+		return frameHeader{}, false
+	}
+	return h, true
 }
 
 // segment is one segment file as the store knows it.
@@ -236,28 +302,30 @@ func scanSegment(g *segment, path string) (int64, error) {
 	}
 	g.size = size
 	off, next := int64(segHeaderSize), g.first
-	var fh [headerSize]byte
+	var fh [entryHeaderSize]byte
 	var tr [trailerSize]byte
 	for size-off >= frameSize(0) {
 		if err := readAt(g.f, path, fh[:], off); err != nil {
 			return 0, err
 		}
-		if [4]byte(fh[0:4]) != magicEntry {
+		h, ok := parseHeader(fh[:])
+		if !ok {
 			break
 		}
-		n := binary.BigEndian.Uint64(fh[12:20])
-		if n > hostapi.MaxEntryBytes || int64(n) > size-off-frameSize(0) {
+		if h.index != next {
+			// A header whose CRC holds is one this store wrote: a frame
+			// out of place, never an unfinished append.
+			return 0, corrupt(path, "frame at offset %d holds entry %d, want %d", off, h.index, next)
+		}
+		if h.n > hostapi.MaxEntryBytes || int64(h.n) > size-off-frameSize(0) {
 			break
 		}
-		end := off + frameSize(int(n))
+		end := off + frameSize(int(h.n))
 		if err := readAt(g.f, path, tr[:], end-trailerSize); err != nil {
 			return 0, err
 		}
 		if tr != magicTrailer {
 			break
-		}
-		if index := binary.BigEndian.Uint64(fh[4:12]); index != next {
-			return 0, corrupt(path, "frame at offset %d holds entry %d, want %d", off, index, next)
 		}
 		g.offsets = append(g.offsets, off)
 		off, next = end, next+1
@@ -289,71 +357,66 @@ func lastNonZero(f *os.File, path string, from, to int64) (int64, error) {
 	return from, nil
 }
 
-// torn is an unfinished append found past the head: non-zero bytes in
-// [from, to) of the last segment, to be zeroed by a writable Open.
+// torn is an unfinished append found past the head: the bytes in
+// [from, to) of the last segment, to be saved aside and zeroed by a
+// writable Open.
 type torn struct {
 	g        *segment
 	from, to int64
+	bytes    []byte // the bytes in [from, to)
 }
 
-// tornAt decides whether the non-zero bytes past g.end, the last of which
-// ends at nz > g.end, are an unfinished append (see the package
-// documentation, "Torn tail"): a header fragment, or the frame of the
-// next entry, whole or not, without its trailer, and nothing after it.
-func tornAt(g *segment, path string, nz int64) (bool, error) {
-	if len(g.offsets) == 0 {
-		return false, nil // a segment's first frame is written with it
-	}
-	off := g.end
-	var fh [headerSize]byte
-	if err := readAt(g.f, path, fh[:], off); err != nil {
-		return false, err
-	}
-	if nz <= off+headerSize {
-		// A header fragment: what a crash leaves of a header written or
-		// erased by parts. Its magic and index bytes are each the next
-		// header's or zero.
-		want := encodeHeader(magicEntry, g.last()+1, nil)
-		for i := range 12 {
-			if fh[i] != 0 && fh[i] != want[i] {
-				return false, nil
-			}
+// judgeTail decides whether r, the bytes after the last whole frame of
+// the last segment up to its last non-zero byte, all of them at offset off
+// of the segment, are an unfinished append of entry next (see the package
+// documentation, "Torn tail"), and returns hostapi.ErrCorrupt if not: a
+// whole valid frame anywhere in r is damage in the middle of the log, a
+// trusted header of another entry at its start a frame out of place.
+func judgeTail(path string, off int64, r []byte, next uint64) error {
+	for p := range r {
+		if p+int(frameSize(0)) > len(r) {
+			break
 		}
-		return true, nil
+		if [4]byte(r[p:p+4]) != magicEntry {
+			continue
+		}
+		if h, ok := wholeFrameAt(r, p); ok {
+			return corrupt(path, "a whole frame of entry %d at offset %d, after the damaged frame of entry %d at offset %d", h.index, off+int64(p), next, off)
+		}
 	}
-	n := binary.BigEndian.Uint64(fh[12:20])
-	if [4]byte(fh[0:4]) != magicEntry || binary.BigEndian.Uint64(fh[4:12]) != g.last()+1 ||
-		n > hostapi.MaxEntryBytes || int64(n) > g.size-off-frameSize(0) {
-		return false, nil
+	if len(r) >= entryHeaderSize {
+		if h, ok := parseHeader(r); ok && h.index != next {
+			return corrupt(path, "frame at offset %d holds entry %d, want %d", off, h.index, next)
+		}
 	}
-	// The scan stopped at this plausible header, so the trailer is not
-	// the trailer magic; nothing may follow the frame.
-	return nz <= off+frameSize(int(n)), nil
+	return nil
 }
 
 // tornLast decides whether the last frame of g, whole with its trailer
 // and followed only by zeros, is an append a power loss interrupted: its
-// CRC fails and one of its sectors holds only zeros (the zeros it was
-// written over). A segment's first frame never is.
-func tornLast(g *segment, path string) (bool, error) {
+// data CRC fails and one of the 512-byte sectors (aligned to the file)
+// wholly inside its data holds only zeros (the zeros it was written
+// over). A segment's first frame never is. It returns the frame's bytes
+// if so.
+func tornLast(g *segment, path string) ([]byte, error) {
 	if len(g.offsets) < 2 {
-		return false, nil
+		return nil, nil
 	}
 	off, end := g.span(g.last())
 	buf := make([]byte, end-off)
 	if err := readAt(g.f, path, buf, off); err != nil {
-		return false, err
+		return nil, err
 	}
-	if _, _, err := decodeFrame(path, magicEntry, buf[:len(buf)-trailerSize]); err == nil {
-		return false, nil
+	if _, _, err := decodeEntryFrame(path, buf); err == nil {
+		return nil, nil
 	}
-	for s := off &^ (sectorSize - 1); s < end; s += sectorSize {
-		a, b := max(s, off), min(s+sectorSize, end)
-		if b-a == sectorSize && allZero(buf[a-off:b-off]) {
-			return true, nil
+	from, to := off+entryHeaderSize, end-trailerSize
+	for s := (from + sectorSize - 1) &^ (sectorSize - 1); s+sectorSize <= to; s += sectorSize {
+		if allZero(buf[s-off : s-off+sectorSize]) {
+			return buf, nil
 		}
 	}
-	return false, nil
+	return nil, nil
 }
 
 func allZero(b []byte) bool {
@@ -379,13 +442,13 @@ func writeZeros(f *os.File, from, to int64) error {
 
 // eraseFrame zeroes the unfinished frame in [from, to) of f, durably and
 // so that a crash at any point leaves something a later Open still takes
-// for a torn append (tornAt): the trailer first, then the data, then the
-// header, each synced before the next begins.
+// for a torn append (judgeTail, tornLast): the trailer first, then the
+// data, then the header, each synced before the next begins.
 func eraseFrame(f *os.File, from, to int64) error {
 	steps := [][2]int64{
-		{max(from+headerSize, to-trailerSize), to},
-		{from + headerSize, to - trailerSize},
-		{from, from + headerSize},
+		{max(from+entryHeaderSize, to-trailerSize), to},
+		{from + entryHeaderSize, to - trailerSize},
+		{from, from + entryHeaderSize},
 	}
 	for _, st := range steps {
 		a, b := st[0], min(st[1], to)

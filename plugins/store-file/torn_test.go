@@ -2,6 +2,7 @@ package storefile_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,8 +16,9 @@ import (
 
 // TestTornTail checks the torn-tail rule of doc.go: what an append that a
 // crash interrupted leaves after the last frame of the last segment is
-// ignored by a read-first Open, which writes nothing, and zeroed by a
-// writable one; anything else there is damage.
+// ignored by a read-first Open, which writes nothing, and saved aside then
+// zeroed by a writable one; a whole frame there, or a trusted header of
+// another entry, is damage.
 func TestTornTail(t *testing.T) {
 	big := bytes.Repeat([]byte{0xff}, 3000)
 	full := frame(6, big)
@@ -28,16 +30,19 @@ func TestTornTail(t *testing.T) {
 		open bool   // Open fails with CORRUPT
 	}{
 		{"a header fragment", full[:10], true, false},
-		{"a whole header", full[:24], true, false},
+		{"a whole header", full[:28], true, false},
 		{"a prefix of the frame", full[:1000], true, false},
 		{"the frame without its trailer", full[:len(full)-4], true, false},
 		{"the frame with its trailer half written", full[:len(full)-2], true, false},
 		{"the frame with a sector not written", zeroSector(full, off), true, false},
+		{"the frame with its header zeroed", append(make([]byte, 28), full[28:]...), true, false},
 		{"the frame with a damaged byte", flip(full, 600), false, false},
+		{"the frame with a damaged header", flip(full, 13), true, false},
+		{"garbage after the last frame", []byte{0, 0, 1}, true, false},
+		{"a prefix of the frame, garbage after its end", append(append(append([]byte{}, full[:1000]...), make([]byte, len(full)-1000)...), 1), true, false},
 		{"a prefix of the frame of another index", frame(7, big)[:1000], false, true},
-		{"garbage after the last frame", []byte{0, 0, 1}, false, true},
-		{"the frame, then garbage", append(append([]byte{}, full...), 0, 0, 1), false, true},
-		{"a prefix of the frame, garbage after its end", append(append(append([]byte{}, full[:1000]...), make([]byte, len(full)-1000)...), 1), false, true},
+		{"a damaged header, then the next frame", append(flip(full, 13), frame(7, big)...), false, true},
+		{"garbage, then a frame", append([]byte{0, 0, 1}, full...), false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
@@ -72,6 +77,10 @@ func TestTornTail(t *testing.T) {
 			if !bytes.Equal(before, after) {
 				t.Errorf("a read-first Open changed the segment")
 			}
+			wantNames := []string{".", "LOCK", "log", "log/seg-00000000000000000001", "snapshot"}
+			if diff := cmp.Diff(wantNames, names(t, dir)); diff != "" {
+				t.Errorf("files after a read-first Open (-want +got):\n%s", diff)
+			}
 
 			t.Setenv(storelayout.ReadFirstEnv, "")
 			w := storefile.New(nil)
@@ -79,6 +88,11 @@ func TestTornTail(t *testing.T) {
 			if tc.open {
 				if hostapi.CodeOf(err) != hostapi.CodeCorrupt {
 					t.Errorf("Open: got %v, want CORRUPT", err)
+				}
+				after, rerr := os.ReadFile(seg1(dir))
+				must(t, rerr)
+				if !bytes.Equal(before, after) {
+					t.Errorf("a failed Open changed the segment")
 				}
 				return
 			}
@@ -103,16 +117,67 @@ func TestTornTail(t *testing.T) {
 			if !allZero(after[off:]) {
 				t.Errorf("the torn append was not zeroed")
 			}
-			must(t, w.Append(t.Context(), hostapi.LogEntry{Index: 6, Data: entry(6)}))
-			got, err := w.ReadLog(t.Context(), 1, 10)
-			var want []hostapi.LogEntry
-			for i := uint64(1); i <= 6; i++ {
-				want = append(want, hostapi.LogEntry{Index: i, Data: entry(i)})
+			// The erased bytes are kept: from the end of entry 5's frame
+			// to the last non-zero byte.
+			kept, _ := filepath.Glob(filepath.Join(dir, "log", "torn-6-*"))
+			if len(kept) != 1 {
+				t.Fatalf("files keeping the torn tail: %v, want one log/torn-6-*", kept)
 			}
-			if err != nil || !cmp.Equal(got, want) {
-				t.Errorf("ReadLog after the repair: got %v, %v; want %v", got, err, want)
+			got, err := os.ReadFile(kept[0])
+			must(t, err)
+			want := bytes.TrimRight(before[off:], "\x00")
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s holds %d bytes, want the %d of the torn tail", kept[0], len(got), len(want))
+			}
+			if info, err := os.Stat(kept[0]); err != nil || info.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v, %v; want 0600", kept[0], info.Mode().Perm(), err)
+			}
+			must(t, w.Append(t.Context(), hostapi.LogEntry{Index: 6, Data: entry(6)}))
+			gotLog, err := w.ReadLog(t.Context(), 1, 10)
+			var wantLog []hostapi.LogEntry
+			for i := uint64(1); i <= 6; i++ {
+				wantLog = append(wantLog, hostapi.LogEntry{Index: i, Data: entry(i)})
+			}
+			if err != nil || !cmp.Equal(gotLog, wantLog) {
+				t.Errorf("ReadLog after the repair: got %v, %v; want %v", gotLog, err, wantLog)
 			}
 		})
+	}
+}
+
+// TestDamagedLengthErasesNothing is the review's finding: one bit flipped
+// in the length of a middle frame of the last segment must not make a
+// writable Open take the acknowledged entries after it for a torn append
+// and erase them; the frame header's own CRC tells damage from a tear.
+func TestDamagedLengthErasesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openStore(t, dir)
+	for i := uint64(1); i <= 10; i++ {
+		must(t, s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: entry(i)}))
+	}
+	must(t, s.Close(t.Context()))
+	b, err := os.ReadFile(seg1(dir))
+	must(t, err)
+	at := frameOffset(5) + 12 // entry 5's length: n += 4096
+	n := binary.BigEndian.Uint64(b[at : at+8])
+	must(t, patch(seg1(dir), at, binary.BigEndian.AppendUint64(nil, n|1<<12)))
+	before, err := os.ReadFile(seg1(dir))
+	must(t, err)
+	for _, readFirst := range []string{"1", ""} {
+		t.Setenv(storelayout.ReadFirstEnv, readFirst)
+		w := storefile.New(nil)
+		err := w.Open(t.Context(), hostapi.StoreConfig{Dir: dir})
+		if hostapi.CodeOf(err) != hostapi.CodeCorrupt {
+			t.Errorf("Open (read first %q): got %v, want CORRUPT", readFirst, err)
+		}
+		if err == nil {
+			w.Close(t.Context())
+		}
+	}
+	after, err := os.ReadFile(seg1(dir))
+	must(t, err)
+	if !bytes.Equal(before, after) {
+		t.Errorf("Open changed the segment (entries 5..10 zeroed: %v)", allZero(after[frameOffset(5):frameOffset(11)]))
 	}
 }
 
