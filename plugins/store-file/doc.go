@@ -155,7 +155,10 @@
 // the atomic step. Appends are serialised, so entry n+1 is never written
 // before entry n is durable and the log stays contiguous. PutSnapshot
 // writes .tmp-snapshot, fsyncs it, renames it to snapshot and fsyncs the
-// directory.
+// directory. A writable Open (and a read-first store's first write)
+// fdatasyncs the last segment and fsyncs log/ before it returns, so the
+// head it reports, which the ledger may then mark as trusted, is durable
+// even if the process that wrote it died before its own sync.
 //
 // Truncate (the one write that removes) removes the snapshot first if its
 // index is above the new head, then the segments that start above the new

@@ -111,8 +111,29 @@ func (s *Store) loadLog(log *atomicfile.Dir, write bool) (*segLog, uint64, error
 			return nil, 0, err
 		}
 	}
+	if write {
+		// The head Open reports may be marked by the ledger as trusted
+		// (core/ledger/highwater.go), so it must be durable: an earlier
+		// process may have written it and died before its fdatasync, or
+		// a segment's rename before log/ was synced.
+		if n := len(l.segs); n > 0 {
+			g := l.segs[n-1]
+			if err := headSync(g.f); err != nil {
+				l.closeAll()
+				return nil, 0, statedir.PathError("sync", filepath.Join(s.logPath, g.name), err)
+			}
+		}
+		if err := log.Sync(); err != nil {
+			l.closeAll()
+			return nil, 0, statedir.PathError("sync directory", s.logPath, err)
+		}
+	}
 	return l, l.head(), nil
 }
+
+// headSync makes the last segment durable when a writable Open loads it:
+// datasync, a variable so that tests can watch it.
+var headSync = datasync
 
 // scanTail scans the segment g and decides what follows its last frame:
 // zeros, an unfinished append (only in the last segment, returned), or
