@@ -63,7 +63,8 @@ type Store struct {
 	writable  atomic.Bool
 
 	// retired are logs a read-first store loaded before it was made
-	// writable: a reader may still use their files, so Close closes them.
+	// writable: a reader may still use their files, so Close closes them,
+	// or Truncate, which runs alone and may remove or replace them.
 	// Guarded by upgradeMu.
 	retired []*segLog
 

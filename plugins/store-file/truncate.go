@@ -33,6 +33,7 @@ func (s *Store) Truncate(ctx context.Context, after uint64) error {
 		if err := s.checkWritable(); err != nil {
 			return err
 		}
+		s.dropRetired()
 		f := s.files.Load()
 		if err := s.removeSnapshotAbove(f.root, after); err != nil {
 			return err
@@ -62,6 +63,19 @@ func (s *Store) Truncate(ctx context.Context, after uint64) error {
 		s.logger.Info("log truncated", "dir", s.root, "head", after)
 		return nil
 	})
+}
+
+// dropRetired closes the segments a read-first store loaded before it was
+// made writable: they may be the files Truncate removes or replaces,
+// which some systems (Windows) refuse while any handle is open. No reader
+// runs beside a Truncate, and later ones use the current log.
+func (s *Store) dropRetired() {
+	s.upgradeMu.Lock()
+	defer s.upgradeMu.Unlock()
+	for _, l := range s.retired {
+		l.closeAll()
+	}
+	s.retired = nil
 }
 
 // cutSegment replaces the segment g by a copy of it that ends with entry
