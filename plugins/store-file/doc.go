@@ -27,8 +27,8 @@
 // written and synced, so that an append never changes its size or
 // extents. That size is 4 MiB, or the segment header plus the first
 // frame when that frame is larger (an entry may be up to
-// hostapi.MaxEntryBytes); a log converted from the old layout (below) is
-// one segment of at least 4 MiB holding all its entries. A segment holds:
+// hostapi.MaxEntryBytes), the same for a log converted from the old
+// layout (below). A segment holds:
 //
 //	offset size
 //	0      4    magic: "RNL2"
@@ -165,7 +165,10 @@
 // head, from the last down, syncing log/ after each removal, then, if the
 // segment holding the new head holds entries above it, replaces that
 // segment by a copy of its bytes up to the new head's frame followed by
-// zeros (temp file, fsync, rename, directory fsync). The log on disk is
+// zeros (temp file, streamed through a bounded buffer, fsync, rename,
+// directory fsync). If a step fails after an earlier one changed the
+// disk, the store refuses every later write until it is reopened. The
+// log on disk is
 // therefore always a contiguous prefix of the old one, never a log with a
 // hole, and never shorter than a snapshot it keeps; Truncate returns once
 // the last step is durable. It runs alone (no read or write beside it),
@@ -178,13 +181,19 @@
 // "RNE1", no header CRC, no trailer). A read-first
 // Open reads such a log as it is and changes nothing. A writable Open
 // converts it: it reads and checks every entry (a missing or damaged one
-// fails Open with hostapi.ErrCorrupt and changes nothing), writes them all
-// into one segment through log/.tmp-segment (fsync, rename, directory
-// fsync), and only then removes the entry files and syncs log/. An Open
-// that finds both a segment and entry files (a crash during the removals)
-// takes the segments and removes the entry files, which must not name an
-// entry beyond them. A crash at any step leaves either the old layout
-// whole or a segment holding every entry.
+// fails Open with hostapi.ErrCorrupt and changes nothing), writes them
+// into segments of the usual size, each through log/.tmp-segment (fsync,
+// rename), from the last to the first, syncs log/, then publishes the
+// segment of entry 1 the same way and syncs log/ again, and only then
+// removes the entry files and syncs log/. Entry files beside segments
+// without the segment of entry 1 are an unfinished conversion: a
+// read-first Open reads the entry files, a writable one converts again
+// (the new segments replace the old, and any other is removed before the
+// segment of entry 1 is published). An Open that finds the segment of
+// entry 1 and entry files (a crash during the removals) takes the
+// segments and removes the entry files, which must not name an entry
+// beyond them. A crash at any step leaves either the old layout whole or
+// segments holding every entry.
 //
 // # No symbolic links
 //

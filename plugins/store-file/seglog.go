@@ -59,14 +59,17 @@ func (s *Store) loadLog(log *atomicfile.Dir, write bool) (*segLog, uint64, error
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(ls.segs) == 0 && len(ls.legacy) > 0 {
+	if len(ls.legacy) > 0 && (len(ls.segs) == 0 || ls.segs[0] != 1) {
+		// The old layout, whole: a conversion publishes the segment of
+		// entry 1 last, and removes no entry file before it has.
 		if !write {
 			return &segLog{legacy: true}, ls.legacy[len(ls.legacy)-1], nil
 		}
-		if err := s.migrate(log, ls.legacy); err != nil {
+		segs, err := s.migrate(log, ls.legacy, ls.segs)
+		if err != nil {
 			return nil, 0, err
 		}
-		ls.segs = []uint64{1}
+		ls.segs = segs
 	}
 	l := &segLog{}
 	var tail *torn
@@ -190,18 +193,113 @@ func (s *Store) saveTorn(log *atomicfile.Dir, next uint64, b []byte) error {
 }
 
 // migrate converts a log in the old layout (one file per entry, 1 to the
-// last of legacy) into one segment: written to a temp file, synced,
-// renamed to its name and the directory synced. The entry files are
-// removed only after that (removeLegacy), so a crash at any point leaves
-// either the old layout alone or a complete segment beside entry files it
-// holds, which the next writable Open removes. Every entry is read and
-// checked first: a damaged or missing one fails with hostapi.ErrCorrupt
-// and changes nothing.
-func (s *Store) migrate(log *atomicfile.Dir, legacy []uint64) error {
+// last of legacy) into segments of at most segmentSize bytes (a frame
+// larger than that gets a segment of its own, as an append does) and
+// returns their first entries. Every entry is read and checked first: a
+// damaged or missing one fails with hostapi.ErrCorrupt and changes
+// nothing. The segments are then written and published (temp file,
+// synced, renamed) from the last to the first, stale ones a crashed
+// conversion left (stale, not in the new list) removed, log/ synced, and
+// the segment of entry 1 published last and log/ synced again: until it
+// is, Open takes the log for the old layout and converts it again. The
+// entry files are removed only after that (removeLegacy), so a crash at
+// any point leaves either the old layout whole or segments holding every
+// entry beside entry files they hold, which the next writable Open
+// removes.
+func (s *Store) migrate(log *atomicfile.Dir, legacy, stale []uint64) ([]uint64, error) {
 	head := legacy[len(legacy)-1]
 	if uint64(len(legacy)) != head {
-		return hostapi.Errorf(hostapi.CodeCorrupt, "%s: the old layout's entry files are not 1 to %d (%d files)", s.logPath, head, len(legacy))
+		return nil, hostapi.Errorf(hostapi.CodeCorrupt, "%s: the old layout's entry files are not 1 to %d (%d files)", s.logPath, head, len(legacy))
 	}
+	read := func(i uint64) ([]byte, error) {
+		index, data, err := readFrame(log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, head)
+		case err != nil:
+			return nil, err
+		case index != i:
+			return nil, hostapi.Errorf(hostapi.CodeCorrupt, "%s holds entry %d", filepath.Join(s.logPath, entryName(i)), index)
+		}
+		return data, nil
+	}
+	// Check every entry and place the segments' boundaries.
+	type span struct {
+		first, last uint64
+		size        int64
+	}
+	var spans []span
+	for i := uint64(1); i <= head; i++ {
+		data, err := read(i)
+		if err != nil {
+			return nil, err
+		}
+		n := frameSize(len(data))
+		if k := len(spans) - 1; k >= 0 && spans[k].size+n <= segmentSize {
+			spans[k].last, spans[k].size = i, spans[k].size+n
+			continue
+		}
+		spans = append(spans, span{first: i, last: i, size: segHeaderSize + n})
+	}
+	var firsts []uint64
+	for _, sp := range spans {
+		firsts = append(firsts, sp.first)
+	}
+	publish := func(sp span) error {
+		size := max(segmentSize, sp.size)
+		err := s.writeSegmentTmp(log, sp.first, size, func(f *os.File) (int64, error) {
+			off := int64(segHeaderSize)
+			for i := sp.first; i <= sp.last; i++ {
+				data, err := read(i)
+				if err != nil {
+					return 0, err
+				}
+				frame := encodeFrame(i, data)
+				if _, err := f.WriteAt(frame, off); err != nil {
+					return 0, err
+				}
+				off += int64(len(frame))
+			}
+			return off, nil
+		})
+		if err == nil {
+			err = log.Rename(segmentTmpName, segmentName(sp.first))
+		}
+		if err != nil {
+			log.Remove(segmentTmpName)
+		}
+		return err
+	}
+	for k := len(spans) - 1; k >= 1; k-- {
+		if err := publish(spans[k]); err != nil {
+			return nil, err
+		}
+	}
+	for _, first := range stale {
+		if !slices.Contains(firsts, first) {
+			if err := log.Remove(segmentName(first)); err != nil {
+				return nil, statedir.PathError("remove", filepath.Join(s.logPath, segmentName(first)), err)
+			}
+		}
+	}
+	if err := log.Sync(); err != nil {
+		return nil, statedir.PathError("sync directory", s.logPath, err)
+	}
+	if err := publish(spans[0]); err != nil {
+		return nil, err
+	}
+	if err := log.Sync(); err != nil {
+		return nil, statedir.PathError("sync directory", s.logPath, err)
+	}
+	s.logger.Info("converted the log to segments", "dir", s.logPath, "entries", head, "segments", len(spans))
+	return firsts, nil
+}
+
+// writeSegmentTmp writes log/.tmp-segment, a segment of size bytes whose
+// first entry is first: its header, what fill writes after it (up to the
+// offset fill returns) and zeros to size, and syncs it. The caller renames
+// it; on error it is removed.
+func (s *Store) writeSegmentTmp(log *atomicfile.Dir, first uint64, size int64, fill func(*os.File) (int64, error)) error {
 	tmpPath := filepath.Join(s.logPath, segmentTmpName)
 	if err := log.Remove(segmentTmpName); err != nil {
 		return statedir.PathError("remove", tmpPath, err)
@@ -212,52 +310,31 @@ func (s *Store) migrate(log *atomicfile.Dir, legacy []uint64) error {
 	}
 	err = func() error {
 		if err := f.Chmod(0o600); err != nil {
-			return statedir.PathError("chmod", tmpPath, err)
+			return err
 		}
-		off := int64(segHeaderSize)
-		for i := uint64(1); i <= head; i++ {
-			index, data, err := readFrame(log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
-			switch {
-			case errors.Is(err, os.ErrNotExist):
-				return hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, head)
-			case err != nil:
-				return err
-			case index != i:
-				return hostapi.Errorf(hostapi.CodeCorrupt, "%s holds entry %d", filepath.Join(s.logPath, entryName(i)), index)
-			}
-			frame := encodeFrame(i, data)
-			if _, err := f.WriteAt(frame, off); err != nil {
-				return statedir.PathError("write", tmpPath, err)
-			}
-			off += int64(len(frame))
-		}
-		size := max(segmentSize, off)
-		h := encodeSegmentHeader(1, size)
+		h := encodeSegmentHeader(first, size)
 		if _, err := f.WriteAt(h[:], 0); err != nil {
-			return statedir.PathError("write", tmpPath, err)
+			return err
 		}
-		if err := writeZeros(f, off, size); err != nil {
-			return statedir.PathError("write", tmpPath, err)
+		end, err := fill(f)
+		if err != nil {
+			return err
 		}
-		if err := f.Sync(); err != nil {
-			return statedir.PathError("sync", tmpPath, err)
+		if err := writeZeros(f, end, size); err != nil {
+			return err
 		}
-		return nil
+		return f.Sync()
 	}()
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = statedir.PathError("close", tmpPath, cerr)
-	}
-	if err == nil {
-		err = log.Rename(segmentTmpName, segmentName(1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		log.Remove(segmentTmpName)
-		return err
+		if hostapi.CodeOf(err) == hostapi.CodeCorrupt {
+			return err
+		}
+		return statedir.PathError("write", tmpPath, err)
 	}
-	if err := log.Sync(); err != nil {
-		return statedir.PathError("sync directory", s.logPath, err)
-	}
-	s.logger.Info("converted the log to segments", "dir", s.logPath, "entries", head)
 	return nil
 }
 

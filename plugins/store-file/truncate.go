@@ -3,7 +3,9 @@ package storefile
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -35,7 +37,9 @@ func (s *Store) Truncate(ctx context.Context, after uint64) error {
 		}
 		s.dropRetired()
 		f := s.files.Load()
-		if err := s.removeSnapshotAbove(f.root, after); err != nil {
+		start := s.head.Load()
+		removed, err := s.removeSnapshotAbove(f.root, after)
+		if err != nil {
 			return err
 		}
 		l := f.entries
@@ -56,7 +60,13 @@ func (s *Store) Truncate(ctx context.Context, after uint64) error {
 			}
 		}
 		if l.head() > after {
+			// Anything changed before the cut (the snapshot or a segment
+			// removed) leaves the store failed if the cut fails.
+			changed := removed || s.head.Load() != start
 			if err := s.cutSegment(f, l.segs[len(l.segs)-1], after); err != nil {
+				if changed && s.failed.Load() == nil {
+					return s.fail(err)
+				}
 				return err
 			}
 		}
@@ -80,24 +90,31 @@ func (s *Store) dropRetired() {
 
 // cutSegment replaces the segment g by a copy of it that ends with entry
 // after: the same header and frames up to after's, zeros to the same
-// size.
+// size. The copy is streamed through a bounded buffer. If it fails before
+// the rename, the segment is as it was and the error is returned (the
+// caller fails the store if an earlier step changed it); after the
+// rename, the store fails.
 func (s *Store) cutSegment(f *files, g *segment, after uint64) error {
 	path := filepath.Join(s.logPath, g.name)
 	_, cut := g.span(after)
-	keep := make([]byte, cut)
-	if err := readAt(g.f, path, keep, 0); err != nil {
-		return err
-	}
-	parts := [][]byte{keep}
-	for pad := g.size - cut; pad > 0; {
-		n := min(pad, zeroChunk)
-		parts = append(parts, zeros[:n])
-		pad -= n
+	buf := make([]byte, zeroChunk)
+	werr := s.writeSegmentTmp(f.log, g.first, g.size, func(tmp *os.File) (int64, error) {
+		src := io.NewSectionReader(g.f, segHeaderSize, cut-segHeaderSize)
+		if _, err := io.CopyBuffer(io.NewOffsetWriter(tmp, segHeaderSize), src, buf); err != nil {
+			return 0, err
+		}
+		return cut, nil
+	})
+	if werr != nil {
+		return statedir.PathError("write a copy of", path, werr)
 	}
 	// Closed first: some systems (Windows) replace no open file. No
 	// reader runs beside a Truncate.
 	g.f.Close()
-	replaced := f.log.Replace(segmentTmpName, g.name, 0o600, parts...)
+	replaced := f.log.Rename(segmentTmpName, g.name)
+	if replaced != nil {
+		f.log.Remove(segmentTmpName)
+	}
 	file, err := openSegment(f.log, g.name, true)
 	f.entries.mu.Lock()
 	g.f = file
@@ -108,9 +125,9 @@ func (s *Store) cutSegment(f *files, g *segment, after uint64) error {
 	f.entries.mu.Unlock()
 	switch {
 	case replaced != nil && err != nil:
-		return s.fail(errors.Join(statedir.PathError("write", path, replaced), err))
+		return s.fail(errors.Join(statedir.PathError("replace", path, replaced), err))
 	case replaced != nil:
-		return statedir.PathError("write", path, replaced) // the segment is as it was
+		return statedir.PathError("replace", path, replaced) // the segment is as it was
 	}
 	// The copy is in the namespace, so the entries above after are gone
 	// for readers, durable or not.
@@ -125,22 +142,23 @@ func (s *Store) cutSegment(f *files, g *segment, after uint64) error {
 }
 
 // removeSnapshotAbove removes the snapshot, durably, if its index is above
-// after. A damaged snapshot fails with hostapi.ErrCorrupt and is kept.
-func (s *Store) removeSnapshotAbove(dir *atomicfile.Dir, after uint64) error {
+// after, and reports whether it did. A damaged snapshot fails with
+// hostapi.ErrCorrupt and is kept.
+func (s *Store) removeSnapshotAbove(dir *atomicfile.Dir, after uint64) (bool, error) {
 	index, _, err := readFrame(dir, snapshotName, magicSnapshot, hostapi.MaxSnapshotBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
+		return false, err
 	case index <= after:
-		return nil
+		return false, nil
 	}
 	if err := dir.Remove(snapshotName); err != nil {
-		return s.fail(statedir.PathError("remove", filepath.Join(s.root, snapshotName), err))
+		return false, s.fail(statedir.PathError("remove", filepath.Join(s.root, snapshotName), err))
 	}
 	if err := dir.Sync(); err != nil {
-		return s.fail(statedir.PathError("sync directory", s.root, err))
+		return true, s.fail(statedir.PathError("sync directory", s.root, err))
 	}
-	return nil
+	return true, nil
 }
