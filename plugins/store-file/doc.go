@@ -178,22 +178,21 @@
 //
 // Stores written before segments kept one file per entry in log/, named
 // by its index (20 digits), each one frame of the snapshot's form (magic
-// "RNE1", no header CRC, no trailer). A read-first
-// Open reads such a log as it is and changes nothing. A writable Open
-// converts it: it reads and checks every entry (a missing or damaged one
-// fails Open with hostapi.ErrCorrupt and changes nothing), writes them
-// into segments of the usual size, each through log/.tmp-segment (fsync,
-// rename), from the last to the first, syncs log/, then publishes the
-// segment of entry 1 the same way and syncs log/ again, and only then
-// removes the entry files and syncs log/. Entry files beside segments
-// without the segment of entry 1 are an unfinished conversion: a
-// read-first Open reads the entry files, a writable one converts again
-// (the new segments replace the old, and any other is removed before the
-// segment of entry 1 is published). An Open that finds the segment of
-// entry 1 and entry files (a crash during the removals) takes the
-// segments and removes the entry files, which must not name an entry
-// beyond them. A crash at any step leaves either the old layout whole or
-// segments holding every entry.
+// "RNE1", no header CRC, no trailer). A read-first Open reads such a log
+// as it is and changes nothing. A writable Open converts it: it reads and
+// checks every entry (a missing or damaged one fails Open with
+// hostapi.ErrCorrupt and changes nothing), writes them into segments of
+// the usual size, each through log/.tmp-segment (fsync, rename), from the
+// last to the first, syncs log/, then publishes the segment of entry 1
+// the same way and syncs log/ again, and only then removes the entry
+// files and syncs log/. Entry files beside segments without the segment
+// of entry 1 are an unfinished conversion: a read-first Open reads the
+// entry files, a writable one converts again (the new segments replace
+// the old, and any other is removed before the segment of entry 1 is
+// published). An Open that finds the segment of entry 1 and entry files
+// (a crash during the removals) takes the segments and removes the entry
+// files, which must not name an entry beyond them. A crash at any step
+// leaves either the old layout whole or segments holding every entry.
 //
 // # No symbolic links
 //
@@ -213,5 +212,7 @@
 // first write takes the directory's exclusive lock, creates what is
 // missing, converts and repairs as a writable Open does, and refuses the
 // write with CONFLICT if the log's head changed since Open (a refusal that
-// stands until the store is reopened).
+// stands until the store is reopened). A read of the old layout that
+// finds an entry file gone while that first write converts the log waits
+// for the conversion and reads the entry from the segments.
 package storefile

@@ -149,7 +149,7 @@ func (s *Store) ReadLog(ctx context.Context, from uint64, limit int) ([]hostapi.
 func (s *Store) readEntry(i uint64) ([]byte, error) {
 	f := s.files.Load()
 	if f.entries.legacy {
-		return s.readLegacyEntry(f.log, i)
+		return s.readLegacyEntry(f, i)
 	}
 	f.entries.mu.RLock()
 	g, off, end := f.entries.find(i)
@@ -177,12 +177,22 @@ func (s *Store) readEntry(i uint64) ([]byte, error) {
 }
 
 // readLegacyEntry reads entry i of a log still in the old layout, one file
-// per entry (a read-first store's).
-func (s *Store) readLegacyEntry(log *atomicfile.Dir, i uint64) ([]byte, error) {
+// per entry (a read-first store's, f).
+func (s *Store) readLegacyEntry(f *files, i uint64) ([]byte, error) {
 	path := filepath.Join(s.logPath, entryName(i))
-	index, data, err := readFrame(log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
+	index, data, err := readFrame(f.log, entryName(i), magicEntry, hostapi.MaxEntryBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		// The store's first write may be converting the log (makeWritable,
+		// under upgradeMu), which removes the entry files once the
+		// segments hold them and are published: wait for it, and read
+		// the entry from the converted log.
+		s.upgradeMu.Lock()
+		now := s.files.Load()
+		s.upgradeMu.Unlock()
+		if now != nil && now != f && now.entries != nil && !now.entries.legacy {
+			return s.readEntry(i)
+		}
 		return nil, hostapi.Errorf(hostapi.CodeCorrupt, "entry %d is missing (head is %d)", i, s.head.Load())
 	case err != nil:
 		return nil, err
