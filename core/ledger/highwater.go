@@ -311,7 +311,7 @@ func writeMarkSlots(path string, payload []byte, perm fs.FileMode) error {
 	if _, err := f.WriteAt(slot, int64((seq+1)%2)*markSlotSize); err != nil {
 		return err
 	}
-	return datasync(f)
+	return atomicfile.Datasync(f)
 }
 
 // replaceMark writes a new mark file of one slot (seq 1; the other

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rustynet/rustynet/internal/atomicfile"
 )
 
 // BenchmarkMarkWrite measures the high-water mark's durable write, the
@@ -49,7 +51,7 @@ func BenchmarkMarkWrite(b *testing.B) {
 		if _, err := f.WriteAt(make([]byte, 2*markSlotSize), 0); err != nil {
 			b.Fatal(err)
 		}
-		if err := datasync(f); err != nil {
+		if err := atomicfile.Datasync(f); err != nil {
 			b.Fatal(err)
 		}
 		lat := make([]time.Duration, 0, b.N)
@@ -60,7 +62,7 @@ func BenchmarkMarkWrite(b *testing.B) {
 			if _, err := f.WriteAt(slot, int64(i%2)*markSlotSize); err != nil {
 				b.Fatal(err)
 			}
-			if err := datasync(f); err != nil {
+			if err := atomicfile.Datasync(f); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))

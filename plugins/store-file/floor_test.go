@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rustynet/rustynet/internal/atomicfile"
 )
 
 // BenchmarkFloor measures the durability primitive an Append that fits in
@@ -41,7 +43,7 @@ func BenchmarkFloor(b *testing.B) {
 		if _, err := f.WriteAt(data, off); err != nil {
 			b.Fatal(err)
 		}
-		if err := datasync(f); err != nil {
+		if err := atomicfile.Datasync(f); err != nil {
 			b.Fatal(err)
 		}
 		off += int64(len(data))

@@ -59,9 +59,9 @@ func (s *Store) Append(ctx context.Context, e hostapi.LogEntry) error {
 	})
 }
 
-// appendSync makes an in-place append durable: datasync, a variable so
+// appendSync makes an in-place append durable: atomicfile.Datasync, a variable so
 // that tests can make it fail.
-var appendSync = datasync
+var appendSync = atomicfile.Datasync
 
 // appendSegment appends the frame of entry index as the first of a new
 // segment, preallocated with zeros: written to a temp file, synced,

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 	"github.com/rustynet/rustynet/internal/storelayout"
 )
 
@@ -31,9 +32,9 @@ func TestOpenSyncsHead(t *testing.T) {
 		if fail {
 			return errors.New("sync failed")
 		}
-		return datasync(f)
+		return atomicfile.Datasync(f)
 	}
-	t.Cleanup(func() { headSync = datasync })
+	t.Cleanup(func() { headSync = atomicfile.Datasync })
 
 	t.Setenv(storelayout.ReadFirstEnv, "1")
 	r := New(nil)

@@ -135,8 +135,8 @@ func (s *Store) loadLog(log *atomicfile.Dir, write bool) (*segLog, uint64, error
 }
 
 // headSync makes the last segment durable when a writable Open loads it:
-// datasync, a variable so that tests can watch it.
-var headSync = datasync
+// atomicfile.Datasync, a variable so that tests can watch it.
+var headSync = atomicfile.Datasync
 
 // scanTail scans the segment g and decides what follows its last frame:
 // zeros, an unfinished append (only in the last segment, returned), or

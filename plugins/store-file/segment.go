@@ -458,7 +458,7 @@ func eraseFrame(f *os.File, from, to int64) error {
 		if err := writeZeros(f, a, b); err != nil {
 			return err
 		}
-		if err := datasync(f); err != nil {
+		if err := atomicfile.Datasync(f); err != nil {
 			return err
 		}
 	}

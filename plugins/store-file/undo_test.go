@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/atomicfile"
 )
 
 // TestFailedAppend checks that an append whose sync fails is zeroed back,
@@ -22,7 +23,7 @@ func TestFailedAppend(t *testing.T) {
 	}
 	appendSync = func(*os.File) error { return errors.New("injected") }
 	err := s.Append(t.Context(), hostapi.LogEntry{Index: 4, Data: data(4, 100)})
-	appendSync = datasync
+	appendSync = atomicfile.Datasync
 	if err == nil {
 		t.Fatal("Append with a failing sync: got nil, want an error")
 	}
