@@ -85,13 +85,7 @@ func TestMigrateAgain(t *testing.T) {
 // (its head was lowered), and that the head is what the disk holds.
 func TestTruncateFailsAfterRemoval(t *testing.T) {
 	smallSegments(t)
-	dir := filepath.Join(t.TempDir(), "store")
-	s := open(t, dir)
-	for i := uint64(1); i <= 9; i++ {
-		if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, 1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, dir := openFilled(t, 9, 1000)
 	// Segments 1, 4, 7. Make the copy of segment 4 fail: its file closed.
 	g := s.files.Load().entries.segs[1]
 	real := g.f

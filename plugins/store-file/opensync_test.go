@@ -15,13 +15,7 @@ import (
 // durable (the last segment datasynced) and fails if it cannot, and that
 // a read-first Open syncs nothing.
 func TestOpenSyncsHead(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	s := open(t, dir)
-	for i := uint64(1); i <= 3; i++ {
-		if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, 100)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, dir := openFilled(t, 3, 100)
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

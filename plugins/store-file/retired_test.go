@@ -3,7 +3,6 @@ package storefile
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -15,13 +14,7 @@ import (
 // systems (Windows) remove or replace no file that is open.
 func TestTruncateClosesRetired(t *testing.T) {
 	smallSegments(t)
-	dir := filepath.Join(t.TempDir(), "store")
-	s := open(t, dir)
-	for i := uint64(1); i <= 9; i++ {
-		if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, 1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, dir := openFilled(t, 9, 1000)
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

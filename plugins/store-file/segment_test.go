@@ -32,6 +32,20 @@ func open(t *testing.T, dir string) *Store {
 	return s
 }
 
+// openFilled opens a new store in a fresh directory and appends entries 1
+// to n, each data(i, size) bytes; it returns the store and its directory.
+func openFilled(t *testing.T, n uint64, size int) (*Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := open(t, dir)
+	for i := uint64(1); i <= n; i++ {
+		if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, size)}); err != nil {
+			t.Fatalf("Append(%d): %v", i, err)
+		}
+	}
+	return s, dir
+}
+
 // checkLog reads entries 1 to head, sized by size, back from a new store
 // opened at dir.
 func checkLog(t *testing.T, dir string, head uint64, size func(uint64) int) {
@@ -154,13 +168,7 @@ func TestSegmentDamage(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "store")
-			s := open(t, dir)
-			for i := uint64(1); i <= 9; i++ {
-				if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, 1000)}); err != nil {
-					t.Fatalf("Append(%d): %v", i, err)
-				}
-			}
+			s, dir := openFilled(t, 9, 1000)
 			if err := s.Close(t.Context()); err != nil {
 				t.Fatal(err)
 			}

@@ -14,13 +14,7 @@ import (
 // so that the error means nothing changed, and that one whose bytes cannot
 // be zeroed back leaves the store refusing writes.
 func TestFailedAppend(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	s := open(t, dir)
-	for i := uint64(1); i <= 3; i++ {
-		if err := s.Append(t.Context(), hostapi.LogEntry{Index: i, Data: data(i, 100)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, dir := openFilled(t, 3, 100)
 	appendSync = func(*os.File) error { return errors.New("injected") }
 	err := s.Append(t.Context(), hostapi.LogEntry{Index: 4, Data: data(4, 100)})
 	appendSync = atomicfile.Datasync
