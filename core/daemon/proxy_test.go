@@ -51,12 +51,21 @@ func (h *harness) wantHosts(what string, ids ...string) {
 	}
 }
 
-func TestProxyNamesFollowMembership(t *testing.T) {
+// startWithProxy starts a daemon whose backend has proxies (a SOCKS5
+// listener configured) and waits until they are given the four members'
+// names.
+func startWithProxy(t *testing.T) (*harness, *Daemon) {
+	t.Helper()
 	h := newHarness(t)
 	h.caps |= hostapi.BackendCapProxy
 	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
 	d := h.start()
 	h.wantHosts("at start", "a", "b", "c", "d")
+	return h, d
+}
+
+func TestProxyNamesFollowMembership(t *testing.T) {
+	h, d := startWithProxy(t)
 	var configures atomic.Int32
 	h.backend().SetFault(func(_ context.Context, op string) error {
 		if op == "Configure" {
@@ -144,11 +153,7 @@ func TestProxyStatus(t *testing.T) {
 // reconcile may configure a newer one first; the older one must then not
 // follow it, whether the newer one was sent or found in place.
 func TestConfigureNeverSendsAnOlderConfiguration(t *testing.T) {
-	h := newHarness(t)
-	h.caps |= hostapi.BackendCapProxy
-	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
-	d := h.start()
-	h.wantHosts("at start", "a", "b", "c", "d")
+	h, d := startWithProxy(t)
 
 	d.mu.Lock()
 	older := d.interfaceConfig(d.gatewayOnlyPlan())
@@ -183,11 +188,7 @@ func TestConfigureNeverSendsAnOlderConfiguration(t *testing.T) {
 // is stuck in the backend, an update still applies (the loop holds no
 // d.mu while it sends the table).
 func TestApplyDoesNotWaitForTheNamesTable(t *testing.T) {
-	h := newHarness(t)
-	h.caps |= hostapi.BackendCapProxy
-	h.opts.Interface.Proxy = &hostapi.ProxyConfig{SOCKS5: netip.MustParseAddrPort("127.0.0.1:1080")}
-	d := h.start()
-	h.wantHosts("at start", "a", "b", "c", "d")
+	h, d := startWithProxy(t)
 	// The full reconcile the start asks for configures the names once
 	// (under d.mu, as it must): only the names loop's Configure may stick.
 	if err := poll.Until(5*time.Second, time.Millisecond, func() bool {
