@@ -257,6 +257,13 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.chooseBackend(ctx); err != nil {
 		return err
 	}
+	// The backend's setup asked for a full reconcile: the one below is it
+	// (a second would read every peer back again at start). A request made
+	// after this point (a relaunch meanwhile) stays for the repair loop.
+	select {
+	case <-d.repair:
+	default:
+	}
 	d.mu.Lock()
 	err = d.fullReconcile(ctx)
 	d.mu.Unlock()
