@@ -114,6 +114,13 @@ func (d *Device) Configure(cfg hostapi.InterfaceConfig) error {
 	if d.phase == phaseNew || portChange {
 		writeLine(&b, "listen_port", strconv.Itoa(int(cfg.ListenPort)))
 	}
+	if d.phase != phaseNew && !portChange && b.Len() == 0 {
+		// Neither key nor port changes (e.g. only the proxies' names do):
+		// nothing for wireguard-go, and no read-back of its whole peer set
+		// (IpcGet, tens of ms at 10,000 peers) under the device's lock.
+		d.cfg = cfg
+		return nil
+	}
 	if err := d.dev.IpcSet(b.String()); err != nil {
 		d.undoConfigure()
 		return hostapi.Errorf(hostapi.CodeUnavailable, "configure: %v", err)
@@ -123,9 +130,12 @@ func (d *Device) Configure(cfg hostapi.InterfaceConfig) error {
 			return hostapi.Errorf(hostapi.CodeUnavailable, "bring device up: %v", err)
 		}
 	}
-	port, err := d.listenPort()
-	if err != nil {
-		return err
+	port := d.port
+	if d.phase == phaseNew || portChange {
+		var err error
+		if port, err = d.listenPort(); err != nil {
+			return err
+		}
 	}
 	d.cfg, d.pub, d.port, d.phase = cfg, pub, port, phaseUp
 	return nil
