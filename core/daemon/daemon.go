@@ -118,6 +118,8 @@ type Daemon struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
+	compiler policy.Compiler // filterOf's, reusing its memory; serialized by itself
+
 	// mu serialises data-plane changes and guards the fields below. It
 	// comes before the ledger's lock (see the package doc): hold it across
 	// backend calls, never take it from a supervisor's Setup.
@@ -389,7 +391,20 @@ func (d *Daemon) caps() hostapi.BackendCapabilities {
 // serve); and, unless configured explicitly, the node's mesh addresses
 // from trusted membership (none while it is not an active member).
 func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
-	cfg := d.opts.Interface
+	cfg, names := d.interfaceConfigWithoutNames(plan)
+	if cfg.Proxy != nil {
+		cfg.Proxy.Hosts, cfg.Proxy.Domain = meshHosts(names)
+	}
+	return cfg
+}
+
+// interfaceConfigWithoutNames is interfaceConfig without its names table:
+// the proxies' Hosts and Domain are left empty, and names is the state
+// meshHosts builds them from (nil: none). States never change, so the
+// table can be built after d.mu is released (at 10,000 members it takes
+// milliseconds an apply would otherwise wait for). d.mu must be held.
+func (d *Daemon) interfaceConfigWithoutNames(plan reconcile.Plan) (cfg hostapi.InterfaceConfig, names *membership.State) {
+	cfg = d.opts.Interface
 	cfg.PrivateKey = d.opts.PrivateKey
 	caps := d.caps()
 	if !caps.Has(hostapi.BackendCapProxy) {
@@ -402,7 +417,10 @@ func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 		if d.sync != nil && d.sync.service != nil {
 			p.MeshService = d.sync.service
 		}
-		p.Hosts, p.Domain = d.meshHosts()
+		p.Hosts, p.Domain = nil, ""
+		if d.ledger.Restricted() == nil {
+			names = d.effectiveState()
+		}
 		cfg.Proxy = &p
 	}
 	cfg.UAPI = cfg.UAPI && caps.Has(hostapi.BackendCapUAPI)
@@ -420,22 +438,21 @@ func (d *Daemon) interfaceConfig(plan reconcile.Plan) hostapi.InterfaceConfig {
 			}
 		}
 	}
-	return cfg
+	return cfg, names
 }
 
 // meshHosts are the names the proxies and forwards resolve from trusted
-// membership (the effective state): each active member's id, to its mesh
-// addresses, sorted by id, and the network id as their domain, so that
-// "n2" and "n2.<network id>" both name n2. A name the backend could not
-// take (an id that reads as an address) is left out; in restricted-safe
-// mode there are none.
-func (d *Daemon) meshHosts() ([]hostapi.Host, string) {
-	st := d.effectiveState()
-	if st == nil || d.ledger.Restricted() != nil {
+// membership, st (the effective state; nil in restricted-safe mode, where
+// there are none): each active member's id, to its mesh addresses, sorted
+// by id, and the network id as their domain, so that "n2" and
+// "n2.<network id>" both name n2. A name the backend could not take (an
+// id that reads as an address) is left out.
+func meshHosts(st *membership.State) ([]hostapi.Host, string) {
+	if st == nil {
 		return nil, ""
 	}
-	var hosts []hostapi.Host
-	for n := range st.Nodes() { // in id order
+	hosts := make([]hostapi.Host, 0, st.NodeCount())
+	for n := range st.SharedNodes() { // in id order
 		if n.Status != membership.StatusActive || len(n.Addresses) == 0 || hostapi.CheckHostName(n.ID) != nil {
 			continue
 		}
@@ -538,7 +555,7 @@ func (d *Daemon) filterOf(isolated string) hostapi.Filter {
 	if st == nil {
 		return hostapi.Filter{}
 	}
-	return policy.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port})
+	return d.compiler.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port})
 }
 
 // pushFilter gives the backend f unless it already enforces it; d.mu must
@@ -669,10 +686,13 @@ func (d *Daemon) namesLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		d.mu.Lock()
-		cfg := d.interfaceConfig(d.gatewayOnlyPlan())
+		cfg, names := d.interfaceConfigWithoutNames(d.gatewayOnlyPlan())
 		d.cfgSeq++
 		seq := d.cfgSeq
 		d.mu.Unlock()
+		if cfg.Proxy != nil {
+			cfg.Proxy.Hosts, cfg.Proxy.Domain = meshHosts(names)
+		}
 		if err := d.configure(ctx, cfg, seq, false); err != nil && ctx.Err() == nil {
 			d.log.Warn("configuring the proxies' names failed; the repair loop retries", "err", err)
 			d.requestRepair()
