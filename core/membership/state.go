@@ -201,6 +201,21 @@ func (s *State) Nodes() iter.Seq[Node] {
 	}
 }
 
+// SharedNodes yields every node in ID order without copying it: the
+// pointers are the state's own nodes, which callers must not modify (use
+// Node.Clone). It is for readers of every node of a large state on a hot
+// path (a filter compiled on every membership change), where a copy per
+// node costs more than the reading.
+func (s *State) SharedNodes() iter.Seq[*Node] {
+	return func(yield func(*Node) bool) {
+		for _, n := range s.nodes {
+			if !yield(n) {
+				return
+			}
+		}
+	}
+}
+
 // computeRoot computes the root by §5 (no policy) or §13.5 (a policy).
 func (s *State) computeRoot() Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}
@@ -279,8 +294,10 @@ func (b *builder) copyNodes() {
 	if b.nodesCopied {
 		return
 	}
-	b.s.nodes = slices.Clone(b.s.nodes)
-	b.s.leaves = slices.Clone(b.s.leaves)
+	// Room for one more node: an update most often adds one, and an
+	// insert into an exact copy would copy it all again.
+	b.s.nodes = append(make([]*Node, 0, len(b.s.nodes)+1), b.s.nodes...)
+	b.s.leaves = append(make([]byte, 0, len(b.s.leaves)+32), b.s.leaves...)
 	b.nodesCopied = true
 }
 

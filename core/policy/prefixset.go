@@ -25,7 +25,13 @@ func comparePrefix(a, b netip.Prefix) int {
 // aggregate returns the aggregate of the set ps covers. It does not modify
 // ps.
 func aggregate(ps []netip.Prefix) []netip.Prefix {
-	sorted := make([]netip.Prefix, 0, len(ps))
+	return aggregateInPlace(slices.Clone(ps))
+}
+
+// aggregateInPlace is aggregate of a list the caller gives up: it reuses
+// ps's array (a list built for one aggregate is not copied again).
+func aggregateInPlace(ps []netip.Prefix) []netip.Prefix {
+	sorted := ps[:0]
 	for _, p := range ps {
 		if p.IsValid() {
 			sorted = append(sorted, p.Masked())

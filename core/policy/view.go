@@ -19,7 +19,7 @@ func active(n *membership.Node) bool { return n.Status == membership.StatusActiv
 // ever selected. A view is built per call and not shared.
 type view struct {
 	s      *membership.State
-	all    []membership.Node  // every node, any status, by id (byID searches it)
+	all    []*membership.Node // every node, any status, by id (byID searches it); the state's own
 	active []*membership.Node // active members, by id
 
 	// Built on first use (a compile of a policy without router or exit
@@ -33,20 +33,36 @@ type view struct {
 
 	addrMemo map[string][]netip.Prefix // selector list (and excluded node) → addresses
 	exitMemo map[string][]netip.Prefix // dst list → exit destinations
+
+	scratch *scratch // memory lent by a Compiler, or nil
 }
 
-func newView(s *membership.State) *view {
+// scratch is memory a view borrows from a Compiler for one compile: what
+// a compile of a large state would otherwise allocate afresh every time.
+type scratch struct {
+	all, active []*membership.Node
+	addrs       []netip.Prefix
+}
+
+func newView(s *membership.State) *view { return newViewWith(s, nil) }
+
+// newViewWith is newView on sc's memory (nil: fresh memory); sc must not
+// be used by anything else while the view is.
+func newViewWith(s *membership.State, sc *scratch) *view {
 	count := s.NodeCount()
-	v := &view{s: s, addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}}
-	// One array holds every node the view points at: a compile runs on
-	// every membership change, and a copy per node was most of its cost.
-	v.all = make([]membership.Node, 0, count)
-	for n := range s.Nodes() {
-		v.all = append(v.all, n)
+	v := &view{s: s, addrMemo: map[string][]netip.Prefix{}, exitMemo: map[string][]netip.Prefix{}, scratch: sc}
+	// The view points at the state's own nodes, never modified: a compile
+	// runs on every membership change, and a copy per node was most of its
+	// cost (and of its garbage).
+	if sc != nil {
+		v.all, v.active = slices.Grow(sc.all[:0], count), slices.Grow(sc.active[:0], count)
+	} else {
+		v.all = make([]*membership.Node, 0, count)
+		v.active = make([]*membership.Node, 0, count)
 	}
-	v.active = make([]*membership.Node, 0, count)
-	for i := range v.all {
-		if n := &v.all[i]; active(n) {
+	for n := range s.SharedNodes() {
+		v.all = append(v.all, n)
+		if active(n) {
 			v.active = append(v.active, n)
 		}
 	}
@@ -55,11 +71,11 @@ func newView(s *membership.State) *view {
 
 // byID returns the node with id, any status, or nil.
 func (v *view) byID(id string) *membership.Node {
-	i, ok := slices.BinarySearchFunc(v.all, id, func(n membership.Node, id string) int { return strings.Compare(n.ID, id) })
+	i, ok := slices.BinarySearchFunc(v.all, id, func(n *membership.Node, id string) int { return strings.Compare(n.ID, id) })
 	if !ok {
 		return nil
 	}
-	return &v.all[i]
+	return v.all[i]
 }
 
 // byAddr returns the node, any status, one of whose mesh addresses is a,
@@ -67,9 +83,9 @@ func (v *view) byID(id string) *membership.Node {
 func (v *view) byAddr(a netip.Addr) *membership.Node {
 	if v.byAddrs == nil {
 		v.byAddrs = make(map[netip.Addr]*membership.Node, len(v.all))
-		for i := range v.all {
-			for _, p := range v.all[i].Addresses {
-				v.byAddrs[p.Addr()] = &v.all[i]
+		for _, n := range v.all {
+			for _, p := range n.Addresses {
+				v.byAddrs[p.Addr()] = n
 			}
 		}
 	}
@@ -81,8 +97,8 @@ func (v *view) byAddr(a netip.Addr) *membership.Node {
 func (v *view) meshSpace() []netip.Prefix {
 	if !v.meshDone {
 		var mesh []netip.Prefix
-		for i := range v.all {
-			mesh = append(mesh, v.all[i].Addresses...)
+		for _, n := range v.all {
+			mesh = append(mesh, n.Addresses...)
 		}
 		v.mesh, v.meshDone = aggregate(mesh), true
 	}
@@ -142,15 +158,45 @@ func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
 	if a, ok := v.addrMemo[key]; ok {
 		return a
 	}
+	// Two passes, so that the list is allocated once at its size (at
+	// 10,000 members a growing one was most of a compile's garbage).
+	count := 0
+	for _, n := range v.active {
+		if n.ID != except && selects(ss, n) {
+			count += len(n.Addresses)
+		}
+	}
 	var ps []netip.Prefix
-	for _, n := range v.nodes(ss) {
-		if n.ID != except {
+	if v.scratch != nil {
+		ps = slices.Grow(v.scratch.addrs[:0], count)
+	} else {
+		ps = make([]netip.Prefix, 0, count)
+	}
+	for _, n := range v.active {
+		if n.ID != except && selects(ss, n) {
 			ps = append(ps, n.Addresses...)
 		}
 	}
-	a := aggregate(ps)
+	a := aggregateInPlace(ps)
+	if v.scratch != nil {
+		// The aggregate (short when addresses are contiguous) leaves the
+		// scratch memory, which the next call reuses.
+		a = slices.Clone(a)
+		v.scratch.addrs = ps[:0]
+	}
 	v.addrMemo[key] = a
 	return a
+}
+
+// release hands the view's memory back to its scratch (if it has one),
+// holding no node: the view must not be used afterwards.
+func (v *view) release() {
+	if v.scratch == nil {
+		return
+	}
+	clear(v.all)
+	clear(v.active)
+	v.scratch.all, v.scratch.active = v.all[:0], v.active[:0]
 }
 
 // prefixes returns the prefixes among ss.
