@@ -171,6 +171,12 @@ func (c *BackendClient) SetFilter(ctx context.Context, f Filter) error {
 	return c.backend.SetFilter(ctx, f)
 }
 
+// ApplyChange makes a whole Change on the plugin in one round trip (see
+// ApplyChange), by single calls on a plugin built before that existed.
+func (c *BackendClient) ApplyChange(ctx context.Context, ch Change) error {
+	return ApplyChange(ctx, c.backend, ch)
+}
+
 // Close calls the plugin's Backend.Close. The plugin keeps running; Kill
 // ends it.
 func (c *BackendClient) Close(ctx context.Context) error { return c.backend.Close(ctx) }

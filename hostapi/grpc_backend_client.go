@@ -3,6 +3,7 @@ package hostapi
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/rustynet/rustynet/hostapi/internal/pb"
 )
@@ -13,9 +14,15 @@ import (
 // anything is sent; a reply that cannot be decoded fails the same way.
 type backendClient struct {
 	rpc pb.BackendClient
+	// byCalls: the plugin answered ApplyChange UNIMPLEMENTED (it predates
+	// the method); changes go by single calls from then on.
+	byCalls atomic.Bool
 }
 
-var _ Backend = (*backendClient)(nil)
+var (
+	_ Backend       = (*backendClient)(nil)
+	_ ChangeApplier = (*backendClient)(nil)
+)
 
 func (c *backendClient) Info(ctx context.Context) (BackendInfo, error) {
 	resp, err := c.rpc.Info(ctx, &pb.BackendInfoRequest{})
@@ -80,6 +87,36 @@ func (c *backendClient) SetFilter(ctx context.Context, f Filter) error {
 		return err
 	}
 	_, err = c.rpc.SetFilter(ctx, &pb.BackendSetFilterRequest{Filter: m})
+	return fromStatus(ctx, BackendPluginName, err)
+}
+
+// ApplyChange makes ch in one round trip (see the ApplyChange rpc), or
+// by single calls on a plugin that predates it.
+func (c *backendClient) ApplyChange(ctx context.Context, ch Change) error {
+	if ch.empty() {
+		return nil
+	}
+	if c.byCalls.Load() {
+		return applyChangeByCalls(ctx, c, ch)
+	}
+	req := &pb.BackendApplyChangeRequest{}
+	var err error
+	if req.Peers, err = peerChangesToPB(ch.Peers); err != nil {
+		return err
+	}
+	if req.Routes, err = routeChangesToPB(ch.Routes); err != nil {
+		return err
+	}
+	if ch.Filter != nil {
+		if req.Filter, err = filterToPB(*ch.Filter); err != nil {
+			return err
+		}
+	}
+	_, err = c.rpc.ApplyChange(ctx, req)
+	if unknownMethod(err) {
+		c.byCalls.Store(true)
+		return applyChangeByCalls(ctx, c, ch)
+	}
 	return fromStatus(ctx, BackendPluginName, err)
 }
 

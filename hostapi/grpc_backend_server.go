@@ -97,6 +97,28 @@ func (s *backendServer) SetFilter(ctx context.Context, req *pb.BackendSetFilterR
 	return &pb.BackendSetFilterResponse{}, nil
 }
 
+func (s *backendServer) ApplyChange(ctx context.Context, req *pb.BackendApplyChangeRequest) (*pb.BackendApplyChangeResponse, error) {
+	var c Change
+	var err error
+	if c.Peers, err = peerChangesFromPB(req.GetPeers()); err != nil {
+		return nil, toStatus(err)
+	}
+	if c.Routes, err = routeChangesFromPB(req.GetRoutes()); err != nil {
+		return nil, toStatus(err)
+	}
+	if req.Filter != nil {
+		f, err := filterFromPB(req.GetFilter())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		c.Filter = &f
+	}
+	if err := ApplyChange(ctx, s.impl, c); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendApplyChangeResponse{}, nil
+}
+
 func (s *backendServer) Close(ctx context.Context, _ *pb.BackendCloseRequest) (*pb.BackendCloseResponse, error) {
 	if err := s.impl.Close(ctx); err != nil {
 		return nil, toStatus(err)

@@ -82,6 +82,22 @@ func messageOf(err error, e *Error) string {
 	return strings.Replace(full, e.Error(), e.Msg, 1)
 }
 
+// unknownMethod reports whether err is gRPC's answer to a method the
+// plugin's service does not have (UNIMPLEMENTED without the ErrorInfo a
+// plugin's own ErrUnsupported carries): a plugin built before the method.
+func unknownMethod(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unimplemented {
+		return false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			return false
+		}
+	}
+	return true
+}
+
 // fromStatus turns the error of a gRPC call made with ctx into what the
 // host sees: the plugin's *Error with its Code and message when the status
 // carries one; ctx's error when ctx is done; otherwise an *Error classifying

@@ -18,8 +18,14 @@ import (
 // and returns a client connection to it.
 func dialWire(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
 	t.Helper()
+	return dialWireWith(t, nil, register)
+}
+
+// dialWireWith is dialWire with a server built with opts.
+func dialWireWith(t *testing.T, opts []grpc.ServerOption, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
 	lis := bufconn.Listen(1 << 16)
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(opts...)
 	register(srv)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

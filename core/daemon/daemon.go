@@ -558,19 +558,6 @@ func (d *Daemon) filterOf(isolated string) hostapi.Filter {
 	return d.compiler.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port})
 }
 
-// pushFilter gives the backend f unless it already enforces it; d.mu must
-// be held.
-func (d *Daemon) pushFilter(ctx context.Context, f hostapi.Filter) error {
-	if !d.caps().Has(hostapi.BackendCapPacketFilter) || (d.filter != nil && sameFilter(*d.filter, f)) {
-		return nil
-	}
-	if err := d.backend.SetFilter(ctx, f); err != nil {
-		return fmt.Errorf("daemon: setting the packet filter: %w", err)
-	}
-	d.filter = &f
-	return nil
-}
-
 // fullReconcile reads the backend back and applies the difference to the
 // plan, removals first; d.mu must be held.
 func (d *Daemon) fullReconcile(ctx context.Context) error {
@@ -607,47 +594,41 @@ func (d *Daemon) fullReconcile(ctx context.Context) error {
 	return nil
 }
 
-// push sends changes to the backend, what shrinks the data plane first:
-// peers removed (on their own, so a revocation takes effect before
-// anything else), then routes removed, then the packet filter f if it
-// changed (nil: keep it), then peers added or changed, then routes added —
-// so a route never leads into the interface before its peer has the
-// prefix, nor outlives it by more than one call, and a peer is added only
-// once the filter it must pass is in place. If the peers it changed change
-// the proxies' names, it asks the repair loop for a full reconcile. d.mu
-// must be held.
+// push sends changes to the backend as one hostapi.Change (one round
+// trip to the plugin), whose order shrinks the data plane first: peers
+// removed (on their own, so a revocation takes effect before anything
+// else), then routes removed, then the packet filter f if the backend does
+// not enforce it already (nil: keep it), then peers added or changed, then
+// routes added — so a route never leads into the interface before its peer
+// has the prefix, nor outlives it by more than one call, and a peer is
+// added only once the filter it must pass is in place. If the peers it
+// changed change the proxies' names, it wakes the names loop. d.mu must be
+// held.
 func (d *Daemon) push(ctx context.Context, c reconcile.Delta, f *hostapi.Filter) error {
-	if len(c.Peers.Remove) > 0 {
-		if err := d.backend.RemovePeers(ctx, c.Peers.Remove); err != nil {
-			return fmt.Errorf("daemon: removing peers: %w", err)
-		}
-		for _, k := range c.Peers.Remove {
-			delete(d.applied, k)
-		}
+	ch := hostapi.Change{Peers: c.Peers}
+	if d.caps().Has(hostapi.BackendCapRoutes) {
+		ch.Routes = c.Routes
 	}
-	routes := d.caps().Has(hostapi.BackendCapRoutes)
-	if routes && len(c.Routes.Remove) > 0 {
-		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Remove: c.Routes.Remove}); err != nil {
-			return fmt.Errorf("daemon: removing routes: %w", err)
-		}
+	if f != nil && d.caps().Has(hostapi.BackendCapPacketFilter) && (d.filter == nil || !sameFilter(*d.filter, *f)) {
+		ch.Filter = f
 	}
-	if f != nil {
-		if err := d.pushFilter(ctx, *f); err != nil {
-			return err
-		}
+	for _, k := range ch.Peers.Remove {
+		delete(d.applied, k) // asked to go, whatever comes of it
 	}
-	if len(c.Peers.Upsert) > 0 {
-		if err := d.backend.ApplyPeers(ctx, hostapi.PeerChanges{Upsert: c.Peers.Upsert}); err != nil {
-			return fmt.Errorf("daemon: applying peers: %w", err)
+	if err := hostapi.ApplyChange(ctx, d.backend, ch); err != nil {
+		// Its first steps may have been made: what filter the backend
+		// enforces is unknown until one is set again (the repair loop's
+		// full reconcile, which ApplyUpdate asks for, sets one).
+		if ch.Filter != nil {
+			d.filter = nil
 		}
-		for _, p := range c.Peers.Upsert {
-			d.applied[p.PublicKey] = p
-		}
+		return fmt.Errorf("daemon: %w", err)
 	}
-	if routes && len(c.Routes.Add) > 0 {
-		if err := d.backend.ApplyRoutes(ctx, hostapi.RouteChanges{Add: c.Routes.Add}); err != nil {
-			return fmt.Errorf("daemon: adding routes: %w", err)
-		}
+	if ch.Filter != nil {
+		d.filter = ch.Filter
+	}
+	for _, p := range ch.Peers.Upsert {
+		d.applied[p.PublicKey] = p
 	}
 	// A peer added, removed or changed by an update applied without a full
 	// reconcile may change the names the proxies resolve: the names loop

@@ -87,12 +87,20 @@ func (p backendProxy) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) e
 func (p backendProxy) SetFilter(ctx context.Context, f hostapi.Filter) error {
 	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.SetFilter(ctx, f) })
 }
+
+// ApplyChange makes a whole change on the current plugin (see
+// hostapi.ApplyChange): in one round trip to a BackendClient.
+func (p backendProxy) ApplyChange(ctx context.Context, c hostapi.Change) error {
+	return call0(ctx, p.s, func(b hostapi.Backend) error { return hostapi.ApplyChange(ctx, b, c) })
+}
+
 func (p backendProxy) Close(ctx context.Context) error {
 	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.Close(ctx) })
 }
 
 // Interface guards.
 var (
-	_ hostapi.Store   = storeProxy{}
-	_ hostapi.Backend = backendProxy{}
+	_ hostapi.Store         = storeProxy{}
+	_ hostapi.Backend       = backendProxy{}
+	_ hostapi.ChangeApplier = backendProxy{}
 )

@@ -1922,6 +1922,103 @@ func (*BackendSetFilterResponse) Descriptor() ([]byte, []int) {
 	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
+// BackendApplyChangeRequest mirrors hostapi.Change.
+type BackendApplyChangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peers         *PeerChanges           `protobuf:"bytes,1,opt,name=peers,proto3" json:"peers,omitempty"`
+	Routes        *RouteChanges          `protobuf:"bytes,2,opt,name=routes,proto3" json:"routes,omitempty"`
+	Filter        *Filter                `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"` // absent: the filter is kept
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendApplyChangeRequest) Reset() {
+	*x = BackendApplyChangeRequest{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendApplyChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendApplyChangeRequest) ProtoMessage() {}
+
+func (x *BackendApplyChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendApplyChangeRequest.ProtoReflect.Descriptor instead.
+func (*BackendApplyChangeRequest) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BackendApplyChangeRequest) GetPeers() *PeerChanges {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+func (x *BackendApplyChangeRequest) GetRoutes() *RouteChanges {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *BackendApplyChangeRequest) GetFilter() *Filter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type BackendApplyChangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendApplyChangeResponse) Reset() {
+	*x = BackendApplyChangeResponse{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendApplyChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendApplyChangeResponse) ProtoMessage() {}
+
+func (x *BackendApplyChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendApplyChangeResponse.ProtoReflect.Descriptor instead.
+func (*BackendApplyChangeResponse) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
+}
+
 type BackendCloseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1930,7 +2027,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2039,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2052,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
 }
 
 type BackendCloseResponse struct {
@@ -1966,7 +2063,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2075,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2088,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -2123,7 +2220,12 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x1aBackendApplyRoutesResponse\"M\n" +
 	"\x17BackendSetFilterRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.rustynet.plugin.v1.FilterR\x06filter\"\x1a\n" +
-	"\x18BackendSetFilterResponse\"\x15\n" +
+	"\x18BackendSetFilterResponse\"\xc0\x01\n" +
+	"\x19BackendApplyChangeRequest\x125\n" +
+	"\x05peers\x18\x01 \x01(\v2\x1f.rustynet.plugin.v1.PeerChangesR\x05peers\x128\n" +
+	"\x06routes\x18\x02 \x01(\v2 .rustynet.plugin.v1.RouteChangesR\x06routes\x122\n" +
+	"\x06filter\x18\x03 \x01(\v2\x1a.rustynet.plugin.v1.FilterR\x06filter\"\x1c\n" +
+	"\x1aBackendApplyChangeResponse\"\x15\n" +
 	"\x13BackendCloseRequest\"\x16\n" +
 	"\x14BackendCloseResponse*D\n" +
 	"\x05Proto\x12\r\n" +
@@ -2131,7 +2233,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\tPROTO_TCP\x10\x01\x12\r\n" +
 	"\tPROTO_UDP\x10\x02\x12\x0e\n" +
 	"\n" +
-	"PROTO_ICMP\x10\x032\x8d\a\n" +
+	"PROTO_ICMP\x10\x032\xfb\a\n" +
 	"\aBackend\x12W\n" +
 	"\x04Info\x12&.rustynet.plugin.v1.BackendInfoRequest\x1a'.rustynet.plugin.v1.BackendInfoResponse\x12Z\n" +
 	"\x05Probe\x12'.rustynet.plugin.v1.BackendProbeRequest\x1a(.rustynet.plugin.v1.BackendProbeResponse\x12f\n" +
@@ -2141,7 +2243,8 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\vRemovePeers\x12-.rustynet.plugin.v1.BackendRemovePeersRequest\x1a..rustynet.plugin.v1.BackendRemovePeersResponse\x12Z\n" +
 	"\x05State\x12'.rustynet.plugin.v1.BackendStateRequest\x1a(.rustynet.plugin.v1.BackendStateResponse\x12l\n" +
 	"\vApplyRoutes\x12-.rustynet.plugin.v1.BackendApplyRoutesRequest\x1a..rustynet.plugin.v1.BackendApplyRoutesResponse\x12f\n" +
-	"\tSetFilter\x12+.rustynet.plugin.v1.BackendSetFilterRequest\x1a,.rustynet.plugin.v1.BackendSetFilterResponse\x12Z\n" +
+	"\tSetFilter\x12+.rustynet.plugin.v1.BackendSetFilterRequest\x1a,.rustynet.plugin.v1.BackendSetFilterResponse\x12l\n" +
+	"\vApplyChange\x12-.rustynet.plugin.v1.BackendApplyChangeRequest\x1a..rustynet.plugin.v1.BackendApplyChangeResponse\x12Z\n" +
 	"\x05Close\x12'.rustynet.plugin.v1.BackendCloseRequest\x1a(.rustynet.plugin.v1.BackendCloseResponseB2Z0github.com/rustynet/rustynet/hostapi/internal/pbb\x06proto3"
 
 var (
@@ -2157,7 +2260,7 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(Proto)(0),                         // 0: rustynet.plugin.v1.Proto
 	(*BackendInfo)(nil),                // 1: rustynet.plugin.v1.BackendInfo
@@ -2194,8 +2297,10 @@ var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(*BackendApplyRoutesResponse)(nil), // 32: rustynet.plugin.v1.BackendApplyRoutesResponse
 	(*BackendSetFilterRequest)(nil),    // 33: rustynet.plugin.v1.BackendSetFilterRequest
 	(*BackendSetFilterResponse)(nil),   // 34: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendCloseRequest)(nil),        // 35: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),       // 36: rustynet.plugin.v1.BackendCloseResponse
+	(*BackendApplyChangeRequest)(nil),  // 35: rustynet.plugin.v1.BackendApplyChangeRequest
+	(*BackendApplyChangeResponse)(nil), // 36: rustynet.plugin.v1.BackendApplyChangeResponse
+	(*BackendCloseRequest)(nil),        // 37: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),       // 38: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
@@ -2219,29 +2324,34 @@ var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	13, // 18: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
 	30, // 19: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
 	15, // 20: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	18, // 21: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	20, // 22: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	22, // 23: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	24, // 24: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	26, // 25: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	28, // 26: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	31, // 27: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
-	33, // 28: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	35, // 29: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	19, // 30: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	21, // 31: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	23, // 32: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	25, // 33: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	27, // 34: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	29, // 35: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	32, // 36: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
-	34, // 37: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	36, // 38: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	30, // [30:39] is the sub-list for method output_type
-	21, // [21:30] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	12, // 21: rustynet.plugin.v1.BackendApplyChangeRequest.peers:type_name -> rustynet.plugin.v1.PeerChanges
+	30, // 22: rustynet.plugin.v1.BackendApplyChangeRequest.routes:type_name -> rustynet.plugin.v1.RouteChanges
+	15, // 23: rustynet.plugin.v1.BackendApplyChangeRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	18, // 24: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	20, // 25: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	22, // 26: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	24, // 27: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	26, // 28: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	28, // 29: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	31, // 30: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	33, // 31: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	35, // 32: rustynet.plugin.v1.Backend.ApplyChange:input_type -> rustynet.plugin.v1.BackendApplyChangeRequest
+	37, // 33: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	19, // 34: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	21, // 35: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	23, // 36: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	25, // 37: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	27, // 38: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	29, // 39: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	32, // 40: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	34, // 41: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	36, // 42: rustynet.plugin.v1.Backend.ApplyChange:output_type -> rustynet.plugin.v1.BackendApplyChangeResponse
+	38, // 43: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	34, // [34:44] is the sub-list for method output_type
+	24, // [24:34] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -2255,7 +2365,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	Backend_State_FullMethodName       = "/rustynet.plugin.v1.Backend/State"
 	Backend_ApplyRoutes_FullMethodName = "/rustynet.plugin.v1.Backend/ApplyRoutes"
 	Backend_SetFilter_FullMethodName   = "/rustynet.plugin.v1.Backend/SetFilter"
+	Backend_ApplyChange_FullMethodName = "/rustynet.plugin.v1.Backend/ApplyChange"
 	Backend_Close_FullMethodName       = "/rustynet.plugin.v1.Backend/Close"
 )
 
@@ -54,6 +55,12 @@ type BackendClient interface {
 	State(ctx context.Context, in *BackendStateRequest, opts ...grpc.CallOption) (*BackendStateResponse, error)
 	ApplyRoutes(ctx context.Context, in *BackendApplyRoutesRequest, opts ...grpc.CallOption) (*BackendApplyRoutesResponse, error)
 	SetFilter(ctx context.Context, in *BackendSetFilterRequest, opts ...grpc.CallOption) (*BackendSetFilterResponse, error)
+	// ApplyChange makes one hostapi.Change in one round trip: the plugin's
+	// hostapi makes its RemovePeers, ApplyRoutes, SetFilter and ApplyPeers
+	// calls in hostapi.Change's order (a plugin implements nothing for it).
+	// A host falls back to those calls one by one if the plugin answers
+	// UNIMPLEMENTED (one built before this method).
+	ApplyChange(ctx context.Context, in *BackendApplyChangeRequest, opts ...grpc.CallOption) (*BackendApplyChangeResponse, error)
 	Close(ctx context.Context, in *BackendCloseRequest, opts ...grpc.CallOption) (*BackendCloseResponse, error)
 }
 
@@ -145,6 +152,16 @@ func (c *backendClient) SetFilter(ctx context.Context, in *BackendSetFilterReque
 	return out, nil
 }
 
+func (c *backendClient) ApplyChange(ctx context.Context, in *BackendApplyChangeRequest, opts ...grpc.CallOption) (*BackendApplyChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BackendApplyChangeResponse)
+	err := c.cc.Invoke(ctx, Backend_ApplyChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *backendClient) Close(ctx context.Context, in *BackendCloseRequest, opts ...grpc.CallOption) (*BackendCloseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BackendCloseResponse)
@@ -179,6 +196,12 @@ type BackendServer interface {
 	State(context.Context, *BackendStateRequest) (*BackendStateResponse, error)
 	ApplyRoutes(context.Context, *BackendApplyRoutesRequest) (*BackendApplyRoutesResponse, error)
 	SetFilter(context.Context, *BackendSetFilterRequest) (*BackendSetFilterResponse, error)
+	// ApplyChange makes one hostapi.Change in one round trip: the plugin's
+	// hostapi makes its RemovePeers, ApplyRoutes, SetFilter and ApplyPeers
+	// calls in hostapi.Change's order (a plugin implements nothing for it).
+	// A host falls back to those calls one by one if the plugin answers
+	// UNIMPLEMENTED (one built before this method).
+	ApplyChange(context.Context, *BackendApplyChangeRequest) (*BackendApplyChangeResponse, error)
 	Close(context.Context, *BackendCloseRequest) (*BackendCloseResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
@@ -213,6 +236,9 @@ func (UnimplementedBackendServer) ApplyRoutes(context.Context, *BackendApplyRout
 }
 func (UnimplementedBackendServer) SetFilter(context.Context, *BackendSetFilterRequest) (*BackendSetFilterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetFilter not implemented")
+}
+func (UnimplementedBackendServer) ApplyChange(context.Context, *BackendApplyChangeRequest) (*BackendApplyChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyChange not implemented")
 }
 func (UnimplementedBackendServer) Close(context.Context, *BackendCloseRequest) (*BackendCloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
@@ -382,6 +408,24 @@ func _Backend_SetFilter_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_ApplyChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BackendApplyChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).ApplyChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_ApplyChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).ApplyChange(ctx, req.(*BackendApplyChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Backend_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BackendCloseRequest)
 	if err := dec(in); err != nil {
@@ -438,6 +482,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetFilter",
 			Handler:    _Backend_SetFilter_Handler,
+		},
+		{
+			MethodName: "ApplyChange",
+			Handler:    _Backend_ApplyChange_Handler,
 		},
 		{
 			MethodName: "Close",
