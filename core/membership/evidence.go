@@ -237,12 +237,10 @@ func short(h Hash) string { return h.String()[:16] }
 // nodes on either side compute the same members and policy.
 func ForkFloor(cur *State, others ...*State) *State {
 	b := newBuilder(cur)
-	for _, n := range cur.nodes {
-		i, _ := cur.index(n.ID)
-		leaf := cur.leaves[32*i : 32*i+32]
+	for n, leaf := range cur.nodes.all {
 		for _, o := range others {
-			j, ok := o.index(n.ID)
-			if !ok || !bytes.Equal(o.leaves[32*j:32*j+32], leaf) {
+			_, other, ok := o.nodes.get(n.ID)
+			if !ok || !bytes.Equal(other, leaf) {
 				b.deleteNode(n.ID)
 				break
 			}

@@ -16,15 +16,16 @@ func ResetChain(c *Chain, s *State, id [16]byte) {
 // state caches. It must always equal s.Root().
 func RecomputeRoot(s *State) Hash {
 	var buf []byte
-	leaves := make([]byte, 0, 32*len(s.nodes))
-	for _, n := range s.nodes {
+	h := sha256.New()
+	h.Write([]byte(domainNodes))
+	for n := range s.nodes.all {
 		buf = encodeNode(n, buf)
 		leaf := sha256.Sum256(buf)
-		leaves = append(leaves, leaf[:]...)
+		h.Write(leaf[:])
 	}
 	cp := *s
 	cp.approversDigest = digestApprovers(s.approvers)
-	cp.nodesDigest = digestLeaves(leaves)
+	cp.nodesDigest = Hash(h.Sum(nil))
 	if s.policy != nil {
 		cp.policyDigest = digestPolicy(EncodePolicy(s.policy))
 	}

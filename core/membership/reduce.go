@@ -34,7 +34,7 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		if _, ok := pre.node(n.ID); ok {
 			return nil, errorf(IllegalOperation, "add_node: node %s already exists (a revoked node is restored, not re-added)", n.ID)
 		}
-		if len(pre.nodes)+1 > l.MaxNodes {
+		if pre.nodes.len()+1 > l.MaxNodes {
 			return nil, errorf(LimitExceeded, "add_node: the network already has the maximum of %d nodes", l.MaxNodes)
 		}
 		if err := checkUnique(pre, &n); err != nil {
@@ -317,7 +317,7 @@ func existing(pre *State, op *Operation) (*Node, error) {
 // its mesh addresses. Mesh addresses are host prefixes, so overlap is
 // equality of addresses.
 func checkUnique(pre *State, n *Node) error {
-	for _, o := range pre.nodes {
+	for o := range pre.nodes.all {
 		if o.ID == n.ID {
 			continue
 		}

@@ -47,11 +47,11 @@ type State struct {
 	threshold  uint64
 	approvers  []Approver // sorted by ID
 
-	// nodes is sorted by ID; the values are immutable. A sorted slice, not
-	// a map: copy-on-write then copies N pointers (a memmove) instead of
-	// rehashing N entries, and scans need no lookups.
-	nodes  []*Node
-	leaves []byte // leaves[32*i:32*i+32] = SHA-256 of the canonical record of nodes[i]
+	// nodes holds the nodes sorted by ID, each with its leaf (the SHA-256
+	// of its canonical record); the values are immutable. Sorted chunks,
+	// not a map: copy-on-write copies only the chunks an update changes,
+	// and scans need no lookups.
+	nodes nodeSeq
 
 	// policy is the access policy (immutable, shared between states); nil
 	// until a schema-2 genesis or a set_policy sets one.
@@ -73,7 +73,7 @@ type State struct {
 func Empty(networkID string) *State {
 	s := &State{networkID: networkID}
 	s.approversDigest = digestApprovers(nil)
-	s.nodesDigest = digestLeaves(nil)
+	s.nodesDigest = digestLeavesOf(&s.nodes)
 	s.root = s.computeRoot()
 	return s
 }
@@ -154,19 +154,12 @@ func (s *State) SchemaVersion() uint64 {
 }
 
 // NodeCount returns the number of nodes, active and revoked.
-func (s *State) NodeCount() int { return len(s.nodes) }
-
-// index returns the position of node id in s.nodes, or where it would go.
-func (s *State) index(id string) (int, bool) {
-	return slices.BinarySearchFunc(s.nodes, id, func(n *Node, id string) int { return strings.Compare(n.ID, id) })
-}
+func (s *State) NodeCount() int { return s.nodes.len() }
 
 // node returns the (shared, immutable) node with the given ID.
 func (s *State) node(id string) (*Node, bool) {
-	if i, ok := s.index(id); ok {
-		return s.nodes[i], true
-	}
-	return nil, false
+	n, _, ok := s.nodes.get(id)
+	return n, ok
 }
 
 // NodeShared returns the node with the given ID without copying it: its
@@ -193,7 +186,7 @@ func (s *State) Node(id string) (Node, bool) {
 // slices with the state: callers must not modify them (use Node.Clone).
 func (s *State) Nodes() iter.Seq[Node] {
 	return func(yield func(Node) bool) {
-		for _, n := range s.nodes {
+		for n := range s.nodes.all {
 			if !yield(*n) {
 				return
 			}
@@ -208,7 +201,7 @@ func (s *State) Nodes() iter.Seq[Node] {
 // node costs more than the reading.
 func (s *State) SharedNodes() iter.Seq[*Node] {
 	return func(yield func(*Node) bool) {
-		for _, n := range s.nodes {
+		for n := range s.nodes.all {
 			if !yield(n) {
 				return
 			}
@@ -232,7 +225,7 @@ func (s *State) computeRoot() Hash {
 	w.fieldUint("epoch", s.epoch)
 	w.field("last_update_digest", s.lastDigest.String())
 	w.field("network_id", s.networkID)
-	w.fieldUint("node_count", uint64(len(s.nodes)))
+	w.fieldUint("node_count", uint64(s.nodes.len()))
 	w.field("nodes_digest", s.nodesDigest.String())
 	if s.policy != nil {
 		w.field("policy_digest", s.policyDigest.String())
@@ -258,13 +251,6 @@ func digestPolicy(enc []byte) Hash {
 	return Hash(h.Sum(nil))
 }
 
-func digestLeaves(leaves []byte) Hash {
-	h := sha256.New()
-	h.Write([]byte(domainNodes))
-	h.Write(leaves)
-	return Hash(h.Sum(nil))
-}
-
 func digestApprovers(as []Approver) Hash {
 	h := sha256.New()
 	h.Write([]byte(domainApprovers))
@@ -280,50 +266,27 @@ func digestApprovers(as []Approver) Hash {
 // builder derives a new State from a base by copy-on-write.
 type builder struct {
 	s           *State
-	nodesCopied bool
+	nodes       seqBuilder
+	nodesCh     bool
 	approversCh bool
 	buf         []byte
 }
 
 func newBuilder(base *State) *builder {
 	cp := *base
-	return &builder{s: &cp}
-}
-
-func (b *builder) copyNodes() {
-	if b.nodesCopied {
-		return
-	}
-	// Room for one more node: an update most often adds one, and an
-	// insert into an exact copy would copy it all again.
-	b.s.nodes = append(make([]*Node, 0, len(b.s.nodes)+1), b.s.nodes...)
-	b.s.leaves = append(make([]byte, 0, len(b.s.leaves)+32), b.s.leaves...)
-	b.nodesCopied = true
+	return &builder{s: &cp, nodes: seqBuilder{q: base.nodes}}
 }
 
 // putNode inserts or replaces n (which the builder now owns).
 func (b *builder) putNode(n *Node) {
-	b.copyNodes()
 	b.buf = encodeNode(n, b.buf)
-	leaf := sha256.Sum256(b.buf)
-	i, found := b.s.index(n.ID)
-	if !found {
-		b.s.nodes = slices.Insert(b.s.nodes, i, n)
-		b.s.leaves = slices.Insert(b.s.leaves, 32*i, leaf[:]...)
-	} else {
-		b.s.nodes[i] = n
-		copy(b.s.leaves[32*i:], leaf[:])
-	}
+	b.nodes.put(n, sha256.Sum256(b.buf))
+	b.s.nodes, b.nodesCh = b.nodes.q, true
 }
 
 func (b *builder) deleteNode(id string) {
-	b.copyNodes()
-	i, found := b.s.index(id)
-	if !found {
-		return
-	}
-	b.s.nodes = slices.Delete(b.s.nodes, i, i+1)
-	b.s.leaves = slices.Delete(b.s.leaves, 32*i, 32*i+32)
+	b.nodes.delete(id)
+	b.s.nodes, b.nodesCh = b.nodes.q, true
 }
 
 func (b *builder) setApprovers(as []Approver) {
@@ -357,8 +320,8 @@ func (b *builder) finish(epoch uint64, digest Hash) *State {
 	if b.approversCh {
 		s.approversDigest = digestApprovers(s.approvers)
 	}
-	if b.nodesCopied {
-		s.nodesDigest = digestLeaves(s.leaves)
+	if b.nodesCh {
+		s.nodesDigest = digestLeavesOf(&s.nodes)
 	}
 	s.root = s.computeRoot()
 	return s

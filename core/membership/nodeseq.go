@@ -1,0 +1,166 @@
+package membership
+
+import (
+	"crypto/sha256"
+	"hash"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// nodeSeq is a state's nodes sorted by ID, each with its leaf (the SHA-256
+// of its canonical record), held in chunks so that a new state copies
+// only what an update changes. A State never changes, so every update
+// derives a new sequence: as one flat array, that copied every node
+// pointer and leaf (400 KB at 10,000 members, on every update and at
+// every step of a cold start's replay); in chunks it copies the list of
+// chunks (N/chunkNodes pointers) and the one or two chunks it changes.
+//
+// The zero value is empty. A nodeSeq and its chunks are immutable once
+// built; a seqBuilder derives the next.
+type nodeSeq struct {
+	chunks []*nodeChunk // each non-empty; in ID order across chunks
+	count  int
+}
+
+// nodeChunk is a run of consecutive nodes and their leaves.
+type nodeChunk struct {
+	nodes  []*Node
+	leaves []byte // leaves[32*i : 32*i+32] is nodes[i]'s
+}
+
+// chunkNodes is a chunk's size after a split; a chunk splits in two when
+// an insert takes it past twice this. Copying one chunk is then at most
+// ~10 KB, and the chunk list stays short (80 pointers at 10,000 nodes).
+const chunkNodes = 128
+
+func (q *nodeSeq) len() int { return q.count }
+
+// search returns the chunk and the position in it of node id, or where
+// it would be inserted, and whether it is there. In an empty sequence it
+// returns (0, 0, false) and there is no chunk 0.
+func (q *nodeSeq) search(id string) (ci, j int, found bool) {
+	if len(q.chunks) == 0 {
+		return 0, 0, false
+	}
+	// The first chunk whose last node sorts at or after id; none: the end
+	// of the last chunk.
+	ci = sort.Search(len(q.chunks), func(k int) bool {
+		c := q.chunks[k]
+		return c.nodes[len(c.nodes)-1].ID >= id
+	})
+	if ci == len(q.chunks) {
+		ci--
+		return ci, len(q.chunks[ci].nodes), false
+	}
+	j, found = slices.BinarySearchFunc(q.chunks[ci].nodes, id, func(n *Node, id string) int { return strings.Compare(n.ID, id) })
+	return ci, j, found
+}
+
+// get returns node id and its leaf (the sequence's own: callers must not
+// modify either).
+func (q *nodeSeq) get(id string) (*Node, []byte, bool) {
+	ci, j, found := q.search(id)
+	if !found {
+		return nil, nil, false
+	}
+	c := q.chunks[ci]
+	return c.nodes[j], c.leaves[32*j : 32*j+32], true
+}
+
+// all yields every node and its leaf in ID order.
+func (q *nodeSeq) all(yield func(*Node, []byte) bool) {
+	for _, c := range q.chunks {
+		for j, n := range c.nodes {
+			if !yield(n, c.leaves[32*j:32*j+32]) {
+				return
+			}
+		}
+	}
+}
+
+// writeLeaves writes every leaf, in order, to h.
+func (q *nodeSeq) writeLeaves(h hash.Hash) {
+	for _, c := range q.chunks {
+		h.Write(c.leaves)
+	}
+}
+
+// seqBuilder derives a new nodeSeq from a base by copy-on-write: the
+// chunk list is copied on the first change, and each chunk the first
+// time the builder changes it.
+type seqBuilder struct {
+	q      nodeSeq
+	copied bool
+	owned  []*nodeChunk // chunks this builder made, changed in place
+}
+
+func (b *seqBuilder) own(ci int) *nodeChunk {
+	if !b.copied {
+		b.q.chunks = slices.Clone(b.q.chunks)
+		b.copied = true
+	}
+	c := b.q.chunks[ci]
+	if slices.Contains(b.owned, c) {
+		return c
+	}
+	// Room for one more: an update most often adds a node.
+	cp := &nodeChunk{
+		nodes:  append(make([]*Node, 0, len(c.nodes)+1), c.nodes...),
+		leaves: append(make([]byte, 0, len(c.leaves)+32), c.leaves...),
+	}
+	b.q.chunks[ci] = cp
+	b.owned = append(b.owned, cp)
+	return cp
+}
+
+// put inserts or replaces n (which the sequence then holds) with its leaf.
+func (b *seqBuilder) put(n *Node, leaf [32]byte) {
+	if len(b.q.chunks) == 0 {
+		c := &nodeChunk{nodes: []*Node{n}, leaves: append([]byte(nil), leaf[:]...)}
+		b.q.chunks, b.copied = []*nodeChunk{c}, true
+		b.owned = append(b.owned, c)
+		b.q.count = 1
+		return
+	}
+	ci, j, found := b.q.search(n.ID)
+	c := b.own(ci)
+	if found {
+		c.nodes[j] = n
+		copy(c.leaves[32*j:], leaf[:])
+		return
+	}
+	c.nodes = slices.Insert(c.nodes, j, n)
+	c.leaves = slices.Insert(c.leaves, 32*j, leaf[:]...)
+	b.q.count++
+	if len(c.nodes) > 2*chunkNodes {
+		half := len(c.nodes) / 2
+		lo := &nodeChunk{nodes: slices.Clone(c.nodes[:half]), leaves: slices.Clone(c.leaves[:32*half])}
+		hi := &nodeChunk{nodes: slices.Clone(c.nodes[half:]), leaves: slices.Clone(c.leaves[32*half:])}
+		b.q.chunks = slices.Replace(b.q.chunks, ci, ci+1, lo, hi)
+		b.owned = append(b.owned, lo, hi)
+	}
+}
+
+// delete removes node id if the sequence holds it.
+func (b *seqBuilder) delete(id string) {
+	ci, j, found := b.q.search(id)
+	if !found {
+		return
+	}
+	c := b.own(ci)
+	c.nodes = slices.Delete(c.nodes, j, j+1)
+	c.leaves = slices.Delete(c.leaves, 32*j, 32*j+32)
+	b.q.count--
+	if len(c.nodes) == 0 {
+		b.q.chunks = slices.Delete(b.q.chunks, ci, ci+1)
+	}
+}
+
+// digestLeavesOf is digestLeaves over q's leaves, without joining them.
+func digestLeavesOf(q *nodeSeq) Hash {
+	h := sha256.New()
+	h.Write([]byte(domainNodes))
+	q.writeLeaves(h)
+	return Hash(h.Sum(nil))
+}
