@@ -259,25 +259,78 @@ func markPermission(err error) error {
 // (0700) if needed, through the open directory and never through a
 // symbolic link (see atomicfile.Dir).
 func writeHighWater(path string, hw *highWater) error {
+	var k keptMark
+	defer k.close()
+	return k.writeHighWater(path, hw)
+}
+
+// keptMark is the mark file a ledger keeps open between its writes, and
+// the sequence number of the slot it wrote last. The first write goes the
+// whole way (writeMarkSlots: the directory and the file opened and
+// checked, both slots read); the file stays open, and each later write
+// is the next slot in place and one fdatasync — the same bytes at the same
+// offsets, with none of the opening, checking and reading (half the
+// write's time). Every write of a mark must go through the one keptMark
+// that holds its file: another writer would leave its sequence number
+// stale. A write that fails closes the file, so the next goes the whole
+// way again. The zero value holds no file.
+type keptMark struct {
+	f   *os.File
+	seq uint64
+}
+
+// writeHighWater durably writes hw as the mark at path through k.
+func (k *keptMark) writeHighWater(path string, hw *highWater) error {
 	data, err := json.Marshal(hw)
 	if err != nil {
 		return err
 	}
-	return writeMarkFile(path, data, 0o600)
+	return writeMarkFile(k, path, data, 0o600)
 }
 
-// writeMarkFile writes payload as the mark at path; a variable so that
-// tests can make it fail as a full disk does.
-var writeMarkFile = writeMarkSlots
+// writeMarkFile writes payload as the mark at path through k; a variable
+// so that tests can make it fail as a full disk does.
+var writeMarkFile = (*keptMark).write
+
+func (k *keptMark) write(path string, payload []byte, perm fs.FileMode) error {
+	if k.f == nil {
+		f, seq, err := writeMarkSlots(path, payload, perm)
+		k.f, k.seq = f, seq
+		return err
+	}
+	slot, err := encodeSlot(payload, k.seq+1)
+	if err != nil {
+		return err
+	}
+	if _, err := k.f.WriteAt(slot, int64((k.seq+1)%2)*markSlotSize); err != nil {
+		k.close()
+		return err
+	}
+	if err := atomicfile.Datasync(k.f); err != nil {
+		k.close()
+		return err
+	}
+	k.seq++
+	return nil
+}
+
+// close closes the kept file, if any.
+func (k *keptMark) close() {
+	if k.f != nil {
+		k.f.Close()
+		k.f = nil
+	}
+}
 
 // writeMarkSlots writes payload into the slot after the current one, in
 // place, and syncs its data: durable when it returns nil. A file that is
 // missing, of an older version or has no valid slot is replaced whole,
-// atomically, by a file of one slot (seq 1).
-func writeMarkSlots(path string, payload []byte, perm fs.FileMode) error {
+// atomically, by a file of one slot (seq 1). On success it returns the
+// mark file, open for writing, and the sequence number it wrote.
+func writeMarkSlots(path string, payload []byte, perm fs.FileMode) (*os.File, uint64, error) {
 	dir, err := openMarkDir(path, true)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer dir.Close()
 	name := filepath.Base(path)
@@ -286,45 +339,64 @@ func writeMarkSlots(path string, payload []byte, perm fs.FileMode) error {
 		return replaceMark(dir, path, payload, perm)
 	}
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	defer f.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	info, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if err := fileperm.CheckPrivate(path, info); err != nil {
-		return markPermission(err)
+		return nil, 0, markPermission(err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxMarkBytes+1))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	_, seq, derr := decodeMark(data)
 	if derr != nil || seq == 0 || len(data) != 2*markSlotSize {
+		f.Close()
+		keep = true // closed already
 		return replaceMark(dir, path, payload, perm)
 	}
 	slot, err := encodeSlot(payload, seq+1)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if _, err := f.WriteAt(slot, int64((seq+1)%2)*markSlotSize); err != nil {
-		return err
+		return nil, 0, err
 	}
-	return atomicfile.Datasync(f)
+	if err := atomicfile.Datasync(f); err != nil {
+		return nil, 0, err
+	}
+	keep = true
+	return f, seq + 1, nil
 }
 
 // replaceMark writes a new mark file of one slot (seq 1; the other
 // empty) atomically.
-func replaceMark(dir *atomicfile.Dir, path string, payload []byte, perm fs.FileMode) error {
+// It returns the new file, open for writing, and seq 1.
+func replaceMark(dir *atomicfile.Dir, path string, payload []byte, perm fs.FileMode) (*os.File, uint64, error) {
 	slot, err := encodeSlot(payload, 1)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	data := make([]byte, 2*markSlotSize)
 	copy(data[markSlotSize:], slot) // seq 1 lives in slot 1
 	if err := dir.WriteFile(filepath.Base(path), data, perm); err != nil {
-		return err
+		return nil, 0, err
 	}
-	return fileperm.MakePrivate(path) // Windows: whatever directory it is in
+	if err := fileperm.MakePrivate(path); err != nil { // Windows: whatever directory it is in
+		return nil, 0, err
+	}
+	f, err := dir.OpenFile(filepath.Base(path), os.O_RDWR, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, 1, nil
 }

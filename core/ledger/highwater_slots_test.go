@@ -92,3 +92,36 @@ func TestLegacyMarkIsReadAndReplaced(t *testing.T) {
 		t.Errorf("replaced mark: %v %v", fi, err)
 	}
 }
+
+// TestKeptMarkWritesTheSameFile: a ledger's marks after its first go
+// through the file it keeps open; each reads back at once, from the file
+// at the path, in both layouts a first write finds (no file, a file of
+// two slots), and after a failed write the next goes the whole way again.
+func TestKeptMarkWritesTheSameFile(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "hw", "m.json")
+		if existing {
+			for i := uint64(1); i <= 3; i++ { // seq 3: the kept writes start in slot 0
+				if err := writeHighWater(path, markAt(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var k keptMark
+		for i := uint64(10); i <= 16; i++ {
+			if i == 13 {
+				k.close() // as a failed write leaves it
+			}
+			if err := k.writeHighWater(path, markAt(i)); err != nil {
+				t.Fatal(err)
+			}
+			if k.f == nil {
+				t.Fatalf("mark %d: no file kept after a write", i)
+			}
+			if hw := readMark(t, path); hw.Index != i {
+				t.Fatalf("existing file %v: after writing %d the mark reads %d", existing, i, hw.Index)
+			}
+		}
+		k.close()
+	}
+}

@@ -24,11 +24,12 @@ import (
 func TestHighWaterWriteFailureIsRetriedAndVisible(t *testing.T) {
 	var full atomic.Bool
 	write := writeMarkFile
-	writeMarkFile = func(path string, data []byte, perm fs.FileMode) error {
+	writeMarkFile = func(k *keptMark, path string, data []byte, perm fs.FileMode) error {
 		if full.Load() {
+			k.close() // as a failed write does
 			return &fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC}
 		}
-		return write(path, data, perm)
+		return write(k, path, data, perm)
 	}
 	t.Cleanup(func() { writeMarkFile = write })
 

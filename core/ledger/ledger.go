@@ -59,6 +59,7 @@ var readBatch = 512
 type Ledger struct {
 	cfg    Config
 	hwPath string
+	mark   keptMark // the mark's file, kept open between writes; l.mu guards it
 	log    *slog.Logger
 
 	// mu guards the fields below and is held across store I/O (also while
@@ -383,7 +384,7 @@ func (l *Ledger) retryHighWater() {
 }
 
 func (l *Ledger) writeHighWater() error {
-	return writeHighWater(l.hwPath, l.markNow())
+	return l.mark.writeHighWater(l.hwPath, l.markNow())
 }
 
 // Restricted returns why the ledger is in restricted-safe mode, or nil.
@@ -683,5 +684,6 @@ func (l *Ledger) Close(ctx context.Context) error {
 	if l.restricted == nil && !l.cfg.ReadFirst {
 		l.writeSnapshot(ctx)
 	}
+	l.mark.close()
 	return nil
 }

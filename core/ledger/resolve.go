@@ -165,7 +165,7 @@ func (l *Ledger) replaceSuffix(ctx context.Context, chain *membership.Chain, res
 	}
 	hw := l.markNow()
 	hw.Resolving = &resolvingMark{Epoch: k, Digest: r.Digest().String()}
-	if err := writeHighWater(l.hwPath, hw); err != nil {
+	if err := l.mark.writeHighWater(l.hwPath, hw); err != nil {
 		return fmt.Errorf("ledger: marking the fork resolution in the high-water mark: %w", err)
 	}
 	dropped := l.head() - (k - 1)

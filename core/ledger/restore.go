@@ -53,7 +53,9 @@ func Restore(ctx context.Context, cfg Config, log []*membership.SignedUpdate) (*
 		prev = hashEntry(data)
 	}
 	scratch.writeSnapshot(ctx)
-	if err := scratch.writeHighWater(); err != nil {
+	err = scratch.writeHighWater()
+	scratch.mark.close()
+	if err != nil {
 		return nil, err
 	}
 	return Open(ctx, cfg)
