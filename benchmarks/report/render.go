@@ -244,7 +244,7 @@ func (r *Results) Plots() []Plot {
 	}
 	for _, members := range []int{1000, 10000} {
 		cats = append(cats, fmt.Sprintf("revoke, file, %s", thousands(members)))
-		rb := fmt.Sprintf("BenchmarkRevoke/store=file/members=%d", members)
+		rb := fmt.Sprintf("BenchmarkRevoke/store=file/members=%d/readback=end", members)
 		for i, s := range pcts {
 			daemonSeries[i].Values = append(daemonSeries[i].Values, get(ref{"daemon", rb, "api", s}))
 		}

@@ -167,7 +167,7 @@ func rowSpecs(coldLengths []int) []rowSpec {
 		}
 		rs = append(rs, rowSpec{
 			section: secDaemon, metric: fmt.Sprintf("revoke, file store, %s members", thousands(members)),
-			value:     stat(ref{"daemon", fmt.Sprintf("BenchmarkRevoke/store=file/members=%d", members), "api", "p95"}, "ms"),
+			value:     stat(ref{"daemon", fmt.Sprintf("BenchmarkRevoke/store=file/members=%d/readback=end", members), "api", "p95"}, "ms"),
 			peer:      "ledger apply p95, file store, same size",
 			peerValue: stat(ref{"ledger", fmt.Sprintf("BenchmarkApply/store=file/members=%d", members), "latency", "p95"}, "ms"),
 			target:    t,
