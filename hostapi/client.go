@@ -177,6 +177,12 @@ func (c *BackendClient) ApplyChange(ctx context.Context, ch Change) error {
 	return ApplyChange(ctx, c.backend, ch)
 }
 
+// StateSummary returns the plugin's state summed up in the plugin (see
+// StateSummary), or from its State if the plugin predates that.
+func (c *BackendClient) StateSummary(ctx context.Context) (InterfaceSummary, error) {
+	return StateSummary(ctx, c.backend)
+}
+
 // Close calls the plugin's Backend.Close. The plugin keeps running; Kill
 // ends it.
 func (c *BackendClient) Close(ctx context.Context) error { return c.backend.Close(ctx) }

@@ -476,3 +476,69 @@ func filterFromPB(m *pb.Filter) (Filter, error) {
 	}
 	return f, nil
 }
+
+func interfaceSummaryToPB(s InterfaceSummary) (*pb.InterfaceSummary, error) {
+	m := &pb.InterfaceSummary{
+		Name:       s.Name,
+		PublicKey:  s.PublicKey[:],
+		ListenPort: uint32(s.ListenPort),
+		HostRoutes: uint64(max(s.HostRoutes, 0)),
+		Peers: &pb.PeerTotals{Count: uint64(max(s.Peers.Count, 0)), Handshaken: uint64(max(s.Peers.Handshaken, 0)),
+			RxBytes: s.Peers.RxBytes, TxBytes: s.Peers.TxBytes},
+	}
+	var err error
+	if m.Addresses, err = prefixesToStrings(s.Addresses, "addresses"); err != nil {
+		return nil, err
+	}
+	if m.Peers.LatestHandshakeUnixNanos, err = timeToUnixNano(s.Peers.LatestHandshake, "peers.latest_handshake"); err != nil {
+		return nil, err
+	}
+	for i, r := range s.Routes {
+		ps, err := prefixesToStrings([]netip.Prefix{r.Prefix}, fmt.Sprintf("routes[%d].prefix", i))
+		if err != nil {
+			return nil, err
+		}
+		rm := &pb.RouteVia{Prefix: ps[0]}
+		if !r.Peer.IsZero() {
+			rm.Peer = r.Peer[:]
+		}
+		m.Routes = append(m.Routes, rm)
+	}
+	return m, nil
+}
+
+func interfaceSummaryFromPB(m *pb.InterfaceSummary) (InterfaceSummary, error) {
+	s := InterfaceSummary{Name: m.GetName()}
+	var err error
+	if s.PublicKey, err = keyFromBytes(m.GetPublicKey(), "public_key"); err != nil {
+		return InterfaceSummary{}, err
+	}
+	if s.ListenPort, err = portFromUint32(m.GetListenPort(), "listen_port"); err != nil {
+		return InterfaceSummary{}, err
+	}
+	if s.Addresses, err = prefixesFromStrings(m.GetAddresses(), "addresses"); err != nil {
+		return InterfaceSummary{}, err
+	}
+	for i, rm := range m.GetRoutes() {
+		ps, err := prefixesFromStrings([]string{rm.GetPrefix()}, fmt.Sprintf("routes[%d].prefix", i))
+		if err != nil {
+			return InterfaceSummary{}, err
+		}
+		r := RouteVia{Prefix: ps[0]}
+		if len(rm.GetPeer()) > 0 {
+			if r.Peer, err = keyFromBytes(rm.GetPeer(), fmt.Sprintf("routes[%d].peer", i)); err != nil {
+				return InterfaceSummary{}, err
+			}
+		}
+		s.Routes = append(s.Routes, r)
+	}
+	const maxCount = 1 << 40 // far above any backend's peers; keeps int conversions exact
+	t := m.GetPeers()
+	if m.GetHostRoutes() > maxCount || t.GetCount() > maxCount || t.GetHandshaken() > t.GetCount() {
+		return InterfaceSummary{}, Errorf(CodeInvalidArgument, "peers: %d handshaken of %d peers, %d host routes", t.GetHandshaken(), t.GetCount(), m.GetHostRoutes())
+	}
+	s.HostRoutes = int(m.GetHostRoutes())
+	s.Peers = PeerTotals{Count: int(t.GetCount()), Handshaken: int(t.GetHandshaken()),
+		LatestHandshake: timeFromUnixNano(t.GetLatestHandshakeUnixNanos()), RxBytes: t.GetRxBytes(), TxBytes: t.GetTxBytes()}
+	return s, nil
+}

@@ -17,11 +17,15 @@ type backendClient struct {
 	// byCalls: the plugin answered ApplyChange UNIMPLEMENTED (it predates
 	// the method); changes go by single calls from then on.
 	byCalls atomic.Bool
+	// noSummary: the same for StateSummary; summaries are made from
+	// State from then on.
+	noSummary atomic.Bool
 }
 
 var (
-	_ Backend       = (*backendClient)(nil)
-	_ ChangeApplier = (*backendClient)(nil)
+	_ Backend         = (*backendClient)(nil)
+	_ ChangeApplier   = (*backendClient)(nil)
+	_ StateSummarizer = (*backendClient)(nil)
 )
 
 func (c *backendClient) Info(ctx context.Context) (BackendInfo, error) {
@@ -118,6 +122,30 @@ func (c *backendClient) ApplyChange(ctx context.Context, ch Change) error {
 		return applyChangeByCalls(ctx, c, ch)
 	}
 	return fromStatus(ctx, BackendPluginName, err)
+}
+
+// StateSummary asks the plugin to sum its state up (see the StateSummary
+// rpc), or sums up its State if the plugin predates that.
+func (c *backendClient) StateSummary(ctx context.Context) (InterfaceSummary, error) {
+	if !c.noSummary.Load() {
+		resp, err := c.rpc.StateSummary(ctx, &pb.BackendStateSummaryRequest{})
+		if !unknownMethod(err) {
+			if err != nil {
+				return InterfaceSummary{}, fromStatus(ctx, BackendPluginName, err)
+			}
+			s, err := interfaceSummaryFromPB(resp.GetSummary())
+			if err != nil {
+				return InterfaceSummary{}, invalidReply(BackendPluginName, "StateSummary", err)
+			}
+			return s, nil
+		}
+		c.noSummary.Store(true)
+	}
+	st, err := c.State(ctx)
+	if err != nil {
+		return InterfaceSummary{}, err
+	}
+	return SummarizeState(st), nil
 }
 
 func (c *backendClient) Close(ctx context.Context) error {

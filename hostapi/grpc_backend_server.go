@@ -119,6 +119,18 @@ func (s *backendServer) ApplyChange(ctx context.Context, req *pb.BackendApplyCha
 	return &pb.BackendApplyChangeResponse{}, nil
 }
 
+func (s *backendServer) StateSummary(ctx context.Context, _ *pb.BackendStateSummaryRequest) (*pb.BackendStateSummaryResponse, error) {
+	sum, err := StateSummary(ctx, s.impl)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	m, err := interfaceSummaryToPB(sum)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BackendStateSummaryResponse{Summary: m}, nil
+}
+
 func (s *backendServer) Close(ctx context.Context, _ *pb.BackendCloseRequest) (*pb.BackendCloseResponse, error) {
 	if err := s.impl.Close(ctx); err != nil {
 		return nil, toStatus(err)

@@ -25,7 +25,10 @@ func nodeStatusCommand() *command {
 			"--peers summary prints one line summing the peers up (how many, how\n" +
 			"many have had a handshake, the latest, bytes in and out) instead of\n" +
 			"one line per peer, and --peers none neither: for very large meshes,\n" +
-			"whose full status is megabytes.",
+			"whose full status is megabytes. Both count the host routes (a /32 or\n" +
+			"/128, most often a peer's mesh address) instead of listing them, and\n" +
+			"the backend sums its peers up itself: a fraction of the full status's\n" +
+			"cost.",
 		run: runNodeStatus,
 	}
 }
@@ -318,7 +321,11 @@ func printInterface(w io.Writer, is *controlapi.InterfaceStatus) {
 	for _, r := range is.Routes {
 		kinds[r.Kind] = append(kinds[r.Kind], r.Prefix+" via "+orDash(r.Via))
 	}
-	fmt.Fprintf(w, "routes     %d to mesh addresses\n", len(kinds[controlapi.RouteMesh]))
+	if is.HostRoutes > 0 { // a summary: host routes counted, not listed
+		fmt.Fprintf(w, "routes     %d host routes (most often to mesh addresses)\n", is.HostRoutes)
+	} else {
+		fmt.Fprintf(w, "routes     %d to mesh addresses\n", len(kinds[controlapi.RouteMesh]))
+	}
 	for _, k := range []string{controlapi.RouteSubnet, controlapi.RouteExit} {
 		for _, r := range kinds[k] {
 			fmt.Fprintf(w, "  %-8s %s\n", k, r)

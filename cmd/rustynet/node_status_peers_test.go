@@ -44,3 +44,30 @@ func TestStatusPeerDetail(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusInterfaceRoutes prints the routes of a status with every
+// peer (mesh routes counted, the others listed) and of a summary (host
+// routes counted as such, the others listed).
+func TestStatusInterfaceRoutes(t *testing.T) {
+	routes := []controlapi.RouteStatus{{Prefix: "0.0.0.0/0", Via: "c", Kind: controlapi.RouteExit}, {Prefix: "10.20.0.0/24", Via: "b", Kind: controlapi.RouteSubnet}}
+	for _, tc := range []struct {
+		name string
+		is   controlapi.InterfaceStatus
+		want []string
+	}{
+		{"full", controlapi.InterfaceStatus{Name: "rn0", Routes: append([]controlapi.RouteStatus{{Prefix: "100.64.0.2/32", Via: "b", Kind: controlapi.RouteMesh}}, routes...)},
+			[]string{"routes     1 to mesh addresses\n", "  subnet   10.20.0.0/24 via b\n", "  exit     0.0.0.0/0 via c\n"}},
+		{"summary", controlapi.InterfaceStatus{Name: "rn0", Routes: routes, HostRoutes: 9999},
+			[]string{"routes     9999 host routes (most often to mesh addresses)\n", "  subnet   10.20.0.0/24 via b\n", "  exit     0.0.0.0/0 via c\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			printInterface(&out, &tc.is)
+			for _, want := range tc.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("interface lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}

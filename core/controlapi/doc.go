@@ -5,7 +5,10 @@
 // Endpoints:
 //
 //	GET  /v1/status[?peers=all|summary|none] → Status: every peer (all), their
-//	                                        sum (PeerSummary) or neither
+//	                                        sum (PeerSummary) or neither; with
+//	                                        summary or none, the host routes
+//	                                        counted (InterfaceStatus.HostRoutes),
+//	                                        not listed
 //	POST /v1/apply-update[?dry_run=true]  signed update (its JSON file, as is) → ApplyResult
 //	GET  /v1/log?from=N                   → LogPage: the head, and the trusted entries of
 //	                                        epochs N, N+1, … (at most MaxLogEntries, and

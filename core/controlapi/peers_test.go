@@ -1,9 +1,11 @@
 package controlapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,5 +69,35 @@ func TestStatusPeerDetailInvalid(t *testing.T) {
 	defer h.mu.Unlock()
 	if h.calls != 0 {
 		t.Errorf("the handler was called %d times for a malformed request, want 0", h.calls)
+	}
+}
+
+// summaryHandler is a fakeHandler that also gathers summaries itself.
+type summaryHandler struct {
+	*fakeHandler
+	asked []PeerDetail
+}
+
+func (h *summaryHandler) StatusSummary(_ context.Context, d PeerDetail) (Status, error) {
+	h.asked = append(h.asked, d)
+	return Status{Node: NodeStatus{ID: "from StatusSummary"}, Peers: []PeerStatus{}}, nil
+}
+
+// TestStatusAsksASummaryHandler: a handler that gathers summaries itself
+// is asked for them, and only for them.
+func TestStatusAsksASummaryHandler(t *testing.T) {
+	h := &summaryHandler{fakeHandler: &fakeHandler{status: Status{Node: NodeStatus{ID: "from Status"}, Peers: []PeerStatus{{NodeID: "n2"}}}}}
+	c := dialClient(t, startServer(t, h, allowAll, nil))
+	for _, tc := range []struct {
+		detail PeerDetail
+		want   string
+	}{{PeersAll, "from Status"}, {PeersSummary, "from StatusSummary"}, {PeersNone, "from StatusSummary"}} {
+		got, err := c.StatusPeers(ctxT(t), tc.detail)
+		if err != nil || got.Node.ID != tc.want {
+			t.Errorf("%s: %q, %v; want the status %s", tc.detail, got.Node.ID, err, tc.want)
+		}
+	}
+	if want := []PeerDetail{PeersSummary, PeersNone}; !slices.Equal(h.asked, want) {
+		t.Errorf("StatusSummary asked for %v, want %v", h.asked, want)
 	}
 }

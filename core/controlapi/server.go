@@ -35,6 +35,15 @@ type Handler interface {
 	Log(ctx context.Context, from uint64, max int) (LogHead, []*membership.SignedUpdate, error)
 }
 
+// A SummaryHandler is a Handler that gathers a status without its peers
+// for less than the whole: for GET /v1/status?peers=summary or none the
+// server calls StatusSummary instead of Status. Its status carries the
+// peers as d asks (see Status.WithPeers), with Interface.Routes without
+// host routes and Interface.HostRoutes counting them.
+type SummaryHandler interface {
+	StatusSummary(ctx context.Context, d PeerDetail) (Status, error)
+}
+
 // MaxUpdateBytes is the largest update body the server reads; a larger one
 // is refused with 413. It leaves room above membership's largest genesis
 // (16 MiB canonical body plus envelope).
@@ -230,12 +239,18 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.h.Status(r.Context())
+	var st Status
+	if sh, ok := s.h.(SummaryHandler); ok && detail != PeersAll {
+		st, err = sh.StatusSummary(r.Context(), detail)
+	} else {
+		st, err = s.h.Status(r.Context())
+		st = st.WithPeers(detail)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, st.WithPeers(detail))
+	s.reply(w, st)
 }
 
 func (s *server) applyUpdate(w http.ResponseWriter, r *http.Request) {

@@ -109,6 +109,11 @@ type InterfaceStatus struct {
 	ListenPort uint16        `json:"listen_port"`
 	Addresses  []string      `json:"addresses"`
 	Routes     []RouteStatus `json:"routes"` // the routes into the interface, by prefix
+	// HostRoutes, in a status asked for with PeersSummary or PeersNone,
+	// counts the host routes (/32, /128: most often a peer's mesh
+	// address) that Routes then leaves out; 0 in a status with every peer,
+	// whose Routes lists them all.
+	HostRoutes int `json:"host_routes,omitempty"`
 	// Exit is the exit node chosen in the configuration; nil if none.
 	Exit *ExitStatus `json:"exit,omitempty"`
 	// Gateway is what this node forwards for its peers; nil if nothing.

@@ -154,6 +154,8 @@ type Daemon struct {
 	// statusReads coalesces concurrent Status calls (status.go); it is
 	// taken before d.mu, which a gathering holds only briefly.
 	statusReads readgroup.Group[gathered]
+	// summaryReads does the same for StatusSummary.
+	summaryReads readgroup.Group[gathered]
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex

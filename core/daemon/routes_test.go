@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +99,40 @@ func TestRoutesRoutersAndExitsFollowMembership(t *testing.T) {
 	}
 	if x := st.Interface.Exit; x == nil || !x.Active {
 		t.Errorf("status exit = %+v, want c in use", x)
+	}
+	// The summary lists the same routes but the host routes, which it
+	// counts, and sums the peers up; the rest is the full status's.
+	for _, detail := range []controlapi.PeerDetail{controlapi.PeersSummary, controlapi.PeersNone} {
+		sum, err := h.d.StatusSummary(context.Background(), detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotKinds := map[string]string{}
+		for _, r := range sum.Interface.Routes {
+			gotKinds[r.Prefix] = r.Kind + " " + r.Via
+		}
+		wantSum := maps.Clone(wantKinds)
+		maps.DeleteFunc(wantSum, func(_, kind string) bool { return strings.HasPrefix(kind, controlapi.RouteMesh) })
+		if diff := cmp.Diff(wantSum, gotKinds); diff != "" || sum.Interface.HostRoutes != 3 {
+			t.Errorf("%s: routes (-want +got):\n%s\nhost routes %d, want 3", detail, diff, sum.Interface.HostRoutes)
+		}
+		wantPeers := &controlapi.PeerSummary{Peers: 3}
+		if detail == controlapi.PeersNone {
+			wantPeers = nil
+		}
+		if diff := cmp.Diff(wantPeers, sum.PeerSummary); diff != "" || len(sum.Peers) != 0 {
+			t.Errorf("%s: peer summary (-want +got):\n%s\n%d peers listed", detail, diff, len(sum.Peers))
+		}
+		full := st.WithPeers(detail)
+		full.Interface = nil
+		sum.Interface.Routes, sum.Interface.HostRoutes = st.Interface.Routes, 0
+		if diff := cmp.Diff(st.Interface, sum.Interface); diff != "" {
+			t.Errorf("%s: the interface beside its routes (-full +summary):\n%s", detail, diff)
+		}
+		sum.Interface = nil
+		if diff := cmp.Diff(full, sum, cmpopts.IgnoreFields(controlapi.Status{}, "Health")); diff != "" {
+			t.Errorf("%s: the status beside its interface (-full +summary):\n%s", detail, diff)
+		}
 	}
 
 	h.applyOK(membership.Operation{Type: membership.OpRevokeNode, NodeID: "b"}, "alice", "bob")

@@ -47,8 +47,97 @@ type gathered struct {
 	cut    bool
 }
 
+// StatusSummary is Status for a status without every peer (see
+// controlapi.SummaryHandler): the backend plugin sums its state up itself
+// (hostapi.StateSummary), so neither every peer nor every host route is
+// read across, converted or sent. Concurrent calls share one gathering as
+// Status's do; d says what the result carries of the peers.
+func (d *Daemon) StatusSummary(ctx context.Context, detail controlapi.PeerDetail) (controlapi.Status, error) {
+	if detail == controlapi.PeersAll || detail == "" {
+		return d.Status(ctx)
+	}
+	for {
+		r, err := d.summaryReads.Do(func() (gathered, error) {
+			s, err := d.statusSummary(ctx)
+			return gathered{s, ctx.Err() != nil}, err
+		})
+		if !r.cut || ctx.Err() != nil {
+			s := r.status
+			if detail == controlapi.PeersNone {
+				s.PeerSummary = nil
+			}
+			return s, err
+		}
+	}
+}
+
+// statusSummary gathers the status for StatusSummary, with a peer summary.
+func (d *Daemon) statusSummary(ctx context.Context) (controlapi.Status, error) {
+	s, state := d.statusHead(ctx)
+	sum, err := hostapi.StateSummary(ctx, d.backend)
+	if err != nil {
+		return s, nil // the plugin status explains; the rest of the status stands
+	}
+	var ids map[hostapi.Key]string // of the peers the listed routes lead to
+	if len(sum.Routes) > 0 && state != nil {
+		ids = make(map[hostapi.Key]string, len(sum.Routes))
+		for _, r := range sum.Routes {
+			ids[r.Peer] = ""
+		}
+		for n := range state.SharedNodes() {
+			if _, ok := ids[hostapi.Key(n.PublicKey)]; ok {
+				ids[hostapi.Key(n.PublicKey)] = n.ID
+			}
+		}
+	}
+	is := &controlapi.InterfaceStatus{Name: sum.Name, ListenPort: sum.ListenPort, Addresses: prefixStrings(sum.Addresses),
+		Routes: []controlapi.RouteStatus{}, HostRoutes: sum.HostRoutes}
+	for _, r := range sum.Routes {
+		// Not a host route, so no node's mesh address.
+		rs := controlapi.RouteStatus{Prefix: r.Prefix.String(), Via: ids[r.Peer], Kind: controlapi.RouteSubnet}
+		if hostapi.IsDefaultRoute(r.Prefix) {
+			rs.Kind = controlapi.RouteExit
+		}
+		is.Routes = append(is.Routes, rs)
+	}
+	d.interfaceExtras(is, state)
+	s.Interface = is
+	s.PeerSummary = &controlapi.PeerSummary{Peers: sum.Peers.Count, Handshaken: sum.Peers.Handshaken,
+		LatestHandshake: sum.Peers.LatestHandshake, RxBytes: sum.Peers.RxBytes, TxBytes: sum.Peers.TxBytes}
+	return s, nil
+}
+
 // status gathers the status for Status.
 func (d *Daemon) status(ctx context.Context) (controlapi.Status, error) {
+	s, state := d.statusHead(ctx)
+	var ids map[hostapi.Key]string
+	if state != nil {
+		ids = make(map[hostapi.Key]string, state.NodeCount())
+		for n := range state.SharedNodes() {
+			ids[hostapi.Key(n.PublicKey)] = n.ID
+		}
+	}
+	cur, err := d.backend.State(ctx)
+	if err != nil {
+		return s, nil // the plugin status explains; the rest of the status stands
+	}
+	s.Interface = d.interfaceStatus(cur, state, ids)
+	s.Peers = make([]controlapi.PeerStatus, len(cur.Peers))
+	for i, p := range cur.Peers {
+		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: prefixStrings(p.AllowedIPs),
+			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
+		if p.Endpoint.IsValid() {
+			ps.Endpoint = p.Endpoint.String()
+		}
+		s.Peers[i] = ps
+	}
+	return s, nil
+}
+
+// statusHead gathers every part of a status but the backend's: the node,
+// trust, plugins, feed, sync and health, and the state they were read
+// under (nil before genesis).
+func (d *Daemon) statusHead(ctx context.Context) (controlapi.Status, *membership.State) {
 	ls := d.ledger.Status()
 	s := controlapi.Status{
 		Node: controlapi.NodeStatus{ID: d.opts.NodeID, NetworkID: ls.NetworkID, PublicKey: d.selfKey.String()},
@@ -80,31 +169,12 @@ func (d *Daemon) status(ctx context.Context) (controlapi.Status, error) {
 	d.auditHealth(&s.Health)
 	d.fillVersions(ctx, &s)
 	state := d.effectiveState()
-	var ids map[hostapi.Key]string
 	if state != nil {
-		ids = make(map[hostapi.Key]string, state.NodeCount())
 		if h, ok := state.PolicyDigest(); ok {
 			s.Trust.PolicyDigest = h.String()
 		}
-		for n := range state.Nodes() {
-			ids[hostapi.Key(n.PublicKey)] = n.ID
-		}
 	}
-	cur, err := d.backend.State(ctx)
-	if err != nil {
-		return s, nil // the plugin status explains; the rest of the status stands
-	}
-	s.Interface = d.interfaceStatus(cur, state, ids)
-	s.Peers = make([]controlapi.PeerStatus, len(cur.Peers))
-	for i, p := range cur.Peers {
-		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: prefixStrings(p.AllowedIPs),
-			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
-		if p.Endpoint.IsValid() {
-			ps.Endpoint = p.Endpoint.String()
-		}
-		s.Peers[i] = ps
-	}
-	return s, nil
+	return s, state
 }
 
 func pluginStatus(s pluginhost.Status) controlapi.PluginStatus {
@@ -190,6 +260,13 @@ func (d *Daemon) interfaceStatus(cur hostapi.InterfaceState, state *membership.S
 		}
 		is.Routes = append(is.Routes, rs)
 	}
+	d.interfaceExtras(is, state)
+	return is
+}
+
+// interfaceExtras fills in what an interface status says beside its
+// addresses and routes: the exit node, what the node serves, its proxies.
+func (d *Daemon) interfaceExtras(is *controlapi.InterfaceStatus, state *membership.State) {
 	if exit := d.recOpts.ExitNode; exit != "" {
 		is.Exit = &controlapi.ExitStatus{Node: exit, Reason: reconcile.ExitProblem(state, d.recOpts)}
 		if d.ledger.Restricted() != nil {
@@ -206,7 +283,6 @@ func (d *Daemon) interfaceStatus(cur hostapi.InterfaceState, state *membership.S
 	if p := d.opts.Interface.Proxy; p != nil && d.caps().Has(hostapi.BackendCapProxy) {
 		is.Proxies = proxyStatus(*p)
 	}
-	return is
 }
 
 // gatewayPlan is what this node is to forward under state, nil for

@@ -94,13 +94,20 @@ func (p backendProxy) ApplyChange(ctx context.Context, c hostapi.Change) error {
 	return call0(ctx, p.s, func(b hostapi.Backend) error { return hostapi.ApplyChange(ctx, b, c) })
 }
 
+// StateSummary sums up the current plugin's state (see
+// hostapi.StateSummary): in the plugin, for a BackendClient.
+func (p backendProxy) StateSummary(ctx context.Context) (hostapi.InterfaceSummary, error) {
+	return call(ctx, p.s, func(b hostapi.Backend) (hostapi.InterfaceSummary, error) { return hostapi.StateSummary(ctx, b) })
+}
+
 func (p backendProxy) Close(ctx context.Context) error {
 	return call0(ctx, p.s, func(b hostapi.Backend) error { return b.Close(ctx) })
 }
 
 // Interface guards.
 var (
-	_ hostapi.Store         = storeProxy{}
-	_ hostapi.Backend       = backendProxy{}
-	_ hostapi.ChangeApplier = backendProxy{}
+	_ hostapi.Store           = storeProxy{}
+	_ hostapi.Backend         = backendProxy{}
+	_ hostapi.ChangeApplier   = backendProxy{}
+	_ hostapi.StateSummarizer = backendProxy{}
 )

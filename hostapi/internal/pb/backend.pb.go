@@ -2019,6 +2019,309 @@ func (*BackendApplyChangeResponse) Descriptor() ([]byte, []int) {
 	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
 }
 
+type BackendStateSummaryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendStateSummaryRequest) Reset() {
+	*x = BackendStateSummaryRequest{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendStateSummaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendStateSummaryRequest) ProtoMessage() {}
+
+func (x *BackendStateSummaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendStateSummaryRequest.ProtoReflect.Descriptor instead.
+func (*BackendStateSummaryRequest) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
+}
+
+type BackendStateSummaryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Summary       *InterfaceSummary      `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendStateSummaryResponse) Reset() {
+	*x = BackendStateSummaryResponse{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendStateSummaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendStateSummaryResponse) ProtoMessage() {}
+
+func (x *BackendStateSummaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendStateSummaryResponse.ProtoReflect.Descriptor instead.
+func (*BackendStateSummaryResponse) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *BackendStateSummaryResponse) GetSummary() *InterfaceSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// InterfaceSummary mirrors hostapi.InterfaceSummary.
+type InterfaceSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PublicKey     []byte                 `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	ListenPort    uint32                 `protobuf:"varint,3,opt,name=listen_port,json=listenPort,proto3" json:"listen_port,omitempty"`
+	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Routes        []*RouteVia            `protobuf:"bytes,5,rep,name=routes,proto3" json:"routes,omitempty"`
+	HostRoutes    uint64                 `protobuf:"varint,6,opt,name=host_routes,json=hostRoutes,proto3" json:"host_routes,omitempty"`
+	Peers         *PeerTotals            `protobuf:"bytes,7,opt,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InterfaceSummary) Reset() {
+	*x = InterfaceSummary{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterfaceSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterfaceSummary) ProtoMessage() {}
+
+func (x *InterfaceSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterfaceSummary.ProtoReflect.Descriptor instead.
+func (*InterfaceSummary) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *InterfaceSummary) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InterfaceSummary) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *InterfaceSummary) GetListenPort() uint32 {
+	if x != nil {
+		return x.ListenPort
+	}
+	return 0
+}
+
+func (x *InterfaceSummary) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *InterfaceSummary) GetRoutes() []*RouteVia {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *InterfaceSummary) GetHostRoutes() uint64 {
+	if x != nil {
+		return x.HostRoutes
+	}
+	return 0
+}
+
+func (x *InterfaceSummary) GetPeers() *PeerTotals {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// RouteVia mirrors hostapi.RouteVia.
+type RouteVia struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	Peer          []byte                 `protobuf:"bytes,2,opt,name=peer,proto3" json:"peer,omitempty"` // empty: no peer holds the prefix
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteVia) Reset() {
+	*x = RouteVia{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteVia) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteVia) ProtoMessage() {}
+
+func (x *RouteVia) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteVia.ProtoReflect.Descriptor instead.
+func (*RouteVia) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RouteVia) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RouteVia) GetPeer() []byte {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+// PeerTotals mirrors hostapi.PeerTotals.
+type PeerTotals struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	Count                    uint64                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	Handshaken               uint64                 `protobuf:"varint,2,opt,name=handshaken,proto3" json:"handshaken,omitempty"`
+	LatestHandshakeUnixNanos int64                  `protobuf:"varint,3,opt,name=latest_handshake_unix_nanos,json=latestHandshakeUnixNanos,proto3" json:"latest_handshake_unix_nanos,omitempty"`
+	RxBytes                  uint64                 `protobuf:"varint,4,opt,name=rx_bytes,json=rxBytes,proto3" json:"rx_bytes,omitempty"`
+	TxBytes                  uint64                 `protobuf:"varint,5,opt,name=tx_bytes,json=txBytes,proto3" json:"tx_bytes,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *PeerTotals) Reset() {
+	*x = PeerTotals{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerTotals) ProtoMessage() {}
+
+func (x *PeerTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerTotals.ProtoReflect.Descriptor instead.
+func (*PeerTotals) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PeerTotals) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PeerTotals) GetHandshaken() uint64 {
+	if x != nil {
+		return x.Handshaken
+	}
+	return 0
+}
+
+func (x *PeerTotals) GetLatestHandshakeUnixNanos() int64 {
+	if x != nil {
+		return x.LatestHandshakeUnixNanos
+	}
+	return 0
+}
+
+func (x *PeerTotals) GetRxBytes() uint64 {
+	if x != nil {
+		return x.RxBytes
+	}
+	return 0
+}
+
+func (x *PeerTotals) GetTxBytes() uint64 {
+	if x != nil {
+		return x.TxBytes
+	}
+	return 0
+}
+
 type BackendCloseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2027,7 +2330,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2342,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2355,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{41}
 }
 
 type BackendCloseResponse struct {
@@ -2063,7 +2366,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2075,7 +2378,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2088,7 +2391,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{42}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -2225,7 +2528,33 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x05peers\x18\x01 \x01(\v2\x1f.rustynet.plugin.v1.PeerChangesR\x05peers\x128\n" +
 	"\x06routes\x18\x02 \x01(\v2 .rustynet.plugin.v1.RouteChangesR\x06routes\x122\n" +
 	"\x06filter\x18\x03 \x01(\v2\x1a.rustynet.plugin.v1.FilterR\x06filter\"\x1c\n" +
-	"\x1aBackendApplyChangeResponse\"\x15\n" +
+	"\x1aBackendApplyChangeResponse\"\x1c\n" +
+	"\x1aBackendStateSummaryRequest\"]\n" +
+	"\x1bBackendStateSummaryResponse\x12>\n" +
+	"\asummary\x18\x01 \x01(\v2$.rustynet.plugin.v1.InterfaceSummaryR\asummary\"\x91\x02\n" +
+	"\x10InterfaceSummary\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\fR\tpublicKey\x12\x1f\n" +
+	"\vlisten_port\x18\x03 \x01(\rR\n" +
+	"listenPort\x12\x1c\n" +
+	"\taddresses\x18\x04 \x03(\tR\taddresses\x124\n" +
+	"\x06routes\x18\x05 \x03(\v2\x1c.rustynet.plugin.v1.RouteViaR\x06routes\x12\x1f\n" +
+	"\vhost_routes\x18\x06 \x01(\x04R\n" +
+	"hostRoutes\x124\n" +
+	"\x05peers\x18\a \x01(\v2\x1e.rustynet.plugin.v1.PeerTotalsR\x05peers\"6\n" +
+	"\bRouteVia\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x12\n" +
+	"\x04peer\x18\x02 \x01(\fR\x04peer\"\xb7\x01\n" +
+	"\n" +
+	"PeerTotals\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x04R\x05count\x12\x1e\n" +
+	"\n" +
+	"handshaken\x18\x02 \x01(\x04R\n" +
+	"handshaken\x12=\n" +
+	"\x1blatest_handshake_unix_nanos\x18\x03 \x01(\x03R\x18latestHandshakeUnixNanos\x12\x19\n" +
+	"\brx_bytes\x18\x04 \x01(\x04R\arxBytes\x12\x19\n" +
+	"\btx_bytes\x18\x05 \x01(\x04R\atxBytes\"\x15\n" +
 	"\x13BackendCloseRequest\"\x16\n" +
 	"\x14BackendCloseResponse*D\n" +
 	"\x05Proto\x12\r\n" +
@@ -2233,7 +2562,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\tPROTO_TCP\x10\x01\x12\r\n" +
 	"\tPROTO_UDP\x10\x02\x12\x0e\n" +
 	"\n" +
-	"PROTO_ICMP\x10\x032\xfb\a\n" +
+	"PROTO_ICMP\x10\x032\xec\b\n" +
 	"\aBackend\x12W\n" +
 	"\x04Info\x12&.rustynet.plugin.v1.BackendInfoRequest\x1a'.rustynet.plugin.v1.BackendInfoResponse\x12Z\n" +
 	"\x05Probe\x12'.rustynet.plugin.v1.BackendProbeRequest\x1a(.rustynet.plugin.v1.BackendProbeResponse\x12f\n" +
@@ -2244,7 +2573,8 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x05State\x12'.rustynet.plugin.v1.BackendStateRequest\x1a(.rustynet.plugin.v1.BackendStateResponse\x12l\n" +
 	"\vApplyRoutes\x12-.rustynet.plugin.v1.BackendApplyRoutesRequest\x1a..rustynet.plugin.v1.BackendApplyRoutesResponse\x12f\n" +
 	"\tSetFilter\x12+.rustynet.plugin.v1.BackendSetFilterRequest\x1a,.rustynet.plugin.v1.BackendSetFilterResponse\x12l\n" +
-	"\vApplyChange\x12-.rustynet.plugin.v1.BackendApplyChangeRequest\x1a..rustynet.plugin.v1.BackendApplyChangeResponse\x12Z\n" +
+	"\vApplyChange\x12-.rustynet.plugin.v1.BackendApplyChangeRequest\x1a..rustynet.plugin.v1.BackendApplyChangeResponse\x12o\n" +
+	"\fStateSummary\x12..rustynet.plugin.v1.BackendStateSummaryRequest\x1a/.rustynet.plugin.v1.BackendStateSummaryResponse\x12Z\n" +
 	"\x05Close\x12'.rustynet.plugin.v1.BackendCloseRequest\x1a(.rustynet.plugin.v1.BackendCloseResponseB2Z0github.com/rustynet/rustynet/hostapi/internal/pbb\x06proto3"
 
 var (
@@ -2260,47 +2590,52 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
-	(Proto)(0),                         // 0: rustynet.plugin.v1.Proto
-	(*BackendInfo)(nil),                // 1: rustynet.plugin.v1.BackendInfo
-	(*Privileges)(nil),                 // 2: rustynet.plugin.v1.Privileges
-	(*InterfaceConfig)(nil),            // 3: rustynet.plugin.v1.InterfaceConfig
-	(*GatewayConfig)(nil),              // 4: rustynet.plugin.v1.GatewayConfig
-	(*ProxyConfig)(nil),                // 5: rustynet.plugin.v1.ProxyConfig
-	(*ProxyAuth)(nil),                  // 6: rustynet.plugin.v1.ProxyAuth
-	(*Host)(nil),                       // 7: rustynet.plugin.v1.Host
-	(*MeshService)(nil),                // 8: rustynet.plugin.v1.MeshService
-	(*Forward)(nil),                    // 9: rustynet.plugin.v1.Forward
-	(*Expose)(nil),                     // 10: rustynet.plugin.v1.Expose
-	(*PeerConfig)(nil),                 // 11: rustynet.plugin.v1.PeerConfig
-	(*PeerChanges)(nil),                // 12: rustynet.plugin.v1.PeerChanges
-	(*InterfaceState)(nil),             // 13: rustynet.plugin.v1.InterfaceState
-	(*PeerState)(nil),                  // 14: rustynet.plugin.v1.PeerState
-	(*Filter)(nil),                     // 15: rustynet.plugin.v1.Filter
-	(*FilterRule)(nil),                 // 16: rustynet.plugin.v1.FilterRule
-	(*PortRange)(nil),                  // 17: rustynet.plugin.v1.PortRange
-	(*BackendInfoRequest)(nil),         // 18: rustynet.plugin.v1.BackendInfoRequest
-	(*BackendInfoResponse)(nil),        // 19: rustynet.plugin.v1.BackendInfoResponse
-	(*BackendProbeRequest)(nil),        // 20: rustynet.plugin.v1.BackendProbeRequest
-	(*BackendProbeResponse)(nil),       // 21: rustynet.plugin.v1.BackendProbeResponse
-	(*BackendConfigureRequest)(nil),    // 22: rustynet.plugin.v1.BackendConfigureRequest
-	(*BackendConfigureResponse)(nil),   // 23: rustynet.plugin.v1.BackendConfigureResponse
-	(*BackendApplyPeersRequest)(nil),   // 24: rustynet.plugin.v1.BackendApplyPeersRequest
-	(*BackendApplyPeersResponse)(nil),  // 25: rustynet.plugin.v1.BackendApplyPeersResponse
-	(*BackendRemovePeersRequest)(nil),  // 26: rustynet.plugin.v1.BackendRemovePeersRequest
-	(*BackendRemovePeersResponse)(nil), // 27: rustynet.plugin.v1.BackendRemovePeersResponse
-	(*BackendStateRequest)(nil),        // 28: rustynet.plugin.v1.BackendStateRequest
-	(*BackendStateResponse)(nil),       // 29: rustynet.plugin.v1.BackendStateResponse
-	(*RouteChanges)(nil),               // 30: rustynet.plugin.v1.RouteChanges
-	(*BackendApplyRoutesRequest)(nil),  // 31: rustynet.plugin.v1.BackendApplyRoutesRequest
-	(*BackendApplyRoutesResponse)(nil), // 32: rustynet.plugin.v1.BackendApplyRoutesResponse
-	(*BackendSetFilterRequest)(nil),    // 33: rustynet.plugin.v1.BackendSetFilterRequest
-	(*BackendSetFilterResponse)(nil),   // 34: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendApplyChangeRequest)(nil),  // 35: rustynet.plugin.v1.BackendApplyChangeRequest
-	(*BackendApplyChangeResponse)(nil), // 36: rustynet.plugin.v1.BackendApplyChangeResponse
-	(*BackendCloseRequest)(nil),        // 37: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),       // 38: rustynet.plugin.v1.BackendCloseResponse
+	(Proto)(0),                          // 0: rustynet.plugin.v1.Proto
+	(*BackendInfo)(nil),                 // 1: rustynet.plugin.v1.BackendInfo
+	(*Privileges)(nil),                  // 2: rustynet.plugin.v1.Privileges
+	(*InterfaceConfig)(nil),             // 3: rustynet.plugin.v1.InterfaceConfig
+	(*GatewayConfig)(nil),               // 4: rustynet.plugin.v1.GatewayConfig
+	(*ProxyConfig)(nil),                 // 5: rustynet.plugin.v1.ProxyConfig
+	(*ProxyAuth)(nil),                   // 6: rustynet.plugin.v1.ProxyAuth
+	(*Host)(nil),                        // 7: rustynet.plugin.v1.Host
+	(*MeshService)(nil),                 // 8: rustynet.plugin.v1.MeshService
+	(*Forward)(nil),                     // 9: rustynet.plugin.v1.Forward
+	(*Expose)(nil),                      // 10: rustynet.plugin.v1.Expose
+	(*PeerConfig)(nil),                  // 11: rustynet.plugin.v1.PeerConfig
+	(*PeerChanges)(nil),                 // 12: rustynet.plugin.v1.PeerChanges
+	(*InterfaceState)(nil),              // 13: rustynet.plugin.v1.InterfaceState
+	(*PeerState)(nil),                   // 14: rustynet.plugin.v1.PeerState
+	(*Filter)(nil),                      // 15: rustynet.plugin.v1.Filter
+	(*FilterRule)(nil),                  // 16: rustynet.plugin.v1.FilterRule
+	(*PortRange)(nil),                   // 17: rustynet.plugin.v1.PortRange
+	(*BackendInfoRequest)(nil),          // 18: rustynet.plugin.v1.BackendInfoRequest
+	(*BackendInfoResponse)(nil),         // 19: rustynet.plugin.v1.BackendInfoResponse
+	(*BackendProbeRequest)(nil),         // 20: rustynet.plugin.v1.BackendProbeRequest
+	(*BackendProbeResponse)(nil),        // 21: rustynet.plugin.v1.BackendProbeResponse
+	(*BackendConfigureRequest)(nil),     // 22: rustynet.plugin.v1.BackendConfigureRequest
+	(*BackendConfigureResponse)(nil),    // 23: rustynet.plugin.v1.BackendConfigureResponse
+	(*BackendApplyPeersRequest)(nil),    // 24: rustynet.plugin.v1.BackendApplyPeersRequest
+	(*BackendApplyPeersResponse)(nil),   // 25: rustynet.plugin.v1.BackendApplyPeersResponse
+	(*BackendRemovePeersRequest)(nil),   // 26: rustynet.plugin.v1.BackendRemovePeersRequest
+	(*BackendRemovePeersResponse)(nil),  // 27: rustynet.plugin.v1.BackendRemovePeersResponse
+	(*BackendStateRequest)(nil),         // 28: rustynet.plugin.v1.BackendStateRequest
+	(*BackendStateResponse)(nil),        // 29: rustynet.plugin.v1.BackendStateResponse
+	(*RouteChanges)(nil),                // 30: rustynet.plugin.v1.RouteChanges
+	(*BackendApplyRoutesRequest)(nil),   // 31: rustynet.plugin.v1.BackendApplyRoutesRequest
+	(*BackendApplyRoutesResponse)(nil),  // 32: rustynet.plugin.v1.BackendApplyRoutesResponse
+	(*BackendSetFilterRequest)(nil),     // 33: rustynet.plugin.v1.BackendSetFilterRequest
+	(*BackendSetFilterResponse)(nil),    // 34: rustynet.plugin.v1.BackendSetFilterResponse
+	(*BackendApplyChangeRequest)(nil),   // 35: rustynet.plugin.v1.BackendApplyChangeRequest
+	(*BackendApplyChangeResponse)(nil),  // 36: rustynet.plugin.v1.BackendApplyChangeResponse
+	(*BackendStateSummaryRequest)(nil),  // 37: rustynet.plugin.v1.BackendStateSummaryRequest
+	(*BackendStateSummaryResponse)(nil), // 38: rustynet.plugin.v1.BackendStateSummaryResponse
+	(*InterfaceSummary)(nil),            // 39: rustynet.plugin.v1.InterfaceSummary
+	(*RouteVia)(nil),                    // 40: rustynet.plugin.v1.RouteVia
+	(*PeerTotals)(nil),                  // 41: rustynet.plugin.v1.PeerTotals
+	(*BackendCloseRequest)(nil),         // 42: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),        // 43: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
@@ -2327,31 +2662,36 @@ var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	12, // 21: rustynet.plugin.v1.BackendApplyChangeRequest.peers:type_name -> rustynet.plugin.v1.PeerChanges
 	30, // 22: rustynet.plugin.v1.BackendApplyChangeRequest.routes:type_name -> rustynet.plugin.v1.RouteChanges
 	15, // 23: rustynet.plugin.v1.BackendApplyChangeRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	18, // 24: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	20, // 25: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	22, // 26: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	24, // 27: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	26, // 28: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	28, // 29: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	31, // 30: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
-	33, // 31: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	35, // 32: rustynet.plugin.v1.Backend.ApplyChange:input_type -> rustynet.plugin.v1.BackendApplyChangeRequest
-	37, // 33: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	19, // 34: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	21, // 35: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	23, // 36: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	25, // 37: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	27, // 38: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	29, // 39: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	32, // 40: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
-	34, // 41: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	36, // 42: rustynet.plugin.v1.Backend.ApplyChange:output_type -> rustynet.plugin.v1.BackendApplyChangeResponse
-	38, // 43: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	34, // [34:44] is the sub-list for method output_type
-	24, // [24:34] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	39, // 24: rustynet.plugin.v1.BackendStateSummaryResponse.summary:type_name -> rustynet.plugin.v1.InterfaceSummary
+	40, // 25: rustynet.plugin.v1.InterfaceSummary.routes:type_name -> rustynet.plugin.v1.RouteVia
+	41, // 26: rustynet.plugin.v1.InterfaceSummary.peers:type_name -> rustynet.plugin.v1.PeerTotals
+	18, // 27: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	20, // 28: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	22, // 29: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	24, // 30: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	26, // 31: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	28, // 32: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	31, // 33: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	33, // 34: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	35, // 35: rustynet.plugin.v1.Backend.ApplyChange:input_type -> rustynet.plugin.v1.BackendApplyChangeRequest
+	37, // 36: rustynet.plugin.v1.Backend.StateSummary:input_type -> rustynet.plugin.v1.BackendStateSummaryRequest
+	42, // 37: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	19, // 38: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	21, // 39: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	23, // 40: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	25, // 41: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	27, // 42: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	29, // 43: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	32, // 44: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	34, // 45: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	36, // 46: rustynet.plugin.v1.Backend.ApplyChange:output_type -> rustynet.plugin.v1.BackendApplyChangeResponse
+	38, // 47: rustynet.plugin.v1.Backend.StateSummary:output_type -> rustynet.plugin.v1.BackendStateSummaryResponse
+	43, // 48: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	38, // [38:49] is the sub-list for method output_type
+	27, // [27:38] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -2365,7 +2705,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

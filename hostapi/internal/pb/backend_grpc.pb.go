@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Backend_Info_FullMethodName        = "/rustynet.plugin.v1.Backend/Info"
-	Backend_Probe_FullMethodName       = "/rustynet.plugin.v1.Backend/Probe"
-	Backend_Configure_FullMethodName   = "/rustynet.plugin.v1.Backend/Configure"
-	Backend_ApplyPeers_FullMethodName  = "/rustynet.plugin.v1.Backend/ApplyPeers"
-	Backend_RemovePeers_FullMethodName = "/rustynet.plugin.v1.Backend/RemovePeers"
-	Backend_State_FullMethodName       = "/rustynet.plugin.v1.Backend/State"
-	Backend_ApplyRoutes_FullMethodName = "/rustynet.plugin.v1.Backend/ApplyRoutes"
-	Backend_SetFilter_FullMethodName   = "/rustynet.plugin.v1.Backend/SetFilter"
-	Backend_ApplyChange_FullMethodName = "/rustynet.plugin.v1.Backend/ApplyChange"
-	Backend_Close_FullMethodName       = "/rustynet.plugin.v1.Backend/Close"
+	Backend_Info_FullMethodName         = "/rustynet.plugin.v1.Backend/Info"
+	Backend_Probe_FullMethodName        = "/rustynet.plugin.v1.Backend/Probe"
+	Backend_Configure_FullMethodName    = "/rustynet.plugin.v1.Backend/Configure"
+	Backend_ApplyPeers_FullMethodName   = "/rustynet.plugin.v1.Backend/ApplyPeers"
+	Backend_RemovePeers_FullMethodName  = "/rustynet.plugin.v1.Backend/RemovePeers"
+	Backend_State_FullMethodName        = "/rustynet.plugin.v1.Backend/State"
+	Backend_ApplyRoutes_FullMethodName  = "/rustynet.plugin.v1.Backend/ApplyRoutes"
+	Backend_SetFilter_FullMethodName    = "/rustynet.plugin.v1.Backend/SetFilter"
+	Backend_ApplyChange_FullMethodName  = "/rustynet.plugin.v1.Backend/ApplyChange"
+	Backend_StateSummary_FullMethodName = "/rustynet.plugin.v1.Backend/StateSummary"
+	Backend_Close_FullMethodName        = "/rustynet.plugin.v1.Backend/Close"
 )
 
 // BackendClient is the client API for Backend service.
@@ -61,6 +62,12 @@ type BackendClient interface {
 	// A host falls back to those calls one by one if the plugin answers
 	// UNIMPLEMENTED (one built before this method).
 	ApplyChange(ctx context.Context, in *BackendApplyChangeRequest, opts ...grpc.CallOption) (*BackendApplyChangeResponse, error)
+	// StateSummary is State summed up in the plugin (hostapi.SummarizeState):
+	// the peers' totals and the routes that are not host routes, not every
+	// peer and route. The plugin's hostapi makes it from State (a plugin
+	// implements nothing for it); a host falls back to State if the plugin
+	// answers UNIMPLEMENTED.
+	StateSummary(ctx context.Context, in *BackendStateSummaryRequest, opts ...grpc.CallOption) (*BackendStateSummaryResponse, error)
 	Close(ctx context.Context, in *BackendCloseRequest, opts ...grpc.CallOption) (*BackendCloseResponse, error)
 }
 
@@ -162,6 +169,16 @@ func (c *backendClient) ApplyChange(ctx context.Context, in *BackendApplyChangeR
 	return out, nil
 }
 
+func (c *backendClient) StateSummary(ctx context.Context, in *BackendStateSummaryRequest, opts ...grpc.CallOption) (*BackendStateSummaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BackendStateSummaryResponse)
+	err := c.cc.Invoke(ctx, Backend_StateSummary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *backendClient) Close(ctx context.Context, in *BackendCloseRequest, opts ...grpc.CallOption) (*BackendCloseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BackendCloseResponse)
@@ -202,6 +219,12 @@ type BackendServer interface {
 	// A host falls back to those calls one by one if the plugin answers
 	// UNIMPLEMENTED (one built before this method).
 	ApplyChange(context.Context, *BackendApplyChangeRequest) (*BackendApplyChangeResponse, error)
+	// StateSummary is State summed up in the plugin (hostapi.SummarizeState):
+	// the peers' totals and the routes that are not host routes, not every
+	// peer and route. The plugin's hostapi makes it from State (a plugin
+	// implements nothing for it); a host falls back to State if the plugin
+	// answers UNIMPLEMENTED.
+	StateSummary(context.Context, *BackendStateSummaryRequest) (*BackendStateSummaryResponse, error)
 	Close(context.Context, *BackendCloseRequest) (*BackendCloseResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
@@ -239,6 +262,9 @@ func (UnimplementedBackendServer) SetFilter(context.Context, *BackendSetFilterRe
 }
 func (UnimplementedBackendServer) ApplyChange(context.Context, *BackendApplyChangeRequest) (*BackendApplyChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApplyChange not implemented")
+}
+func (UnimplementedBackendServer) StateSummary(context.Context, *BackendStateSummaryRequest) (*BackendStateSummaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StateSummary not implemented")
 }
 func (UnimplementedBackendServer) Close(context.Context, *BackendCloseRequest) (*BackendCloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
@@ -426,6 +452,24 @@ func _Backend_ApplyChange_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_StateSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BackendStateSummaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).StateSummary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_StateSummary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).StateSummary(ctx, req.(*BackendStateSummaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Backend_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BackendCloseRequest)
 	if err := dec(in); err != nil {
@@ -486,6 +530,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApplyChange",
 			Handler:    _Backend_ApplyChange_Handler,
+		},
+		{
+			MethodName: "StateSummary",
+			Handler:    _Backend_StateSummary_Handler,
 		},
 		{
 			MethodName: "Close",
