@@ -7,6 +7,7 @@ set -euo pipefail
 apt_packages=(
   iproute2          # ip netns, veth: wgtun tests in network namespaces
   wireguard-tools   # wg: interop with standard WireGuard peers
+  nftables          # nft: the gateway tests read back the tables a backend installs
   qemu-system-x86   # the VM that runs kernel WireGuard tests
   busybox-static    # the VM's userland
   cpio kmod         # initramfs and module dependency resolution
