@@ -85,3 +85,43 @@ func BenchmarkCompileDefault(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompileNodeRules compiles a policy of 1,000 rules each naming
+// one node as its source (benchmarks/daemon's BenchmarkSetPolicy policy),
+// at 1,000 and 10,000 members: a node selector is found by id, not by a
+// scan of every member.
+func BenchmarkCompileNodeRules(b *testing.B) {
+	for _, members := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("rules=1000/members=%d", members), func(b *testing.B) {
+			net := membershiptest.New(b, 0)
+			p := &membership.Policy{}
+			var ns []membership.Node
+			for i := range members {
+				ns = append(ns, membershiptest.Node(membershiptest.NodeID(i), i))
+				if i < 1000 {
+					p.Rules = append(p.Rules, membership.Rule{Name: fmt.Sprintf("r%05d", i), Context: membership.ContextMesh,
+						Src: []membership.Selector{membership.NodeSelector(membershiptest.NodeID(i))}, Dst: []membership.Selector{membership.MembersSelector()},
+						Ports: []membership.PortSpec{{Proto: membership.ProtoTCP, First: uint16(1000 + i), Last: uint16(1000 + i)}}})
+				}
+			}
+			p.Normalize()
+			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
+				ns, p, net.Proposal())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := membership.NewChain("bench")
+			net.Sign(b, g, "alice", "bob")
+			if _, err := c.Apply(g, net.Options()); err != nil {
+				b.Fatal(err)
+			}
+			s := c.State()
+			var pc policy.Compiler
+			var rules int
+			for b.Loop() {
+				rules = len(pc.Compile(s.Policy(), s, membershiptest.NodeID(7), policy.Options{Serve: true}).Rules)
+			}
+			b.ReportMetric(float64(rules), "filter-rules")
+		})
+	}
+}

@@ -26,8 +26,9 @@ type view struct {
 	// rules needs none of them, and a compile runs on every membership
 	// change): see byAddr, meshSpace and routed.
 	byAddrs   map[netip.Addr]*membership.Node
-	mesh      []netip.Prefix // every node's mesh addresses, any status
-	routes    []netip.Prefix // what active routers serve
+	byTag     map[string][]*membership.Node // active members by tag (tagged)
+	mesh      []netip.Prefix                // every node's mesh addresses, any status
+	routes    []netip.Prefix                // what active routers serve
 	meshDone  bool
 	routeDone bool
 
@@ -151,6 +152,48 @@ func (v *view) nodes(ss []membership.Selector) []*membership.Node {
 	return out
 }
 
+// eachSelected calls f for each active member ss selects (selects), once
+// per selector that selects it: a node may come more than once. Only a
+// list that holds members scans every member; a node selector finds its
+// node by id, a tag selector its nodes in an index of tags built once per
+// view — a policy of 1,000 rules naming nodes compiled at 10,000 members
+// otherwise scanned 10,000 nodes per rule.
+func (v *view) eachSelected(ss []membership.Selector, f func(*membership.Node)) {
+	for _, s := range ss {
+		if s.Kind == membership.SelectMembers {
+			for _, n := range v.active {
+				f(n)
+			}
+			return
+		}
+	}
+	for _, s := range ss {
+		switch s.Kind {
+		case membership.SelectNode:
+			if n := v.byID(s.Name); n != nil && active(n) {
+				f(n)
+			}
+		case membership.SelectTag:
+			for _, n := range v.tagged(s.Name) {
+				f(n)
+			}
+		}
+	}
+}
+
+// tagged returns the active members tagged tag, by id.
+func (v *view) tagged(tag string) []*membership.Node {
+	if v.byTag == nil {
+		v.byTag = map[string][]*membership.Node{}
+		for _, n := range v.active {
+			for _, t := range n.Tags {
+				v.byTag[t] = append(v.byTag[t], n)
+			}
+		}
+	}
+	return v.byTag[tag]
+}
+
 // addrs returns the aggregate of the mesh addresses of the active members
 // ss selects, except node except.
 func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
@@ -161,23 +204,23 @@ func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
 	// Two passes, so that the list is allocated once at its size (at
 	// 10,000 members a growing one was most of a compile's garbage).
 	count := 0
-	for _, n := range v.active {
-		if n.ID != except && selects(ss, n) {
+	v.eachSelected(ss, func(n *membership.Node) {
+		if n.ID != except {
 			count += len(n.Addresses)
 		}
-	}
+	})
 	var ps []netip.Prefix
 	if v.scratch != nil {
 		ps = slices.Grow(v.scratch.addrs[:0], count)
 	} else {
 		ps = make([]netip.Prefix, 0, count)
 	}
-	for _, n := range v.active {
-		if n.ID != except && selects(ss, n) {
+	v.eachSelected(ss, func(n *membership.Node) {
+		if n.ID != except {
 			ps = append(ps, n.Addresses...)
 		}
-	}
-	a := aggregateInPlace(ps)
+	})
+	a := aggregateInPlace(ps) // also drops the addresses of a node selected twice
 	if v.scratch != nil {
 		// The aggregate (short when addresses are contiguous) leaves the
 		// scratch memory, which the next call reuses.
