@@ -96,23 +96,11 @@ func TestApplyChange(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(plugin+"/"+tt.name, func(t *testing.T) {
 				impl := &callLog{failAt: tt.failAt, failCode: tt.wantCode}
-				var mu sync.Mutex
-				rpcs := map[string]int{}
-				count := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-					mu.Lock()
-					rpcs[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
-					mu.Unlock()
-					return h(ctx, req)
+				var wrap func(*backendServer) pb.BackendServer
+				if plugin == "older" {
+					wrap = func(s *backendServer) pb.BackendServer { return withoutApplyChange{s} }
 				}
-				cc := dialWireWith(t, []grpc.ServerOption{grpc.UnaryInterceptor(count)}, func(s *grpc.Server) {
-					srv := &backendServer{impl: impl}
-					if plugin == "older" {
-						pb.RegisterBackendServer(s, withoutApplyChange{srv})
-					} else {
-						pb.RegisterBackendServer(s, srv)
-					}
-				})
-				client := &backendClient{rpc: pb.NewBackendClient(cc)}
+				client, rpcs := dialBackend(t, impl, wrap)
 				for round := range 2 { // the second time, an older plugin is not asked for the method again
 					impl.mu.Lock()
 					impl.calls = nil
@@ -128,8 +116,7 @@ func TestApplyChange(t *testing.T) {
 						t.Fatalf("round %d: error %v (code %v), want one with %q and code %v", round, err, CodeOf(err), tt.wantErr, tt.wantCode)
 					}
 				}
-				mu.Lock()
-				defer mu.Unlock()
+				got := rpcs.counts()
 				calls := 0 // an empty change sends nothing
 				if tt.change.empty() {
 				} else if plugin == "current" {
@@ -137,11 +124,11 @@ func TestApplyChange(t *testing.T) {
 				} else {
 					calls = 1 // tried once, then never again
 				}
-				if rpcs["ApplyChange"] != calls {
-					t.Errorf("ApplyChange RPCs %d, want %d (all: %v)", rpcs["ApplyChange"], calls, rpcs)
+				if got["ApplyChange"] != calls {
+					t.Errorf("ApplyChange RPCs %d, want %d (all: %v)", got["ApplyChange"], calls, got)
 				}
-				if plugin == "current" && len(rpcs) > 1 {
-					t.Errorf("RPCs beside ApplyChange: %v", rpcs)
+				if plugin == "current" && len(got) > 1 {
+					t.Errorf("RPCs beside ApplyChange: %v", got)
 				}
 			})
 		}

@@ -3,14 +3,11 @@ package hostapi
 import (
 	"context"
 	"net/netip"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"google.golang.org/grpc"
 
 	"github.com/rustynet/rustynet/hostapi/internal/pb"
 )
@@ -66,23 +63,11 @@ func TestStateSummary(t *testing.T) {
 	for _, plugin := range []string{"current", "older"} {
 		t.Run(plugin, func(t *testing.T) {
 			impl := &stateBackend{st: st}
-			var mu sync.Mutex
-			rpcs := map[string]int{}
-			count := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-				mu.Lock()
-				rpcs[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
-				mu.Unlock()
-				return h(ctx, req)
+			var wrap func(*backendServer) pb.BackendServer
+			if plugin == "older" {
+				wrap = func(s *backendServer) pb.BackendServer { return withoutStateSummary{s} }
 			}
-			cc := dialWireWith(t, []grpc.ServerOption{grpc.UnaryInterceptor(count)}, func(s *grpc.Server) {
-				srv := &backendServer{impl: impl}
-				if plugin == "older" {
-					pb.RegisterBackendServer(s, withoutStateSummary{srv})
-				} else {
-					pb.RegisterBackendServer(s, srv)
-				}
-			})
-			client := &backendClient{rpc: pb.NewBackendClient(cc)}
+			client, rpcs := dialBackend(t, impl, wrap)
 			for range 2 {
 				got, err := StateSummary(t.Context(), client)
 				if err != nil {
@@ -92,13 +77,11 @@ func TestStateSummary(t *testing.T) {
 					t.Errorf("summary (-want +got):\n%s", diff)
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			wantRPCs := map[string]int{"StateSummary": 2}
 			if plugin == "older" {
 				wantRPCs = map[string]int{"StateSummary": 1, "State": 2}
 			}
-			if diff := cmp.Diff(wantRPCs, rpcs); diff != "" {
+			if diff := cmp.Diff(wantRPCs, rpcs.counts()); diff != "" {
 				t.Errorf("RPCs (-want +got):\n%s", diff)
 			}
 		})

@@ -2,8 +2,10 @@ package hostapi
 
 import (
 	"context"
+	"maps"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -37,6 +39,43 @@ func dialWireWith(t *testing.T, opts []grpc.ServerOption, register func(*grpc.Se
 	}
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc
+}
+
+// rpcCounter counts the unary RPCs a server answers, by method name.
+type rpcCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *rpcCounter) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	c.mu.Lock()
+	c.n[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
+	c.mu.Unlock()
+	return h(ctx, req)
+}
+
+// counts returns how many of each RPC the server has answered.
+func (c *rpcCounter) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+// dialBackend serves impl over an in-memory connection, as wrap makes its
+// server (nil: as it is; a wrapper plays a plugin built before some
+// method), and returns a host-side client of it and the server's RPC
+// counts.
+func dialBackend(t *testing.T, impl Backend, wrap func(*backendServer) pb.BackendServer) (*backendClient, *rpcCounter) {
+	t.Helper()
+	rpcs := &rpcCounter{n: map[string]int{}}
+	cc := dialWireWith(t, []grpc.ServerOption{grpc.UnaryInterceptor(rpcs.intercept)}, func(s *grpc.Server) {
+		var srv pb.BackendServer = &backendServer{impl: impl}
+		if wrap != nil {
+			srv = wrap(srv.(*backendServer))
+		}
+		pb.RegisterBackendServer(s, srv)
+	})
+	return &backendClient{rpc: pb.NewBackendClient(cc)}, rpcs
 }
 
 // countingBackend is a Backend that counts the calls reaching it.

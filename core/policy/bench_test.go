@@ -22,24 +22,13 @@ func BenchmarkCompile(b *testing.B) {
 	p := parsePolicy(b, text.String())
 	for _, members := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("rules=1000/members=%d", members), func(b *testing.B) {
-			net := membershiptest.New(b, 0)
 			var ns []membership.Node
 			for i := range members {
 				n := membershiptest.Node(membershiptest.NodeID(i), i)
 				n.Tags = []string{fmt.Sprintf("t%d", i%50)}
 				ns = append(ns, n)
 			}
-			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
-				ns, p, net.Proposal())
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := membership.NewChain("bench")
-			net.Sign(b, g, "alice", "bob")
-			if _, err := c.Apply(g, net.Options()); err != nil {
-				b.Fatal(err)
-			}
-			s := c.State()
+			s := benchState(b, ns, p)
 			b.ResetTimer()
 			var rules int
 			for b.Loop() {
@@ -55,22 +44,11 @@ func BenchmarkCompile(b *testing.B) {
 func BenchmarkCompileDefault(b *testing.B) {
 	for _, members := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
-			net := membershiptest.New(b, 0)
 			var ns []membership.Node
 			for i := range members {
 				ns = append(ns, membershiptest.Node(membershiptest.NodeID(i), i))
 			}
-			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
-				ns, membership.DefaultPolicy(), net.Proposal())
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := membership.NewChain("bench")
-			net.Sign(b, g, "alice", "bob")
-			if _, err := c.Apply(g, net.Options()); err != nil {
-				b.Fatal(err)
-			}
-			s := c.State()
+			s := benchState(b, ns, membership.DefaultPolicy())
 			b.Run("fresh", func(b *testing.B) {
 				for b.Loop() {
 					policy.Compile(s.Policy(), s, membershiptest.NodeID(7), policy.Options{Serve: true})
@@ -93,7 +71,6 @@ func BenchmarkCompileDefault(b *testing.B) {
 func BenchmarkCompileNodeRules(b *testing.B) {
 	for _, members := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("rules=1000/members=%d", members), func(b *testing.B) {
-			net := membershiptest.New(b, 0)
 			p := &membership.Policy{}
 			var ns []membership.Node
 			for i := range members {
@@ -105,17 +82,7 @@ func BenchmarkCompileNodeRules(b *testing.B) {
 				}
 			}
 			p.Normalize()
-			g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
-				ns, p, net.Proposal())
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := membership.NewChain("bench")
-			net.Sign(b, g, "alice", "bob")
-			if _, err := c.Apply(g, net.Options()); err != nil {
-				b.Fatal(err)
-			}
-			s := c.State()
+			s := benchState(b, ns, p)
 			var pc policy.Compiler
 			var rules int
 			for b.Loop() {
@@ -124,4 +91,22 @@ func BenchmarkCompileNodeRules(b *testing.B) {
 			b.ReportMetric(float64(rules), "filter-rules")
 		})
 	}
+}
+
+// benchState is the state after a genesis of nodes ns under policy p,
+// signed 2 of 2.
+func benchState(b *testing.B, ns []membership.Node, p *membership.Policy) *membership.State {
+	b.Helper()
+	net := membershiptest.New(b, 0)
+	g, err := membership.NewGenesis("bench", 2, []membership.Approver{net.Approvers["alice"].Approver, net.Approvers["bob"].Approver},
+		ns, p, net.Proposal())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := membership.NewChain("bench")
+	net.Sign(b, g, "alice", "bob")
+	if _, err := c.Apply(g, net.Options()); err != nil {
+		b.Fatal(err)
+	}
+	return c.State()
 }
