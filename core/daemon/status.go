@@ -13,6 +13,7 @@ import (
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/readgroup"
 )
 
 // Status gathers what `rustynet status` shows. Peers come from the
@@ -27,9 +28,15 @@ import (
 // not be modified. Status takes d.mu only to copy a few fields, never
 // across the backend read.
 func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
+	return gather(ctx, &d.statusReads, d.status)
+}
+
+// gather runs g through group: concurrent callers share one gathering
+// that began after each of them was called.
+func gather(ctx context.Context, group *readgroup.Group[gathered], g func(context.Context) (controlapi.Status, error)) (controlapi.Status, error) {
 	for {
-		r, err := d.statusReads.Do(func() (gathered, error) {
-			s, err := d.status(ctx)
+		r, err := group.Do(func() (gathered, error) {
+			s, err := g(ctx)
 			return gathered{s, ctx.Err() != nil}, err
 		})
 		if !r.cut || ctx.Err() != nil {
@@ -56,19 +63,11 @@ func (d *Daemon) StatusSummary(ctx context.Context, detail controlapi.PeerDetail
 	if detail == controlapi.PeersAll || detail == "" {
 		return d.Status(ctx)
 	}
-	for {
-		r, err := d.summaryReads.Do(func() (gathered, error) {
-			s, err := d.statusSummary(ctx)
-			return gathered{s, ctx.Err() != nil}, err
-		})
-		if !r.cut || ctx.Err() != nil {
-			s := r.status
-			if detail == controlapi.PeersNone {
-				s.PeerSummary = nil
-			}
-			return s, err
-		}
+	s, err := gather(ctx, &d.summaryReads, d.statusSummary)
+	if detail == controlapi.PeersNone {
+		s.PeerSummary = nil // s is a copy; the gathering keeps its summary
 	}
+	return s, err
 }
 
 // statusSummary gathers the status for StatusSummary, with a peer summary.

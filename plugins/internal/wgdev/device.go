@@ -116,7 +116,7 @@ func (d *Device) Configure(cfg hostapi.InterfaceConfig) error {
 	if d.phase == phaseNew || portChange {
 		writeLine(&b, "listen_port", strconv.Itoa(int(cfg.ListenPort)))
 	}
-	if d.phase != phaseNew && !portChange && b.Len() == 0 {
+	if b.Len() == 0 {
 		// Neither key nor port changes (e.g. only the proxies' names do):
 		// nothing for wireguard-go, and no read-back of its whole peer set
 		// (IpcGet, tens of ms at 10,000 peers) under the device's lock.
