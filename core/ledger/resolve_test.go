@@ -140,6 +140,15 @@ func TestResolutionReachesANodeUnawareOfTheFork(t *testing.T) {
 
 // failingStore fails Truncate or Append once told to, as a crash there
 // would leave the store.
+// useStore puts s in place of l's store once any background snapshot,
+// which reads the store field, has finished.
+func useStore(l *Ledger, s hostapi.Store) {
+	l.snapshots.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg.Store = s
+}
+
 type failingStore struct {
 	hostapi.Store
 	failTruncate, failAppend bool
@@ -172,8 +181,7 @@ func TestAnInterruptedResolutionIsFinishedAtOpen(t *testing.T) {
 			f := newFixture(t, "file")
 			l, s, x, y, pre := f.forkedDeep(t)
 			r := f.resolution(t, pre, x, y, x.Digest(), "alice", "carol")
-			fs := &failingStore{Store: s, failTruncate: tc.failTruncate, failAppend: tc.failAppend}
-			l.cfg.Store = fs
+			useStore(l, &failingStore{Store: s, failTruncate: tc.failTruncate, failAppend: tc.failAppend})
 			if _, err := l.Apply(ctx, r); err == nil {
 				t.Fatal("the injected failure did not fail the resolution")
 			}
@@ -201,7 +209,7 @@ func TestAResolutionUnderWayRefusesARolledBackLog(t *testing.T) {
 	f := newFixture(t, "file")
 	l, s, x, y, pre := f.forkedDeep(t)
 	r := f.resolution(t, pre, x, y, x.Digest(), "alice", "carol")
-	l.cfg.Store = &failingStore{Store: s, failTruncate: true}
+	useStore(l, &failingStore{Store: s, failTruncate: true})
 	if _, err := l.Apply(ctx, r); err == nil {
 		t.Fatal("the injected failure did not fail the resolution")
 	}
