@@ -2,6 +2,8 @@ package hostapi
 
 import (
 	"fmt"
+	"iter"
+	"maps"
 	"net/netip"
 	"time"
 )
@@ -89,6 +91,10 @@ func (s *PeerSet) Peer(k Key) (PeerConfig, bool) {
 	p, ok := s.peers[k]
 	return p, ok
 }
+
+// All yields every peer, in no particular order. A peer's AllowedIPs are
+// the slice it was planned with: neither s nor the caller may modify it.
+func (s *PeerSet) All() iter.Seq[PeerConfig] { return maps.Values(s.peers) }
 
 // PeerPlan is a validated change: what to remove, then what to create or
 // update.

@@ -291,13 +291,15 @@ func (d *Device) SetFirewallMark(mark uint32) error {
 // its live endpoint, last handshake, byte counters, persistent keepalive and
 // allowed IPs (sorted), peers sorted by public key. Errors: hostapi.ErrClosed.
 //
-// The peers are one snapshot of the device, read after State was called.
-// State holds the Device's lock only to read its own fields, not while the
-// device is read, so it never delays a change by more than wireguard-go's
-// one serialisation of the device (its configuration lock), and
-// concurrent States share one read (readgroup.Group): the Peers slice and the
-// peers' AllowedIPs may be shared with other callers and must not be
-// modified.
+// The peers are one snapshot, taken after State was called: the peers
+// configured through this Device (no other path adds any: a UAPI socket
+// of a backend is read-only) that wireguard-go holds, with the figures it
+// keeps for each (livestats.go). State holds the Device's lock only to
+// copy its peer set, never while the device is read, and takes no lock
+// of wireguard-go's that a peer change holds for longer than a map
+// lookup. Concurrent States share one read (readgroup.Group): the Peers
+// slice and the peers' AllowedIPs may be shared with other callers and
+// must not be modified.
 func (d *Device) State() (hostapi.InterfaceState, error) {
 	d.lock.lock(false)
 	if d.phase != phaseUp {
@@ -307,7 +309,11 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 	name, pub, addrs, peers := d.cfg.Name, d.pub, d.cfg.Addresses, d.set.Len()
 	d.lock.unlock()
 
-	st, err := d.reads.Do(func() (hostapi.InterfaceState, error) { return d.ipcState(peers) })
+	read := func() (hostapi.InterfaceState, error) { return d.ipcState(peers) }
+	if livePeers != nil {
+		read = d.liveState
+	}
+	st, err := d.reads.Do(read)
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
@@ -317,6 +323,44 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 	}
 	st.PublicKey = pub
 	st.Addresses = slices.Clone(addrs)
+	return st, nil
+}
+
+// liveState reads the peers of the device in place (livePeers must be
+// non-nil): the configured peer set, copied under the lock, then each
+// peer's live figures from wireguard-go. A peer wireguard-go does not
+// hold (removed meanwhile) is left out. Its fields beyond ListenPort and
+// Peers are State's to fill in.
+func (d *Device) liveState() (hostapi.InterfaceState, error) {
+	d.lock.lock(false)
+	if d.phase != phaseUp {
+		d.lock.unlock()
+		return hostapi.InterfaceState{}, hostapi.ErrClosed
+	}
+	st := hostapi.InterfaceState{ListenPort: d.port, Peers: make([]hostapi.PeerState, 0, d.set.Len())}
+	for p := range d.set.All() {
+		st.Peers = append(st.Peers, hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs})
+	}
+	d.lock.unlock()
+
+	slices.SortFunc(st.Peers, comparePeerKey)
+	kept := st.Peers[:0]
+	for _, p := range st.Peers {
+		wp := d.dev.LookupPeer(device.NoisePublicKey(p.PublicKey))
+		if wp == nil {
+			continue
+		}
+		f := livePeers.read(wp)
+		p.Endpoint, p.LastHandshake, p.RxBytes, p.TxBytes, p.PersistentKeepalive = f.endpoint, f.handshake, f.rx, f.tx, f.keepalive
+		if len(p.AllowedIPs) == 0 {
+			p.AllowedIPs = nil
+		} else if !slices.IsSortedFunc(p.AllowedIPs, comparePrefix) {
+			p.AllowedIPs = slices.SortedFunc(slices.Values(p.AllowedIPs), comparePrefix)
+		}
+		kept = append(kept, p)
+	}
+	clear(st.Peers[len(kept):])
+	st.Peers = kept
 	return st, nil
 }
 

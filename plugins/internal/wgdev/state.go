@@ -21,8 +21,11 @@ import (
 // fwmark, protocol_version) are skipped.
 //
 // wireguard-go exports a peer's endpoint, handshake time and counters only
-// through that text, so reading them costs one serialisation of the whole
-// device; the parser adds no allocation per peer: peers go into one slice,
+// through that text, so reading them this way costs one serialisation of
+// the whole device: State reads them in place instead (livestats.go) and
+// parses the text only if that is impossible with the wireguard-go in the
+// build; Configure parses it to learn the port the device chose. The
+// parser adds no allocation per peer: peers go into one slice,
 // every peer's allowed IPs into one shared backing slice. A line split
 // across Writes is carried over (wireguard-go writes the text at once
 // today; nothing here relies on it).
