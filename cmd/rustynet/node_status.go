@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -90,9 +91,13 @@ func (e *env) printCheck(st controlapi.Status, err error) error {
 func printStatus(e *env, st controlapi.Status) { printStatusPeers(e, st, controlapi.PeersAll) }
 
 // printStatusPeers prints st; with detail PeersNone it leaves the peers
-// out, with PeersSummary st carries their sum, which it prints.
+// out, with PeersSummary st carries their sum, which it prints. It writes
+// through a buffer: a status of 10,000 peers is as many lines, and a
+// write each cost as much as the rest of the command.
 func printStatusPeers(e *env, st controlapi.Status, detail controlapi.PeerDetail) {
-	w := e.stdout
+	bw := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer bw.Flush()
+	w := bw
 	fmt.Fprintf(w, "node       %s (%s) in network %s\n", st.Node.ID, st.Node.PublicKey, st.Node.NetworkID)
 	if b := st.Build; b.Version != "" {
 		fmt.Fprintf(w, "daemon     %s\n", buildLine(b))
@@ -154,14 +159,13 @@ func printStatusPeers(e *env, st controlapi.Status, detail controlapi.PeerDetail
 	}
 	printInterface(w, st.Interface)
 	if detail != controlapi.PeersNone {
-		printPeers(e, st)
+		printPeers(e, w, st)
 	}
 }
 
-// printPeers prints the peers of st: their sum if the status carries one
-// (--peers summary), else one line each.
-func printPeers(e *env, st controlapi.Status) {
-	w := e.stdout
+// printPeers prints the peers of st to w: their sum if the status carries
+// one (--peers summary), else one line each.
+func printPeers(e *env, w io.Writer, st controlapi.Status) {
 	if sum := st.PeerSummary; sum != nil {
 		latest := "never"
 		if !sum.LatestHandshake.IsZero() {
@@ -317,18 +321,22 @@ func printInterface(w io.Writer, is *controlapi.InterfaceStatus) {
 		}
 		fmt.Fprintf(w, "proxy      %s %s%s\n", p.Kind, p.Listen, target)
 	}
-	kinds := map[string][]string{}
+	mesh := 0
 	for _, r := range is.Routes {
-		kinds[r.Kind] = append(kinds[r.Kind], r.Prefix+" via "+orDash(r.Via))
+		if r.Kind == controlapi.RouteMesh {
+			mesh++
+		}
 	}
 	if is.HostRoutes > 0 { // a summary: host routes counted, not listed
 		fmt.Fprintf(w, "routes     %d host routes (most often to mesh addresses)\n", is.HostRoutes)
 	} else {
-		fmt.Fprintf(w, "routes     %d to mesh addresses\n", len(kinds[controlapi.RouteMesh]))
+		fmt.Fprintf(w, "routes     %d to mesh addresses\n", mesh)
 	}
 	for _, k := range []string{controlapi.RouteSubnet, controlapi.RouteExit} {
-		for _, r := range kinds[k] {
-			fmt.Fprintf(w, "  %-8s %s\n", k, r)
+		for _, r := range is.Routes {
+			if r.Kind == k {
+				fmt.Fprintf(w, "  %-8s %s via %s\n", k, r.Prefix, orDash(r.Via))
+			}
 		}
 	}
 }

@@ -2,7 +2,6 @@ package controlapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	json "github.com/go-json-experiment/json/v1" // encoding/json's API and output on encoding/json/v2's faster engine
 	"github.com/rustynet/rustynet/core/membership"
 )
 
