@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"time"
 
@@ -109,27 +108,13 @@ func (d *Daemon) statusSummary(ctx context.Context) (controlapi.Status, error) {
 // status gathers the status for Status.
 func (d *Daemon) status(ctx context.Context) (controlapi.Status, error) {
 	s, state := d.statusHead(ctx)
-	var ids map[hostapi.Key]string
-	if state != nil {
-		ids = make(map[hostapi.Key]string, state.NodeCount())
-		for n := range state.SharedNodes() {
-			ids[hostapi.Key(n.PublicKey)] = n.ID
-		}
-	}
 	cur, err := d.backend.State(ctx)
 	if err != nil {
 		return s, nil // the plugin status explains; the rest of the status stands
 	}
-	s.Interface = d.interfaceStatus(cur, state, ids)
-	s.Peers = make([]controlapi.PeerStatus, len(cur.Peers))
-	for i, p := range cur.Peers {
-		ps := controlapi.PeerStatus{NodeID: ids[p.PublicKey], PublicKey: p.PublicKey.String(), AllowedIPs: prefixStrings(p.AllowedIPs),
-			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
-		if p.Endpoint.IsValid() {
-			ps.Endpoint = p.Endpoint.String()
-		}
-		s.Peers[i] = ps
-	}
+	s.Interface = &controlapi.InterfaceStatus{Name: cur.Name, ListenPort: cur.ListenPort, Addresses: prefixStrings(cur.Addresses)}
+	s.Peers, s.Interface.Routes = peersAndRoutes(cur, state)
+	d.interfaceExtras(s.Interface, state)
 	return s, nil
 }
 
@@ -229,40 +214,6 @@ func health(s controlapi.Status) controlapi.HealthStatus {
 	return controlapi.HealthStatus{State: controlapi.HealthDegraded, Reasons: why}
 }
 
-// interfaceStatus explains the interface the backend reports: each route
-// with the peer it leads to and why (a node's address, a router's subnet,
-// the exit), the exit node chosen and what this node serves.
-func (d *Daemon) interfaceStatus(cur hostapi.InterfaceState, state *membership.State, ids map[hostapi.Key]string) *controlapi.InterfaceStatus {
-	is := &controlapi.InterfaceStatus{Name: cur.Name, ListenPort: cur.ListenPort, Addresses: prefixStrings(cur.Addresses),
-		Routes: []controlapi.RouteStatus{}}
-	// The peer each route leads to: only routes are looked up, and they
-	// are few beside the peers' allowed IPs.
-	via := make(map[netip.Prefix]string, len(cur.Routes))
-	for _, r := range cur.Routes {
-		via[r] = ""
-	}
-	if len(via) > 0 {
-		for _, p := range cur.Peers {
-			for _, a := range p.AllowedIPs {
-				if _, ok := via[a]; ok {
-					via[a] = ids[p.PublicKey]
-				}
-			}
-		}
-	}
-	for _, r := range cur.Routes {
-		rs := controlapi.RouteStatus{Prefix: r.String(), Via: via[r], Kind: controlapi.RouteSubnet}
-		if n, ok := nodeOf(state, rs.Via); ok && slices.Contains(n.Addresses, r) {
-			rs.Kind = controlapi.RouteMesh
-		} else if hostapi.IsDefaultRoute(r) {
-			rs.Kind = controlapi.RouteExit
-		}
-		is.Routes = append(is.Routes, rs)
-	}
-	d.interfaceExtras(is, state)
-	return is
-}
-
 // interfaceExtras fills in what an interface status says beside its
 // addresses and routes: the exit node, what the node serves, its proxies.
 func (d *Daemon) interfaceExtras(is *controlapi.InterfaceStatus, state *membership.State) {
@@ -326,13 +277,4 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out = append(out, p.String())
 	}
 	return out
-}
-
-// nodeOf returns node id of state, which may be nil, sharing its slices
-// with the state (membership.State.NodeShared): read it, never modify it.
-func nodeOf(state *membership.State, id string) (membership.Node, bool) {
-	if state == nil {
-		return membership.Node{}, false
-	}
-	return state.NodeShared(id) // a status of 10,000 routes looks up as many
 }

@@ -1,0 +1,104 @@
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rustynet/rustynet/core/controlapi"
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
+	"github.com/rustynet/rustynet/hostapi"
+)
+
+func TestPeersAndRoutes(t *testing.T) {
+	state := membershiptest.New(t, 3).Chain.State()
+	n1, n2 := membershiptest.Node("n00001", 1), membershiptest.Node("n00002", 2)
+	key := func(n membership.Node) hostapi.Key { return hostapi.Key(n.PublicKey) }
+	k1, k2, stranger := key(n1), key(n2), hostapi.Key{7}
+	p := netip.MustParsePrefix
+	hs := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	cur := hostapi.InterfaceState{
+		Peers: []hostapi.PeerState{
+			{PublicKey: k1, Endpoint: netip.MustParseAddrPort("192.0.2.1:51820"), AllowedIPs: []netip.Prefix{n1.Addresses[0], p("10.1.0.0/16")}, LastHandshake: hs, RxBytes: 1, TxBytes: 2},
+			{PublicKey: stranger, AllowedIPs: []netip.Prefix{p("192.0.2.7/32")}},
+			{PublicKey: k2, AllowedIPs: []netip.Prefix{p("0.0.0.0/0"), p("::/0")}},
+		},
+		Routes: []netip.Prefix{n1.Addresses[0], p("10.1.0.0/16"), p("192.0.2.7/32"), p("0.0.0.0/0"), p("::/0"), p("198.51.100.0/24")},
+	}
+	peers := func(ids ...string) []controlapi.PeerStatus {
+		return []controlapi.PeerStatus{
+			{NodeID: ids[0], PublicKey: k1.String(), Endpoint: "192.0.2.1:51820", AllowedIPs: []string{n1.Addresses[0].String(), "10.1.0.0/16"}, LastHandshake: hs, RxBytes: 1, TxBytes: 2},
+			{PublicKey: stranger.String(), AllowedIPs: []string{"192.0.2.7/32"}},
+			{NodeID: ids[1], PublicKey: k2.String(), AllowedIPs: []string{"0.0.0.0/0", "::/0"}},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		state  *membership.State
+		peers  []controlapi.PeerStatus
+		routes []controlapi.RouteStatus
+	}{
+		{"under a state", state, peers("n00001", "n00002"), []controlapi.RouteStatus{
+			{Prefix: n1.Addresses[0].String(), Via: "n00001", Kind: controlapi.RouteMesh},
+			{Prefix: "10.1.0.0/16", Via: "n00001", Kind: controlapi.RouteSubnet},
+			{Prefix: "192.0.2.7/32", Kind: controlapi.RouteSubnet}, // a peer of no node
+			{Prefix: "0.0.0.0/0", Via: "n00002", Kind: controlapi.RouteExit},
+			{Prefix: "::/0", Via: "n00002", Kind: controlapi.RouteExit},
+			{Prefix: "198.51.100.0/24", Kind: controlapi.RouteSubnet}, // no peer has it
+		}},
+		{"before genesis", nil, peers("", ""), []controlapi.RouteStatus{
+			{Prefix: n1.Addresses[0].String(), Kind: controlapi.RouteSubnet},
+			{Prefix: "10.1.0.0/16", Kind: controlapi.RouteSubnet},
+			{Prefix: "192.0.2.7/32", Kind: controlapi.RouteSubnet},
+			{Prefix: "0.0.0.0/0", Kind: controlapi.RouteExit},
+			{Prefix: "::/0", Kind: controlapi.RouteExit},
+			{Prefix: "198.51.100.0/24", Kind: controlapi.RouteSubnet},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gotPeers, gotRoutes := peersAndRoutes(cur, tc.state)
+			if diff := cmp.Diff(tc.peers, gotPeers); diff != "" {
+				t.Errorf("peers (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.routes, gotRoutes); diff != "" {
+				t.Errorf("routes (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// Nothing yet: empty lists, never null in JSON.
+	gotPeers, gotRoutes := peersAndRoutes(hostapi.InterfaceState{Peers: []hostapi.PeerState{{PublicKey: k1}}}, state)
+	if gotRoutes == nil || gotPeers[0].AllowedIPs == nil {
+		t.Errorf("routes %#v, allowed IPs %#v: want empty, not nil", gotRoutes, gotPeers[0].AllowedIPs)
+	}
+}
+
+// BenchmarkPeersAndRoutes converts the backend state of a node of a
+// 10,000-member network for a status: 9,999 peers, each with its mesh
+// address as allowed IP and route.
+func BenchmarkPeersAndRoutes(b *testing.B) {
+	const members = 10000
+	state := membershiptest.New(b, members).Chain.State()
+	var cur hostapi.InterfaceState
+	for n := range state.SharedNodes() {
+		if n.ID == membershiptest.NodeID(0) {
+			continue
+		}
+		cur.Peers = append(cur.Peers, hostapi.PeerState{PublicKey: hostapi.Key(n.PublicKey), Endpoint: netip.MustParseAddrPort("192.0.2.1:51820"),
+			AllowedIPs: n.Addresses, LastHandshake: time.Now(), RxBytes: 1 << 20, TxBytes: 1 << 20})
+		cur.Routes = append(cur.Routes, n.Addresses...)
+	}
+	b.Run(fmt.Sprintf("peers=%d", len(cur.Peers)), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			peers, routes := peersAndRoutes(cur, state)
+			if len(peers) != members-1 || routes[0].Kind != controlapi.RouteMesh {
+				b.Fatalf("%d peers, first route %+v", len(peers), routes[0])
+			}
+		}
+	})
+}
