@@ -198,10 +198,11 @@ func (l *link) applyRoutes(c hostapi.RouteChanges) {
 }
 
 // routeList returns the routes set by applyRoutes that the addresses do not
-// imply now, sorted.
+// imply now, sorted. It takes the write lock: routeSet.list keeps its
+// sorted routes.
 func (l *link) routeList() []netip.Prefix {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	implied := hostapi.ImpliedRoutes(l.addrs)
 	return slices.DeleteFunc(l.routes.list(), func(p netip.Prefix) bool { return slices.Contains(implied, p) })
 }

@@ -115,6 +115,13 @@ func TestRouteSet(t *testing.T) {
 			s.remove(routes[n-1]) // absent: not an error
 		}
 	}
+	// list keeps its sorted routes: an add after a list shows in the next.
+	s.add(routes[2])
+	s.list()[0] = routes[0] // the caller's own slice
+	s.add(routes[1])
+	if diff := cmp.Diff(routes[1:3], s.list(), cmpPrefix); diff != "" {
+		t.Fatalf("list after adds (-want +got):\n%s", diff)
+	}
 }
 
 func TestPacketDestination(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -337,30 +338,34 @@ func (d *Device) liveState() (hostapi.InterfaceState, error) {
 		d.lock.unlock()
 		return hostapi.InterfaceState{}, hostapi.ErrClosed
 	}
-	st := hostapi.InterfaceState{ListenPort: d.port, Peers: make([]hostapi.PeerState, 0, d.set.Len())}
-	for p := range d.set.All() {
-		st.Peers = append(st.Peers, hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs})
+	type peer struct { // sorted before the larger PeerStates are made
+		key hostapi.Key
+		ips []netip.Prefix
 	}
+	peers := make([]peer, 0, d.set.Len())
+	for p := range d.set.All() {
+		peers = append(peers, peer{p.PublicKey, p.AllowedIPs})
+	}
+	port := d.port
 	d.lock.unlock()
 
-	slices.SortFunc(st.Peers, comparePeerKey)
-	kept := st.Peers[:0]
-	for _, p := range st.Peers {
-		wp := d.dev.LookupPeer(device.NoisePublicKey(p.PublicKey))
+	slices.SortFunc(peers, func(a, b peer) int { return bytes.Compare(a.key[:], b.key[:]) })
+	st := hostapi.InterfaceState{ListenPort: port, Peers: make([]hostapi.PeerState, 0, len(peers))}
+	for _, p := range peers {
+		wp := d.dev.LookupPeer(device.NoisePublicKey(p.key))
 		if wp == nil {
 			continue
 		}
 		f := livePeers.read(wp)
-		p.Endpoint, p.LastHandshake, p.RxBytes, p.TxBytes, p.PersistentKeepalive = f.endpoint, f.handshake, f.rx, f.tx, f.keepalive
-		if len(p.AllowedIPs) == 0 {
-			p.AllowedIPs = nil
-		} else if !slices.IsSortedFunc(p.AllowedIPs, comparePrefix) {
-			p.AllowedIPs = slices.SortedFunc(slices.Values(p.AllowedIPs), comparePrefix)
+		ps := hostapi.PeerState{PublicKey: p.key, Endpoint: f.endpoint, LastHandshake: f.handshake, RxBytes: f.rx, TxBytes: f.tx, PersistentKeepalive: f.keepalive}
+		if len(p.ips) > 0 {
+			ps.AllowedIPs = p.ips
+			if !slices.IsSortedFunc(ps.AllowedIPs, comparePrefix) {
+				ps.AllowedIPs = slices.SortedFunc(slices.Values(p.ips), comparePrefix)
+			}
 		}
-		kept = append(kept, p)
+		st.Peers = append(st.Peers, ps)
 	}
-	clear(st.Peers[len(kept):])
-	st.Peers = kept
 	return st, nil
 }
 
