@@ -3,6 +3,7 @@
 package daemonbench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	json "github.com/go-json-experiment/json/v1" // as the control API's client and server
 	"github.com/rustynet/rustynet/benchmarks"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
@@ -32,6 +34,8 @@ const memoryCalls = 40
 //     backend-KiB/peer the plugin's resident set per peer after them.
 //   - api: one GET /v1/status over the control socket from this process,
 //     decoded; p50/p95/p99-µs.
+//   - floor=json: that status encoded and decoded again in this process
+//     with the control API's JSON library; p50/p95/p99-µs.
 //   - cli=json, cli=text, cli=summary: `rustynet status` with --json,
 //     without, and with --peers summary, run as a process, start to exit;
 //     p50/p95-µs.
@@ -65,6 +69,25 @@ func BenchmarkStatus(b *testing.B) {
 			if len(st.Peers) != peers {
 				b.Fatalf("got %d peers, want %d", len(st.Peers), peers)
 			}
+		}
+		report(b, "", lat)
+	})
+	// The least any status over the API costs: its JSON encoded (by the
+	// daemon) and decoded (by the client), here in one process.
+	b.Run(fmt.Sprintf("members=%d/floor=json", statusMembers), func(b *testing.B) {
+		st := statusOf(b, n1.Client())
+		lat := make(benchmarks.Latencies, 0, b.N)
+		for range b.N {
+			start := time.Now()
+			var buf bytes.Buffer
+			if err := json.NewEncoder(&buf).Encode(st); err != nil {
+				b.Fatal(err)
+			}
+			var back controlapi.Status
+			if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+				b.Fatal(err)
+			}
+			lat.Since(start)
 		}
 		report(b, "", lat)
 	})

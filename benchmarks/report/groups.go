@@ -118,7 +118,7 @@ var groups = []Group{
 	},
 	{
 		Name: "wgdev", Package: "./plugins/internal/wgdev/", Timeout: "20m",
-		About: "the backend's own state read of N peers beside wireguard-go's IpcGet, and adds while it is read",
+		About: "the backend's own state read of N peers (in place) beside wireguard-go's IpcGet, and adds while it is read",
 		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading)$", Benchtime: "20x"},
 	},
 	{
