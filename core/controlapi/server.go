@@ -1,6 +1,7 @@
 package controlapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	json "github.com/go-json-experiment/json/v1" // encoding/json's API and output on encoding/json/v2's faster engine
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/internal/readgroup"
 )
 
 // Handler is what the daemon implements. Its errors reach the client: a
@@ -140,7 +142,8 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 		auth, _ = NewAuthorizer("") // cannot fail without a group
 	}
 	lim = lim.withDefaults()
-	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes}}
+	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
+		statusReads: map[PeerDetail]*readgroup.Group[encodedStatus]{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
 	mux.HandleFunc("/v1/apply-update", s.applyUpdate)
@@ -191,6 +194,17 @@ type server struct {
 	logs  *logLimiter
 	body  *budget
 	conns atomic.Pointer[connLimiter] // set by Serve, before any request
+
+	// statusReads coalesce the status requests of each peer detail (keys
+	// fixed by NewServer): see status.
+	statusReads map[PeerDetail]*readgroup.Group[encodedStatus]
+}
+
+// encodedStatus is one status gathered and encoded; cut is whether the
+// context it was gathered under ended before it was done.
+type encodedStatus struct {
+	body []byte
+	cut  bool
 }
 
 // guard marks the request's connection busy (not to be evicted) and
@@ -230,6 +244,13 @@ func (s *server) authorize(next http.Handler) http.Handler {
 	})
 }
 
+// status answers GET /v1/status. Concurrent requests for the same peer
+// detail share one gathering and one JSON encoding (readgroup.Group: each
+// gets a status gathered after it asked), so five clients reading a
+// 10,000-peer status back to back cost the daemon one encoding of its
+// megabytes, not five. A gathering cut short by the end of the context
+// it ran under (another request's) is done again for the requests that
+// are still waiting.
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if !s.method(w, r, http.MethodGet) {
 		return
@@ -239,18 +260,43 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ctx := r.Context()
+	for {
+		res, err := s.statusReads[detail].Do(func() (encodedStatus, error) {
+			body, err := s.encodeStatus(ctx, detail)
+			return encodedStatus{body, ctx.Err() != nil}, err
+		})
+		if res.cut && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeJSON(w, http.StatusOK, res.body)
+		return
+	}
+}
+
+// encodeStatus gathers the status with the peers as detail asks and
+// encodes it.
+func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) ([]byte, error) {
 	var st Status
+	var err error
 	if sh, ok := s.h.(SummaryHandler); ok && detail != PeersAll {
-		st, err = sh.StatusSummary(r.Context(), detail)
+		st, err = sh.StatusSummary(ctx, detail)
 	} else {
-		st, err = s.h.Status(r.Context())
+		st, err = s.h.Status(ctx)
 		st = st.WithPeers(detail)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, st)
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(st); err != nil {
+		return nil, Errorf(CodeInternal, "encoding the status: %v", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *server) applyUpdate(w http.ResponseWriter, r *http.Request) {
@@ -386,12 +432,25 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (s *server) reply(w http.ResponseWriter, v any) { s.write(w, http.StatusOK, v) }
 
 func (s *server) write(w http.ResponseWriter, status int, v any) {
+	s.header(w, status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.logs.log.Debug("control API: writing the response", "err", err)
+	}
+}
+
+// writeJSON writes body, a JSON document already encoded.
+func (s *server) writeJSON(w http.ResponseWriter, status int, body []byte) {
+	s.header(w, status)
+	if _, err := w.Write(body); err != nil {
+		s.logs.log.Debug("control API: writing the response", "err", err)
+	}
+}
+
+// header writes the header of a JSON response with status.
+func (s *server) header(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		s.logs.log.Debug("control API: writing the response", "err", err)
-	}
 }
