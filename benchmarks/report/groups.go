@@ -114,7 +114,7 @@ var groups = []Group{
 	{
 		Name: "status", Package: "./benchmarks/daemon/", Timeout: "30m",
 		About: "status of a 10,000-member node (API, CLI), its memory, and applies while clients read it",
-		Full:  Variant{Bench: "^BenchmarkStatus$", Benchtime: "20x"},
+		Full:  Variant{Bench: "^BenchmarkStatus$", Benchtime: "100x"},
 	},
 	{
 		Name: "wgdev", Package: "./plugins/internal/wgdev/", Timeout: "20m",

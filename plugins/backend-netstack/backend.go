@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -345,6 +346,9 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 // addresses. Errors: hostapi.ErrInvalidArgument from
 // hostapi.CheckRouteChanges (nothing changed), hostapi.ErrClosed.
 func (b *Backend) ApplyRoutes(ctx context.Context, c hostapi.RouteChanges) error {
+	if len(c.Add)+len(c.Remove) >= wgdev.BulkChange {
+		defer debug.FreeOSMemory() // after the unlock below: as wgdev's ApplyPeers
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed || b.dev == nil {

@@ -179,7 +179,7 @@ func (d *Device) listenPort() (uint16, error) {
 // hostapi.ErrInternal if wireguard-go refused a validated change (the
 // previous peers are put back).
 func (d *Device) ApplyPeers(c hostapi.PeerChanges) error {
-	if len(c.Upsert)+len(c.Remove) >= bulkPeers {
+	if len(c.Upsert)+len(c.Remove) >= BulkChange {
 		defer debug.FreeOSMemory() // after the unlock below
 	}
 	d.lock.lock(false)
@@ -419,10 +419,11 @@ func publicKey(k hostapi.PrivateKey) hostapi.Key {
 	return hostapi.Key(pub)
 }
 
-// bulkPeers is the size of a change (peers upserted plus removed) from
-// which ApplyPeers hands the memory the change used while it was made
-// back to the operating system (debug.FreeOSMemory, once the change is
-// made and the device unlocked): the whole peer set pushed at start or
-// after a relaunch decodes and encodes every peer several times over,
-// and without it the process would keep that garbage's pages resident.
-const bulkPeers = 1024
+// BulkChange is the size of a change (peers upserted plus removed, or
+// routes added plus removed) from which ApplyPeers, and a backend's
+// ApplyRoutes, hand the memory the change used while it was made back to
+// the operating system (debug.FreeOSMemory, once the change is made and
+// the device unlocked): the whole peer set pushed at start or after a
+// relaunch decodes and encodes every peer several times over, and
+// without it the process would keep that garbage's pages resident.
+const BulkChange = 1024
