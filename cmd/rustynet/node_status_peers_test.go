@@ -71,3 +71,31 @@ func TestStatusInterfaceRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusJSONIsTheDaemonsDocument: `status --json` prints the daemon's
+// document indented, byte for byte what encoding the decoded status prints
+// (the CLI passes it on without decoding it), for each peer detail.
+func TestStatusJSONIsTheDaemonsDocument(t *testing.T) {
+	hs := time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC)
+	st := controlapi.Status{
+		Node:      controlapi.NodeStatus{ID: "n1 <&>", NetworkID: "net"},
+		Interface: &controlapi.InterfaceStatus{Name: "rn0", Addresses: []string{"100.64.0.1/32"}, Routes: []controlapi.RouteStatus{{Prefix: "100.64.0.2/32", Via: "n2", Kind: controlapi.RouteMesh}}},
+		Peers: []controlapi.PeerStatus{
+			{NodeID: "n2", PublicKey: "k2", Endpoint: "192.0.2.2:51820", AllowedIPs: []string{"100.64.0.2/32"}, LastHandshake: hs, RxBytes: 2048, TxBytes: 1024},
+			{NodeID: "n3", PublicKey: "k3", AllowedIPs: []string{}},
+		},
+	}
+	sock := serveStatus(t, st)
+	for _, detail := range []controlapi.PeerDetail{controlapi.PeersAll, controlapi.PeersSummary, controlapi.PeersNone} {
+		t.Run(string(detail), func(t *testing.T) {
+			got := mustRun(t, "status", "--json", "--socket", sock, "--peers", string(detail)).stdout
+			var want bytes.Buffer
+			if err := (&env{stdout: &want}).printJSON(st.WithPeers(detail)); err != nil {
+				t.Fatal(err)
+			}
+			if got != want.String() {
+				t.Errorf("status --json printed\n%s\nwant\n%s", got, want.String())
+			}
+		})
+	}
+}

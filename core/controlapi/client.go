@@ -52,11 +52,7 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 // StatusPeers returns the daemon's status carrying the peers as d asks.
 func (c *Client) StatusPeers(ctx context.Context, d PeerDetail) (Status, error) {
 	var st Status
-	path := "/v1/status"
-	if d != PeersAll && d != "" {
-		path += "?peers=" + url.QueryEscape(string(d))
-	}
-	err := c.do(ctx, http.MethodGet, path, nil, &st)
+	err := c.do(ctx, http.MethodGet, statusPath(d), nil, &st)
 	return st, err
 }
 
@@ -83,7 +79,29 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	return c.doLimit(ctx, method, path, body, out, maxResponseBytes)
 }
 
-// doLimit is do reading at most limit bytes of the response.
+// StatusDocument returns the daemon's status carrying the peers as d
+// asks, as the JSON document the daemon sent (checked to be valid JSON,
+// not decoded): for a client that passes it on, such as `rustynet status
+// --json`, which would otherwise decode a 10,000-peer status's megabytes
+// only to encode them again.
+func (c *Client) StatusDocument(ctx context.Context, d PeerDetail) ([]byte, error) {
+	var doc document
+	err := c.do(ctx, http.MethodGet, statusPath(d), nil, &doc)
+	return doc, err
+}
+
+// document is a response kept as the JSON it is (see doLimit).
+type document []byte
+
+func statusPath(d PeerDetail) string {
+	if d != PeersAll && d != "" {
+		return "/v1/status?peers=" + url.QueryEscape(string(d))
+	}
+	return "/v1/status"
+}
+
+// doLimit is do reading at most limit bytes of the response; an out of
+// type *document receives the response as it is, if it is valid JSON.
 func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, out any, limit int64) error {
 	var rd io.Reader
 	if body != nil {
@@ -111,6 +129,13 @@ func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, 
 			return &Error{Code: CodeInternal, Message: fmt.Sprintf("HTTP %s: %.200q", resp.Status, data), Status: resp.StatusCode}
 		}
 		return fromWire(resp.StatusCode, w)
+	}
+	if doc, ok := out.(*document); ok {
+		if !json.Valid(data) {
+			return fmt.Errorf("control API at %s: the response is not valid JSON: %.200q", c.path, data)
+		}
+		*doc = data
+		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("control API at %s: decoding the response: %w", c.path, err)

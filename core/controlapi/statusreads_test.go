@@ -3,6 +3,7 @@ package controlapi
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -107,5 +108,31 @@ func TestStatusGatheringCutShortIsRepeated(t *testing.T) {
 	g.open()
 	if err := <-errs; err != nil {
 		t.Errorf("the waiting request: %v, want its own status", err)
+	}
+}
+
+// TestStatusDocumentRefusesInvalidJSON: the status document is passed on
+// undecoded, but only if it is JSON.
+func TestStatusDocumentRefusesInvalidJSON(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"node":{"id":"n1"}}` + "\n", true},
+		{`{"node":{"id":"n1"}` + "\n", false},
+		{"", false},
+	} {
+		path := testSocketPath(t)
+		l, err := Listen(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tc.body) })}
+		go hs.Serve(l)
+		doc, err := dialClient(t, path).StatusDocument(ctxT(t), PeersAll)
+		hs.Close()
+		if tc.ok != (err == nil) || (err == nil && string(doc) != tc.body) {
+			t.Errorf("body %q: got %q, %v", tc.body, doc, err)
+		}
 	}
 }
