@@ -181,9 +181,10 @@ func printPeers(e *env, w io.Writer, st controlapi.Status) {
 			sum.Peers, sum.Handshaken, latest, formatBytes(sum.RxBytes), formatBytes(sum.TxBytes))
 		return
 	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "\nPEER\tENDPOINT\tALLOWED IPS\tLAST HANDSHAKE\tRX\tTX")
-	for _, p := range st.Peers {
+	rows := make([][]string, 0, 1+len(st.Peers))
+	rows = append(rows, []string{"PEER", "ENDPOINT", "ALLOWED IPS", "LAST HANDSHAKE", "RX", "TX"})
+	cells := make([]string, 6*len(st.Peers)) // one allocation for every row's cells
+	for i, p := range st.Peers {
 		hs := "never"
 		if !p.LastHandshake.IsZero() {
 			hs = e.ago(p.LastHandshake)
@@ -192,9 +193,12 @@ func printPeers(e *env, w io.Writer, st controlapi.Status) {
 		if id == "" {
 			id = p.PublicKey
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, formatBytes(p.RxBytes), formatBytes(p.TxBytes))
+		row := cells[6*i : 6*i+6 : 6*i+6]
+		row[0], row[1], row[2], row[3], row[4], row[5] = id, orDash(p.Endpoint), strings.Join(p.AllowedIPs, " "), hs, formatBytes(p.RxBytes), formatBytes(p.TxBytes)
+		rows = append(rows, row)
 	}
-	tw.Flush()
+	fmt.Fprintln(w)
+	writeColumns(w, rows)
 }
 
 // syncLine sums up the exchange of heads with peers.

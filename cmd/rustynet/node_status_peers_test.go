@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,30 @@ func TestStatusJSONIsTheDaemonsDocument(t *testing.T) {
 				t.Errorf("status --json printed\n%s\nwant\n%s", got, want.String())
 			}
 		})
+	}
+}
+
+// TestWriteColumnsAlignsAsTabwriter: the peers' table is aligned as every
+// other table of the CLI (newTable), runes counted, the last column
+// unpadded.
+func TestWriteColumnsAlignsAsTabwriter(t *testing.T) {
+	for _, rows := range [][][]string{
+		{{"PEER", "ENDPOINT", "RX"}, {"n2", "192.0.2.2:51820", "2.0 KiB"}, {"nœud-3", "-", "0 B"}},
+		{{"a"}, {"bb"}},
+		{{"x", ""}, {"", "y"}},
+		{},
+	} {
+		var want, got bytes.Buffer
+		tw := newTable(&want)
+		for _, r := range rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
+		}
+		tw.Flush()
+		if err := writeColumns(&got, rows); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("rows %q:\ngot\n%q\nwant (tabwriter)\n%q", rows, got.String(), want.String())
+		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json/v1" // encoding/json's API and output on encoding/json/v2's faster engine
 )
@@ -41,6 +43,51 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
+// writeColumns writes rows as newTable aligns tab-separated cells: every
+// column but the last padded to its widest cell (in runes) plus two
+// spaces. It is for tables of thousands of rows (a status's peers), which
+// it writes in one buffer and a tenth of tabwriter's time.
+func writeColumns(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r[:max(len(r)-1, 0)] {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	size := 0
+	for _, r := range rows {
+		for _, c := range r {
+			size += len(c) + 2
+		}
+		size++
+	}
+	b := make([]byte, 0, size+len(rows)*sumOf(widths))
+	for _, r := range rows {
+		for i, c := range r {
+			b = append(b, c...)
+			if i < len(r)-1 {
+				for range widths[i] - utf8.RuneCountInString(c) + 2 {
+					b = append(b, ' ')
+				}
+			}
+		}
+		b = append(b, '\n')
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func sumOf(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
 // cell joins a list for a table cell; an empty list shows as "-".
 func cell(xs []string) string {
 	if len(xs) == 0 {
@@ -66,17 +113,18 @@ func formatUnix(sec int64) string {
 // formatBytes formats a byte count for people in binary units with one
 // decimal: "512 B", "4.4 KiB", "1.0 MiB". JSON output keeps raw counts.
 func formatBytes(n uint64) string {
+	var b [32]byte // a status prints thousands: strconv, not fmt
 	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
+		return string(append(strconv.AppendUint(b[:0], n, 10), " B"...))
 	}
 	v := float64(n) / 1024
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	units := [...]string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
 	i := 0
 	for v >= 1024-0.05 && i < len(units)-1 { // 1023.96 KiB reads as 1.0 MiB, not 1024.0 KiB
 		v /= 1024
 		i++
 	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
+	return string(append(append(strconv.AppendFloat(b[:0], v, 'f', 1, 64), ' '), units[i]...))
 }
 
 // formatAge formats an age or a wait for people: its two most significant
