@@ -86,8 +86,8 @@ func serve(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger *slo
 	serveWith(t, l, h, auth, logger, Limits{})
 }
 
-// serveWith is serve with limits.
-func serveWith(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger *slog.Logger, lim Limits) {
+// serveWith is serve with limits; it returns the server.
+func serveWith(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Server {
 	t.Helper()
 	srv := NewServer(h, auth, logger, lim)
 	done := make(chan error, 1)
@@ -102,6 +102,7 @@ func serveWith(t *testing.T, l net.Listener, h Handler, auth Authorizer, logger 
 			t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
 		}
 	})
+	return srv
 }
 
 // startServer listens on a new socket in a new directory and serves h on it.

@@ -1,8 +1,9 @@
+//go:build unix
+
 package controlapi
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -19,18 +20,7 @@ func startServerOf(t *testing.T, h Handler) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(h, allowAll, nil, Limits{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
-		}
-	})
-	return srv, path
+	return serveWith(t, l, h, allowAll, nil, Limits{}), path
 }
 
 // waitingFor waits until n status requests of detail wait for the next
