@@ -3,14 +3,11 @@ package wgdev
 import (
 	"net/netip"
 	"reflect"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rustynet/rustynet/hostapi"
-	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 )
 
@@ -60,44 +57,6 @@ func TestLiveFiguresMatchUAPI(t *testing.T) {
 // TestPeerFieldsRefusesAnotherLayout: a field missing or of another type
 // leaves no layout, so State reads the UAPI text instead.
 func TestPeerFieldsRefusesAnotherLayout(t *testing.T) {
-	type endpoint struct {
-		sync.Mutex
-		val conn.Endpoint
-	}
-	type expected struct {
-		txBytes, rxBytes            atomic.Uint64
-		lastHandshakeNano           atomic.Int64
-		persistentKeepaliveInterval atomic.Uint32
-		endpoint                    endpoint
-	}
-	type noRx struct {
-		txBytes                     atomic.Uint64
-		lastHandshakeNano           atomic.Int64
-		persistentKeepaliveInterval atomic.Uint32
-		endpoint                    endpoint
-	}
-	type plainCounter struct {
-		txBytes                     uint64
-		rxBytes                     atomic.Uint64
-		lastHandshakeNano           atomic.Int64
-		persistentKeepaliveInterval atomic.Uint32
-		endpoint                    endpoint
-	}
-	type otherEndpoint struct {
-		txBytes, rxBytes            atomic.Uint64
-		lastHandshakeNano           atomic.Int64
-		persistentKeepaliveInterval atomic.Uint32
-		endpoint                    struct {
-			sync.Mutex
-			val netip.AddrPort
-		}
-	}
-	type unlockedEndpoint struct {
-		txBytes, rxBytes            atomic.Uint64
-		lastHandshakeNano           atomic.Int64
-		persistentKeepaliveInterval atomic.Uint32
-		endpoint                    struct{ val conn.Endpoint }
-	}
 	for _, tc := range []struct {
 		name string
 		t    reflect.Type
