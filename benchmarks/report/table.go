@@ -381,6 +381,11 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			peer:  "apply alone", peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/apply/readers=0", "latency", "median"}, "ms"),
 			target: atMost(2, "×", issue17),
 		},
+		rowSpec{
+			section: secStatus, metric: "… the 5 clients taking the status undecoded (as `status --json`) ÷ apply alone",
+			value: ratio(ref{"status", "BenchmarkStatus/members=10000/apply/readers=5/as=document", "latency", "median"}, ref{"status", "BenchmarkStatus/members=10000/apply/readers=0", "latency", "median"}),
+			peer:  "apply alone", peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/apply/readers=0", "latency", "median"}, "ms"),
+		},
 	)
 	return rs
 }
