@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,11 +39,12 @@ const memoryCalls = 40
 //     without, and with --peers summary, run as a process, start to exit;
 //     p50/p95-µs.
 //   - apply/readers=R: a signed add_node over the control API while R
-//     clients read status back to back (R=0: alone), each decoding it;
-//     p50/p95-µs of the apply round trip. apply/readers=5/as=document:
-//     the readers take the status as the JSON document, undecoded (as
-//     `status --json` does), which leaves the cores to the daemon and the
-//     apply rather than to the readers' own decoding.
+//     client processes read status back to back (R=0: alone), each
+//     decoding it; p50/p95-µs of the apply round trip.
+//     apply/readers=5/as=document: the readers take the status as the
+//     JSON document, undecoded (as `status --json` does), which leaves
+//     the cores to the daemon and the apply rather than to the readers'
+//     own decoding.
 func BenchmarkStatus(b *testing.B) {
 	c, n1 := startNode(b, "file", statusMembers)
 	peers := statusMembers - 1
@@ -126,8 +126,8 @@ func BenchmarkStatus(b *testing.B) {
 	for _, v := range []struct {
 		name    string
 		readers int
-		decode  bool
-	}{{"readers=0", 0, false}, {"readers=5", 5, true}, {"readers=5/as=document", 5, false}} {
+		mode    string
+	}{{"readers=0", 0, ""}, {"readers=5", 5, readDecoded}, {"readers=5/as=document", 5, readDocument}} {
 		b.Run(fmt.Sprintf("members=%d/apply/%s", statusMembers, v.name), func(b *testing.B) {
 			updates := make([][]byte, b.N)
 			for i := range updates {
@@ -137,32 +137,7 @@ func BenchmarkStatus(b *testing.B) {
 				c.Commit(u)
 				updates[i] = u.Encode()
 			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for range v.readers {
-				client := controlapi.Dial(n1.Socket)
-				wg.Go(func() {
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-						var err error
-						if v.decode {
-							_, err = client.Status(ctx)
-						} else {
-							_, err = client.StatusDocument(ctx, controlapi.PeersAll)
-						}
-						cancel()
-						if err != nil {
-							b.Errorf("status: %v", err)
-							return
-						}
-					}
-				})
-			}
+			stop := startStatusReaders(b, v.readers, v.mode, n1.Socket)
 			api := make(benchmarks.Latencies, 0, b.N)
 			daemon := make(benchmarks.Latencies, 0, b.N)
 			b.ResetTimer()
@@ -170,8 +145,7 @@ func BenchmarkStatus(b *testing.B) {
 				applyTimed(b, n1, "apply", i, updates[i], &api, &daemon)
 			}
 			b.StopTimer()
-			close(stop)
-			wg.Wait()
+			stop()
 			report(b, "", api)
 		})
 	}
