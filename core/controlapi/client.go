@@ -93,6 +93,20 @@ func (c *Client) StatusDocument(ctx context.Context, d PeerDetail) ([]byte, erro
 // document is a response kept as the JSON it is (see doLimit).
 type document []byte
 
+// readBody reads at most limit bytes of resp's body: into one buffer of
+// its length when the server sent one (a status is megabytes), else as
+// it comes.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
+}
+
 func statusPath(d PeerDetail) string {
 	if d != PeersAll && d != "" {
 		return "/v1/status?peers=" + url.QueryEscape(string(d))
@@ -119,7 +133,7 @@ func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, 
 		return fmt.Errorf("control API at %s: %w", c.path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	data, err := readBody(resp, limit)
 	if err != nil {
 		return fmt.Errorf("control API at %s: reading the response: %w", c.path, err)
 	}

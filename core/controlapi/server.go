@@ -143,7 +143,8 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	}
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
-		statusReads: map[PeerDetail]*readgroup.Group[encodedStatus]{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
+		statusReads: map[PeerDetail]*readgroup.Group[encodedStatus]{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
+		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
 	mux.HandleFunc("/v1/apply-update", s.applyUpdate)
@@ -198,6 +199,7 @@ type server struct {
 	// statusReads coalesce the status requests of each peer detail (keys
 	// fixed by NewServer): see status.
 	statusReads map[PeerDetail]*readgroup.Group[encodedStatus]
+	statusSize  map[PeerDetail]*atomic.Int64 // the size of the last status encoded; keys as statusReads
 }
 
 // encodedStatus is one status gathered and encoded; cut is whether the
@@ -293,9 +295,12 @@ func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) ([]byte, e
 		return nil, err
 	}
 	var buf bytes.Buffer
+	last := s.statusSize[detail]
+	buf.Grow(int(last.Load()) + 4<<10) // the last one's size and some: one allocation, no regrowing megabytes
 	if err := json.NewEncoder(&buf).Encode(st); err != nil {
 		return nil, Errorf(CodeInternal, "encoding the status: %v", err)
 	}
+	last.Store(int64(buf.Len()))
 	return buf.Bytes(), nil
 }
 
@@ -438,8 +443,10 @@ func (s *server) write(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// writeJSON writes body, a JSON document already encoded.
+// writeJSON writes body, a JSON document already encoded, with its
+// length (the client reads it into one buffer of that size).
 func (s *server) writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	s.header(w, status)
 	if _, err := w.Write(body); err != nil {
 		s.logs.log.Debug("control API: writing the response", "err", err)
