@@ -320,7 +320,9 @@ func peerConfigFromPB(m *pb.PeerConfig, what string) (PeerConfig, error) {
 	return p, nil
 }
 
-func interfaceStateToPB(s InterfaceState) (*pb.InterfaceState, error) {
+// interfaceStateToPB encodes s, its peers as columns if columns is set
+// (see convert_columns.go), else one message a peer.
+func interfaceStateToPB(s InterfaceState, columns bool) (*pb.InterfaceState, error) {
 	m := &pb.InterfaceState{
 		Name:       s.Name,
 		PublicKey:  s.PublicKey[:],
@@ -332,6 +334,10 @@ func interfaceStateToPB(s InterfaceState) (*pb.InterfaceState, error) {
 	}
 	if m.Routes, err = prefixesToStrings(s.Routes, "routes"); err != nil {
 		return nil, err
+	}
+	if columns {
+		m.PeerColumns, err = peerColumnsToPB(s.Peers)
+		return m, err
 	}
 	// A status carries every peer: the messages are allocated at once, and
 	// a peer is named (peers[i]) only when it fails, by converting it again.
@@ -363,7 +369,14 @@ func interfaceStateFromPB(m *pb.InterfaceState) (InterfaceState, error) {
 	if s.Routes, err = prefixesFromStrings(m.GetRoutes(), "routes"); err != nil {
 		return InterfaceState{}, err
 	}
-	if pms := m.GetPeers(); len(pms) > 0 {
+	if cols := m.GetPeerColumns(); cols != nil {
+		if len(m.GetPeers()) > 0 {
+			return InterfaceState{}, Errorf(CodeInvalidArgument, "both peers and peer_columns")
+		}
+		if s.Peers, err = peerColumnsFromPB(cols); err != nil {
+			return InterfaceState{}, err
+		}
+	} else if pms := m.GetPeers(); len(pms) > 0 {
 		s.Peers = make([]PeerState, len(pms))
 		for i, pm := range pms {
 			if err := peerStateFromPB(pm, &s.Peers[i], ""); err != nil {

@@ -63,12 +63,12 @@ func (s *backendServer) RemovePeers(ctx context.Context, req *pb.BackendRemovePe
 	return &pb.BackendRemovePeersResponse{}, nil
 }
 
-func (s *backendServer) State(ctx context.Context, _ *pb.BackendStateRequest) (*pb.BackendStateResponse, error) {
+func (s *backendServer) State(ctx context.Context, req *pb.BackendStateRequest) (*pb.BackendStateResponse, error) {
 	st, err := s.impl.State(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	m, err := interfaceStateToPB(st)
+	m, err := interfaceStateToPB(st, req.GetPeerColumns())
 	if err != nil {
 		return nil, toStatus(err)
 	}

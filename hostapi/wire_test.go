@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"net"
+	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,7 +171,8 @@ func TestServerRejectsMalformedRequests(t *testing.T) {
 	}
 }
 
-// malformedStateServer answers State with a reply no Go plugin would send.
+// malformedStateServer answers State with the reply it holds, whatever
+// was asked: a reply no Go plugin would send, or the rows of an older one.
 type malformedStateServer struct {
 	pb.UnimplementedBackendServer
 	state *pb.InterfaceState
@@ -191,6 +194,7 @@ func TestClientRejectsMalformedReplies(t *testing.T) {
 		{"peer endpoint", &pb.InterfaceState{PublicKey: key, Peers: []*pb.PeerState{{PublicKey: key, Endpoint: "nowhere"}}}, "peers[0].endpoint"},
 		{"peer allowed IP", &pb.InterfaceState{PublicKey: key, Peers: []*pb.PeerState{{PublicKey: key, AllowedIps: []string{"10.0.0.0/40"}}}}, "peers[0].allowed_ips[0]"},
 		{"listen port", &pb.InterfaceState{PublicKey: key, ListenPort: 1 << 17}, "listen_port"},
+		{"peer columns", &pb.InterfaceState{PublicKey: key, PeerColumns: &pb.PeerColumns{Count: 1}}, "peer_columns.public_keys"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,6 +208,30 @@ func TestClientRejectsMalformedReplies(t *testing.T) {
 				t.Errorf("error %q does not name the reply and %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestClientReadsPeerRows: a plugin built before peer columns ignores the
+// request's peer_columns and answers with one message a peer; the host
+// reads that as it always did.
+func TestClientReadsPeerRows(t *testing.T) {
+	key := make([]byte, KeyLen)
+	rows := &pb.InterfaceState{PublicKey: key, Peers: []*pb.PeerState{
+		{PublicKey: key, Endpoint: "192.0.2.1:51820", AllowedIps: []string{"100.64.0.2/32"}, RxBytes: 7},
+	}}
+	cc := dialWire(t, func(s *grpc.Server) { pb.RegisterBackendServer(s, &malformedStateServer{state: rows}) })
+	c := &backendClient{rpc: pb.NewBackendClient(cc)}
+	st, err := c.State(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PeerState{{
+		Endpoint:   netip.MustParseAddrPort("192.0.2.1:51820"),
+		AllowedIPs: []netip.Prefix{netip.MustParsePrefix("100.64.0.2/32")},
+		RxBytes:    7,
+	}}
+	if !reflect.DeepEqual(st.Peers, want) {
+		t.Errorf("got %+v, want %+v", st.Peers, want)
 	}
 }
 

@@ -894,13 +894,16 @@ func (x *PeerChanges) GetUpsert() []*PeerConfig {
 
 // InterfaceState mirrors hostapi.InterfaceState.
 type InterfaceState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	PublicKey     []byte                 `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
-	ListenPort    uint32                 `protobuf:"varint,3,opt,name=listen_port,json=listenPort,proto3" json:"listen_port,omitempty"`
-	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
-	Peers         []*PeerState           `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty"`
-	Routes        []string               `protobuf:"bytes,6,rep,name=routes,proto3" json:"routes,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PublicKey  []byte                 `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	ListenPort uint32                 `protobuf:"varint,3,opt,name=listen_port,json=listenPort,proto3" json:"listen_port,omitempty"`
+	Addresses  []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Peers      []*PeerState           `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty"`
+	Routes     []string               `protobuf:"bytes,6,rep,name=routes,proto3" json:"routes,omitempty"`
+	// peer_columns holds the peers instead of peers when the host asked for
+	// columns (BackendStateRequest.peer_columns); never both.
+	PeerColumns   *PeerColumns `protobuf:"bytes,7,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -977,6 +980,128 @@ func (x *InterfaceState) GetRoutes() []string {
 	return nil
 }
 
+func (x *InterfaceState) GetPeerColumns() *PeerColumns {
+	if x != nil {
+		return x.PeerColumns
+	}
+	return nil
+}
+
+// PeerColumns carries the peers of an InterfaceState column by column: the
+// i-th peer is the i-th entry of every column, and each column has count
+// entries. A 10,000-peer state is a handful of fields rather than 10,000
+// messages of text. Addresses are netip's binary forms (Go's
+// netip.AddrPort.MarshalBinary and netip.Prefix.MarshalBinary: address
+// bytes, 0, 4 or 16 of them plus an IPv6 zone, then a little-endian port or
+// a prefix length), each preceded by its length as a uvarint.
+type PeerColumns struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	Count                    uint32                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	PublicKeys               []byte                 `protobuf:"bytes,2,opt,name=public_keys,json=publicKeys,proto3" json:"public_keys,omitempty"`                          // 32 bytes a peer
+	Endpoints                []byte                 `protobuf:"bytes,3,opt,name=endpoints,proto3" json:"endpoints,omitempty"`                                              // one address and port a peer; port 0 and no address: none
+	AllowedIpCounts          []uint32               `protobuf:"varint,4,rep,packed,name=allowed_ip_counts,json=allowedIpCounts,proto3" json:"allowed_ip_counts,omitempty"` // how many of allowed_ips each peer has, in order
+	AllowedIps               []byte                 `protobuf:"bytes,5,opt,name=allowed_ips,json=allowedIps,proto3" json:"allowed_ips,omitempty"`                          // every peer's prefixes, in order
+	PersistentKeepaliveNanos []int64                `protobuf:"varint,6,rep,packed,name=persistent_keepalive_nanos,json=persistentKeepaliveNanos,proto3" json:"persistent_keepalive_nanos,omitempty"`
+	LastHandshakeUnixNanos   []int64                `protobuf:"varint,7,rep,packed,name=last_handshake_unix_nanos,json=lastHandshakeUnixNanos,proto3" json:"last_handshake_unix_nanos,omitempty"`
+	RxBytes                  []uint64               `protobuf:"varint,8,rep,packed,name=rx_bytes,json=rxBytes,proto3" json:"rx_bytes,omitempty"`
+	TxBytes                  []uint64               `protobuf:"varint,9,rep,packed,name=tx_bytes,json=txBytes,proto3" json:"tx_bytes,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *PeerColumns) Reset() {
+	*x = PeerColumns{}
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerColumns) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerColumns) ProtoMessage() {}
+
+func (x *PeerColumns) ProtoReflect() protoreflect.Message {
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerColumns.ProtoReflect.Descriptor instead.
+func (*PeerColumns) Descriptor() ([]byte, []int) {
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PeerColumns) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PeerColumns) GetPublicKeys() []byte {
+	if x != nil {
+		return x.PublicKeys
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetEndpoints() []byte {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetAllowedIpCounts() []uint32 {
+	if x != nil {
+		return x.AllowedIpCounts
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetAllowedIps() []byte {
+	if x != nil {
+		return x.AllowedIps
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetPersistentKeepaliveNanos() []int64 {
+	if x != nil {
+		return x.PersistentKeepaliveNanos
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetLastHandshakeUnixNanos() []int64 {
+	if x != nil {
+		return x.LastHandshakeUnixNanos
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetRxBytes() []uint64 {
+	if x != nil {
+		return x.RxBytes
+	}
+	return nil
+}
+
+func (x *PeerColumns) GetTxBytes() []uint64 {
+	if x != nil {
+		return x.TxBytes
+	}
+	return nil
+}
+
 // PeerState mirrors hostapi.PeerState.
 type PeerState struct {
 	state                    protoimpl.MessageState `protogen:"open.v1"`
@@ -993,7 +1118,7 @@ type PeerState struct {
 
 func (x *PeerState) Reset() {
 	*x = PeerState{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1130,7 @@ func (x *PeerState) String() string {
 func (*PeerState) ProtoMessage() {}
 
 func (x *PeerState) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[13]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1143,7 @@ func (x *PeerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerState.ProtoReflect.Descriptor instead.
 func (*PeerState) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{13}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PeerState) GetPublicKey() []byte {
@@ -1080,7 +1205,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1217,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[14]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1230,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{14}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Filter) GetRules() []*FilterRule {
@@ -1128,7 +1253,7 @@ type FilterRule struct {
 
 func (x *FilterRule) Reset() {
 	*x = FilterRule{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1265,7 @@ func (x *FilterRule) String() string {
 func (*FilterRule) ProtoMessage() {}
 
 func (x *FilterRule) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[15]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1278,7 @@ func (x *FilterRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterRule.ProtoReflect.Descriptor instead.
 func (*FilterRule) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{15}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FilterRule) GetSrc() []string {
@@ -1195,7 +1320,7 @@ type PortRange struct {
 
 func (x *PortRange) Reset() {
 	*x = PortRange{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1332,7 @@ func (x *PortRange) String() string {
 func (*PortRange) ProtoMessage() {}
 
 func (x *PortRange) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[16]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1345,7 @@ func (x *PortRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortRange.ProtoReflect.Descriptor instead.
 func (*PortRange) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{16}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PortRange) GetFirst() uint32 {
@@ -1245,7 +1370,7 @@ type BackendInfoRequest struct {
 
 func (x *BackendInfoRequest) Reset() {
 	*x = BackendInfoRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1382,7 @@ func (x *BackendInfoRequest) String() string {
 func (*BackendInfoRequest) ProtoMessage() {}
 
 func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[17]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1395,7 @@ func (x *BackendInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoRequest.ProtoReflect.Descriptor instead.
 func (*BackendInfoRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{17}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
 }
 
 type BackendInfoResponse struct {
@@ -1282,7 +1407,7 @@ type BackendInfoResponse struct {
 
 func (x *BackendInfoResponse) Reset() {
 	*x = BackendInfoResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1419,7 @@ func (x *BackendInfoResponse) String() string {
 func (*BackendInfoResponse) ProtoMessage() {}
 
 func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[18]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1432,7 @@ func (x *BackendInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendInfoResponse.ProtoReflect.Descriptor instead.
 func (*BackendInfoResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{18}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BackendInfoResponse) GetInfo() *BackendInfo {
@@ -1325,7 +1450,7 @@ type BackendProbeRequest struct {
 
 func (x *BackendProbeRequest) Reset() {
 	*x = BackendProbeRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1462,7 @@ func (x *BackendProbeRequest) String() string {
 func (*BackendProbeRequest) ProtoMessage() {}
 
 func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[19]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1475,7 @@ func (x *BackendProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeRequest.ProtoReflect.Descriptor instead.
 func (*BackendProbeRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{19}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
 }
 
 type BackendProbeResponse struct {
@@ -1361,7 +1486,7 @@ type BackendProbeResponse struct {
 
 func (x *BackendProbeResponse) Reset() {
 	*x = BackendProbeResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1498,7 @@ func (x *BackendProbeResponse) String() string {
 func (*BackendProbeResponse) ProtoMessage() {}
 
 func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[20]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1511,7 @@ func (x *BackendProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendProbeResponse.ProtoReflect.Descriptor instead.
 func (*BackendProbeResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{20}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
 }
 
 type BackendConfigureRequest struct {
@@ -1398,7 +1523,7 @@ type BackendConfigureRequest struct {
 
 func (x *BackendConfigureRequest) Reset() {
 	*x = BackendConfigureRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1535,7 @@ func (x *BackendConfigureRequest) String() string {
 func (*BackendConfigureRequest) ProtoMessage() {}
 
 func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[21]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1548,7 @@ func (x *BackendConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureRequest.ProtoReflect.Descriptor instead.
 func (*BackendConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{21}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BackendConfigureRequest) GetConfig() *InterfaceConfig {
@@ -1441,7 +1566,7 @@ type BackendConfigureResponse struct {
 
 func (x *BackendConfigureResponse) Reset() {
 	*x = BackendConfigureResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1578,7 @@ func (x *BackendConfigureResponse) String() string {
 func (*BackendConfigureResponse) ProtoMessage() {}
 
 func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[22]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1591,7 @@ func (x *BackendConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendConfigureResponse.ProtoReflect.Descriptor instead.
 func (*BackendConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{22}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
 }
 
 type BackendApplyPeersRequest struct {
@@ -1478,7 +1603,7 @@ type BackendApplyPeersRequest struct {
 
 func (x *BackendApplyPeersRequest) Reset() {
 	*x = BackendApplyPeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1615,7 @@ func (x *BackendApplyPeersRequest) String() string {
 func (*BackendApplyPeersRequest) ProtoMessage() {}
 
 func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[23]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1628,7 @@ func (x *BackendApplyPeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{23}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BackendApplyPeersRequest) GetChanges() *PeerChanges {
@@ -1521,7 +1646,7 @@ type BackendApplyPeersResponse struct {
 
 func (x *BackendApplyPeersResponse) Reset() {
 	*x = BackendApplyPeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1658,7 @@ func (x *BackendApplyPeersResponse) String() string {
 func (*BackendApplyPeersResponse) ProtoMessage() {}
 
 func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[24]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1671,7 @@ func (x *BackendApplyPeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyPeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyPeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{24}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
 }
 
 type BackendRemovePeersRequest struct {
@@ -1558,7 +1683,7 @@ type BackendRemovePeersRequest struct {
 
 func (x *BackendRemovePeersRequest) Reset() {
 	*x = BackendRemovePeersRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1695,7 @@ func (x *BackendRemovePeersRequest) String() string {
 func (*BackendRemovePeersRequest) ProtoMessage() {}
 
 func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[25]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1708,7 @@ func (x *BackendRemovePeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersRequest.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{25}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BackendRemovePeersRequest) GetKeys() [][]byte {
@@ -1601,7 +1726,7 @@ type BackendRemovePeersResponse struct {
 
 func (x *BackendRemovePeersResponse) Reset() {
 	*x = BackendRemovePeersResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1738,7 @@ func (x *BackendRemovePeersResponse) String() string {
 func (*BackendRemovePeersResponse) ProtoMessage() {}
 
 func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[26]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,18 +1751,21 @@ func (x *BackendRemovePeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRemovePeersResponse.ProtoReflect.Descriptor instead.
 func (*BackendRemovePeersResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{26}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
 }
 
 type BackendStateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// peer_columns asks for the peers as InterfaceState.peer_columns. A
+	// plugin that predates it ignores it and answers with peers.
+	PeerColumns   bool `protobuf:"varint,1,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BackendStateRequest) Reset() {
 	*x = BackendStateRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1777,7 @@ func (x *BackendStateRequest) String() string {
 func (*BackendStateRequest) ProtoMessage() {}
 
 func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[27]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1790,14 @@ func (x *BackendStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateRequest.ProtoReflect.Descriptor instead.
 func (*BackendStateRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{27}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BackendStateRequest) GetPeerColumns() bool {
+	if x != nil {
+		return x.PeerColumns
+	}
+	return false
 }
 
 type BackendStateResponse struct {
@@ -1674,7 +1809,7 @@ type BackendStateResponse struct {
 
 func (x *BackendStateResponse) Reset() {
 	*x = BackendStateResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1821,7 @@ func (x *BackendStateResponse) String() string {
 func (*BackendStateResponse) ProtoMessage() {}
 
 func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[28]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1834,7 @@ func (x *BackendStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateResponse.ProtoReflect.Descriptor instead.
 func (*BackendStateResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{28}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BackendStateResponse) GetState() *InterfaceState {
@@ -1720,7 +1855,7 @@ type RouteChanges struct {
 
 func (x *RouteChanges) Reset() {
 	*x = RouteChanges{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1867,7 @@ func (x *RouteChanges) String() string {
 func (*RouteChanges) ProtoMessage() {}
 
 func (x *RouteChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[29]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1880,7 @@ func (x *RouteChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteChanges.ProtoReflect.Descriptor instead.
 func (*RouteChanges) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{29}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RouteChanges) GetRemove() []string {
@@ -1771,7 +1906,7 @@ type BackendApplyRoutesRequest struct {
 
 func (x *BackendApplyRoutesRequest) Reset() {
 	*x = BackendApplyRoutesRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1918,7 @@ func (x *BackendApplyRoutesRequest) String() string {
 func (*BackendApplyRoutesRequest) ProtoMessage() {}
 
 func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[30]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1931,7 @@ func (x *BackendApplyRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{30}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BackendApplyRoutesRequest) GetChanges() *RouteChanges {
@@ -1814,7 +1949,7 @@ type BackendApplyRoutesResponse struct {
 
 func (x *BackendApplyRoutesResponse) Reset() {
 	*x = BackendApplyRoutesResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1961,7 @@ func (x *BackendApplyRoutesResponse) String() string {
 func (*BackendApplyRoutesResponse) ProtoMessage() {}
 
 func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[31]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1974,7 @@ func (x *BackendApplyRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyRoutesResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{31}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
 }
 
 type BackendSetFilterRequest struct {
@@ -1851,7 +1986,7 @@ type BackendSetFilterRequest struct {
 
 func (x *BackendSetFilterRequest) Reset() {
 	*x = BackendSetFilterRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +1998,7 @@ func (x *BackendSetFilterRequest) String() string {
 func (*BackendSetFilterRequest) ProtoMessage() {}
 
 func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[32]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1876,7 +2011,7 @@ func (x *BackendSetFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterRequest.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{32}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BackendSetFilterRequest) GetFilter() *Filter {
@@ -1894,7 +2029,7 @@ type BackendSetFilterResponse struct {
 
 func (x *BackendSetFilterResponse) Reset() {
 	*x = BackendSetFilterResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2041,7 @@ func (x *BackendSetFilterResponse) String() string {
 func (*BackendSetFilterResponse) ProtoMessage() {}
 
 func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[33]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2054,7 @@ func (x *BackendSetFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendSetFilterResponse.ProtoReflect.Descriptor instead.
 func (*BackendSetFilterResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{33}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
 }
 
 // BackendApplyChangeRequest mirrors hostapi.Change.
@@ -1934,7 +2069,7 @@ type BackendApplyChangeRequest struct {
 
 func (x *BackendApplyChangeRequest) Reset() {
 	*x = BackendApplyChangeRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2081,7 @@ func (x *BackendApplyChangeRequest) String() string {
 func (*BackendApplyChangeRequest) ProtoMessage() {}
 
 func (x *BackendApplyChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[34]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2094,7 @@ func (x *BackendApplyChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyChangeRequest.ProtoReflect.Descriptor instead.
 func (*BackendApplyChangeRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{34}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BackendApplyChangeRequest) GetPeers() *PeerChanges {
@@ -1991,7 +2126,7 @@ type BackendApplyChangeResponse struct {
 
 func (x *BackendApplyChangeResponse) Reset() {
 	*x = BackendApplyChangeResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2138,7 @@ func (x *BackendApplyChangeResponse) String() string {
 func (*BackendApplyChangeResponse) ProtoMessage() {}
 
 func (x *BackendApplyChangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[35]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2151,7 @@ func (x *BackendApplyChangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendApplyChangeResponse.ProtoReflect.Descriptor instead.
 func (*BackendApplyChangeResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{35}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
 }
 
 type BackendStateSummaryRequest struct {
@@ -2027,7 +2162,7 @@ type BackendStateSummaryRequest struct {
 
 func (x *BackendStateSummaryRequest) Reset() {
 	*x = BackendStateSummaryRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2174,7 @@ func (x *BackendStateSummaryRequest) String() string {
 func (*BackendStateSummaryRequest) ProtoMessage() {}
 
 func (x *BackendStateSummaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[36]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2187,7 @@ func (x *BackendStateSummaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateSummaryRequest.ProtoReflect.Descriptor instead.
 func (*BackendStateSummaryRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{36}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
 }
 
 type BackendStateSummaryResponse struct {
@@ -2064,7 +2199,7 @@ type BackendStateSummaryResponse struct {
 
 func (x *BackendStateSummaryResponse) Reset() {
 	*x = BackendStateSummaryResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2211,7 @@ func (x *BackendStateSummaryResponse) String() string {
 func (*BackendStateSummaryResponse) ProtoMessage() {}
 
 func (x *BackendStateSummaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[37]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2224,7 @@ func (x *BackendStateSummaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendStateSummaryResponse.ProtoReflect.Descriptor instead.
 func (*BackendStateSummaryResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{37}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BackendStateSummaryResponse) GetSummary() *InterfaceSummary {
@@ -2115,7 +2250,7 @@ type InterfaceSummary struct {
 
 func (x *InterfaceSummary) Reset() {
 	*x = InterfaceSummary{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2262,7 @@ func (x *InterfaceSummary) String() string {
 func (*InterfaceSummary) ProtoMessage() {}
 
 func (x *InterfaceSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[38]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2275,7 @@ func (x *InterfaceSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterfaceSummary.ProtoReflect.Descriptor instead.
 func (*InterfaceSummary) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{38}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *InterfaceSummary) GetName() string {
@@ -2203,7 +2338,7 @@ type RouteVia struct {
 
 func (x *RouteVia) Reset() {
 	*x = RouteVia{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2350,7 @@ func (x *RouteVia) String() string {
 func (*RouteVia) ProtoMessage() {}
 
 func (x *RouteVia) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[39]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2363,7 @@ func (x *RouteVia) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteVia.ProtoReflect.Descriptor instead.
 func (*RouteVia) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{39}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RouteVia) GetPrefix() string {
@@ -2259,7 +2394,7 @@ type PeerTotals struct {
 
 func (x *PeerTotals) Reset() {
 	*x = PeerTotals{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2406,7 @@ func (x *PeerTotals) String() string {
 func (*PeerTotals) ProtoMessage() {}
 
 func (x *PeerTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[40]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2419,7 @@ func (x *PeerTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerTotals.ProtoReflect.Descriptor instead.
 func (*PeerTotals) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{40}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PeerTotals) GetCount() uint64 {
@@ -2330,7 +2465,7 @@ type BackendCloseRequest struct {
 
 func (x *BackendCloseRequest) Reset() {
 	*x = BackendCloseRequest{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2477,7 @@ func (x *BackendCloseRequest) String() string {
 func (*BackendCloseRequest) ProtoMessage() {}
 
 func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[41]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2490,7 @@ func (x *BackendCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseRequest.ProtoReflect.Descriptor instead.
 func (*BackendCloseRequest) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{41}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{42}
 }
 
 type BackendCloseResponse struct {
@@ -2366,7 +2501,7 @@ type BackendCloseResponse struct {
 
 func (x *BackendCloseResponse) Reset() {
 	*x = BackendCloseResponse{}
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2513,7 @@ func (x *BackendCloseResponse) String() string {
 func (*BackendCloseResponse) ProtoMessage() {}
 
 func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[42]
+	mi := &file_rustynet_plugin_v1_backend_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2526,7 @@ func (x *BackendCloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendCloseResponse.ProtoReflect.Descriptor instead.
 func (*BackendCloseResponse) Descriptor() ([]byte, []int) {
-	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{42}
+	return file_rustynet_plugin_v1_backend_proto_rawDescGZIP(), []int{43}
 }
 
 var File_rustynet_plugin_v1_backend_proto protoreflect.FileDescriptor
@@ -2467,7 +2602,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x1apersistent_keepalive_nanos\x18\x04 \x01(\x03R\x18persistentKeepaliveNanos\"]\n" +
 	"\vPeerChanges\x12\x16\n" +
 	"\x06remove\x18\x01 \x03(\fR\x06remove\x126\n" +
-	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\xcf\x01\n" +
+	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\x93\x02\n" +
 	"\x0eInterfaceState\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -2476,7 +2611,20 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"listenPort\x12\x1c\n" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\x123\n" +
 	"\x05peers\x18\x05 \x03(\v2\x1d.rustynet.plugin.v1.PeerStateR\x05peers\x12\x16\n" +
-	"\x06routes\x18\x06 \x03(\tR\x06routes\"\x96\x02\n" +
+	"\x06routes\x18\x06 \x03(\tR\x06routes\x12B\n" +
+	"\fpeer_columns\x18\a \x01(\v2\x1f.rustynet.plugin.v1.PeerColumnsR\vpeerColumns\"\xde\x02\n" +
+	"\vPeerColumns\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\rR\x05count\x12\x1f\n" +
+	"\vpublic_keys\x18\x02 \x01(\fR\n" +
+	"publicKeys\x12\x1c\n" +
+	"\tendpoints\x18\x03 \x01(\fR\tendpoints\x12*\n" +
+	"\x11allowed_ip_counts\x18\x04 \x03(\rR\x0fallowedIpCounts\x12\x1f\n" +
+	"\vallowed_ips\x18\x05 \x01(\fR\n" +
+	"allowedIps\x12<\n" +
+	"\x1apersistent_keepalive_nanos\x18\x06 \x03(\x03R\x18persistentKeepaliveNanos\x129\n" +
+	"\x19last_handshake_unix_nanos\x18\a \x03(\x03R\x16lastHandshakeUnixNanos\x12\x19\n" +
+	"\brx_bytes\x18\b \x03(\x04R\arxBytes\x12\x19\n" +
+	"\btx_bytes\x18\t \x03(\x04R\atxBytes\"\x96\x02\n" +
 	"\tPeerState\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\x12\x1a\n" +
@@ -2511,8 +2659,9 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x19BackendApplyPeersResponse\"/\n" +
 	"\x19BackendRemovePeersRequest\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\fR\x04keys\"\x1c\n" +
-	"\x1aBackendRemovePeersResponse\"\x15\n" +
-	"\x13BackendStateRequest\"P\n" +
+	"\x1aBackendRemovePeersResponse\"8\n" +
+	"\x13BackendStateRequest\x12!\n" +
+	"\fpeer_columns\x18\x01 \x01(\bR\vpeerColumns\"P\n" +
 	"\x14BackendStateResponse\x128\n" +
 	"\x05state\x18\x01 \x01(\v2\".rustynet.plugin.v1.InterfaceStateR\x05state\"8\n" +
 	"\fRouteChanges\x12\x16\n" +
@@ -2590,7 +2739,7 @@ func file_rustynet_plugin_v1_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_rustynet_plugin_v1_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_rustynet_plugin_v1_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(Proto)(0),                          // 0: rustynet.plugin.v1.Proto
 	(*BackendInfo)(nil),                 // 1: rustynet.plugin.v1.BackendInfo
@@ -2606,36 +2755,37 @@ var file_rustynet_plugin_v1_backend_proto_goTypes = []any{
 	(*PeerConfig)(nil),                  // 11: rustynet.plugin.v1.PeerConfig
 	(*PeerChanges)(nil),                 // 12: rustynet.plugin.v1.PeerChanges
 	(*InterfaceState)(nil),              // 13: rustynet.plugin.v1.InterfaceState
-	(*PeerState)(nil),                   // 14: rustynet.plugin.v1.PeerState
-	(*Filter)(nil),                      // 15: rustynet.plugin.v1.Filter
-	(*FilterRule)(nil),                  // 16: rustynet.plugin.v1.FilterRule
-	(*PortRange)(nil),                   // 17: rustynet.plugin.v1.PortRange
-	(*BackendInfoRequest)(nil),          // 18: rustynet.plugin.v1.BackendInfoRequest
-	(*BackendInfoResponse)(nil),         // 19: rustynet.plugin.v1.BackendInfoResponse
-	(*BackendProbeRequest)(nil),         // 20: rustynet.plugin.v1.BackendProbeRequest
-	(*BackendProbeResponse)(nil),        // 21: rustynet.plugin.v1.BackendProbeResponse
-	(*BackendConfigureRequest)(nil),     // 22: rustynet.plugin.v1.BackendConfigureRequest
-	(*BackendConfigureResponse)(nil),    // 23: rustynet.plugin.v1.BackendConfigureResponse
-	(*BackendApplyPeersRequest)(nil),    // 24: rustynet.plugin.v1.BackendApplyPeersRequest
-	(*BackendApplyPeersResponse)(nil),   // 25: rustynet.plugin.v1.BackendApplyPeersResponse
-	(*BackendRemovePeersRequest)(nil),   // 26: rustynet.plugin.v1.BackendRemovePeersRequest
-	(*BackendRemovePeersResponse)(nil),  // 27: rustynet.plugin.v1.BackendRemovePeersResponse
-	(*BackendStateRequest)(nil),         // 28: rustynet.plugin.v1.BackendStateRequest
-	(*BackendStateResponse)(nil),        // 29: rustynet.plugin.v1.BackendStateResponse
-	(*RouteChanges)(nil),                // 30: rustynet.plugin.v1.RouteChanges
-	(*BackendApplyRoutesRequest)(nil),   // 31: rustynet.plugin.v1.BackendApplyRoutesRequest
-	(*BackendApplyRoutesResponse)(nil),  // 32: rustynet.plugin.v1.BackendApplyRoutesResponse
-	(*BackendSetFilterRequest)(nil),     // 33: rustynet.plugin.v1.BackendSetFilterRequest
-	(*BackendSetFilterResponse)(nil),    // 34: rustynet.plugin.v1.BackendSetFilterResponse
-	(*BackendApplyChangeRequest)(nil),   // 35: rustynet.plugin.v1.BackendApplyChangeRequest
-	(*BackendApplyChangeResponse)(nil),  // 36: rustynet.plugin.v1.BackendApplyChangeResponse
-	(*BackendStateSummaryRequest)(nil),  // 37: rustynet.plugin.v1.BackendStateSummaryRequest
-	(*BackendStateSummaryResponse)(nil), // 38: rustynet.plugin.v1.BackendStateSummaryResponse
-	(*InterfaceSummary)(nil),            // 39: rustynet.plugin.v1.InterfaceSummary
-	(*RouteVia)(nil),                    // 40: rustynet.plugin.v1.RouteVia
-	(*PeerTotals)(nil),                  // 41: rustynet.plugin.v1.PeerTotals
-	(*BackendCloseRequest)(nil),         // 42: rustynet.plugin.v1.BackendCloseRequest
-	(*BackendCloseResponse)(nil),        // 43: rustynet.plugin.v1.BackendCloseResponse
+	(*PeerColumns)(nil),                 // 14: rustynet.plugin.v1.PeerColumns
+	(*PeerState)(nil),                   // 15: rustynet.plugin.v1.PeerState
+	(*Filter)(nil),                      // 16: rustynet.plugin.v1.Filter
+	(*FilterRule)(nil),                  // 17: rustynet.plugin.v1.FilterRule
+	(*PortRange)(nil),                   // 18: rustynet.plugin.v1.PortRange
+	(*BackendInfoRequest)(nil),          // 19: rustynet.plugin.v1.BackendInfoRequest
+	(*BackendInfoResponse)(nil),         // 20: rustynet.plugin.v1.BackendInfoResponse
+	(*BackendProbeRequest)(nil),         // 21: rustynet.plugin.v1.BackendProbeRequest
+	(*BackendProbeResponse)(nil),        // 22: rustynet.plugin.v1.BackendProbeResponse
+	(*BackendConfigureRequest)(nil),     // 23: rustynet.plugin.v1.BackendConfigureRequest
+	(*BackendConfigureResponse)(nil),    // 24: rustynet.plugin.v1.BackendConfigureResponse
+	(*BackendApplyPeersRequest)(nil),    // 25: rustynet.plugin.v1.BackendApplyPeersRequest
+	(*BackendApplyPeersResponse)(nil),   // 26: rustynet.plugin.v1.BackendApplyPeersResponse
+	(*BackendRemovePeersRequest)(nil),   // 27: rustynet.plugin.v1.BackendRemovePeersRequest
+	(*BackendRemovePeersResponse)(nil),  // 28: rustynet.plugin.v1.BackendRemovePeersResponse
+	(*BackendStateRequest)(nil),         // 29: rustynet.plugin.v1.BackendStateRequest
+	(*BackendStateResponse)(nil),        // 30: rustynet.plugin.v1.BackendStateResponse
+	(*RouteChanges)(nil),                // 31: rustynet.plugin.v1.RouteChanges
+	(*BackendApplyRoutesRequest)(nil),   // 32: rustynet.plugin.v1.BackendApplyRoutesRequest
+	(*BackendApplyRoutesResponse)(nil),  // 33: rustynet.plugin.v1.BackendApplyRoutesResponse
+	(*BackendSetFilterRequest)(nil),     // 34: rustynet.plugin.v1.BackendSetFilterRequest
+	(*BackendSetFilterResponse)(nil),    // 35: rustynet.plugin.v1.BackendSetFilterResponse
+	(*BackendApplyChangeRequest)(nil),   // 36: rustynet.plugin.v1.BackendApplyChangeRequest
+	(*BackendApplyChangeResponse)(nil),  // 37: rustynet.plugin.v1.BackendApplyChangeResponse
+	(*BackendStateSummaryRequest)(nil),  // 38: rustynet.plugin.v1.BackendStateSummaryRequest
+	(*BackendStateSummaryResponse)(nil), // 39: rustynet.plugin.v1.BackendStateSummaryResponse
+	(*InterfaceSummary)(nil),            // 40: rustynet.plugin.v1.InterfaceSummary
+	(*RouteVia)(nil),                    // 41: rustynet.plugin.v1.RouteVia
+	(*PeerTotals)(nil),                  // 42: rustynet.plugin.v1.PeerTotals
+	(*BackendCloseRequest)(nil),         // 43: rustynet.plugin.v1.BackendCloseRequest
+	(*BackendCloseResponse)(nil),        // 44: rustynet.plugin.v1.BackendCloseResponse
 }
 var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	2,  // 0: rustynet.plugin.v1.BackendInfo.privileges:type_name -> rustynet.plugin.v1.Privileges
@@ -2649,49 +2799,50 @@ var file_rustynet_plugin_v1_backend_proto_depIdxs = []int32{
 	0,  // 8: rustynet.plugin.v1.Forward.proto:type_name -> rustynet.plugin.v1.Proto
 	0,  // 9: rustynet.plugin.v1.Expose.proto:type_name -> rustynet.plugin.v1.Proto
 	11, // 10: rustynet.plugin.v1.PeerChanges.upsert:type_name -> rustynet.plugin.v1.PeerConfig
-	14, // 11: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
-	16, // 12: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
-	0,  // 13: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
-	17, // 14: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
-	1,  // 15: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
-	3,  // 16: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
-	12, // 17: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
-	13, // 18: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
-	30, // 19: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
-	15, // 20: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	12, // 21: rustynet.plugin.v1.BackendApplyChangeRequest.peers:type_name -> rustynet.plugin.v1.PeerChanges
-	30, // 22: rustynet.plugin.v1.BackendApplyChangeRequest.routes:type_name -> rustynet.plugin.v1.RouteChanges
-	15, // 23: rustynet.plugin.v1.BackendApplyChangeRequest.filter:type_name -> rustynet.plugin.v1.Filter
-	39, // 24: rustynet.plugin.v1.BackendStateSummaryResponse.summary:type_name -> rustynet.plugin.v1.InterfaceSummary
-	40, // 25: rustynet.plugin.v1.InterfaceSummary.routes:type_name -> rustynet.plugin.v1.RouteVia
-	41, // 26: rustynet.plugin.v1.InterfaceSummary.peers:type_name -> rustynet.plugin.v1.PeerTotals
-	18, // 27: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
-	20, // 28: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
-	22, // 29: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
-	24, // 30: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
-	26, // 31: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
-	28, // 32: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
-	31, // 33: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
-	33, // 34: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
-	35, // 35: rustynet.plugin.v1.Backend.ApplyChange:input_type -> rustynet.plugin.v1.BackendApplyChangeRequest
-	37, // 36: rustynet.plugin.v1.Backend.StateSummary:input_type -> rustynet.plugin.v1.BackendStateSummaryRequest
-	42, // 37: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
-	19, // 38: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
-	21, // 39: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
-	23, // 40: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
-	25, // 41: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
-	27, // 42: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
-	29, // 43: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
-	32, // 44: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
-	34, // 45: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
-	36, // 46: rustynet.plugin.v1.Backend.ApplyChange:output_type -> rustynet.plugin.v1.BackendApplyChangeResponse
-	38, // 47: rustynet.plugin.v1.Backend.StateSummary:output_type -> rustynet.plugin.v1.BackendStateSummaryResponse
-	43, // 48: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
-	38, // [38:49] is the sub-list for method output_type
-	27, // [27:38] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	15, // 11: rustynet.plugin.v1.InterfaceState.peers:type_name -> rustynet.plugin.v1.PeerState
+	14, // 12: rustynet.plugin.v1.InterfaceState.peer_columns:type_name -> rustynet.plugin.v1.PeerColumns
+	17, // 13: rustynet.plugin.v1.Filter.rules:type_name -> rustynet.plugin.v1.FilterRule
+	0,  // 14: rustynet.plugin.v1.FilterRule.proto:type_name -> rustynet.plugin.v1.Proto
+	18, // 15: rustynet.plugin.v1.FilterRule.ports:type_name -> rustynet.plugin.v1.PortRange
+	1,  // 16: rustynet.plugin.v1.BackendInfoResponse.info:type_name -> rustynet.plugin.v1.BackendInfo
+	3,  // 17: rustynet.plugin.v1.BackendConfigureRequest.config:type_name -> rustynet.plugin.v1.InterfaceConfig
+	12, // 18: rustynet.plugin.v1.BackendApplyPeersRequest.changes:type_name -> rustynet.plugin.v1.PeerChanges
+	13, // 19: rustynet.plugin.v1.BackendStateResponse.state:type_name -> rustynet.plugin.v1.InterfaceState
+	31, // 20: rustynet.plugin.v1.BackendApplyRoutesRequest.changes:type_name -> rustynet.plugin.v1.RouteChanges
+	16, // 21: rustynet.plugin.v1.BackendSetFilterRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	12, // 22: rustynet.plugin.v1.BackendApplyChangeRequest.peers:type_name -> rustynet.plugin.v1.PeerChanges
+	31, // 23: rustynet.plugin.v1.BackendApplyChangeRequest.routes:type_name -> rustynet.plugin.v1.RouteChanges
+	16, // 24: rustynet.plugin.v1.BackendApplyChangeRequest.filter:type_name -> rustynet.plugin.v1.Filter
+	40, // 25: rustynet.plugin.v1.BackendStateSummaryResponse.summary:type_name -> rustynet.plugin.v1.InterfaceSummary
+	41, // 26: rustynet.plugin.v1.InterfaceSummary.routes:type_name -> rustynet.plugin.v1.RouteVia
+	42, // 27: rustynet.plugin.v1.InterfaceSummary.peers:type_name -> rustynet.plugin.v1.PeerTotals
+	19, // 28: rustynet.plugin.v1.Backend.Info:input_type -> rustynet.plugin.v1.BackendInfoRequest
+	21, // 29: rustynet.plugin.v1.Backend.Probe:input_type -> rustynet.plugin.v1.BackendProbeRequest
+	23, // 30: rustynet.plugin.v1.Backend.Configure:input_type -> rustynet.plugin.v1.BackendConfigureRequest
+	25, // 31: rustynet.plugin.v1.Backend.ApplyPeers:input_type -> rustynet.plugin.v1.BackendApplyPeersRequest
+	27, // 32: rustynet.plugin.v1.Backend.RemovePeers:input_type -> rustynet.plugin.v1.BackendRemovePeersRequest
+	29, // 33: rustynet.plugin.v1.Backend.State:input_type -> rustynet.plugin.v1.BackendStateRequest
+	32, // 34: rustynet.plugin.v1.Backend.ApplyRoutes:input_type -> rustynet.plugin.v1.BackendApplyRoutesRequest
+	34, // 35: rustynet.plugin.v1.Backend.SetFilter:input_type -> rustynet.plugin.v1.BackendSetFilterRequest
+	36, // 36: rustynet.plugin.v1.Backend.ApplyChange:input_type -> rustynet.plugin.v1.BackendApplyChangeRequest
+	38, // 37: rustynet.plugin.v1.Backend.StateSummary:input_type -> rustynet.plugin.v1.BackendStateSummaryRequest
+	43, // 38: rustynet.plugin.v1.Backend.Close:input_type -> rustynet.plugin.v1.BackendCloseRequest
+	20, // 39: rustynet.plugin.v1.Backend.Info:output_type -> rustynet.plugin.v1.BackendInfoResponse
+	22, // 40: rustynet.plugin.v1.Backend.Probe:output_type -> rustynet.plugin.v1.BackendProbeResponse
+	24, // 41: rustynet.plugin.v1.Backend.Configure:output_type -> rustynet.plugin.v1.BackendConfigureResponse
+	26, // 42: rustynet.plugin.v1.Backend.ApplyPeers:output_type -> rustynet.plugin.v1.BackendApplyPeersResponse
+	28, // 43: rustynet.plugin.v1.Backend.RemovePeers:output_type -> rustynet.plugin.v1.BackendRemovePeersResponse
+	30, // 44: rustynet.plugin.v1.Backend.State:output_type -> rustynet.plugin.v1.BackendStateResponse
+	33, // 45: rustynet.plugin.v1.Backend.ApplyRoutes:output_type -> rustynet.plugin.v1.BackendApplyRoutesResponse
+	35, // 46: rustynet.plugin.v1.Backend.SetFilter:output_type -> rustynet.plugin.v1.BackendSetFilterResponse
+	37, // 47: rustynet.plugin.v1.Backend.ApplyChange:output_type -> rustynet.plugin.v1.BackendApplyChangeResponse
+	39, // 48: rustynet.plugin.v1.Backend.StateSummary:output_type -> rustynet.plugin.v1.BackendStateSummaryResponse
+	44, // 49: rustynet.plugin.v1.Backend.Close:output_type -> rustynet.plugin.v1.BackendCloseResponse
+	39, // [39:50] is the sub-list for method output_type
+	28, // [28:39] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_rustynet_plugin_v1_backend_proto_init() }
@@ -2705,7 +2856,7 @@ func file_rustynet_plugin_v1_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rustynet_plugin_v1_backend_proto_rawDesc), len(file_rustynet_plugin_v1_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,186 @@
+package hostapi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rustynet/rustynet/hostapi/internal/pb"
+)
+
+// The peers of a State travel as columns (pb.PeerColumns) when the host
+// asks for them: a few byte and packed fields however many peers there are,
+// where the row form is a message with three strings per peer that both
+// sides must format, parse and allocate. The two forms carry the same
+// values under the same rules: a reply is refused in either form for the
+// same faults, and errors name the peer (peers[i].field) alike.
+
+// peerColumnsToPB encodes peers as columns.
+func peerColumnsToPB(peers []PeerState) (*pb.PeerColumns, error) {
+	n := len(peers)
+	m := &pb.PeerColumns{
+		Count:                    uint32(n),
+		PublicKeys:               make([]byte, 0, n*KeyLen),
+		Endpoints:                make([]byte, 0, n*9), // an IPv4 endpoint: 1 + 4 + 2
+		AllowedIpCounts:          make([]uint32, n),
+		AllowedIps:               make([]byte, 0, n*6), // one IPv4 prefix: 1 + 4 + 1
+		PersistentKeepaliveNanos: make([]int64, n),
+		LastHandshakeUnixNanos:   make([]int64, n),
+		RxBytes:                  make([]uint64, n),
+		TxBytes:                  make([]uint64, n),
+	}
+	for i := range peers {
+		p := &peers[i]
+		m.PublicKeys = append(m.PublicKeys, p.PublicKey[:]...)
+		if p.Endpoint != (netip.AddrPort{}) && !p.Endpoint.IsValid() {
+			return nil, Errorf(CodeInvalidArgument, "peers[%d].endpoint: invalid address and port %s", i, p.Endpoint)
+		}
+		m.Endpoints = appendAddrPort(m.Endpoints, p.Endpoint)
+		m.AllowedIpCounts[i] = uint32(len(p.AllowedIPs))
+		for j, a := range p.AllowedIPs {
+			if !a.IsValid() {
+				return nil, Errorf(CodeInvalidArgument, "peers[%d].allowed_ips[%d]: invalid prefix %s", i, j, a)
+			}
+			m.AllowedIps = appendPrefix(m.AllowedIps, a)
+		}
+		var err error
+		if m.LastHandshakeUnixNanos[i], err = timeToUnixNano(p.LastHandshake, ""); err != nil {
+			_, err = timeToUnixNano(p.LastHandshake, fmt.Sprintf("peers[%d].last_handshake", i))
+			return nil, err
+		}
+		m.PersistentKeepaliveNanos[i] = int64(p.PersistentKeepalive)
+		m.RxBytes[i], m.TxBytes[i] = p.RxBytes, p.TxBytes
+	}
+	return m, nil
+}
+
+// peerColumnsFromPB decodes columns into peers. Memory is bounded by the
+// message: the key column must hold count keys before anything is
+// allocated, and every allowed IP takes at least two bytes of its column.
+func peerColumnsFromPB(m *pb.PeerColumns) ([]PeerState, error) {
+	n := int(m.GetCount())
+	if got := len(m.GetPublicKeys()); got != n*KeyLen {
+		return nil, Errorf(CodeInvalidArgument, "peer_columns.public_keys: %d bytes, want %d for %d peers", got, n*KeyLen, n)
+	}
+	for _, c := range []struct {
+		name string
+		len  int
+	}{
+		{"allowed_ip_counts", len(m.GetAllowedIpCounts())},
+		{"persistent_keepalive_nanos", len(m.GetPersistentKeepaliveNanos())},
+		{"last_handshake_unix_nanos", len(m.GetLastHandshakeUnixNanos())},
+		{"rx_bytes", len(m.GetRxBytes())},
+		{"tx_bytes", len(m.GetTxBytes())},
+	} {
+		if c.len != n {
+			return nil, Errorf(CodeInvalidArgument, "peer_columns.%s: %d entries, want %d", c.name, c.len, n)
+		}
+	}
+	var total uint64
+	for _, c := range m.GetAllowedIpCounts() {
+		total += uint64(c)
+	}
+	if total > uint64(len(m.GetAllowedIps())/2) {
+		return nil, Errorf(CodeInvalidArgument, "peer_columns.allowed_ips: %d bytes cannot hold %d prefixes", len(m.GetAllowedIps()), total)
+	}
+	if n == 0 {
+		if len(m.GetEndpoints()) != 0 || len(m.GetAllowedIps()) != 0 {
+			return nil, Errorf(CodeInvalidArgument, "peer_columns: addresses without peers")
+		}
+		return nil, nil
+	}
+	peers := make([]PeerState, n)
+	prefixes := make([]netip.Prefix, total)
+	keys, endpoints, allowed := m.GetPublicKeys(), m.GetEndpoints(), m.GetAllowedIps()
+	for i := range peers {
+		p := &peers[i]
+		copy(p.PublicKey[:], keys[i*KeyLen:])
+		var err error
+		if p.Endpoint, endpoints, err = nextAddrPort(endpoints); err != nil {
+			return nil, Errorf(CodeInvalidArgument, "peers[%d].endpoint: %v", i, err)
+		}
+		if c := int(m.AllowedIpCounts[i]); c > 0 {
+			p.AllowedIPs, prefixes = prefixes[:c:c], prefixes[c:]
+			for j := range p.AllowedIPs {
+				if p.AllowedIPs[j], allowed, err = nextPrefix(allowed); err != nil {
+					return nil, Errorf(CodeInvalidArgument, "peers[%d].allowed_ips[%d]: %v", i, j, err)
+				}
+			}
+		}
+		p.PersistentKeepalive = time.Duration(m.PersistentKeepaliveNanos[i])
+		p.LastHandshake = timeFromUnixNano(m.LastHandshakeUnixNanos[i])
+		p.RxBytes, p.TxBytes = m.RxBytes[i], m.TxBytes[i]
+	}
+	if len(endpoints) != 0 {
+		return nil, Errorf(CodeInvalidArgument, "peer_columns.endpoints: %d bytes after the last peer", len(endpoints))
+	}
+	if len(allowed) != 0 {
+		return nil, Errorf(CodeInvalidArgument, "peer_columns.allowed_ips: %d bytes after the last prefix", len(allowed))
+	}
+	return peers, nil
+}
+
+// appendAddrPort appends ap's binary form after its length.
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	var tmp [32]byte
+	e, _ := ap.AppendBinary(tmp[:0]) // never fails
+	b = binary.AppendUvarint(b, uint64(len(e)))
+	return append(b, e...)
+}
+
+// appendPrefix appends p's binary form after its length.
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	var tmp [32]byte
+	e, _ := p.AppendBinary(tmp[:0]) // never fails
+	b = binary.AppendUvarint(b, uint64(len(e)))
+	return append(b, e...)
+}
+
+// nextItem splits the length-prefixed item at the start of b from the rest.
+func nextItem(b []byte) (item, rest []byte, err error) {
+	size, k := binary.Uvarint(b)
+	if k <= 0 || size > uint64(len(b)-k) {
+		return nil, nil, errors.New("truncated column")
+	}
+	end := k + int(size)
+	return b[k:end], b[end:], nil
+}
+
+// nextAddrPort decodes the endpoint at the start of b: the zero AddrPort
+// (no endpoint), or a valid address and port, as the row form's text.
+func nextAddrPort(b []byte) (netip.AddrPort, []byte, error) {
+	item, rest, err := nextItem(b)
+	if err != nil {
+		return netip.AddrPort{}, nil, err
+	}
+	var ap netip.AddrPort
+	if err := ap.UnmarshalBinary(item); err != nil {
+		return netip.AddrPort{}, nil, err
+	}
+	if ap != (netip.AddrPort{}) && !ap.IsValid() {
+		return netip.AddrPort{}, nil, fmt.Errorf("port %d without an address", ap.Port())
+	}
+	return ap, rest, nil
+}
+
+// nextPrefix decodes the prefix at the start of b: an IPv4 or IPv6 address
+// without a zone and a length it can have, as the row form's text.
+func nextPrefix(b []byte) (netip.Prefix, []byte, error) {
+	item, rest, err := nextItem(b)
+	if err != nil {
+		return netip.Prefix{}, nil, err
+	}
+	if len(item) != 4+1 && len(item) != 16+1 {
+		return netip.Prefix{}, nil, fmt.Errorf("a prefix of %d bytes, want 5 or 17", len(item))
+	}
+	var p netip.Prefix
+	if err := p.UnmarshalBinary(item); err != nil {
+		return netip.Prefix{}, nil, err
+	}
+	if !p.IsValid() {
+		return netip.Prefix{}, nil, fmt.Errorf("prefix length %d for a %d-bit address", item[len(item)-1], p.Addr().BitLen())
+	}
+	return p, rest, nil
+}
