@@ -44,6 +44,34 @@ func BenchmarkMemory(b *testing.B) {
 	}
 }
 
+// cpuMillis returns the CPU time a process has used, user and system, in
+// milliseconds, from /proc/<pid>/stat (in clock ticks of 10 ms: USER_HZ
+// is 100 on every Linux architecture Go supports).
+func cpuMillis(b *testing.B, pid int) float64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis start with field 3, state. utime and stime are
+	// fields 14 and 15.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		b.Fatalf("process %d: malformed stat %q", pid, data)
+	}
+	var ticks float64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			b.Fatalf("process %d: stat field %q: %v", pid, s, err)
+		}
+		ticks += float64(n)
+	}
+	return ticks * 10
+}
+
 // rssKiB returns a process's resident set size (VmRSS).
 func rssKiB(b *testing.B, pid int) int {
 	b.Helper()

@@ -32,7 +32,9 @@ const memoryCalls = 40
 //     plugin's resident set from the fresh node over all of them (calls),
 //     backend-KiB/peer the plugin's resident set per peer after them.
 //   - api: one GET /v1/status over the control socket from this process,
-//     decoded; p50/p95/p99-µs.
+//     decoded; p50/p95/p99-µs, and daemon-cpu-ms and backend-cpu-ms, the
+//     CPU time the daemon and its backend plugin spent per call (less
+//     noisy than latency on a shared machine).
 //   - floor=json: that status encoded and decoded again in this process
 //     with the control API's JSON library; p50/p95/p99-µs.
 //   - cli=json, cli=text, cli=summary: `rustynet status` with --json,
@@ -65,6 +67,7 @@ func BenchmarkStatus(b *testing.B) {
 	})
 	b.Run(fmt.Sprintf("members=%d/api", statusMembers), func(b *testing.B) {
 		lat := make(benchmarks.Latencies, 0, b.N)
+		daemon0, backend0 := cpuMillis(b, n1.PID()), cpuMillis(b, pid)
 		for range b.N {
 			start := time.Now()
 			st := statusOf(b, n1.Client())
@@ -74,6 +77,8 @@ func BenchmarkStatus(b *testing.B) {
 			}
 		}
 		report(b, "", lat)
+		b.ReportMetric((cpuMillis(b, n1.PID())-daemon0)/float64(b.N), "daemon-cpu-ms")
+		b.ReportMetric((cpuMillis(b, pid)-backend0)/float64(b.N), "backend-cpu-ms")
 	})
 	// The least any status over the API costs: its JSON encoded (by the
 	// daemon) and decoded (by the client), here in one process.

@@ -340,6 +340,12 @@ func rowSpecs(coldLengths []int) []rowSpec {
 			target:    atMost(15, "ms", issue17),
 		},
 		rowSpec{
+			section: secStatus, metric: "CPU time of one status over the API: the daemon's",
+			value:     stat(ref{"status", "BenchmarkStatus/members=10000/api", "daemon-cpu", "mean"}, "ms"),
+			peer:      "the backend plugin's, same calls",
+			peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/api", "backend-cpu", "mean"}, "ms"),
+		},
+		rowSpec{
 			section: secStatus, metric: "`rustynet status --json`, process start to exit",
 			value: stat(ref{"status", "BenchmarkStatus/members=10000/cli=json", "latency", "median"}, "ms"),
 			peer:  "status over the API", peerValue: stat(ref{"status", "BenchmarkStatus/members=10000/api", "latency", "median"}, "ms"),
