@@ -131,3 +131,49 @@ func BenchmarkStateRoot(b *testing.B) {
 		})
 	}
 }
+
+// benchPolicy returns a set_policy of rules mesh rules, signed by 3 of the
+// 5 approvers of a 1,000-member network: rule i lets member i reach every
+// member on TCP port 1000+i (benchmarks/daemon's policy change).
+func benchPolicy(b *testing.B, rules int) (*membershiptest.Network, *membership.SignedUpdate) {
+	b.Helper()
+	net := benchNet(b, 1000)
+	p := &membership.Policy{}
+	for i := range rules {
+		port := uint16(1000 + i)
+		p.Rules = append(p.Rules, membership.Rule{
+			Name:    fmt.Sprintf("r%05d", i),
+			Context: membership.ContextMesh,
+			Src:     []membership.Selector{membership.NodeSelector(membershiptest.NodeID(i))},
+			Dst:     []membership.Selector{membership.MembersSelector()},
+			Ports:   []membership.PortSpec{{Proto: membership.ProtoTCP, First: port, Last: port}},
+		})
+	}
+	p.Normalize()
+	u := net.Propose(b, membership.Operation{Type: membership.OpSetPolicy, Policy: p})
+	return net, net.Sign(b, u, "a1", "a2", "a3")
+}
+
+// BenchmarkPolicyChange parses and evaluates a 1,000-rule set_policy, as
+// the daemon does with one submitted to it, at 1,000 members.
+func BenchmarkPolicyChange(b *testing.B) {
+	net, u := benchPolicy(b, 1000)
+	data, pre, opt := u.Encode(), net.Chain.State(), net.Options()
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := membership.ParseSignedUpdate(data, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("evaluate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := membership.Evaluate(pre, u, opt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -2,7 +2,6 @@ package membership
 
 import (
 	"strconv"
-	"unicode/utf8"
 )
 
 // This file is the canonical JSON writer: RFC 8785 (JCS) restricted to the
@@ -76,35 +75,36 @@ func (w *canonWriter) fieldStrings(k string, vs []string) {
 func (w *canonWriter) str(s string) {
 	const hex = "0123456789abcdef"
 	w.b = append(w.b, '"')
-	for i := 0; i < len(s); {
+	// Runs of bytes written as they are (nearly every string is one run)
+	// are copied at once; UTF-8 sequences are bytes of 0x80 and above,
+	// all literal.
+	start := 0
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			_, n := utf8.DecodeRuneInString(s[i:])
-			w.b = append(w.b, s[i:i+n]...)
-			i += n
+		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
-		switch {
-		case c == '"':
+		w.b = append(w.b, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '"':
 			w.b = append(w.b, '\\', '"')
-		case c == '\\':
+		case '\\':
 			w.b = append(w.b, '\\', '\\')
-		case c == '\b':
+		case '\b':
 			w.b = append(w.b, '\\', 'b')
-		case c == '\f':
+		case '\f':
 			w.b = append(w.b, '\\', 'f')
-		case c == '\n':
+		case '\n':
 			w.b = append(w.b, '\\', 'n')
-		case c == '\r':
+		case '\r':
 			w.b = append(w.b, '\\', 'r')
-		case c == '\t':
+		case '\t':
 			w.b = append(w.b, '\\', 't')
-		case c < 0x20:
+		default: // the other control characters
 			w.b = append(w.b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			w.b = append(w.b, c)
 		}
-		i++
 	}
+	w.b = append(w.b, s[start:]...)
 	w.b = append(w.b, '"')
 }
