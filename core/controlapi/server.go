@@ -143,7 +143,7 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	}
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
-		statusReads: map[PeerDetail]*readgroup.Group[encodedStatus]{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
+		statusReads: map[PeerDetail]*readgroup.Group[[]byte]{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
 		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
@@ -198,15 +198,8 @@ type server struct {
 
 	// statusReads coalesce the status requests of each peer detail (keys
 	// fixed by NewServer): see status.
-	statusReads map[PeerDetail]*readgroup.Group[encodedStatus]
+	statusReads map[PeerDetail]*readgroup.Group[[]byte]
 	statusSize  map[PeerDetail]*atomic.Int64 // the size of the last status encoded; keys as statusReads
-}
-
-// encodedStatus is one status gathered and encoded; cut is whether the
-// context it was gathered under ended before it was done.
-type encodedStatus struct {
-	body []byte
-	cut  bool
 }
 
 // guard marks the request's connection busy (not to be evicted) and
@@ -262,22 +255,14 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	for {
-		res, err := s.statusReads[detail].Do(func() (encodedStatus, error) {
-			body, err := s.encodeStatus(ctx, detail)
-			return encodedStatus{body, ctx.Err() != nil}, err
-		})
-		if res.cut && ctx.Err() == nil {
-			continue
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.writeJSON(w, http.StatusOK, res.body)
+	body, err := s.statusReads[detail].DoContext(r.Context(), func(ctx context.Context) ([]byte, error) {
+		return s.encodeStatus(ctx, detail)
+	})
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
+	s.writeJSON(w, http.StatusOK, body)
 }
 
 // encodeStatus gathers the status with the peers as detail asks and

@@ -153,9 +153,9 @@ type Daemon struct {
 
 	// statusReads coalesces concurrent Status calls (status.go); it is
 	// taken before d.mu, which a gathering holds only briefly.
-	statusReads readgroup.Group[gathered]
+	statusReads readgroup.Group[controlapi.Status]
 	// summaryReads does the same for StatusSummary.
-	summaryReads readgroup.Group[gathered]
+	summaryReads readgroup.Group[controlapi.Status]
 
 	// feedMu guards the feed's status; nothing is called under it.
 	feedMu sync.Mutex

@@ -12,7 +12,6 @@ import (
 	"github.com/rustynet/rustynet/core/pluginhost"
 	"github.com/rustynet/rustynet/core/reconcile"
 	"github.com/rustynet/rustynet/hostapi"
-	"github.com/rustynet/rustynet/internal/readgroup"
 )
 
 // Status gathers what `rustynet status` shows. Peers come from the
@@ -27,30 +26,7 @@ import (
 // not be modified. Status takes d.mu only to copy a few fields, never
 // across the backend read.
 func (d *Daemon) Status(ctx context.Context) (controlapi.Status, error) {
-	return gather(ctx, &d.statusReads, d.status)
-}
-
-// gather runs g through group: concurrent callers share one gathering
-// that began after each of them was called.
-func gather(ctx context.Context, group *readgroup.Group[gathered], g func(context.Context) (controlapi.Status, error)) (controlapi.Status, error) {
-	for {
-		r, err := group.Do(func() (gathered, error) {
-			s, err := g(ctx)
-			return gathered{s, ctx.Err() != nil}, err
-		})
-		if !r.cut || ctx.Err() != nil {
-			return r.status, err
-		}
-		// Gathered under another caller's context, which ended part-way
-		// (the backend read may have failed for it): gather again.
-	}
-}
-
-// gathered is one gathering of Status; cut is whether the context it ran
-// under ended before it was done.
-type gathered struct {
-	status controlapi.Status
-	cut    bool
+	return d.statusReads.DoContext(ctx, d.status)
 }
 
 // StatusSummary is Status for a status without every peer (see
@@ -62,7 +38,7 @@ func (d *Daemon) StatusSummary(ctx context.Context, detail controlapi.PeerDetail
 	if detail == controlapi.PeersAll || detail == "" {
 		return d.Status(ctx)
 	}
-	s, err := gather(ctx, &d.summaryReads, d.statusSummary)
+	s, err := d.summaryReads.DoContext(ctx, d.statusSummary)
 	if detail == controlapi.PeersNone {
 		s.PeerSummary = nil // s is a copy; the gathering keeps its summary
 	}

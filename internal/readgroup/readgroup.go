@@ -5,7 +5,10 @@
 // the machine with, one read however many clients ask.
 package readgroup
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Group coalesces concurrent calls of Do. A call made while a read runs
 // waits for it to end; then one read runs for every call that arrived
@@ -28,11 +31,37 @@ type call[T any] struct {
 	done    bool
 	v       T
 	err     error
+	cut     bool // DoContext: the context the read ran under ended before it returned
 }
 
 // Do returns the result of a read that began after Do was called: read's
 // own, or that of a concurrent caller's read.
 func (g *Group[T]) Do(read func() (T, error)) (T, error) {
+	c := g.do(func(c *call[T]) { c.v, c.err = read() })
+	return c.v, c.err
+}
+
+// DoContext is Do for a read that takes a context: the read runs under
+// the context of the caller that runs it, and a caller it ran for gets
+// its result only if that context was still live when it returned, or if
+// the caller's own context has ended too. Otherwise the read was cut
+// short for a reason that is not the caller's (another request ended
+// part-way), and the caller reads again, with whoever is waiting then.
+func (g *Group[T]) DoContext(ctx context.Context, read func(context.Context) (T, error)) (T, error) {
+	for {
+		c := g.do(func(c *call[T]) {
+			c.v, c.err = read(ctx)
+			c.cut = ctx.Err() != nil
+		})
+		if !c.cut || ctx.Err() != nil {
+			return c.v, c.err
+		}
+	}
+}
+
+// do joins the next read, or starts it, and returns it once it has run;
+// run fills in its result.
+func (g *Group[T]) do(run func(*call[T])) *call[T] {
 	g.mu.Lock()
 	c := g.next
 	if c == nil {
@@ -52,10 +81,10 @@ func (g *Group[T]) Do(read func() (T, error)) (T, error) {
 			g.next = nil
 		}
 		g.mu.Unlock()
-		c.v, c.err = read()
+		run(c)
 		c.done = true
 	}
-	return c.v, c.err
+	return c
 }
 
 // Waiting returns how many calls wait for the next read to start; for

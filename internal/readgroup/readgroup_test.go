@@ -1,6 +1,7 @@
 package readgroup
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -99,5 +100,61 @@ func TestHold(t *testing.T) {
 	release()
 	if v := <-done; v != 7 {
 		t.Errorf("got %d, want 7", v)
+	}
+}
+
+// TestDoContextRereadsWhatAnotherContextCut: two callers share one read,
+// which runs under the context of whichever of them runs it. When that
+// context ends part-way, its caller gets the cut result, while the other,
+// whose context is live, reads again under its own context rather than
+// take a result cut for a reason not its own.
+func TestDoContextRereadsWhatAnotherContextCut(t *testing.T) {
+	var g Group[string]
+	type caller struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+		done   chan error
+	}
+	started := make(chan context.Context, 2)
+	read := func(ctx context.Context) (string, error) {
+		started <- ctx
+		<-ctx.Done() // a slow read: it ends with its context
+		return "", ctx.Err()
+	}
+	release := g.Hold() // both join the same read before it starts
+	callers := make([]*caller, 2)
+	for i := range callers {
+		ctx, cancel := context.WithCancel(t.Context())
+		c := &caller{ctx, cancel, make(chan error, 1)}
+		callers[i] = c
+		defer cancel()
+		go func() {
+			_, err := g.DoContext(c.ctx, read)
+			c.done <- err
+		}()
+	}
+	polltest.Until(t, "both callers waiting for one read", 10*time.Second, time.Millisecond, func() bool { return g.Waiting() == 2 })
+	release()
+	runner, other := callers[0], callers[1]
+	if <-started != runner.ctx {
+		runner, other = other, runner
+	}
+	runner.cancel()
+	if err := <-runner.done; !errors.Is(err, context.Canceled) {
+		t.Errorf("the caller whose context ended: got %v, want context.Canceled", err)
+	}
+	select {
+	case ctx := <-started:
+		if ctx != other.ctx {
+			t.Fatal("the live caller's second read ran under another context")
+		}
+	case err := <-other.done:
+		t.Fatalf("the live caller returned %v, a result cut by another caller's context", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the live caller did not read again")
+	}
+	other.cancel()
+	if err := <-other.done; !errors.Is(err, context.Canceled) {
+		t.Errorf("the live caller, once its own context ended: got %v, want context.Canceled", err)
 	}
 }
