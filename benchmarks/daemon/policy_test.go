@@ -6,6 +6,7 @@ import (
 
 	"github.com/rustynet/rustynet/benchmarks"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
 	"github.com/rustynet/rustynet/e2e"
 )
 
@@ -57,20 +58,5 @@ func benchSetPolicy(b *testing.B, members, rules int) {
 // i (a member of every benchmark network) reach every member on TCP port
 // 1000+i, the last rule's port shifted by variant.
 func manyRules(n, variant int) *membership.Policy {
-	p := &membership.Policy{}
-	for i := range n {
-		port := uint16(1000 + i)
-		if i == n-1 {
-			port += uint16(variant)
-		}
-		p.Rules = append(p.Rules, membership.Rule{
-			Name:    fmt.Sprintf("r%05d", i),
-			Context: membership.ContextMesh,
-			Src:     []membership.Selector{membership.NodeSelector(e2e.ExtraMemberID(i))},
-			Dst:     []membership.Selector{membership.MembersSelector()},
-			Ports:   []membership.PortSpec{{Proto: membership.ProtoTCP, First: port, Last: port}},
-		})
-	}
-	p.Normalize()
-	return p
+	return membershiptest.MeshRules(n, variant, e2e.ExtraMemberID)
 }

@@ -138,18 +138,7 @@ func BenchmarkStateRoot(b *testing.B) {
 func benchPolicy(b *testing.B, rules int) (*membershiptest.Network, *membership.SignedUpdate) {
 	b.Helper()
 	net := benchNet(b, 1000)
-	p := &membership.Policy{}
-	for i := range rules {
-		port := uint16(1000 + i)
-		p.Rules = append(p.Rules, membership.Rule{
-			Name:    fmt.Sprintf("r%05d", i),
-			Context: membership.ContextMesh,
-			Src:     []membership.Selector{membership.NodeSelector(membershiptest.NodeID(i))},
-			Dst:     []membership.Selector{membership.MembersSelector()},
-			Ports:   []membership.PortSpec{{Proto: membership.ProtoTCP, First: port, Last: port}},
-		})
-	}
-	p.Normalize()
+	p := membershiptest.MeshRules(rules, 0, membershiptest.NodeID)
 	u := net.Propose(b, membership.Operation{Type: membership.OpSetPolicy, Policy: p})
 	return net, net.Sign(b, u, "a1", "a2", "a3")
 }

@@ -178,3 +178,26 @@ func (n *Network) Apply(u *membership.SignedUpdate) (*membership.Result, error) 
 	}
 	return res, err
 }
+
+// MeshRules returns a normalized policy of n mesh rules: rule i lets
+// member src(i) reach every member on TCP port 1000+i, the last rule's
+// port shifted by variant (so two variants differ in one port). It is the
+// policy of the policy-change benchmarks.
+func MeshRules(n, variant int, src func(i int) string) *membership.Policy {
+	p := &membership.Policy{}
+	for i := range n {
+		port := uint16(1000 + i)
+		if i == n-1 {
+			port += uint16(variant)
+		}
+		p.Rules = append(p.Rules, membership.Rule{
+			Name:    fmt.Sprintf("r%05d", i),
+			Context: membership.ContextMesh,
+			Src:     []membership.Selector{membership.NodeSelector(src(i))},
+			Dst:     []membership.Selector{membership.MembersSelector()},
+			Ports:   []membership.PortSpec{{Proto: membership.ProtoTCP, First: port, Last: port}},
+		})
+	}
+	p.Normalize()
+	return p
+}
