@@ -10,9 +10,11 @@ import (
 	"sync"
 )
 
-// Group coalesces concurrent calls of Do. A call made while a read runs
-// waits for it to end; then one read runs for every call that arrived
-// meanwhile. So every caller gets the result of a read that began after
+// Group coalesces concurrent calls of Do, or of DoContext; a Group is used
+// through one of the two (mixed, a Do caller could get the result of a
+// read that a DoContext caller's context cut short). A call made while a
+// read runs waits for it to end; then one read runs for every call that
+// arrived meanwhile. So every caller gets the result of a read that began after
 // it called (a read that follows a change sees the change), and at most
 // one read runs at a time. The zero Group is ready to use.
 //
