@@ -1,10 +1,9 @@
 package policy
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/rustynet/rustynet/core/membership"
@@ -135,27 +134,28 @@ func merge(atoms []atom) hostapi.Filter {
 		ports    []membership.PortSpec
 	}
 	pairs := map[string]*pair{}
-	var keys []string
+	var order []*pair
+	var k []byte
 	for _, a := range atoms {
-		k := prefixKey(a.src) + "|" + prefixKey(a.dst)
-		p := pairs[k]
+		k = appendPrefixesKey(appendPrefixesKey(k[:0], a.src), a.dst)
+		p := pairs[string(k)]
 		if p == nil {
 			p = &pair{src: a.src, dst: a.dst}
-			pairs[k] = p
-			keys = append(keys, k)
+			pairs[string(k)] = p
+			order = append(order, p)
 		}
 		p.ports = append(p.ports, a.ports...)
 	}
-	slices.Sort(keys)
 	var rules []hostapi.FilterRule
-	for _, k := range keys {
-		p := pairs[k]
+	for _, p := range order {
 		rules = append(rules, filterRules(p.src, p.dst, membership.NormalizePorts(p.ports))...)
 	}
-	// Rules that differ only in sources, then only in destinations.
-	rules = unionBy(rules, func(r hostapi.FilterRule) string { return prefixKey(r.Dst) + "|" + serviceKey(r) },
+	// Rules that differ only in sources, then only in destinations. Which
+	// rules merge depends only on their keys, and the result is sorted, so
+	// the filter does not depend on the order of atoms.
+	rules = unionBy(rules, func(k []byte, r *hostapi.FilterRule) []byte { return appendServiceKey(appendPrefixesKey(k, r.Dst), r) },
 		func(into *hostapi.FilterRule, r hostapi.FilterRule) { into.Src = aggregate(append(into.Src, r.Src...)) })
-	rules = unionBy(rules, func(r hostapi.FilterRule) string { return prefixKey(r.Src) + "|" + serviceKey(r) },
+	rules = unionBy(rules, func(k []byte, r *hostapi.FilterRule) []byte { return appendServiceKey(appendPrefixesKey(k, r.Src), r) },
 		func(into *hostapi.FilterRule, r hostapi.FilterRule) { into.Dst = aggregate(append(into.Dst, r.Dst...)) })
 	slices.SortFunc(rules, compareRules)
 	return hostapi.Filter{Rules: rules}
@@ -190,42 +190,53 @@ func filterRules(src, dst []netip.Prefix, ps []membership.PortSpec) []hostapi.Fi
 	return out
 }
 
-// unionBy merges the rules with the same key into the first of them, in
-// order.
-func unionBy(rules []hostapi.FilterRule, key func(hostapi.FilterRule) string, join func(into *hostapi.FilterRule, r hostapi.FilterRule)) []hostapi.FilterRule {
-	at := map[string]int{}
+// unionBy merges the rules with the same key (appended by key to its
+// first argument) into the first of them, in order.
+func unionBy(rules []hostapi.FilterRule, key func([]byte, *hostapi.FilterRule) []byte, join func(into *hostapi.FilterRule, r hostapi.FilterRule)) []hostapi.FilterRule {
+	at := make(map[string]int, len(rules))
 	out := rules[:0:0]
-	for _, r := range rules {
-		k := key(r)
-		if i, ok := at[k]; ok {
-			join(&out[i], r)
+	var k []byte
+	for i := range rules {
+		k = key(k[:0], &rules[i])
+		if j, ok := at[string(k)]; ok {
+			join(&out[j], rules[i])
 			continue
 		}
-		at[k] = len(out)
-		out = append(out, r)
+		at[string(k)] = len(out)
+		out = append(out, rules[i])
 	}
 	return out
 }
 
-func prefixKey(ps []netip.Prefix) string {
-	var b strings.Builder
+// appendPrefixesKey appends a key of prefix list ps to b: its length, then
+// each prefix in a fixed 18 bytes (family, 16 address bytes, length), so
+// two lists append the same bytes exactly when they are equal, and a key
+// of several lists is unambiguous.
+func appendPrefixesKey(b []byte, ps []netip.Prefix) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ps)))
 	for _, p := range ps {
-		b.WriteString(p.String())
-		b.WriteByte(' ')
+		family := byte(6)
+		if p.Addr().Is4() {
+			family = 4
+		}
+		a := p.Addr().As16()
+		b = append(b, family)
+		b = append(b, a[:]...)
+		b = append(b, byte(p.Bits()))
 	}
-	return b.String()
+	return b
 }
 
-func serviceKey(r hostapi.FilterRule) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(r.Proto)))
+// appendServiceKey appends a key of r's protocol and ports to b, in fixed
+// widths after their count.
+func appendServiceKey(b []byte, r *hostapi.FilterRule) []byte {
+	b = append(b, byte(r.Proto))
+	b = binary.AppendUvarint(b, uint64(len(r.Ports)))
 	for _, p := range r.Ports {
-		b.WriteByte(' ')
-		b.WriteString(strconv.Itoa(int(p.First)))
-		b.WriteByte('-')
-		b.WriteString(strconv.Itoa(int(p.Last)))
+		b = binary.BigEndian.AppendUint16(b, p.First)
+		b = binary.BigEndian.AppendUint16(b, p.Last)
 	}
-	return b.String()
+	return b
 }
 
 // compareRules orders filter rules by destinations, sources, protocol and
