@@ -17,8 +17,9 @@ const maxSafeInt = 1<<53 - 1
 // members in ascending key order (all keys are ASCII, so byte order is
 // UTF-16 code-unit order, as JCS requires); a test checks every record type.
 type canonWriter struct {
-	b     []byte
-	first []bool // per open container: no member written yet
+	b      []byte
+	first  []bool     // per open container: no member written yet
+	layout bodyLayout // where body wrote the parts it locates
 }
 
 func (w *canonWriter) open(c byte) {

@@ -97,7 +97,9 @@ func (w *canonWriter) operation(op *Operation) {
 		w.fieldUint("threshold", op.Threshold)
 	case OpSetPolicy:
 		w.key("policy")
+		w.layout.policy[0] = len(w.b) // the key leaves nothing for policy's sep to write
 		w.policy(op.Policy)
+		w.layout.policy[1] = len(w.b)
 	case OpSetRecovery:
 		w.key("recovery")
 		w.recovery(op.Recovery)
@@ -211,6 +213,9 @@ func (w *canonWriter) selectors(k string, ss []Selector) {
 
 // body writes the canonical body; withNewRoot=false omits new_state_root,
 // which gives the input of the update digest (see updateDigest).
+//
+// It records in w.layout where the new_state_root member and a set_policy
+// operation's policy lie in w.b.
 func (w *canonWriter) body(b *Body, withNewRoot bool) {
 	w.beginObject()
 	w.fieldUint("created_at", uint64(b.CreatedAt))
@@ -219,7 +224,9 @@ func (w *canonWriter) body(b *Body, withNewRoot bool) {
 	w.field("kind", UpdateKind)
 	w.field("network_id", b.NetworkID)
 	if withNewRoot {
+		w.layout.root[0] = len(w.b)
 		w.field("new_state_root", b.NewStateRoot.String())
+		w.layout.root[1] = len(w.b)
 	}
 	w.key("operation")
 	w.operation(&b.Operation)
@@ -242,6 +249,15 @@ func ParseHash(s string) (Hash, error) {
 		return h, errorf(NonCanonical, "hash %q is not lower-case hex", s)
 	}
 	return h, nil
+}
+
+// bodyLayout locates two parts of a body's canonical bytes, as [start, end)
+// offsets. root is the new_state_root member with the comma before it: the
+// bytes without it are what the update digest covers (updateDigest).
+// policy is a set_policy operation's policy document, byte for byte its
+// EncodePolicy; zero for any other operation.
+type bodyLayout struct {
+	root, policy [2]int
 }
 
 // EncodeBody returns the canonical bytes of b. It does not validate b; use

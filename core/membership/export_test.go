@@ -1,6 +1,10 @@
 package membership
 
-import "crypto/sha256"
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+)
 
 // Test-only access to internals, for the external test package.
 
@@ -56,3 +60,27 @@ var (
 // ParseSignedUpdateV3Only is the parser of a node that knows schema
 // versions 1 to 3, for TestV3VerifierRefusesResolution.
 var ParseSignedUpdateV3Only = func(data []byte) (*SignedUpdate, error) { return parseSignedUpdate(data, nil, 3) }
+
+// CheckBoundParts checks, for an update bound to its bytes, that what
+// Evaluate takes from the bytes in place equals what encoding gives: the
+// update digest (updateDigest) and a set_policy's policy (EncodePolicy).
+func CheckBoundParts(u *SignedUpdate) error {
+	lay, err := u.bound()
+	if err != nil {
+		return err
+	}
+	if got, want := u.boundDigest(lay), updateDigest(&u.Body); got != want {
+		return fmt.Errorf("digest from the bytes %s, encoded %s", got, want)
+	}
+	got := u.boundPolicy(lay)
+	if u.Body.Operation.Type != OpSetPolicy {
+		if got != nil {
+			return fmt.Errorf("a %s has policy bytes %q", u.Body.Operation.Type, got)
+		}
+		return nil
+	}
+	if want := EncodePolicy(u.Body.Operation.Policy); !bytes.Equal(got, want) {
+		return fmt.Errorf("policy from the bytes %q, encoded %q", got, want)
+	}
+	return nil
+}

@@ -63,6 +63,9 @@ func FuzzParseSignedUpdate(f *testing.F) {
 			return
 		}
 		checkCanonical(t, u.BodyBytes())
+		if err := membership.CheckBoundParts(u); err != nil {
+			t.Fatal(err)
+		}
 		if len(u.Signatures) > membership.DefaultLimits().MaxApprovers+1 {
 			t.Fatalf("accepted %d signatures", len(u.Signatures))
 		}

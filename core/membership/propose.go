@@ -52,7 +52,7 @@ func NewUpdate(pre *State, op Operation, p Proposal) (*SignedUpdate, error) {
 	if err := checkTimes(&b, Options{History: true}, l); err != nil {
 		return nil, err
 	}
-	bld, err := reduce(pre, &b.Operation, l)
+	bld, err := reduce(pre, &b.Operation, nil, l)
 	if err != nil {
 		return nil, err
 	}

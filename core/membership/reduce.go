@@ -7,8 +7,10 @@ import (
 
 // reduce applies op to pre and returns the (unsealed) next state. It checks
 // the operation's legality against pre and the growth limits; it knows
-// nothing of signatures, epochs or time. It never modifies pre.
-func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
+// nothing of signatures, epochs or time. It never modifies pre. policyEnc,
+// if not nil, is EncodePolicy(op.Policy) of a set_policy, as the caller
+// has it already (SignedUpdate.boundPolicy).
+func reduce(pre *State, op *Operation, policyEnc []byte, l *Limits) (*builder, error) {
 	b := newBuilder(pre)
 	if op.Type != OpGenesis && pre.epoch == 0 {
 		return nil, errorf(IllegalOperation, "the first update of a network must be its genesis, not %s", op.Type)
@@ -20,7 +22,7 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		// The chosen side's operation, as if it alone had been applied;
 		// none: the state stays as it was (its epoch and digest move on).
 		if chosen := op.chosen(); chosen != nil {
-			return reduce(pre, &chosen.Body.Operation, l)
+			return reduce(pre, &chosen.Body.Operation, nil, l)
 		}
 		return b, nil
 	case OpAddNode:
@@ -135,7 +137,10 @@ func reduce(pre *State, op *Operation, l *Limits) (*builder, error) {
 		if p == nil {
 			p = &Policy{Rules: []Rule{}}
 		}
-		enc := EncodePolicy(p)
+		enc := policyEnc
+		if enc == nil {
+			enc = EncodePolicy(p)
+		}
 		if err := validatePolicy(p, enc, l); err != nil {
 			return nil, prefixErr(err, "set_policy: ")
 		}

@@ -27,13 +27,18 @@ func signingMessage(version uint64, networkID string, body []byte) []byte {
 // domain of the record's schema version.
 func updateDigest(b *Body) Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}
-	if b.SchemaVersion >= 2 {
-		w.b = append(w.b, domainUpdateDigestV2...)
-	} else {
-		w.b = append(w.b, domainUpdateDigest...)
-	}
+	w.b = append(w.b, updateDigestDomain(b.SchemaVersion)...)
 	w.body(b, false)
 	return sha256.Sum256(w.b)
+}
+
+// updateDigestDomain is the domain separator of the update digest of a
+// record of schema version v.
+func updateDigestDomain(v uint64) string {
+	if v >= 2 {
+		return domainUpdateDigestV2
+	}
+	return domainUpdateDigest
 }
 
 // Sign appends priv's signature to u. It refuses (DUPLICATE_SIGNER) a key
@@ -45,7 +50,7 @@ func (u *SignedUpdate) Sign(priv ed25519.PrivateKey) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return errorf(BadSignature, "not an Ed25519 private key")
 	}
-	if err := u.bound(); err != nil {
+	if _, err := u.bound(); err != nil {
 		return err
 	}
 	var pub ApproverKey
@@ -115,7 +120,7 @@ func precheckBatch(us []*SignedUpdate) {
 	bound := make([]*SignedUpdate, 0, len(us))
 	msgs := make([][]byte, 0, len(us))
 	for _, u := range us {
-		if u.bound() != nil {
+		if _, err := u.bound(); err != nil {
 			continue
 		}
 		msg := signingMessage(u.Body.SchemaVersion, u.Body.NetworkID, u.raw)

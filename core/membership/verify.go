@@ -2,6 +2,7 @@ package membership
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"slices"
 	"time"
 )
@@ -121,7 +122,8 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 	if err := checkBodySize(len(u.raw), op.Type, l); err != nil {
 		return res, err
 	}
-	if err := u.bound(); err != nil {
+	lay, err := u.bound()
+	if err != nil {
 		return res, err
 	}
 	if b.NetworkID != pre.networkID {
@@ -150,7 +152,6 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 		seen[s.PublicKey] = true
 	}
 
-	var err error
 	if want := SchemaFor(pre, op); b.SchemaVersion != want {
 		return res, errorf(IllegalOperation, "update is a schema %d record; %s on this state must be schema %d (a state with recovery keys takes only schema 3 updates, one with a policy only schema 2, one without either only schema 1; set_policy is schema 2 or more, set_recovery and recover are 3)", b.SchemaVersion, op.Type, want)
 	}
@@ -160,11 +161,11 @@ func Evaluate(pre *State, u *SignedUpdate, opt Options) (*Result, error) {
 			return res, err
 		}
 	}
-	bld, err := reduce(pre, op, l)
+	bld, err := reduce(pre, op, u.boundPolicy(lay), l)
 	if err != nil {
 		return res, err
 	}
-	post := bld.finish(b.Epoch, updateDigest(b))
+	post := bld.finish(b.Epoch, u.boundDigest(lay))
 	if post.root != b.NewStateRoot {
 		return res, errorf(WrongNewRoot, "update claims new root %s, applying it gives %s", b.NewStateRoot, post.root)
 	}
@@ -195,15 +196,44 @@ func checkBodySize(n int, op OpType, l *Limits) error {
 	return nil
 }
 
-// bound checks that u.Body is exactly what u's body bytes decode to. The
-// reducer acts on Body and signatures cover the bytes, so a Body changed in
-// memory after parsing (or a SignedUpdate built as a literal, whose bytes
-// are empty) must not be verified against signatures of other bytes.
-func (u *SignedUpdate) bound() error {
-	if !bytes.Equal(EncodeBody(&u.Body), u.raw) {
-		return errorf(NonCanonical, "the update's decoded body is not the encoding of its signed bytes (changed after parsing, or not built by ParseSignedUpdate/NewUpdate)")
+// bound checks that u.Body is exactly what u's body bytes decode to, and
+// returns where the parts bodyLayout names lie in them. The reducer acts
+// on Body and signatures cover the bytes, so a Body changed in memory after
+// parsing (or a SignedUpdate built as a literal, whose bytes are empty)
+// must not be verified against signatures of other bytes.
+func (u *SignedUpdate) bound() (bodyLayout, error) {
+	w := canonWriter{b: make([]byte, 0, len(u.raw))}
+	w.body(&u.Body, true)
+	if !bytes.Equal(w.b, u.raw) {
+		return bodyLayout{}, errorf(NonCanonical, "the update's decoded body is not the encoding of its signed bytes (changed after parsing, or not built by ParseSignedUpdate/NewUpdate)")
 	}
-	return nil
+	return w.layout, nil
+}
+
+// boundDigest is updateDigest(&u.Body) of an update bound has checked,
+// with lay the layout it returned: the digest covers the body's canonical
+// bytes without new_state_root, which are u's bytes without that member,
+// so they are hashed in place rather than encoded again (a set_policy of
+// 1,000 rules is ~100 KB of canonical JSON). TestBoundDigest holds the two
+// equal.
+func (u *SignedUpdate) boundDigest(lay bodyLayout) Hash {
+	h := sha256.New()
+	h.Write([]byte(updateDigestDomain(u.Body.SchemaVersion)))
+	h.Write(u.raw[:lay.root[0]])
+	h.Write(u.raw[lay.root[1]:])
+	var d Hash
+	h.Sum(d[:0])
+	return d
+}
+
+// boundPolicy is EncodePolicy of a set_policy update's policy, of an
+// update bound has checked (lay its layout): the bytes of u's body that
+// encode it. nil for any other operation.
+func (u *SignedUpdate) boundPolicy(lay bodyLayout) []byte {
+	if u.Body.Operation.Type != OpSetPolicy {
+		return nil
+	}
+	return u.raw[lay.policy[0]:lay.policy[1]:lay.policy[1]]
 }
 
 func checkTimes(b *Body, opt Options, l *Limits) error {
