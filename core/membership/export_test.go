@@ -84,3 +84,26 @@ func CheckBoundParts(u *SignedUpdate) error {
 	}
 	return nil
 }
+
+// ParseBodyStd is ParseBody decoding with encoding/json alone, without
+// the fast path.
+func ParseBodyStd(raw []byte) (Body, error) { return parseBodyStd(raw, nil, SchemaVersion) }
+
+// ParseBodyFast is ParseBody through the fast path alone: an error when
+// ParseBody would answer by encoding/json.
+func ParseBodyFast(raw []byte) (Body, error) { return parseBodyFast(raw, nil, SchemaVersion) }
+
+// ParseSignedUpdateStd is ParseSignedUpdate decoding with encoding/json
+// alone, without the fast path.
+func ParseSignedUpdateStd(data []byte) (*SignedUpdate, error) {
+	l := limitsOrDefault(nil)
+	if err := checkUpdateFile(data, l); err != nil {
+		return nil, err
+	}
+	return parseSignedUpdateStd(data, l, SchemaVersion)
+}
+
+// ParseSignedUpdateFast is ParseSignedUpdate through the fast path alone.
+func ParseSignedUpdateFast(data []byte) (*SignedUpdate, error) {
+	return parseSignedUpdateFast(data, limitsOrDefault(nil), SchemaVersion)
+}

@@ -3,6 +3,8 @@ package membership_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,8 +45,17 @@ func FuzzParseBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := membership.ParseBody(data, nil)
 		checkCoded(t, err)
+		// The fast decoding changes no answer: the same error, or the
+		// same body, as encoding/json alone.
+		std, stdErr := membership.ParseBodyStd(data)
+		if fmt.Sprint(err) != fmt.Sprint(stdErr) {
+			t.Fatalf("ParseBody: %v; with encoding/json alone: %v", err, stdErr)
+		}
 		if err != nil {
 			return
+		}
+		if !bytes.Equal(membership.EncodeBody(&std), data) {
+			t.Fatalf("encoding/json alone decoded another body")
 		}
 		if again := membership.EncodeBody(&b); !bytes.Equal(again, data) {
 			t.Fatalf("accepted body is not its own encoding:\n got %q\nwant %q", again, data)
@@ -59,8 +70,17 @@ func FuzzParseSignedUpdate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := membership.ParseSignedUpdate(data, nil)
 		checkCoded(t, err)
+		// The fast decoding changes no answer: the same error, or the
+		// same update, as encoding/json alone.
+		std, stdErr := membership.ParseSignedUpdateStd(data)
+		if fmt.Sprint(err) != fmt.Sprint(stdErr) {
+			t.Fatalf("ParseSignedUpdate: %v; with encoding/json alone: %v", err, stdErr)
+		}
 		if err != nil {
 			return
+		}
+		if !bytes.Equal(std.BodyBytes(), u.BodyBytes()) || !slices.Equal(std.Signatures, u.Signatures) {
+			t.Fatalf("encoding/json alone decoded another update")
 		}
 		checkCanonical(t, u.BodyBytes())
 		if err := membership.CheckBoundParts(u); err != nil {

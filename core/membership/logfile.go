@@ -51,7 +51,7 @@ func parseLog(data []byte, l *Limits, maxVersion uint64) ([]*SignedUpdate, error
 		if err := checkEnvelopeKeys(raw); err != nil {
 			return nil, errorf(NonCanonical, "log entry %d: %s", len(log)+1, jsonProblem(err))
 		}
-		u, err := fromWire(&w, l, maxVersion)
+		u, err := fromWire(&w, l, maxVersion, parseBody)
 		if err != nil {
 			return nil, prefixErr(err, "log entry %d: ", len(log)+1)
 		}

@@ -1,0 +1,73 @@
+package membership_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/core/membership/membershiptest"
+)
+
+// TestFastDecodingTakesEveryBody holds the fast paths of ParseBody and
+// ParseSignedUpdate taking every golden update of the three schema
+// versions, a fork resolution (whose sides are embedded update files) and
+// a set_policy of 1,000 rules, to what encoding/json alone gives: a path
+// that fell back every time would cost a second decoding and answer
+// nothing faster. FuzzParseBody and FuzzParseSignedUpdate hold the two
+// paths to the same answer on every input.
+func TestFastDecodingTakesEveryBody(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "golden*", "*.body"))
+	if err != nil || len(files) < 20 {
+		t.Fatalf("golden bodies: %d, %v", len(files), err)
+	}
+	bodies := map[string][]byte{"resolve_fork": resolutionSeed(t).BodyBytes()}
+	for _, f := range files {
+		if bodies[f], err = os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	net := membershiptest.New(t, 4)
+	u := net.Propose(t, membership.Operation{Type: membership.OpSetPolicy, Policy: membershiptest.MeshRules(1000, 0, membershiptest.NodeID)})
+	bodies["set_policy of 1,000 rules"] = u.BodyBytes()
+	updates := map[string][]byte{"resolve_fork": resolutionSeed(t).Encode(), "set_policy of 1,000 rules": u.Encode()}
+	ufiles, err := filepath.Glob(filepath.Join("testdata", "golden*", "*.update.json"))
+	if err != nil || len(ufiles) < 20 {
+		t.Fatalf("golden update files: %d, %v", len(ufiles), err)
+	}
+	for _, f := range ufiles {
+		if updates[f], err = os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range updates {
+		fast, err := membership.ParseSignedUpdateFast(data)
+		if err != nil {
+			t.Errorf("%s: the fast path refused it: %v", name, err)
+			continue
+		}
+		std, err := membership.ParseSignedUpdateStd(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(fast.BodyBytes(), std.BodyBytes()) || !slices.Equal(fast.Signatures, std.Signatures) {
+			t.Errorf("%s: the two decodings differ", name)
+		}
+	}
+	for name, raw := range bodies {
+		fast, err := membership.ParseBodyFast(raw)
+		if err != nil {
+			t.Errorf("%s: the fast path refused it: %v", name, err)
+			continue
+		}
+		std, err := membership.ParseBodyStd(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(membership.EncodeBody(&fast), membership.EncodeBody(&std)) {
+			t.Errorf("%s: the two decodings differ", name)
+		}
+	}
+}
