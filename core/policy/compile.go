@@ -74,11 +74,12 @@ func compile(p *membership.Policy, s *membership.State, self string, opts Option
 	}
 	v := newViewWith(s, sc)
 	defer v.release()
+	v.addrMemo = make(map[string][]netip.Prefix, len(p.Rules)+1) // at most one list per rule: grown once
 	me := v.byID(self)
 	if me == nil || !active(me) {
 		return hostapi.Filter{}
 	}
-	var atoms []atom
+	atoms := make([]atom, 0, len(p.Rules)+1)
 	if port := opts.MeshServicePort; port != 0 {
 		src := v.addrs([]membership.Selector{{Kind: membership.SelectMembers}}, self)
 		if dst := aggregate(me.Addresses); len(src) > 0 && len(dst) > 0 {
@@ -133,8 +134,8 @@ func merge(atoms []atom) hostapi.Filter {
 		src, dst []netip.Prefix
 		ports    []membership.PortSpec
 	}
-	pairs := map[string]*pair{}
-	var order []*pair
+	pairs := make(map[string]*pair, len(atoms))
+	order := make([]*pair, 0, len(atoms))
 	var k []byte
 	for _, a := range atoms {
 		k = appendPrefixesKey(appendPrefixesKey(k[:0], a.src), a.dst)
@@ -146,7 +147,7 @@ func merge(atoms []atom) hostapi.Filter {
 		}
 		p.ports = append(p.ports, a.ports...)
 	}
-	var rules []hostapi.FilterRule
+	rules := make([]hostapi.FilterRule, 0, len(order)) // one per protocol: most pairs have one
 	for _, p := range order {
 		rules = append(rules, filterRules(p.src, p.dst, membership.NormalizePorts(p.ports))...)
 	}
@@ -191,10 +192,11 @@ func filterRules(src, dst []netip.Prefix, ps []membership.PortSpec) []hostapi.Fi
 }
 
 // unionBy merges the rules with the same key (appended by key to its
-// first argument) into the first of them, in order.
+// first argument) into the first of them, in order. It reuses rules's
+// array: each rule is read before its place is written.
 func unionBy(rules []hostapi.FilterRule, key func([]byte, *hostapi.FilterRule) []byte, join func(into *hostapi.FilterRule, r hostapi.FilterRule)) []hostapi.FilterRule {
 	at := make(map[string]int, len(rules))
-	out := rules[:0:0]
+	out := rules[:0]
 	var k []byte
 	for i := range rules {
 		k = key(k[:0], &rules[i])
