@@ -71,6 +71,13 @@ func prefixesToStrings(ps []netip.Prefix, what string) ([]string, error) {
 }
 
 func prefixesFromStrings(ss []string, what string) ([]netip.Prefix, error) {
+	return prefixesFromStringsNamed(ss, func() string { return what })
+}
+
+// prefixesFromStringsNamed is prefixesFromStrings naming the list by
+// what() only in an error: a filter's thousand lists are not named
+// beforehand.
+func prefixesFromStringsNamed(ss []string, what func() string) ([]netip.Prefix, error) {
 	if len(ss) == 0 {
 		return nil, nil
 	}
@@ -78,7 +85,7 @@ func prefixesFromStrings(ss []string, what string) ([]netip.Prefix, error) {
 	for i, s := range ss {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, Errorf(CodeInvalidArgument, "%s[%d]: %v", what, i, err)
+			return nil, Errorf(CodeInvalidArgument, "%s[%d]: %v", what(), i, err)
 		}
 		out[i] = p
 	}

@@ -2,6 +2,7 @@ package hostapi
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -461,29 +462,40 @@ func filterToPB(f Filter) (*pb.Filter, error) {
 
 func filterFromPB(m *pb.Filter) (Filter, error) {
 	var f Filter
+	if rules := m.GetRules(); len(rules) > 0 {
+		f.Rules = make([]FilterRule, 0, len(rules))
+	}
 	for i, rm := range m.GetRules() {
-		what := fmt.Sprintf("rules[%d]", i)
+		// Names for errors are built only for an error: formatted for
+		// every rule, they cost as much as the conversion.
+		what := func(field string) func() string {
+			return func() string { return fmt.Sprintf("rules[%d]%s", i, field) }
+		}
 		var r FilterRule
 		var err error
-		if r.Src, err = prefixesFromStrings(rm.GetSrc(), what+".src"); err != nil {
+		if r.Src, err = prefixesFromStringsNamed(rm.GetSrc(), what(".src")); err != nil {
 			return Filter{}, err
 		}
-		if r.Dst, err = prefixesFromStrings(rm.GetDst(), what+".dst"); err != nil {
+		if r.Dst, err = prefixesFromStringsNamed(rm.GetDst(), what(".dst")); err != nil {
 			return Filter{}, err
 		}
-		if r.Proto, err = protoFromPB(rm.GetProto(), what+".proto"); err != nil {
+		if r.Proto, err = protoFromPB(rm.GetProto(), ""); err != nil {
+			_, err = protoFromPB(rm.GetProto(), what(".proto")())
 			return Filter{}, err
+		}
+		if ports := rm.GetPorts(); len(ports) > 0 {
+			r.Ports = make([]PortRange, 0, len(ports))
 		}
 		for j, pm := range rm.GetPorts() {
-			pwhat := fmt.Sprintf("%s.ports[%d]", what, j)
-			var pr PortRange
-			if pr.First, err = portFromUint32(pm.GetFirst(), pwhat+".first"); err != nil {
+			if pm.GetFirst() > math.MaxUint16 || pm.GetLast() > math.MaxUint16 {
+				pwhat := fmt.Sprintf("rules[%d].ports[%d]", i, j)
+				if _, err := portFromUint32(pm.GetFirst(), pwhat+".first"); err != nil {
+					return Filter{}, err
+				}
+				_, err := portFromUint32(pm.GetLast(), pwhat+".last")
 				return Filter{}, err
 			}
-			if pr.Last, err = portFromUint32(pm.GetLast(), pwhat+".last"); err != nil {
-				return Filter{}, err
-			}
-			r.Ports = append(r.Ports, pr)
+			r.Ports = append(r.Ports, PortRange{First: uint16(pm.GetFirst()), Last: uint16(pm.GetLast())})
 		}
 		f.Rules = append(f.Rules, r)
 	}

@@ -34,6 +34,26 @@ func TestConversionsRejectInvalidValues(t *testing.T) {
 		{"port without address to wire", func() error { _, err := addrPortToString(netip.AddrPortFrom(netip.Addr{}, 8080), "e"); return err }, "e: invalid address"},
 		{"invalid address to wire", func() error { _, err := addrsToStrings(make([]netip.Addr, 1), "dns"); return err }, "dns[0]"},
 		{"protocol to wire", func() error { _, err := protoToPB(Proto(4), "proto"); return err }, "proto: unknown protocol 4"},
+		{"filter source", func() error {
+			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Src = []string{"10.0.0.0/8", "x"} }))
+			return err
+		}, "rules[1].src[1]"},
+		{"filter destination", func() error {
+			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Dst = []string{"10.0.0.1"} }))
+			return err
+		}, "rules[1].dst[0]"},
+		{"filter protocol", func() error {
+			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Proto = pb.Proto(9) }))
+			return err
+		}, "rules[1].proto: unknown protocol 9"},
+		{"filter first port", func() error {
+			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Ports = append(r.Ports, &pb.PortRange{First: 65536, Last: 65536}) }))
+			return err
+		}, "rules[1].ports[1].first: port 65536"},
+		{"filter last port", func() error {
+			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Ports = append(r.Ports, &pb.PortRange{First: 1, Last: 70000}) }))
+			return err
+		}, "rules[1].ports[1].last: port 70000"},
 		{"time before 1678", func() error { _, err := timeToUnixNano(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), "t"); return err }, "t: time"},
 		{"time after 2262", func() error { _, err := timeToUnixNano(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), "t"); return err }, "t: time"},
 	}
@@ -48,6 +68,18 @@ func TestConversionsRejectInvalidValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// badFilter returns a filter of two valid rules, the second changed by
+// spoil.
+func badFilter(spoil func(*pb.FilterRule)) *pb.Filter {
+	rule := func() *pb.FilterRule {
+		return &pb.FilterRule{Src: []string{"10.0.0.0/8"}, Dst: []string{"100.64.0.1/32"}, Proto: pb.Proto(ProtoTCP),
+			Ports: []*pb.PortRange{{First: 22, Last: 22}}}
+	}
+	f := &pb.Filter{Rules: []*pb.FilterRule{rule(), rule()}}
+	spoil(f.Rules[1])
+	return f
 }
 
 func TestConversionsKeepEdgeValues(t *testing.T) {
