@@ -57,13 +57,19 @@ func keysFromBytes(bs [][]byte, what string) ([]Key, error) {
 }
 
 func prefixesToStrings(ps []netip.Prefix, what string) ([]string, error) {
+	return prefixesToStringsNamed(ps, func() string { return what })
+}
+
+// prefixesToStringsNamed is prefixesToStrings naming the list by what()
+// only in an error.
+func prefixesToStringsNamed(ps []netip.Prefix, what func() string) ([]string, error) {
 	if len(ps) == 0 {
 		return nil, nil
 	}
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		if !p.IsValid() {
-			return nil, Errorf(CodeInvalidArgument, "%s[%d]: invalid prefix %s", what, i, p)
+			return nil, Errorf(CodeInvalidArgument, "%s[%d]: invalid prefix %s", what(), i, p)
 		}
 		out[i] = p.String()
 	}

@@ -439,18 +439,27 @@ func peerStateFromPB(m *pb.PeerState, p *PeerState, what string) error {
 
 func filterToPB(f Filter) (*pb.Filter, error) {
 	m := &pb.Filter{}
+	if len(f.Rules) > 0 {
+		m.Rules = make([]*pb.FilterRule, 0, len(f.Rules))
+	}
 	for i, r := range f.Rules {
-		what := fmt.Sprintf("rules[%d]", i)
+		what := func(field string) func() string { // for an error only, as in filterFromPB
+			return func() string { return fmt.Sprintf("rules[%d]%s", i, field) }
+		}
 		rm := &pb.FilterRule{}
 		var err error
-		if rm.Src, err = prefixesToStrings(r.Src, what+".src"); err != nil {
+		if rm.Src, err = prefixesToStringsNamed(r.Src, what(".src")); err != nil {
 			return nil, err
 		}
-		if rm.Dst, err = prefixesToStrings(r.Dst, what+".dst"); err != nil {
+		if rm.Dst, err = prefixesToStringsNamed(r.Dst, what(".dst")); err != nil {
 			return nil, err
 		}
-		if rm.Proto, err = protoToPB(r.Proto, what+".proto"); err != nil {
+		if rm.Proto, err = protoToPB(r.Proto, ""); err != nil {
+			_, err = protoToPB(r.Proto, what(".proto")())
 			return nil, err
+		}
+		if len(r.Ports) > 0 {
+			rm.Ports = make([]*pb.PortRange, 0, len(r.Ports))
 		}
 		for _, pr := range r.Ports {
 			rm.Ports = append(rm.Ports, &pb.PortRange{First: uint32(pr.First), Last: uint32(pr.Last)})

@@ -54,6 +54,18 @@ func TestConversionsRejectInvalidValues(t *testing.T) {
 			_, err := filterFromPB(badFilter(func(r *pb.FilterRule) { r.Ports = append(r.Ports, &pb.PortRange{First: 1, Last: 70000}) }))
 			return err
 		}, "rules[1].ports[1].last: port 70000"},
+		{"filter source to wire", func() error {
+			_, err := filterToPB(Filter{Rules: []FilterRule{{Proto: ProtoAny}, {Src: make([]netip.Prefix, 1), Proto: ProtoAny}}})
+			return err
+		}, "rules[1].src[0]: invalid prefix"},
+		{"filter destination to wire", func() error {
+			_, err := filterToPB(Filter{Rules: []FilterRule{{Proto: ProtoAny}, {Dst: make([]netip.Prefix, 2), Proto: ProtoAny}}})
+			return err
+		}, "rules[1].dst[0]: invalid prefix"},
+		{"filter protocol to wire", func() error {
+			_, err := filterToPB(Filter{Rules: []FilterRule{{Proto: ProtoAny}, {Proto: Proto(7)}}})
+			return err
+		}, "rules[1].proto: unknown protocol 7"},
 		{"time before 1678", func() error { _, err := timeToUnixNano(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), "t"); return err }, "t: time"},
 		{"time after 2262", func() error { _, err := timeToUnixNano(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), "t"); return err }, "t: time"},
 	}
