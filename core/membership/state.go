@@ -153,6 +153,13 @@ func (s *State) SchemaVersion() uint64 {
 	return 1
 }
 
+// NodesDigest returns the digest of the node set that the state root
+// covers (every node's record, any status): two states with the same
+// nodes have the same digest, whatever else differs between them, so a
+// consumer may keep what it derived from one state's nodes while the
+// digest stays the same.
+func (s *State) NodesDigest() Hash { return s.nodesDigest }
+
 // NodeCount returns the number of nodes, active and revoked.
 func (s *State) NodeCount() int { return s.nodes.len() }
 

@@ -34,6 +34,11 @@ type view struct {
 
 	addrMemo map[string][]netip.Prefix // selector list (and excluded node) → addresses
 	exitMemo map[string][]netip.Prefix // dst list → exit destinations
+	// lastMemo is the addrMemo of the Compiler's previous compile when the
+	// node set is the same (addrs reads it; nil otherwise): the addresses
+	// a selector list stands for depend on the nodes alone, so a policy
+	// change at 10,000 members resolves none of its lists again.
+	lastMemo map[string][]netip.Prefix
 
 	scratch *scratch // memory lent by a Compiler, or nil
 }
@@ -43,6 +48,11 @@ type view struct {
 type scratch struct {
 	all, active []*membership.Node
 	addrs       []netip.Prefix
+
+	// The addrMemo of the last compile (whose lists are never modified)
+	// and the digest of the node set it was built on.
+	memo      map[string][]netip.Prefix
+	memoNodes membership.Hash
 }
 
 func newView(s *membership.State) *view { return newViewWith(s, nil) }
@@ -57,6 +67,9 @@ func newViewWith(s *membership.State, sc *scratch) *view {
 	// cost (and of its garbage).
 	if sc != nil {
 		v.all, v.active = slices.Grow(sc.all[:0], count), slices.Grow(sc.active[:0], count)
+		if sc.memo != nil && sc.memoNodes == s.NodesDigest() {
+			v.lastMemo = sc.memo
+		}
 	} else {
 		v.all = make([]*membership.Node, 0, count)
 		v.active = make([]*membership.Node, 0, count)
@@ -201,6 +214,10 @@ func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
 	if a, ok := v.addrMemo[key]; ok {
 		return a
 	}
+	if a, ok := v.lastMemo[key]; ok {
+		v.addrMemo[key] = a
+		return a
+	}
 	// Two passes, so that the list is allocated once at its size (at
 	// 10,000 members a growing one was most of a compile's garbage).
 	count := 0
@@ -232,7 +249,9 @@ func (v *view) addrs(ss []membership.Selector, except string) []netip.Prefix {
 }
 
 // release hands the view's memory back to its scratch (if it has one),
-// holding no node: the view must not be used afterwards.
+// holding no node, and with it the lists this compile resolved (only
+// those: the memo does not grow with every policy a node has had). The
+// view must not be used afterwards.
 func (v *view) release() {
 	if v.scratch == nil {
 		return
@@ -240,6 +259,7 @@ func (v *view) release() {
 	clear(v.all)
 	clear(v.active)
 	v.scratch.all, v.scratch.active = v.all[:0], v.active[:0]
+	v.scratch.memo, v.scratch.memoNodes = v.addrMemo, v.s.NodesDigest()
 }
 
 // prefixes returns the prefixes among ss.
