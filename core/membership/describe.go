@@ -3,6 +3,7 @@ package membership
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -196,10 +197,20 @@ func describePolicyChange(old, new *Policy, genesis bool) []string {
 					lines = append(lines, fmt.Sprintf("~ rule %s: %s [%s] -> [%s]", printable(a.Name), field, from, to))
 				}
 			}
-			diff("context", printable(string(a.Context)), printable(string(b.Context)))
-			diff("src", joinSelectors(a.Src), joinSelectors(b.Src))
-			diff("dst", joinSelectors(a.Dst), joinSelectors(b.Dst))
-			diff("ports", joinPorts(a.Ports), joinPorts(b.Ports))
+			// Equal fields are skipped before they are rendered: a change
+			// of one rule in 1,000 renders one rule, not all of them.
+			if a.Context != b.Context {
+				diff("context", printable(string(a.Context)), printable(string(b.Context)))
+			}
+			if !slices.Equal(a.Src, b.Src) {
+				diff("src", joinSelectors(a.Src), joinSelectors(b.Src))
+			}
+			if !slices.Equal(a.Dst, b.Dst) {
+				diff("dst", joinSelectors(a.Dst), joinSelectors(b.Dst))
+			}
+			if !slices.Equal(a.Ports, b.Ports) {
+				diff("ports", joinPorts(a.Ports), joinPorts(b.Ports))
+			}
 			i++
 			j++
 		}
