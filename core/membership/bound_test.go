@@ -15,21 +15,13 @@ import (
 // sides' bodies are embedded whole. FuzzParseSignedUpdate checks the same
 // on every update it accepts.
 func TestBoundParts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "golden*", "*.update.json"))
-	if err != nil || len(files) < 20 {
-		t.Fatalf("golden update files: %d, %v", len(files), err)
-	}
 	updates := map[string]*membership.SignedUpdate{"resolve_fork": resolutionSeed(t)}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for name, data := range goldenUpdates(t, ".update.json") {
 		u, err := membership.ParseSignedUpdate(data, nil)
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			t.Fatalf("%s: %v", name, err)
 		}
-		updates[f] = u
+		updates[name] = u
 	}
 	policies := 0
 	for name, u := range updates {
@@ -43,4 +35,22 @@ func TestBoundParts(t *testing.T) {
 	if policies < 3 {
 		t.Fatalf("%d set_policy updates among the vectors, want 3 or more", policies)
 	}
+}
+
+// goldenUpdates returns the golden vectors' files of every schema version
+// whose names end in suffix (".update.json": update files; ".body": their
+// bodies), by path.
+func goldenUpdates(t *testing.T, suffix string) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "golden*", "*"+suffix))
+	if err != nil || len(files) < 20 {
+		t.Fatalf("golden *%s files: %d, %v", suffix, len(files), err)
+	}
+	out := make(map[string][]byte, len(files))
+	for _, f := range files {
+		if out[f], err = os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
