@@ -2,7 +2,6 @@ package hostapi
 
 import (
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -496,7 +495,9 @@ func filterFromPB(m *pb.Filter) (Filter, error) {
 			r.Ports = make([]PortRange, 0, len(ports))
 		}
 		for j, pm := range rm.GetPorts() {
-			if pm.GetFirst() > math.MaxUint16 || pm.GetLast() > math.MaxUint16 {
+			first, errFirst := portFromUint32(pm.GetFirst(), "")
+			last, errLast := portFromUint32(pm.GetLast(), "")
+			if errFirst != nil || errLast != nil { // again, with the field's name
 				pwhat := fmt.Sprintf("rules[%d].ports[%d]", i, j)
 				if _, err := portFromUint32(pm.GetFirst(), pwhat+".first"); err != nil {
 					return Filter{}, err
@@ -504,7 +505,7 @@ func filterFromPB(m *pb.Filter) (Filter, error) {
 				_, err := portFromUint32(pm.GetLast(), pwhat+".last")
 				return Filter{}, err
 			}
-			r.Ports = append(r.Ports, PortRange{First: uint16(pm.GetFirst()), Last: uint16(pm.GetLast())})
+			r.Ports = append(r.Ports, PortRange{First: first, Last: last})
 		}
 		f.Rules = append(f.Rules, r)
 	}

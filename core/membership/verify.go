@@ -48,6 +48,11 @@ type SignerCheck struct {
 	Valid        bool // the signature verifies (and, for a resolve_fork, counts)
 }
 
+// known reports whether the signer may sign this update at all: an
+// approver of the pre- or post-state, or a recovery key it may be signed
+// by. An unknown signer's signature is never verified.
+func (c *SignerCheck) known() bool { return c.InPre || c.InPost || c.Recovery }
+
 // ThresholdCheck counts distinct valid approver signatures against a need.
 type ThresholdCheck struct {
 	Have, Need uint64
@@ -215,7 +220,7 @@ func (u *SignedUpdate) bound() (bodyLayout, error) {
 // with lay the layout it returned: the digest covers the body's canonical
 // bytes without new_state_root, which are u's bytes without that member,
 // so they are hashed in place rather than encoded again (a set_policy of
-// 1,000 rules is ~100 KB of canonical JSON). TestBoundDigest holds the two
+// 1,000 rules is ~100 KB of canonical JSON). TestBoundParts holds the two
 // equal.
 func (u *SignedUpdate) boundDigest(lay bodyLayout) Hash {
 	h := sha256.New()
@@ -280,7 +285,7 @@ func (u *SignedUpdate) verifyKnownSigners(signers []SignerCheck) []bool {
 	verdicts := make([]bool, len(signers))
 	var wg sync.WaitGroup
 	for i := range signers {
-		if c := &signers[i]; c.InPre || c.InPost || c.Recovery {
+		if signers[i].known() {
 			wg.Go(func() { verdicts[i] = u.verifySignature(&u.Signatures[i]) })
 		}
 	}
@@ -336,7 +341,7 @@ func authorize(res *Result, pre, post *State, u *SignedUpdate, doubles map[Appro
 	verdicts := u.verifyKnownSigners(a.Signers)
 	for i := range a.Signers {
 		c := &a.Signers[i]
-		if !c.InPre && !c.InPost && !c.Recovery {
+		if !c.known() {
 			return errorf(UnknownSigner, "key %s is not an approver", c.Key)
 		}
 		if verdicts != nil {
