@@ -36,24 +36,6 @@ func udpEchoAt(env *Env, node *Node, ap netip.AddrPort) (netip.AddrPort, error) 
 	return u.Addr(), nil
 }
 
-// freeUDPPort returns an address on 127.0.0.1 in node with a UDP port
-// that was free a moment ago.
-func freeUDPPort(node *Node) (netip.AddrPort, error) {
-	var ap netip.AddrPort
-	err := node.do(func() error {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		ap = netip.MustParseAddrPort(pc.LocalAddr().String())
-		return pc.Close()
-	})
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("a free UDP port in node %s: %w", node.Name, err)
-	}
-	return ap, nil
-}
-
 // udpAttempt is how long a datagram's echo is waited for before the
 // datagram is sent again (UDP may lose the first while a handshake runs).
 const udpAttempt = 500 * time.Millisecond

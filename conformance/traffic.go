@@ -249,21 +249,21 @@ func (n *tnode) configure(ctx context.Context, env *Env) error {
 			for _, port := range n.udpPorts {
 				n.proxy.Exposes = append(n.proxy.Exposes, hostapi.Expose{Proto: hostapi.ProtoUDP, MeshPort: port, Target: udpEchoAddr})
 			}
-			for _, dst := range n.destinations() {
-				listen, err := freePort(n.b.Node)
-				if err != nil {
-					return err
-				}
-				n.fwd[dst] = listen
-				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoTCP, Listen: listen, Target: dst})
+			dests := n.destinations()
+			listens, err := freeAddrs(n.b.Node, "tcp", len(dests))
+			if err != nil {
+				return err
 			}
-			for _, dst := range n.udpDests {
-				listen, err := freeUDPPort(n.b.Node)
-				if err != nil {
-					return err
-				}
-				n.udpFwd[dst] = listen
-				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoUDP, Listen: listen, Target: dst})
+			for i, dst := range dests {
+				n.fwd[dst] = listens[i]
+				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoTCP, Listen: listens[i], Target: dst})
+			}
+			if listens, err = freeAddrs(n.b.Node, "udp", len(n.udpDests)); err != nil {
+				return err
+			}
+			for i, dst := range n.udpDests {
+				n.udpFwd[dst] = listens[i]
+				n.proxy.Forwards = append(n.proxy.Forwards, hostapi.Forward{Proto: hostapi.ProtoUDP, Listen: listens[i], Target: dst})
 			}
 		}
 		err = n.b.Configure(ctx, n.config())
@@ -444,15 +444,45 @@ func listenIn(node *Node, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// freePort returns an address on 127.0.0.1 in node with a TCP port that
-// was free a moment ago.
-func freePort(node *Node) (netip.AddrPort, error) {
-	ln, err := listenIn(node, "127.0.0.1:0")
+// freeAddrs returns count addresses on 127.0.0.1 in node, each with a
+// distinct port of network ("tcp" or "udp") that was free a moment ago.
+// It holds every socket open until all are chosen: ports taken one after
+// another, each closed before the next, may come back the same.
+func freeAddrs(node *Node, network string, count int) ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	err := node.do(func() error {
+		var closers []io.Closer
+		defer func() {
+			for _, c := range closers {
+				_ = c.Close()
+			}
+		}()
+		for range count {
+			var addr net.Addr
+			switch network {
+			case "tcp":
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				closers, addr = append(closers, ln), ln.Addr()
+			case "udp":
+				pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				closers, addr = append(closers, pc), pc.LocalAddr()
+			default:
+				return fmt.Errorf("unknown network %q", network)
+			}
+			out = append(out, netip.MustParseAddrPort(addr.String()))
+		}
+		return nil
+	})
 	if err != nil {
-		return netip.AddrPort{}, err
+		return nil, fmt.Errorf("%d free %s ports in node %s: %w", count, network, node.Name, err)
 	}
-	defer ln.Close()
-	return netip.MustParseAddrPort(ln.Addr().String()), nil
+	return out, nil
 }
 
 // echoLog records the source address of every connection echo services

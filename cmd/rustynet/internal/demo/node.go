@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rustynet/rustynet/cmd/rustynet/internal/keyfile"
@@ -147,20 +149,39 @@ func (s *session) stopAll() {
 	}
 }
 
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
+// freePort returns a port on 127.0.0.1 that was free a moment ago and
+// that no earlier call handed out: ports picked one after another, each
+// closed before the next, may otherwise come back the same.
 func freePort(network string) uint16 {
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		var port uint16
+		if network == "udp" {
+			c, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				panic(err)
+			}
+			port = uint16(c.LocalAddr().(*net.UDPAddr).Port)
+			c.Close()
+		} else {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				panic(err)
+			}
+			port = uint16(l.Addr().(*net.TCPAddr).Port)
+			l.Close()
 		}
-		defer c.Close()
-		return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+		k := network + ":" + strconv.Itoa(int(port))
+		if !handedOut.ports[k] {
+			handedOut.ports[k] = true
+			return port
+		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
 }
+
+// handedOut holds the ports freePort has returned, by network and number.
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: make(map[string]bool)}
