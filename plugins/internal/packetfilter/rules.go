@@ -176,16 +176,24 @@ func (rs *ruleSet) common(a, b, c int32) bool {
 func (rs *ruleSet) list() {
 	n := len(rs.bits) / rs.words
 	rs.size, rs.listed = make([]int32, n), make([]int32, n)
+	total := 0
 	for c := range n {
-		set := rs.class(int32(c))
-		for _, w := range set {
-			rs.size[c] += int32(bits.OnesCount64(w))
+		size := 0
+		for _, w := range rs.class(int32(c)) {
+			size += bits.OnesCount64(w)
 		}
+		rs.size[c] = int32(size)
+		if size <= maxListed {
+			total += size
+		}
+	}
+	rs.members = make([]int32, 0, total)
+	for c := range n {
 		rs.listed[c] = int32(len(rs.members))
 		if rs.size[c] > maxListed {
 			continue
 		}
-		for i, w := range set {
+		for i, w := range rs.class(int32(c)) {
 			for w != 0 {
 				rs.members = append(rs.members, int32(i*64+bits.TrailingZeros64(w)))
 				w &= w - 1
@@ -237,7 +245,7 @@ func ruleOf(r hostapi.FilterRule) rule {
 
 func compileRules(rules []rule) (*ruleSet, error) {
 	b := newBuilder(len(rules))
-	var src4, dst4, src6, dst6, tcp, udp []span
+	src4, dst4, src6, dst6, tcp, udp := spanLists(rules)
 	icmp := make([]uint64, b.words)
 	other := make([]uint64, b.words)
 	for i, r := range rules {
@@ -279,6 +287,36 @@ func compileRules(rules []rule) (*ruleSet, error) {
 	rs.bits = slices.Clone(b.bits) // without the room sweeps reserved
 	rs.list()
 	return rs, nil
+}
+
+// spanLists returns empty span lists, one per line of rules, each with
+// room for the spans rules will append to it.
+func spanLists(rules []rule) (src4, dst4, src6, dst6, tcp, udp []span) {
+	var n [6]int
+	count := func(i4, i6 int, ps []netip.Prefix) {
+		for _, p := range ps {
+			if p.Addr().Is4() {
+				n[i4]++
+			} else {
+				n[i6]++
+			}
+		}
+	}
+	for _, r := range rules {
+		if len(r.src) == 0 || len(r.dst) == 0 {
+			continue
+		}
+		count(0, 2, r.src)
+		count(1, 3, r.dst)
+		if r.tcp {
+			n[4] += max(1, len(r.ports))
+		}
+		if r.udp {
+			n[5] += max(1, len(r.ports))
+		}
+	}
+	return make([]span, 0, n[0]), make([]span, 0, n[1]), make([]span, 0, n[2]),
+		make([]span, 0, n[3]), make([]span, 0, n[4]), make([]span, 0, n[5])
 }
 
 // span is a closed range [first, last] of a line that a rule covers.
@@ -413,7 +451,8 @@ var (
 // class are merged.
 func (b *builder) sweep(spans []span, end addr) ([]addr, []int32) {
 	edges := sortedEdges(spans, end)
-	starts, class := []addr{{}}, []int32{0}
+	// Each position of edges starts at most one interval.
+	starts, class := make([]addr, 1, len(edges)+1), make([]int32, 1, len(edges)+1)
 	count := make([]int32, b.words*64)
 	cur := make([]uint64, b.words)
 	var h uint64
@@ -446,8 +485,10 @@ func (b *builder) sweep(spans []span, end addr) ([]addr, []int32) {
 }
 
 // sortedEdges returns the edges of spans on the line that ends at end, by
-// position. On a line of at most 32 bits (IPv4 addresses, ports) edges
-// sort as packed integers, which is several times faster.
+// position; edges at one position come in no particular order (a sweep
+// takes them together). On a line of at most 32 bits (IPv4 addresses,
+// ports) edges sort as packed integers by radix, which is several times
+// faster.
 func sortedEdges(spans []span, end addr) []edge {
 	edges := make([]edge, 0, 2*len(spans))
 	if end.hi != 0 || end.lo > 1<<32-1 {
@@ -473,7 +514,7 @@ func sortedEdges(spans []span, end addr) []edge {
 			packed = append(packed, (s.last.lo+1)<<32|uint64(s.rule)<<1)
 		}
 	}
-	slices.Sort(packed)
+	packed = sortHigh32(packed, make([]uint64, len(packed)))
 	for _, p := range packed {
 		delta := int32(-1)
 		if p&1 == 1 {
@@ -506,4 +547,33 @@ func narrowPort(l line6) linePort {
 		out.starts[i] = uint16(s.lo)
 	}
 	return out
+}
+
+// sortHigh32 sorts a by the high 32 bits of its elements, keeping the
+// order of elements equal there (a least-significant-digit radix sort a
+// byte at a time, skipping bytes that are the same in every element). It
+// uses tmp, as long as a, for scratch and returns the sorted slice, which
+// is a or tmp.
+func sortHigh32(a, tmp []uint64) []uint64 {
+	for shift := uint(32); shift < 64; shift += 8 {
+		var count [256]int
+		for _, x := range a {
+			count[byte(x>>shift)]++
+		}
+		if len(a) == 0 || count[byte(a[0]>>shift)] == len(a) {
+			continue // this byte is the same in every element
+		}
+		at := 0
+		for i, n := range count {
+			count[i] = at
+			at += n
+		}
+		for _, x := range a {
+			d := byte(x >> shift)
+			tmp[count[d]] = x
+			count[d]++
+		}
+		a, tmp = tmp, a
+	}
+	return a
 }

@@ -1,9 +1,11 @@
 package packetfilter
 
 import (
+	"cmp"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/rustynet/rustynet/hostapi"
@@ -238,4 +240,41 @@ func TestCellsLimit(t *testing.T) {
 		n += len(c.Src)
 	}
 	t.Logf("a synthetic 1,000-rule filter: %d cells, %d source ranges", len(cells), n)
+}
+
+// TestSortHigh32 compares sortHigh32 with a stable sort by the high 32
+// bits: positions drawn from narrow and wide ranges (so that some bytes
+// are the same in every element and are skipped), with many ties.
+func TestSortHigh32(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name string
+		n    int
+		high func() uint64 // a position
+	}{
+		{"empty", 0, func() uint64 { return 0 }},
+		{"one", 1, func() uint64 { return 7 }},
+		{"all equal", 300, func() uint64 { return 0x01020304 }},
+		{"ports", 2000, func() uint64 { return uint64(r.IntN(65536)) }},
+		{"few ports, many ties", 2000, func() uint64 { return uint64(r.IntN(4)) * 443 }},
+		{"IPv4 addresses", 5000, func() uint64 { return uint64(r.Uint32()) }},
+		{"one /16", 3000, func() uint64 { return 0x64400000 | uint64(r.IntN(1<<16)) }},
+		{"top byte only", 1000, func() uint64 { return uint64(r.IntN(256)) << 24 }},
+		{"the line's ends", 100, func() uint64 { return uint64(r.IntN(2)) * (1<<32 - 1) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := make([]uint64, tt.n)
+			for i := range in {
+				in[i] = tt.high()<<32 | uint64(i) // the low bits number the elements: ties keep their order
+			}
+			r.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+			want := slices.Clone(in)
+			slices.SortStableFunc(want, func(x, y uint64) int { return cmp.Compare(x>>32, y>>32) })
+			got := sortHigh32(slices.Clone(in), make([]uint64, len(in)))
+			if !slices.Equal(got, want) {
+				t.Fatalf("sortHigh32 of %d elements differs from a stable sort by the high 32 bits", tt.n)
+			}
+		})
+	}
 }
