@@ -143,7 +143,7 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	}
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
-		statusReads: map[PeerDetail]*readgroup.Group[[]byte]{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
+		statusReads: map[PeerDetail]*readgroup.Group[[]byte]{PeersAll: {Rest: statusRest}, PeersSummary: {Rest: statusRest}, PeersNone: {Rest: statusRest}},
 		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
@@ -239,13 +239,23 @@ func (s *server) authorize(next http.Handler) http.Handler {
 	})
 }
 
+// statusRest is how long status gathering rests after one that took
+// took: half as long, at most a quarter of a second. Clients reading
+// status back to back then keep the daemon's status work to two thirds of
+// the time, and the applies keep the rest; a client that pauses as long
+// (one decoding the last status) waits for nothing. Each request still
+// gets a status gathered after it asked.
+func statusRest(took time.Duration) time.Duration { return min(took/2, 250*time.Millisecond) }
+
 // status answers GET /v1/status. Concurrent requests for the same peer
 // detail share one gathering and one JSON encoding (readgroup.Group: each
 // gets a status gathered after it asked), so five clients reading a
 // 10,000-peer status back to back cost the daemon one encoding of its
-// megabytes, not five. A gathering cut short by the end of the context
-// it ran under (another request's) is done again for the requests that
-// are still waiting.
+// megabytes, not five. Gatherings are paced (statusRest): clients reading
+// back to back wait, rather than keep the daemon gathering all the time
+// beside the applies. A gathering cut short by the end of the context it
+// ran under (another request's) is done again for the requests that are
+// still waiting.
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if !s.method(w, r, http.MethodGet) {
 		return

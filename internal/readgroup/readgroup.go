@@ -8,6 +8,7 @@ package readgroup
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Group coalesces concurrent calls of Do, or of DoContext; a Group is used
@@ -20,11 +21,29 @@ import (
 //
 // Callers of one read share its result: one that holds slices must be
 // treated as read-only by all of them.
+//
+// A Group with Rest set paces its reads as well: after a read that took d,
+// the next starts no sooner than Rest(d) after it ended, and calls
+// arriving meanwhile join it. Under callers that read back to back this
+// bounds the share of time spent reading (Rest(d) = d: half), at the cost
+// of their waiting; a call after a quiet spell longer than the rest waits
+// for nothing.
 type Group[T any] struct {
+	// Rest, if not nil, is how long the group rests after a read that
+	// took the given time before it starts the next. Set before first use.
+	Rest func(took time.Duration) time.Duration
+
 	mu   sync.Mutex
 	next *call[T] // guarded by mu: the read that calls arriving now join
 
 	run sync.Mutex // held while a read runs; lock order: run, then mu
+	// Guarded by run: when the last read ended and how long it took.
+	lastEnd  time.Time
+	lastTook time.Duration
+	// now and sleep are the clock (nil: time.Now, sleepContext); tests
+	// replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration)
 }
 
 // call is one read and its result, guarded by Group.run but callers.
@@ -39,7 +58,7 @@ type call[T any] struct {
 // Do returns the result of a read that began after Do was called: read's
 // own, or that of a concurrent caller's read.
 func (g *Group[T]) Do(read func() (T, error)) (T, error) {
-	c := g.do(func(c *call[T]) { c.v, c.err = read() })
+	c := g.do(context.Background(), func(c *call[T]) { c.v, c.err = read() })
 	return c.v, c.err
 }
 
@@ -51,7 +70,7 @@ func (g *Group[T]) Do(read func() (T, error)) (T, error) {
 // part-way), and the caller reads again, with whoever is waiting then.
 func (g *Group[T]) DoContext(ctx context.Context, read func(context.Context) (T, error)) (T, error) {
 	for {
-		c := g.do(func(c *call[T]) {
+		c := g.do(ctx, func(c *call[T]) {
 			c.v, c.err = read(ctx)
 			c.cut = ctx.Err() != nil
 		})
@@ -62,8 +81,9 @@ func (g *Group[T]) DoContext(ctx context.Context, read func(context.Context) (T,
 }
 
 // do joins the next read, or starts it, and returns it once it has run;
-// run fills in its result.
-func (g *Group[T]) do(run func(*call[T])) *call[T] {
+// run fills in its result. If it starts the read, it first rests (Rest)
+// until ctx ends.
+func (g *Group[T]) do(ctx context.Context, run func(*call[T])) *call[T] {
 	g.mu.Lock()
 	c := g.next
 	if c == nil {
@@ -76,17 +96,42 @@ func (g *Group[T]) do(run func(*call[T])) *call[T] {
 	g.run.Lock()
 	defer g.run.Unlock()
 	if !c.done {
-		// The first of c's callers to get here runs it; from now on new
-		// callers join a read that starts after this one.
+		// The first of c's callers to get here runs it, after the rest;
+		// from then on new callers join a read that starts after this one.
+		now, sleep := g.now, g.sleep
+		if now == nil {
+			now = time.Now
+		}
+		if sleep == nil {
+			sleep = sleepContext
+		}
+		if g.Rest != nil && !g.lastEnd.IsZero() {
+			if wait := g.Rest(g.lastTook) - now().Sub(g.lastEnd); wait > 0 {
+				sleep(ctx, wait)
+			}
+		}
 		g.mu.Lock()
 		if g.next == c {
 			g.next = nil
 		}
 		g.mu.Unlock()
+		start := now()
 		run(c)
 		c.done = true
+		g.lastEnd = now()
+		g.lastTook = g.lastEnd.Sub(start)
 	}
 	return c
+}
+
+// sleepContext waits for d or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // Waiting returns how many calls wait for the next read to start; for

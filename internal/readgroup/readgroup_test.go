@@ -3,6 +3,7 @@ package readgroup
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -156,5 +157,160 @@ func TestDoContextRereadsWhatAnotherContextCut(t *testing.T) {
 	other.cancel()
 	if err := <-other.done; !errors.Is(err, context.Canceled) {
 		t.Errorf("the live caller, once its own context ended: got %v, want context.Canceled", err)
+	}
+}
+
+// fakeClock is a Group's clock in tests: time moves only when told, and
+// each rest is recorded, then taken at once or held until released.
+type fakeClock struct {
+	mu      sync.Mutex
+	t       time.Time
+	rests   []time.Duration
+	resting chan struct{} // if not nil, a rest sends here, then waits for release
+	release chan struct{}
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) {
+	c.mu.Lock()
+	c.rests = append(c.rests, d)
+	resting, release := c.resting, c.release
+	c.mu.Unlock()
+	if resting != nil {
+		resting <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	c.advance(d)
+}
+
+func (c *fakeClock) takeRests() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.rests
+	c.rests = nil
+	return r
+}
+
+// TestRest checks the pacing of a Group with Rest: the next read waits
+// out the rest after the last one ended, less the time already gone, and
+// not at all after a longer quiet spell.
+func TestRest(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	g := Group[int]{Rest: func(took time.Duration) time.Duration { return 2 * took }, now: clock.now, sleep: clock.sleep}
+	read := func(took time.Duration) func() (int, error) {
+		return func() (int, error) { clock.advance(took); return 0, nil }
+	}
+	steps := []struct {
+		name  string
+		quiet time.Duration // between the last read's end and the call
+		took  time.Duration // the read's own time
+		want  []time.Duration
+	}{
+		{"the first read does not rest", 0, 30 * time.Millisecond, nil},
+		{"back to back: twice the last read", 0, 10 * time.Millisecond, []time.Duration{60 * time.Millisecond}},
+		{"a part of the rest gone already", 5 * time.Millisecond, 40 * time.Millisecond, []time.Duration{15 * time.Millisecond}},
+		{"a quiet spell longer than the rest", 80 * time.Millisecond, time.Millisecond, nil},
+		{"a quiet spell as long as the rest", 2 * time.Millisecond, time.Millisecond, nil},
+	}
+	for _, s := range steps {
+		clock.advance(s.quiet)
+		if _, err := g.Do(read(s.took)); err != nil {
+			t.Fatal(err)
+		}
+		if got := clock.takeRests(); !slices.Equal(got, s.want) {
+			t.Errorf("%s: rested %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+// TestRestGathersCallers checks that calls arriving while the group rests
+// join the read that follows the rest: one read for all of them, begun
+// after each called.
+func TestRestGathersCallers(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0), resting: make(chan struct{}), release: make(chan struct{})}
+	g := Group[int]{Rest: func(took time.Duration) time.Duration { return took }, now: clock.now, sleep: clock.sleep}
+	var mu sync.Mutex
+	reads := 0
+	read := func() (int, error) {
+		clock.advance(time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		reads++
+		return reads, nil
+	}
+	if _, err := g.Do(read); err != nil { // the first read: no rest
+		t.Fatal(err)
+	}
+	const callers = 4
+	got := make(chan int, callers)
+	go func() {
+		v, _ := g.Do(read)
+		got <- v
+	}()
+	select {
+	case <-clock.resting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second read did not rest")
+	}
+	for range callers - 1 {
+		go func() {
+			v, _ := g.Do(read)
+			got <- v
+		}()
+	}
+	polltest.Until(t, "the callers wait for the read after the rest", 10*time.Second, time.Millisecond, func() bool { return g.Waiting() == callers })
+	close(clock.release)
+	for range callers {
+		select {
+		case v := <-got:
+			if v != 2 {
+				t.Errorf("a caller got read %d, want 2 (the one after the rest)", v)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a caller is still waiting")
+		}
+	}
+	if reads != 2 {
+		t.Errorf("%d reads, want 2", reads)
+	}
+}
+
+// TestRestEndsWithTheContext checks that a DoContext caller whose context
+// ends while the group rests stops waiting.
+func TestRestEndsWithTheContext(t *testing.T) {
+	g := Group[int]{Rest: func(time.Duration) time.Duration { return time.Hour }}
+	read := func(ctx context.Context) (int, error) { return 0, ctx.Err() }
+	if _, err := g.DoContext(context.Background(), read); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := g.DoContext(ctx, read)
+		done <- err
+	}()
+	polltest.Until(t, "the call rests", 10*time.Second, time.Millisecond, func() bool { return g.Waiting() == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("DoContext: %v, want the context's end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("DoContext still rests after its context ended")
 	}
 }
