@@ -6,12 +6,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/freeport"
 	"github.com/rustynet/rustynet/internal/poll"
 )
 
@@ -129,39 +128,12 @@ func (n *Node) WaitStatus(what string, within time.Duration, ok func(controlapi.
 const callTimeout = 60 * time.Second
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago and
-// that no earlier call handed out: ports picked one after another, each
-// closed before the next, may otherwise come back the same.
+// that no earlier call handed out (freeport.Pick).
 func freePort(tb testing.TB, network string) uint16 {
 	tb.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for {
-		var port uint16
-		if network == "udp" {
-			c, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				tb.Fatal(err)
-			}
-			port = uint16(c.LocalAddr().(*net.UDPAddr).Port)
-			c.Close()
-		} else {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				tb.Fatal(err)
-			}
-			port = uint16(l.Addr().(*net.TCPAddr).Port)
-			l.Close()
-		}
-		k := network + ":" + strconv.Itoa(int(port))
-		if !handedOut.ports[k] {
-			handedOut.ports[k] = true
-			return port
-		}
+	port, err := freeport.Pick(network)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	return port
 }
-
-// handedOut holds the ports freePort has returned, by network and number.
-var handedOut = struct {
-	sync.Mutex
-	ports map[string]bool
-}{ports: make(map[string]bool)}

@@ -5,19 +5,17 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rustynet/rustynet/cmd/rustynet/internal/keyfile"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
+	"github.com/rustynet/rustynet/internal/freeport"
 )
 
 // node is one node of the demo's mesh and, once started, its daemon.
@@ -150,38 +148,11 @@ func (s *session) stopAll() {
 }
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago and
-// that no earlier call handed out: ports picked one after another, each
-// closed before the next, may otherwise come back the same.
+// that no earlier call handed out (freeport.Pick).
 func freePort(network string) uint16 {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for {
-		var port uint16
-		if network == "udp" {
-			c, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				panic(err)
-			}
-			port = uint16(c.LocalAddr().(*net.UDPAddr).Port)
-			c.Close()
-		} else {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				panic(err)
-			}
-			port = uint16(l.Addr().(*net.TCPAddr).Port)
-			l.Close()
-		}
-		k := network + ":" + strconv.Itoa(int(port))
-		if !handedOut.ports[k] {
-			handedOut.ports[k] = true
-			return port
-		}
+	port, err := freeport.Pick(network)
+	if err != nil {
+		panic(err)
 	}
+	return port
 }
-
-// handedOut holds the ports freePort has returned, by network and number.
-var handedOut = struct {
-	sync.Mutex
-	ports map[string]bool
-}{ports: make(map[string]bool)}
