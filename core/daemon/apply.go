@@ -42,7 +42,9 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pre := d.ledger.State()
-	res, err := d.ledger.Apply(ctx, u)
+	op := &u.Body.Operation
+	var ready prepared
+	res, err := d.ledger.ApplyPreparing(ctx, u, func(res *membership.Result) { ready = d.prepare(pre, res, op) })
 	if membership.CodeOf(err) == membership.ReplayedUpdate && d.ledger.Holds(u) {
 		// This very update is in the log already (a peer or the feed was
 		// quicker): applying it again is done, not refused. A different
@@ -58,7 +60,11 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	d.auditAccepted(audit.SourceAPI, res, data)
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
-	changes, full := reconcile.Changes(pre, res.Post, &u.Body.Operation, d.recOpts)
+	if !ready.done { // a fork resolution the ledger took whole
+		ready = prepared{done: true}
+		ready.changes, ready.full = reconcile.Changes(pre, res.Post, op, d.recOpts)
+	}
+	changes, full := ready.changes, ready.full
 	if u.Body.Operation.Type == membership.OpResolveFork {
 		// The log's suffix was replaced (or a fork left): nothing of the
 		// difference from pre says what the data plane holds.
@@ -71,7 +77,13 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 		changes.Routes = d.withoutImplied(changes.Routes)
 		var f *hostapi.Filter // unchanged, unless the op can change it
 		if filters(u.Body.Operation.Type) {
-			compiled := d.filterOf(d.isolated)
+			var compiled hostapi.Filter
+			if ready.filter != nil && d.isolated == "" && d.ledger.Restricted() == nil && d.ledger.Fork() == nil {
+				// filterOf would compile the committed state, res.Post: it is done.
+				compiled = *ready.filter
+			} else {
+				compiled = d.filterOf(d.isolated)
+			}
 			f = &compiled
 		}
 		err = d.push(ctx, changes, f)
@@ -226,6 +238,31 @@ func (d *Daemon) feedStatus() controlapi.FeedStatus {
 		f.State = controlapi.FeedStalled
 	}
 	return f
+}
+
+// prepared is what ApplyUpdate readies while the ledger writes an update
+// (Ledger.ApplyPreparing): the data-plane change from the state before it,
+// and the filter of the state after it.
+type prepared struct {
+	done    bool
+	changes reconcile.Delta
+	full    bool            // a full reconcile is needed: changes is not the whole change
+	filter  *hostapi.Filter // compiled for res.Post; nil if not needed or if the node is isolated
+}
+
+// prepare computes an update's data-plane change and, when the change
+// needs one, the filter of the state it makes. It runs while the ledger
+// writes the update, on another goroutine but within ApplyUpdate's hold of
+// d.mu (ApplyPreparing returns only after it): it reads the daemon's
+// fields, never the ledger's. pre is the state the update extends.
+func (d *Daemon) prepare(pre *membership.State, res *membership.Result, op *membership.Operation) prepared {
+	p := prepared{done: true}
+	p.changes, p.full = reconcile.Changes(pre, res.Post, op, d.recOpts)
+	if !p.full && filters(op.Type) && d.isolated == "" {
+		f := d.compiler.Compile(res.Post.Policy(), res.Post, d.opts.NodeID, d.policyOptions())
+		p.filter = &f
+	}
+	return p
 }
 
 // filters reports whether an update of type op can change a node's packet

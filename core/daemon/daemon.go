@@ -557,7 +557,12 @@ func (d *Daemon) filterOf(isolated string) hostapi.Filter {
 	if st == nil {
 		return hostapi.Filter{}
 	}
-	return d.compiler.Compile(st.Policy(), st, d.opts.NodeID, policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port})
+	return d.compiler.Compile(st.Policy(), st, d.opts.NodeID, d.policyOptions())
+}
+
+// policyOptions are the options this node compiles its filter with.
+func (d *Daemon) policyOptions() policy.Options {
+	return policy.Options{Serve: d.recOpts.Serve, MeshServicePort: d.opts.Sync.Port}
 }
 
 // fullReconcile reads the backend back and applies the difference to the

@@ -51,7 +51,12 @@
 //  3. The ledger's lock (ledger.Ledger.mu) is held across store-plugin
 //     I/O, including waiting for a relaunched store plugin. Nothing
 //     holding it calls the backend: Apply and Extend return before the
-//     daemon pushes the change.
+//     daemon pushes the change. An apply readies that change (its delta
+//     and filter, Daemon.prepare) on a second goroutine while the ledger
+//     writes the update (ledger.Ledger.ApplyPreparing): that goroutine
+//     runs within the apply's hold of d.mu and the ledger's lock, reads
+//     the daemon's fields, takes only the policy compiler's own lock and
+//     calls neither the ledger nor a plugin.
 //  4. d.feedMu guards the feed's status only; nothing is called under it
 //     (read the ledger's status before taking it). The feed is fetched
 //     outside every lock, so a source that holds a fetch holds nothing

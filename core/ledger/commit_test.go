@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rustynet/rustynet/core/membership"
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
@@ -59,4 +60,97 @@ func TestCommitSurvivesTheEndOfItsRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gatedAppend is a store whose Append waits for its gate (10 s at most,
+// then fails) before it writes, and can be made to fail.
+type gatedAppend struct {
+	hostapi.Store
+	gate chan struct{}
+	fail atomic.Bool
+}
+
+func (s *gatedAppend) Append(ctx context.Context, e hostapi.LogEntry) error {
+	select {
+	case <-s.gate:
+	case <-time.After(10 * time.Second):
+		return hostapi.Errorf(hostapi.CodeUnavailable, "the gate never opened")
+	}
+	if s.fail.Load() {
+		return hostapi.Errorf(hostapi.CodeUnavailable, "the disk is gone")
+	}
+	return s.Store.Append(ctx, e)
+}
+
+// TestApplyPreparingOverlapsTheWrite checks ApplyPreparing's contract:
+// prepare runs while the entry is written (the store's Append waits for
+// prepare to have started: without the overlap the apply never returns),
+// sees the verified update's result, and has returned when ApplyPreparing
+// returns; it is not called for an update that fails verification; and a
+// failed write leaves the state as it was, whatever prepare computed.
+func TestApplyPreparingOverlapsTheWrite(t *testing.T) {
+	f := newFixture(t, "file")
+	s := &gatedAppend{Store: openStore(t, "file", f.dir), gate: make(chan struct{})}
+	close(s.gate) // genesis goes through at once
+	l, err := Open(context.Background(), f.config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Apply(context.Background(), f.net.Log[0]); err != nil {
+		t.Fatalf("apply genesis: %v", err)
+	}
+	propose := func(id string, addr int) *membership.SignedUpdate {
+		u := f.net.Propose(t, membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node(id, addr)})
+		f.net.Sign(t, u, "alice", "bob")
+		return u
+	}
+
+	t.Run("overlapped", func(t *testing.T) {
+		s.gate = make(chan struct{})
+		u := propose("n-overlap", 70)
+		var post *membership.State
+		returned := false
+		res, err := l.ApplyPreparing(context.Background(), u, func(r *membership.Result) {
+			close(s.gate) // the write may go on only once prepare runs
+			time.Sleep(10 * time.Millisecond)
+			post, returned = r.Post, true
+		})
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		if !returned || post != res.Post || post.Root() != u.Body.NewStateRoot {
+			t.Fatalf("prepare returned %v, saw %v; want the result's post state %s", returned, post, u.Body.NewStateRoot)
+		}
+		f.net.MustApply(t, u)
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		u := propose("n-refused", 71)
+		u.Signatures = u.Signatures[:1] // below the threshold
+		called := false
+		if _, err := l.ApplyPreparing(context.Background(), u, func(*membership.Result) { called = true }); err == nil {
+			t.Fatal("an update below the threshold was applied")
+		}
+		if called {
+			t.Error("prepare was called for an update that failed verification")
+		}
+	})
+
+	t.Run("write fails", func(t *testing.T) {
+		before := l.State().Root()
+		s.gate = make(chan struct{})
+		close(s.gate)
+		s.fail.Store(true)
+		defer s.fail.Store(false)
+		called := false
+		if _, err := l.ApplyPreparing(context.Background(), propose("n-lost", 72), func(*membership.Result) { called = true }); err == nil {
+			t.Fatal("an update whose write failed was applied")
+		}
+		if !called {
+			t.Error("prepare was not called for a verified update")
+		}
+		if got := l.State().Root(); got != before {
+			t.Errorf("state root %s after a failed write, want %s", got, before)
+		}
+	})
 }

@@ -564,6 +564,23 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 // fork resolution that settles it, which Apply takes (Resolve): the log's
 // entries from the fork's epoch on are replaced by the resolution.
 func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
+	return l.ApplyPreparing(ctx, u, nil)
+}
+
+// ApplyPreparing is Apply with the caller's own work overlapped with the
+// durable writes: once u is verified, prepare(res) runs on another
+// goroutine while the entry and the high-water mark are written, and
+// ApplyPreparing returns only after prepare has returned. So the caller
+// can ready what follows the update (a data-plane change, a filter
+// compiled for res.Post) while the store syncs, and change nothing until
+// the update is committed.
+//
+// prepare sees a verified update not yet committed: what it computes may
+// be used only if ApplyPreparing returns no error. It must not call the
+// Ledger (its lock is held while prepare runs). It is called at most once,
+// and never for an update that fails verification or for a fork
+// resolution. A nil prepare makes this Apply.
+func (l *Ledger) ApplyPreparing(ctx context.Context, u *membership.SignedUpdate, prepare func(*membership.Result)) (*membership.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	chain, res, err := l.evaluate(u)
@@ -577,6 +594,14 @@ func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*member
 			return res, ferr
 		}
 		return res, err
+	}
+	if prepare != nil {
+		prepared := make(chan struct{})
+		go func() {
+			defer close(prepared)
+			prepare(res)
+		}()
+		defer func() { <-prepared }()
 	}
 	return res, l.commit(ctx, chain, res)
 }
