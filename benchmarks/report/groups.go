@@ -118,8 +118,8 @@ var groups = []Group{
 	},
 	{
 		Name: "wgdev", Package: "./plugins/internal/wgdev/", Timeout: "20m",
-		About: "the backend's own state read of N peers (in place) beside wireguard-go's IpcGet, and adds while it is read",
-		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading)$", Benchtime: "20x"},
+		About: "the backend's own state read of N peers (in place) beside wireguard-go's IpcGet, adds while it is read, and a garbage collection of its heap",
+		Full:  Variant{Bench: "^Benchmark(State|ApplyWhileReading|GC)$", Benchtime: "20x"},
 	},
 	{
 		Name: "mark", Package: "./core/ledger/", Timeout: "10m",
