@@ -68,8 +68,9 @@ func CheckPeer(p PeerConfig) error {
 // Backend.ApplyPeers; backends and test doubles plan every change with it.
 // A PeerSet is not safe for concurrent use.
 type PeerSet struct {
-	peers  map[Key]PeerConfig
-	owners map[netip.Prefix]Key // allowed IP → the one peer that has it
+	peers   map[Key]PeerConfig
+	owners  map[netip.Prefix]Key // allowed IP → the one peer that has it
+	lengths [2][129]int32        // owners' prefixes per family (0: IPv4) and length, for Owner
 }
 
 // NewPeerSet returns a set holding peers, which must be valid together
@@ -95,6 +96,34 @@ func (s *PeerSet) Peer(k Key) (PeerConfig, bool) {
 // All yields every peer, in no particular order. A peer's AllowedIPs are
 // the slice it was planned with: neither s nor the caller may modify it.
 func (s *PeerSet) All() iter.Seq[PeerConfig] { return maps.Values(s.peers) }
+
+// Owner returns the peer whose allowed IPs match a the longest, as
+// WireGuard routes a packet to a: the peer a is sent to, and the one a
+// packet from a must come from. An IPv4-mapped a is matched as IPv4.
+func (s *PeerSet) Owner(a netip.Addr) (Key, bool) {
+	a = a.Unmap()
+	if !a.IsValid() {
+		return Key{}, false
+	}
+	f := family(a)
+	for bits := a.BitLen(); bits >= 0; bits-- {
+		if s.lengths[f][bits] == 0 {
+			continue
+		}
+		if k, ok := s.owners[netip.PrefixFrom(a, bits).Masked()]; ok {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// family is 0 for IPv4, 1 for IPv6: the first index of PeerSet.lengths.
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
+}
 
 // PeerPlan is a validated change: what to remove, then what to create or
 // update.
@@ -200,6 +229,9 @@ func (s *PeerSet) put(p PeerConfig) {
 	s.delete(p.PublicKey)
 	s.peers[p.PublicKey] = p
 	for _, a := range p.AllowedIPs {
+		if _, held := s.owners[a]; !held {
+			s.lengths[family(a.Addr())][a.Bits()]++
+		}
 		s.owners[a] = p.PublicKey
 	}
 }
@@ -212,6 +244,7 @@ func (s *PeerSet) delete(k Key) {
 	for _, a := range old.AllowedIPs {
 		if s.owners[a] == k {
 			delete(s.owners, a)
+			s.lengths[family(a.Addr())][a.Bits()]--
 		}
 	}
 	delete(s.peers, k)

@@ -108,3 +108,47 @@ func TestPeerSetCommit(t *testing.T) {
 		t.Errorf("after the commits: k1 = %+v, %v; %d peers", got, ok, s.Len())
 	}
 }
+
+// TestPeerSetOwner checks the longest match across the set's changes: a
+// narrower prefix wins over a wider one of another peer, an address goes
+// back to the wider prefix once the narrower one's peer is removed or
+// gives it up, IPv4-mapped addresses match as IPv4, and an address no
+// prefix covers has no owner.
+func TestPeerSetOwner(t *testing.T) {
+	k1, k2, k3 := hostapi.Key{1}, hostapi.Key{2}, hostapi.Key{3}
+	s := hostapi.NewPeerSet(
+		hostapi.PeerConfig{PublicKey: k1, AllowedIPs: pfx("10.0.0.0/8", "fd00::/8")},
+		hostapi.PeerConfig{PublicKey: k2, AllowedIPs: pfx("10.1.0.0/16", "fd00::1/128")},
+		hostapi.PeerConfig{PublicKey: k3, AllowedIPs: pfx("0.0.0.0/0")},
+	)
+	type want struct {
+		addr string
+		key  hostapi.Key
+		ok   bool
+	}
+	check := func(step string, wants ...want) {
+		t.Helper()
+		for _, w := range wants {
+			k, ok := s.Owner(netip.MustParseAddr(w.addr))
+			if k != w.key || ok != w.ok {
+				t.Errorf("%s: Owner(%s) = %v, %v; want %v, %v", step, w.addr, k, ok, w.key, w.ok)
+			}
+		}
+	}
+	check("start",
+		want{"10.1.2.3", k2, true}, want{"10.2.0.1", k1, true}, want{"::ffff:10.1.0.9", k2, true},
+		want{"192.0.2.1", k3, true}, want{"fd00::1", k2, true}, want{"fd00::2", k1, true}, want{"2001:db8::1", hostapi.Key{}, false})
+
+	p, err := s.Plan(hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: k2, AllowedIPs: pfx("fd00::1/128")}}}, hostapi.PeerLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Commit(p)
+	check("k2 gave up 10.1.0.0/16", want{"10.1.2.3", k1, true}, want{"fd00::1", k2, true})
+
+	s.Commit(hostapi.PeerPlan{Remove: []hostapi.Key{k2, k3}})
+	check("k2 and k3 removed", want{"fd00::1", k1, true}, want{"192.0.2.1", hostapi.Key{}, false}, want{"10.1.2.3", k1, true})
+
+	s.Commit(hostapi.PeerPlan{Remove: []hostapi.Key{k1}})
+	check("empty", want{"10.1.2.3", hostapi.Key{}, false}, want{"fd00::2", hostapi.Key{}, false})
+}

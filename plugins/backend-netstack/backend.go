@@ -53,7 +53,6 @@ type Backend struct {
 	limits proxyLimits
 	// peers indexes the peers' allowed IPs, to end the flows of a removed
 	// peer; it has its own lock, taken after mu (see revoke.go).
-	peers *peerIndex
 
 	// mu serialises Configure, ApplyRoutes and Close and guards the fields
 	// below. It is taken before the link's lock, never after.
@@ -74,7 +73,7 @@ func New(logger *slog.Logger) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{log: logger, newBind: conn.NewDefaultBind, dialTimeout: dialTimeout, limits: defaultProxyLimits, peers: newPeerIndex()}
+	return &Backend{log: logger, newBind: conn.NewDefaultBind, dialTimeout: dialTimeout, limits: defaultProxyLimits}
 }
 
 // capabilities are what Info advertises: peer statistics, proxies, routes
@@ -286,10 +285,11 @@ func (b *Backend) ApplyPeers(ctx context.Context, c hostapi.PeerChanges) error {
 	if err != nil {
 		return err
 	}
+	before := b.farOwnersBefore(dev)
 	if err := dev.ApplyPeers(c); err != nil {
 		return err
 	}
-	b.cutLostFlows(c)
+	b.cutLostFlows(dev, before)
 	return nil
 }
 
@@ -303,10 +303,11 @@ func (b *Backend) RemovePeers(ctx context.Context, keys []hostapi.Key) error {
 	if err != nil {
 		return err
 	}
+	before := b.farOwnersBefore(dev)
 	if err := dev.RemovePeers(keys); err != nil {
 		return err
 	}
-	b.cutLostFlows(hostapi.PeerChanges{Remove: keys})
+	b.cutLostFlows(dev, before)
 	return nil
 }
 

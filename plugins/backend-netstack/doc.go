@@ -90,8 +90,9 @@
 // allowed IPs) ends every flow relayed to or from an address the change
 // leaves to no peer, or to another peer (revoke.go): host TCP connections
 // of the proxies, forwards and exposes are reset, mesh sockets closed, UDP
-// sessions ended. The backend keeps its own index of the peers' allowed
-// IPs for this (peerIndex); wireguard-go stays authoritative for packets.
+// sessions ended. Which peer serves a far end is read from the peer set
+// wgdev.Device configures wireguard-go through (Device.Owners), before
+// and after the change.
 //
 // # Locking
 //
@@ -100,7 +101,8 @@
 // wgdev.Device, which has its own lock. Lock order: Backend.mu, then
 // link.mu (held for reading while Write delivers packets, so a change of
 // gateway waits for deliveries in flight), then gateway.mu, then
-// service.mu. peerIndex.mu is taken after Backend.mu and never together
-// with another lock. Code running inside gVisor's packet delivery (the
+// service.mu. Device.Owners takes the device's lock after Backend.mu
+// (as Configure does), never with link.mu, gateway.mu or service.mu
+// held. Code running inside gVisor's packet delivery (the
 // UDP forwarder) takes only service.mu.
 package netstack

@@ -4,9 +4,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/plugins/internal/wgdev"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 )
 
@@ -15,82 +15,6 @@ import (
 // would only go silent: its client waits for a timeout that may never
 // come. So a removal also ends every flow whose far end in the mesh has
 // lost its peer: TCP clients on the host see a reset, UDP sessions end.
-
-// peerIndex is the allowed IPs of the backend's peers as its successful
-// ApplyPeers and RemovePeers left them, to tell which peer serves an
-// address (the longest match, as wireguard-go routes). The device stays
-// authoritative: the index only picks the flows a removal ends. Calls that
-// change the same peer concurrently may leave it one change behind for
-// that peer, as their order in the device is not known here.
-type peerIndex struct {
-	mu      sync.Mutex
-	ips     map[hostapi.Key][]netip.Prefix // guarded by mu
-	owners  map[netip.Prefix]hostapi.Key   // guarded by mu
-	lengths [2][129]int                    // prefixes per family and length; guarded by mu
-}
-
-func newPeerIndex() *peerIndex {
-	return &peerIndex{ips: make(map[hostapi.Key][]netip.Prefix), owners: make(map[netip.Prefix]hostapi.Key)}
-}
-
-// owner returns the peer whose allowed IPs match a the longest. x.mu must
-// be held.
-func (x *peerIndex) owner(a netip.Addr) (hostapi.Key, bool) {
-	f := 1
-	if a.Is4() {
-		f = 0
-	}
-	for bits := a.BitLen(); bits >= 0; bits-- {
-		if x.lengths[f][bits] == 0 {
-			continue
-		}
-		if k, ok := x.owners[netip.PrefixFrom(a, bits).Masked()]; ok {
-			return k, true
-		}
-	}
-	return hostapi.Key{}, false
-}
-
-// apply records c, which the device has carried out, and returns the
-// addresses among far that it leaves served by no peer or by another peer
-// than before.
-func (x *peerIndex) apply(c hostapi.PeerChanges, far []netip.Addr) map[netip.Addr]bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	before := make([]hostapi.Key, len(far))
-	for i, a := range far {
-		before[i], _ = x.owner(a)
-	}
-	for _, k := range c.Remove {
-		x.drop(k)
-	}
-	for _, p := range c.Upsert {
-		x.drop(p.PublicKey)
-		x.ips[p.PublicKey] = append([]netip.Prefix(nil), p.AllowedIPs...)
-		for _, pr := range p.AllowedIPs {
-			x.owners[pr] = p.PublicKey
-			x.lengths[family(pr)][pr.Bits()]++
-		}
-	}
-	lost := make(map[netip.Addr]bool)
-	for i, a := range far {
-		if k, ok := x.owner(a); !ok || k != before[i] {
-			lost[a] = true
-		}
-	}
-	return lost
-}
-
-// drop forgets peer k. x.mu must be held.
-func (x *peerIndex) drop(k hostapi.Key) {
-	for _, pr := range x.ips[k] {
-		if x.owners[pr] == k {
-			delete(x.owners, pr)
-			x.lengths[family(pr)][pr.Bits()]--
-		}
-	}
-	delete(x.ips, k)
-}
 
 // meshEnd returns the address at the far end of c if c is a connected
 // socket in the mesh (the link's stack or the gateway's).
@@ -161,15 +85,14 @@ func (s *service) cut(lost map[netip.Addr]bool) {
 	}
 }
 
-// cutLostFlows records the peer change c in the index and ends the flows
-// of every service whose far end it leaves without its peer. The device
-// has carried c out already.
-func (b *Backend) cutLostFlows(c hostapi.PeerChanges) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed || b.dev == nil {
-		return
-	}
+// farOwners are the far ends in the mesh of the services' tagged flows,
+// each with the peer that served it (the zero key: none), read before a
+// peer change.
+type farOwners map[netip.Addr]hostapi.Key
+
+// servicesLocked returns the running services whose flows a peer change
+// may end. b.mu must be held.
+func (b *Backend) servicesLocked() []*service {
 	services := make([]*service, 0, len(b.proxies.running)+1)
 	for _, r := range b.proxies.running {
 		services = append(services, r.svc)
@@ -177,6 +100,11 @@ func (b *Backend) cutLostFlows(c hostapi.PeerChanges) {
 	if b.gw != nil {
 		services = append(services, b.gw.svc)
 	}
+	return services
+}
+
+// farEndsOf returns the far ends of the services' tagged flows.
+func farEndsOf(services []*service) []netip.Addr {
 	ends := make(map[netip.Addr]bool)
 	for _, s := range services {
 		s.farEnds(ends)
@@ -185,7 +113,59 @@ func (b *Backend) cutLostFlows(c hostapi.PeerChanges) {
 	for a := range ends {
 		far = append(far, a)
 	}
-	lost := b.peers.apply(c, far)
+	return far
+}
+
+// farOwnersBefore reads the far ends of the flows and the peers serving
+// them, ahead of a peer change on dev (nil if there are no flows: the
+// change then ends none).
+func (b *Backend) farOwnersBefore(dev *wgdev.Device) farOwners {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	far := farEndsOf(b.servicesLocked())
+	if len(far) == 0 {
+		return nil
+	}
+	keys, err := dev.Owners(far)
+	if err != nil {
+		return nil // closed: so is every flow
+	}
+	before := make(farOwners, len(far))
+	for i, a := range far {
+		before[a] = keys[i]
+	}
+	return before
+}
+
+// cutLostFlows ends the flows of every service whose far end the peer
+// change dev has just carried out leaves to no peer, or to another peer
+// than before (as farOwnersBefore read it). A flow tagged since that read
+// is ended if its far end has no peer now. The device's peer set is the
+// index: wireguard-go is configured only through it. Peer calls changing
+// the same peers concurrently may each see the other's change as theirs;
+// a flow is then ended once, by either.
+func (b *Backend) cutLostFlows(dev *wgdev.Device, before farOwners) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.dev == nil {
+		return
+	}
+	services := b.servicesLocked()
+	far := farEndsOf(services)
+	if len(far) == 0 {
+		return
+	}
+	now, err := dev.Owners(far)
+	if err != nil {
+		return
+	}
+	lost := make(map[netip.Addr]bool)
+	for i, a := range far {
+		was, known := before[a]
+		if now[i].IsZero() || (known && was != now[i]) {
+			lost[a] = true
+		}
+	}
 	if len(lost) == 0 {
 		return
 	}

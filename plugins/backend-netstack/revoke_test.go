@@ -45,6 +45,12 @@ func TestRemovedPeerConnectionsReset(t *testing.T) {
 		{"ApplyPeers", func(n *testNode, k hostapi.Key) error {
 			return n.b.ApplyPeers(context.Background(), hostapi.PeerChanges{Remove: []hostapi.Key{k}})
 		}},
+		// The peer stays, but its allowed IPs no longer cover the far
+		// end: its flows end too.
+		{"ApplyPeers taking the allowed IPs", func(n *testNode, k hostapi.Key) error {
+			return n.b.ApplyPeers(context.Background(), hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{
+				{PublicKey: k, AllowedIPs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}}}})
+		}},
 	}
 	for _, rm := range removals {
 		t.Run(rm.name, func(t *testing.T) {

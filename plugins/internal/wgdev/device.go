@@ -232,6 +232,23 @@ func (d *Device) rollback(p hostapi.PeerPlan) {
 	}
 }
 
+// Owners returns, for each address, the peer its packets go to as the
+// peers configured through this Device stand (hostapi.PeerSet.Owner: the
+// longest match of their allowed IPs); the zero key where no peer's
+// allowed IPs cover it. Errors: hostapi.ErrClosed.
+func (d *Device) Owners(addrs []netip.Addr) ([]hostapi.Key, error) {
+	d.lock.lock(false)
+	defer d.lock.unlock()
+	if d.phase != phaseUp {
+		return nil, hostapi.ErrClosed
+	}
+	keys := make([]hostapi.Key, len(addrs))
+	for i, a := range addrs {
+		keys[i], _ = d.set.Owner(a)
+	}
+	return keys, nil
+}
+
 // RemovePeers removes the peers with these keys at once: wireguard-go stops
 // them, drops their keys, queued packets and allowed IPs before RemovePeers
 // returns. Zero and absent keys are ignored; peers added to the device
@@ -328,45 +345,72 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 }
 
 // liveState reads the peers of the device in place (livePeers must be
-// non-nil): the configured peer set, copied under the lock, then each
-// peer's live figures from wireguard-go. A peer wireguard-go does not
-// hold (removed meanwhile) is left out. Its fields beyond ListenPort and
-// Peers are State's to fill in.
+// non-nil): the configured peer set, copied under the lock into the
+// result (sorted by key), then each peer's live figures from wireguard-go.
+// A peer wireguard-go does not hold (removed meanwhile) is left out. Its
+// fields beyond ListenPort and Peers are State's to fill in.
+//
+// The result is its only allocation (a read of 10,000 peers leaves it as
+// garbage): the peers are sorted where they lie.
 func (d *Device) liveState() (hostapi.InterfaceState, error) {
 	d.lock.lock(false)
 	if d.phase != phaseUp {
 		d.lock.unlock()
 		return hostapi.InterfaceState{}, hostapi.ErrClosed
 	}
-	type peer struct { // sorted before the larger PeerStates are made
-		key hostapi.Key
-		ips []netip.Prefix
-	}
-	peers := make([]peer, 0, d.set.Len())
+	peers := make([]hostapi.PeerState, 0, d.set.Len())
 	for p := range d.set.All() {
-		peers = append(peers, peer{p.PublicKey, p.AllowedIPs})
+		peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs})
 	}
 	port := d.port
 	d.lock.unlock()
 
-	slices.SortFunc(peers, func(a, b peer) int { return bytes.Compare(a.key[:], b.key[:]) })
-	st := hostapi.InterfaceState{ListenPort: port, Peers: make([]hostapi.PeerState, 0, len(peers))}
-	for _, p := range peers {
-		wp := d.dev.LookupPeer(device.NoisePublicKey(p.key))
+	sortByKey(peers)
+	kept := peers[:0]
+	for _, ps := range peers {
+		wp := d.dev.LookupPeer(device.NoisePublicKey(ps.PublicKey))
 		if wp == nil {
 			continue
 		}
 		f := livePeers.read(wp)
-		ps := hostapi.PeerState{PublicKey: p.key, Endpoint: f.endpoint, LastHandshake: f.handshake, RxBytes: f.rx, TxBytes: f.tx, PersistentKeepalive: f.keepalive}
-		if len(p.ips) > 0 {
-			ps.AllowedIPs = p.ips
-			if !slices.IsSortedFunc(ps.AllowedIPs, comparePrefix) {
-				ps.AllowedIPs = slices.SortedFunc(slices.Values(p.ips), comparePrefix)
-			}
+		ps.Endpoint, ps.LastHandshake, ps.RxBytes, ps.TxBytes, ps.PersistentKeepalive = f.endpoint, f.handshake, f.rx, f.tx, f.keepalive
+		if len(ps.AllowedIPs) == 0 {
+			ps.AllowedIPs = nil
+		} else if !slices.IsSortedFunc(ps.AllowedIPs, comparePrefix) {
+			ps.AllowedIPs = slices.SortedFunc(slices.Values(ps.AllowedIPs), comparePrefix)
 		}
-		st.Peers = append(st.Peers, ps)
+		kept = append(kept, ps)
 	}
-	return st, nil
+	clear(peers[len(kept):]) // no key or allowed IPs of a peer left out stays reachable
+	return hostapi.InterfaceState{ListenPort: port, Peers: kept}, nil
+}
+
+// sortByKey sorts peers by public key. It sorts their indexes (4 bytes
+// each, not a PeerState's 136) and then moves each peer once into place,
+// along the permutation's cycles.
+func sortByKey(peers []hostapi.PeerState) {
+	order := make([]int32, len(peers)) // order[i]: the index of the peer that belongs at i
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(peers[a].PublicKey[:], peers[b].PublicKey[:]) })
+	for i := range order {
+		if order[i] < 0 || int(order[i]) == i {
+			continue
+		}
+		held := peers[i] // the cycle through i: fill each hole from its source
+		j := i
+		for {
+			src := int(order[j])
+			order[j] = -1
+			if src == i {
+				peers[j] = held
+				break
+			}
+			peers[j] = peers[src]
+			j = src
+		}
+	}
 }
 
 // ipcState reads the device through wireguard-go's UAPI get operation

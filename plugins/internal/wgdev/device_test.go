@@ -3,6 +3,7 @@ package wgdev
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,6 +133,15 @@ func TestAllowedIPMovesBetweenPeers(t *testing.T) {
 	}
 	if diff := cmp.Diff([]netip.Prefix{netip.MustParsePrefix("10.9.0.3/32"), moving}, got2.AllowedIPs, eq); diff != "" {
 		t.Errorf("peer 2 allowed IPs (-want +got):\n%s", diff)
+	}
+	// Owners follows the move: an address in the /24 now goes to peer 2.
+	addrs := []netip.Addr{netip.MustParseAddr("10.9.5.7"), netip.MustParseAddr("10.9.0.2"), netip.MustParseAddr("10.9.6.1")}
+	owners, err := n.dev.Owners(addrs)
+	if err != nil {
+		t.Fatalf("Owners: %v", err)
+	}
+	if want := []hostapi.Key{k2, k1, {}}; !slices.Equal(owners, want) {
+		t.Errorf("Owners(%v) = %v, want %v", addrs, owners, want)
 	}
 }
 

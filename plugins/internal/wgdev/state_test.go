@@ -1,8 +1,10 @@
 package wgdev
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +184,40 @@ func TestStateDoesNotDelayChanges(t *testing.T) {
 	}
 	if _, ok := peerState(t, n, pub); !ok {
 		t.Error("State after the change: the added peer is missing")
+	}
+}
+
+// TestSortByKey checks sortByKey against a stable sort of the same peers,
+// each peer moved whole (its fields travel with its key): empty, one,
+// sorted, reversed, random orders of distinct keys, and repeated keys.
+func TestSortByKey(t *testing.T) {
+	key := func(b byte, c byte) hostapi.Key { return hostapi.Key{0: b, 31: c} }
+	random := make([]hostapi.Key, 300)
+	for i := range random {
+		random[i] = key(byte(i*7919%251), byte(i))
+	}
+	cases := map[string][]hostapi.Key{
+		"empty":    {},
+		"one":      {key(1, 0)},
+		"sorted":   {key(1, 0), key(2, 0), key(3, 0)},
+		"reversed": {key(9, 0), key(5, 0), key(3, 0), key(1, 0)},
+		"random":   random,
+		"repeated": {key(4, 0), key(2, 0), key(4, 0), key(1, 0), key(2, 0)},
+	}
+	for name, keys := range cases {
+		t.Run(name, func(t *testing.T) {
+			peers := make([]hostapi.PeerState, len(keys))
+			for i, k := range keys {
+				peers[i] = hostapi.PeerState{PublicKey: k, RxBytes: uint64(k[0]), TxBytes: uint64(k[0]) * 3}
+			}
+			want := slices.Clone(peers)
+			slices.SortStableFunc(want, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+			sortByKey(peers)
+			for i := range peers {
+				if peers[i].PublicKey != want[i].PublicKey || peers[i].RxBytes != want[i].RxBytes || peers[i].TxBytes != want[i].TxBytes {
+					t.Fatalf("peer %d = %v, want %v", i, peers[i], want[i])
+				}
+			}
+		})
 	}
 }
