@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/rustynet/rustynet/hostapi/internal/pb"
@@ -17,19 +19,21 @@ import (
 // values under the same rules: a reply is refused in either form for the
 // same faults, and errors name the peer (peers[i].field) alike.
 
-// peerColumnsToPB encodes peers as columns.
+// peerColumnsToPB encodes peers as columns, in the memory of columns a
+// plugin's server has encoded and handed back (spareColumns), if any.
 func peerColumnsToPB(peers []PeerState) (*pb.PeerColumns, error) {
 	n := len(peers)
+	c := spareColumns.get()
 	m := &pb.PeerColumns{
 		Count:                    uint32(n),
-		PublicKeys:               make([]byte, 0, n*KeyLen),
-		Endpoints:                make([]byte, 0, n*9), // an IPv4 endpoint: 1 + 4 + 2
-		AllowedIpCounts:          make([]uint32, n),
-		AllowedIps:               make([]byte, 0, n*6), // one IPv4 prefix: 1 + 4 + 1
-		PersistentKeepaliveNanos: make([]int64, n),
-		LastHandshakeUnixNanos:   make([]int64, n),
-		RxBytes:                  make([]uint64, n),
-		TxBytes:                  make([]uint64, n),
+		PublicKeys:               slices.Grow(c.PublicKeys[:0], n*KeyLen),
+		Endpoints:                slices.Grow(c.Endpoints[:0], n*9), // an IPv4 endpoint: 1 + 4 + 2
+		AllowedIpCounts:          resized(c.AllowedIpCounts, n),
+		AllowedIps:               slices.Grow(c.AllowedIps[:0], n*6), // one IPv4 prefix: 1 + 4 + 1
+		PersistentKeepaliveNanos: resized(c.PersistentKeepaliveNanos, n),
+		LastHandshakeUnixNanos:   resized(c.LastHandshakeUnixNanos, n),
+		RxBytes:                  resized(c.RxBytes, n),
+		TxBytes:                  resized(c.TxBytes, n),
 	}
 	for i := range peers {
 		p := &peers[i]
@@ -54,6 +58,43 @@ func peerColumnsToPB(peers []PeerState) (*pb.PeerColumns, error) {
 		m.RxBytes[i], m.TxBytes[i] = p.RxBytes, p.TxBytes
 	}
 	return m, nil
+}
+
+// resized returns s with length n, reusing its memory if it is large
+// enough; the elements are for the caller to overwrite.
+func resized[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]E, n)
+}
+
+// spareColumns holds the column slices of State replies the plugin's
+// server has encoded (recyclingCodec), for the next reply to fill: a
+// status read of a large mesh then leaves no columns as garbage. A
+// sync.Pool: what it holds goes at the next garbage collection but one.
+var spareColumns columnPool
+
+type columnPool struct{ p sync.Pool }
+
+// get returns spare columns, or empty ones.
+func (c *columnPool) get() *pb.PeerColumns {
+	if m, ok := c.p.Get().(*pb.PeerColumns); ok {
+		return m
+	}
+	return new(pb.PeerColumns)
+}
+
+// put keeps m's slices for a later get; nothing may read m afterwards.
+func (c *columnPool) put(m *pb.PeerColumns) {
+	if m == nil || m.Count == 0 {
+		return
+	}
+	c.p.Put(&pb.PeerColumns{
+		PublicKeys: m.PublicKeys, Endpoints: m.Endpoints, AllowedIpCounts: m.AllowedIpCounts, AllowedIps: m.AllowedIps,
+		PersistentKeepaliveNanos: m.PersistentKeepaliveNanos, LastHandshakeUnixNanos: m.LastHandshakeUnixNanos,
+		RxBytes: m.RxBytes, TxBytes: m.TxBytes,
+	})
 }
 
 // peerColumnsFromPB decodes columns into peers. Memory is bounded by the

@@ -69,6 +69,9 @@ func (s *backendServer) State(ctx context.Context, req *pb.BackendStateRequest) 
 		return nil, toStatus(err)
 	}
 	m, err := interfaceStateToPB(st, req.GetPeerColumns())
+	if r, ok := s.impl.(StateRecycler); ok && req.GetPeerColumns() {
+		r.RecycleState(st) // the columns are copies; the per-peer messages would share keys
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}

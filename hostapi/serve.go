@@ -135,9 +135,11 @@ func serve(sets pluginSets, closeImpl func(context.Context) error, o serveOption
 
 // newGRPCServer builds the plugin's gRPC server. Messages may be as large
 // as gRPC allows (the host's go-plugin client sets the same limit), so that
-// entries and snapshots up to the contract's maxima fit.
+// entries and snapshots up to the contract's maxima fit; replies are
+// encoded by recyclingCodec.
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
-	opts = append(opts, grpc.MaxRecvMsgSize(math.MaxInt32), grpc.MaxSendMsgSize(math.MaxInt32))
+	opts = append(opts, grpc.MaxRecvMsgSize(math.MaxInt32), grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.ForceServerCodecV2(newRecyclingCodec()))
 	return grpc.NewServer(opts...)
 }
 

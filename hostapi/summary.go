@@ -83,6 +83,16 @@ type StateSummarizer interface {
 	StateSummary(ctx context.Context) (InterfaceSummary, error)
 }
 
+// StateRecycler is a Backend that can reuse the memory of its State
+// results: a caller done with a result hands it back through RecycleState
+// and may not read or keep any of it afterwards. The plugin side of a
+// backend connection hands back every result it has encoded, so that a
+// backend serving status reads of a large mesh need not leave each one's
+// peers as garbage.
+type StateRecycler interface {
+	RecycleState(InterfaceState)
+}
+
 // StateSummary returns b's state summed up: b's own StateSummary if it is
 // a StateSummarizer, else SummarizeState of its State. Its errors are
 // State's.
@@ -94,5 +104,9 @@ func StateSummary(ctx context.Context, b Backend) (InterfaceSummary, error) {
 	if err != nil {
 		return InterfaceSummary{}, err
 	}
-	return SummarizeState(st), nil
+	sum := SummarizeState(st)
+	if r, ok := b.(StateRecycler); ok {
+		r.RecycleState(st)
+	}
+	return sum, nil
 }

@@ -49,6 +49,7 @@ type Group[T any] struct {
 // call is one read and its result, guarded by Group.run but callers.
 type call[T any] struct {
 	callers int // guarded by Group.mu: the calls that joined it so far
+	sharers int // callers once the read has started: no call joins it after
 	done    bool
 	v       T
 	err     error
@@ -59,6 +60,15 @@ type call[T any] struct {
 // own, or that of a concurrent caller's read.
 func (g *Group[T]) Do(read func() (T, error)) (T, error) {
 	c := g.do(context.Background(), func(c *call[T]) { c.v, c.err = read() })
+	return c.v, c.err
+}
+
+// DoShared is Do for a read that wants to know how many callers its
+// result goes to: read is passed their number (1 if only the caller that
+// runs it), final before read starts. A read whose result is handed back
+// by each of its callers for reuse can count them off.
+func (g *Group[T]) DoShared(read func(callers int) (T, error)) (T, error) {
+	c := g.do(context.Background(), func(c *call[T]) { c.v, c.err = read(c.sharers) })
 	return c.v, c.err
 }
 
@@ -114,6 +124,7 @@ func (g *Group[T]) do(ctx context.Context, run func(*call[T])) *call[T] {
 		if g.next == c {
 			g.next = nil
 		}
+		c.sharers = c.callers
 		g.mu.Unlock()
 		start := now()
 		run(c)

@@ -104,6 +104,44 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestDoSharedCountsCallers: a read is told how many callers share its
+// result — each caller waiting when it starts, not one arriving during it
+// (that caller joins the next read, told 1).
+func TestDoSharedCountsCallers(t *testing.T) {
+	var g Group[int]
+	release := g.Hold()
+	const callers = 3
+	inRead := make(chan struct{})
+	finish := make(chan struct{})
+	got := make(chan int, callers+1)
+	for range callers {
+		go func() {
+			v, _ := g.DoShared(func(n int) (int, error) {
+				close(inRead)
+				<-finish
+				return n, nil
+			})
+			got <- v
+		}()
+	}
+	polltest.Until(t, "the callers waiting", 10*time.Second, time.Millisecond, func() bool { return g.Waiting() == callers })
+	release()
+	<-inRead
+	go func() { // arrives while the read runs
+		v, _ := g.DoShared(func(n int) (int, error) { return n, nil })
+		got <- v
+	}()
+	polltest.Until(t, "the late caller waiting", 10*time.Second, time.Millisecond, func() bool { return g.Waiting() == 1 })
+	close(finish)
+	counts := map[int]int{}
+	for range callers + 1 {
+		counts[<-got]++
+	}
+	if counts[callers] != callers || counts[1] != 1 {
+		t.Errorf("callers were told %v (told n: how many), want %d told %d and one told 1", counts, callers, callers)
+	}
+}
+
 // TestDoContextRereadsWhatAnotherContextCut: two callers share one read,
 // which runs under the context of whichever of them runs it. When that
 // context ends part-way, its caller gets the cut result, while the other,

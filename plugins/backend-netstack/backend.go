@@ -329,6 +329,14 @@ func (b *Backend) State(ctx context.Context) (hostapi.InterfaceState, error) {
 	return st, nil
 }
 
+// RecycleState hands back a State result its caller is done with (see
+// hostapi.StateRecycler and wgdev.Device.RecycleState).
+func (b *Backend) RecycleState(st hostapi.InterfaceState) {
+	if dev, err := b.device(); err == nil {
+		dev.RecycleState(st.Peers)
+	}
+}
+
 // ApplyRoutes changes by difference the routes of the stack, which are all
 // the routing there is: the proxies and forwards reach a destination only
 // if it is one of the interface's addresses, inside the subnet of one

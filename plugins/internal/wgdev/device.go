@@ -48,6 +48,7 @@ type Device struct {
 
 	lock  prioLock                                // serialises every method but the constructor; State holds it only briefly
 	reads readgroup.Group[hostapi.InterfaceState] // coalesces the device reads of concurrent States; used without lock
+	spare spareState                              // a State result handed back (RecycleState), for the next read; its own lock
 
 	// Guarded by lock.
 	phase phase
@@ -327,11 +328,11 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 	name, pub, addrs, peers := d.cfg.Name, d.pub, d.cfg.Addresses, d.set.Len()
 	d.lock.unlock()
 
-	read := func() (hostapi.InterfaceState, error) { return d.ipcState(peers) }
+	read := func(int) (hostapi.InterfaceState, error) { return d.ipcState(peers) }
 	if livePeers != nil {
 		read = d.liveState
 	}
-	st, err := d.reads.Do(read)
+	st, err := d.reads.DoShared(read)
 	if err != nil {
 		return hostapi.InterfaceState{}, err
 	}
@@ -351,14 +352,16 @@ func (d *Device) State() (hostapi.InterfaceState, error) {
 // fields beyond ListenPort and Peers are State's to fill in.
 //
 // The result is its only allocation (a read of 10,000 peers leaves it as
-// garbage): the peers are sorted where they lie.
-func (d *Device) liveState() (hostapi.InterfaceState, error) {
+// garbage), unless a result every caller handed back (RecycleState) is
+// there to reuse: the peers are sorted where they lie. callers is how
+// many State calls the result goes to.
+func (d *Device) liveState(callers int) (hostapi.InterfaceState, error) {
 	d.lock.lock(false)
 	if d.phase != phaseUp {
 		d.lock.unlock()
 		return hostapi.InterfaceState{}, hostapi.ErrClosed
 	}
-	peers := make([]hostapi.PeerState, 0, d.set.Len())
+	peers := d.spare.take(d.set.Len())
 	for p := range d.set.All() {
 		peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs})
 	}
@@ -382,7 +385,70 @@ func (d *Device) liveState() (hostapi.InterfaceState, error) {
 		kept = append(kept, ps)
 	}
 	clear(peers[len(kept):]) // no key or allowed IPs of a peer left out stays reachable
+	d.spare.lend(kept, callers)
 	return hostapi.InterfaceState{ListenPort: port, Peers: kept}, nil
+}
+
+// RecycleState hands back the Peers of a State result its caller has done
+// with — nothing may read or keep them after — so that a later State can
+// reuse their memory instead of leaving ~140 bytes per peer of garbage per
+// read. Every caller a read's result went to must hand it back before it
+// is reused; results of earlier reads, and anything else, are ignored.
+func (d *Device) RecycleState(peers []hostapi.PeerState) { d.spare.giveBack(peers) }
+
+// spareState is the memory of State results for reuse: the peers of the
+// last read while its callers hold them, and once they have all handed
+// them back, as the spare the next read fills.
+type spareState struct {
+	mu    sync.Mutex
+	spare []hostapi.PeerState // handed back by every holder; length 0
+	lent  *hostapi.PeerState  // the first element of the last read's peers; nil: none tracked
+	refs  int                 // the holders of lent that have not handed it back
+}
+
+// take returns an empty slice of capacity at least n: the spare if it is
+// large enough, else a new one.
+func (s *spareState) take(n int) []hostapi.PeerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cap(s.spare) >= n {
+		p := s.spare
+		s.spare = nil
+		return p
+	}
+	s.spare = nil
+	return make([]hostapi.PeerState, 0, n)
+}
+
+// lend records that peers go to holders callers; the previous read's
+// peers, if some holder never handed them back, are forgotten (the
+// garbage collector has them once their holders let go).
+func (s *spareState) lend(peers []hostapi.PeerState, holders int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lent, s.refs = nil, 0
+	if cap(peers) > 0 && holders > 0 {
+		s.lent, s.refs = &peers[:1][0], holders
+	}
+}
+
+// giveBack counts off one holder of peers; the last one makes them the
+// spare, cleared (they hold no key or allowed IPs of a peer since gone).
+func (s *spareState) giveBack(peers []hostapi.PeerState) {
+	if cap(peers) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lent == nil || &peers[:1][0] != s.lent {
+		return
+	}
+	if s.refs--; s.refs > 0 {
+		return
+	}
+	peers = peers[:cap(peers)]
+	clear(peers)
+	s.spare, s.lent = peers[:0], nil
 }
 
 // sortByKey sorts peers by public key. It sorts their indexes (4 bytes

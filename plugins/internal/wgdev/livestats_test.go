@@ -36,7 +36,7 @@ func TestLiveFiguresMatchUAPI(t *testing.T) {
 	equal := cmp.Comparer(func(x, y netip.Prefix) bool { return x == y })
 	var diff string
 	for range 5 { // a keepalive between the readings changes the counters; the next try sees none
-		live, err := a.dev.liveState()
+		live, err := a.dev.liveState(1)
 		if err != nil {
 			t.Fatal(err)
 		}

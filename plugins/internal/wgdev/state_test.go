@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rustynet/rustynet/hostapi"
+	"github.com/rustynet/rustynet/internal/poll/polltest"
 )
 
 // uapiText is a get operation's text as wireguard-go writes it: two
@@ -219,5 +220,73 @@ func TestSortByKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecycleState: a State result handed back by every caller it went to
+// is the memory the next State fills (and that State is right: a removed
+// peer is gone, a new one there); a result not handed back, one handed
+// back by only one of the two callers that shared it, or one handed back
+// twice by the same caller after a newer read, is never reused.
+func TestRecycleState(t *testing.T) {
+	n := newNode(t, "10.9.0.1")
+	peers := benchPeers(t, 50, 1)
+	if err := n.dev.ApplyPeers(hostapi.PeerChanges{Upsert: peers}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() hostapi.InterfaceState {
+		t.Helper()
+		st, err := n.dev.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	same := func(a, b hostapi.InterfaceState) bool { return &a.Peers[:1][0] == &b.Peers[:1][0] }
+
+	first := read()
+	if second := read(); same(first, second) {
+		t.Fatal("a result not handed back was reused")
+	}
+	st := read()
+	n.dev.RecycleState(st.Peers)
+	if err := n.dev.ApplyPeers(hostapi.PeerChanges{Remove: []hostapi.Key{peers[0].PublicKey}, Upsert: benchPeers(t, 1, 100)}); err != nil {
+		t.Fatal(err)
+	}
+	again := read()
+	if !same(st, again) {
+		t.Error("a result every caller handed back was not reused")
+	}
+	if len(again.Peers) != 50 || slices.ContainsFunc(again.Peers, func(p hostapi.PeerState) bool { return p.PublicKey == peers[0].PublicKey }) {
+		t.Errorf("the reused read holds %d peers (want 50), with the removed one: %v", len(again.Peers),
+			slices.ContainsFunc(again.Peers, func(p hostapi.PeerState) bool { return p.PublicKey == peers[0].PublicKey }))
+	}
+
+	// Two callers share one read: one handing it back is not enough.
+	release := n.dev.reads.Hold()
+	shared := make(chan hostapi.InterfaceState, 2)
+	for range 2 {
+		go func() {
+			st, err := n.dev.State()
+			if err != nil {
+				t.Error(err)
+			}
+			shared <- st
+		}()
+	}
+	polltest.Until(t, "both callers waiting", 10*time.Second, time.Millisecond, func() bool { return n.dev.reads.Waiting() == 2 })
+	release()
+	a, b := <-shared, <-shared
+	if !same(a, b) {
+		t.Fatal("the two callers did not share one read")
+	}
+	n.dev.RecycleState(a.Peers)
+	if next := read(); same(a, next) {
+		t.Fatal("a shared result was reused while a caller still held it")
+	}
+	n.dev.RecycleState(b.Peers) // a read came since: this result is no longer tracked
+	n.dev.RecycleState(b.Peers)
+	if next := read(); same(b, next) {
+		t.Error("a result handed back after a newer read was reused")
 	}
 }
