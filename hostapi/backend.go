@@ -60,7 +60,8 @@ type Backend interface {
 	RemovePeers(ctx context.Context, keys []Key) error
 
 	// State reads back the interface and every peer, with live statistics.
-	// Peers are sorted by public key.
+	// Peers are sorted by public key. The result is the caller's to read,
+	// not to modify: its slices may share memory with the backend's own.
 	State(ctx context.Context) (InterfaceState, error)
 
 	// ApplyRoutes changes, by difference, which prefixes the host routes

@@ -320,9 +320,14 @@ func peerConfigFromPB(m *pb.PeerConfig, what string) (PeerConfig, error) {
 	return p, nil
 }
 
-// interfaceStateToPB encodes s, its peers as columns if columns is set
-// (see convert_columns.go), else one message a peer.
-func interfaceStateToPB(s InterfaceState, columns bool) (*pb.InterfaceState, error) {
+// stateForm is how the host asked for a State reply's peers and routes:
+// as columns (see convert_columns.go), or one message or string each.
+type stateForm struct {
+	peerColumns, routeColumns bool
+}
+
+// interfaceStateToPB encodes s, its peers and routes in the form asked.
+func interfaceStateToPB(s InterfaceState, form stateForm) (*pb.InterfaceState, error) {
 	m := &pb.InterfaceState{
 		Name:       s.Name,
 		PublicKey:  s.PublicKey[:],
@@ -332,10 +337,15 @@ func interfaceStateToPB(s InterfaceState, columns bool) (*pb.InterfaceState, err
 	if m.Addresses, err = prefixesToStrings(s.Addresses, "addresses"); err != nil {
 		return nil, err
 	}
-	if m.Routes, err = prefixesToStrings(s.Routes, "routes"); err != nil {
+	if form.routeColumns {
+		m.RouteColumns, err = routeColumnsToPB(s.Routes)
+	} else {
+		m.Routes, err = prefixesToStrings(s.Routes, "routes")
+	}
+	if err != nil {
 		return nil, err
 	}
-	if columns {
+	if form.peerColumns {
 		m.PeerColumns, err = peerColumnsToPB(s.Peers)
 		return m, err
 	}
@@ -366,7 +376,15 @@ func interfaceStateFromPB(m *pb.InterfaceState) (InterfaceState, error) {
 	if s.Addresses, err = prefixesFromStrings(m.GetAddresses(), "addresses"); err != nil {
 		return InterfaceState{}, err
 	}
-	if s.Routes, err = prefixesFromStrings(m.GetRoutes(), "routes"); err != nil {
+	if len(m.GetRouteColumns()) > 0 {
+		if len(m.GetRoutes()) > 0 {
+			return InterfaceState{}, Errorf(CodeInvalidArgument, "both routes and route_columns")
+		}
+		s.Routes, err = routeColumnsFromPB(m.GetRouteColumns())
+	} else {
+		s.Routes, err = prefixesFromStrings(m.GetRoutes(), "routes")
+	}
+	if err != nil {
 		return InterfaceState{}, err
 	}
 	if cols := m.GetPeerColumns(); cols != nil {

@@ -60,6 +60,42 @@ func peerColumnsToPB(peers []PeerState) (*pb.PeerColumns, error) {
 	return m, nil
 }
 
+// routeColumnsToPB encodes routes as one column of prefixes, in the memory
+// of one a plugin's server has encoded and handed back, if any.
+func routeColumnsToPB(routes []netip.Prefix) ([]byte, error) {
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	b := slices.Grow(spareColumns.getRoutes(), len(routes)*6) // an IPv4 prefix: 1 + 4 + 1
+	for i, r := range routes {
+		if !r.IsValid() {
+			return nil, Errorf(CodeInvalidArgument, "routes[%d]: invalid prefix %s", i, r)
+		}
+		b = appendPrefix(b, r)
+	}
+	return b, nil
+}
+
+// routeColumnsFromPB decodes a column of prefixes. It counts them before
+// it allocates: memory is bounded by the column.
+func routeColumnsFromPB(b []byte) ([]netip.Prefix, error) {
+	n := 0
+	for rest := b; len(rest) > 0; n++ {
+		var err error
+		if _, rest, err = nextItem(rest); err != nil {
+			return nil, Errorf(CodeInvalidArgument, "routes[%d]: %v", n, err)
+		}
+	}
+	routes := make([]netip.Prefix, n)
+	for i := range routes {
+		var err error
+		if routes[i], b, err = nextPrefix(b); err != nil {
+			return nil, Errorf(CodeInvalidArgument, "routes[%d]: %v", i, err)
+		}
+	}
+	return routes, nil
+}
+
 // resized returns s with length n, reusing its memory if it is large
 // enough; the elements are for the caller to overwrite.
 func resized[E any](s []E, n int) []E {
@@ -75,7 +111,7 @@ func resized[E any](s []E, n int) []E {
 // sync.Pool: what it holds goes at the next garbage collection but one.
 var spareColumns columnPool
 
-type columnPool struct{ p sync.Pool }
+type columnPool struct{ p, routes sync.Pool }
 
 // get returns spare columns, or empty ones.
 func (c *columnPool) get() *pb.PeerColumns {
@@ -83,6 +119,21 @@ func (c *columnPool) get() *pb.PeerColumns {
 		return m
 	}
 	return new(pb.PeerColumns)
+}
+
+// getRoutes returns a spare route column, empty, or nil.
+func (c *columnPool) getRoutes() []byte {
+	if b, ok := c.routes.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+// putRoutes keeps b for a later getRoutes; nothing may read b afterwards.
+func (c *columnPool) putRoutes(b []byte) {
+	if cap(b) > 0 {
+		c.routes.Put(&b)
+	}
 }
 
 // put keeps m's slices for a later get; nothing may read m afterwards.

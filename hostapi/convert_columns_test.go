@@ -45,37 +45,42 @@ func columnPeers() []PeerState {
 // rows, which is the state sent (an empty allowed-IP list reads as nil in
 // both forms).
 func TestPeerColumnsMatchRows(t *testing.T) {
-	sent := InterfaceState{Name: "rn0", ListenPort: 51820, Peers: columnPeers()}
-	want := InterfaceState{Name: "rn0", ListenPort: 51820, Peers: columnPeers()}
+	routes := []netip.Prefix{netip.MustParsePrefix("100.64.0.2/32"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("0.0.0.0/0"),
+		netip.MustParsePrefix("10.1.2.3/24")} // not masked: kept as sent
+	sent := InterfaceState{Name: "rn0", ListenPort: 51820, Peers: columnPeers(), Routes: routes}
+	want := InterfaceState{Name: "rn0", ListenPort: 51820, Peers: columnPeers(), Routes: routes}
 	want.Peers[3].AllowedIPs = nil
-	for _, columns := range []bool{false, true} {
-		m, err := interfaceStateToPB(sent, columns)
+	for _, form := range []stateForm{{}, {peerColumns: true}, {routeColumns: true}, {peerColumns: true, routeColumns: true}} {
+		m, err := interfaceStateToPB(sent, form)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if columns != (m.PeerColumns != nil) || columns == (len(m.Peers) > 0) {
-			t.Fatalf("columns=%v: encoded %d rows and columns %v", columns, len(m.Peers), m.PeerColumns != nil)
+		if form.peerColumns != (m.PeerColumns != nil) || form.peerColumns == (len(m.Peers) > 0) {
+			t.Fatalf("%+v: encoded %d rows and columns %v", form, len(m.Peers), m.PeerColumns != nil)
+		}
+		if form.routeColumns != (len(m.RouteColumns) > 0) || form.routeColumns == (len(m.Routes) > 0) {
+			t.Fatalf("%+v: encoded %d route strings and %d bytes of route columns", form, len(m.Routes), len(m.RouteColumns))
 		}
 		got, err := interfaceStateFromPB(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("columns=%v:\n got %+v\nwant %+v", columns, got, want)
+			t.Errorf("%+v:\n got %+v\nwant %+v", form, got, want)
 		}
 	}
 	t.Run("no peers", func(t *testing.T) {
-		m, err := interfaceStateToPB(InterfaceState{}, true)
+		m, err := interfaceStateToPB(InterfaceState{}, stateForm{peerColumns: true, routeColumns: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := interfaceStateFromPB(m)
-		if err != nil || got.Peers != nil {
-			t.Fatalf("got %v, %v; want no peers", got.Peers, err)
+		if err != nil || got.Peers != nil || got.Routes != nil {
+			t.Fatalf("got %v, %v, %v; want no peers and no routes", got.Peers, got.Routes, err)
 		}
 	})
 	t.Run("decoded allowed IPs do not share capacity", func(t *testing.T) {
-		m, _ := interfaceStateToPB(sent, true)
+		m, _ := interfaceStateToPB(sent, stateForm{peerColumns: true})
 		got, _ := interfaceStateFromPB(m)
 		next := got.Peers[3-1].AllowedIPs[0]
 		_ = append(got.Peers[1].AllowedIPs, netip.Prefix{})
@@ -83,6 +88,13 @@ func TestPeerColumnsMatchRows(t *testing.T) {
 			t.Fatal("appending to one peer's allowed IPs overwrote the next peer's")
 		}
 	})
+}
+
+func TestRouteColumnsRejectAnInvalidPrefix(t *testing.T) {
+	_, err := routeColumnsToPB([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}})
+	if CodeOf(err) != CodeInvalidArgument || !strings.Contains(err.Error(), "routes[1]: invalid prefix") {
+		t.Fatalf("got %v, want INVALID_ARGUMENT naming routes[1]", err)
+	}
 }
 
 func TestPeerColumnsRejectUnencodablePeers(t *testing.T) {
@@ -159,6 +171,29 @@ func TestPeerColumnsRejectMalformed(t *testing.T) {
 			}
 			if peers != nil {
 				t.Errorf("got %d peers with the error, want none", len(peers))
+			}
+		})
+	}
+	t.Run("both forms of routes", func(t *testing.T) {
+		m := &pb.InterfaceState{PublicKey: make([]byte, KeyLen), Routes: []string{"10.0.0.0/8"}, RouteColumns: item(10, 0, 0, 0, 8)}
+		if _, err := interfaceStateFromPB(m); CodeOf(err) != CodeInvalidArgument || !strings.Contains(err.Error(), "both routes and route_columns") {
+			t.Fatalf("got %v, want INVALID_ARGUMENT naming both forms", err)
+		}
+	})
+	for _, tt := range []struct {
+		name    string
+		columns []byte
+		want    string
+	}{
+		{"truncated", item(10, 0, 0, 0, 8)[:4], "routes[0]: truncated"},
+		{"length beyond the column", append(item(10, 0, 0, 0, 8), 0xff, 0xff, 0x7f), "routes[1]: truncated"},
+		{"prefix length 33", append(item(10, 0, 0, 0, 8), item(10, 0, 0, 1, 33)...), "routes[1]: prefix length 33"},
+		{"prefix of 3 bytes", item(10, 0, 8), "routes[0]: a prefix of 3 bytes"},
+	} {
+		t.Run("route columns "+tt.name, func(t *testing.T) {
+			routes, err := routeColumnsFromPB(tt.columns)
+			if CodeOf(err) != CodeInvalidArgument || !strings.Contains(err.Error(), tt.want) || routes != nil {
+				t.Fatalf("got %v, %v; want INVALID_ARGUMENT containing %q and no routes", routes, err, tt.want)
 			}
 		})
 	}

@@ -65,7 +65,7 @@ func (c *backendClient) RemovePeers(ctx context.Context, keys []Key) error {
 }
 
 func (c *backendClient) State(ctx context.Context) (InterfaceState, error) {
-	resp, err := c.rpc.State(ctx, &pb.BackendStateRequest{PeerColumns: true})
+	resp, err := c.rpc.State(ctx, &pb.BackendStateRequest{PeerColumns: true, RouteColumns: true})
 	if err != nil {
 		return InterfaceState{}, fromStatus(ctx, BackendPluginName, err)
 	}

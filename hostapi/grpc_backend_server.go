@@ -68,7 +68,7 @@ func (s *backendServer) State(ctx context.Context, req *pb.BackendStateRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	m, err := interfaceStateToPB(st, req.GetPeerColumns())
+	m, err := interfaceStateToPB(st, stateForm{peerColumns: req.GetPeerColumns(), routeColumns: req.GetRouteColumns()})
 	if r, ok := s.impl.(StateRecycler); ok && req.GetPeerColumns() {
 		r.RecycleState(st) // the columns are copies; the per-peer messages would share keys
 	}

@@ -48,6 +48,9 @@ func TestStateRecycled(t *testing.T) {
 	t.Cleanup(c.Kill)
 	for i := range 5 {
 		impl.state = benchInterfaceState(300 - 50*i) // each reply smaller than the last: stale columns would show
+		for _, p := range impl.state.Peers {
+			impl.state.Routes = append(impl.state.Routes, p.AllowedIPs...)
+		}
 		got, err := c.State(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -55,6 +58,9 @@ func TestStateRecycled(t *testing.T) {
 		if diff := cmp.Diff(impl.state.Peers, got.Peers, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 			cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
 			t.Fatalf("read %d (-backend +host):\n%s", i, diff)
+		}
+		if !slices.Equal(impl.state.Routes, got.Routes) {
+			t.Fatalf("read %d: routes %v, want %v", i, got.Routes, impl.state.Routes)
 		}
 	}
 	if n := impl.recycled.Load(); n != 5 {

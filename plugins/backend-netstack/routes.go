@@ -103,10 +103,11 @@ func (s *routeSet) covers(a netip.Addr) bool {
 	return false
 }
 
-// list returns the routes, sorted, in a slice of the caller's own. The
-// sorted routes are kept until the next change: every status lists them
-// (10,000 at 10,000 peers), and they change far less often. It must not
-// run concurrently with itself or a change.
+// list returns the routes, sorted, to be read only: they are kept until
+// the next change, which replaces them and never writes to them, so a
+// caller may hold them as long as it likes (clipped: an append copies).
+// Every status lists them (10,000 at 10,000 peers), and they change far
+// less often. It must not run concurrently with itself or a change.
 func (s *routeSet) list() []netip.Prefix {
 	if s.sorted == nil && len(s.set) > 0 {
 		s.sorted = make([]netip.Prefix, 0, len(s.set))
@@ -115,7 +116,7 @@ func (s *routeSet) list() []netip.Prefix {
 		}
 		slices.SortFunc(s.sorted, netip.Prefix.Compare)
 	}
-	return append(make([]netip.Prefix, 0, len(s.sorted)), s.sorted...)
+	return slices.Clip(s.sorted)
 }
 
 // netipAddr converts a gVisor address (4 or 16 bytes) to a netip.Addr.

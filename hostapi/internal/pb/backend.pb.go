@@ -903,7 +903,11 @@ type InterfaceState struct {
 	Routes     []string               `protobuf:"bytes,6,rep,name=routes,proto3" json:"routes,omitempty"`
 	// peer_columns holds the peers instead of peers when the host asked for
 	// columns (BackendStateRequest.peer_columns); never both.
-	PeerColumns   *PeerColumns `protobuf:"bytes,7,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
+	PeerColumns *PeerColumns `protobuf:"bytes,7,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
+	// route_columns holds the routes instead of routes when the host asked
+	// for them so (BackendStateRequest.route_columns); never both. Each
+	// route is a prefix in PeerColumns.allowed_ips' form.
+	RouteColumns  []byte `protobuf:"bytes,8,opt,name=route_columns,json=routeColumns,proto3" json:"route_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -983,6 +987,13 @@ func (x *InterfaceState) GetRoutes() []string {
 func (x *InterfaceState) GetPeerColumns() *PeerColumns {
 	if x != nil {
 		return x.PeerColumns
+	}
+	return nil
+}
+
+func (x *InterfaceState) GetRouteColumns() []byte {
+	if x != nil {
+		return x.RouteColumns
 	}
 	return nil
 }
@@ -1758,7 +1769,10 @@ type BackendStateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// peer_columns asks for the peers as InterfaceState.peer_columns. A
 	// plugin that predates it ignores it and answers with peers.
-	PeerColumns   bool `protobuf:"varint,1,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
+	PeerColumns bool `protobuf:"varint,1,opt,name=peer_columns,json=peerColumns,proto3" json:"peer_columns,omitempty"`
+	// route_columns asks for the routes as InterfaceState.route_columns. A
+	// plugin that predates it ignores it and answers with routes.
+	RouteColumns  bool `protobuf:"varint,2,opt,name=route_columns,json=routeColumns,proto3" json:"route_columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1796,6 +1810,13 @@ func (*BackendStateRequest) Descriptor() ([]byte, []int) {
 func (x *BackendStateRequest) GetPeerColumns() bool {
 	if x != nil {
 		return x.PeerColumns
+	}
+	return false
+}
+
+func (x *BackendStateRequest) GetRouteColumns() bool {
+	if x != nil {
+		return x.RouteColumns
 	}
 	return false
 }
@@ -2602,7 +2623,7 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x1apersistent_keepalive_nanos\x18\x04 \x01(\x03R\x18persistentKeepaliveNanos\"]\n" +
 	"\vPeerChanges\x12\x16\n" +
 	"\x06remove\x18\x01 \x03(\fR\x06remove\x126\n" +
-	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\x93\x02\n" +
+	"\x06upsert\x18\x02 \x03(\v2\x1e.rustynet.plugin.v1.PeerConfigR\x06upsert\"\xb8\x02\n" +
 	"\x0eInterfaceState\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -2612,7 +2633,8 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\x123\n" +
 	"\x05peers\x18\x05 \x03(\v2\x1d.rustynet.plugin.v1.PeerStateR\x05peers\x12\x16\n" +
 	"\x06routes\x18\x06 \x03(\tR\x06routes\x12B\n" +
-	"\fpeer_columns\x18\a \x01(\v2\x1f.rustynet.plugin.v1.PeerColumnsR\vpeerColumns\"\xde\x02\n" +
+	"\fpeer_columns\x18\a \x01(\v2\x1f.rustynet.plugin.v1.PeerColumnsR\vpeerColumns\x12#\n" +
+	"\rroute_columns\x18\b \x01(\fR\frouteColumns\"\xde\x02\n" +
 	"\vPeerColumns\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\rR\x05count\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x01(\fR\n" +
@@ -2659,9 +2681,10 @@ const file_rustynet_plugin_v1_backend_proto_rawDesc = "" +
 	"\x19BackendApplyPeersResponse\"/\n" +
 	"\x19BackendRemovePeersRequest\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\fR\x04keys\"\x1c\n" +
-	"\x1aBackendRemovePeersResponse\"8\n" +
+	"\x1aBackendRemovePeersResponse\"]\n" +
 	"\x13BackendStateRequest\x12!\n" +
-	"\fpeer_columns\x18\x01 \x01(\bR\vpeerColumns\"P\n" +
+	"\fpeer_columns\x18\x01 \x01(\bR\vpeerColumns\x12#\n" +
+	"\rroute_columns\x18\x02 \x01(\bR\frouteColumns\"P\n" +
 	"\x14BackendStateResponse\x128\n" +
 	"\x05state\x18\x01 \x01(\v2\".rustynet.plugin.v1.InterfaceStateR\x05state\"8\n" +
 	"\fRouteChanges\x12\x16\n" +

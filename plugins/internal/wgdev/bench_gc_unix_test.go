@@ -14,8 +14,8 @@ import (
 // goroutines and timers per peer, which are nearly all of a backend
 // plugin's heap. cpu-ms is the CPU time of a cycle in every thread (the
 // collector marks on both cores); ns/op its wall time. It prices garbage:
-// a backend that handed back every MB a status read leaves (BenchmarkState's
-// B/op) would pay a cycle per MB.
+// a backend that kept its resident set from growing by the garbage its
+// reads leave would pay a cycle per MB of it.
 func BenchmarkGC(b *testing.B) {
 	for _, existing := range []int{10000} {
 		n := benchDevice(b, existing)
