@@ -46,7 +46,10 @@ tar -xzf "$rel"/a/rustynet_*_linux_amd64.tar.gz -C "$rel"
 for f in packaging/systemd/rustynet.service packaging/launchd/net.rustynet.daemon.plist rustynet-store-file rustynet-backend-netstack; do
   ls "$rel"/rustynet_*_linux_amd64/$f >/dev/null
 done
-"$rel"/rustynet_*_linux_amd64/rustynet version | grep -q '^rustynet v0.0.0-snapshot+' || { echo "release: the binary is not stamped"; exit 1; }
+# The output is read whole first: grep -q stops at its match, and with
+# pipefail the binary's SIGPIPE on its next line would fail the step.
+version=$("$rel"/rustynet_*_linux_amd64/rustynet version)
+grep -q '^rustynet v0.0.0-snapshot+' <<<"$version" || { echo "release: the binary is not stamped: $version"; exit 1; }
 rm -rf "$rel"
 
 step "staticcheck"
