@@ -156,9 +156,10 @@ type Supervisor[T any] struct {
 	state    State
 	restarts int
 	lastErr  string
-	recent   []time.Time // restart times within the breaker window
-	trips    int         // breaker openings since an instance last proved healthy
-	next     time.Time   // when the open breaker half-opens
+	recent   []time.Time   // restart times within the breaker window
+	trips    int           // breaker openings since an instance last proved healthy
+	next     time.Time     // when the open breaker half-opens
+	cool     time.Duration // the cooldown of the breaker's last opening
 	missed   int
 	latency  time.Duration
 }
@@ -434,30 +435,32 @@ func (s *Supervisor[T]) noteRestart(why string, permanent bool) (open bool) {
 	s.lastErr = why
 	s.inst, s.missed, s.latency = nil, 0, 0
 	open = permanent || s.trips > 0 || len(s.recent) > s.cfg.BreakerRestarts
+	if open {
+		// Opened here, with its next attempt, in the same hold of s.mu as
+		// the state that says so: a Get woken by ErrBroken reads both.
+		s.trips++
+		s.cool = s.cfg.BreakerCooldown
+		for i := 1; i < s.trips && s.cool < s.cfg.BreakerCooldownMax; i++ {
+			s.cool *= 2
+		}
+		s.cool = min(s.cool, s.cfg.BreakerCooldownMax)
+	}
 	if s.state != StateClosed {
 		s.state = StateRestarting
 		if open {
-			s.state = StateBroken
+			s.state, s.next = StateBroken, now.Add(s.cool)
 		}
 		s.broadcast()
 	}
 	return open
 }
 
-// openBreaker opens the breaker and returns its cooldown, which doubles
-// with each opening since an instance last proved healthy.
+// openBreaker reports the breaker noteRestart opened (log, OnBroken) and
+// returns its cooldown, which doubles with each opening since an
+// instance last proved healthy.
 func (s *Supervisor[T]) openBreaker() time.Duration {
 	s.mu.Lock()
-	s.trips++
-	cool := s.cfg.BreakerCooldown
-	for i := 1; i < s.trips && cool < s.cfg.BreakerCooldownMax; i++ {
-		cool *= 2
-	}
-	cool = min(cool, s.cfg.BreakerCooldownMax)
-	if s.state != StateClosed {
-		s.state, s.next = StateBroken, time.Now().Add(cool)
-		s.broadcast()
-	}
+	cool := s.cool
 	st, recent := s.statusLocked(), len(s.recent)
 	s.mu.Unlock()
 	s.log.Error(msgBreakerOpen, "restarts_in_window", recent, "window", s.cfg.BreakerWindow, "retry_in", cool, "last_error", st.LastError)
