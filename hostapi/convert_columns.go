@@ -111,11 +111,11 @@ func resized[E any](s []E, n int) []E {
 // sync.Pool: what it holds goes at the next garbage collection but one.
 var spareColumns columnPool
 
-type columnPool struct{ p, routes sync.Pool }
+type columnPool struct{ peers, routes sync.Pool }
 
 // get returns spare columns, or empty ones.
 func (c *columnPool) get() *pb.PeerColumns {
-	if m, ok := c.p.Get().(*pb.PeerColumns); ok {
+	if m, ok := c.peers.Get().(*pb.PeerColumns); ok {
 		return m
 	}
 	return new(pb.PeerColumns)
@@ -141,7 +141,7 @@ func (c *columnPool) put(m *pb.PeerColumns) {
 	if m == nil || m.Count == 0 {
 		return
 	}
-	c.p.Put(&pb.PeerColumns{
+	c.peers.Put(&pb.PeerColumns{
 		PublicKeys: m.PublicKeys, Endpoints: m.Endpoints, AllowedIpCounts: m.AllowedIpCounts, AllowedIps: m.AllowedIps,
 		PersistentKeepaliveNanos: m.PersistentKeepaliveNanos, LastHandshakeUnixNanos: m.LastHandshakeUnixNanos,
 		RxBytes: m.RxBytes, TxBytes: m.TxBytes,

@@ -60,10 +60,8 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	d.auditAccepted(audit.SourceAPI, res, data)
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
-	if !ready.done { // a fork resolution the ledger took whole
-		ready = prepared{done: true}
-		ready.changes, ready.full = reconcile.Changes(pre, res.Post, op, d.recOpts)
-	}
+	// A fork resolution the ledger takes whole is not prepared (ready is
+	// zero): its branch below uses none of it.
 	changes, full := ready.changes, ready.full
 	if u.Body.Operation.Type == membership.OpResolveFork {
 		// The log's suffix was replaced (or a fork left): nothing of the
@@ -244,7 +242,6 @@ func (d *Daemon) feedStatus() controlapi.FeedStatus {
 // (Ledger.ApplyPreparing): the data-plane change from the state before it,
 // and the filter of the state after it.
 type prepared struct {
-	done    bool
 	changes reconcile.Delta
 	full    bool            // a full reconcile is needed: changes is not the whole change
 	filter  *hostapi.Filter // compiled for res.Post; nil if not needed or if the node is isolated
@@ -256,7 +253,7 @@ type prepared struct {
 // d.mu (ApplyPreparing returns only after it): it reads the daemon's
 // fields, never the ledger's. pre is the state the update extends.
 func (d *Daemon) prepare(pre *membership.State, res *membership.Result, op *membership.Operation) prepared {
-	p := prepared{done: true}
+	var p prepared
 	p.changes, p.full = reconcile.Changes(pre, res.Post, op, d.recOpts)
 	if !p.full && filters(op.Type) && d.isolated == "" {
 		f := d.compiler.Compile(res.Post.Policy(), res.Post, d.opts.NodeID, d.policyOptions())

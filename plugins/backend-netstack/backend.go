@@ -51,8 +51,6 @@ type Backend struct {
 	// limits bound every proxy, forward and expose listener; tests may
 	// lower them before the first Configure.
 	limits proxyLimits
-	// peers indexes the peers' allowed IPs, to end the flows of a removed
-	// peer; it has its own lock, taken after mu (see revoke.go).
 
 	// mu serialises Configure, ApplyRoutes and Close and guards the fields
 	// below. It is taken before the link's lock, never after.
