@@ -7,18 +7,28 @@ import (
 	"github.com/rustynet/rustynet/core/membership/membershiptest"
 )
 
-// TestLargeUpdateSignatures runs the signature checks on an update large
-// enough that its signatures are verified in parallel (a set_policy of 300
+// TestEarlySignatureVerdicts runs the signature checks, whose known
+// signers Evaluate verifies in parallel with computing the post state, on
+// a small update (an add_node) and a large one (a set_policy of 300
 // rules): the answers are those of verifying one at a time, in the order
 // the signatures come — a bad signature is refused naming its signer, an
 // unknown signer before it is refused as unknown, and a valid quorum
 // applies.
-func TestLargeUpdateSignatures(t *testing.T) {
-	net := membershiptest.New(t, 4)
-	u := net.Propose(t, membership.Operation{Type: membership.OpSetPolicy, Policy: membershiptest.MeshRules(300, 0, membershiptest.NodeID)})
-	if n := len(u.BodyBytes()); n < 20<<10 {
-		t.Fatalf("the update's body is %d bytes: too small to be verified in parallel", n)
+func TestEarlySignatureVerdicts(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		op   membership.Operation
+	}{
+		{"add_node", membership.Operation{Type: membership.OpAddNode, Node: membershiptest.Node("x1", 900)}},
+		{"set_policy of 300 rules", membership.Operation{Type: membership.OpSetPolicy, Policy: membershiptest.MeshRules(300, 0, membershiptest.NodeID)}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testSignatureVerdicts(t, c.op) })
 	}
+}
+
+func testSignatureVerdicts(t *testing.T, op membership.Operation) {
+	net := membershiptest.New(t, 4)
+	u := net.Propose(t, op)
 	msg := docSigningMessage("test", u.BodyBytes())
 	alice, bob, carol := net.Approvers["alice"], net.Approvers["bob"], net.Approvers["carol"]
 	mallory := membershiptest.NewApprover("mallory", membership.RoleApprover)
