@@ -27,6 +27,32 @@ type nodeSeq struct {
 type nodeChunk struct {
 	nodes  []*Node
 	leaves []byte // leaves[32*i : 32*i+32] is nodes[i]'s
+	// routing counts the nodes tagged router or exit, so that a scan
+	// for them (RoutingNodes, on every update) skips the chunks without.
+	routing int
+}
+
+// routingNode reports whether n is tagged router or exit: a node whose
+// routes or exit service other nodes' data planes depend on.
+func routingNode(n *Node) bool { return n.HasTag(TagRouter) || n.HasTag(TagExit) }
+
+// countRouting returns how many of ns are routing nodes.
+func countRouting(ns []*Node) int {
+	k := 0
+	for _, n := range ns {
+		if routingNode(n) {
+			k++
+		}
+	}
+	return k
+}
+
+// b2i is 1 for true and 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // chunkNodes is a chunk's size after a split; a chunk splits in two when
@@ -79,6 +105,21 @@ func (q *nodeSeq) all(yield func(*Node, []byte) bool) {
 	}
 }
 
+// routingNodes yields the routing nodes (routingNode) in ID order,
+// skipping the chunks that hold none.
+func (q *nodeSeq) routingNodes(yield func(*Node) bool) {
+	for _, c := range q.chunks {
+		if c.routing == 0 {
+			continue
+		}
+		for _, n := range c.nodes {
+			if routingNode(n) && !yield(n) {
+				return
+			}
+		}
+	}
+}
+
 // writeLeaves writes every leaf, in order, to h.
 func (q *nodeSeq) writeLeaves(h hash.Hash) {
 	for _, c := range q.chunks {
@@ -106,8 +147,9 @@ func (b *seqBuilder) own(ci int) *nodeChunk {
 	}
 	// Room for one more: an update most often adds a node.
 	cp := &nodeChunk{
-		nodes:  append(make([]*Node, 0, len(c.nodes)+1), c.nodes...),
-		leaves: append(make([]byte, 0, len(c.leaves)+32), c.leaves...),
+		nodes:   append(make([]*Node, 0, len(c.nodes)+1), c.nodes...),
+		leaves:  append(make([]byte, 0, len(c.leaves)+32), c.leaves...),
+		routing: c.routing,
 	}
 	b.q.chunks[ci] = cp
 	b.owned = append(b.owned, cp)
@@ -117,7 +159,7 @@ func (b *seqBuilder) own(ci int) *nodeChunk {
 // put inserts or replaces n (which the sequence then holds) with its leaf.
 func (b *seqBuilder) put(n *Node, leaf [32]byte) {
 	if len(b.q.chunks) == 0 {
-		c := &nodeChunk{nodes: []*Node{n}, leaves: append([]byte(nil), leaf[:]...)}
+		c := &nodeChunk{nodes: []*Node{n}, leaves: append([]byte(nil), leaf[:]...), routing: b2i(routingNode(n))}
 		b.q.chunks, b.copied = []*nodeChunk{c}, true
 		b.owned = append(b.owned, c)
 		b.q.count = 1
@@ -126,17 +168,19 @@ func (b *seqBuilder) put(n *Node, leaf [32]byte) {
 	ci, j, found := b.q.search(n.ID)
 	c := b.own(ci)
 	if found {
+		c.routing += b2i(routingNode(n)) - b2i(routingNode(c.nodes[j]))
 		c.nodes[j] = n
 		copy(c.leaves[32*j:], leaf[:])
 		return
 	}
+	c.routing += b2i(routingNode(n))
 	c.nodes = slices.Insert(c.nodes, j, n)
 	c.leaves = slices.Insert(c.leaves, 32*j, leaf[:]...)
 	b.q.count++
 	if len(c.nodes) > 2*chunkNodes {
 		half := len(c.nodes) / 2
-		lo := &nodeChunk{nodes: slices.Clone(c.nodes[:half]), leaves: slices.Clone(c.leaves[:32*half])}
-		hi := &nodeChunk{nodes: slices.Clone(c.nodes[half:]), leaves: slices.Clone(c.leaves[32*half:])}
+		lo := &nodeChunk{nodes: slices.Clone(c.nodes[:half]), leaves: slices.Clone(c.leaves[:32*half]), routing: countRouting(c.nodes[:half])}
+		hi := &nodeChunk{nodes: slices.Clone(c.nodes[half:]), leaves: slices.Clone(c.leaves[32*half:]), routing: countRouting(c.nodes[half:])}
 		b.q.chunks = slices.Replace(b.q.chunks, ci, ci+1, lo, hi)
 		b.owned = append(b.owned, lo, hi)
 	}
@@ -149,6 +193,7 @@ func (b *seqBuilder) delete(id string) {
 		return
 	}
 	c := b.own(ci)
+	c.routing -= b2i(routingNode(c.nodes[j]))
 	c.nodes = slices.Delete(c.nodes, j, j+1)
 	c.leaves = slices.Delete(c.leaves, 32*j, 32*j+32)
 	b.q.count--

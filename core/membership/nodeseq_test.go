@@ -14,8 +14,9 @@ import (
 // inserts, replacements and deletions — in runs long enough to split
 // chunks and to empty them — beside a plain sorted list, and checks after
 // every builder: the same nodes and leaves in the same order, lookups,
-// the count, the chunks' bounds, the leaves' digest, and that the
-// sequence built from was not changed.
+// the count, the chunks' bounds, the leaves' digest, the routing nodes
+// (tags come and go with replacements) and each chunk's count of them,
+// and that the sequence built from was not changed.
 func TestNodeSeqAgainstSortedSlice(t *testing.T) {
 	type entry struct {
 		n    *Node
@@ -46,7 +47,7 @@ func TestNodeSeqAgainstSortedSlice(t *testing.T) {
 				}
 				continue
 			}
-			n := &Node{ID: id}
+			n := &Node{ID: id, Tags: [][]string{nil, {"web"}, {TagRouter}, {TagExit, "web"}}[rng.IntN(4)]}
 			leaf := leafOf(n, round)
 			b.put(n, leaf)
 			i, ok := slices.BinarySearchFunc(ref, id, func(e entry, id string) int { return strings.Compare(e.n.ID, id) })
@@ -88,6 +89,21 @@ func TestNodeSeqAgainstSortedSlice(t *testing.T) {
 				if len(c.nodes) == 0 || len(c.nodes) > 2*chunkNodes || len(c.leaves) != 32*len(c.nodes) {
 					t.Fatalf("round %d: chunk %d holds %d nodes, %d leaf bytes", round, i, len(c.nodes), len(c.leaves))
 				}
+				if c.routing != countRouting(c.nodes) {
+					t.Fatalf("round %d: chunk %d counts %d routing nodes, holds %d", round, i, c.routing, countRouting(c.nodes))
+				}
+			}
+			var routing, wantRouting []*Node
+			for n := range s.q.routingNodes {
+				routing = append(routing, n)
+			}
+			for _, e := range s.ref {
+				if slices.Contains(e.n.Tags, TagRouter) || slices.Contains(e.n.Tags, TagExit) {
+					wantRouting = append(wantRouting, e.n)
+				}
+			}
+			if !slices.Equal(routing, wantRouting) {
+				t.Fatalf("round %d: %d routing nodes yielded, want %d", round, len(routing), len(wantRouting))
 			}
 		}
 	}

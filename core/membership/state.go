@@ -216,6 +216,13 @@ func (s *State) SharedNodes() iter.Seq[*Node] {
 	}
 }
 
+// RoutingNodes yields the nodes tagged router or exit, any status, in ID
+// order, shared as SharedNodes yields them. It costs what the state holds
+// of them, not a scan of every node: a data plane's routes and exits
+// depend on these nodes alone, and a node recomputes what they serve on
+// every update.
+func (s *State) RoutingNodes() iter.Seq[*Node] { return s.nodes.routingNodes }
+
 // computeRoot computes the root by §5 (no policy) or §13.5 (a policy).
 func (s *State) computeRoot() Hash {
 	w := canonWriter{b: make([]byte, 0, 512)}

@@ -227,10 +227,19 @@ func normPrefixes(ps []netip.Prefix) []netip.Prefix {
 	return slices.Compact(ps)
 }
 
-// overlapsAny reports the first prefix of ps that overlaps one of qs.
+// overlapsAny reports the first prefix of ps that overlaps one of qs. Two
+// host prefixes (mesh addresses are) overlap when their addresses are
+// equal, which is decided without Overlaps' masking: checkUnique asks it
+// of every node on every update.
 func overlapsAny(ps, qs []netip.Prefix) (netip.Prefix, bool) {
 	for _, p := range ps {
 		for _, q := range qs {
+			if p.IsSingleIP() && q.IsSingleIP() {
+				if p.Addr() == q.Addr() {
+					return p, true
+				}
+				continue
+			}
 			if p.Overlaps(q) {
 				return p, true
 			}

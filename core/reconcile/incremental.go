@@ -80,7 +80,7 @@ func routing(n membership.Node) bool {
 // servedByRouter reports whether a router in s serves one of the mesh
 // addresses of a or b as a route (then that route's owner depends on them).
 func servedByRouter(s *membership.State, a, b membership.Node) bool {
-	for n := range s.SharedNodes() { // every node, on every update: no copies
+	for n := range s.RoutingNodes() { // on every update: the routers and exits alone
 		if !n.HasTag(membership.TagRouter) {
 			continue
 		}
