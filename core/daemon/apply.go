@@ -44,7 +44,21 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	pre := d.ledger.State()
 	op := &u.Body.Operation
 	var ready prepared
-	res, err := d.ledger.ApplyPreparing(ctx, u, func(res *membership.Result) { ready = d.prepare(pre, res, op) })
+	var pushErr error
+	res, err := d.ledger.ApplyWith(ctx, u, ledger.ApplyHooks{
+		Prepare: func(res *membership.Result) { ready = d.prepare(pre, res, op) },
+		// The change is pushed while the ledger writes the high-water
+		// mark: the entry, which the data plane must wait for, is durable
+		// by then. The mark guards the log against a rollback; a crash
+		// before it is written leaves the log one entry ahead of it, as a
+		// crash between the two writes always could.
+		Committed: func(res *membership.Result, view ledger.CommitView) {
+			if ready.full {
+				return // fullReconcile reads the ledger: after ApplyWith
+			}
+			pushErr = d.pushPrepared(ctx, ready, op.Type, view)
+		},
+	})
 	if membership.CodeOf(err) == membership.ReplayedUpdate && d.ledger.Holds(u) {
 		// This very update is in the log already (a peer or the feed was
 		// quicker): applying it again is done, not refused. A different
@@ -60,31 +74,16 @@ func (d *Daemon) ApplyUpdate(ctx context.Context, data []byte, dryRun bool) (con
 	d.auditAccepted(audit.SourceAPI, res, data)
 	out := controlapi.ApplyResult{Applied: true, Epoch: res.Post.Epoch(), StateRoot: res.Post.Root().String(),
 		Changes: membership.Describe(res.Pre, &u.Body.Operation)}
-	// A fork resolution the ledger takes whole is not prepared (ready is
-	// zero): its branch below uses none of it.
-	changes, full := ready.changes, ready.full
-	if u.Body.Operation.Type == membership.OpResolveFork {
-		// The log's suffix was replaced (or a fork left): nothing of the
+	switch {
+	case u.Body.Operation.Type == membership.OpResolveFork:
+		// The ledger takes a fork resolution whole, without hooks: the
+		// log's suffix was replaced (or a fork left), and nothing of the
 		// difference from pre says what the data plane holds.
 		d.afterResolutionLocked(ctx, res)
-	} else if full {
+	case ready.full:
 		err = d.fullReconcile(ctx)
-	} else {
-		// The update touched another node: this node's own standing,
-		// hence whether it is isolated, is unchanged.
-		changes.Routes = d.withoutImplied(changes.Routes)
-		var f *hostapi.Filter // unchanged, unless the op can change it
-		if filters(u.Body.Operation.Type) {
-			var compiled hostapi.Filter
-			if ready.filter != nil && d.isolated == "" && d.ledger.Restricted() == nil && d.ledger.Fork() == nil {
-				// filterOf would compile the committed state, res.Post: it is done.
-				compiled = *ready.filter
-			} else {
-				compiled = d.filterOf(d.isolated)
-			}
-			f = &compiled
-		}
-		err = d.push(ctx, changes, f)
+	default: // pushed by the Committed hook
+		err = pushErr
 	}
 	if err != nil {
 		out.DataPlaneError = err.Error()
@@ -239,7 +238,7 @@ func (d *Daemon) feedStatus() controlapi.FeedStatus {
 }
 
 // prepared is what ApplyUpdate readies while the ledger writes an update
-// (Ledger.ApplyPreparing): the data-plane change from the state before it,
+// (ledger.ApplyHooks.Prepare): the data-plane change from the state before it,
 // and the filter of the state after it.
 type prepared struct {
 	changes reconcile.Delta
@@ -250,7 +249,7 @@ type prepared struct {
 // prepare computes an update's data-plane change and, when the change
 // needs one, the filter of the state it makes. It runs while the ledger
 // writes the update, on another goroutine but within ApplyUpdate's hold of
-// d.mu (ApplyPreparing returns only after it): it reads the daemon's
+// d.mu (ApplyWith returns only after it): it reads the daemon's
 // fields, never the ledger's. pre is the state the update extends.
 func (d *Daemon) prepare(pre *membership.State, res *membership.Result, op *membership.Operation) prepared {
 	var p prepared
@@ -260,6 +259,29 @@ func (d *Daemon) prepare(pre *membership.State, res *membership.Result, op *memb
 		p.filter = &f
 	}
 	return p
+}
+
+// pushPrepared pushes an update's prepared change (not a full one) to the
+// backend: the delta, and the filter of the committed state when the
+// update can change it. It runs in the ledger's Committed hook (view is
+// the ledger's standing after the commit), within ApplyUpdate's hold of
+// d.mu. The update touched another node: this node's own standing, hence
+// whether it is isolated, is unchanged.
+func (d *Daemon) pushPrepared(ctx context.Context, ready prepared, op membership.OpType, view ledger.CommitView) error {
+	changes := ready.changes
+	changes.Routes = d.withoutImplied(changes.Routes)
+	var f *hostapi.Filter // unchanged, unless the op can change it
+	if filters(op) {
+		var compiled hostapi.Filter
+		if ready.filter != nil && d.isolated == "" && view.Restricted == nil && !view.Forked {
+			// filterOf would compile the committed state, res.Post: it is done.
+			compiled = *ready.filter
+		} else {
+			compiled = d.filterOf(d.isolated) // reads the ledger: waits for the mark
+		}
+		f = &compiled
+	}
+	return d.push(ctx, changes, f)
 }
 
 // filters reports whether an update of type op can change a node's packet

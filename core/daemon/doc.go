@@ -50,13 +50,19 @@
 //     d.mu or the ledger's lock.
 //  3. The ledger's lock (ledger.Ledger.mu) is held across store-plugin
 //     I/O, including waiting for a relaunched store plugin. Nothing
-//     holding it calls the backend: Apply and Extend return before the
-//     daemon pushes the change. An apply readies that change (its delta
-//     and filter, Daemon.prepare) on a second goroutine while the ledger
-//     writes the update (ledger.Ledger.ApplyPreparing): that goroutine
+//     holding it calls the backend. An apply (ledger.Ledger.ApplyWith)
+//     readies its change (its delta and filter, Daemon.prepare) on a
+//     second goroutine while the ledger writes the entry: that goroutine
 //     runs within the apply's hold of d.mu and the ledger's lock, reads
 //     the daemon's fields, takes only the policy compiler's own lock and
-//     calls neither the ledger nor a plugin.
+//     calls neither the ledger nor a plugin. It pushes the change
+//     (Daemon.pushPrepared, in the Committed hook) once the entry is
+//     durable, while the ledger's lock is held by the high-water mark's
+//     writer alone, which writes a local file and waits for nothing of
+//     the daemon's or a plugin's: a ledger call the push makes (filterOf)
+//     waits for that write, and a relaunched backend's Setup, which takes
+//     the ledger's lock, waits for it too, never for the push. Extend
+//     returns before the daemon pushes the change.
 //  4. d.feedMu guards the feed's status only; nothing is called under it
 //     (read the ledger's status before taking it). The feed is fetched
 //     outside every lock, so a source that holds a fetch holds nothing

@@ -82,13 +82,18 @@ func (s *gatedAppend) Append(ctx context.Context, e hostapi.LogEntry) error {
 	return s.Store.Append(ctx, e)
 }
 
-// TestApplyPreparingOverlapsTheWrite checks ApplyPreparing's contract:
-// prepare runs while the entry is written (the store's Append waits for
-// prepare to have started: without the overlap the apply never returns),
-// sees the verified update's result, and has returned when ApplyPreparing
-// returns; it is not called for an update that fails verification; and a
-// failed write leaves the state as it was, whatever prepare computed.
-func TestApplyPreparingOverlapsTheWrite(t *testing.T) {
+// TestApplyWithOverlapsTheWrites checks ApplyWith's contract: Prepare
+// runs while the entry is written (the store's Append waits for Prepare
+// to have started: without the overlap the apply never returns) and sees
+// the verified update's result; Committed runs after Prepare has returned
+// and the entry is in the store, while the high-water mark is written
+// (the mark's writer waits for Committed to have started, and holds the
+// ledger's lock meanwhile), and a ledger call it makes waits for the mark
+// and sees the commit; both have returned when ApplyWith returns, with the
+// mark at the new head. Neither is called for an update that fails
+// verification, nor Committed for one whose write fails, and a failed
+// write leaves the state as it was, whatever Prepare computed.
+func TestApplyWithOverlapsTheWrites(t *testing.T) {
 	f := newFixture(t, "file")
 	s := &gatedAppend{Store: openStore(t, "file", f.dir), gate: make(chan struct{})}
 	close(s.gate) // genesis goes through at once
@@ -109,17 +114,51 @@ func TestApplyPreparingOverlapsTheWrite(t *testing.T) {
 		s.gate = make(chan struct{})
 		u := propose("n-overlap", 70)
 		var post *membership.State
-		returned := false
-		res, err := l.ApplyPreparing(context.Background(), u, func(r *membership.Result) {
-			close(s.gate) // the write may go on only once prepare runs
-			time.Sleep(10 * time.Millisecond)
-			post, returned = r.Post, true
+		prepared, committed := false, false
+		started := make(chan struct{})
+		l.beforeMark = func() {
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Error("the mark was written before Committed ran")
+			}
+		}
+		defer func() { l.beforeMark = nil }()
+		res, err := l.ApplyWith(context.Background(), u, ApplyHooks{
+			Prepare: func(r *membership.Result) {
+				close(s.gate) // the write may go on only once Prepare runs
+				time.Sleep(10 * time.Millisecond)
+				post, prepared = r.Post, true
+			},
+			Committed: func(r *membership.Result, view CommitView) {
+				close(started)
+				committed = true
+				if !prepared {
+					t.Error("Committed ran before Prepare returned")
+				}
+				if head, err := s.Store.Head(context.Background()); err != nil || head != 2 {
+					t.Errorf("the store's head is %d (%v) when Committed runs, want 2", head, err)
+				}
+				if l.mu.TryLock() {
+					l.mu.Unlock()
+					t.Error("the ledger's lock is free while the mark is written")
+				}
+				if view.Restricted != nil || view.Forked {
+					t.Errorf("view %+v, want neither restricted nor forked", view)
+				}
+				if st := l.Status(); st.Head != 2 || st.Root != u.Body.NewStateRoot || st.HighWaterError != "" {
+					t.Errorf("status from Committed: %+v, want head 2, root %s", st, u.Body.NewStateRoot)
+				}
+			},
 		})
 		if err != nil {
 			t.Fatalf("apply: %v", err)
 		}
-		if !returned || post != res.Post || post.Root() != u.Body.NewStateRoot {
-			t.Fatalf("prepare returned %v, saw %v; want the result's post state %s", returned, post, u.Body.NewStateRoot)
+		if !prepared || !committed || post != res.Post || post.Root() != u.Body.NewStateRoot {
+			t.Fatalf("prepared %v, committed %v, saw %v; want the result's post state %s", prepared, committed, post, u.Body.NewStateRoot)
+		}
+		if hw, err := readHighWater(l.hwPath); err != nil || hw == nil || hw.Index != 2 {
+			t.Errorf("the mark after ApplyWith: %+v (%v), want index 2", hw, err)
 		}
 		f.net.MustApply(t, u)
 	})
@@ -128,11 +167,15 @@ func TestApplyPreparingOverlapsTheWrite(t *testing.T) {
 		u := propose("n-refused", 71)
 		u.Signatures = u.Signatures[:1] // below the threshold
 		called := false
-		if _, err := l.ApplyPreparing(context.Background(), u, func(*membership.Result) { called = true }); err == nil {
+		hooks := ApplyHooks{
+			Prepare:   func(*membership.Result) { called = true },
+			Committed: func(*membership.Result, CommitView) { called = true },
+		}
+		if _, err := l.ApplyWith(context.Background(), u, hooks); err == nil {
 			t.Fatal("an update below the threshold was applied")
 		}
 		if called {
-			t.Error("prepare was called for an update that failed verification")
+			t.Error("a hook was called for an update that failed verification")
 		}
 	})
 
@@ -142,12 +185,16 @@ func TestApplyPreparingOverlapsTheWrite(t *testing.T) {
 		close(s.gate)
 		s.fail.Store(true)
 		defer s.fail.Store(false)
-		called := false
-		if _, err := l.ApplyPreparing(context.Background(), propose("n-lost", 72), func(*membership.Result) { called = true }); err == nil {
+		prepared, committed := false, false
+		hooks := ApplyHooks{
+			Prepare:   func(*membership.Result) { prepared = true },
+			Committed: func(*membership.Result, CommitView) { committed = true },
+		}
+		if _, err := l.ApplyWith(context.Background(), propose("n-lost", 72), hooks); err == nil {
 			t.Fatal("an update whose write failed was applied")
 		}
-		if !called {
-			t.Error("prepare was not called for a verified update")
+		if !prepared || committed {
+			t.Errorf("prepared %v, committed %v; want Prepare called for a verified update, Committed not for a lost write", prepared, committed)
 		}
 		if got := l.State().Root(); got != before {
 			t.Errorf("state root %s after a failed write, want %s", got, before)

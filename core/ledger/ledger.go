@@ -65,7 +65,10 @@ type Ledger struct {
 	// mu guards the fields below and is held across store I/O (also while
 	// a call waits for a relaunched store plugin). Callers may hold their
 	// own locks when calling the ledger (the daemon's d.mu comes first);
-	// nothing holding mu calls out of the ledger except to the store.
+	// nothing holding mu calls out of the ledger except to the store and
+	// to ApplyWith's Prepare hook, which must not call the ledger.
+	// ApplyWith hands mu to a goroutine that writes the high-water mark
+	// while its Committed hook runs, holding none of the ledger's locks.
 	mu       sync.Mutex
 	chain    *membership.Chain // nil before genesis
 	roots    []membership.Hash // roots[i] = state root after entry i+1
@@ -101,6 +104,10 @@ type Ledger struct {
 	retries   sync.WaitGroup // the mark's retry goroutine; Close waits
 	closing   chan struct{}  // closed by Close: the retry goroutine ends
 	closeOnce sync.Once
+
+	// beforeMark, in tests, is called by ApplyWith's mark writer before
+	// it writes; nil otherwise.
+	beforeMark func()
 }
 
 // Retry delays of a high-water mark write that failed: the first, doubled
@@ -564,25 +571,52 @@ func (l *Ledger) evaluate(u *membership.SignedUpdate) (*membership.Chain, *membe
 // fork resolution that settles it, which Apply takes (Resolve): the log's
 // entries from the fork's epoch on are replaced by the resolution.
 func (l *Ledger) Apply(ctx context.Context, u *membership.SignedUpdate) (*membership.Result, error) {
-	return l.ApplyPreparing(ctx, u, nil)
+	return l.ApplyWith(ctx, u, ApplyHooks{})
 }
 
-// ApplyPreparing is Apply with the caller's own work overlapped with the
-// durable writes: once u is verified, prepare(res) runs on another
-// goroutine while the entry and the high-water mark are written, and
-// ApplyPreparing returns only after prepare has returned. So the caller
-// can ready what follows the update (a data-plane change, a filter
-// compiled for res.Post) while the store syncs, and change nothing until
-// the update is committed.
-//
-// prepare sees a verified update not yet committed: what it computes may
-// be used only if ApplyPreparing returns no error. It must not call the
-// Ledger (its lock is held while prepare runs). It is called at most once,
-// and never for an update that fails verification or for a fork
-// resolution. A nil prepare makes this Apply.
-func (l *Ledger) ApplyPreparing(ctx context.Context, u *membership.SignedUpdate, prepare func(*membership.Result)) (*membership.Result, error) {
+// ApplyHooks are the caller's own work that ApplyWith overlaps with the
+// durable writes of an update.
+type ApplyHooks struct {
+	// Prepare runs once the update is verified, on another goroutine,
+	// while the entry is written: the caller readies what follows the
+	// update (a data-plane change, a filter compiled for res.Post) while
+	// the store syncs. What it computes may be used only if the update
+	// commits. It must not call the Ledger (its lock is held while it
+	// runs). It is called at most once, and never for an update that
+	// fails verification or for a fork resolution.
+	Prepare func(res *membership.Result)
+	// Committed runs once the entry is durable, the update is the trusted
+	// state and Prepare has returned, on the caller's goroutine, while the
+	// high-water mark is written: the caller changes its data plane then
+	// rather than after the mark's fdatasync. It holds no lock of the
+	// Ledger's, but the mark's writer holds its lock, so a Ledger method
+	// Committed calls waits for the mark (a local file: no plugin is
+	// waited for); view is what Restricted and Fork say after the commit.
+	// It is called only for an update ApplyWith then returns committed,
+	// never for a fork resolution.
+	Committed func(res *membership.Result, view CommitView)
+}
+
+// CommitView is the ledger's standing just after a commit, as Committed
+// sees it.
+type CommitView struct {
+	Restricted error // Restricted()
+	Forked     bool  // Fork() != nil
+}
+
+// ApplyWith is Apply with the caller's work overlapped with the durable
+// writes (ApplyHooks): Prepare with the entry's, Committed with the
+// high-water mark's. It returns only after both hooks and the mark's write
+// have returned, so once it returns the update is as committed as Apply
+// leaves it. Zero hooks make it Apply.
+func (l *Ledger) ApplyWith(ctx context.Context, u *membership.SignedUpdate, h ApplyHooks) (*membership.Result, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	held := true // false once the mark's writer has taken the lock over
+	defer func() {
+		if held {
+			l.mu.Unlock()
+		}
+	}()
 	chain, res, err := l.evaluate(u)
 	if err != nil {
 		if u.Body.Operation.Type == membership.OpResolveFork {
@@ -595,26 +629,59 @@ func (l *Ledger) ApplyPreparing(ctx context.Context, u *membership.SignedUpdate,
 		}
 		return res, err
 	}
-	if prepare != nil {
-		prepared := make(chan struct{})
+	prepared := make(chan struct{})
+	if h.Prepare != nil {
 		go func() {
 			defer close(prepared)
-			prepare(res)
+			h.Prepare(res)
 		}()
 		defer func() { <-prepared }()
+	} else {
+		close(prepared)
 	}
-	return res, l.commit(ctx, chain, res)
+	if err := l.commitEntry(ctx, chain, res); err != nil {
+		return res, err
+	}
+	if h.Committed == nil {
+		l.commitMark()
+		return res, nil
+	}
+	view := CommitView{Restricted: l.restricted, Forked: l.fork != nil}
+	marked := make(chan struct{})
+	held = false
+	go func() {
+		defer close(marked)
+		defer l.mu.Unlock() // taken over from ApplyWith
+		if l.beforeMark != nil {
+			l.beforeMark()
+		}
+		l.commitMark()
+	}()
+	<-prepared
+	h.Committed(res, view)
+	<-marked
+	return res, nil
 }
 
 // commit persists a verified update (durable append, then the high-water
 // mark, then a snapshot when due) and makes it current; l.mu must be held.
+func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
+	if err := l.commitEntry(ctx, chain, res); err != nil {
+		return err
+	}
+	l.commitMark()
+	return nil
+}
+
+// commitEntry appends a verified update durably and makes it current, the
+// first half of commit; l.mu must be held.
 //
 // Once the append is under way it is seen through whatever happens to ctx
 // (a caller that hangs up, a request deadline): the entry may already be
 // durable, and a ledger that gave up on it would collide with it at the
 // next append. commitTimeout bounds it instead; a hung store plugin is
 // relaunched by its supervisor long before.
-func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
+func (l *Ledger) commitEntry(ctx context.Context, chain *membership.Chain, res *membership.Result) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	index := uint64(len(l.roots)) + 1
@@ -628,11 +695,17 @@ func (l *Ledger) commit(ctx context.Context, chain *membership.Chain, res *membe
 	l.chain = chain
 	l.prevState = res.Pre
 	l.push(res.Update, res.Post.Root(), hashEntry(data))
+	return nil
+}
+
+// commitMark advances the high-water mark to the head commitEntry made and
+// starts a snapshot when one is due, the second half of commit; l.mu must
+// be held.
+func (l *Ledger) commitMark() {
 	l.advanceHighWater()
-	if index-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
+	if uint64(len(l.roots))-l.snapIndex >= l.cfg.SnapshotEvery && !l.snapBusy {
 		l.snapshotInBackground()
 	}
-	return nil
 }
 
 // commitTimeout bounds a commit once it has begun (see commit).
