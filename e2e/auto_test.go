@@ -71,7 +71,9 @@ func TestAutoBackendRoot(t *testing.T) {
 	kernelWG := err == nil
 	c := newCluster(t, Options{Members: []string{"n1"}})
 	n1 := c.Node("n1")
-	n1.Start(NodeConfig{Backend: "auto", NoProxy: true, PrivateNetwork: true})
+	// Its own interface name: wgtun's UAPI socket is not per namespace,
+	// and TestWGTunBackendStartsWithoutProxy runs beside it.
+	n1.Start(NodeConfig{Backend: "auto", NoProxy: true, PrivateNetwork: true, Interface: "rn-auto"})
 
 	st := n1.Status()
 	skipped := skippedReasons(st)
@@ -141,7 +143,7 @@ func TestWGTunBackendStartsWithoutProxy(t *testing.T) {
 	}
 	c := newCluster(t, Options{Members: []string{"n1"}})
 	n1 := c.Node("n1")
-	if err := n1.start(NodeConfig{Backend: "wgtun", NoProxy: true, PrivateNetwork: true}); err != nil {
+	if err := n1.start(NodeConfig{Backend: "wgtun", NoProxy: true, PrivateNetwork: true, Interface: "rn-noproxy"}); err != nil {
 		t.Fatalf("a wgtun node without a [proxy] table does not start: %v", err)
 	}
 	if st := n1.Status(); st.Backend.Name != "wgtun" || st.Backend.Plugin.State != "running" {
