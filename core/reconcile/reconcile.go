@@ -258,7 +258,12 @@ func compareKeys(a, b hostapi.Key) int {
 // the peer's current (possibly roamed) endpoint, and overriding a roamed
 // endpoint with a stale hint would break a working session. Peers whose
 // allowed IPs, keepalive and configured endpoint are unchanged are left
-// alone, so their sessions survive.
+// alone, so their sessions survive. A peer missing from applied (after a
+// start, or a backend relaunch whose setup pushed the peers itself) is
+// upserted only if its desired endpoint hint is not the one it has: an
+// upsert without a hint changes nothing, and at 10,000 peers re-upserting
+// them all cost the backend megabytes and a full collection at every
+// start.
 func Diff(desired []hostapi.PeerConfig, current []hostapi.PeerState, applied map[hostapi.Key]hostapi.PeerConfig) hostapi.PeerChanges {
 	want := make(map[hostapi.Key]*hostapi.PeerConfig, len(desired))
 	for i := range desired {
@@ -278,8 +283,8 @@ func Diff(desired []hostapi.PeerConfig, current []hostapi.PeerState, applied map
 			continue
 		}
 		prev, known := applied[p.PublicKey]
-		if !equalPrefixes(d.AllowedIPs, p.AllowedIPs) || d.PersistentKeepalive != p.PersistentKeepalive ||
-			!known || prev.Endpoint != d.Endpoint {
+		hint := known && prev.Endpoint != d.Endpoint || !known && d.Endpoint.IsValid() && p.Endpoint != d.Endpoint
+		if !equalPrefixes(d.AllowedIPs, p.AllowedIPs) || d.PersistentKeepalive != p.PersistentKeepalive || hint {
 			c.Upsert = append(c.Upsert, *d)
 		}
 	}

@@ -131,9 +131,21 @@ func TestDiff(t *testing.T) {
 			wantUpsert: []hostapi.PeerConfig{cfg("x", ep1, a, b)},
 		},
 		{
-			name:       "peer never applied by us is applied",
+			// A start, or a relaunched backend whose setup pushed the peers:
+			// what the backend reports is all there is to go by.
+			name:    "peer never applied by us, already as desired, is left alone",
+			desired: []hostapi.PeerConfig{cfg("x", ep1, a)},
+			current: []hostapi.PeerState{st("x", ep1, a)},
+		},
+		{
+			name:    "peer never applied by us, without an endpoint hint, is left alone",
+			desired: []hostapi.PeerConfig{cfg("x", netip.AddrPort{}, a)},
+			current: []hostapi.PeerState{st("x", ep2, a)},
+		},
+		{
+			name:       "peer never applied by us gets its endpoint hint",
 			desired:    []hostapi.PeerConfig{cfg("x", ep1, a)},
-			current:    []hostapi.PeerState{st("x", ep1, a)},
+			current:    []hostapi.PeerState{st("x", ep2, a)},
 			wantUpsert: []hostapi.PeerConfig{cfg("x", ep1, a)},
 		},
 		{
