@@ -3,8 +3,8 @@ package hostapi
 import (
 	"fmt"
 	"iter"
-	"maps"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -67,17 +67,35 @@ func CheckPeer(p PeerConfig) error {
 // change, not to the set. It is the one implementation of the peer rules of
 // Backend.ApplyPeers; backends and test doubles plan every change with it.
 // A PeerSet is not safe for concurrent use.
+//
+// A backend holds one for as long as it runs, at up to tens of thousands
+// of peers, so it is compact: the peers in one dense list, and two maps to
+// positions in it — by key, and by allowed IP (as ownerKey, without
+// netip's zone pointer) — rather than maps holding whole configurations.
 type PeerSet struct {
-	peers   map[Key]PeerConfig
-	owners  map[netip.Prefix]Key // allowed IP → the one peer that has it
-	lengths [2][129]int32        // owners' prefixes per family (0: IPv4) and length, for Owner
+	peers   []PeerConfig       // in no particular order
+	index   map[Key]int32      // a peer's key → its position in peers
+	owners  map[ownerKey]int32 // allowed IP → position of the one peer that has it
+	lengths [2][129]int32      // owners' prefixes per family (0: IPv4) and length, for Owner
+}
+
+// ownerKey is an allowed IP as PeerSet.owners keys it: its address's
+// sixteen bytes (IPv4 mapped), its length and its family.
+type ownerKey struct {
+	addr [16]byte
+	bits uint8
+	v6   bool
+}
+
+func ownerKeyOf(p netip.Prefix) ownerKey {
+	return ownerKey{addr: p.Addr().As16(), bits: uint8(p.Bits()), v6: !p.Addr().Is4()}
 }
 
 // NewPeerSet returns a set holding peers, which must be valid together
 // (for example a backend's read-back state); later peers replace earlier
 // ones with the same key.
 func NewPeerSet(peers ...PeerConfig) *PeerSet {
-	s := &PeerSet{peers: make(map[Key]PeerConfig, len(peers)), owners: make(map[netip.Prefix]Key)}
+	s := &PeerSet{peers: make([]PeerConfig, 0, len(peers)), index: make(map[Key]int32, len(peers)), owners: make(map[ownerKey]int32, len(peers))}
 	for _, p := range peers {
 		s.put(p)
 	}
@@ -89,13 +107,16 @@ func (s *PeerSet) Len() int { return len(s.peers) }
 
 // Peer returns the peer with key k.
 func (s *PeerSet) Peer(k Key) (PeerConfig, bool) {
-	p, ok := s.peers[k]
-	return p, ok
+	i, ok := s.index[k]
+	if !ok {
+		return PeerConfig{}, false
+	}
+	return s.peers[i], true
 }
 
 // All yields every peer, in no particular order. A peer's AllowedIPs are
 // the slice it was planned with: neither s nor the caller may modify it.
-func (s *PeerSet) All() iter.Seq[PeerConfig] { return maps.Values(s.peers) }
+func (s *PeerSet) All() iter.Seq[PeerConfig] { return slices.Values(s.peers) }
 
 // Owner returns the peer whose allowed IPs match a the longest, as
 // WireGuard routes a packet to a: the peer a is sent to, and the one a
@@ -110,11 +131,20 @@ func (s *PeerSet) Owner(a netip.Addr) (Key, bool) {
 		if s.lengths[f][bits] == 0 {
 			continue
 		}
-		if k, ok := s.owners[netip.PrefixFrom(a, bits).Masked()]; ok {
-			return k, true
+		if i, ok := s.owners[ownerKeyOf(netip.PrefixFrom(a, bits).Masked())]; ok {
+			return s.peers[i].PublicKey, true
 		}
 	}
 	return Key{}, false
+}
+
+// owner returns the key of the peer that has allowed IP a.
+func (s *PeerSet) owner(a netip.Prefix) (Key, bool) {
+	i, ok := s.owners[ownerKeyOf(a)]
+	if !ok {
+		return Key{}, false
+	}
+	return s.peers[i].PublicKey, true
 }
 
 // family is 0 for IPv4, 1 for IPv6: the first index of PeerSet.lengths.
@@ -164,7 +194,7 @@ func (s *PeerSet) Plan(c PeerChanges, lim PeerLimits) (PeerPlan, error) {
 		}
 		removed[k] = true
 		p.Remove = append(p.Remove, k)
-		if _, ok := s.peers[k]; ok {
+		if _, ok := s.index[k]; ok {
 			size--
 		}
 	}
@@ -183,7 +213,7 @@ func (s *PeerSet) Plan(c PeerChanges, lim PeerLimits) (PeerPlan, error) {
 		}
 		upserted[k] = true
 		u := PeerUpsert{Peer: cfg}
-		if old, ok := s.peers[k]; ok && !removed[k] {
+		if old, ok := s.Peer(k); ok && !removed[k] {
 			u.Old = &old
 			if cfg.Endpoint == (netip.AddrPort{}) {
 				u.Peer.Endpoint = old.Endpoint
@@ -204,7 +234,7 @@ func (s *PeerSet) Plan(c PeerChanges, lim PeerLimits) (PeerPlan, error) {
 	}
 	// A new allowed IP may also be held by a peer the change leaves alone.
 	for a, k := range fresh {
-		if owner, ok := s.owners[a]; ok && owner != k && !removed[owner] && !upserted[owner] {
+		if owner, ok := s.owner(a); ok && owner != k && !removed[owner] && !upserted[owner] {
 			return PeerPlan{}, duplicateIP(a, k, owner)
 		}
 	}
@@ -227,27 +257,45 @@ func (s *PeerSet) Commit(p PeerPlan) {
 
 func (s *PeerSet) put(p PeerConfig) {
 	s.delete(p.PublicKey)
-	s.peers[p.PublicKey] = p
+	i := int32(len(s.peers))
+	s.peers = append(s.peers, p)
+	s.index[p.PublicKey] = i
 	for _, a := range p.AllowedIPs {
-		if _, held := s.owners[a]; !held {
+		k := ownerKeyOf(a)
+		if _, held := s.owners[k]; !held {
 			s.lengths[family(a.Addr())][a.Bits()]++
 		}
-		s.owners[a] = p.PublicKey
+		s.owners[k] = i
 	}
 }
 
+// delete removes the peer with key k, moving the last peer of the list
+// into its place.
 func (s *PeerSet) delete(k Key) {
-	old, ok := s.peers[k]
+	i, ok := s.index[k]
 	if !ok {
 		return
 	}
-	for _, a := range old.AllowedIPs {
-		if s.owners[a] == k {
-			delete(s.owners, a)
+	for _, a := range s.peers[i].AllowedIPs {
+		if ak := ownerKeyOf(a); s.owners[ak] == i {
+			delete(s.owners, ak)
 			s.lengths[family(a.Addr())][a.Bits()]--
 		}
 	}
-	delete(s.peers, k)
+	delete(s.index, k)
+	last := int32(len(s.peers) - 1)
+	if i != last {
+		moved := s.peers[last]
+		s.peers[i] = moved
+		s.index[moved.PublicKey] = i
+		for _, a := range moved.AllowedIPs {
+			if ak := ownerKeyOf(a); s.owners[ak] == last {
+				s.owners[ak] = i
+			}
+		}
+	}
+	s.peers[last] = PeerConfig{} // holds no allowed IPs
+	s.peers = s.peers[:last]
 }
 
 // checkPrefix reports whether p is valid, masked and not IPv4-mapped; what

@@ -2,7 +2,9 @@ package hostapi_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,4 +153,84 @@ func TestPeerSetOwner(t *testing.T) {
 
 	s.Commit(hostapi.PeerPlan{Remove: []hostapi.Key{k1}})
 	check("empty", want{"10.1.2.3", hostapi.Key{}, false}, want{"fd00::2", hostapi.Key{}, false})
+}
+
+// TestPeerSetAgainstAModel drives a set through random plans — upserts
+// that move allowed IPs between peers, removals, both in one change — and
+// after each commit compares it with a plain list of the same peers:
+// Len, Peer, All, and Owner of addresses in and around every allowed IP
+// (the longest match over every peer). The set keeps its peers in a list
+// whose last peer fills a removed one's place, so removals from the
+// middle are where it could go wrong.
+func TestPeerSetAgainstAModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	space := pfx("10.0.0.0/30", "10.0.0.4/30", "10.0.0.0/29", "10.0.0.1/32", "10.0.0.6/32", "10.0.0.0/24",
+		"fd00::/126", "fd00::1/128", "fd00::/64", "0.0.0.0/0")
+	s := hostapi.NewPeerSet()
+	model := map[hostapi.Key]hostapi.PeerConfig{}
+	for round := range 3000 {
+		var c hostapi.PeerChanges
+		for range r.IntN(3) {
+			c.Remove = append(c.Remove, hostapi.Key{byte(1 + r.IntN(12))})
+		}
+		for range r.IntN(3) {
+			cfg := hostapi.PeerConfig{PublicKey: hostapi.Key{byte(1 + r.IntN(12))}}
+			for _, i := range r.Perm(len(space))[:1+r.IntN(2)] {
+				cfg.AllowedIPs = append(cfg.AllowedIPs, space[i])
+			}
+			c.Upsert = append(c.Upsert, cfg)
+		}
+		p, err := s.Plan(c, hostapi.PeerLimits{})
+		if err != nil {
+			continue // a change the rules refuse (an allowed IP twice): nothing changes
+		}
+		s.Commit(p)
+		for _, k := range p.Remove {
+			delete(model, k)
+		}
+		for _, u := range p.Upsert {
+			model[u.Peer.PublicKey] = u.Peer
+		}
+
+		if s.Len() != len(model) {
+			t.Fatalf("round %d: Len %d, want %d", round, s.Len(), len(model))
+		}
+		seen := 0
+		for got := range s.All() {
+			seen++
+			if want, ok := model[got.PublicKey]; !ok || got.Endpoint != want.Endpoint || !slices.Equal(got.AllowedIPs, want.AllowedIPs) {
+				t.Fatalf("round %d: All yields %+v, want %+v (in the model: %v)", round, got, want, ok)
+			}
+		}
+		if seen != len(model) {
+			t.Fatalf("round %d: All yields %d peers, want %d", round, seen, len(model))
+		}
+		for k := range 13 {
+			key := hostapi.Key{byte(k)}
+			got, ok := s.Peer(key)
+			want, wantOK := model[key]
+			if ok != wantOK || ok && got.PublicKey != want.PublicKey {
+				t.Fatalf("round %d: Peer(%v) = %v, %v; want %v", round, key, got.PublicKey, ok, wantOK)
+			}
+		}
+		for _, sp := range space {
+			for _, a := range []netip.Addr{sp.Addr(), sp.Addr().Next(), sp.Addr().Prev()} {
+				if !a.IsValid() {
+					continue
+				}
+				var wantKey hostapi.Key
+				best := -1
+				for _, m := range model {
+					for _, ip := range m.AllowedIPs {
+						if ip.Contains(a) && ip.Bits() > best {
+							best, wantKey = ip.Bits(), m.PublicKey
+						}
+					}
+				}
+				if k, ok := s.Owner(a); ok != (best >= 0) || k != wantKey {
+					t.Fatalf("round %d: Owner(%s) = %v, %v; want %v, %v", round, a, k, ok, wantKey, best >= 0)
+				}
+			}
+		}
+	}
 }
