@@ -77,6 +77,7 @@ type PeerSet struct {
 	index   map[Key]int32      // a peer's key → its position in peers
 	owners  map[ownerKey]int32 // allowed IP → position of the one peer that has it
 	lengths [2][129]int32      // owners' prefixes per family (0: IPv4) and length, for Owner
+	gen     uint64             // counts the changes: Generation
 }
 
 // ownerKey is an allowed IP as PeerSet.owners keys it: its address's
@@ -101,6 +102,11 @@ func NewPeerSet(peers ...PeerConfig) *PeerSet {
 	}
 	return s
 }
+
+// Generation returns a number that changes whenever s does, and with it
+// the order in which All yields the peers (which stays the same while it
+// does not), so that a reader can keep what it derived from s.
+func (s *PeerSet) Generation() uint64 { return s.gen }
 
 // Len returns the number of peers.
 func (s *PeerSet) Len() int { return len(s.peers) }
@@ -257,6 +263,7 @@ func (s *PeerSet) Commit(p PeerPlan) {
 
 func (s *PeerSet) put(p PeerConfig) {
 	s.delete(p.PublicKey)
+	s.gen++
 	i := int32(len(s.peers))
 	s.peers = append(s.peers, p)
 	s.index[p.PublicKey] = i
@@ -276,6 +283,7 @@ func (s *PeerSet) delete(k Key) {
 	if !ok {
 		return
 	}
+	s.gen++
 	for _, a := range s.peers[i].AllowedIPs {
 		if ak := ownerKeyOf(a); s.owners[ak] == i {
 			delete(s.owners, ak)

@@ -49,6 +49,7 @@ type Device struct {
 	lock  prioLock                                // serialises every method but the constructor; State holds it only briefly
 	reads readgroup.Group[hostapi.InterfaceState] // coalesces the device reads of concurrent States; used without lock
 	spare spareState                              // a State result handed back (RecycleState), for the next read; its own lock
+	order keyOrder                                // the order State last sorted the peers in; its own lock
 
 	// Guarded by lock.
 	phase phase
@@ -365,10 +366,10 @@ func (d *Device) liveState(callers int) (hostapi.InterfaceState, error) {
 	for p := range d.set.All() {
 		peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey, AllowedIPs: p.AllowedIPs})
 	}
-	port := d.port
+	port, set, gen := d.port, d.set, d.set.Generation()
 	d.lock.unlock()
 
-	sortByKey(peers)
+	d.order.sort(peers, set, gen)
 	kept := peers[:0]
 	for _, ps := range peers {
 		wp := d.dev.LookupPeer(device.NoisePublicKey(ps.PublicKey))
@@ -454,21 +455,33 @@ func (s *spareState) giveBack(peers []hostapi.PeerState) {
 // sortByKey sorts peers by public key. It sorts their indexes (4 bytes
 // each, not a PeerState's 136) and then moves each peer once into place,
 // along the permutation's cycles.
-func sortByKey(peers []hostapi.PeerState) {
-	order := make([]int32, len(peers)) // order[i]: the index of the peer that belongs at i
+func sortByKey(peers []hostapi.PeerState) { permute(peers, orderByKey(peers, nil), nil) }
+
+// orderByKey returns, in order's memory, the order that sorts peers by
+// public key: its i-th element is the index of the peer that belongs at i.
+func orderByKey(peers []hostapi.PeerState, order []int32) []int32 {
+	order = slices.Grow(order[:0], len(peers))[:len(peers)]
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(peers[a].PublicKey[:], peers[b].PublicKey[:]) })
-	for i := range order {
-		if order[i] < 0 || int(order[i]) == i {
+	return order
+}
+
+// permute puts peers in order (orderByKey's), moving each peer once along
+// the permutation's cycles, and returns the memory it worked in (work's,
+// if large enough) for the next call; order is not modified.
+func permute(peers []hostapi.PeerState, order, work []int32) []int32 {
+	work = append(work[:0], order...)
+	for i := range work {
+		if work[i] < 0 || int(work[i]) == i {
 			continue
 		}
 		held := peers[i] // the cycle through i: fill each hole from its source
 		j := i
 		for {
-			src := int(order[j])
-			order[j] = -1
+			src := int(work[j])
+			work[j] = -1
 			if src == i {
 				peers[j] = held
 				break
@@ -477,6 +490,31 @@ func sortByKey(peers []hostapi.PeerState) {
 			j = src
 		}
 	}
+	return work
+}
+
+// keyOrder is the order State last sorted its peers in, kept while the
+// peer set it read them from stays the same set at the same generation
+// (hostapi.PeerSet.Generation): its peers then come in the same order, and
+// the next State puts them in order without sorting 10,000 keys again.
+type keyOrder struct {
+	mu    sync.Mutex
+	set   *hostapi.PeerSet
+	gen   uint64
+	order []int32 // orderByKey's
+	work  []int32 // permute's
+}
+
+// sort sorts peers, read in All's order from set at generation gen, by
+// public key.
+func (k *keyOrder) sort(peers []hostapi.PeerState, set *hostapi.PeerSet, gen uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.set != set || k.gen != gen || len(k.order) != len(peers) {
+		k.order = orderByKey(peers, k.order)
+		k.set, k.gen = set, gen
+	}
+	k.work = permute(peers, k.order, k.work)
 }
 
 // ipcState reads the device through wireguard-go's UAPI get operation

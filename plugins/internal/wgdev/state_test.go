@@ -3,6 +3,7 @@ package wgdev
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -288,5 +289,47 @@ func TestRecycleState(t *testing.T) {
 	n.dev.RecycleState(b.Peers)
 	if next := read(); same(b, next) {
 		t.Error("a result handed back after a newer read was reused")
+	}
+}
+
+// TestKeyOrderFollowsTheSet sorts the peers of a changing peer set as
+// State reads them (in All's order) through one keyOrder: reads of an
+// unchanged set reuse the order, and every change (adds, removals, which
+// move peers within the set's list) makes it sort afresh; each result must
+// be the set's peers sorted by key.
+func TestKeyOrderFollowsTheSet(t *testing.T) {
+	set := hostapi.NewPeerSet()
+	var k keyOrder
+	read := func(step string) {
+		t.Helper()
+		var peers []hostapi.PeerState
+		for p := range set.All() {
+			peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey})
+		}
+		k.sort(peers, set, set.Generation())
+		if len(peers) != set.Len() || !slices.IsSortedFunc(peers, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) }) {
+			t.Fatalf("%s: %d peers, sorted %v", step, len(peers), slices.IsSortedFunc(peers, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) }))
+		}
+		for _, p := range peers {
+			if _, ok := set.Peer(p.PublicKey); !ok {
+				t.Fatalf("%s: peer %v is not in the set", step, p.PublicKey)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for round := range 200 {
+		var c hostapi.PeerChanges
+		for range r.IntN(4) {
+			c.Remove = append(c.Remove, hostapi.Key{byte(r.IntN(40)), 1})
+		}
+		for i := range r.IntN(4) {
+			key := hostapi.Key{byte(r.IntN(40)), 1}
+			c.Upsert = append(c.Upsert, hostapi.PeerConfig{PublicKey: key, AllowedIPs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(round), byte(i), key[0]}), 32)}})
+		}
+		if p, err := set.Plan(c, hostapi.PeerLimits{}); err == nil {
+			set.Commit(p)
+		}
+		read(fmt.Sprintf("round %d", round))
+		read(fmt.Sprintf("round %d, again", round)) // the order reused
 	}
 }
