@@ -120,6 +120,12 @@ type Daemon struct {
 
 	compiler policy.Compiler // filterOf's, reusing its memory; serialized by itself
 
+	// keyIndex is the nodes by key of the state the last status was read
+	// under (nodesByKey); keyIndexMu guards it and is taken under no
+	// other lock, and none is taken under it.
+	keyIndexMu sync.Mutex
+	keyIndex   keyIndex
+
 	// mu serialises data-plane changes and guards the fields below. It
 	// comes before the ledger's lock (see the package doc): hold it across
 	// backend calls, never take it from a supervisor's Setup.

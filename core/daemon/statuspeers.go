@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 
@@ -11,31 +12,18 @@ import (
 )
 
 // peersAndRoutes converts the backend's peers and routes for a status,
-// naming each peer's node and each route's kind under state (nil before
-// genesis: no node known, every route a subnet or exit route). A route
-// leads to the peer whose allowed IPs hold it; it is a mesh route if that
-// peer's node has it as an address, the exit route if it is a default
-// route, else a subnet route.
+// naming each peer's node (nodes: the nodes of the state the status is
+// read under, by key, from nodesByKey; nil before genesis: no node known)
+// and each route's kind: a route leads to the peer whose allowed IPs hold
+// it; it is a mesh route if that peer's node has it as an address, the
+// exit route if it is a default route, else a subnet route.
 //
 // A status of 10,000 peers carries some 40,000 short texts (keys,
 // endpoints, prefixes): they are substrings of one string (texts), and
 // the peers' allowed IPs share one slice, so converting it costs a few
 // allocations rather than one per text.
-func peersAndRoutes(cur hostapi.InterfaceState, state *membership.State) ([]controlapi.PeerStatus, []controlapi.RouteStatus) {
-	var nodes map[hostapi.Key]*membership.Node
-	if state != nil {
-		nodes = make(map[hostapi.Key]*membership.Node, state.NodeCount())
-		for n := range state.SharedNodes() {
-			nodes[hostapi.Key(n.PublicKey)] = n
-		}
-	}
-	var via map[netip.Prefix]*membership.Node // the node each route leads to; nil if none
-	if len(cur.Routes) > 0 {
-		via = make(map[netip.Prefix]*membership.Node, len(cur.Routes))
-		for _, r := range cur.Routes {
-			via[r] = nil
-		}
-	}
+func peersAndRoutes(cur hostapi.InterfaceState, nodes map[hostapi.Key]*membership.Node) ([]controlapi.PeerStatus, []controlapi.RouteStatus) {
+	via := newRouteNodes(cur.Routes) // the node each route leads to; nil if none
 
 	ips := 0
 	for _, p := range cur.Peers {
@@ -44,15 +32,17 @@ func peersAndRoutes(cur hostapi.InterfaceState, state *membership.State) ([]cont
 	// Sized for IPv4: a key is 44 bytes, an endpoint up to 21, a prefix up
 	// to 18; IPv6 grows it once or twice.
 	t := texts{b: make([]byte, 0, len(cur.Peers)*(44+21)+(ips+len(cur.Routes))*18), ends: make([]int, 0, 2*len(cur.Peers)+ips+len(cur.Routes))}
-	for _, p := range cur.Peers {
+	owners := make([]*membership.Node, len(cur.Peers)) // each peer's node, if known
+	for i, p := range cur.Peers {
 		t.add(base64.StdEncoding.AppendEncode(t.b, p.PublicKey[:]))
 		if p.Endpoint.IsValid() {
 			t.add(p.Endpoint.AppendTo(t.b))
 		}
+		owners[i] = nodes[p.PublicKey]
 		for _, a := range p.AllowedIPs {
 			t.add(a.AppendTo(t.b))
-			if _, ok := via[a]; ok {
-				via[a] = nodes[p.PublicKey]
+			if via.has(a) {
+				via.set(a, owners[i])
 			}
 		}
 	}
@@ -65,7 +55,7 @@ func peersAndRoutes(cur hostapi.InterfaceState, state *membership.State) ([]cont
 	peers := make([]controlapi.PeerStatus, len(cur.Peers))
 	for i, p := range cur.Peers {
 		ps := controlapi.PeerStatus{PublicKey: next(), LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
-		if n := nodes[p.PublicKey]; n != nil {
+		if n := owners[i]; n != nil {
 			ps.NodeID = n.ID
 		}
 		if p.Endpoint.IsValid() {
@@ -81,7 +71,7 @@ func peersAndRoutes(cur hostapi.InterfaceState, state *membership.State) ([]cont
 	routes := make([]controlapi.RouteStatus, len(cur.Routes))
 	for i, r := range cur.Routes {
 		rs := controlapi.RouteStatus{Prefix: next(), Kind: controlapi.RouteSubnet}
-		if n := via[r]; n != nil {
+		if n := via.get(r); n != nil {
 			rs.Via = n.ID
 			if slices.Contains(n.Addresses, r) {
 				rs.Kind = controlapi.RouteMesh
@@ -93,6 +83,102 @@ func peersAndRoutes(cur hostapi.InterfaceState, state *membership.State) ([]cont
 		routes[i] = rs
 	}
 	return peers, routes
+}
+
+// nodesByKey returns the nodes of state by public key, built once per
+// state a status is read under: the state changes with updates, and at
+// 10,000 members building the map is a tenth of a status's conversion.
+// nil before genesis. The map is shared: its readers must not modify it.
+func (d *Daemon) nodesByKey(state *membership.State) map[hostapi.Key]*membership.Node {
+	if state == nil {
+		return nil
+	}
+	d.keyIndexMu.Lock()
+	defer d.keyIndexMu.Unlock()
+	if d.keyIndex.state != state {
+		d.keyIndex.state, d.keyIndex.nodes = state, keyIndexOf(state)
+	}
+	return d.keyIndex.nodes
+}
+
+// keyIndex is the nodes of a state by public key (nodesByKey).
+type keyIndex struct {
+	state *membership.State
+	nodes map[hostapi.Key]*membership.Node
+}
+
+// keyIndexOf returns the nodes of state by public key; nil for nil.
+func keyIndexOf(state *membership.State) map[hostapi.Key]*membership.Node {
+	if state == nil {
+		return nil
+	}
+	m := make(map[hostapi.Key]*membership.Node, state.NodeCount())
+	for n := range state.SharedNodes() {
+		m[hostapi.Key(n.PublicKey)] = n
+	}
+	return m
+}
+
+// routeNodes holds a node (or nil) for each of a set of routes: the node
+// the route leads to. IPv4 routes, nearly all of a large mesh's (its
+// members' addresses), are keyed by one word, which hashes several times
+// faster than a netip.Prefix.
+type routeNodes struct {
+	v4    map[uint64]*membership.Node // address << 8 | length
+	other map[netip.Prefix]*membership.Node
+}
+
+// newRouteNodes returns routes, each with no node yet.
+func newRouteNodes(routes []netip.Prefix) routeNodes {
+	r := routeNodes{v4: make(map[uint64]*membership.Node, len(routes))}
+	for _, p := range routes {
+		if k, ok := v4Key(p); ok {
+			r.v4[k] = nil
+		} else {
+			if r.other == nil {
+				r.other = map[netip.Prefix]*membership.Node{}
+			}
+			r.other[p] = nil
+		}
+	}
+	return r
+}
+
+// has reports whether p is one of the routes.
+func (r routeNodes) has(p netip.Prefix) bool {
+	if k, ok := v4Key(p); ok {
+		_, has := r.v4[k]
+		return has
+	}
+	_, has := r.other[p]
+	return has
+}
+
+// set records n as the node of route p, which must be one of the routes.
+func (r routeNodes) set(p netip.Prefix, n *membership.Node) {
+	if k, ok := v4Key(p); ok {
+		r.v4[k] = n
+		return
+	}
+	r.other[p] = n
+}
+
+// get returns the node of route p; nil if none, or p is not a route.
+func (r routeNodes) get(p netip.Prefix) *membership.Node {
+	if k, ok := v4Key(p); ok {
+		return r.v4[k]
+	}
+	return r.other[p]
+}
+
+// v4Key returns an IPv4 prefix as one word: its address shifted left by
+// 8, its length in the low byte.
+func v4Key(p netip.Prefix) (uint64, bool) {
+	if !p.Addr().Is4() {
+		return 0, false
+	}
+	a := p.Addr().As4()
+	return uint64(binary.BigEndian.Uint32(a[:]))<<8 | uint64(p.Bits()), true
 }
 
 // texts builds many short strings as substrings of one: add each text's

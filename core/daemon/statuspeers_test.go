@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func TestPeersAndRoutes(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			gotPeers, gotRoutes := peersAndRoutes(cur, tc.state)
+			gotPeers, gotRoutes := peersAndRoutes(cur, keyIndexOf(tc.state))
 			if diff := cmp.Diff(tc.peers, gotPeers); diff != "" {
 				t.Errorf("peers (-want +got):\n%s", diff)
 			}
@@ -71,7 +73,7 @@ func TestPeersAndRoutes(t *testing.T) {
 	}
 
 	// Nothing yet: empty lists, never null in JSON.
-	gotPeers, gotRoutes := peersAndRoutes(hostapi.InterfaceState{Peers: []hostapi.PeerState{{PublicKey: k1}}}, state)
+	gotPeers, gotRoutes := peersAndRoutes(hostapi.InterfaceState{Peers: []hostapi.PeerState{{PublicKey: k1}}}, keyIndexOf(state))
 	if gotRoutes == nil || gotPeers[0].AllowedIPs == nil {
 		t.Errorf("routes %#v, allowed IPs %#v: want empty, not nil", gotRoutes, gotPeers[0].AllowedIPs)
 	}
@@ -79,7 +81,9 @@ func TestPeersAndRoutes(t *testing.T) {
 
 // BenchmarkPeersAndRoutes converts the backend state of a node of a
 // 10,000-member network for a status: 9,999 peers, each with its mesh
-// address as allowed IP and route.
+// address as allowed IP and route, sorted as a backend reports them.
+// cached: the nodes by key already indexed (a status read under the state
+// the last one was); after-an-update: indexed afresh.
 func BenchmarkPeersAndRoutes(b *testing.B) {
 	const members = 10000
 	state := membershiptest.New(b, members).Chain.State()
@@ -92,13 +96,26 @@ func BenchmarkPeersAndRoutes(b *testing.B) {
 			AllowedIPs: n.Addresses, LastHandshake: time.Now(), RxBytes: 1 << 20, TxBytes: 1 << 20})
 		cur.Routes = append(cur.Routes, n.Addresses...)
 	}
-	b.Run(fmt.Sprintf("peers=%d", len(cur.Peers)), func(b *testing.B) {
+	slices.SortFunc(cur.Peers, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+	slices.SortFunc(cur.Routes, netip.Prefix.Compare)
+	check := func(b *testing.B, peers []controlapi.PeerStatus, routes []controlapi.RouteStatus) {
+		if len(peers) != members-1 || routes[0].Kind != controlapi.RouteMesh || routes[0].Via == "" {
+			b.Fatalf("%d peers, first route %+v", len(peers), routes[0])
+		}
+	}
+	b.Run(fmt.Sprintf("peers=%d/cached", len(cur.Peers)), func(b *testing.B) {
+		b.ReportAllocs()
+		nodes := keyIndexOf(state)
+		for b.Loop() {
+			peers, routes := peersAndRoutes(cur, nodes)
+			check(b, peers, routes)
+		}
+	})
+	b.Run(fmt.Sprintf("peers=%d/after-an-update", len(cur.Peers)), func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			peers, routes := peersAndRoutes(cur, state)
-			if len(peers) != members-1 || routes[0].Kind != controlapi.RouteMesh {
-				b.Fatalf("%d peers, first route %+v", len(peers), routes[0])
-			}
+			peers, routes := peersAndRoutes(cur, keyIndexOf(state))
+			check(b, peers, routes)
 		}
 	})
 }
