@@ -6,6 +6,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -35,6 +38,11 @@ const memoryCalls = 40
 //     decoded; p50/p95/p99-µs, and daemon-cpu-ms and backend-cpu-ms, the
 //     CPU time the daemon and its backend plugin spent per call (less
 //     noisy than latency on a shared machine).
+//   - in-process: the daemon's own share of a GET /v1/status, from the
+//     reply's Server-Timing header (the body read, not decoded):
+//     gather-p50/p95/p99-µs the status gathered in the daemon's process
+//     (its backend's state read over the plugin's gRPC among it),
+//     encode-p50/p95/p99-µs its JSON encoding.
 //   - floor=json: that status encoded and decoded again in this process
 //     with the control API's JSON library; p50/p95/p99-µs.
 //   - cli=json, cli=text, cli=summary: `rustynet status` with --json,
@@ -79,6 +87,21 @@ func BenchmarkStatus(b *testing.B) {
 		report(b, "", lat)
 		b.ReportMetric((cpuMillis(b, n1.PID())-daemon0)/float64(b.N), "daemon-cpu-ms")
 		b.ReportMetric((cpuMillis(b, pid)-backend0)/float64(b.N), "backend-cpu-ms")
+	})
+	b.Run(fmt.Sprintf("members=%d/in-process", statusMembers), func(b *testing.B) {
+		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", n1.Socket)
+		}}}
+		defer hc.CloseIdleConnections()
+		gather := make(benchmarks.Latencies, 0, b.N)
+		encode := make(benchmarks.Latencies, 0, b.N)
+		for range b.N {
+			g, e := serverTiming(b, hc)
+			gather, encode = append(gather, g), append(encode, e)
+		}
+		report(b, "gather-", gather)
+		report(b, "encode-", encode)
 	})
 	// The least any status over the API costs: its JSON encoded (by the
 	// daemon) and decoded (by the client), here in one process.
@@ -157,6 +180,34 @@ func BenchmarkStatus(b *testing.B) {
 }
 
 // statusOf reads the status through client; it fails b on an error.
+// serverTiming reads a status through hc, a client of the control socket,
+// and returns the gathering and encoding durations its reply's
+// Server-Timing header gives.
+func serverTiming(b *testing.B, hc *http.Client) (gather, encode time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://rustynet/v1/status", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatalf("status: %v", err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("status: %s, %v", resp.Status, err)
+	}
+	var g, e float64
+	if _, err := fmt.Sscanf(resp.Header.Get("Server-Timing"), "gather;dur=%g, encode;dur=%g", &g, &e); err != nil {
+		b.Fatalf("Server-Timing %q: %v", resp.Header.Get("Server-Timing"), err)
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return ms(g), ms(e)
+}
+
 func statusOf(b *testing.B, client *controlapi.Client) controlapi.Status {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)

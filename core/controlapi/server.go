@@ -143,7 +143,7 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	}
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
-		statusReads: map[PeerDetail]*readgroup.Group[[]byte]{PeersAll: {Rest: statusRest}, PeersSummary: {Rest: statusRest}, PeersNone: {Rest: statusRest}},
+		statusReads: map[PeerDetail]*readgroup.Group[statusDoc]{PeersAll: {Rest: statusRest}, PeersSummary: {Rest: statusRest}, PeersNone: {Rest: statusRest}},
 		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
@@ -198,7 +198,7 @@ type server struct {
 
 	// statusReads coalesce the status requests of each peer detail (keys
 	// fixed by NewServer): see status.
-	statusReads map[PeerDetail]*readgroup.Group[[]byte]
+	statusReads map[PeerDetail]*readgroup.Group[statusDoc]
 	statusSize  map[PeerDetail]*atomic.Int64 // the size of the last status encoded; keys as statusReads
 }
 
@@ -255,7 +255,8 @@ func statusRest(took time.Duration) time.Duration { return min(took/2, 250*time.
 // back to back wait, rather than keep the daemon gathering all the time
 // beside the applies. A gathering cut short by the end of the context it
 // ran under (another request's) is done again for the requests that are
-// still waiting.
+// still waiting. The reply's Server-Timing header says how long the
+// gathering and the encoding it got took (statusDoc).
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if !s.method(w, r, http.MethodGet) {
 		return
@@ -265,19 +266,40 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := s.statusReads[detail].DoContext(r.Context(), func(ctx context.Context) ([]byte, error) {
+	doc, err := s.statusReads[detail].DoContext(r.Context(), func(ctx context.Context) (statusDoc, error) {
 		return s.encodeStatus(ctx, detail)
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, body)
+	w.Header().Set("Server-Timing", doc.serverTiming())
+	s.writeJSON(w, http.StatusOK, doc.body)
+}
+
+// statusDoc is a gathered status, encoded, and what producing it took:
+// gathering it from the daemon (Handler.Status or StatusSummary: in
+// process, the backend's state among it) and encoding it as JSON. The
+// requests that share a gathering share it.
+type statusDoc struct {
+	body           []byte
+	gather, encode time.Duration
+}
+
+// serverTiming returns d's durations as a Server-Timing header value (W3C
+// Server Timing: milliseconds), which status replies carry so that a
+// client can tell the daemon's share of a status from its own.
+func (d statusDoc) serverTiming() string {
+	ms := func(t time.Duration) string {
+		return strconv.FormatFloat(float64(t)/float64(time.Millisecond), 'f', 3, 64)
+	}
+	return "gather;dur=" + ms(d.gather) + ", encode;dur=" + ms(d.encode)
 }
 
 // encodeStatus gathers the status with the peers as detail asks and
 // encodes it.
-func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) ([]byte, error) {
+func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) (statusDoc, error) {
+	start := time.Now()
 	var st Status
 	var err error
 	if sh, ok := s.h.(SummaryHandler); ok && detail != PeersAll {
@@ -287,16 +309,17 @@ func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) ([]byte, e
 		st = st.WithPeers(detail)
 	}
 	if err != nil {
-		return nil, err
+		return statusDoc{}, err
 	}
+	gathered := time.Now()
 	var buf bytes.Buffer
 	last := s.statusSize[detail]
 	buf.Grow(int(last.Load()) + 4<<10) // the last one's size and some: one allocation, no regrowing megabytes
 	if err := json.NewEncoder(&buf).Encode(st); err != nil {
-		return nil, Errorf(CodeInternal, "encoding the status: %v", err)
+		return statusDoc{}, Errorf(CodeInternal, "encoding the status: %v", err)
 	}
 	last.Store(int64(buf.Len()))
-	return buf.Bytes(), nil
+	return statusDoc{body: buf.Bytes(), gather: gathered.Sub(start), encode: time.Since(gathered)}, nil
 }
 
 func (s *server) applyUpdate(w http.ResponseWriter, r *http.Request) {

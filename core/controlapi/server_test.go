@@ -2,6 +2,7 @@ package controlapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -303,5 +304,40 @@ func TestUnavailableAsksToRetryLater(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("got %d with Retry-After %q, want 503 with a Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// slowStatus is a handler whose status takes a while to gather.
+type slowStatus struct {
+	*fakeHandler
+	took time.Duration
+}
+
+func (s slowStatus) Status(ctx context.Context) (Status, error) {
+	time.Sleep(s.took)
+	return s.fakeHandler.Status(ctx)
+}
+
+// TestStatusServerTiming checks that a status reply says, in its
+// Server-Timing header, how long the daemon took to gather the status
+// (here at least the handler's 30 ms) and to encode it.
+func TestStatusServerTiming(t *testing.T) {
+	c := rawClient(t, startServer(t, slowStatus{&fakeHandler{}, 30 * time.Millisecond}, allowAll, nil))
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, "http://x/v1/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	timing := resp.Header.Get("Server-Timing")
+	var gather, encode float64
+	if n, err := fmt.Sscanf(timing, "gather;dur=%g, encode;dur=%g", &gather, &encode); err != nil || n != 2 {
+		t.Fatalf("Server-Timing %q: %v", timing, err)
+	}
+	if gather < 30 || encode < 0 || encode > gather {
+		t.Errorf("Server-Timing %q: want gather ≥ 30 ms, encode a fraction of it", timing)
 	}
 }
