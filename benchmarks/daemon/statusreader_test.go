@@ -44,7 +44,7 @@ func readStatusUntilEOF(mode, socket string) error {
 		if mode == readDecoded {
 			_, err = c.Status(ctx)
 		} else {
-			_, err = c.StatusDocument(ctx, controlapi.PeersAll)
+			_, err = c.StatusDocument(ctx, controlapi.PeersAll, "")
 		}
 		cancel()
 		if err != nil {

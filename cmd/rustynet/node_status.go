@@ -56,13 +56,17 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	if e.json && !*check {
-		// The daemon's document, indented: decoding megabytes of peers
-		// only to encode them again costs more than the rest.
-		doc, err := c.StatusDocument(ctx, detail)
+		// The daemon's document, indented as printJSON indents (checked
+		// in the same pass): decoding megabytes of peers only to encode
+		// them again costs more than the rest.
+		doc, err := c.StatusDocument(ctx, detail, "  ")
 		if err != nil {
 			return daemonError("asking the daemon for its status", err)
 		}
-		return e.printJSONDocument(doc)
+		if _, err := e.stdout.Write(append(doc, '\n')); err != nil {
+			return internalErrorf("writing JSON output: %v", err)
+		}
+		return nil
 	}
 	st, err := c.StatusPeers(ctx, detail)
 	if *check {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -19,21 +18,6 @@ func (e *env) printJSON(v any) error {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		return internalErrorf("encoding JSON output: %v", err)
-	}
-	return nil
-}
-
-// printJSONDocument writes doc, one valid JSON document, to stdout
-// indented as printJSON indents, ending in a newline.
-func (e *env) printJSONDocument(doc []byte) error {
-	var b bytes.Buffer
-	b.Grow(len(doc) + len(doc)/2)
-	if err := json.Indent(&b, bytes.TrimRight(doc, " \t\r\n"), "", "  "); err != nil {
-		return internalErrorf("indenting JSON output: %v", err)
-	}
-	b.WriteByte('\n')
-	if _, err := e.stdout.Write(b.Bytes()); err != nil {
-		return internalErrorf("writing JSON output: %v", err)
 	}
 	return nil
 }

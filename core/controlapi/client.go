@@ -83,15 +83,20 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 // asks, as the JSON document the daemon sent (checked to be valid JSON,
 // not decoded): for a client that passes it on, such as `rustynet status
 // --json`, which would otherwise decode a 10,000-peer status's megabytes
-// only to encode them again.
-func (c *Client) StatusDocument(ctx context.Context, d PeerDetail) ([]byte, error) {
-	var doc document
+// only to encode them again. A non-empty indent indents it, one indent
+// per level, in the pass that checks it.
+func (c *Client) StatusDocument(ctx context.Context, d PeerDetail, indent string) ([]byte, error) {
+	doc := document{indent: indent}
 	err := c.do(ctx, http.MethodGet, statusPath(d), nil, &doc)
-	return doc, err
+	return doc.data, err
 }
 
-// document is a response kept as the JSON it is (see doLimit).
-type document []byte
+// document is a response kept as the JSON it is, or indented (see
+// doLimit).
+type document struct {
+	data   []byte
+	indent string
+}
 
 // readBody reads at most limit bytes of resp's body: into one buffer of
 // its length when the server sent one (a status is megabytes), else as
@@ -115,7 +120,8 @@ func statusPath(d PeerDetail) string {
 }
 
 // doLimit is do reading at most limit bytes of the response; an out of
-// type *document receives the response as it is, if it is valid JSON.
+// type *document receives the response as it is (or indented), if it is
+// valid JSON.
 func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, out any, limit int64) error {
 	var rd io.Reader
 	if body != nil {
@@ -145,10 +151,22 @@ func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, 
 		return fromWire(resp.StatusCode, w)
 	}
 	if doc, ok := out.(*document); ok {
-		if !json.Valid(data) {
+		invalid := func() error {
 			return fmt.Errorf("control API at %s: the response is not valid JSON: %.200q", c.path, data)
 		}
-		*doc = data
+		if doc.indent == "" {
+			if !json.Valid(data) {
+				return invalid()
+			}
+			doc.data = data
+			return nil
+		}
+		var b bytes.Buffer
+		b.Grow(len(data) + len(data)/2)
+		if err := json.Indent(&b, bytes.TrimRight(data, " \t\r\n"), "", doc.indent); err != nil {
+			return invalid()
+		}
+		doc.data = b.Bytes()
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

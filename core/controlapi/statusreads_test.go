@@ -102,15 +102,19 @@ func TestStatusGatheringCutShortIsRepeated(t *testing.T) {
 }
 
 // TestStatusDocumentRefusesInvalidJSON: the status document is passed on
-// undecoded, but only if it is JSON.
+// undecoded, as it came or indented, but only if it is JSON.
 func TestStatusDocumentRefusesInvalidJSON(t *testing.T) {
 	for _, tc := range []struct {
-		body string
-		ok   bool
+		body, indent, want string
+		ok                 bool
 	}{
-		{`{"node":{"id":"n1"}}` + "\n", true},
-		{`{"node":{"id":"n1"}` + "\n", false},
-		{"", false},
+		{`{"node":{"id":"n1"}}` + "\n", "", `{"node":{"id":"n1"}}` + "\n", true},
+		{`{"node":{"id":"n1"}}` + "\n", "  ", "{\n  \"node\": {\n    \"id\": \"n1\"\n  }\n}", true},
+		{`{"node":{"id":"n1"}` + "\n", "", "", false},
+		{`{"node":{"id":"n1"}` + "\n", "  ", "", false},
+		{`{"node":{"id":"n1"}} x`, "  ", "", false},
+		{"", "", "", false},
+		{"", "  ", "", false},
 	} {
 		path := testSocketPath(t)
 		l, err := Listen(path)
@@ -119,10 +123,10 @@ func TestStatusDocumentRefusesInvalidJSON(t *testing.T) {
 		}
 		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tc.body) })}
 		go hs.Serve(l)
-		doc, err := dialClient(t, path).StatusDocument(ctxT(t), PeersAll)
+		doc, err := dialClient(t, path).StatusDocument(ctxT(t), PeersAll, tc.indent)
 		hs.Close()
-		if tc.ok != (err == nil) || (err == nil && string(doc) != tc.body) {
-			t.Errorf("body %q: got %q, %v", tc.body, doc, err)
+		if tc.ok != (err == nil) || (err == nil && string(doc) != tc.want) {
+			t.Errorf("body %q, indent %q: got %q, %v", tc.body, tc.indent, doc, err)
 		}
 	}
 }
