@@ -8,7 +8,10 @@
 //	                                        sum (PeerSummary) or neither; with
 //	                                        summary or none, the host routes
 //	                                        counted (InterfaceStatus.HostRoutes),
-//	                                        not listed
+//	                                        not listed; the reply's Server-Timing
+//	                                        header (gather;dur=…, encode;dur=…,
+//	                                        milliseconds) says what it cost the
+//	                                        daemon
 //	POST /v1/apply-update[?dry_run=true]  signed update (its JSON file, as is) → ApplyResult
 //	GET  /v1/log?from=N                   → LogPage: the head, and the trusted entries of
 //	                                        epochs N, N+1, … (at most MaxLogEntries, and
