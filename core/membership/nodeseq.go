@@ -2,7 +2,7 @@ package membership
 
 import (
 	"crypto/sha256"
-	"encoding"
+	"hash"
 	"slices"
 	"sort"
 	"strings"
@@ -21,15 +21,6 @@ import (
 type nodeSeq struct {
 	chunks []*nodeChunk // each non-empty; in ID order across chunks
 	count  int
-	// mids[i] is the SHA-256 state, marshaled, of the nodes digest
-	// (digestLeavesOf) after the domain and the leaves of chunks[0..i],
-	// for as many chunks as are known (possibly none): a new sequence
-	// keeps those before the first chunk its builder changed, so that its
-	// digest hashes only the leaves from there on rather than every leaf
-	// (320 KB at 10,000 members, on every update and at every step of a
-	// cold start's replay). Its arrays are never written after they are
-	// shared.
-	mids [][]byte
 }
 
 // nodeChunk is a run of consecutive nodes and their leaves.
@@ -129,6 +120,13 @@ func (q *nodeSeq) routingNodes(yield func(*Node) bool) {
 	}
 }
 
+// writeLeaves writes every leaf, in order, to h.
+func (q *nodeSeq) writeLeaves(h hash.Hash) {
+	for _, c := range q.chunks {
+		h.Write(c.leaves)
+	}
+}
+
 // seqBuilder derives a new nodeSeq from a base by copy-on-write: the
 // chunk list is copied on the first change, and each chunk the first
 // time the builder changes it.
@@ -139,7 +137,6 @@ type seqBuilder struct {
 }
 
 func (b *seqBuilder) own(ci int) *nodeChunk {
-	b.changedFrom(ci)
 	if !b.copied {
 		b.q.chunks = slices.Clone(b.q.chunks)
 		b.copied = true
@@ -159,18 +156,9 @@ func (b *seqBuilder) own(ci int) *nodeChunk {
 	return cp
 }
 
-// changedFrom drops the digest states from chunk ci on: the builder
-// changes that chunk (and may move those after it).
-func (b *seqBuilder) changedFrom(ci int) {
-	if ci < len(b.q.mids) {
-		b.q.mids = b.q.mids[:ci:ci]
-	}
-}
-
 // put inserts or replaces n (which the sequence then holds) with its leaf.
 func (b *seqBuilder) put(n *Node, leaf [32]byte) {
 	if len(b.q.chunks) == 0 {
-		b.changedFrom(0)
 		c := &nodeChunk{nodes: []*Node{n}, leaves: append([]byte(nil), leaf[:]...), routing: b2i(routingNode(n))}
 		b.q.chunks, b.copied = []*nodeChunk{c}, true
 		b.owned = append(b.owned, c)
@@ -215,30 +203,9 @@ func (b *seqBuilder) delete(id string) {
 }
 
 // digestLeavesOf is digestLeaves over q's leaves, without joining them.
-// It resumes from the last digest state q knows (q.mids) and records those
-// of the chunks after it, so it must run before q is shared (a builder's
-// finish, Empty).
 func digestLeavesOf(q *nodeSeq) Hash {
 	h := sha256.New()
-	k := min(len(q.mids), len(q.chunks))
-	if k == 0 || h.(encoding.BinaryUnmarshaler).UnmarshalBinary(q.mids[k-1]) != nil {
-		h.Reset()
-		k = 0
-		h.Write([]byte(domainNodes))
-	}
-	mids, keep := q.mids[:k:k], true // appending makes a new array: the known ones may be shared
-	for _, c := range q.chunks[k:] {
-		h.Write(c.leaves)
-		if keep {
-			m, err := h.(encoding.BinaryAppender).AppendBinary(make([]byte, 0, sha256StateSize))
-			if keep = err == nil; keep { // else the next digest hashes from here on
-				mids = append(mids, m)
-			}
-		}
-	}
-	q.mids = mids
+	h.Write([]byte(domainNodes))
+	q.writeLeaves(h)
 	return Hash(h.Sum(nil))
 }
-
-// sha256StateSize is the size of a marshaled SHA-256 state.
-const sha256StateSize = 108
