@@ -452,13 +452,10 @@ func (s *spareState) giveBack(peers []hostapi.PeerState) {
 	s.spare, s.lent = peers[:0], nil
 }
 
-// sortByKey sorts peers by public key. It sorts their indexes (4 bytes
-// each, not a PeerState's 136) and then moves each peer once into place,
-// along the permutation's cycles.
-func sortByKey(peers []hostapi.PeerState) { permute(peers, orderByKey(peers, nil), nil) }
-
 // orderByKey returns, in order's memory, the order that sorts peers by
 // public key: its i-th element is the index of the peer that belongs at i.
+// It sorts indexes (4 bytes each, not a PeerState's 136); permute then
+// moves each peer once into place.
 func orderByKey(peers []hostapi.PeerState, order []int32) []int32 {
 	order = slices.Grow(order[:0], len(peers))[:len(peers)]
 	for i := range order {

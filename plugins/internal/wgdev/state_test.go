@@ -189,7 +189,7 @@ func TestStateDoesNotDelayChanges(t *testing.T) {
 	}
 }
 
-// TestSortByKey checks sortByKey against a stable sort of the same peers,
+// TestSortByKey checks orderByKey and permute against a stable sort of the same peers,
 // each peer moved whole (its fields travel with its key): empty, one,
 // sorted, reversed, random orders of distinct keys, and repeated keys.
 func TestSortByKey(t *testing.T) {
@@ -214,7 +214,7 @@ func TestSortByKey(t *testing.T) {
 			}
 			want := slices.Clone(peers)
 			slices.SortStableFunc(want, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
-			sortByKey(peers)
+			permute(peers, orderByKey(peers, nil), nil)
 			for i := range peers {
 				if peers[i].PublicKey != want[i].PublicKey || peers[i].RxBytes != want[i].RxBytes || peers[i].TxBytes != want[i].TxBytes {
 					t.Fatalf("peer %d = %v, want %v", i, peers[i], want[i])
