@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
+	"github.com/hdevalence/ed25519consensus"
 )
 
 // zipSigner is an Ed25519 key whose secret scalar is at hand, to build
@@ -238,6 +240,56 @@ func TestEd25519Rule(t *testing.T) {
 	}
 }
 
+// TestEd25519BatchSharedKeys: a batch whose keys sign many signatures each
+// (verifyEd25519Batch sums a key's terms) verifies exactly when every
+// signature does: one signature moved to another key of the batch, to
+// another message, or made invalid, and the batch fails.
+func TestEd25519BatchSharedKeys(t *testing.T) {
+	var privs []ed25519.PrivateKey
+	var pubs []ApproverKey
+	for i := range 3 {
+		priv := ed25519.NewKeyFromSeed(append(make([]byte, 31), byte(10+i)))
+		privs, pubs = append(privs, priv), append(pubs, ApproverKey(priv.Public().(ed25519.PublicKey)))
+	}
+	var items []batchItem
+	for i := range 60 {
+		k := (i * 7) % 3
+		msg := fmt.Appendf(nil, "update %d", i)
+		sig := new([64]byte)
+		copy(sig[:], ed25519.Sign(privs[k], msg))
+		items = append(items, batchItem{pubs[k], msg, sig})
+	}
+	if !verifyEd25519Batch(items) {
+		t.Fatal("60 valid signatures by 3 keys: the batch refused them")
+	}
+	mutations := map[string]func(it *batchItem){
+		"signed by another key of the batch": func(it *batchItem) {
+			it.pub = pubs[(slices.Index(pubs, it.pub)+1)%3]
+		},
+		"another message": func(it *batchItem) { it.msg = []byte("something else") },
+		"S changed": func(it *batchItem) {
+			sig := *it.sig
+			sig[40] ^= 1
+			it.sig = &sig
+		},
+		"the signature of the next item": func(it *batchItem) {
+			it.sig = items[(slices.IndexFunc(items, func(o batchItem) bool { return o.sig == it.sig })+1)%len(items)].sig
+		},
+	}
+	for name, mutate := range mutations {
+		for _, at := range []int{0, 31, 59} {
+			bad := slices.Clone(items)
+			mutate(&bad[at])
+			if verifyEd25519Batch(bad) {
+				t.Errorf("%s at %d: the batch verified", name, at)
+			}
+			if verifyEd25519(bad[at].pub, bad[at].msg, bad[at].sig) {
+				t.Errorf("%s at %d: the signature verifies alone (not a bad signature)", name, at)
+			}
+		}
+	}
+}
+
 // TestEd25519RuleGolden: every signature of the golden vectors (signed with
 // crypto/ed25519 before the rule was ZIP-215) verifies under the rule,
 // alone and as one batch per log, and under crypto/ed25519 still.
@@ -307,6 +359,20 @@ func BenchmarkEd25519Rule(b *testing.B) {
 		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
 			for b.Loop() {
 				if !verifyEd25519Batch(items[:n]) {
+					b.Fatal("refused")
+				}
+			}
+			perSig(b, n)
+		})
+		// ed25519consensus's own batch, one term per key and signature:
+		// what verifyEd25519Batch's summing of a key's terms saves.
+		b.Run(fmt.Sprintf("ed25519consensus-batch-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				v := ed25519consensus.NewPreallocatedBatchVerifier(n)
+				for _, it := range items[:n] {
+					v.Add(it.pub[:], it.msg, it.sig[:])
+				}
+				if !v.Verify() {
 					b.Fatal("refused")
 				}
 			}
