@@ -3,6 +3,8 @@ package membership
 import (
 	"crypto/sha256"
 	"hash"
+	"iter"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +32,10 @@ type nodeChunk struct {
 	// routing counts the nodes tagged router or exit, so that a scan
 	// for them (RoutingNodes, on every update) skips the chunks without.
 	routing int
+	// held is a Bloom filter of the public keys and addresses of the
+	// chunk's nodes, so that checkUnique (on every add or change of a
+	// node) skips the chunks that cannot hold a node's key or address.
+	held keyFilter
 }
 
 // routingNode reports whether n is tagged router or exit: a node whose
@@ -53,6 +59,12 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// newChunk returns the chunk of nodes (which it then holds) and their
+// leaves.
+func newChunk(nodes []*Node, leaves []byte) *nodeChunk {
+	return &nodeChunk{nodes: nodes, leaves: leaves, routing: countRouting(nodes), held: filterOf(nodes)}
 }
 
 // chunkNodes is a chunk's size after a split; a chunk splits in two when
@@ -120,6 +132,39 @@ func (q *nodeSeq) routingNodes(yield func(*Node) bool) {
 	}
 }
 
+// mayHold yields, in ID order, the nodes of the chunks that may hold a
+// node with public key k or one of the addresses of as (host prefixes;
+// with any other prefix in as, every node): every node that has k or one
+// of those addresses is among them.
+func (q *nodeSeq) mayHold(k NodeKey, as []netip.Prefix) iter.Seq[*Node] {
+	probe := func(*nodeChunk) bool { return true }
+	if !slices.ContainsFunc(as, func(p netip.Prefix) bool { return !p.IsSingleIP() }) {
+		probe = func(c *nodeChunk) bool {
+			if c.held.wide > 0 || c.held.has(keyFingerprint(k)) {
+				return true
+			}
+			for _, p := range as {
+				if c.held.has(addrFingerprint(p.Addr())) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return func(yield func(*Node) bool) {
+		for _, c := range q.chunks {
+			if !probe(c) {
+				continue
+			}
+			for _, n := range c.nodes {
+				if !yield(n) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // writeLeaves writes every leaf, in order, to h.
 func (q *nodeSeq) writeLeaves(h hash.Hash) {
 	for _, c := range q.chunks {
@@ -150,6 +195,7 @@ func (b *seqBuilder) own(ci int) *nodeChunk {
 		nodes:   append(make([]*Node, 0, len(c.nodes)+1), c.nodes...),
 		leaves:  append(make([]byte, 0, len(c.leaves)+32), c.leaves...),
 		routing: c.routing,
+		held:    c.held,
 	}
 	b.q.chunks[ci] = cp
 	b.owned = append(b.owned, cp)
@@ -159,7 +205,7 @@ func (b *seqBuilder) own(ci int) *nodeChunk {
 // put inserts or replaces n (which the sequence then holds) with its leaf.
 func (b *seqBuilder) put(n *Node, leaf [32]byte) {
 	if len(b.q.chunks) == 0 {
-		c := &nodeChunk{nodes: []*Node{n}, leaves: append([]byte(nil), leaf[:]...), routing: b2i(routingNode(n))}
+		c := newChunk([]*Node{n}, leaf[:])
 		b.q.chunks, b.copied = []*nodeChunk{c}, true
 		b.owned = append(b.owned, c)
 		b.q.count = 1
@@ -168,19 +214,24 @@ func (b *seqBuilder) put(n *Node, leaf [32]byte) {
 	ci, j, found := b.q.search(n.ID)
 	c := b.own(ci)
 	if found {
-		c.routing += b2i(routingNode(n)) - b2i(routingNode(c.nodes[j]))
+		old := c.nodes[j]
+		c.routing += b2i(routingNode(n)) - b2i(routingNode(old))
 		c.nodes[j] = n
 		copy(c.leaves[32*j:], leaf[:])
+		if old.PublicKey != n.PublicKey || !slices.Equal(old.Addresses, n.Addresses) {
+			c.held = filterOf(c.nodes)
+		}
 		return
 	}
 	c.routing += b2i(routingNode(n))
+	c.held.addNode(n)
 	c.nodes = slices.Insert(c.nodes, j, n)
 	c.leaves = slices.Insert(c.leaves, 32*j, leaf[:]...)
 	b.q.count++
 	if len(c.nodes) > 2*chunkNodes {
 		half := len(c.nodes) / 2
-		lo := &nodeChunk{nodes: slices.Clone(c.nodes[:half]), leaves: slices.Clone(c.leaves[:32*half]), routing: countRouting(c.nodes[:half])}
-		hi := &nodeChunk{nodes: slices.Clone(c.nodes[half:]), leaves: slices.Clone(c.leaves[32*half:]), routing: countRouting(c.nodes[half:])}
+		lo := newChunk(slices.Clone(c.nodes[:half]), slices.Clone(c.leaves[:32*half]))
+		hi := newChunk(slices.Clone(c.nodes[half:]), slices.Clone(c.leaves[32*half:]))
 		b.q.chunks = slices.Replace(b.q.chunks, ci, ci+1, lo, hi)
 		b.owned = append(b.owned, lo, hi)
 	}
@@ -196,6 +247,7 @@ func (b *seqBuilder) delete(id string) {
 	c.routing -= b2i(routingNode(c.nodes[j]))
 	c.nodes = slices.Delete(c.nodes, j, j+1)
 	c.leaves = slices.Delete(c.leaves, 32*j, 32*j+32)
+	c.held = filterOf(c.nodes)
 	b.q.count--
 	if len(c.nodes) == 0 {
 		b.q.chunks = slices.Delete(b.q.chunks, ci, ci+1)

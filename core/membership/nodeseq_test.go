@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +48,20 @@ func TestNodeSeqAgainstSortedSlice(t *testing.T) {
 				}
 				continue
 			}
-			n := &Node{ID: id, Tags: [][]string{nil, {"web"}, {TagRouter}, {TagExit, "web"}}[rng.IntN(4)]}
+			// Keys and addresses from small pools, so that replacements
+			// change them (and leave them) and chunks share them; now and
+			// then a prefix wider than a host.
+			key := NodeKey{byte(rng.IntN(200)), 7}
+			addrs := []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64, byte(rng.IntN(4)), byte(rng.IntN(250))}), 32)}
+			switch rng.IntN(40) {
+			case 0:
+				if id < "n0300" { // wide prefixes in the first chunks only
+					addrs = append(addrs, netip.MustParsePrefix("10.0.0.0/8"))
+				}
+			case 1:
+				addrs = append(addrs, netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, 15: byte(rng.IntN(250))}), 128))
+			}
+			n := &Node{ID: id, PublicKey: key, Addresses: addrs, Tags: [][]string{nil, {"web"}, {TagRouter}, {TagExit, "web"}}[rng.IntN(4)]}
 			leaf := leafOf(n, round)
 			b.put(n, leaf)
 			i, ok := slices.BinarySearchFunc(ref, id, func(e entry, id string) int { return strings.Compare(e.n.ID, id) })
@@ -92,6 +106,49 @@ func TestNodeSeqAgainstSortedSlice(t *testing.T) {
 				if c.routing != countRouting(c.nodes) {
 					t.Fatalf("round %d: chunk %d counts %d routing nodes, holds %d", round, i, c.routing, countRouting(c.nodes))
 				}
+				if want := filterOf(c.nodes); c.held.wide != want.wide {
+					t.Fatalf("round %d: chunk %d counts %d wide addresses, holds %d", round, i, c.held.wide, want.wide)
+				}
+				for _, n := range c.nodes {
+					if !c.held.has(keyFingerprint(n.PublicKey)) {
+						t.Fatalf("round %d: chunk %d's filter lacks the key of %s", round, i, n.ID)
+					}
+					for _, p := range n.Addresses {
+						if p.IsSingleIP() && !c.held.has(addrFingerprint(p.Addr())) {
+							t.Fatalf("round %d: chunk %d's filter lacks %s of %s", round, i, p, n.ID)
+						}
+					}
+				}
+			}
+			// mayHold yields every node with the key or an address asked
+			// for (a sample), and — in chunks without wide prefixes — few
+			// of the others.
+			for range min(8, len(s.ref)) {
+				e := s.ref[rng.IntN(len(s.ref))]
+				if !slices.Contains(slices.Collect(s.q.mayHold(e.n.PublicKey, nil)), e.n) {
+					t.Fatalf("round %d: mayHold(key of %s) does not yield it", round, e.n.ID)
+				}
+				for _, p := range e.n.Addresses {
+					if !slices.Contains(slices.Collect(s.q.mayHold(NodeKey{255}, []netip.Prefix{p})), e.n) {
+						t.Fatalf("round %d: mayHold(%s, of %s) does not yield it", round, p, e.n.ID)
+					}
+				}
+			}
+			passed := map[*Node]bool{}
+			for n := range s.q.mayHold(NodeKey{250, 7}, []netip.Prefix{netip.MustParsePrefix("100.64.9.9/32")}) {
+				passed[n] = true
+			}
+			narrow, yielded := 0, 0
+			for _, c := range s.q.chunks {
+				if c.held.wide == 0 {
+					narrow += len(c.nodes)
+					for _, n := range c.nodes {
+						yielded += b2i(passed[n])
+					}
+				}
+			}
+			if narrow > 4*chunkNodes && yielded > narrow/4 {
+				t.Fatalf("round %d: mayHold of an absent key and address yields %d of the %d nodes in chunks without wide prefixes", round, yielded, narrow)
 			}
 			var routing, wantRouting []*Node
 			for n := range s.q.routingNodes {

@@ -320,9 +320,10 @@ func existing(pre *State, op *Operation) (*Node, error) {
 
 // checkUnique rejects n if another node of pre has its public key or one of
 // its mesh addresses. Mesh addresses are host prefixes, so overlap is
-// equality of addresses.
+// equality of addresses. Only the nodes that may have either are compared
+// (nodeSeq.mayHold).
 func checkUnique(pre *State, n *Node) error {
-	for o := range pre.nodes.all {
+	for o := range pre.nodes.mayHold(n.PublicKey, n.Addresses) {
 		if o.ID == n.ID {
 			continue
 		}
