@@ -579,6 +579,9 @@ func checkUpdateFile(data []byte, l *Limits) error {
 // contract's: parseSignedUpdate answers an update it refuses by
 // parseSignedUpdateStd.
 func parseSignedUpdateFast(data []byte, l *Limits, maxVersion uint64) (*SignedUpdate, error) {
+	if w, ok := splitAsEncoded(data); ok {
+		return fromWire(&w, l, maxVersion, parseBodyFast)
+	}
 	var w wireEnvelope
 	if err := jsonv2.Unmarshal(data, &w, fastJSON); err != nil {
 		return nil, err
@@ -587,6 +590,78 @@ func parseSignedUpdateFast(data []byte, l *Limits, maxVersion uint64) (*SignedUp
 		return nil, err
 	}
 	return fromWire(&w, l, maxVersion, parseBodyFast)
+}
+
+// Encode's layout of an update file, around the body and each signature.
+const (
+	encodedStart   = "{\n  \"body\": "
+	encodedSigs    = ",\n  \"signatures\": ["
+	encodedSigKey  = "\n    {\"public_key\": \""
+	encodedSigSig  = "\", \"signature\": \""
+	encodedSigEnd  = "\"}"
+	encodedSigsEnd = "\n  "
+	encodedEnd     = "]\n}"
+)
+
+// splitAsEncoded splits an update file laid out exactly as Encode writes
+// it (with or without its final newline) into its body and signatures
+// without reading the body: the body is the bytes between the envelope's
+// start and the last "signatures" member, and parsing it (parseBodyFast)
+// refuses it unless it is exactly one object — so the split is the one a
+// JSON decoding of the envelope makes, and the file holds no other
+// member. Any other layout gives ok false (the envelope is then decoded
+// as JSON). The signature strings are taken as they stand; fromWire
+// checks them.
+func splitAsEncoded(data []byte) (w wireEnvelope, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(encodedStart))
+	if !ok || len(rest) == 0 || rest[0] != '{' {
+		return w, false
+	}
+	if rest, ok = bytes.CutSuffix(bytes.TrimSuffix(rest, []byte("\n")), []byte(encodedEnd)); !ok {
+		return w, false
+	}
+	i := bytes.LastIndex(rest, []byte(encodedSigs))
+	if i < 1 || rest[i-1] != '}' {
+		return w, false
+	}
+	w.Body, rest = rest[:i], rest[i+len(encodedSigs):]
+	if len(rest) == 0 {
+		w.Signatures = []wireSignature{}
+		return w, true
+	}
+	str := func(prefix string) (string, bool) {
+		var ok bool
+		if rest, ok = bytes.CutPrefix(rest, []byte(prefix)); !ok {
+			return "", false
+		}
+		end := bytes.IndexFunc(rest, func(r rune) bool { return r == '"' || r == '\\' || r < ' ' || r >= utf8.RuneSelf })
+		if end < 0 || rest[end] != '"' {
+			return "", false
+		}
+		s := string(rest[:end])
+		rest = rest[end:]
+		return s, true
+	}
+	for {
+		pub, ok := str(encodedSigKey)
+		if !ok {
+			return w, false
+		}
+		sig, ok := str(encodedSigSig)
+		if !ok {
+			return w, false
+		}
+		if rest, ok = bytes.CutPrefix(rest, []byte(encodedSigEnd)); !ok {
+			return w, false
+		}
+		w.Signatures = append(w.Signatures, wireSignature{PublicKey: pub, Signature: sig})
+		if string(rest) == encodedSigsEnd {
+			return w, true
+		}
+		if rest, ok = bytes.CutPrefix(rest, []byte(",")); !ok {
+			return w, false
+		}
+	}
 }
 
 // parseSignedUpdateStd is parseSignedUpdate after checkUpdateFile,

@@ -107,3 +107,10 @@ func ParseSignedUpdateStd(data []byte) (*SignedUpdate, error) {
 func ParseSignedUpdateFast(data []byte) (*SignedUpdate, error) {
 	return parseSignedUpdateFast(data, limitsOrDefault(nil), SchemaVersion)
 }
+
+// SplitAsEncoded is splitAsEncoded, reporting the body it found and how
+// many signatures.
+func SplitAsEncoded(data []byte) (body []byte, signatures int, ok bool) {
+	w, ok := splitAsEncoded(data)
+	return w.Body, len(w.Signatures), ok
+}
