@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,16 @@ func startReattached(t *testing.T, name string) string {
 		_ = cmd.Wait()
 	}()
 	t.Cleanup(func() {
+		// SIGTERM, as a reattach-mode plugin is meant to be stopped: it
+		// then removes its socket directory, which SIGKILL would leave.
+		if cmd.Process.Signal(syscall.SIGTERM) == nil {
+			select {
+			case <-exited:
+				return
+			case <-time.After(10 * time.Second):
+				t.Errorf("%s did not exit within 10s of SIGTERM", name)
+			}
+		}
 		_ = cmd.Process.Kill()
 		<-exited
 	})

@@ -53,6 +53,16 @@ func startReattach(t *testing.T, mode string) *reattachPlugin {
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
+		// SIGTERM, as a reattach-mode plugin is meant to be stopped: it
+		// then removes its socket directory, which SIGKILL would leave.
+		if cmd.Process.Signal(syscall.SIGTERM) == nil {
+			select {
+			case <-p.exited:
+				return
+			case <-time.After(10 * time.Second):
+				t.Errorf("helper plugin %d did not exit within 10s of SIGTERM", cmd.Process.Pid)
+			}
+		}
 		_ = cmd.Process.Kill()
 		select {
 		case <-p.exited:
