@@ -55,6 +55,7 @@ type Cluster struct {
 	// Dir is the cluster's directory: the genesis file and one directory
 	// per node. It is removed at cleanup.
 	Dir string
+	tmp string // the daemons' TMPDIR, in Dir
 	// Genesis is the signed genesis; GenesisRoot the root it pins.
 	Genesis     *membership.SignedUpdate
 	GenesisRoot membership.Hash
@@ -108,6 +109,16 @@ func New(tb testing.TB, opts Options) *Cluster {
 		os.RemoveAll(dir)
 	})
 	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	// The daemons' TMPDIR, where go-plugin puts each plugin's socket
+	// directory: a daemon killed with SIGKILL cannot remove its own, and
+	// here cleanup does. Open to all as /tmp is, for RunAs daemons.
+	c.tmp = filepath.Join(dir, "tmp")
+	if err := os.Mkdir(c.tmp, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(c.tmp, 0o1777); err != nil {
 		tb.Fatal(err)
 	}
 

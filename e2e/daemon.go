@@ -104,7 +104,7 @@ func (n *Node) spawn(cfg NodeConfig, stderr io.Writer) (*process, error) {
 		cmd.Stderr = io.MultiWriter(logf, stderr)
 	}
 	cmd.SysProcAttr = attr
-	cmd.Env = append(os.Environ(), "HOME="+n.Dir, "XDG_STATE_HOME="+n.Dir, "XDG_RUNTIME_DIR="+n.Dir)
+	cmd.Env = append(os.Environ(), "HOME="+n.Dir, "XDG_STATE_HOME="+n.Dir, "XDG_RUNTIME_DIR="+n.Dir, "TMPDIR="+n.c.tmp)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
