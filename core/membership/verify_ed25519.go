@@ -13,9 +13,8 @@ import (
 // encoding doc §3): Ed25519 under ZIP-215. It accepts any encoding of A and
 // R that decodes to a curve point, canonical or not, requires S < L, and
 // checks the cofactored equation [8][S]B = [8]R + [8][k]A. Batch
-// verification (verifyEd25519Batch, ed25519consensus.BatchVerifier's
-// equation) checks a random linear
-// combination of the same cofactored equations, so a batch verifies
+// verification (verifyEd25519Batch) checks a random linear combination
+// of the same cofactored equations, so a batch verifies
 // exactly when every one of its signatures verifies alone (up to a chance
 // of 2^-128 per batch that an invalid one slips through): the two can
 // never disagree the way cofactorless single and cofactored batch
@@ -80,10 +79,11 @@ func verifyEd25519Batch(items []batchItem) bool {
 			return false
 		}
 		copy(zBuf[:16], z[16*i:])
-		zi := &scalars[1+i]
+		var zi edwards25519.Scalar
 		if _, err := zi.SetCanonicalBytes(zBuf[:]); err != nil {
 			return false
 		}
+		scalars[1+i] = zi
 		h.Reset()
 		h.Write(it.sig[:32])
 		h.Write(it.pub[:])
@@ -91,7 +91,7 @@ func verifyEd25519Batch(items []batchItem) bool {
 		if _, err := k.SetUniformBytes(h.Sum(digest[:0])); err != nil {
 			return false
 		}
-		scalars[0].MultiplyAdd(zi, &s, &scalars[0])
+		scalars[0].MultiplyAdd(&zi, &s, &scalars[0])
 		j := slices.Index(keys, it.pub)
 		if j < 0 {
 			j = len(keys)
@@ -103,7 +103,7 @@ func verifyEd25519Batch(items []batchItem) bool {
 			}
 		}
 		aj := &scalars[1+n+j]
-		aj.MultiplyAdd(zi, &k, aj)
+		aj.MultiplyAdd(&zi, &k, aj)
 	}
 	scalars[0].Negate(&scalars[0])
 	points[0].Set(edwards25519.NewGeneratorPoint())
