@@ -30,14 +30,25 @@ func meshEnd(c net.Conn) (netip.Addr, bool) {
 
 // tag records that the tracked conns carry a flow whose far end in the
 // mesh is peer, so that cut ends them when peer loses its peer. Untracked
-// conns are skipped.
+// conns are skipped. A flow is tagged once it is relayed, which may be
+// after a peer change that removed peer has cut the flows it found: so
+// once the backend has looked at the service (servicesLocked), tag also
+// asks whether peer is served still, and cuts the flow if not. Either the
+// change's cut finds the tag, or the tag's question comes after the
+// change.
 func (s *service) tag(peer netip.Addr, conns ...io.Closer) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	tagged := false
 	for _, c := range conns {
 		if _, ok := s.closers[c]; ok {
 			s.peerOf[c] = peer
+			tagged = true
 		}
+	}
+	served := s.served
+	s.mu.Unlock()
+	if tagged && served != nil && !served(peer) {
+		s.cut(map[netip.Addr]bool{peer: true})
 	}
 }
 
@@ -100,7 +111,24 @@ func (b *Backend) servicesLocked() []*service {
 	if b.gw != nil {
 		services = append(services, b.gw.svc)
 	}
+	if dev := b.dev; dev != nil {
+		// Not through b.mu: a relay asks while b.mu's holder may be
+		// waiting for the relay to end (a service's shutdown).
+		served := func(a netip.Addr) bool { return servedBy(dev, a) }
+		for _, s := range services {
+			s.mu.Lock()
+			s.served = served
+			s.mu.Unlock()
+		}
+	}
 	return services
+}
+
+// servedBy reports whether a peer of dev has a among its allowed IPs;
+// true if dev is closed (its flows end with it).
+func servedBy(dev *wgdev.Device, a netip.Addr) bool {
+	keys, err := dev.Owners([]netip.Addr{a})
+	return err != nil || !keys[0].IsZero()
 }
 
 // farEndsOf returns the far ends of the services' tagged flows.

@@ -38,6 +38,10 @@ type service struct {
 	// far end, so that cut can end the flows of a peer that is gone.
 	// Guarded by mu; entries go with untrack.
 	peerOf map[io.Closer]netip.Addr
+	// served reports whether a mesh address still has a peer; set by the
+	// backend when it first looks at the service's flows (see tag), nil
+	// before. Guarded by mu.
+	served func(netip.Addr) bool
 }
 
 func newService(name string, log *slog.Logger, limits proxyLimits) *service {
