@@ -84,15 +84,19 @@ func (s *service) cut(lost map[netip.Addr]bool) {
 		}
 	}
 	s.mu.Unlock()
-	// Every host connection must carry its linger setting before any end
-	// closes, or a relay seeing its other end close would end it in order.
+	// Host connections are reset first: a relay whose other end closed
+	// first could read a clean end there and pass it on as a half-close
+	// (a FIN) before the reset.
 	for _, c := range ends {
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
+			tc.Close()
 		}
 	}
 	for _, c := range ends {
-		c.Close()
+		if _, ok := c.(*net.TCPConn); !ok {
+			c.Close()
+		}
 	}
 }
 
