@@ -25,13 +25,21 @@ type entry struct {
 	Hash   membership.Hash
 }
 
+// encodeEntry's layout around the index, the previous entry's hash and
+// the update; decodeEntryAsWritten reads exactly this layout.
+const (
+	entryStart  = `{"index":`
+	entryPrev   = `,"prev_entry_hash":"`
+	entryUpdate = `","update":`
+)
+
 func encodeEntry(index uint64, prev membership.Hash, u *membership.SignedUpdate) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"index":`)
+	b.WriteString(entryStart)
 	b.WriteString(strconv.FormatUint(index, 10))
-	b.WriteString(`,"prev_entry_hash":"`)
+	b.WriteString(entryPrev)
 	b.WriteString(prev.String())
-	b.WriteString(`","update":`)
+	b.WriteString(entryUpdate)
 	b.Write(bytes.TrimRight(u.Encode(), "\n"))
 	b.WriteString("}")
 	return b.Bytes()
@@ -84,7 +92,7 @@ func decodeEntryJSON(data []byte, l *membership.Limits) (*entry, error) {
 // is false. decodeEntryJSON gives the same entry for every input this
 // accepts (TestDecodeEntryAsWritten, FuzzDecodeEntry).
 func decodeEntryAsWritten(data []byte, l *membership.Limits) (e *entry, ok bool) {
-	rest, ok := bytes.CutPrefix(data, []byte(`{"index":`))
+	rest, ok := bytes.CutPrefix(data, []byte(entryStart))
 	if !ok {
 		return nil, false
 	}
@@ -99,7 +107,7 @@ func decodeEntryAsWritten(data []byte, l *membership.Limits) (e *entry, ok bool)
 	if err != nil {
 		return nil, false
 	}
-	rest, ok = bytes.CutPrefix(rest[digits:], []byte(`,"prev_entry_hash":"`))
+	rest, ok = bytes.CutPrefix(rest[digits:], []byte(entryPrev))
 	if !ok || len(rest) < 64 {
 		return nil, false
 	}
@@ -107,7 +115,7 @@ func decodeEntryAsWritten(data []byte, l *membership.Limits) (e *entry, ok bool)
 	if err != nil {
 		return nil, false
 	}
-	rest, ok = bytes.CutPrefix(rest[64:], []byte(`","update":`))
+	rest, ok = bytes.CutPrefix(rest[64:], []byte(entryUpdate))
 	if !ok {
 		return nil, false
 	}

@@ -592,7 +592,8 @@ func parseSignedUpdateFast(data []byte, l *Limits, maxVersion uint64) (*SignedUp
 	return fromWire(&w, l, maxVersion, parseBodyFast)
 }
 
-// Encode's layout of an update file, around the body and each signature.
+// Encode's layout of an update file, around the body and each signature;
+// splitAsEncoded reads exactly this layout.
 const (
 	encodedStart   = "{\n  \"body\": "
 	encodedSigs    = ",\n  \"signatures\": ["
@@ -721,23 +722,23 @@ func fromWire(w *wireEnvelope, l *Limits, maxVersion uint64, parseBody func([]by
 // and one signature per line, for human review and diffing.
 func (u *SignedUpdate) Encode() []byte {
 	var b bytes.Buffer
-	b.WriteString("{\n  \"body\": ")
+	b.WriteString(encodedStart)
 	b.Write(u.raw)
-	b.WriteString(",\n  \"signatures\": [")
+	b.WriteString(encodedSigs)
 	for i, s := range u.Signatures {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("\n    {\"public_key\": \"")
+		b.WriteString(encodedSigKey)
 		b.WriteString(s.PublicKey.String())
-		b.WriteString("\", \"signature\": \"")
+		b.WriteString(encodedSigSig)
 		b.WriteString(base64.StdEncoding.EncodeToString(s.Sig[:]))
-		b.WriteString("\"}")
+		b.WriteString(encodedSigEnd)
 	}
 	if len(u.Signatures) > 0 {
-		b.WriteString("\n  ")
+		b.WriteString(encodedSigsEnd)
 	}
-	b.WriteString("]\n}\n")
+	b.WriteString(encodedEnd + "\n")
 	return b.Bytes()
 }
 
