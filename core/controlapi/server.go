@@ -1,7 +1,6 @@
 package controlapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +143,8 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
 		statusReads: map[PeerDetail]*readgroup.Group[statusDoc]{PeersAll: {Rest: statusRest}, PeersSummary: {Rest: statusRest}, PeersNone: {Rest: statusRest}},
-		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
+		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
+		statusJSON:  newStatusEncoder()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
 	mux.HandleFunc("/v1/apply-update", s.applyUpdate)
@@ -200,6 +200,7 @@ type server struct {
 	// fixed by NewServer): see status.
 	statusReads map[PeerDetail]*readgroup.Group[statusDoc]
 	statusSize  map[PeerDetail]*atomic.Int64 // the size of the last status encoded; keys as statusReads
+	statusJSON  *statusEncoder
 }
 
 // guard marks the request's connection busy (not to be evicted) and
@@ -312,14 +313,14 @@ func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) (statusDoc
 		return statusDoc{}, err
 	}
 	gathered := time.Now()
-	var buf bytes.Buffer
 	last := s.statusSize[detail]
-	buf.Grow(int(last.Load()) + 4<<10) // the last one's size and some: one allocation, no regrowing megabytes
-	if err := json.NewEncoder(&buf).Encode(st); err != nil {
+	// The last one's size and some: one allocation, no regrowing megabytes.
+	body, err := s.statusJSON.appendStatus(make([]byte, 0, last.Load()+4<<10), st)
+	if err != nil {
 		return statusDoc{}, Errorf(CodeInternal, "encoding the status: %v", err)
 	}
-	last.Store(int64(buf.Len()))
-	return statusDoc{body: buf.Bytes(), gather: gathered.Sub(start), encode: time.Since(gathered)}, nil
+	last.Store(int64(len(body)))
+	return statusDoc{body: body, gather: gathered.Sub(start), encode: time.Since(gathered)}, nil
 }
 
 func (s *server) applyUpdate(w http.ResponseWriter, r *http.Request) {

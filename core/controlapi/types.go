@@ -23,7 +23,7 @@ type Status struct {
 	Interface *InterfaceStatus `json:"interface,omitempty"`
 	// Peers lists every peer, unless the status was asked for with
 	// PeersSummary or PeersNone (then it is empty).
-	Peers []PeerStatus `json:"peers"`
+	Peers PeerList `json:"peers"`
 	// PeerSummary sums the peers up; only with PeersSummary.
 	PeerSummary *PeerSummary `json:"peer_summary,omitempty"`
 }
@@ -105,10 +105,10 @@ type HealthStatus struct {
 // InterfaceStatus is the node's interface: what the backend reports, with
 // the routes explained from trusted membership.
 type InterfaceStatus struct {
-	Name       string        `json:"name"`
-	ListenPort uint16        `json:"listen_port"`
-	Addresses  []string      `json:"addresses"`
-	Routes     []RouteStatus `json:"routes"` // the routes into the interface, by prefix
+	Name       string    `json:"name"`
+	ListenPort uint16    `json:"listen_port"`
+	Addresses  []string  `json:"addresses"`
+	Routes     RouteList `json:"routes"` // the routes into the interface, by prefix
 	// HostRoutes, in a status asked for with PeersSummary or PeersNone,
 	// counts the host routes (/32, /128: most often a peer's mesh
 	// address) that Routes then leaves out; 0 in a status with every peer,
