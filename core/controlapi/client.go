@@ -10,8 +10,15 @@ import (
 	"net/url"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	json "github.com/go-json-experiment/json/v1" // encoding/json's API and output on encoding/json/v2's faster engine
 )
+
+// decodeOptions decode a response as encoding/json does, but for one
+// thing: the response is not checked whole before it is decoded (its
+// syntax errors are reported as they come). A status of 10,000 peers is
+// megabytes; checking it first doubled the work of reading it.
+var decodeOptions = jsonv2.JoinOptions(json.DefaultOptionsV1(), json.ReportErrorsWithLegacySemantics(false))
 
 // maxResponseBytes bounds what the client reads of a response (a status of
 // a very large network is tens of MiB).
@@ -154,22 +161,17 @@ func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, 
 		invalid := func() error {
 			return fmt.Errorf("control API at %s: the response is not valid JSON: %.200q", c.path, data)
 		}
+		if !json.Valid(data) {
+			return invalid()
+		}
 		if doc.indent == "" {
-			if !json.Valid(data) {
-				return invalid()
-			}
 			doc.data = data
 			return nil
 		}
-		var b bytes.Buffer
-		b.Grow(len(data) + len(data)/2)
-		if err := json.Indent(&b, bytes.TrimRight(data, " \t\r\n"), "", doc.indent); err != nil {
-			return invalid()
-		}
-		doc.data = b.Bytes()
+		doc.data = appendIndented(make([]byte, 0, 2*len(data)), data, doc.indent) // a status of 10,000 peers grows by half
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := jsonv2.Unmarshal(data, out, decodeOptions); err != nil {
 		return fmt.Errorf("control API at %s: decoding the response: %w", c.path, err)
 	}
 	return nil
