@@ -120,11 +120,9 @@ type Daemon struct {
 
 	compiler policy.Compiler // filterOf's, reusing its memory; serialized by itself
 
-	// keyIndex is the nodes by key of the state the last status was read
-	// under (nodesByKey); keyIndexMu guards it and is taken under no
-	// other lock, and none is taken under it.
-	keyIndexMu sync.Mutex
-	keyIndex   keyIndex
+	// statusPeers converts the backend's peers and routes for statuses,
+	// from the last conversion where it can.
+	statusPeers statusPeers
 
 	// mu serialises data-plane changes and guards the fields below. It
 	// comes before the ledger's lock (see the package doc): hold it across

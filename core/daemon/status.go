@@ -89,7 +89,7 @@ func (d *Daemon) status(ctx context.Context) (controlapi.Status, error) {
 		return s, nil // the plugin status explains; the rest of the status stands
 	}
 	s.Interface = &controlapi.InterfaceStatus{Name: cur.Name, ListenPort: cur.ListenPort, Addresses: prefixStrings(cur.Addresses)}
-	s.Peers, s.Interface.Routes = peersAndRoutes(cur, d.nodesByKey(state))
+	s.Peers, s.Interface.Routes = d.statusPeers.convert(cur, state)
 	d.interfaceExtras(s.Interface, state)
 	return s, nil
 }
