@@ -3,7 +3,6 @@
 package daemonbench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	json "github.com/go-json-experiment/json/v1" // as the control API's client and server
 	"github.com/rustynet/rustynet/benchmarks"
 	"github.com/rustynet/rustynet/core/controlapi"
 	"github.com/rustynet/rustynet/core/membership"
@@ -44,7 +42,8 @@ const memoryCalls = 40
 //     (its backend's state read over the plugin's gRPC among it),
 //     encode-p50/p95/p99-µs its JSON encoding.
 //   - floor=json: that status encoded and decoded again in this process
-//     with the control API's JSON library; p50/p95/p99-µs.
+//     as the daemon and the client do (controlapi.AppendStatus,
+//     DecodeStatus); p50/p95/p99-µs.
 //   - cli=json, cli=text, cli=summary: `rustynet status` with --json,
 //     without, and with --peers summary, run as a process, start to exit;
 //     p50/p95-µs.
@@ -103,19 +102,18 @@ func BenchmarkStatus(b *testing.B) {
 		report(b, "gather-", gather)
 		report(b, "encode-", encode)
 	})
-	// The least any status over the API costs: its JSON encoded (by the
-	// daemon) and decoded (by the client), here in one process.
+	// The least any status over the API costs: its JSON encoded (as the
+	// daemon does) and decoded (as the client does), here in one process.
 	b.Run(fmt.Sprintf("members=%d/floor=json", statusMembers), func(b *testing.B) {
 		st := statusOf(b, n1.Client())
 		lat := make(benchmarks.Latencies, 0, b.N)
 		for range b.N {
 			start := time.Now()
-			var buf bytes.Buffer
-			if err := json.NewEncoder(&buf).Encode(st); err != nil {
+			doc, err := controlapi.AppendStatus(nil, st)
+			if err != nil {
 				b.Fatal(err)
 			}
-			var back controlapi.Status
-			if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+			if _, err := controlapi.DecodeStatus(doc); err != nil {
 				b.Fatal(err)
 			}
 			lat.Since(start)

@@ -143,8 +143,7 @@ func NewServer(h Handler, auth Authorizer, logger *slog.Logger, lim Limits) *Ser
 	lim = lim.withDefaults()
 	s := &server{h: h, auth: auth, lim: lim, logs: newLogLimiter(logger, lim.LogInterval), body: &budget{free: lim.MaxBodyBytes},
 		statusReads: map[PeerDetail]*readgroup.Group[statusDoc]{PeersAll: {Rest: statusRest}, PeersSummary: {Rest: statusRest}, PeersNone: {Rest: statusRest}},
-		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}},
-		statusJSON:  newStatusEncoder()}
+		statusSize:  map[PeerDetail]*atomic.Int64{PeersAll: {}, PeersSummary: {}, PeersNone: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", s.status)
 	mux.HandleFunc("/v1/apply-update", s.applyUpdate)
@@ -200,7 +199,6 @@ type server struct {
 	// fixed by NewServer): see status.
 	statusReads map[PeerDetail]*readgroup.Group[statusDoc]
 	statusSize  map[PeerDetail]*atomic.Int64 // the size of the last status encoded; keys as statusReads
-	statusJSON  *statusEncoder
 }
 
 // guard marks the request's connection busy (not to be evicted) and
@@ -315,7 +313,7 @@ func (s *server) encodeStatus(ctx context.Context, detail PeerDetail) (statusDoc
 	gathered := time.Now()
 	last := s.statusSize[detail]
 	// The last one's size and some: one allocation, no regrowing megabytes.
-	body, err := s.statusJSON.appendStatus(make([]byte, 0, last.Load()+4<<10), st)
+	body, err := AppendStatus(make([]byte, 0, last.Load()+4<<10), st)
 	if err != nil {
 		return statusDoc{}, Errorf(CodeInternal, "encoding the status: %v", err)
 	}

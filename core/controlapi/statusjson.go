@@ -25,6 +25,21 @@ type statusEncoder struct {
 	opts                      jsonv2.Options
 }
 
+// statusJSON writes the status documents of this process: the server's
+// and AppendStatus's.
+var statusJSON = newStatusEncoder()
+
+// AppendStatus appends st's JSON document to b as the daemon serves it:
+// json.NewEncoder(w).Encode(st)'s bytes, a newline after it.
+func AppendStatus(b []byte, st Status) ([]byte, error) { return statusJSON.appendStatus(b, st) }
+
+// DecodeStatus decodes a status document as the Client does.
+func DecodeStatus(data []byte) (Status, error) {
+	var st Status
+	err := jsonv2.Unmarshal(data, &st, decodeOptions)
+	return st, err
+}
+
 func newStatusEncoder() *statusEncoder {
 	var nonce [16]byte
 	rand.Read(nonce[:])

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestStatusEncoderAsEncoder: the status document the server writes is
 // json.NewEncoder(w).Encode(st), byte for byte, whether its lists are put
 // in by hand or it falls back to the library; the hand-written way is
-// taken whenever every list can be.
+// taken whenever every list can be; DecodeStatus reads it back as
+// json.Unmarshal does.
 func TestStatusEncoderAsEncoder(t *testing.T) {
 	e := newStatusEncoder()
 	at := time.Date(2026, 12, 3, 17, 4, 5, 6, time.UTC)
@@ -70,6 +72,13 @@ func TestStatusEncoderAsEncoder(t *testing.T) {
 		got, err := e.appendStatus([]byte("prefix"), st)
 		if err != nil || !bytes.Equal(got, append([]byte("prefix"), want.Bytes()...)) {
 			t.Errorf("%s: wrote (%v)\n%s\nwant\n%s", tc.name, err, got, want.Bytes())
+		}
+		var want1 Status
+		if err := jsonv1.Unmarshal(want.Bytes(), &want1); err != nil {
+			t.Fatal(err)
+		}
+		if back, err := DecodeStatus(got[len("prefix"):]); err != nil || !cmp.Equal(back, want1, cmp.Comparer(timeEqual)) {
+			t.Errorf("%s: DecodeStatus (%v): %s", tc.name, err, cmp.Diff(want1, back, cmp.Comparer(timeEqual)))
 		}
 		if _, fast := e.appendFast(nil, st); fast != tc.fast {
 			t.Errorf("%s: written by hand %v, want %v", tc.name, fast, tc.fast)
