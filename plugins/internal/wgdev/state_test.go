@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/device"
+
 	"github.com/rustynet/rustynet/hostapi"
 	"github.com/rustynet/rustynet/internal/poll/polltest"
 )
@@ -306,7 +308,7 @@ func TestKeyOrderFollowsTheSet(t *testing.T) {
 		for p := range set.All() {
 			peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey})
 		}
-		k.sort(peers, set, set.Generation())
+		k.sort(peers, set, set.Generation(), 0, func(hostapi.Key) *device.Peer { return nil })
 		if len(peers) != set.Len() || !slices.IsSortedFunc(peers, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) }) {
 			t.Fatalf("%s: %d peers, sorted %v", step, len(peers), slices.IsSortedFunc(peers, func(a, b hostapi.PeerState) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) }))
 		}
@@ -331,5 +333,92 @@ func TestKeyOrderFollowsTheSet(t *testing.T) {
 		}
 		read(fmt.Sprintf("round %d", round))
 		read(fmt.Sprintf("round %d, again", round)) // the order reused
+	}
+}
+
+// TestKeyOrderLooksUpOncePerChange: keyOrder looks the device's peers up
+// again when the set, its generation or the count of device changes
+// moves, and only then; a result it returned is never modified.
+func TestKeyOrderLooksUpOncePerChange(t *testing.T) {
+	set := hostapi.NewPeerSet(hostapi.PeerConfig{PublicKey: hostapi.Key{2}}, hostapi.PeerConfig{PublicKey: hostapi.Key{1}})
+	objects := map[hostapi.Key]*device.Peer{{1}: new(device.Peer), {2}: new(device.Peer)}
+	lookups := 0
+	lookup := func(k hostapi.Key) *device.Peer { lookups++; return objects[k] }
+	var k keyOrder
+	read := func(set *hostapi.PeerSet, changes uint64) []*device.Peer {
+		var peers []hostapi.PeerState
+		for p := range set.All() {
+			peers = append(peers, hostapi.PeerState{PublicKey: p.PublicKey})
+		}
+		wg := k.sort(peers, set, set.Generation(), changes, lookup)
+		for i, p := range peers {
+			if wg[i] != objects[p.PublicKey] {
+				t.Fatalf("peer %v: got the device's peer %p, want %p", p.PublicKey, wg[i], objects[p.PublicKey])
+			}
+		}
+		return wg
+	}
+	first := read(set, 0)
+	kept := slices.Clone(first)
+	for _, step := range []struct {
+		name    string
+		do      func() []*device.Peer
+		lookups int
+	}{
+		{"the same set, generation and changes", func() []*device.Peer { return read(set, 0) }, 0},
+		{"a device change (a failed one: the set as it was)", func() []*device.Peer {
+			objects[hostapi.Key{1}] = new(device.Peer) // rolled back: a new object for the key
+			return read(set, 1)
+		}, 2},
+		{"the same again", func() []*device.Peer { return read(set, 1) }, 0},
+		{"a set change", func() []*device.Peer {
+			set.Commit(hostapi.PeerPlan{Remove: []hostapi.Key{{2}}})
+			return read(set, 1)
+		}, 1},
+		{"another set", func() []*device.Peer {
+			return read(hostapi.NewPeerSet(hostapi.PeerConfig{PublicKey: hostapi.Key{1}}), 1)
+		}, 1},
+	} {
+		lookups = 0
+		step.do()
+		if lookups != step.lookups {
+			t.Errorf("%s: %d lookups, want %d", step.name, lookups, step.lookups)
+		}
+	}
+	if !slices.Equal(first, kept) {
+		t.Error("a result returned earlier was modified")
+	}
+}
+
+// TestDeviceChangesCounted: every call that may change the device's
+// peers counts as a change, whether it succeeds or not, so that State
+// looks the peers up again after it.
+func TestDeviceChangesCounted(t *testing.T) {
+	n := newNode(t, "10.0.0.9")
+	priv, pub := newKey(t)
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"ApplyPeers", func() error {
+			return n.dev.ApplyPeers(hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: pub, AllowedIPs: prefixes("10.0.0.3/32")}}})
+		}},
+		{"a refused ApplyPeers", func() error {
+			return n.dev.ApplyPeers(hostapi.PeerChanges{Upsert: []hostapi.PeerConfig{{PublicKey: pub, AllowedIPs: prefixes("10.0.0.0/8", "10.0.0.0/8")}}})
+		}},
+		{"a refused Configure", func() error { return n.dev.Configure(hostapi.InterfaceConfig{PrivateKey: priv}) }},
+		{"RemovePeers", func() error { return n.dev.RemovePeers([]hostapi.Key{pub}) }},
+		{"Close", n.dev.Close},
+	} {
+		n.dev.lock.lock(false)
+		before := n.dev.changes
+		n.dev.lock.unlock()
+		tc.call()
+		n.dev.lock.lock(false)
+		after := n.dev.changes
+		n.dev.lock.unlock()
+		if after != before+1 {
+			t.Errorf("%s: changes %d → %d, want one more", tc.name, before, after)
+		}
 	}
 }
