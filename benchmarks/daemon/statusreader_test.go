@@ -18,7 +18,7 @@ import (
 const statusReaderEnv = "RUSTYNET_BENCH_STATUS_READER"
 
 // Reader modes: decode the status (controlapi.Client.Status), or take it
-// as its JSON document, undecoded (StatusDocument, as `status --json`).
+// as its JSON document, undecoded (WriteStatusDocument, as `status --json`).
 const (
 	readDecoded  = "decode"
 	readDocument = "document"
@@ -44,7 +44,7 @@ func readStatusUntilEOF(mode, socket string) error {
 		if mode == readDecoded {
 			_, err = c.Status(ctx)
 		} else {
-			_, err = c.StatusDocument(ctx, controlapi.PeersAll, "")
+			err = c.WriteStatusDocument(ctx, io.Discard, controlapi.PeersAll, "")
 		}
 		cancel()
 		if err != nil {

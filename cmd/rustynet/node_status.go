@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -56,14 +57,17 @@ func runNodeStatus(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	if e.json && !*check {
-		// The daemon's document, indented as printJSON indents (checked
-		// in the same pass): decoding megabytes of peers only to encode
-		// them again costs more than the rest.
-		doc, err := c.StatusDocument(ctx, detail, "  ")
-		if err != nil {
+		// The daemon's document, checked and indented as printJSON
+		// indents: decoding megabytes of peers only to encode them again
+		// costs more than the rest.
+		if err := c.WriteStatusDocument(ctx, e.stdout, detail, "  "); err != nil {
+			var werr *controlapi.WriteError
+			if errors.As(err, &werr) {
+				return internalErrorf("writing JSON output: %v", werr.Err)
+			}
 			return daemonError("asking the daemon for its status", err)
 		}
-		if _, err := e.stdout.Write(append(doc, '\n')); err != nil {
+		if _, err := io.WriteString(e.stdout, "\n"); err != nil {
 			return internalErrorf("writing JSON output: %v", err)
 		}
 		return nil

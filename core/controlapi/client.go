@@ -86,23 +86,39 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	return c.doLimit(ctx, method, path, body, out, maxResponseBytes)
 }
 
-// StatusDocument returns the daemon's status carrying the peers as d
-// asks, as the JSON document the daemon sent (checked to be valid JSON,
-// not decoded): for a client that passes it on, such as `rustynet status
-// --json`, which would otherwise decode a 10,000-peer status's megabytes
-// only to encode them again. A non-empty indent indents it, one indent
-// per level, in the pass that checks it.
-func (c *Client) StatusDocument(ctx context.Context, d PeerDetail, indent string) ([]byte, error) {
-	doc := document{indent: indent}
-	err := c.do(ctx, http.MethodGet, statusPath(d), nil, &doc)
-	return doc.data, err
+// WriteStatusDocument writes the daemon's status carrying the peers as d
+// asks to w as the JSON document the daemon sent (checked to be valid
+// JSON first, not decoded; nothing is written if it is not), indented by
+// WriteIndented if indent is not empty: for a client that passes it on,
+// such as `rustynet status --json`, which would otherwise decode a
+// 10,000-peer status's megabytes only to encode them again.
+func (c *Client) WriteStatusDocument(ctx context.Context, w io.Writer, d PeerDetail, indent string) error {
+	var doc document
+	if err := c.do(ctx, http.MethodGet, statusPath(d), nil, &doc); err != nil {
+		return err
+	}
+	var err error
+	if indent == "" {
+		_, err = w.Write(doc.data)
+	} else {
+		err = WriteIndented(w, doc.data, indent)
+	}
+	if err != nil {
+		return &WriteError{Err: err}
+	}
+	return nil
 }
 
-// document is a response kept as the JSON it is, or indented (see
-// doLimit).
+// WriteError is WriteStatusDocument's failure to write to its writer,
+// after the daemon's answer was read whole and found valid.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return "writing the status document: " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// document is a response kept as the JSON it is (see doLimit).
 type document struct {
-	data   []byte
-	indent string
+	data []byte
 }
 
 // readBody reads at most limit bytes of resp's body: into one buffer of
@@ -164,11 +180,7 @@ func (c *Client) doLimit(ctx context.Context, method, path string, body []byte, 
 		if !json.Valid(data) {
 			return invalid()
 		}
-		if doc.indent == "" {
-			doc.data = data
-			return nil
-		}
-		doc.data = appendIndented(make([]byte, 0, 2*len(data)), data, doc.indent) // a status of 10,000 peers grows by half
+		doc.data = data
 		return nil
 	}
 	if err := jsonv2.Unmarshal(data, out, decodeOptions); err != nil {
