@@ -149,8 +149,8 @@ membership_artifacts
 fuzz_budget() {
   if [ -n "${FUZZEXECS:-}" ]; then echo "$FUZZEXECS"; return; fi
   case $1 in
-    FuzzReadRequest | FuzzParseDatagram | FuzzPeerColumns) echo 100000 ;;  # ~5k execs/s
-    FuzzDecodeFrame) echo 150000 ;;                      # ~10k execs/s
+    FuzzReadRequest | FuzzParseDatagram | FuzzPeerColumns | FuzzRouteListJSON | FuzzAppendIndented) echo 100000 ;;  # ~5k execs/s
+    FuzzDecodeFrame | FuzzPeerListJSON) echo 150000 ;;   # ~10k execs/s
     FuzzCompile) echo 25000 ;;                           # ~1.2k execs/s: compiles every node, served and not
     *) echo 300000 ;;                                    # 15k-35k execs/s
   esac
