@@ -143,9 +143,12 @@ func processStdoutClean(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// rawBase is the launch of the target for raw launches.
+// rawBase is the launch of the target for raw launches; the plugin's
+// socket goes into a directory removed when the case ends, whatever
+// became of the plugin.
 func rawBase(env *Env, k Kind, versions ...int) rawConfig {
-	return rawConfig{launch: env.binary(), kind: k, versions: versions, log: env.rec}
+	dir, _ := socketDir(env) // on failure, "": rawLaunch makes one
+	return rawConfig{launch: env.binary(), kind: k, versions: versions, log: env.rec, socketDir: dir}
 }
 
 func processVersionUnknownOnly(ctx context.Context, env *Env) error {

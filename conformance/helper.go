@@ -115,8 +115,14 @@ func startHelperHost(ctx context.Context, env *Env, cfg helperConfig) (*exec.Cmd
 	if err != nil {
 		return nil, 0, err
 	}
+	// The helper's temporary files (its plugin's socket directory) go
+	// into a directory removed with the case: the helper is SIGKILLed.
+	tmp, err := socketDir(env)
+	if err != nil {
+		return nil, 0, err
+	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), helperEnv+"="+helperHost, helperConfigEnv+"="+string(js))
+	cmd.Env = append(os.Environ(), helperEnv+"="+helperHost, helperConfigEnv+"="+string(js), "TMPDIR="+tmp)
 	cmd.Stderr = env.rec
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -43,14 +43,20 @@ type rawConfig struct {
 	// plugin's own behaviour stops it when its host dies.
 	noParentDeath bool
 	log           io.Writer // go-plugin's and the plugin's log lines
+	// socketDir is where the plugin makes its Unix socket (go-plugin's
+	// PLUGIN_UNIX_SOCKET_DIR), a directory the caller removes; empty: a
+	// new one that the launch's kill (or failure) removes. A plugin a
+	// case SIGKILLs cannot remove its socket itself.
+	socketDir string
 }
 
 // rawPlugin is a plugin launched raw.
 type rawPlugin struct {
-	client  *plugin.Client
-	cmd     *exec.Cmd
-	conn    *grpc.ClientConn
-	version int
+	client    *plugin.Client
+	cmd       *exec.Cmd
+	conn      *grpc.ClientConn
+	version   int
+	socketDir string // removed by kill; "" if the caller's
 }
 
 // rawGRPCPlugin is the host side of every version a raw launch offers: it
@@ -80,8 +86,22 @@ func rawLaunch(ctx context.Context, rc rawConfig) (*rawPlugin, *exec.Cmd, error)
 	for _, v := range rc.versions {
 		sets[v] = plugin.PluginSet{string(rc.kind): rawGRPCPlugin{}}
 	}
+	owned := ""
+	if rc.socketDir == "" {
+		if rc.socketDir, err = os.MkdirTemp("", "rustynet-raw-plugin-"); err != nil {
+			return nil, nil, err
+		}
+		owned = rc.socketDir
+	}
+	launched := false
+	defer func() {
+		if !launched && owned != "" {
+			_ = os.RemoveAll(owned)
+		}
+	}()
 	cmd := exec.Command(path, rc.launch.Args...)
 	cmd.Env = append(append(os.Environ(), rc.launch.Env...), rc.env...)
+	cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+rc.socketDir)
 	if !rc.noParentDeath {
 		cmd.SysProcAttr = parentDeathAttr()
 	}
@@ -114,12 +134,32 @@ func rawLaunch(ctx context.Context, rc rawConfig) (*rawPlugin, *exec.Cmd, error)
 		client.Kill()
 		return nil, cmd, err
 	}
-	return &rawPlugin{client: client, cmd: cmd, conn: raw.(*grpc.ClientConn), version: client.NegotiatedVersion()}, cmd, nil
+	launched = true
+	return &rawPlugin{client: client, cmd: cmd, conn: raw.(*grpc.ClientConn), version: client.NegotiatedVersion(), socketDir: owned}, cmd, nil
+}
+
+// socketDir returns a new directory for a plugin's Unix socket, removed
+// when the case ends. It is made in the system's temporary directory,
+// not the run's (Env.TempDir), whose path can be too long for a socket's
+// (108 bytes on Linux) under go test.
+func socketDir(env *Env) (string, error) {
+	dir, err := os.MkdirTemp("", "rustynet-raw-plugin-")
+	if err != nil {
+		return "", err
+	}
+	env.Cleanup(func() { removeAll(dir) })
+	return dir, nil
 }
 
 // kill asks the plugin to exit (go-plugin's graceful shutdown), kills it
-// after a grace period if it does not, and waits until it has exited.
-func (p *rawPlugin) kill() { p.client.Kill() }
+// after a grace period if it does not, waits until it has exited and
+// removes its socket directory if the launch made it.
+func (p *rawPlugin) kill() {
+	p.client.Kill()
+	if p.socketDir != "" {
+		_ = os.RemoveAll(p.socketDir)
+	}
+}
 
 // exited reports whether the plugin process has exited.
 func (p *rawPlugin) exited() bool { return p.client.Exited() }
